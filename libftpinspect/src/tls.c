@@ -45,8 +45,6 @@ enum {
 
 /* RFC 5246 §6.2.3: a TLSCiphertext fragment is at most 2^14 + 2048 bytes. */
 #define MAX_RECORD_LEN (16384u + 2048u)
-/* Smallest handshake buffer allocated, so that small messages do not reallocate. */
-#define MIN_HS_ALLOC 512u
 
 /* SHA-256("HelloRetryRequest"), the ServerHello.random of a HelloRetryRequest (RFC 8446 §4.1.3). */
 static const uint8_t hrr_random[32] = {
@@ -474,23 +472,22 @@ static void on_message(struct ftpi_engine *e, struct ftpi__tls *t, int dir, uint
 		t->malformed = 1;
 }
 
-/* Makes room for a body of n bytes in d->hs; 0 when over the cap or out of memory. */
+/* Makes room for a body of n bytes in d->hs; 0 when over the cap or out of memory. The buffer
+ * only grows (exactly to n), so a direction allocates at most a few times. */
 static int hs_reserve(struct ftpi_engine *e, struct ftpi__tls_dir *d, size_t n)
 {
-	size_t cap = e->cfg.max_tls_handshake, want;
 	uint8_t *p;
 
-	if (n > cap)
+	if (n > e->cfg.max_tls_handshake)
 		return 0;
 	if (d->hs_cap >= n)
 		return 1;
-	want = FTPI__MIN(FTPI__MAX(n, (size_t)MIN_HS_ALLOC), cap);
 	free_hs(e, d);
-	p = ftpi__alloc(e, FTPI__POOL_TLS, want);
+	p = ftpi__alloc(e, FTPI__POOL_TLS, n);
 	if (p == NULL)
 		return 0;
 	d->hs = p;
-	d->hs_cap = want;
+	d->hs_cap = n;
 	return 1;
 }
 

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: BSD-2-Clause
 # Records the TLS handshakes used by test_tls/test_x509 on loopback (needs root for tcpdump):
 # openssl s_server/s_client, one pcap per scenario, then extract.py writes <name>.c2s/.s2c.
-# Not run by the build; the outputs are committed.
+# Not run by the build; the outputs are committed. ONLY=<name> re-records one scenario.
 set -eu
 cd "$(dirname "$0")"
 W=$(mktemp -d)
@@ -12,6 +12,7 @@ PORT=44400
 run() { # name "server opts" client-run-1 [client-run-2]: each run is "client opts"
 	name=$1; sopts=$2; shift 2
 	PORT=$((PORT + 1))
+	if [ -n "${ONLY:-}" ] && [ "$ONLY" != "$name" ]; then return 0; fi
 	n=$#
 	tcpdump -i lo -U -s 0 -w "$W/$name.pcap" "tcp port $PORT" 2>/dev/null &
 	tp=$!
@@ -45,4 +46,6 @@ run tls12_selfsigned "-cert selfsigned.pem -key selfsigned.key" "-tls1_2 -noserv
 # OpenSSL 3 has no 3DES/RC4/NULL-with-TLS1.0 to offer.
 run tls10_anon "$CA -cipher AECDH-AES128-SHA:@SECLEVEL=0 -tls1" \
 	"-tls1 -cipher AECDH-AES128-SHA:@SECLEVEL=0 $SNI"
+# TLS 1.3 HelloRetryRequest: the client's first key share (X25519) is not one the server takes.
+run tls13_hrr "$CA -groups P-384" "-tls1_3 $SNI -groups X25519:P-384"
 for f in pcap/*.pcap; do python3 extract.py "$f"; done
