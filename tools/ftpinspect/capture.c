@@ -1,0 +1,270 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * capture.c - the only unit of ftpinspect that talks to libpcap: savefiles (pcap and pcapng, or
+ * standard input), live interfaces (promiscuous, immediate mode, 1 s read timeout so the caller
+ * can advance the engine's clock when the link is idle), BPF filters, capture statistics, the
+ * savefile position for the progress line, and the signal handlers, which only set a flag and
+ * call pcap_breakloop(). It turns each pcap record into a struct ftpi_packet and knows nothing
+ * of FTP.
+ */
+#include <errno.h>
+#include <pcap/pcap.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "cli.h"
+
+struct cap {
+	pcap_t *p;
+	int live;
+	int linktype;
+	long long size; /* regular savefile size, or -1 */
+	cap_handler fn;
+	void *user;
+	int n;
+};
+
+static volatile sig_atomic_t stop_flag;
+static volatile sig_atomic_t usr1_flag;
+static pcap_t *volatile current;
+
+static void on_signal(int sig)
+{
+	pcap_t *p = current;
+
+	if (sig == SIGUSR1)
+		usr1_flag = 1;
+	else
+		stop_flag = 1;
+	if (p != NULL)
+		pcap_breakloop(p);
+}
+
+void cap_signals_install(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGUSR1, &sa, NULL);
+}
+
+void cap_signals_current(struct cap *c)
+{
+	current = c ? c->p : NULL;
+}
+
+int cap_stop_requested(void)
+{
+	return stop_flag != 0;
+}
+
+int cap_take_usr1(void)
+{
+	if (!usr1_flag)
+		return 0;
+	usr1_flag = 0;
+	return 1;
+}
+
+const char *cap_lib_version(void)
+{
+	return pcap_lib_version();
+}
+
+int cap_check_filter(const char *filter, uint32_t snaplen, char *err, size_t errlen)
+{
+	struct bpf_program prog;
+	pcap_t *p = pcap_open_dead(DLT_EN10MB, (int)snaplen);
+
+	if (p == NULL) {
+		snprintf(err, errlen, "cannot create a pcap handle");
+		return -1;
+	}
+	if (pcap_compile(p, &prog, filter, 1, PCAP_NETMASK_UNKNOWN) != 0) {
+		snprintf(err, errlen, "%s", pcap_geterr(p));
+		pcap_close(p);
+		return -1;
+	}
+	pcap_freecode(&prog);
+	pcap_close(p);
+	return 0;
+}
+
+struct cap *cap_open_file(const char *path, char *err, size_t errlen)
+{
+	char ebuf[PCAP_ERRBUF_SIZE];
+	struct cap *c = calloc(1, sizeof *c);
+	struct stat stb;
+
+	if (c == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	ebuf[0] = '\0';
+	c->p = pcap_open_offline(path, ebuf);
+	if (c->p == NULL) {
+		snprintf(err, errlen, "%s", ebuf[0] ? ebuf : "cannot open");
+		free(c);
+		return NULL;
+	}
+	c->linktype = pcap_datalink(c->p);
+	c->size = -1;
+	if (strcmp(path, "-") != 0 && stat(path, &stb) == 0 && S_ISREG(stb.st_mode))
+		c->size = (long long)stb.st_size;
+	return c;
+}
+
+struct cap *cap_open_live(const char *iface, uint32_t snaplen, uint32_t buffer_kib, char *err,
+			  size_t errlen)
+{
+	char ebuf[PCAP_ERRBUF_SIZE];
+	struct cap *c = calloc(1, sizeof *c);
+	int rc;
+
+	if (c == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	ebuf[0] = '\0';
+	c->p = pcap_create(iface, ebuf);
+	if (c->p == NULL) {
+		snprintf(err, errlen, "%s", ebuf);
+		free(c);
+		return NULL;
+	}
+	c->live = 1;
+	c->size = -1;
+	pcap_set_snaplen(c->p, (int)snaplen);
+	pcap_set_promisc(c->p, 1);
+	pcap_set_timeout(c->p, 1000);
+	pcap_set_immediate_mode(c->p, 1);
+	if (buffer_kib > 0)
+		pcap_set_buffer_size(c->p, (int)buffer_kib * 1024);
+	rc = pcap_activate(c->p);
+	if (rc < 0) {
+		const char *why = pcap_statustostr(rc);
+		const char *detail = pcap_geterr(c->p);
+		if (rc == PCAP_ERROR && detail && *detail)
+			snprintf(err, errlen, "%s", detail);
+		else if (detail && *detail)
+			snprintf(err, errlen, "%s (%s)", why, detail);
+		else
+			snprintf(err, errlen, "%s", why);
+		pcap_close(c->p);
+		free(c);
+		return NULL;
+	}
+	if (rc > 0)
+		fprintf(stderr, "ftpinspect: %s: warning: %s\n", iface, pcap_statustostr(rc));
+	c->linktype = pcap_datalink(c->p);
+	return c;
+}
+
+int cap_set_filter(struct cap *c, const char *filter, char *err, size_t errlen)
+{
+	struct bpf_program prog;
+
+	if (pcap_compile(c->p, &prog, filter, 1, PCAP_NETMASK_UNKNOWN) != 0) {
+		snprintf(err, errlen, "%s", pcap_geterr(c->p));
+		return -1;
+	}
+	if (pcap_setfilter(c->p, &prog) != 0) {
+		snprintf(err, errlen, "%s", pcap_geterr(c->p));
+		pcap_freecode(&prog);
+		return -1;
+	}
+	pcap_freecode(&prog);
+	return 0;
+}
+
+static void on_packet(u_char *user, const struct pcap_pkthdr *h, const u_char *bytes)
+{
+	struct cap *c = (struct cap *)user;
+	struct ftpi_packet pkt;
+
+	pkt.ts_us = (uint64_t)h->ts.tv_sec * 1000000u + (uint64_t)h->ts.tv_usec;
+	pkt.linktype = c->linktype;
+	pkt.caplen = h->caplen;
+	pkt.wirelen = h->len;
+	pkt.data = bytes;
+	c->n++;
+	c->fn(c->user, &pkt);
+}
+
+int cap_dispatch(struct cap *c, int max, cap_handler fn, void *user, int *n_read)
+{
+	int rc;
+
+	c->fn = fn;
+	c->user = user;
+	c->n = 0;
+	rc = pcap_dispatch(c->p, max, on_packet, (u_char *)c);
+	*n_read = c->n;
+	if (rc == PCAP_ERROR_BREAK)
+		return CAP_BREAK;
+	if (rc < 0)
+		return CAP_ERROR;
+	if (rc == 0 && c->n == 0)
+		return c->live ? CAP_IDLE : CAP_EOF;
+	return CAP_PACKETS;
+}
+
+const char *cap_error(struct cap *c)
+{
+	return pcap_geterr(c->p);
+}
+
+int cap_get_stats(struct cap *c, struct cap_stats *out)
+{
+	struct pcap_stat ps;
+
+	memset(out, 0, sizeof *out);
+	if (!c->live || pcap_stats(c->p, &ps) != 0)
+		return -1;
+	out->valid = 1;
+	out->received = ps.ps_recv;
+	out->dropped = ps.ps_drop;
+	out->ifdropped = ps.ps_ifdrop;
+	return 0;
+}
+
+int cap_is_live(const struct cap *c)
+{
+	return c->live;
+}
+
+int cap_linktype(const struct cap *c)
+{
+	return c->linktype;
+}
+
+long long cap_file_pos(struct cap *c)
+{
+	FILE *f;
+	if (c->live || c->size < 0)
+		return -1;
+	f = pcap_file(c->p);
+	return f ? (long long)ftell(f) : -1;
+}
+
+long long cap_file_size(struct cap *c)
+{
+	return c->size;
+}
+
+void cap_close(struct cap *c)
+{
+	if (c == NULL)
+		return;
+	if (current == c->p)
+		current = NULL;
+	pcap_close(c->p);
+	free(c);
+}

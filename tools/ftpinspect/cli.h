@@ -1,0 +1,153 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * cli.h - what the units of the ftpinspect tool share: the run state (struct app), the capture
+ * interface (capture.c, the only unit that includes <pcap.h>), the output formats (out_text.c,
+ * out_json.c, out_zeek.c), the pcapng writer and the per-server summary. The library is reached
+ * only through <ftpinspect.h>.
+ */
+#ifndef FTPINSPECT_CLI_H
+#define FTPINSPECT_CLI_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "ftpinspect.h"
+#include "opts.h"
+
+/* Bounded sizes for escaped wire text. */
+#define CLI_TEXT_MAX 2048
+
+/* ---- capture.c ------------------------------------------------------------------------------ */
+struct cap;
+
+struct cap_stats {
+	int valid;
+	uint64_t received, dropped, ifdropped;
+};
+
+enum cap_result { CAP_PACKETS = 0, CAP_IDLE, CAP_EOF, CAP_BREAK, CAP_ERROR };
+
+typedef void (*cap_handler)(void *user, const struct ftpi_packet *pkt);
+
+/* Checks the filter's syntax on a dead Ethernet handle: 0, or -1 with a reason in err. */
+int cap_check_filter(const char *filter, uint32_t snaplen, char *err, size_t errlen);
+/* Opens a savefile ("-" = stdin). NULL with a reason in err. */
+struct cap *cap_open_file(const char *path, char *err, size_t errlen);
+/* Opens and activates a live interface. NULL with a reason in err. */
+struct cap *cap_open_live(const char *iface, uint32_t snaplen, uint32_t buffer_kib, char *err,
+			  size_t errlen);
+/* Compiles and installs a BPF filter: 0, or -1 with a reason in err. */
+int cap_set_filter(struct cap *c, const char *filter, char *err, size_t errlen);
+/* Reads up to max packets (live: returns CAP_IDLE on a read timeout with no packet). */
+int cap_dispatch(struct cap *c, int max, cap_handler fn, void *user, int *n_read);
+const char *cap_error(struct cap *c);
+int cap_get_stats(struct cap *c, struct cap_stats *out);
+int cap_is_live(const struct cap *c);
+int cap_linktype(const struct cap *c);
+/* Savefile position and size in bytes; -1 when unknown (pipe, live). */
+long long cap_file_pos(struct cap *c);
+long long cap_file_size(struct cap *c);
+void cap_close(struct cap *c);
+
+/* SIGINT/SIGTERM set the stop flag, SIGUSR1 the stats flag; both break the current read. */
+void cap_signals_install(void);
+void cap_signals_current(struct cap *c);
+int cap_stop_requested(void);
+int cap_take_usr1(void);
+const char *cap_lib_version(void);
+
+/* ---- pcapng_out.c --------------------------------------------------------------------------- */
+struct pcapng_out;
+struct pcapng_out *pcapng_open(const char *path, char *err, size_t errlen);
+/* Writes one packet with up to n comments (each NUL-terminated). 0 or -1 (errno set). */
+int pcapng_write(struct pcapng_out *w, const struct ftpi_packet *pkt, const char *const *comments,
+		 size_t n);
+/* Flushes and closes; 0 or -1 on a write error. NULL is a no-op. */
+int pcapng_close(struct pcapng_out *w);
+
+/* ---- the run state -------------------------------------------------------------------------- */
+struct summary;
+struct app;
+
+struct out_ops {
+	int (*begin)(struct app *a);
+	void (*event)(struct app *a, const struct ftpi_event *ev);
+	/* Final statistics; cs may be NULL (files). */
+	void (*stats)(struct app *a, const struct ftpi_stats *st, const struct cap_stats *cs);
+	void (*summary)(struct app *a);
+	void (*end)(struct app *a);
+};
+
+#define APP_MAX_COMMENTS 8
+#define APP_COMMENT_MAX	 512
+
+struct app {
+	const struct cli_opts *o;
+	const struct out_ops *out;
+	FILE *fp;	     /* stdout */
+	int color;	     /* colour escape sequences on */
+	void *fmt;	     /* per-format state */
+	struct summary *sum; /* --summary, or NULL */
+	uint64_t frame;	     /* packets fed to the engine so far (the engine's frame number) */
+	uint64_t last_ts_us; /* capture time of the last packet */
+	int max_sev;	     /* highest severity of a finding emitted, -1 none */
+	uint32_t user_mask;  /* optional events the user asked to see (FTPI_EVMASK_*) */
+
+	/* -w: comments collected for the packet being fed. */
+	struct pcapng_out *pcapng;
+	char comments[APP_MAX_COMMENTS][APP_COMMENT_MAX];
+	size_t n_comments;
+};
+
+/* Whether an optional event type is shown to the user (vs. enabled for internal use only). */
+int app_wants(const struct app *a, int ev_type);
+
+extern const struct out_ops out_text_ops;
+extern const struct out_ops out_json_ops;
+extern const struct out_ops out_zeek_ops;
+
+/* ---- helpers shared by the formats (out_text.c) -------------------------------------------- */
+/* Escapes a wire span into buf (always NUL-terminated). */
+const char *cli_esc(char *buf, size_t buflen, struct ftpi_span s);
+/* Text the library already escaped (finding message/evidence): copied when printable ASCII,
+ * escaped otherwise. */
+const char *cli_safe(char *buf, size_t buflen, struct ftpi_span s);
+/* "10.0.0.1:21" or "[fd00::1]:21". */
+const char *cli_endpoint(char *buf, size_t buflen, const struct ftpi_endpoint *ep);
+/* Epoch seconds with 6 decimals. */
+const char *cli_time(char *buf, size_t buflen, uint64_t us);
+/* "2024-05-01 10:00:00.123456" UTC. */
+const char *cli_time_human(char *buf, size_t buflen, uint64_t us);
+/* A short recommendation for a server event (json "recommendation"). */
+const char *cli_server_recommendation(char *buf, size_t buflen, const struct ftpi_event *ev);
+
+/* ---- out_json.c: JSON lines with jansson ------------------------------------------------- */
+#include <jansson.h>
+
+/* Times are put in as placeholders and written as epoch seconds with exactly 6 decimals. */
+#define CLI_JSON_MAX_TIMES 8
+struct cli_jtimes {
+	uint64_t us[CLI_JSON_MAX_TIMES];
+	size_t n;
+};
+
+/* obj[key] = the time (a placeholder until cli_json_emit). */
+void cli_json_time(json_t *obj, const char *key, uint64_t us, struct cli_jtimes *t);
+/* obj[key] = the escaped span, or null when it is empty and null_if_empty. */
+void cli_json_span(json_t *obj, const char *key, struct ftpi_span s, int null_if_empty);
+/* {"ip": .., "port": ..} */
+json_t *cli_json_endpoint(const struct ftpi_endpoint *ep);
+/* Writes {"event":event,"ts":ts, ...obj} as one line and releases obj. */
+void cli_json_emit(FILE *f, const char *event, uint64_t ts_us, json_t *obj,
+		   const struct cli_jtimes *t);
+
+/* ---- summary.c ------------------------------------------------------------------------------ */
+struct summary *summary_new(void);
+void summary_event(struct summary *s, const struct ftpi_event *ev);
+void summary_print_text(struct summary *s, FILE *f, int color);
+/* Writes {"event":"summary","ts":..,"servers":[...]} as one line. */
+void summary_print_json(struct summary *s, FILE *f, uint64_t ts_us);
+void summary_free(struct summary *s);
+
+#endif /* FTPINSPECT_CLI_H */

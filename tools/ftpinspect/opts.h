@@ -1,0 +1,96 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * opts.h - the ftpinspect command line and config file, parsed into one struct cli_opts. This
+ * unit only parses and validates text; it opens no capture and knows nothing of libpcap. Flags
+ * given on the command line override the same keys in the config file (for repeatable keys the
+ * command line's list replaces the file's).
+ */
+#ifndef FTPINSPECT_OPTS_H
+#define FTPINSPECT_OPTS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "ftpinspect.h"
+
+#define CLI_MAX_INPUTS	   256
+#define CLI_MAX_CIDRS	   64
+#define CLI_MAX_CTRL_PORTS 32
+
+enum cli_format { CLI_FMT_TEXT = 0, CLI_FMT_JSON, CLI_FMT_ZEEK };
+enum cli_color { CLI_COLOR_AUTO = 0, CLI_COLOR_ALWAYS, CLI_COLOR_NEVER };
+
+/* Keys that may come from both the command line and the config file. */
+enum cli_key {
+	CLI_K_PASSIVE_RANGE = 0,
+	CLI_K_ALLOW_CLIENT,
+	CLI_K_ALLOW_SERVER,
+	CLI_K_BRUTE_FORCE,
+	CLI_K_SHOW_PASSWORDS,
+	CLI_K_CA_FILE,
+	CLI_K_SERVER_NAME,
+	CLI_K_FAIL_ON,
+	CLI_K_CTRL_PORT,
+	CLI_K_NO_NDPI,
+	CLI_K_VERIFY_CHECKSUMS,
+	CLI_K__COUNT
+};
+
+struct cli_opts {
+	const char *inputs[CLI_MAX_INPUTS]; /* -r, in order; "-" = stdin */
+	size_t n_inputs;
+	const char *iface;     /* -i */
+	uint32_t snaplen;      /* -s (default 262144) */
+	uint32_t buffer_kib;   /* -B (0 = libpcap default) */
+	uint64_t count;	       /* -c (0 = no limit) */
+	uint64_t duration_s;   /* -G / --duration (0 = no limit) */
+	const char *drop_user; /* -Z */
+	int allow_root;
+	char *filter; /* trailing words joined by spaces; malloc'd or NULL */
+	int format;   /* enum cli_format */
+	int verbose;
+	int flows;
+	int stats;
+	const char *write_file; /* -w */
+	int summary;
+	const char *config_file;
+	int color; /* enum cli_color */
+	int no_progress;
+
+	/* Policy, settable from the config file too. */
+	uint16_t pasv_min, pasv_max;
+	struct ftpi_cidr allow_clients[CLI_MAX_CIDRS];
+	size_t n_allow_clients;
+	struct ftpi_cidr allow_servers[CLI_MAX_CIDRS];
+	size_t n_allow_servers;
+	uint32_t bf_threshold; /* 0 = library default */
+	uint64_t bf_window_s;
+	int show_passwords;
+	char *ca_file;	   /* malloc'd */
+	char *server_name; /* malloc'd */
+	int fail_on;	   /* enum ftpi_severity, or -1 */
+	uint16_t ctrl_ports[CLI_MAX_CTRL_PORTS];
+	size_t n_ctrl_ports;
+	int no_ndpi;
+	int verify_checksums;
+
+	unsigned set_by_flag; /* bit (1 << enum cli_key) given on the command line */
+};
+
+enum cli_parse_result { CLI_PARSE_OK = 0, CLI_PARSE_EXIT0, CLI_PARSE_USAGE };
+
+/* Parses argv into *o (zeroed and defaulted first), then the config file if --config was given.
+ * Prints its own error messages on stderr. CLI_PARSE_EXIT0 after --help/--version. */
+int cli_opts_parse(struct cli_opts *o, int argc, char **argv);
+
+/* Frees what cli_opts_parse allocated. */
+void cli_opts_free(struct cli_opts *o);
+
+/* The --help text. */
+void cli_usage(FILE *f);
+
+/* Strict unsigned decimal: digits only, no sign or spaces, value <= max. 0 on success. */
+int cli_parse_u64(const char *s, uint64_t max, uint64_t *out);
+
+#endif /* FTPINSPECT_OPTS_H */
