@@ -1,6 +1,7 @@
 #!/bin/sh
 # SPDX-License-Identifier: BSD-2-Clause
-# Regenerates the test certificates (run from tests/data/tls). Not run by the build: the outputs
+# Regenerates the test certificates (run from tests/data/tls); re-run capture.sh afterwards, since
+# the recorded handshakes carry server.der / selfsigned.der. Not run by the build: the outputs
 # are committed, so test expectations (subjects, dates) stay fixed.
 set -eu
 D=$(mktemp -d)
@@ -62,3 +63,9 @@ openssl req -new -x509 -key selfsigned.key -days 7300 -sha256 \
 for f in ca server expired future selfsigned; do
 	openssl x509 -in $f.pem -outform DER -out $f.der
 done
+
+# Subject with UTF-8 and an RFC 2253 special character (escaping test).
+key unicode.key
+openssl req -new -x509 -utf8 -key unicode.key -days 7300 -sha256 \
+	-subj "/C=DE/O=Müller\\, Co/CN=uni.example.test" -out unicode.pem
+openssl x509 -in unicode.pem -outform DER -out unicode.der
