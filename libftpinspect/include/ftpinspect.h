@@ -1,0 +1,544 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * ftpinspect.h - the public API of libftpinspect, a streaming engine for the security review of
+ * FTP and FTPS traffic.
+ *
+ * The engine takes captured packets one at a time (or, for IDS engines that reassemble TCP
+ * themselves, reassembled stream bytes), tracks FTP control connections, predicts and matches data
+ * connections, and reports what it sees through a callback as typed events: commands, replies,
+ * logins, data connections, and findings from the FTP/FTPS risk table.
+ *
+ * Threads: an engine is not thread-safe. Use one engine per thread; engines share nothing (the
+ * library has no global state, only const tables), so any number may run in parallel.
+ * The library never prints, never exits, and allocates only up to the caps in the config.
+ *
+ * Ownership of pointers, everywhere in this header:
+ *   borrowed      - packet bytes and event spans: valid only during the call / the callback;
+ *   engine-owned  - freed by ftpi_engine_free();
+ *   caller-owned  - the config and the stats structs.
+ */
+#ifndef FTPINSPECT_H
+#define FTPINSPECT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* The shared library's SOVERSION follows FTPI_VERSION_MAJOR. */
+#define FTPI_VERSION_MAJOR 0
+#define FTPI_VERSION_MINOR 1
+#define FTPI_VERSION_PATCH 0
+#define FTPI_VERSION_NUM ((FTPI_VERSION_MAJOR << 16) | (FTPI_VERSION_MINOR << 8) | FTPI_VERSION_PATCH)
+#define FTPI_VERSION_STRING "0.1.0"
+
+#if defined(__GNUC__)
+#define FTPI_API __attribute__((visibility("default")))
+#else
+#define FTPI_API
+#endif
+
+#if defined(__GNUC__)
+#define FTPI_WARN_UNUSED __attribute__((warn_unused_result))
+#else
+#define FTPI_WARN_UNUSED
+#endif
+
+/* FTPI_VERSION_NUM of the library actually linked. */
+FTPI_API unsigned ftpi_version(void);
+FTPI_API const char *ftpi_version_string(void);
+
+/* ---------------------------------------------------------------------------------------------
+ * Status codes. Hostile packets never produce an error: they become counted anomalies.
+ */
+#define FTPI_STATUS_MAP(XX)                                                                        \
+	XX(0, OK, "success")                                                                          \
+	XX(-1, E_INVAL, "invalid argument")                                                           \
+	XX(-2, E_NOMEM, "out of memory")                                                              \
+	XX(-3, E_LIMIT, "configured limit reached")                                                   \
+	XX(-4, E_ABI, "config struct size does not match this library")                               \
+	XX(-5, E_LINKTYPE, "unsupported link type")                                                   \
+	XX(-6, E_CALLBACK, "the event callback asked to stop")                                        \
+	XX(-7, E_NOTFOUND, "no such stream")
+
+enum ftpi_status {
+#define FTPI__XX(num, name, str) FTPI_##name = (num),
+	FTPI_STATUS_MAP(FTPI__XX)
+#undef FTPI__XX
+};
+
+FTPI_API const char *ftpi_status_name(int status);
+FTPI_API const char *ftpi_strerror(int status);
+
+/* ---------------------------------------------------------------------------------------------
+ * Findings: the FTP/FTPS risk table. XX(enum suffix, stable id, default severity).
+ * The ids are a contract (CLI, JSON); rows are only ever appended.
+ */
+enum ftpi_severity { FTPI_SEV_INFO = 0, FTPI_SEV_LOW, FTPI_SEV_MEDIUM, FTPI_SEV_HIGH };
+
+#define FTPI_FINDING_MAP(XX)                                                                       \
+	XX(PLAINTEXT_AUTH, "plaintext_auth", FTPI_SEV_HIGH)                                           \
+	XX(ANONYMOUS_LOGIN, "anonymous_login", FTPI_SEV_INFO)                                         \
+	XX(FAILED_LOGIN, "failed_login", FTPI_SEV_LOW)                                                \
+	XX(BRUTE_FORCE, "brute_force", FTPI_SEV_HIGH)                                                 \
+	XX(AUTH_TLS_REFUSED, "auth_tls_refused", FTPI_SEV_MEDIUM)                                     \
+	XX(CLEARTEXT_DATA, "cleartext_data", FTPI_SEV_MEDIUM)                                         \
+	XX(CCC_DOWNGRADE, "ccc_downgrade", FTPI_SEV_MEDIUM)                                           \
+	XX(ACTIVE_MODE, "active_mode", FTPI_SEV_LOW)                                                  \
+	XX(BOUNCE, "bounce", FTPI_SEV_HIGH)                                                           \
+	XX(NAT_PRIVATE_PASV, "nat_private_pasv", FTPI_SEV_MEDIUM)                                     \
+	XX(PASV_PORT_OUT_OF_POLICY, "pasv_port_out_of_policy", FTPI_SEV_LOW)                          \
+	XX(HOST_NOT_ALLOWED, "host_not_allowed", FTPI_SEV_MEDIUM)                                     \
+	XX(IMPLICIT_TLS, "implicit_tls", FTPI_SEV_INFO)                                               \
+	XX(ENCRYPTED_CONTROL, "encrypted_control", FTPI_SEV_INFO)                                     \
+	XX(PROTOCOL_ANOMALY, "protocol_anomaly", FTPI_SEV_LOW)                                        \
+	XX(DATA_IP_MISMATCH, "data_ip_mismatch", FTPI_SEV_MEDIUM)                                     \
+	XX(DATA_CONNECTION_MISSING, "data_connection_missing", FTPI_SEV_MEDIUM)                       \
+	XX(UNEXPECTED_DATA_CONNECTION, "unexpected_data_connection", FTPI_SEV_LOW)                    \
+	XX(TLS_CERT_SELF_SIGNED, "tls_cert_self_signed", FTPI_SEV_MEDIUM)                             \
+	XX(TLS_CERT_EXPIRED, "tls_cert_expired", FTPI_SEV_HIGH)                                       \
+	XX(TLS_CERT_UNTRUSTED, "tls_cert_untrusted", FTPI_SEV_MEDIUM)                                 \
+	XX(TLS_CERT_NAME_MISMATCH, "tls_cert_name_mismatch", FTPI_SEV_MEDIUM)                         \
+	XX(TLS_WEAK_VERSION, "tls_weak_version", FTPI_SEV_MEDIUM)                                     \
+	XX(TLS_WEAK_CIPHER, "tls_weak_cipher", FTPI_SEV_HIGH)                                         \
+	XX(TLS_CERT_NOT_VISIBLE, "tls_cert_not_visible", FTPI_SEV_INFO)
+
+enum ftpi_finding_kind {
+#define FTPI__XX(name, id, sev) FTPI_FINDING_##name,
+	FTPI_FINDING_MAP(FTPI__XX)
+#undef FTPI__XX
+	FTPI_FINDING__COUNT
+};
+
+/* Stable id ("plaintext_auth"); NULL when out of range. */
+FTPI_API const char *ftpi_finding_name(int kind);
+/* Kind for a stable id, or -1. */
+FTPI_API int ftpi_finding_from_name(const char *name);
+FTPI_API int ftpi_finding_default_severity(int kind);
+/* "info", "low", "medium", "high"; NULL when out of range. */
+FTPI_API const char *ftpi_severity_name(int sev);
+/* Severity for a name, or -1. */
+FTPI_API int ftpi_severity_from_name(const char *name);
+
+/* ---------------------------------------------------------------------------------------------
+ * Addresses.
+ */
+struct ftpi_addr {
+	uint8_t family; /* 4 or 6; 0 = unset */
+	uint8_t ip[16]; /* IPv4 in the first 4 bytes, the rest zero */
+};
+
+struct ftpi_endpoint {
+	struct ftpi_addr addr;
+	uint16_t port;
+};
+
+/* Writes the RFC 5952 / dotted-quad text form, NUL-terminated; returns its length.
+ * 46 bytes always suffice. */
+FTPI_API size_t ftpi_addr_format(const struct ftpi_addr *a, char *buf, size_t buflen);
+
+/* Escapes wire bytes for any output: printable ASCII passes, the backslash and every other byte
+ * becomes \xHH. Writes at most dstlen-1 bytes plus a NUL, never cutting an escape in half; returns
+ * the length written. Use it on every span from an event before showing it. */
+FTPI_API size_t ftpi_escape(char *dst, size_t dstlen, const char *src, size_t len);
+
+/* A borrowed byte span; not NUL-terminated. ptr may be NULL when len is 0. */
+struct ftpi_span {
+	const char *ptr;
+	size_t len;
+};
+
+/* ---------------------------------------------------------------------------------------------
+ * Events, delivered through the callback. Every span and pointer in an event is borrowed: valid
+ * only until the callback returns.
+ */
+#define FTPI_EVENT_MAP(XX)                                                                         \
+	XX(SESSION_START, "session_start")                                                           \
+	XX(COMMAND, "command")                                                                       \
+	XX(REPLY, "reply")                                                                           \
+	XX(LOGIN, "login")                                                                           \
+	XX(TLS, "tls")                                                                               \
+	XX(EXPECT, "expect")                                                                         \
+	XX(DATA, "data")                                                                             \
+	XX(FINDING, "finding")                                                                       \
+	XX(ANOMALY, "anomaly")                                                                       \
+	XX(SESSION_END, "session")                                                                   \
+	XX(FLOW_END, "flow")                                                                         \
+	XX(SERVER, "server")
+
+enum ftpi_event_type {
+#define FTPI__XX(name, str) FTPI_EV_##name,
+	FTPI_EVENT_MAP(FTPI__XX)
+#undef FTPI__XX
+	FTPI_EV__COUNT
+};
+
+FTPI_API const char *ftpi_event_type_name(int type);
+
+enum ftpi_login_result { FTPI_LOGIN_NONE = 0, FTPI_LOGIN_SUCCESS, FTPI_LOGIN_FAILED };
+enum ftpi_tls_mode { FTPI_TLS_NONE = 0, FTPI_TLS_EXPLICIT, FTPI_TLS_IMPLICIT };
+enum ftpi_announce {
+	FTPI_ANN_NONE = 0,
+	FTPI_ANN_PORT,
+	FTPI_ANN_EPRT,
+	FTPI_ANN_LPRT,
+	FTPI_ANN_PASV,
+	FTPI_ANN_EPSV,
+	FTPI_ANN_LPSV
+};
+enum ftpi_link {
+	FTPI_LINK_NONE = 0,  /* no session announced it (unexpected) */
+	FTPI_LINK_ANNOUNCED, /* a readable PORT/EPRT/LPRT/227/228/229 predicted it */
+	FTPI_LINK_INFERRED,  /* encrypted control: same hosts, passive range, timing */
+	FTPI_LINK_TLS_RESUMPTION, /* its ClientHello resumes the control channel's TLS session */
+	FTPI_LINK_TLS_PSK    /* TLS 1.3: same PSK identity as the session's other data channels */
+};
+enum ftpi_data_status {
+	FTPI_DATA_UNKNOWN = 0,
+	FTPI_DATA_COMPLETED, /* 226 / 250 */
+	FTPI_DATA_ABORTED,   /* 425 / 426 / 451 */
+	FTPI_DATA_FAILED     /* other 4xx / 5xx */
+};
+enum ftpi_nat_used { FTPI_NAT_NA = 0, FTPI_NAT_ANNOUNCED, FTPI_NAT_REACHED };
+
+/* Names for the enums above, as used in the JSON output ("explicit", "tls-resumption", ...). */
+FTPI_API const char *ftpi_login_name(int v);
+FTPI_API const char *ftpi_tls_mode_name(int v);
+FTPI_API const char *ftpi_announce_name(int v); /* NULL for FTPI_ANN_NONE */
+FTPI_API const char *ftpi_link_name(int v);
+FTPI_API const char *ftpi_data_status_name(int v);
+
+struct ftpi_tls_info {
+	uint16_t version;      /* negotiated, e.g. 0x0303; 0 = not seen */
+	uint16_t cipher;       /* negotiated cipher suite; valid when version != 0 */
+	struct ftpi_span sni;  /* client's server_name */
+	struct ftpi_span cert_subject; /* RFC 2253 text; empty when not seen (e.g. TLS 1.3) */
+	struct ftpi_span cert_issuer;
+	int64_t cert_not_after; /* epoch seconds; 0 = not seen */
+	int64_t cert_not_before;
+	const char *version_name; /* "TLSv1.2"; static string or NULL */
+	const char *cipher_name;  /* IANA name, static string or NULL */
+};
+
+struct ftpi_session_info {
+	struct ftpi_span user;
+	int login;  /* enum ftpi_login_result */
+	int tls;    /* enum ftpi_tls_mode */
+	char prot;  /* 'C', 'S', 'E', 'P', or 0 when never set */
+	int incomplete;
+	uint64_t start_us, end_us;
+	uint64_t commands;
+	uint64_t replies;
+	uint64_t data_connections;
+	uint64_t findings_mask; /* bit (1 << kind) for each kind raised */
+	const uint8_t *findings_order; /* kinds in first-raised order */
+	size_t findings_order_len;
+	struct ftpi_tls_info tls_info;
+	struct ftpi_span banner; /* the 220 greeting text */
+};
+
+struct ftpi_data_info {
+	int link;          /* enum ftpi_link */
+	int announced_by;  /* enum ftpi_announce */
+	int active;        /* 1 = active mode (server connects to client) */
+	struct ftpi_span command; /* "RETR", ...; empty when unknown */
+	struct ftpi_span file;
+	uint64_t bytes_to_server, bytes_to_client;
+	int tls;           /* first payload bytes are a TLS handshake */
+	int status;        /* enum ftpi_data_status */
+	uint64_t start_us, end_us;
+	int nat_used;      /* enum ftpi_nat_used */
+	uint64_t announce_frame;
+};
+
+struct ftpi_expect_info {
+	int announced_by;  /* enum ftpi_announce */
+	int active;
+	struct ftpi_endpoint target; /* where the connection should go */
+	struct ftpi_endpoint reached; /* NAT: the server address the client reached (port = target's) */
+	int has_reached;
+};
+
+struct ftpi_finding_info {
+	int kind;      /* enum ftpi_finding_kind */
+	int severity;  /* enum ftpi_severity */
+	struct ftpi_span message; /* escaped text, printable ASCII */
+	struct ftpi_span evidence; /* escaped text, printable ASCII; passwords as *** */
+};
+
+struct ftpi_flow_info {
+	uint8_t proto; /* 6 */
+	uint64_t packets_to_server, packets_to_client;
+	uint64_t bytes_to_server, bytes_to_client; /* payload, by sequence space */
+	uint64_t start_us, end_us;
+	int state;       /* internal TCP state at the end, see ftpi_flow_state_name() */
+	int role;        /* 0 other, 1 FTP control, 2 FTP data */
+	int midstream;   /* no SYN seen */
+	uint64_t gaps;   /* bytes skipped over gaps */
+	const char *app; /* nDPI/engine protocol name, static, or NULL */
+};
+
+struct ftpi_server_info {
+	uint64_t sessions;
+	uint16_t pasv_min, pasv_max;
+	uint64_t pasv_count, active_count;
+	uint64_t out_of_policy;
+	uint64_t clients; /* distinct client addresses seen (capped count) */
+	const struct ftpi_addr *client_list; /* up to 16 */
+	size_t client_list_len;
+	uint64_t tls_sessions, clear_logins;
+	uint64_t nat_problems, ip_mismatches;
+};
+
+struct ftpi_event {
+	int type;          /* enum ftpi_event_type */
+	uint64_t ts_us;    /* capture time, microseconds since the epoch */
+	uint64_t frame;    /* 1-based number of the packet that caused it (0: flush/advance) */
+	uint64_t session_id; /* 0 = none */
+	struct ftpi_endpoint client, server;
+	union {
+		struct { struct ftpi_span verb, arg; } command;     /* arg "***" for PASS (redacted) */
+		struct { unsigned code; struct ftpi_span text; } reply; /* text: lines joined by \n */
+		struct { struct ftpi_span user; int result; int anonymous; int cleartext; } login;
+		struct ftpi_tls_info tls;
+		struct ftpi_expect_info expect;
+		struct ftpi_data_info data;
+		struct ftpi_finding_info finding;
+		struct { struct ftpi_span kind, detail; } anomaly;
+		struct ftpi_session_info session;  /* FTPI_EV_SESSION_START / SESSION_END */
+		struct ftpi_flow_info flow;
+		struct ftpi_server_info server;    /* endpoint in ev->server */
+	} u;
+};
+
+/* Return 0 to go on; non-zero stops the current call with FTPI_E_CALLBACK (the engine stays
+ * usable; the rest of that packet's events are lost). Must not call back into the engine. */
+typedef int (*ftpi_event_cb)(void *user, const struct ftpi_event *ev);
+
+/* Optional allocator (per engine, like zstd's customMem). free receives the size allocated. */
+struct ftpi_allocator {
+	void *(*alloc)(void *opaque, size_t size);
+	void (*free)(void *opaque, void *ptr, size_t size);
+	void *opaque;
+};
+
+/* An IPv4 or IPv6 network, for allow-lists. */
+struct ftpi_cidr {
+	struct ftpi_addr addr;
+	uint8_t prefix;
+};
+
+/* Parses "10.0.0.0/8", "fd00::/8" or a bare address; returns FTPI_OK or FTPI_E_INVAL. */
+FTPI_API int ftpi_cidr_parse(struct ftpi_cidr *out, const char *text);
+
+enum ftpi_overlap_policy {
+	FTPI_OVERLAP_FIRST = 0 /* the bytes seen first win (BSD-like); see docs/reassembly.md */
+};
+
+enum ftpi_event_mask_bits {
+	FTPI_EVMASK_COMMANDS = 1u << 0, /* COMMAND and REPLY events */
+	FTPI_EVMASK_FLOWS = 1u << 1,    /* FLOW_END for every TCP flow */
+	FTPI_EVMASK_EXPECT = 1u << 2,
+	FTPI_EVMASK_ANOMALY = 1u << 3,
+	FTPI_EVMASK_TLS = 1u << 4,
+	FTPI_EVMASK_LOGIN = 1u << 5
+};
+
+/*
+ * Configuration. Initialise with ftpi_config_init() (it sets `size` and every default), then change
+ * fields. The engine copies the struct and every array it points to: the caller may free or reuse
+ * them after ftpi_engine_new() returns.
+ */
+struct ftpi_config {
+	size_t size; /* sizeof(struct ftpi_config) of the caller; set by ftpi_config_init() */
+
+	/* Caps. Memory use stays under these whatever the input. */
+	uint32_t max_flows;          /* TCP flows tracked at once; LRU eviction beyond (default 65536) */
+	size_t reasm_mem;            /* bytes of out-of-order data held, all flows (default 64 MiB) */
+	uint32_t reasm_flow_bytes;   /* per flow and direction (default 256 KiB) */
+	uint32_t max_ooo_segments;   /* per flow and direction (default 256) */
+	uint32_t max_line_len;       /* FTP control line cap (default 4096, like Suricata) */
+	uint32_t max_sessions;       /* FTP control sessions at once (default 16384) */
+	uint32_t max_expectations;   /* data-connection expectations at once (default 65536) */
+	uint32_t max_expect_per_session; /* (default 64) */
+	size_t max_tls_handshake;    /* bytes of TLS handshake kept per direction (default 64 KiB) */
+	size_t mem_cap;              /* total library memory (default 512 MiB); 0 = sum of the above */
+
+	/* Timeouts, microseconds of capture time. */
+	uint64_t timeout_syn;         /* handshake not completed (default 30 s) */
+	uint64_t timeout_established; /* idle established flow (default 3600 s) */
+	uint64_t timeout_closing;     /* after FIN/RST (default 30 s) */
+	uint64_t timeout_expect;      /* firm expectation without a connection (default 120 s) */
+
+	uint64_t hash_seed[2]; /* keyed flow hash; defaults are fixed values: set random ones */
+	int overlap_policy;    /* enum ftpi_overlap_policy */
+	int verify_checksums;  /* count AND drop bad TCP/IP checksums (default 0: count only) */
+
+	/* Policy. */
+	int redact_credentials;       /* default 1: PASS arguments become "***".
+	                               * WARNING: 0 puts passwords into events and outputs. */
+	uint16_t pasv_min, pasv_max;  /* agreed passive range; 0/0 = none configured */
+	uint32_t brute_force_threshold; /* failed logins from one client IP (default 5) */
+	uint64_t brute_force_window;  /* microseconds (default 300 s) */
+	const struct ftpi_cidr *allow_clients; size_t n_allow_clients; /* empty = all allowed */
+	const struct ftpi_cidr *allow_servers; size_t n_allow_servers;
+	const uint16_t *control_ports; size_t n_control_ports; /* default 21, 990 (and content) */
+	const char *ca_file;      /* PEM bundle to trust; NULL = the system's default paths */
+	const char *server_name;  /* name the certificate must carry when no SNI was sent */
+	int use_ndpi;             /* default 1 when built with nDPI */
+
+	uint32_t event_mask; /* FTPI_EVMASK_* bits for the optional events (default: all) */
+	ftpi_event_cb on_event;
+	void *user;
+	struct ftpi_allocator allocator; /* all NULL = malloc/free */
+};
+
+/* Fills defaults. Always call it first. */
+FTPI_API void ftpi_config_init(struct ftpi_config *cfg);
+
+typedef struct ftpi_engine ftpi_engine;
+
+/* Creates an engine from a copy of *cfg. On failure returns NULL and sets *status (may be NULL):
+ * FTPI_E_ABI (cfg->size mismatch), FTPI_E_INVAL (a bad field; see ftpi_config_error()),
+ * FTPI_E_NOMEM. */
+FTPI_API FTPI_WARN_UNUSED ftpi_engine *ftpi_engine_new(const struct ftpi_config *cfg, int *status);
+
+/* Checks a config the way ftpi_engine_new() does. Returns FTPI_OK, FTPI_E_ABI or FTPI_E_INVAL; on
+ * FTPI_E_INVAL the name of the first bad field is written to field (NUL-terminated, caller-owned,
+ * may be NULL). */
+FTPI_API int ftpi_config_validate(const struct ftpi_config *cfg, char *field, size_t fieldlen);
+
+/* Frees everything the engine owns, without emitting events (call ftpi_engine_flush() first to get
+ * them). NULL is a no-op. */
+FTPI_API void ftpi_engine_free(ftpi_engine *e);
+
+/* One captured packet. data is borrowed for the call; the engine copies what it keeps. */
+struct ftpi_packet {
+	uint64_t ts_us;    /* capture timestamp, microseconds since the epoch */
+	int linktype;      /* DLT/LINKTYPE number (1 Ethernet, 113 SLL, 276 SLL2, 0 NULL, ...) */
+	uint32_t caplen;   /* bytes present at data */
+	uint32_t wirelen;  /* bytes on the wire */
+	const uint8_t *data;
+};
+
+/* Feeds one packet; events are delivered from inside this call. Returns FTPI_OK,
+ * FTPI_E_LINKTYPE (link type unsupported: counted, packet skipped), FTPI_E_CALLBACK, or
+ * FTPI_E_INVAL (NULL arguments). Malformed packets are counted, never an error. Time must be
+ * non-decreasing; a packet older than the last is processed with the last time. */
+FTPI_API int ftpi_engine_feed(ftpi_engine *e, const struct ftpi_packet *pkt);
+
+/* True when the engine decodes this link type. */
+FTPI_API int ftpi_linktype_supported(int linktype);
+
+/* Advances capture time with no packet (a live capture going idle): expires idle flows and
+ * expectations, emitting their events. */
+FTPI_API int ftpi_engine_advance(ftpi_engine *e, uint64_t now_us);
+
+/* End of input: ends every flow, session and expectation, emits their events (sessions, data,
+ * data_connection_missing, server summaries). The engine is empty and reusable afterwards. */
+FTPI_API int ftpi_engine_flush(ftpi_engine *e);
+
+/* ---------------------------------------------------------------------------------------------
+ * Second entry point, for IDS engines that reassemble TCP themselves (Suricata, Zeek, Snort):
+ * feed in-order stream bytes of one connection and direction. The same FTP layers run on them;
+ * nothing here uses the packet decoder or the flow table's TCP state.
+ */
+enum ftpi_dir { FTPI_DIR_TO_SERVER = 0, FTPI_DIR_TO_CLIENT = 1 };
+
+/* Announces a connection (client = the TCP initiator). *stream_id receives a handle.
+ * FTPI_E_LIMIT when max_flows streams are open. Data connections are matched against
+ * expectations here, exactly as for packets. */
+FTPI_API int ftpi_stream_open(ftpi_engine *e, const struct ftpi_endpoint *client,
+			      const struct ftpi_endpoint *server, uint64_t ts_us, uint64_t *stream_id);
+/* In-order bytes of one direction (borrowed). */
+FTPI_API int ftpi_stream_data(ftpi_engine *e, uint64_t stream_id, int dir, uint64_t ts_us,
+			      const uint8_t *data, size_t len);
+/* len bytes of this direction were lost: parsers resynchronise. */
+FTPI_API int ftpi_stream_gap(ftpi_engine *e, uint64_t stream_id, int dir, uint64_t len);
+/* The connection ended (FIN/RST/timeout in the caller's engine). */
+FTPI_API int ftpi_stream_close(ftpi_engine *e, uint64_t stream_id, uint64_t ts_us);
+
+/* ---------------------------------------------------------------------------------------------
+ * Statistics: flat counters. Fill with ftpi_engine_stats(e, &st, sizeof st); a smaller size from
+ * an older caller gets the prefix.
+ */
+#define FTPI_STATS_MAP(XX)                                                                         \
+	XX(packets)                                                                                   \
+	XX(bytes)                                                                                     \
+	XX(truncated)                                                                                 \
+	XX(unsupported_linktype)                                                                      \
+	XX(decode_link_invalid)                                                                       \
+	XX(decode_vlan)                                                                               \
+	XX(decode_tunnel)                                                                             \
+	XX(decode_tunnel_invalid)                                                                     \
+	XX(decode_ip_invalid)                                                                         \
+	XX(decode_ip_fragment)                                                                        \
+	XX(decode_not_ip)                                                                             \
+	XX(decode_not_tcp)                                                                            \
+	XX(decode_tcp_invalid)                                                                        \
+	XX(bad_checksum)                                                                              \
+	XX(ipv4)                                                                                      \
+	XX(ipv6)                                                                                      \
+	XX(tcp_segments)                                                                              \
+	XX(flows_created)                                                                             \
+	XX(flows_active)                                                                              \
+	XX(flows_evicted)                                                                             \
+	XX(flows_timed_out)                                                                           \
+	XX(flows_closed)                                                                              \
+	XX(flows_midstream)                                                                           \
+	XX(flow_memcap)                                                                               \
+	XX(reasm_bytes_held)                                                                          \
+	XX(reasm_bytes_high_water)                                                                    \
+	XX(reasm_ooo_segments)                                                                        \
+	XX(reasm_retransmissions)                                                                     \
+	XX(reasm_overlaps)                                                                            \
+	XX(reasm_overlap_conflicts)                                                                   \
+	XX(reasm_gaps)                                                                                \
+	XX(reasm_gap_bytes)                                                                           \
+	XX(reasm_memcap_drops)                                                                        \
+	XX(reasm_flow_cap_drops)                                                                      \
+	XX(reasm_bytes_delivered)                                                                     \
+	XX(reasm_bytes_skipped)                                                                       \
+	XX(ftp_lines)                                                                                 \
+	XX(ftp_overlong_lines)                                                                        \
+	XX(ftp_commands)                                                                              \
+	XX(ftp_replies)                                                                               \
+	XX(sessions_created)                                                                          \
+	XX(sessions_active)                                                                           \
+	XX(sessions_memcap)                                                                           \
+	XX(expectations_created)                                                                      \
+	XX(expectations_matched)                                                                      \
+	XX(expectations_expired)                                                                      \
+	XX(expectations_replaced)                                                                     \
+	XX(expectations_memcap)                                                                       \
+	XX(data_connections)                                                                          \
+	XX(tls_handshakes)                                                                            \
+	XX(ndpi_classified)                                                                           \
+	XX(anomalies)                                                                                 \
+	XX(findings)                                                                                  \
+	XX(events_dropped_by_mask)                                                                    \
+	XX(mem_in_use)                                                                                \
+	XX(mem_high_water)                                                                            \
+	XX(mem_cap_hits)                                                                              \
+	XX(alloc_failures)
+
+struct ftpi_stats {
+#define FTPI__XX(name) uint64_t name;
+	FTPI_STATS_MAP(FTPI__XX)
+#undef FTPI__XX
+	uint64_t findings_by_kind[32];
+};
+
+/* Copies the counters into *out (caller-owned), at most out_size bytes. FTPI_OK or FTPI_E_INVAL. */
+FTPI_API int ftpi_engine_stats(const ftpi_engine *e, struct ftpi_stats *out, size_t out_size);
+
+/* Names of the flat counters, in struct order, for tools that print them all;
+ * NULL past the end. */
+FTPI_API const char *ftpi_stats_field_name(size_t index);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* FTPINSPECT_H */

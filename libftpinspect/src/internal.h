@@ -1,0 +1,87 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * internal.h - definitions shared by the library's units: the engine struct, counters, memory
+ * pools, and the small helpers every stage uses. Nothing here is public; nothing here does I/O.
+ */
+#ifndef FTPI_INTERNAL_H
+#define FTPI_INTERNAL_H
+
+#include <stdint.h>
+#include <stddef.h>
+#include <string.h>
+
+#include "ftpinspect.h"
+
+#if defined(__GNUC__)
+#define FTPI__LIKELY(x) __builtin_expect(!!(x), 1)
+#define FTPI__UNLIKELY(x) __builtin_expect(!!(x), 0)
+#else
+#define FTPI__LIKELY(x) (x)
+#define FTPI__UNLIKELY(x) (x)
+#endif
+
+/* Can't-happen branches (SQLite ALWAYS/NEVER): checked in debug builds, trusted otherwise. */
+#ifdef FTPI_DEBUG
+#include <assert.h>
+#define FTPI__ASSERT(x) assert(x)
+#define FTPI__ALWAYS(x) ((x) ? 1 : (assert(0), 0))
+#define FTPI__NEVER(x) ((x) ? (assert(0), 1) : 0)
+#else
+#define FTPI__ASSERT(x) ((void)0)
+#define FTPI__ALWAYS(x) (x)
+#define FTPI__NEVER(x) (x)
+#endif
+
+#define FTPI__ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+#define FTPI__MIN(a, b) ((a) < (b) ? (a) : (b))
+#define FTPI__MAX(a, b) ((a) > (b) ? (a) : (b))
+
+/* Wrap-safe TCP sequence comparisons (RFC 793 §3.3); the only place they are defined. */
+#define FTPI__SEQ_LT(a, b) ((int32_t)((uint32_t)(a) - (uint32_t)(b)) < 0)
+#define FTPI__SEQ_LEQ(a, b) ((int32_t)((uint32_t)(a) - (uint32_t)(b)) <= 0)
+#define FTPI__SEQ_GT(a, b) ((int32_t)((uint32_t)(a) - (uint32_t)(b)) > 0)
+#define FTPI__SEQ_GEQ(a, b) ((int32_t)((uint32_t)(a) - (uint32_t)(b)) >= 0)
+
+/* Memory pools: every allocation is accounted to one, and all share the engine's mem_cap. */
+enum ftpi__pool {
+	FTPI__POOL_FLOW = 0,
+	FTPI__POOL_REASM,
+	FTPI__POOL_SESSION,
+	FTPI__POOL_EXPECT,
+	FTPI__POOL_TLS,
+	FTPI__POOL_NDPI,
+	FTPI__POOL_MISC,
+	FTPI__POOL__COUNT
+};
+
+struct ftpi_engine;
+
+/* Allocates size bytes for pool, zeroed. NULL when the pool's or the engine's cap would be
+ * exceeded (counted as mem_cap_hits) or the allocator failed (alloc_failures). */
+void *ftpi__alloc(struct ftpi_engine *e, int pool, size_t size);
+/* Frees what ftpi__alloc returned; size must be the size asked for. NULL is a no-op. */
+void ftpi__free(struct ftpi_engine *e, int pool, void *ptr, size_t size);
+/* Per-pool caps are checked against this; returns 1 when size more bytes would fit. */
+int ftpi__mem_fits(const struct ftpi_engine *e, int pool, size_t size);
+
+/* Counters: e->st.<name>++ everywhere. */
+#define FTPI__COUNT(e, name) ((e)->st.name++)
+#define FTPI__COUNT_N(e, name, n) ((e)->st.name += (n))
+
+/* Text helpers (strings.c). */
+int ftpi__addr_eq(const struct ftpi_addr *a, const struct ftpi_addr *b);
+int ftpi__ep_eq(const struct ftpi_endpoint *a, const struct ftpi_endpoint *b);
+int ftpi__addr_is_private(const struct ftpi_addr *a);
+int ftpi__cidr_match(const struct ftpi_cidr *c, const struct ftpi_addr *a);
+/* Appends printf-style text to a fixed buffer, never overflowing; returns the new length. */
+size_t ftpi__buf_printf(char *buf, size_t cap, size_t len, const char *fmt, ...)
+#if defined(__GNUC__)
+	__attribute__((format(printf, 4, 5)))
+#endif
+	;
+/* Appends escaped wire bytes (ftpi_escape rules) to buf; returns the new length. */
+size_t ftpi__buf_escape(char *buf, size_t cap, size_t len, const void *src, size_t n);
+/* "10.0.0.1:21" or "[fd00::1]:21". */
+size_t ftpi__buf_endpoint(char *buf, size_t cap, size_t len, const struct ftpi_endpoint *ep);
+
+#endif /* FTPI_INTERNAL_H */

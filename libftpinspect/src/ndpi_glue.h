@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * ndpi_glue.h - the engine's only window onto nDPI (Debian 12 ships nDPI 4.2). ndpi_glue.c is the
+ * only file that includes <ndpi_api.h>; no nDPI type leaks out of it. Per-flow nDPI state is
+ * allocated from the engine's FTPI__POOL_NDPI pool and released as soon as the flow is classified
+ * or its packet budget is spent.
+ */
+#ifndef FTPI_NDPI_GLUE_H
+#define FTPI_NDPI_GLUE_H
+
+#include <stdint.h>
+#include <stddef.h>
+
+struct ftpi_engine;
+struct ftpi__ndpi;
+
+enum ftpi__ndpi_app {
+	FTPI__NDPI_UNKNOWN = 0,
+	FTPI__NDPI_FTP_CONTROL,
+	FTPI__NDPI_FTP_DATA,
+	FTPI__NDPI_FTPS,   /* implicit FTPS / TLS on an FTP port */
+	FTPI__NDPI_TLS,
+	FTPI__NDPI_OTHER
+};
+
+/* nDPI risks that matter to FTP/FTPS reviews, as bits. */
+enum ftpi__ndpi_risk_bits {
+	FTPI__NDPI_RISK_CLEAR_CREDENTIALS = 1u << 0,
+	FTPI__NDPI_RISK_TLS_OBSOLETE_VERSION = 1u << 1,
+	FTPI__NDPI_RISK_TLS_WEAK_CIPHER = 1u << 2,
+	FTPI__NDPI_RISK_TLS_SELFSIGNED = 1u << 3,
+	FTPI__NDPI_RISK_TLS_EXPIRED = 1u << 4,
+	FTPI__NDPI_RISK_TLS_MISMATCH = 1u << 5,
+	FTPI__NDPI_RISK_KNOWN_PROTO_NON_STD_PORT = 1u << 6,
+	FTPI__NDPI_RISK_UNSAFE_PROTOCOL = 1u << 7
+};
+
+/* Per-flow handle: opaque; NULL when nDPI is off or out of memory. */
+struct ftpi__ndpi_flow;
+
+int ftpi__ndpi_new(struct ftpi_engine *e, struct ftpi__ndpi **out);
+void ftpi__ndpi_free(struct ftpi_engine *e, struct ftpi__ndpi *n);
+
+/* Starts classifying one flow; NULL when the pool cap is hit (counted by the pool). */
+struct ftpi__ndpi_flow *ftpi__ndpi_flow_new(struct ftpi_engine *e, struct ftpi__ndpi *n);
+void ftpi__ndpi_flow_free(struct ftpi_engine *e, struct ftpi__ndpi *n, struct ftpi__ndpi_flow *f);
+
+/* Feeds one IP packet (starting at the IP header) of the flow. Returns 1 when classification is
+ * final (*app, *risks and *name are set; the caller should then free the flow handle), 0 when
+ * nDPI wants more packets. name is a static string ("FTP_CONTROL", "TLS", ...). */
+int ftpi__ndpi_classify(struct ftpi__ndpi *n, struct ftpi__ndpi_flow *f, const uint8_t *ip,
+			size_t iplen, uint64_t ts_us, int *app, uint32_t *risks, const char **name);
+/* Gives up on the flow (budget spent): best guess so far. */
+void ftpi__ndpi_giveup(struct ftpi__ndpi *n, struct ftpi__ndpi_flow *f, int *app,
+		       uint32_t *risks, const char **name);
+
+/* sizeof nDPI's per-flow struct plus ours (for docs and tests). */
+size_t ftpi__ndpi_flow_size(void);
+
+#endif /* FTPI_NDPI_GLUE_H */

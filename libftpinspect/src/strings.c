@@ -1,0 +1,307 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * strings.c - names for every public enum (generated from the X-macro maps in ftpinspect.h so
+ * they cannot drift), address formatting and parsing, escaping of wire bytes, and the small
+ * bounded text builders the other units use for messages and evidence.
+ */
+#include <arpa/inet.h>
+#include <stdarg.h>
+#include <stdio.h>
+
+#include "internal.h"
+
+unsigned ftpi_version(void)
+{
+	return FTPI_VERSION_NUM;
+}
+
+const char *ftpi_version_string(void)
+{
+	return FTPI_VERSION_STRING;
+}
+
+const char *ftpi_status_name(int status)
+{
+	switch (status) {
+#define FTPI__XX(num, name, str)                                                                   \
+	case num:                                                                                  \
+		return "FTPI_" #name;
+		FTPI_STATUS_MAP(FTPI__XX)
+#undef FTPI__XX
+	}
+	return "FTPI_E_UNKNOWN";
+}
+
+const char *ftpi_strerror(int status)
+{
+	switch (status) {
+#define FTPI__XX(num, name, str)                                                                   \
+	case num:                                                                                  \
+		return str;
+		FTPI_STATUS_MAP(FTPI__XX)
+#undef FTPI__XX
+	}
+	return "unknown status";
+}
+
+static const char *const finding_names[] = {
+#define FTPI__XX(name, id, sev) id,
+	FTPI_FINDING_MAP(FTPI__XX)
+#undef FTPI__XX
+};
+
+static const int finding_sev[] = {
+#define FTPI__XX(name, id, sev) sev,
+	FTPI_FINDING_MAP(FTPI__XX)
+#undef FTPI__XX
+};
+
+const char *ftpi_finding_name(int kind)
+{
+	if (kind < 0 || kind >= FTPI_FINDING__COUNT)
+		return NULL;
+	return finding_names[kind];
+}
+
+int ftpi_finding_from_name(const char *name)
+{
+	if (name == NULL)
+		return -1;
+	for (int i = 0; i < FTPI_FINDING__COUNT; i++)
+		if (strcmp(finding_names[i], name) == 0)
+			return i;
+	return -1;
+}
+
+int ftpi_finding_default_severity(int kind)
+{
+	if (kind < 0 || kind >= FTPI_FINDING__COUNT)
+		return -1;
+	return finding_sev[kind];
+}
+
+static const char *const sev_names[] = {"info", "low", "medium", "high"};
+
+const char *ftpi_severity_name(int sev)
+{
+	if (sev < 0 || sev >= (int)FTPI__ARRAY_LEN(sev_names))
+		return NULL;
+	return sev_names[sev];
+}
+
+int ftpi_severity_from_name(const char *name)
+{
+	if (name == NULL)
+		return -1;
+	for (int i = 0; i < (int)FTPI__ARRAY_LEN(sev_names); i++)
+		if (strcasecmp(sev_names[i], name) == 0)
+			return i;
+	return -1;
+}
+
+static const char *const event_names[] = {
+#define FTPI__XX(name, str) str,
+	FTPI_EVENT_MAP(FTPI__XX)
+#undef FTPI__XX
+};
+
+const char *ftpi_event_type_name(int type)
+{
+	if (type < 0 || type >= FTPI_EV__COUNT)
+		return NULL;
+	return event_names[type];
+}
+
+#define FTPI__NAME_TABLE(fn, ...)                                                                  \
+	const char *fn(int v)                                                                      \
+	{                                                                                          \
+		static const char *const t[] = {__VA_ARGS__};                                      \
+		if (v < 0 || v >= (int)FTPI__ARRAY_LEN(t))                                         \
+			return NULL;                                                               \
+		return t[v];                                                                       \
+	}
+
+FTPI__NAME_TABLE(ftpi_login_name, "none", "success", "failed")
+FTPI__NAME_TABLE(ftpi_tls_mode_name, "none", "explicit", "implicit")
+FTPI__NAME_TABLE(ftpi_announce_name, NULL, "PORT", "EPRT", "LPRT", "PASV", "EPSV", "LPSV")
+FTPI__NAME_TABLE(ftpi_link_name, "none", "announced", "inferred", "tls-resumption", "tls-psk")
+FTPI__NAME_TABLE(ftpi_data_status_name, "unknown", "completed", "aborted", "failed")
+
+static const char *const stats_names[] = {
+#define FTPI__XX(name) #name,
+	FTPI_STATS_MAP(FTPI__XX)
+#undef FTPI__XX
+};
+
+const char *ftpi_stats_field_name(size_t index)
+{
+	if (index >= FTPI__ARRAY_LEN(stats_names))
+		return NULL;
+	return stats_names[index];
+}
+
+size_t ftpi_addr_format(const struct ftpi_addr *a, char *buf, size_t buflen)
+{
+	char tmp[INET6_ADDRSTRLEN];
+
+	if (buf == NULL || buflen == 0)
+		return 0;
+	tmp[0] = '\0';
+	if (a != NULL && a->family == 4)
+		inet_ntop(AF_INET, a->ip, tmp, sizeof tmp);
+	else if (a != NULL && a->family == 6)
+		inet_ntop(AF_INET6, a->ip, tmp, sizeof tmp);
+	else
+		memcpy(tmp, "?", 2);
+	size_t n = strlen(tmp);
+	if (n >= buflen)
+		n = buflen - 1;
+	memcpy(buf, tmp, n);
+	buf[n] = '\0';
+	return n;
+}
+
+int ftpi_cidr_parse(struct ftpi_cidr *out, const char *text)
+{
+	char tmp[64];
+	const char *slash;
+	size_t alen;
+	long prefix = -1;
+
+	if (out == NULL || text == NULL)
+		return FTPI_E_INVAL;
+	memset(out, 0, sizeof *out);
+	slash = strchr(text, '/');
+	alen = slash ? (size_t)(slash - text) : strlen(text);
+	if (alen == 0 || alen >= sizeof tmp)
+		return FTPI_E_INVAL;
+	memcpy(tmp, text, alen);
+	tmp[alen] = '\0';
+	if (inet_pton(AF_INET, tmp, out->addr.ip) == 1)
+		out->addr.family = 4;
+	else if (inet_pton(AF_INET6, tmp, out->addr.ip) == 1)
+		out->addr.family = 6;
+	else
+		return FTPI_E_INVAL;
+	int maxp = out->addr.family == 4 ? 32 : 128;
+	if (slash) {
+		const char *p = slash + 1;
+		if (*p == '\0')
+			return FTPI_E_INVAL;
+		prefix = 0;
+		for (; *p; p++) {
+			if (*p < '0' || *p > '9')
+				return FTPI_E_INVAL;
+			prefix = prefix * 10 + (*p - '0');
+			if (prefix > maxp)
+				return FTPI_E_INVAL;
+		}
+	} else {
+		prefix = maxp;
+	}
+	out->prefix = (uint8_t)prefix;
+	return FTPI_OK;
+}
+
+int ftpi__cidr_match(const struct ftpi_cidr *c, const struct ftpi_addr *a)
+{
+	if (c->addr.family != a->family)
+		return 0;
+	unsigned bits = c->prefix, i = 0;
+	for (; bits >= 8; bits -= 8, i++)
+		if (c->addr.ip[i] != a->ip[i])
+			return 0;
+	if (bits) {
+		uint8_t mask = (uint8_t)(0xff << (8 - bits));
+		if ((c->addr.ip[i] & mask) != (a->ip[i] & mask))
+			return 0;
+	}
+	return 1;
+}
+
+int ftpi__addr_eq(const struct ftpi_addr *a, const struct ftpi_addr *b)
+{
+	if (a->family != b->family)
+		return 0;
+	return memcmp(a->ip, b->ip, a->family == 4 ? 4 : 16) == 0;
+}
+
+int ftpi__ep_eq(const struct ftpi_endpoint *a, const struct ftpi_endpoint *b)
+{
+	return a->port == b->port && ftpi__addr_eq(&a->addr, &b->addr);
+}
+
+/* RFC 1918, RFC 6598 (CGN), loopback, link-local; IPv6 ULA, link-local, loopback. */
+int ftpi__addr_is_private(const struct ftpi_addr *a)
+{
+	const uint8_t *ip = a->ip;
+	if (a->family == 4) {
+		return ip[0] == 10 || (ip[0] == 172 && (ip[1] & 0xf0) == 16) ||
+		       (ip[0] == 192 && ip[1] == 168) || (ip[0] == 100 && (ip[1] & 0xc0) == 64) ||
+		       ip[0] == 127 || (ip[0] == 169 && ip[1] == 254);
+	}
+	if (a->family == 6) {
+		static const uint8_t loop[16] = {[15] = 1};
+		return (ip[0] & 0xfe) == 0xfc || (ip[0] == 0xfe && (ip[1] & 0xc0) == 0x80) ||
+		       memcmp(ip, loop, 16) == 0;
+	}
+	return 0;
+}
+
+size_t ftpi_escape(char *dst, size_t dstlen, const char *src, size_t len)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t o = 0;
+
+	if (dst == NULL || dstlen == 0)
+		return 0;
+	for (size_t i = 0; i < len && src; i++) {
+		unsigned char c = (unsigned char)src[i];
+		if (c >= 0x20 && c < 0x7f && c != '\\') {
+			if (o + 1 >= dstlen)
+				break;
+			dst[o++] = (char)c;
+		} else {
+			if (o + 4 >= dstlen)
+				break;
+			dst[o++] = '\\';
+			dst[o++] = 'x';
+			dst[o++] = hex[c >> 4];
+			dst[o++] = hex[c & 15];
+		}
+	}
+	dst[o] = '\0';
+	return o;
+}
+
+size_t ftpi__buf_printf(char *buf, size_t cap, size_t len, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (len >= cap)
+		return len;
+	va_start(ap, fmt);
+	n = vsnprintf(buf + len, cap - len, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return len;
+	len += (size_t)n;
+	return len >= cap ? cap - 1 : len;
+}
+
+size_t ftpi__buf_escape(char *buf, size_t cap, size_t len, const void *src, size_t n)
+{
+	if (len >= cap)
+		return len;
+	return len + ftpi_escape(buf + len, cap - len, (const char *)src, n);
+}
+
+size_t ftpi__buf_endpoint(char *buf, size_t cap, size_t len, const struct ftpi_endpoint *ep)
+{
+	char a[64];
+	ftpi_addr_format(&ep->addr, a, sizeof a);
+	if (ep->addr.family == 6)
+		return ftpi__buf_printf(buf, cap, len, "[%s]:%u", a, ep->port);
+	return ftpi__buf_printf(buf, cap, len, "%s:%u", a, ep->port);
+}
