@@ -235,12 +235,13 @@ void ftpi__expect_firm(struct ftpi_engine *e, struct ftpi_session *s, int announ
 		}
 }
 
-/* announce 0 = every unmatched expectation of the session. */
+/* announce 0 = every unmatched expectation of the session; -1 = every active one. */
 void ftpi__expect_cancel(struct ftpi_engine *e, struct ftpi_session *s, int announce)
 {
 	for (struct ftpi_expect *x = s->expects, *next; x; x = next) {
 		next = x->snext;
-		if (!x->matched && (announce == 0 || x->announce == announce))
+		if (!x->matched && (announce == 0 || x->announce == announce ||
+				    (announce == -1 && x->active)))
 			exp_free(e, x);
 	}
 }

@@ -35,6 +35,10 @@ enum ftpi__ndpi_risk_bits {
 	FTPI__NDPI_RISK_UNSAFE_PROTOCOL = 1u << 7
 };
 
+/* Packets per flow nDPI may see before ftpi__ndpi_classify gives up by itself (nDPI's own
+ * dissectors decide within a handful; TLS certificate checks need the server's first flight). */
+#define FTPI__NDPI_PACKET_BUDGET 32
+
 /* Per-flow handle: opaque; NULL when nDPI is off or out of memory. */
 struct ftpi__ndpi_flow;
 
@@ -47,7 +51,14 @@ void ftpi__ndpi_flow_free(struct ftpi_engine *e, struct ftpi__ndpi *n, struct ft
 
 /* Feeds one IP packet (starting at the IP header) of the flow. Returns 1 when classification is
  * final (*app, *risks and *name are set; the caller should then free the flow handle), 0 when
- * nDPI wants more packets. name is a static string ("FTP_CONTROL", "TLS", ...). */
+ * nDPI wants more packets. name is a static string ("FTP_CONTROL", "TLS", ...).
+ * Details: feed every packet of the flow, both directions, payload-less ones included (nDPI tracks
+ * the TCP handshake). "Final" means detected and nDPI has no further metadata to dissect (for TLS:
+ * once the certificate was seen, so the TLS risks are in), or FTPI__NDPI_PACKET_BUDGET packets
+ * were fed (then it gives up by itself, as ftpi__ndpi_giveup). TLS on port 990/989 is reported as
+ * FTPI__NDPI_FTPS ("FTPS"; nDPI 4.2 has no FTPS protocol). For FTPI__NDPI_OTHER, name is nDPI's
+ * protocol name: owned by the nDPI module, valid until ftpi__ndpi_free (engine lifetime); the
+ * other names are static. Outputs may be NULL. */
 int ftpi__ndpi_classify(struct ftpi__ndpi *n, struct ftpi__ndpi_flow *f, const uint8_t *ip,
 			size_t iplen, uint64_t ts_us, int *app, uint32_t *risks, const char **name);
 /* Gives up on the flow (budget spent): best guess so far. */

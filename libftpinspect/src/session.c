@@ -730,6 +730,10 @@ static void final_reply(struct ftpi_engine *e, struct ftpi_session *s, unsigned 
 		} else if (code == 230) {
 			s->login = FTPI_LOGIN_SUCCESS;
 			SET_STATE(s, FTPI_SS_LOGGED_IN);
+			if (s->anonymous)
+				ftpi__finding_once(e, s, FTPI_FINDING_ANONYMOUS_LOGIN,
+						   "anonymous login accepted without a password",
+						   s->user_len == 3 ? "USER ftp" : "USER anonymous");
 		} else if (cls == 4 || cls == 5) {
 			if (s->login != FTPI_LOGIN_SUCCESS)
 				s->login = FTPI_LOGIN_FAILED;
@@ -869,9 +873,10 @@ static void final_reply(struct ftpi_engine *e, struct ftpi_session *s, unsigned 
 		else
 			break;
 		if (s->xfer.state == 1 && s->xfer.status == FTPI_DATA_FAILED) {
-			/* refused before any data connection was asked for (550 ...): the
-			 * announcement was not used, which is not a network problem */
-			ftpi__expect_cancel(e, s, 0);
+			/* refused before any data connection (550 ...): in active mode the server
+			 * never connects then, which is not a network problem. (Passive clients
+			 * connect right after 227/229, so an unmet passive one still counts.) */
+			ftpi__expect_cancel(e, s, -1);
 		}
 		s->xfer.state = 3;
 		ftpi__dconn_xfer_update(e, s);

@@ -1,0 +1,163 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause
+"""Runs ftpinspect --format json over a capture and checks every statement of its truth file
+(docs/truth-format.md). Exit 0 = all hold, 1 = a mismatch (each one printed), 77 = skipped
+(the public captures folder is absent, as in a user's own clone)."""
+import argparse
+import json
+import os
+import subprocess
+import sys
+
+SKIP = 77
+
+
+def ep_ip(ev, key):
+    v = ev.get(key) or {}
+    return v.get("ip"), v.get("port")
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--ftpinspect", required=True)
+    ap.add_argument("--truth", required=True)
+    ap.add_argument("--public-dir", default=None)
+    ap.add_argument("-v", "--verbose", action="store_true")
+    a = ap.parse_args()
+
+    with open(a.truth) as f:
+        truth = json.load(f)
+    base = os.path.dirname(os.path.abspath(a.truth))
+    if "public_pcap" in truth:
+        pub = a.public_dir or os.environ.get("FTPI_PUBLIC_CAPTURES")
+        if not pub:
+            here = os.path.dirname(os.path.abspath(__file__))
+            pub = os.path.normpath(os.path.join(here, "..", "..", "..", "shared",
+                                                "captures-public"))
+        pcap = os.path.join(pub, truth["public_pcap"])
+        if not os.path.exists(pcap):
+            print(f"SKIP: {pcap} not found (public captures are not part of this clone)")
+            return SKIP
+    else:
+        pcap = os.path.join(base, truth["pcap"])
+    opts = []
+    for o in truth.get("options", []):
+        # paths in options are relative to the truth file's folder
+        if not o.startswith("-") and os.path.exists(os.path.join(base, o)):
+            o = os.path.join(base, o)
+        opts.append(o)
+    cmd = [a.ftpinspect, "-r", pcap, "--format", "json"] + opts
+    p = subprocess.run(cmd, capture_output=True, text=True)
+    if p.returncode not in (0, 3):
+        print(f"FAIL: {' '.join(cmd)} exited {p.returncode}: {p.stderr.strip()}")
+        return 1
+    events = []
+    for i, line in enumerate(p.stdout.splitlines()):
+        try:
+            events.append(json.loads(line))
+        except json.JSONDecodeError as exc:
+            print(f"FAIL: output line {i + 1} is not JSON ({exc}): {line[:200]}")
+            return 1
+    errors = []
+    sessions = [e for e in events if e.get("event") == "session"]
+    datas = [e for e in events if e.get("event") == "data"]
+    findings = [e for e in events if e.get("event") == "finding"]
+    for e in events:
+        if "event" not in e or "ts" not in e:
+            errors.append(f"event without event/ts: {e}")
+
+    tsessions = truth.get("sessions", [])
+    if truth.get("sessions_exact") and len(sessions) != len(tsessions):
+        errors.append(f"{len(sessions)} session events, truth has {len(tsessions)}")
+    used = set()
+    for ti, ts in enumerate(tsessions):
+        match = None
+        for si, s in enumerate(sessions):
+            if si in used:
+                continue
+            cip, cport = ep_ip(s, "client")
+            sip, sport = ep_ip(s, "server")
+            if ts.get("client_ip") not in (None, cip) or ts.get("server_ip") not in (None, sip):
+                continue
+            if "server_port" in ts and ts["server_port"] != sport:
+                continue
+            if "client_port" in ts and ts["client_port"] != cport:
+                continue
+            match = si
+            break
+        if match is None:
+            errors.append(f"truth session {ti} ({ts.get('client_ip')}:{ts.get('client_port')} -> "
+                          f"{ts.get('server_ip')}:{ts.get('server_port')}) has no session event")
+            continue
+        used.add(match)
+        s = sessions[match]
+        for k in ("user", "login", "tls", "prot"):
+            if k in ts and ts[k] != s.get(k):
+                errors.append(f"session {s['session']}: {k} is {s.get(k)!r}, truth says {ts[k]!r}")
+        if "password_in_clear" in ts:
+            has = any(f["kind"] == "plaintext_auth" and f.get("session") == s["session"]
+                      for f in findings)
+            if has != ts["password_in_clear"]:
+                errors.append(f"session {s['session']}: plaintext_auth {'present' if has else 'absent'}, "
+                              f"truth says password_in_clear={ts['password_in_clear']}")
+        sdatas = [d for d in datas if d.get("session") == s["session"]]
+        tdatas = ts.get("data", [])
+        if truth.get("data_exact") and "data" in ts and len(sdatas) != len(tdatas):
+            errors.append(f"session {s['session']}: {len(sdatas)} data events, truth has {len(tdatas)}")
+        dused = set()
+        for tdi, td in enumerate(tdatas):
+            found = None
+            for di, d in enumerate(sdatas):
+                if di in dused:
+                    continue
+                cip, cport = ep_ip(d, "client")
+                sip, sport = ep_ip(d, "server")
+                ok = True
+                for k, v in (("client_ip", cip), ("client_port", cport), ("server_ip", sip),
+                             ("server_port", sport)):
+                    if k in td and td[k] != v:
+                        ok = False
+                for k in ("mode", "announced_by", "command", "file", "tls", "link", "status"):
+                    if k in td and td[k] != d.get(k):
+                        ok = False
+                if "bytes" in td and td["bytes"] != d.get("bytes_to_server", 0) + d.get("bytes_to_client", 0):
+                    ok = False
+                if ok:
+                    found = di
+                    break
+            if found is None:
+                errors.append(f"session {s['session']}: truth data {tdi} {td} has no matching data event; "
+                              f"have: " + "; ".join(
+                                  f"{d.get('announced_by')} {d.get('command')} {d.get('file')} "
+                                  f"{d['server']} bytes={d.get('bytes_to_server', 0) + d.get('bytes_to_client', 0)} "
+                                  f"status={d.get('status')} link={d.get('link')} tls={d.get('tls')}"
+                                  for d in sdatas))
+            else:
+                dused.add(found)
+
+    counts = {}
+    for f in findings:
+        counts[f["kind"]] = counts.get(f["kind"], 0) + 1
+    for kind, rng in truth.get("findings", {}).items():
+        n = counts.get(kind, 0)
+        lo = rng.get("min", 0)
+        hi = rng.get("max")
+        if n < lo or (hi is not None and n > hi):
+            errors.append(f"finding {kind}: {n}, truth says {lo}..{'' if hi is None else hi}")
+    for kind in truth.get("absent_findings", []):
+        if counts.get(kind, 0):
+            ex = next(f for f in findings if f["kind"] == kind)
+            errors.append(f"finding {kind} must be absent, got {counts[kind]} (e.g. {ex.get('message')})")
+
+    name = truth.get("public_pcap") or truth.get("pcap")
+    if errors:
+        print(f"FAIL {name}:")
+        for e in errors:
+            print("  - " + e)
+        return 1
+    print(f"ok {name}: {len(sessions)} session(s), {len(datas)} data, {len(findings)} finding(s)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
