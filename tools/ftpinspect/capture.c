@@ -110,7 +110,12 @@ struct cap *cap_open_file(const char *path, char *err, size_t errlen)
 	ebuf[0] = '\0';
 	c->p = pcap_open_offline(path, ebuf);
 	if (c->p == NULL) {
-		snprintf(err, errlen, "%s", ebuf[0] ? ebuf : "cannot open");
+		/* libpcap's message often starts with the path; the caller prints it already. */
+		size_t pl = strlen(path);
+		const char *msg = ebuf[0] ? ebuf : "cannot open";
+		if (strncmp(msg, path, pl) == 0 && msg[pl] == ':' && msg[pl + 1] == ' ')
+			msg += pl + 2;
+		snprintf(err, errlen, "%s", msg);
 		free(c);
 		return NULL;
 	}
@@ -151,7 +156,7 @@ struct cap *cap_open_live(const char *iface, uint32_t snaplen, uint32_t buffer_k
 	if (rc < 0) {
 		const char *why = pcap_statustostr(rc);
 		const char *detail = pcap_geterr(c->p);
-		if (rc == PCAP_ERROR && detail && *detail)
+		if ((rc == PCAP_ERROR && detail && *detail) || (detail && strcmp(detail, why) == 0))
 			snprintf(err, errlen, "%s", detail);
 		else if (detail && *detail)
 			snprintf(err, errlen, "%s (%s)", why, detail);

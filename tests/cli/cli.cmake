@@ -1,0 +1,23 @@
+# SPDX-License-Identifier: BSD-2-Clause
+# CLI tests of ftpinspect (label "cli"): options, exit statuses and messages, every output format,
+# read back with Python's standard library and tshark when present. Live capture tests (label
+# "live") need root and network namespaces; they skip (77) otherwise.
+set(FTPI_CLI_TESTS help version missing_file not_a_pcap truncated unknown_interface
+  live_root_refused bad_filter bad_flag bad_passive_range bad_config config json verbose text zeek
+  pcapng_out fail_on stdin multiple_files summary stats_flows_count no_progress)
+
+if(NOT Python3_Interpreter_FOUND)
+  find_package(Python3 COMPONENTS Interpreter)
+endif()
+if(Python3_Interpreter_FOUND)
+  foreach(t ${FTPI_CLI_TESTS})
+    add_test(NAME cli.${t}
+      COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_LIST_DIR}/cli_test.py
+        $<TARGET_FILE:ftpinspect> ${t})
+    set_tests_properties(cli.${t} PROPERTIES LABELS cli TIMEOUT 120)
+  endforeach()
+endif()
+
+add_test(NAME cli.live COMMAND bash ${CMAKE_CURRENT_LIST_DIR}/live.sh $<TARGET_FILE:ftpinspect>)
+set_tests_properties(cli.live PROPERTIES LABELS live SKIP_RETURN_CODE 77 TIMEOUT 300
+  RUN_SERIAL TRUE)

@@ -1,0 +1,531 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause
+"""CLI tests for ftpinspect: options, exit statuses, messages and every output format.
+
+Usage: cli_test.py FTPINSPECT TEST    (one CTest test per TEST; see cli.cmake)
+Exit 0 = pass, 1 = fail, 77 = skipped. Python 3 standard library only. The captures come from
+tests/cli/data/make_pcaps.py. Checks that need the engine's findings say so in their message.
+"""
+import json
+import os
+import re
+import shutil
+import struct
+import subprocess
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+DATA = os.path.join(HERE, "data")
+LOGIN = os.path.join(DATA, "ftp_login.pcap")
+ANON = os.path.join(DATA, "ftp_anon.pcap")
+ANON_NG = os.path.join(DATA, "ftp_anon.pcapng")
+TRUNC = os.path.join(DATA, "truncated.pcap")
+NOTPCAP = os.path.join(DATA, "not_a_pcap.pcap")
+BIN = None
+TESTS = {}
+
+
+class Fail(Exception):
+    pass
+
+
+def test(fn):
+    TESTS[fn.__name__[2:]] = fn
+    return fn
+
+
+def run(*args, stdin=None, env=None):
+    p = subprocess.run([BIN] + list(args), input=stdin, capture_output=True, env=env,
+                       timeout=120)
+    return p.returncode, p.stdout.decode("utf-8", "replace"), p.stderr.decode("utf-8", "replace")
+
+
+def check(cond, msg):
+    if not cond:
+        raise Fail(msg)
+
+
+def expect_rc(rc, want, err, what):
+    check(rc == want, "%s: exit status %d, want %d (stderr: %r)" % (what, rc, want, err))
+
+
+def json_lines(out):
+    objs = []
+    for i, line in enumerate(out.splitlines()):
+        try:
+            o = json.loads(line)
+        except ValueError as e:
+            raise Fail("line %d is not JSON (%s): %r" % (i + 1, e, line))
+        check(isinstance(o, dict), "line %d is not an object" % (i + 1))
+        check(isinstance(o.get("event"), str), "line %d has no string 'event'" % (i + 1))
+        check(isinstance(o.get("ts"), (int, float)) and not isinstance(o.get("ts"), bool),
+              "line %d has no number 'ts'" % (i + 1))
+        check(re.match(r'^\{"event":"[a-z_]+","ts":\d+\.\d{6}[,}]', line),
+              "line %d: ts not first with 6 decimals: %r" % (i + 1, line[:60]))
+        objs.append(o)
+    return objs
+
+
+def events(objs, name):
+    return [o for o in objs if o["event"] == name]
+
+
+ENGINE = " (needs the engine's FTP layer)"
+
+HELP_WORDS = ["-r", "-i", "-s", "-B", "-c", "-G", "--duration", "-Z", "--allow-root",
+              "--format", "text", "json", "zeek", "-v", "--flows", "--stats", "-w", "--summary",
+              "--config", "--passive-range", "--allow-client", "--allow-server", "--brute-force",
+              "--show-passwords", "--ca-file", "--server-name", "--ctrl-port", "--no-ndpi",
+              "--verify-checksums", "--fail-on", "--color", "--no-progress", "-h", "--help",
+              "-V", "--version", "filter"]
+
+
+@test
+def t_help():
+    rc, out, err = run("--help")
+    expect_rc(rc, 0, err, "--help")
+    for w in HELP_WORDS:
+        check(re.search(r"(^|[\s,\[|])" + re.escape(w) + r"($|[\s,=|\]])", out, re.M),
+              "--help does not mention %s" % w)
+    rc, out, err = run("-h")
+    expect_rc(rc, 0, err, "-h")
+    man = open(os.path.join(HERE, "..", "..", "tools", "ftpinspect", "ftpinspect.1")).read()
+    man = man.replace("\\-", "-")
+    for w in HELP_WORDS:
+        check(w in man, "the man page does not mention %s" % w)
+
+
+@test
+def t_version():
+    rc, out, err = run("--version")
+    expect_rc(rc, 0, err, "--version")
+    check(re.match(r"ftpinspect \d+\.\d+\.\d+", out), "version output: %r" % out)
+    rc, out, err = run("-V")
+    expect_rc(rc, 0, err, "-V")
+
+
+@test
+def t_missing_file():
+    rc, out, err = run("-r", "/nonexistent/ftpi.pcap")
+    expect_rc(rc, 1, err, "missing file")
+    check("/nonexistent/ftpi.pcap" in err, "message does not name the file: %r" % err)
+    check(out == "", "output on a missing file: %r" % out)
+
+
+@test
+def t_not_a_pcap():
+    rc, out, err = run("-r", NOTPCAP)
+    expect_rc(rc, 1, err, "not a pcap")
+    check(NOTPCAP in err, "message does not name the file: %r" % err)
+
+
+@test
+def t_truncated():
+    rc, out, err = run("-r", TRUNC, "--format", "json")
+    expect_rc(rc, 1, err, "truncated pcap")
+    check(TRUNC in err and "truncated" in err, "message does not say truncated: %r" % err)
+    objs = json_lines(out)
+    check(events(objs, "session"), "nothing read before the damage was reported" + ENGINE)
+
+
+@test
+def t_unknown_interface():
+    rc, out, err = run("-i", "ftpi-nosuch0", "--allow-root")
+    expect_rc(rc, 1, err, "unknown interface")
+    check("ftpi-nosuch0" in err, "message does not name the interface: %r" % err)
+
+
+@test
+def t_live_root_refused():
+    if os.geteuid() != 0:
+        return
+    rc, out, err = run("-i", "lo")
+    expect_rc(rc, 2, err, "live as root without -Z/--allow-root")
+    check("-Z" in err and "--allow-root" in err, "message does not explain: %r" % err)
+
+
+@test
+def t_bad_filter():
+    rc, out, err = run("-r", LOGIN, "tcp", "port", "and")
+    expect_rc(rc, 2, err, "bad filter")
+    check("filter" in err and "tcp port and" in err, "message does not name the filter: %r" % err)
+
+
+@test
+def t_bad_flag():
+    for args, word in ((["--bogus", "-r", LOGIN], "--bogus"), (["-q", "-r", LOGIN], "-q"),
+                       (["-r"], "-r"), (["-r", LOGIN, "--format", "xml"], "xml"),
+                       (["-r", LOGIN, "-c", "12x"], "12x"), (["-r", LOGIN, "-s", "-1"], "-1"),
+                       (["-r", LOGIN, "--color", "pink"], "pink"),
+                       (["-r", LOGIN, "--fail-on", "severe"], "severe"),
+                       (["-r", LOGIN, "--brute-force", "5"], "5"),
+                       (["-r", LOGIN, "--allow-client", "10.0.0.0/33"], "10.0.0.0/33"),
+                       (["-r", LOGIN, "--ctrl-port", "70000"], "70000"),
+                       (["-r", LOGIN, "-i", "lo"], "-i"), ([], "-r")):
+        rc, out, err = run(*args)
+        expect_rc(rc, 2, err, " ".join(args))
+        check(word in err, "%s: message does not name %r: %r" % (" ".join(args), word, err))
+
+
+@test
+def t_bad_passive_range():
+    for bad in ("50100-50000", "0-10", "abc", "50000", "50000-", "-5", "1-70000", "1 - 2",
+                "99999999999999999999-1"):
+        rc, out, err = run("-r", LOGIN, "--passive-range", bad)
+        expect_rc(rc, 2, err, "--passive-range " + bad)
+        check("--passive-range" in err and bad in err, "message: %r" % err)
+    rc, out, err = run("-r", LOGIN, "--passive-range", "50000-50100", "--format", "json")
+    expect_rc(rc, 0, err, "--passive-range 50000-50100")
+
+
+def write_tmp(text):
+    fd, path = tempfile.mkstemp(prefix="ftpi-cli-", suffix=".conf")
+    os.write(fd, text.encode())
+    os.close(fd)
+    return path
+
+
+@test
+def t_bad_config():
+    cases = [("passive-range = 1-2\nbogus-key = 1\n", ":2:", "bogus-key"),
+             ("# c\n\npassive-range = 9-1\n", ":3:", "passive-range"),
+             ("allow-client = 10.0.0.0/8\nallow-client 10.0.0.0/8\n", ":2:", "key = value"),
+             ("brute-force = five/300\n", ":1:", "brute-force"),
+             ("show-passwords = maybe\n", ":1:", "show-passwords"),
+             ("fail-on =\n", ":1:", "fail-on")]
+    for text, where, word in cases:
+        path = write_tmp(text)
+        try:
+            rc, out, err = run("-r", LOGIN, "--config", path)
+            expect_rc(rc, 2, err, "config %r" % text)
+            check(path + where in err, "message does not name file:line %r: %r" % (where, err))
+            check(word in err, "message does not name %r: %r" % (word, err))
+        finally:
+            os.unlink(path)
+    rc, out, err = run("-r", LOGIN, "--config", "/nonexistent/ftpi.conf")
+    expect_rc(rc, 2, err, "missing config file")
+    check("/nonexistent/ftpi.conf" in err, "message: %r" % err)
+
+
+@test
+def t_config():
+    path = write_tmp("# policy\npassive-range = 50000-50100  # agreed\n"
+                     "allow-client = 192.0.2.0/24\nshow-passwords = no\nfail-on = info\n"
+                     "brute-force = 3/60\nctrl-port = 2121\n")
+    try:
+        rc, out, err = run("-r", LOGIN, "--config", path, "--format", "json")
+        check(rc in (0, 3), "exit %d: %r" % (rc, err))
+        objs = json_lines(out)
+        kinds = [o["kind"] for o in events(objs, "finding")]
+        check("host_not_allowed" in kinds, "config allow-client not applied" + ENGINE)
+        expect_rc(rc, 3, err, "config fail-on = info" + ENGINE)
+        # Flags override the file (for lists, the whole list).
+        rc, out, err = run("-r", LOGIN, "--config", path, "--format", "json",
+                           "--allow-client", "10.0.0.0/8")
+        kinds = [o["kind"] for o in events(json_lines(out), "finding")]
+        check("host_not_allowed" not in kinds, "--allow-client did not override the file")
+    finally:
+        os.unlink(path)
+
+
+@test
+def t_json():
+    rc, out, err = run("-r", LOGIN, "--format", "json")
+    expect_rc(rc, 0, err, "json")
+    objs = json_lines(out)
+    sessions = events(objs, "session")
+    check(len(sessions) == 1, "want 1 session event, got %d%s" % (len(sessions), ENGINE))
+    s = sessions[0]
+    want = ["event", "ts", "session", "client", "server", "start", "end", "user", "login", "tls",
+            "prot", "commands", "data_connections", "findings", "incomplete", "tls_version",
+            "tls_cipher", "tls_sni", "cert_subject", "cert_issuer", "cert_not_after"]
+    for k in want:
+        check(k in s, "session event lacks %r: %r" % (k, s))
+    check(s["client"] == {"ip": "10.0.0.2", "port": 40312}, "client: %r" % s["client"])
+    check(s["server"] == {"ip": "10.0.0.1", "port": 21}, "server: %r" % s["server"])
+    check(s["user"] == "alice" and s["login"] == "success", "user/login: %r" % s)
+    check(s["tls"] == "none" and s["prot"] is None and s["tls_version"] is None, "tls: %r" % s)
+    check(isinstance(s["findings"], list) and "plaintext_auth" in s["findings"],
+          "findings: %r" % s["findings"])
+    check(len(set(s["findings"])) == len(s["findings"]), "findings not unique")
+    check(isinstance(s["incomplete"], bool), "incomplete not a boolean")
+    fs = [o for o in events(objs, "finding") if o["kind"] == "plaintext_auth"]
+    check(len(fs) == 1, "want 1 plaintext_auth finding, got %d" % len(fs))
+    f = fs[0]
+    for k in ("kind", "severity", "session", "client", "server", "message", "evidence", "frame"):
+        check(k in f, "finding lacks %r" % k)
+    check(f["severity"] == "high" and f["session"] == s["session"], "finding: %r" % f)
+    check("s3cret" not in out, "the password leaked into the output")
+    data = events(objs, "data")
+    check(len(data) == 1, "want 1 data event, got %d" % len(data))
+    d = data[0]
+    for k in ("session", "link", "client", "server", "announced_by", "mode", "command", "file",
+              "bytes_to_server", "bytes_to_client", "tls", "status", "start", "end",
+              "used_address"):
+        check(k in d, "data event lacks %r" % k)
+    check(d["mode"] == "passive" and d["announced_by"] == "PASV" and d["command"] == "RETR"
+          and d["file"] == "hello.txt" and d["used_address"] is None and d["tls"] is False,
+          "data event: %r" % d)
+    check(d["server"] == {"ip": "10.0.0.1", "port": 50001}, "data server: %r" % d["server"])
+
+
+@test
+def t_verbose():
+    rc, out, err = run("-r", LOGIN, "--format", "json")
+    objs = json_lines(out)
+    for name in ("command", "reply", "expect", "anomaly"):
+        check(not events(objs, name), "%s events without -v" % name)
+    rc, out, err = run("-r", LOGIN, "--format", "json", "-v")
+    expect_rc(rc, 0, err, "-v")
+    objs = json_lines(out)
+    cmds = events(objs, "command")
+    check(any(c["verb"] == "USER" and c["arg"] == "alice" for c in cmds),
+          "no USER command with -v" + ENGINE)
+    check(any(c["verb"] == "PASS" and c["arg"] == "***" for c in cmds), "PASS not redacted")
+    check("s3cret" not in out, "the password leaked")
+    check(any(r["code"] == 230 for r in events(objs, "reply")), "no 230 reply with -v")
+    ex = events(objs, "expect")
+    check(any(e["port"] == 50001 and e["mode"] == "passive" for e in ex), "no expect: %r" % ex)
+    rc, out, err = run("-r", LOGIN, "--format", "json", "-v", "--show-passwords")
+    check("s3cret" in out, "--show-passwords did not show the password")
+
+
+@test
+def t_text():
+    rc, out, err = run("-r", LOGIN)
+    expect_rc(rc, 0, err, "text")
+    check("\033[" not in out, "colour escapes when stdout is not a terminal")
+    check("SESSION" in out and "plaintext_auth" in out, "text output: %r%s" % (out, ENGINE))
+    lines = out.splitlines()
+    i = [n for n, l in enumerate(lines) if "SESSION" in l][0]
+    check(i + 1 < len(lines) and lines[i + 1].startswith("    data passive"),
+          "data connection not indented under its session: %r" % lines)
+    rc, out, err = run("-r", LOGIN, "--color", "always")
+    check("\033[" in out, "--color always gave no colour")
+    rc, out, err = run("-r", LOGIN, "--color", "never")
+    check("\033[" not in out, "--color never gave colour")
+
+
+@test
+def t_zeek():
+    rc, out, err = run("-r", LOGIN, "-r", ANON, "--format", "zeek")
+    expect_rc(rc, 0, err, "zeek")
+    lines = out.splitlines()
+    check(lines[0] == "#separator \\x09", "first line: %r" % lines[0])
+    hdr = {}
+    rows = []
+    for l in lines:
+        if l.startswith("#"):
+            parts = l.split("\t")
+            hdr[parts[0]] = parts[1:]
+        else:
+            rows.append(l.split("\t"))
+    for k in ("#set_separator", "#empty_field", "#unset_field", "#path", "#open", "#fields",
+              "#types", "#close"):
+        check(k in hdr, "missing header %s" % k)
+    check(hdr["#path"] == ["ftp"] and hdr["#unset_field"] == ["-"], "header: %r" % hdr)
+    fields, types = hdr["#fields"], hdr["#types"]
+    check(fields[:6] == ["ts", "uid", "id.orig_h", "id.orig_p", "id.resp_h", "id.resp_p"],
+          "fields: %r" % fields)
+    check(len(fields) == len(types) == 19, "fields/types: %d/%d" % (len(fields), len(types)))
+    check(lines[-1].startswith("#close"), "last line is not #close")
+    for r in rows:
+        check(len(r) == len(fields), "row has %d columns, want %d: %r" % (len(r), len(fields), r))
+        for v, t, f in zip(r, types, fields):
+            if v == "-":
+                continue
+            if t == "time":
+                check(re.match(r"^\d+\.\d{6}$", v), "%s: bad time %r" % (f, v))
+            elif t in ("port", "count"):
+                check(v.isdigit(), "%s: bad %s %r" % (f, t, v))
+            elif t == "addr":
+                check(re.match(r"^[0-9a-fA-F.:]+$", v), "%s: bad addr %r" % (f, v))
+            elif t == "bool":
+                check(v in ("T", "F"), "%s: bad bool %r" % (f, v))
+            check("\t" not in v and "\n" not in v, "separator inside a field")
+    byname = [dict(zip(fields, r)) for r in rows]
+    retr = [r for r in byname if r["command"] == "RETR"]
+    check(retr, "no RETR row" + ENGINE)
+    check(retr[0]["user"] == "alice" and retr[0]["reply_code"] == "226"
+          and retr[0]["arg"] == "hello.txt" and retr[0]["password"] == "<hidden>",
+          "RETR row: %r" % retr[0])
+    check(retr[0]["file_size"] == "12", "file_size: %r" % retr[0]["file_size"])
+    pasv = [r for r in byname if r["command"] == "PASV"]
+    check(pasv and pasv[0]["data_channel.passive"] == "T"
+          and pasv[0]["data_channel.resp_p"] == "50001", "PASV row: %r" % pasv)
+    check(any(r["command"] == "EPSV" and r["id.orig_h"] == "10.0.0.3" for r in byname),
+          "no EPSV row of the second file")
+    uids = {r["uid"] for r in byname}
+    check(len(uids) == 2 and all(re.match(r"^C[0-9A-Za-z]+$", u) for u in uids), "uids %r" % uids)
+
+
+def read_pcapng_comments(path):
+    """Minimal pcapng reader: returns [(packet number, [comments])]."""
+    data = open(path, "rb").read()
+    off, n, out = 0, 0, []
+    check(len(data) >= 28 and struct.unpack_from("<I", data, 0)[0] == 0x0A0D0D0A,
+          "not a pcapng file")
+    check(struct.unpack_from("<I", data, 8)[0] == 0x1A2B3C4D, "not little-endian pcapng")
+    while off < len(data):
+        btype, blen = struct.unpack_from("<II", data, off)
+        check(blen >= 12 and blen % 4 == 0 and off + blen <= len(data), "bad block at %d" % off)
+        check(struct.unpack_from("<I", data, off + blen - 4)[0] == blen, "bad trailing length")
+        if btype == 6:
+            n += 1
+            caplen = struct.unpack_from("<I", data, off + 20)[0]
+            o = off + 28 + ((caplen + 3) & ~3)
+            comments = []
+            while o < off + blen - 4:
+                code, ln = struct.unpack_from("<HH", data, o)
+                if code == 0:
+                    break
+                if code == 1:
+                    comments.append(data[o + 4:o + 4 + ln].decode())
+                o += 4 + ((ln + 3) & ~3)
+            out.append((n, comments))
+        off += blen
+    return out
+
+
+@test
+def t_pcapng_out():
+    d = tempfile.mkdtemp(prefix="ftpi-cli-")
+    try:
+        outp = os.path.join(d, "out.pcapng")
+        rc, out, err = run("-r", LOGIN, "-w", outp, "--format", "json")
+        expect_rc(rc, 0, err, "-w")
+        pkts = read_pcapng_comments(outp)
+        check(len(pkts) == 38, "want 38 packets written, got %d" % len(pkts))
+        finding = [o for o in json_lines(out) if o["event"] == "finding"
+                   and o["kind"] == "plaintext_auth"]
+        annotated = [(n, c) for n, c in pkts for x in c if "plaintext_auth" in x]
+        check(annotated, "no packet comment with plaintext_auth" + ENGINE)
+        check(finding and annotated[0][0] == finding[0]["frame"],
+              "comment on frame %d, finding frame %r" % (annotated[0][0], finding))
+        check(any("data connection announced" in x for _, c in pkts for x in c),
+              "no 'data connection announced' comment")
+        if shutil.which("tshark"):
+            p = subprocess.run(["tshark", "-r", outp, "-Y",
+                                'frame.comment contains "plaintext_auth"', "-T", "fields",
+                                "-e", "frame.number"], capture_output=True, timeout=120)
+            got = p.stdout.decode().split()
+            check(got == [str(annotated[0][0])], "tshark found %r (stderr %r)" % (got, p.stderr))
+            p = subprocess.run(["tshark", "-r", outp], capture_output=True, timeout=120)
+            check(p.returncode == 0 and len(p.stdout.decode().splitlines()) == 38,
+                  "tshark cannot read the file: %r" % p.stderr)
+        rc, out, err = run("-r", LOGIN, "-w", os.path.join(d, "no", "such", "dir.pcapng"))
+        expect_rc(rc, 1, err, "-w into a missing directory")
+    finally:
+        shutil.rmtree(d)
+
+
+@test
+def t_fail_on():
+    rc, out, err = run("-r", LOGIN, "--fail-on", "high", "--format", "json")
+    expect_rc(rc, 3, err, "--fail-on high with plaintext_auth" + ENGINE)
+    rc, out, err = run("-r", LOGIN, "--fail-on", "info", "--format", "json", "port", "9999")
+    expect_rc(rc, 0, err, "--fail-on info with nothing read")
+    rc, out, err = run("-r", TRUNC, "--fail-on", "info")
+    expect_rc(rc, 1, err, "runtime error wins over --fail-on")
+
+
+@test
+def t_stdin():
+    ref = run("-r", LOGIN, "--format", "json")
+    data = open(LOGIN, "rb").read()
+    p = subprocess.run([BIN, "-r", "-", "--format", "json"], input=data, capture_output=True,
+                       timeout=60)
+    check(p.returncode == 0, "stdin: exit %d %r" % (p.returncode, p.stderr))
+    check(p.stdout.decode() == ref[1], "stdin output differs from the file's")
+    rc, out, err = run("-r", "-", "-r", "-")
+    expect_rc(rc, 2, err, "stdin twice")
+
+
+@test
+def t_multiple_files():
+    rc, out, err = run("-r", LOGIN, "-r", ANON, "--format", "json")
+    expect_rc(rc, 0, err, "two files")
+    objs = json_lines(out)
+    ts = [o["ts"] for o in objs if o["event"] in ("finding", "session", "data")]
+    check(ts == sorted(ts), "events out of order")
+    s = events(objs, "session")
+    check([x["client"]["ip"] for x in s] == ["10.0.0.2", "10.0.0.3"],
+          "sessions not in file order: %r%s" % ([x["client"] for x in s], ENGINE))
+    check([x["session"] for x in s] == [1, 2], "session ids: %r" % [x["session"] for x in s])
+    frames = [o["frame"] for o in events(objs, "finding")]
+    check(max(frames) > 38, "frame numbers do not count over all input: %r" % frames)
+    # pcapng input gives the same events as the pcap.
+    a = run("-r", ANON, "--format", "json")[1]
+    b = run("-r", ANON_NG, "--format", "json")[1]
+    check(a == b and a, "pcapng input differs from pcap input")
+
+
+@test
+def t_summary():
+    rc, out, err = run("-r", LOGIN, "-r", ANON, "--format", "json", "--summary")
+    expect_rc(rc, 0, err, "--summary json")
+    objs = json_lines(out)
+    sums = events(objs, "summary")
+    check(len(sums) == 1 and objs[-1]["event"] == "summary", "want one summary line, last")
+    servers = sums[0]["servers"]
+    check(len(servers) == 1 and servers[0]["server"] == {"ip": "10.0.0.1", "port": 21},
+          "servers: %r%s" % (servers, ENGINE))
+    rows = {r["check"]: r for r in servers[0]["rows"]}
+    for k in ("sessions", "login", "prot", "data_mode", "passive_ports", "nat",
+              "address_mismatch", "allow_list"):
+        check(k in rows, "summary lacks row %s" % k)
+        check(isinstance(rows[k]["evidence"], int) and rows[k]["recommendation"],
+              "row %s: %r" % (k, rows[k]))
+    check(rows["sessions"]["evidence"] == 2, "sessions row: %r" % rows["sessions"])
+    check(rows["login"]["status"] == "warn", "clear-text login not flagged")
+    check("allow tcp from" in rows["passive_ports"]["recommendation"]
+          and "50001-50002" in rows["passive_ports"]["recommendation"],
+          "passive rule: %r" % rows["passive_ports"])
+    rc, out, err = run("-r", LOGIN, "--summary")
+    check("Summary per server" in out and "allow tcp from" in out, "text summary: %r" % out)
+
+
+@test
+def t_stats_flows_count():
+    rc, out, err = run("-r", LOGIN, "--format", "json", "--stats", "--flows")
+    expect_rc(rc, 0, err, "--stats --flows")
+    objs = json_lines(out)
+    st = events(objs, "stats")
+    check(len(st) == 1, "want one stats object")
+    for k in ("packets", "bytes", "flows_created", "sessions_created", "findings",
+              "findings_by_kind", "mem_high_water"):
+        check(k in st[0], "stats lacks %r" % k)
+    check(st[0]["packets"] == 38, "packets counter %r" % st[0]["packets"])
+    check(len(events(objs, "flow")) == 2, "want 2 flow events" + ENGINE)
+    rc, out, err = run("-r", LOGIN, "--format", "json", "--stats", "-c", "5")
+    st = events(json_lines(out), "stats")
+    check(st and st[0]["packets"] == 5, "-c 5: packets %r" % (st and st[0]["packets"]))
+    rc, out, err = run("-r", LOGIN, "--stats")
+    check("statistics:" in out and "packets" in out, "text stats: %r" % out)
+
+
+@test
+def t_no_progress():
+    # stderr is a pipe here: no progress line, ever.
+    rc, out, err = run("-r", LOGIN, "--format", "json")
+    check(err == "", "unexpected stderr: %r" % err)
+
+
+def main():
+    global BIN
+    if len(sys.argv) != 3 or sys.argv[2] not in TESTS:
+        sys.stderr.write("usage: cli_test.py FTPINSPECT {%s}\n" % ",".join(sorted(TESTS)))
+        return 2
+    BIN = sys.argv[1]
+    try:
+        TESTS[sys.argv[2]]()
+    except Fail as e:
+        print("FAIL %s: %s" % (sys.argv[2], e))
+        return 1
+    print("ok %s" % sys.argv[2])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
