@@ -201,8 +201,12 @@ static void result(struct ftpi__ndpi *n, struct ftpi__ndpi_flow *f, ndpi_protoco
 							 : p.master_protocol);
 	if (app)
 		*app = a;
-	if (risks)
+	if (risks) {
 		*risks = map_risks(f->nf->risk);
+		/* nDPI 4.2 calls TLS on 990 "non-standard"; for implicit FTPS it is the standard. */
+		if (a == FTPI__NDPI_FTPS)
+			*risks &= ~(uint32_t)FTPI__NDPI_RISK_KNOWN_PROTO_NON_STD_PORT;
+	}
 	if (name)
 		*name = nm;
 }

@@ -48,4 +48,39 @@ run tls10_anon "$CA -cipher AECDH-AES128-SHA:@SECLEVEL=0 -tls1" \
 	"-tls1 -cipher AECDH-AES128-SHA:@SECLEVEL=0 $SNI"
 # TLS 1.3 HelloRetryRequest: the client's first key share (X25519) is not one the server takes.
 run tls13_hrr "$CA -groups P-384" "-tls1_3 $SNI -groups X25519:P-384"
+
+# vsftpd 3.0.3 + curl: a clear FTP session on a non-standard port (for nDPI), and implicit FTPS on
+# 990 with TLS 1.3 and with TLS 1.2 (the data connection resumes the control connection's TLS
+# session by session ID: the tls-resumption link). Needs a user "ftpanon" with home $FTPROOT.
+FTPROOT=${FTPROOT:-/tmp/ftproot}
+vsftpd_run() { # name conf-extra curl-args
+	name=$1; extra=$2; shift 2
+	if [ -n "${ONLY:-}" ] && [ "$ONLY" != "$name" ]; then return 0; fi
+	mkdir -p "$FTPROOT/pub" /var/run/vsftpd/empty
+	echo hello > "$FTPROOT/pub/hello.txt"
+	chmod 555 "$FTPROOT"
+	printf '%s\n' listen=YES listen_ipv6=NO listen_address=127.0.0.1 anonymous_enable=YES \
+		"anon_root=$FTPROOT" local_enable=NO write_enable=NO pasv_min_port=50000 \
+		pasv_max_port=50010 seccomp_sandbox=NO background=NO \
+		secure_chroot_dir=/var/run/vsftpd/empty ftp_username=ftpanon $extra > "$W/vs.conf"
+	tcpdump -i lo -U -s 0 -w "$W/$name.pcap" "tcp port 2121 or tcp port 990 or \
+		tcp portrange 50000-50010" 2>/dev/null &
+	tp=$!
+	sleep 1
+	vsftpd "$W/vs.conf" &
+	vp=$!
+	sleep 0.5
+	curl -s --max-time 5 "$@" >/dev/null || true
+	sleep 0.5
+	kill $vp; wait $vp || true
+	kill $tp; wait $tp || true
+	cp "$W/$name.pcap" "pcap/$name.pcap"
+}
+TLSCONF="listen_port=990 ssl_enable=YES implicit_ssl=YES allow_anon_ssl=YES
+force_anon_logins_ssl=YES force_anon_data_ssl=YES rsa_cert_file=$PWD/server.pem
+rsa_private_key_file=$PWD/server.key ssl_ciphers=HIGH require_ssl_reuse=NO"
+vsftpd_run ftp_plain_2121 "listen_port=2121" ftp://127.0.0.1:2121/pub/hello.txt
+vsftpd_run ftps_implicit_990 "$TLSCONF" -k ftps://127.0.0.1:990/pub/hello.txt
+vsftpd_run ftps_implicit_990_tls12 "$TLSCONF" -k --tls-max 1.2 ftps://127.0.0.1:990/pub/hello.txt
+
 for f in pcap/*.pcap; do python3 extract.py "$f"; done

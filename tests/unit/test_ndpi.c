@@ -1,0 +1,273 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * test_ndpi.c - unit tests for ndpi_glue.c with nDPI 4.2 on real loopback captures
+ * (tests/data/tls/pcap, recorded by capture.sh): FTP control found on port 2121, implicit FTPS on
+ * 990 (TLS 1.3 and 1.2), TLS with a self-signed certificate, TLS 1.0; nDPI risks mapped to the
+ * glue's bits; per-flow memory from FTPI__POOL_NDPI, released; pool cap; garbage packets.
+ */
+#include "harness.h"
+
+#include "engine.h"
+#include "ndpi_glue.h"
+
+struct blob {
+	uint8_t *p;
+	size_t n;
+};
+
+static struct blob load_pcap(const char *name)
+{
+	struct blob b = {NULL, 0};
+	const char *dir = getenv("FTPI_SOURCE_DIR");
+	char path[1024];
+	FILE *f;
+	long sz;
+
+	snprintf(path, sizeof path, "%s/tests/data/tls/pcap/%s", dir ? dir : ".", name);
+	f = fopen(path, "rb");
+	if (f == NULL) {
+		fprintf(stderr, "cannot open %s (set FTPI_SOURCE_DIR)\n", path);
+		return b;
+	}
+	if (fseek(f, 0, SEEK_END) == 0 && (sz = ftell(f)) > 0 && fseek(f, 0, SEEK_SET) == 0) {
+		b.p = malloc((size_t)sz);
+		if (b.p && fread(b.p, 1, (size_t)sz, f) == (size_t)sz)
+			b.n = (size_t)sz;
+	}
+	fclose(f);
+	return b;
+}
+
+static uint32_t le32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) |
+	       ((uint32_t)p[3] << 24);
+}
+
+struct outcome {
+	int final;      /* classify returned 1 */
+	int packets;    /* packets fed until then */
+	int app;
+	uint32_t risks;
+	const char *name;
+};
+
+/* Feeds the packets of the first TCP connection touching `port` (little-endian pcap, Ethernet,
+ * IPv4: what tcpdump -i lo writes) until classification is final; gives up at the end. */
+static struct outcome run(struct ftpi_engine *e, struct ftpi__ndpi *n, const char *file,
+			  uint16_t port)
+{
+	struct outcome o = {0, 0, -1, 0, NULL};
+	struct blob b = load_pcap(file);
+	struct ftpi__ndpi_flow *f;
+	size_t off = 24;
+
+	if (b.n < 24 || le32(b.p) != 0xa1b2c3d4 || le32(b.p + 20) != 1) {
+		free(b.p);
+		return o;
+	}
+	f = ftpi__ndpi_flow_new(e, n);
+	if (f == NULL) {
+		free(b.p);
+		return o;
+	}
+	while (off + 16 <= b.n) {
+		uint32_t incl = le32(b.p + off + 8);
+		uint64_t ts = (uint64_t)le32(b.p + off) * 1000000u + le32(b.p + off + 4);
+		const uint8_t *pkt = b.p + off + 16;
+		if (off + 16 + incl > b.n)
+			break;
+		off += 16 + incl;
+		if (incl < 14 + 24 || pkt[12] != 0x08 || pkt[13] != 0x00)
+			continue;
+		const uint8_t *ip = pkt + 14;
+		size_t ihl = (size_t)(ip[0] & 15) * 4;
+		uint16_t sp = (uint16_t)((ip[ihl] << 8) | ip[ihl + 1]);
+		uint16_t dp = (uint16_t)((ip[ihl + 2] << 8) | ip[ihl + 3]);
+		if (sp != port && dp != port)
+			continue;
+		o.packets++;
+		if (ftpi__ndpi_classify(n, f, ip, incl - 14, ts, &o.app, &o.risks, &o.name)) {
+			o.final = 1;
+			break;
+		}
+	}
+	if (!o.final)
+		ftpi__ndpi_giveup(n, f, &o.app, &o.risks, &o.name);
+	ftpi__ndpi_flow_free(e, n, f);
+	free(b.p);
+	return o;
+}
+
+static void engine_init(struct ftpi_engine *e)
+{
+	memset(e, 0, sizeof *e);
+	e->mem_cap = 64u << 20;
+}
+
+static void test_ftp_control_any_port(void)
+{
+	/* vsftpd on 2121: FTP control, clear-text credentials, non-standard port, unsafe. */
+	struct ftpi_engine e;
+	struct ftpi__ndpi *n = NULL;
+	struct outcome o;
+	size_t base;
+
+	engine_init(&e);
+	ASSERT_EQ(ftpi__ndpi_new(&e, &n), FTPI_OK);
+	base = e.pool_used[FTPI__POOL_NDPI];
+	ASSERT_GT(base, 0);
+	o = run(&e, n, "ftp_plain_2121.pcap", 2121);
+	ASSERT_EQ(o.final, 1);
+	ASSERT_LE(o.packets, 12);
+	ASSERT_EQ(o.app, FTPI__NDPI_FTP_CONTROL);
+	ASSERT_STR_EQ(o.name, "FTP_CONTROL");
+	ASSERT_TRUE(o.risks & FTPI__NDPI_RISK_CLEAR_CREDENTIALS);
+	ASSERT_TRUE(o.risks & FTPI__NDPI_RISK_KNOWN_PROTO_NON_STD_PORT);
+	ASSERT_TRUE(o.risks & FTPI__NDPI_RISK_UNSAFE_PROTOCOL);
+	ASSERT_EQ(o.risks & FTPI__NDPI_RISK_TLS_SELFSIGNED, 0);
+	/* Its 6-byte passive data connection tells nDPI nothing. */
+	o = run(&e, n, "ftp_plain_2121.pcap", 50001);
+	ASSERT_EQ(o.final, 0);
+	ASSERT_EQ(o.app, FTPI__NDPI_UNKNOWN);
+	ASSERT_TRUE(o.name == NULL);
+	ASSERT_EQ(e.pool_used[FTPI__POOL_NDPI], base); /* flows given back */
+	ftpi__ndpi_free(&e, n);
+	ASSERT_EQ(e.mem_used, 0);
+}
+
+static void test_implicit_ftps(void)
+{
+	/* TLS on 990 is implicit FTPS, and 990 is its standard port (risk bit masked). */
+	struct ftpi_engine e;
+	struct ftpi__ndpi *n = NULL;
+	struct outcome o;
+
+	engine_init(&e);
+	ASSERT_EQ(ftpi__ndpi_new(&e, &n), FTPI_OK);
+	o = run(&e, n, "ftps_implicit_990.pcap", 990);
+	ASSERT_EQ(o.final, 1);
+	ASSERT_EQ(o.app, FTPI__NDPI_FTPS);
+	ASSERT_STR_EQ(o.name, "FTPS");
+	ASSERT_EQ(o.risks & FTPI__NDPI_RISK_KNOWN_PROTO_NON_STD_PORT, 0);
+	o = run(&e, n, "ftps_implicit_990_tls12.pcap", 990);
+	ASSERT_EQ(o.app, FTPI__NDPI_FTPS);
+	ASSERT_EQ(o.risks & FTPI__NDPI_RISK_TLS_SELFSIGNED, 0);
+	ASSERT_EQ(o.risks & FTPI__NDPI_RISK_TLS_OBSOLETE_VERSION, 0);
+	/* The TLS data connection on a passive port is plain TLS to nDPI. */
+	o = run(&e, n, "ftps_implicit_990_tls12.pcap", 50009);
+	ASSERT_EQ(o.app, FTPI__NDPI_TLS);
+	ASSERT_STR_EQ(o.name, "TLS");
+	ftpi__ndpi_free(&e, n);
+	ASSERT_EQ(e.mem_used, 0);
+}
+
+static void test_tls_risks(void)
+{
+	/* Self-signed certificate and TLS 1.0 as nDPI sees them. */
+	struct ftpi_engine e;
+	struct ftpi__ndpi *n = NULL;
+	struct outcome o;
+
+	engine_init(&e);
+	ASSERT_EQ(ftpi__ndpi_new(&e, &n), FTPI_OK);
+	o = run(&e, n, "tls12_selfsigned.pcap", 44404);
+	ASSERT_EQ(o.final, 1);
+	ASSERT_EQ(o.app, FTPI__NDPI_TLS);
+	ASSERT_TRUE(o.risks & FTPI__NDPI_RISK_TLS_SELFSIGNED);
+	ASSERT_EQ(o.risks & FTPI__NDPI_RISK_TLS_OBSOLETE_VERSION, 0);
+	ASSERT_EQ(o.risks & FTPI__NDPI_RISK_CLEAR_CREDENTIALS, 0);
+	o = run(&e, n, "tls12_sid.pcap", 44401);
+	ASSERT_EQ(o.app, FTPI__NDPI_TLS);
+	ASSERT_EQ(o.risks & FTPI__NDPI_RISK_TLS_SELFSIGNED, 0);
+	/* No certificate ever comes (anonymous suite): nDPI keeps waiting until the end. */
+	o = run(&e, n, "tls10_anon.pcap", 44405);
+	ASSERT_EQ(o.app, FTPI__NDPI_TLS);
+	ASSERT_TRUE(o.risks & FTPI__NDPI_RISK_TLS_OBSOLETE_VERSION);
+	ftpi__ndpi_free(&e, n);
+	ASSERT_EQ(e.mem_used, 0);
+}
+
+static void test_memory(void)
+{
+	/* Per-flow state is accounted to FTPI__POOL_NDPI and refused over the pool cap. */
+	struct ftpi_engine e;
+	struct ftpi__ndpi *n = NULL;
+	struct ftpi__ndpi_flow *f, *g;
+	size_t base;
+
+	engine_init(&e);
+	ASSERT_EQ(ftpi__ndpi_new(&e, &n), FTPI_OK);
+	base = e.pool_used[FTPI__POOL_NDPI];
+	ASSERT_GE(ftpi__ndpi_flow_size(), 600);
+	ASSERT_LE(ftpi__ndpi_flow_size(), 4096);
+	f = ftpi__ndpi_flow_new(&e, n);
+	ASSERT_TRUE(f != NULL);
+	ASSERT_EQ(e.pool_used[FTPI__POOL_NDPI], base + ftpi__ndpi_flow_size());
+	e.pool_cap[FTPI__POOL_NDPI] = base + ftpi__ndpi_flow_size() + 100;
+	g = ftpi__ndpi_flow_new(&e, n);
+	ASSERT_TRUE(g == NULL);
+	ASSERT_EQ(e.st.mem_cap_hits, 1);
+	ftpi__ndpi_flow_free(&e, n, f);
+	ftpi__ndpi_flow_free(&e, n, NULL);
+	ASSERT_EQ(e.pool_used[FTPI__POOL_NDPI], base);
+	ftpi__ndpi_free(&e, n);
+	ftpi__ndpi_free(&e, NULL);
+	ASSERT_EQ(e.mem_used, 0);
+	/* No room for the module wrapper. */
+	e.mem_cap = 1;
+	ASSERT_EQ(ftpi__ndpi_new(&e, &n), FTPI_E_NOMEM);
+	ASSERT_TRUE(n == NULL);
+}
+
+static void test_garbage(void)
+{
+	/* Random IPv4/IPv6-looking packets: no crash; the budget ends classification. */
+	struct ftpi_engine e;
+	struct ftpi__ndpi *n = NULL;
+	uint64_t s = 7;
+	uint8_t pkt[1500];
+
+	engine_init(&e);
+	ASSERT_EQ(ftpi__ndpi_new(&e, &n), FTPI_OK);
+	for (int flow = 0; flow < 50; flow++) {
+		struct ftpi__ndpi_flow *f = ftpi__ndpi_flow_new(&e, n);
+		int app, final = 0, fed = 0;
+		uint32_t risks;
+		const char *name;
+		ASSERT_TRUE(f != NULL);
+		while (!final && fed < 100) {
+			size_t len = 1 + (size_t)(s % sizeof pkt);
+			for (size_t i = 0; i < len; i++) {
+				s ^= s << 13;
+				s ^= s >> 7;
+				s ^= s << 17;
+				pkt[i] = (uint8_t)s;
+			}
+			pkt[0] = (uint8_t)(flow & 1 ? 0x60 : 0x45);
+			if (len > 9)
+				pkt[9] = 6;
+			fed++;
+			final = ftpi__ndpi_classify(n, f, pkt, len, (uint64_t)fed * 1000, &app, &risks,
+						    &name);
+		}
+		ASSERT_LE(fed, FTPI__NDPI_PACKET_BUDGET);
+		ftpi__ndpi_flow_free(&e, n, f);
+	}
+	/* NULL arguments are refused quietly. */
+	ASSERT_EQ(ftpi__ndpi_classify(n, NULL, pkt, 10, 0, NULL, NULL, NULL), 0);
+	ASSERT_EQ(ftpi__ndpi_classify(NULL, NULL, NULL, 0, 0, NULL, NULL, NULL), 0);
+	ftpi__ndpi_giveup(n, NULL, NULL, NULL, NULL);
+	ftpi__ndpi_free(&e, n);
+	ASSERT_EQ(e.mem_used, 0);
+}
+
+static const struct ftpi_test tests[] = {
+	{"ftp_control_any_port", test_ftp_control_any_port},
+	{"implicit_ftps", test_implicit_ftps},
+	{"tls_risks", test_tls_risks},
+	{"memory", test_memory},
+	{"garbage", test_garbage},
+};
+
+FTPI_TEST_MAIN(tests)
