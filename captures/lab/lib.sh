@@ -1,0 +1,287 @@
+# Shared functions for the ftpinspect captures lab.  Sourced by every
+# scenario script (captures/lab/scenarios/*.sh) and by make-all.sh.
+#
+# Everything happens inside network namespaces named ftpi-lab-* that these
+# functions create, on veth links with private addresses (10.0.x.x,
+# fd00::/8).  Nothing is sent anywhere else.  lab_down removes the
+# namespaces, stops every process the lab started and is run from an EXIT
+# trap, also on failure.
+
+set -euo pipefail
+
+LAB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+CAP_DIR=$(cd "$LAB_DIR/.." && pwd)
+PY=/usr/bin/python3
+WORK=${FTPI_LAB_WORK:-/tmp/ftpi-lab}
+LAB_USER=ftpilab
+LAB_PASS=labpass1
+LAB_USER2=ftpilab2
+LAB_PASS2=labpass2
+
+NS_C=ftpi-lab-cli     # client(s): 10.0.1.2, 10.0.1.3, fd00:1::2
+NS_R=ftpi-lab-rtr     # router / NAT: 10.0.1.1 | 10.0.2.1 | 10.0.3.1
+NS_S=ftpi-lab-srv     # server: 10.0.2.2, fd00:2::2
+NS_T=ftpi-lab-thd     # third host: 10.0.3.2
+
+LAB_PIDS=()
+
+log() { echo "[lab ${SCEN:-}] $*" >&2; }
+die() { log "ERROR: $*"; exit 1; }
+
+# ---- packages ------------------------------------------------------------
+lab_install() {
+    local pkgs="vsftpd python3 python3-pyftpdlib python3-openssl lftp curl tcpdump iproute2 iptables openssl ethtool procps"
+    local missing=""
+    for p in $pkgs; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
+    done
+    if [ -n "$missing" ]; then
+        log "installing:$missing"
+        export DEBIAN_FRONTEND=noninteractive
+        apt-get update -qq
+        apt-get install -y -qq $missing >/dev/null
+    fi
+    # Debian's vsftpd package may start a system instance; the lab runs its
+    # own instances inside namespaces only.
+    command -v vsftpd >/dev/null || die "vsftpd missing"
+}
+
+# ---- users ---------------------------------------------------------------
+lab_users() {
+    for u in "$LAB_USER:$LAB_PASS" "$LAB_USER2:$LAB_PASS2"; do
+        local n=${u%%:*}
+        id "$n" >/dev/null 2>&1 || useradd -m -d "/var/lib/ftpi-lab/$n" -s /bin/bash "$n"
+        echo "$u" | chpasswd
+    done
+}
+
+# ---- namespaces ----------------------------------------------------------
+ns() { local n=$1; shift; ip netns exec "$n" "$@"; }
+
+lab_ns_clean() {
+    local n
+    for n in $(ip netns list | awk '{print $1}' | grep '^ftpi-lab-' || true); do
+        ip netns pids "$n" 2>/dev/null | xargs -r kill 2>/dev/null || true
+        ip netns del "$n" 2>/dev/null || true
+    done
+    rm -rf /etc/netns/ftpi-lab-* 2>/dev/null || true
+}
+
+mkns() {
+    ip netns add "$1"
+    ns "$1" ip link set lo up
+    ns "$1" sysctl -qw net.ipv6.conf.all.disable_ipv6=0 2>/dev/null || true
+}
+
+# veth NS1 IF1 NS2 IF2
+veth() {
+    ip link add "$2" netns "$1" type veth peer name "$4" netns "$3"
+    ns "$1" ip link set "$2" up
+    ns "$3" ip link set "$4" up
+}
+
+addr() { ns "$1" ip addr add "$3" dev "$2" $( [[ $3 == *:* ]] && echo nodad ); }
+
+# The routed lab: client -- router -- server, router -- third host.
+lab_topo_routed() {
+    lab_ns_clean
+    mkns $NS_C; mkns $NS_R; mkns $NS_S; mkns $NS_T
+    veth $NS_C c0 $NS_R r1
+    veth $NS_R r2 $NS_S s0
+    veth $NS_R r3 $NS_T t0
+    addr $NS_C c0 10.0.1.2/24; addr $NS_C c0 10.0.1.3/24; addr $NS_C c0 fd00:1::2/64
+    addr $NS_R r1 10.0.1.1/24; addr $NS_R r1 fd00:1::1/64
+    addr $NS_R r2 10.0.2.1/24; addr $NS_R r2 fd00:2::1/64
+    addr $NS_R r3 10.0.3.1/24
+    addr $NS_S s0 10.0.2.2/24; addr $NS_S s0 fd00:2::2/64
+    addr $NS_T t0 10.0.3.2/24
+    ns $NS_C ip route add default via 10.0.1.1
+    ns $NS_C ip -6 route add default via fd00:1::1
+    ns $NS_S ip route add default via 10.0.2.1
+    ns $NS_S ip -6 route add default via fd00:2::1
+    ns $NS_T ip route add default via 10.0.3.1
+    ns $NS_R sysctl -qw net.ipv4.ip_forward=1
+    ns $NS_R sysctl -qw net.ipv6.conf.all.forwarding=1
+}
+
+# Disable offloads so that frames carry real checksums and MTU-sized
+# segments (needed where a user-space relay forwards frames).
+no_offload() { ns "$1" ethtool -K "$2" tx off tso off gso off gro off >/dev/null 2>&1 || true; }
+
+# ---- processes -----------------------------------------------------------
+bg_track() { LAB_PIDS+=("$1"); }
+
+lab_down() {
+    local rc=$?
+    local p
+    for p in "${LAB_PIDS[@]:-}"; do
+        [ -n "$p" ] && kill "$p" 2>/dev/null || true
+    done
+    sleep 0.3
+    for p in "${LAB_PIDS[@]:-}"; do
+        [ -n "$p" ] && kill -9 "$p" 2>/dev/null || true
+    done
+    LAB_PIDS=()
+    lab_ns_clean
+    return $rc
+}
+
+wait_listen() {  # NS PORT
+    local i
+    for i in $(seq 1 100); do
+        ns "$1" ss -Hltn "sport = :$2" | grep -q . && return 0
+        sleep 0.1
+    done
+    die "nothing listening on port $2 in $1"
+}
+
+# ---- capture -------------------------------------------------------------
+# cap_start NS IFACE PCAP [extra tcpdump args...]
+cap_start() {
+    local n=$1 i=$2 f=$3; shift 3
+    CAP_FILE=$f
+    CAP_LOG=$SCEN_WORK/tcpdump.log
+    rm -f "$f"
+    ip netns exec "$n" tcpdump -n -i "$i" -s 0 -U -w "$f" "$@" 2>"$CAP_LOG" &
+    CAP_PID=$!
+    bg_track $CAP_PID
+    local k
+    for k in $(seq 1 50); do
+        grep -q "listening on" "$CAP_LOG" 2>/dev/null && break
+        sleep 0.1
+    done
+    sleep 0.3
+}
+
+cap_stop() {
+    sleep 2
+    kill -TERM $CAP_PID   # (SIGINT is ignored by background jobs of a script)
+    wait $CAP_PID || true
+    cat "$CAP_LOG" >&2
+    grep -q "^0 packets dropped by kernel" "$CAP_LOG" || die "tcpdump dropped packets"
+    cp "$CAP_LOG" "$SCEN_LOGS/tcpdump.log"
+}
+
+# ---- scenario frame ------------------------------------------------------
+scen_begin() {  # NAME
+    SCEN=$1
+    SCEN_WORK=$WORK/$SCEN
+    SCEN_LOGS=$LAB_DIR/logs/$SCEN
+    rm -rf "$SCEN_WORK" "$SCEN_LOGS"
+    mkdir -p "$SCEN_WORK" "$SCEN_LOGS" "$WORK/empty"
+    chmod 755 "$WORK" "$WORK/empty"
+    PCAP=$CAP_DIR/$SCEN.pcap
+    TRUTH=$CAP_DIR/$SCEN.truth.json
+    trap lab_down EXIT
+    lab_users
+    log "begin"
+}
+
+scen_end() {
+    lab_down
+    trap - EXIT
+    [ -s "$PCAP" ] || die "no capture written"
+    [ -s "$TRUTH" ] || die "no truth written"
+    $PY -m json.tool "$TRUTH" >/dev/null
+    log "done: $(basename "$PCAP") $(stat -c %s "$PCAP") bytes"
+}
+
+# ---- content -------------------------------------------------------------
+# mkfile PATH SIZE SEED : deterministic pseudo-random file
+mkfile() {
+    $PY - "$1" "$2" "$3" <<'EOF'
+import random, sys
+p, n, s = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+r = random.Random(s)
+blk = bytes(r.getrandbits(8) for _ in range(65536))
+with open(p, "wb") as f:
+    while n > 0:
+        f.write(blk[:min(n, len(blk))]); n -= min(n, len(blk))
+EOF
+}
+
+# user_root DIR : a directory the lab user can read and write, with files
+user_root() {
+    local d=$1
+    mkdir -p "$d"
+    printf 'ftpinspect lab server\nThis file is served by the captures lab.\n' > "$d/readme.txt"
+    mkfile "$d/data.bin" 65536 11
+    chown -R $LAB_USER:$LAB_USER "$d"
+    chmod 755 "$d"
+}
+
+# ---- vsftpd --------------------------------------------------------------
+# vsftpd_conf FILE [extra lines...]: a base config plus extra lines
+vsftpd_conf() {
+    local f=$1; shift
+    cat > "$f" <<EOF
+listen=YES
+listen_ipv6=NO
+background=NO
+anonymous_enable=NO
+local_enable=YES
+write_enable=YES
+local_umask=022
+local_root=$SCEN_WORK/root
+dirmessage_enable=NO
+use_localtime=NO
+xferlog_enable=YES
+xferlog_std_format=NO
+log_ftp_protocol=YES
+vsftpd_log_file=$SCEN_WORK/vsftpd.log
+connect_from_port_20=YES
+secure_chroot_dir=$WORK/empty
+pam_service_name=vsftpd
+seccomp_sandbox=NO
+pasv_min_port=50000
+pasv_max_port=50010
+ftpd_banner=ftpinspect lab vsftpd
+EOF
+    local l
+    for l in "$@"; do echo "$l" >> "$f"; done
+}
+
+# vsftpd_start NS CONF PORT [OPENSSL_CONF]
+vsftpd_start() {
+    local n=$1 c=$2 p=$3 oc=${4:-}
+    cp "$c" "$SCEN_LOGS/vsftpd.conf"
+    if [ -n "$oc" ]; then
+        ip netns exec "$n" env OPENSSL_CONF="$oc" vsftpd "$c" >"$SCEN_WORK/vsftpd.stdout" 2>&1 &
+        cp "$oc" "$SCEN_LOGS/openssl-server.cnf"
+    else
+        ip netns exec "$n" vsftpd "$c" >"$SCEN_WORK/vsftpd.stdout" 2>&1 &
+    fi
+    bg_track $!
+    VSFTPD_PID=$!
+    wait_listen "$n" "$p"
+}
+
+vsftpd_logs() {
+    cp "$SCEN_WORK/vsftpd.log" "$SCEN_LOGS/vsftpd.log" 2>/dev/null || true
+}
+
+# openssl_conf FILE MIN MAX [CIPHERSTRING]
+openssl_conf() {
+    cat > "$1" <<EOF
+openssl_conf = default_conf
+[default_conf]
+ssl_conf = ssl_sect
+[ssl_sect]
+system_default = system_default_sect
+[system_default_sect]
+MinProtocol = $2
+MaxProtocol = $3
+CipherString = ${4:-DEFAULT:@SECLEVEL=2}
+EOF
+}
+
+# ---- clients -------------------------------------------------------------
+# ftpclient NS PLANJSON : run the instrumented ftplib client, log in SCEN_LOGS
+ftpclient() {
+    local n=$1 plan=$2
+    echo "$plan" > "$SCEN_LOGS/client-plan.json"
+    ns "$n" $PY "$LAB_DIR/ftpclient.py" --plan "$SCEN_LOGS/client-plan.json" \
+        --log "$SCEN_LOGS/client.json" 2> >(tee "$SCEN_LOGS/client.stderr" >&2)
+}
+
+mktruth() { $PY "$LAB_DIR/mktruth.py" --out "$TRUTH" --pcap "$(basename "$PCAP")" "$@"; }

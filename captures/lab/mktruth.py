@@ -1,0 +1,156 @@
+#!/usr/bin/python3
+"""Write a *.truth.json (docs/truth-format.md) from client logs.
+
+Input: one or more client logs in the format ftpclient.py writes (lftp and
+curl debug output are first turned into that format by clientlog.py).  The
+session endpoints, users, login results, TLS/PROT state and data connections
+come from those logs; the scenario script adds what it configured (options,
+certificate findings, ...) with --finding/--absent/--options.  Nothing here
+reads the capture.
+
+What a capture cannot show is left out: after AUTH TLS the commands, PROT,
+file names and reply codes are encrypted, so such keys are not asserted, and
+the byte count of a TLS data connection (payload = TLS records) is not
+asserted either.
+"""
+import argparse
+import json
+import sys
+
+GENERAL_ABSENT = ["ccc_downgrade", "unexpected_data_connection",
+                  "host_not_allowed", "protocol_anomaly"]
+
+
+def session_entry(r, no_ports=False):
+    e = {"client_ip": r["client_ip"]}
+    if r.get("client_port") and not no_ports:
+        e["client_port"] = r["client_port"]
+    e["server_ip"] = r["server_ip"]
+    e["server_port"] = r["server_port"]
+    if r.get("user") is not None and r.get("login_visible", True):
+        e["user"] = r["user"]
+        e["login"] = r["login"]
+    elif r.get("user") is None and r.get("tls") == "none":
+        e["login"] = "none"
+    e["password_in_clear"] = bool(r.get("password_in_clear"))
+    e["tls"] = r.get("tls", "none")
+    if r.get("prot_visible", True) and e["tls"] == "none":
+        e["prot"] = r.get("prot")
+    elif r.get("prot_visible", True) and r.get("prot") is None and e["tls"] == "explicit" \
+            and r.get("prot_before_auth_none"):
+        e["prot"] = None
+    data = []
+    for d in r.get("data", []):
+        if d.get("no_connection") or d.get("status") == "not_connected":
+            continue
+        x = {"client_ip": d["client_ip"]}
+        if d.get("client_port"):
+            x["client_port"] = d["client_port"]
+        x["server_ip"] = d["server_ip"]
+        x["server_port"] = d["server_port"]
+        x["mode"] = d["mode"]
+        if not d.get("control_encrypted"):
+            x["announced_by"] = d["announced_by"]
+            x["command"] = d["command"]
+            if d.get("file"):
+                x["file"] = d["file"]
+            x["link"] = "announced"
+            if d.get("status") in ("completed", "aborted", "failed"):
+                x["status"] = d["status"]
+        x["tls"] = bool(d.get("tls"))
+        if not d.get("tls") and d.get("bytes") is not None:
+            x["bytes"] = d["bytes"]
+        if d.get("link"):
+            x["link"] = d["link"]
+        data.append(x)
+    e["data"] = data
+    return e
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--pcap", required=True)
+    ap.add_argument("--description", required=True)
+    ap.add_argument("--log", action="append", required=True,
+                    help="client log JSON (ftpclient.py format)")
+    ap.add_argument("--options", default=None, help="JSON list")
+    ap.add_argument("--finding", action="append", default=[],
+                    help="KIND=MIN or KIND=MIN:MAX (overrides derived counts)")
+    ap.add_argument("--absent", action="append", default=[])
+    ap.add_argument("--not-absent", action="append", default=[],
+                    help="drop a kind from the derived absent list")
+    ap.add_argument("--no-sessions-exact", action="store_true")
+    ap.add_argument("--no-data-exact", action="store_true")
+    ap.add_argument("--no-client-port", action="store_true")
+    ap.add_argument("--skip-session", action="append", type=int, default=[],
+                    help="index of a logged session left out of the truth")
+    a = ap.parse_args()
+
+    recs = []
+    for f in a.log:
+        recs += json.load(open(f))["sessions"]
+    recs = [r for i, r in enumerate(recs) if i not in a.skip_session]
+
+    counts = {}
+
+    def add(kind, n):
+        counts[kind] = counts.get(kind, 0) + n
+
+    for r in recs:
+        add("plaintext_auth", 1 if r.get("password_in_clear") else 0)
+        add("anonymous_login", 1 if r.get("anonymous") and r.get("login_visible", True) else 0)
+        add("failed_login", r.get("failed_pass_clear", 0))
+        add("auth_tls_refused", r.get("auth_refused", 0))
+        add("encrypted_control", 1 if r.get("tls") == "explicit" else 0)
+        add("implicit_tls", 1 if r.get("tls") == "implicit" else 0)
+        add("active_mode", 1 if r.get("active_accepted_visible") else 0)
+        add("bounce", r.get("bounce", 0))
+        add("nat_private_pasv", 1 if r.get("pasv_other_addr_visible") else 0)
+        clear = [d for d in r.get("data", []) if not d.get("no_connection")
+                 and d.get("status") != "not_connected" and not d.get("tls")]
+        add("cleartext_data", 1 if clear else 0)
+        add("data_ip_mismatch", sum(1 for d in clear + [d for d in r.get("data", []) if d.get("tls")]
+                                    if d.get("mode") == "passive" and d.get("client_ip")
+                                    and d["client_ip"] != r["client_ip"]
+                                    and not d.get("no_connection")
+                                    and d.get("status") != "not_connected"))
+
+    findings = {}
+    absent = []
+    for k, n in counts.items():
+        if n:
+            findings[k] = {"min": n, "max": n}
+        else:
+            absent.append(k)
+    for f in a.finding:
+        k, v = f.split("=")
+        if ":" in v:
+            lo, hi = v.split(":")
+            findings[k] = {"min": int(lo), "max": int(hi)}
+        else:
+            findings[k] = {"min": int(v)}
+        if k in absent:
+            absent.remove(k)
+    for k in GENERAL_ABSENT + a.absent:
+        if k not in absent and k not in findings:
+            absent.append(k)
+    absent = [k for k in absent if k not in a.not_absent]
+    for k in a.not_absent:
+        findings.pop(k, None) if False else None
+
+    t = {"pcap": a.pcap, "description": a.description}
+    if a.options:
+        t["options"] = json.loads(a.options)
+    t["sessions_exact"] = not a.no_sessions_exact
+    t["sessions"] = [session_entry(r, a.no_client_port) for r in recs]
+    t["data_exact"] = not a.no_data_exact
+    t["findings"] = dict(sorted(findings.items()))
+    t["absent_findings"] = sorted(absent)
+    with open(a.out, "w") as fh:
+        json.dump(t, fh, indent=2)
+        fh.write("\n")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
