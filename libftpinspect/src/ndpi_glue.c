@@ -149,7 +149,7 @@ static int map_app(const struct ftpi__ndpi_flow *f, ndpi_protocol p, const char 
 		return FTPI__NDPI_FTP_DATA;
 	}
 	if (m == NDPI_PROTOCOL_TLS || a == NDPI_PROTOCOL_TLS) {
-		/* nDPI 4.2 has no FTPS protocol: TLS on the ftps/ftps-data ports is implicit FTPS. */
+		/* nDPI 4.2 has no FTPS protocol: TLS on the ftps/ftps-data ports is FTPS. */
 		if (f->have_ports && (is_ftps_port(f->sport) || is_ftps_port(f->dport))) {
 			*name = "FTPS";
 			return FTPI__NDPI_FTPS;
@@ -177,7 +177,8 @@ static uint32_t map_risks(ndpi_risk r)
 		{NDPI_TLS_SELFSIGNED_CERTIFICATE, FTPI__NDPI_RISK_TLS_SELFSIGNED},
 		{NDPI_TLS_CERTIFICATE_EXPIRED, FTPI__NDPI_RISK_TLS_EXPIRED},
 		{NDPI_TLS_CERTIFICATE_MISMATCH, FTPI__NDPI_RISK_TLS_MISMATCH},
-		{NDPI_KNOWN_PROTOCOL_ON_NON_STANDARD_PORT, FTPI__NDPI_RISK_KNOWN_PROTO_NON_STD_PORT},
+		{NDPI_KNOWN_PROTOCOL_ON_NON_STANDARD_PORT,
+		 FTPI__NDPI_RISK_KNOWN_PROTO_NON_STD_PORT},
 		{NDPI_UNSAFE_PROTOCOL, FTPI__NDPI_RISK_UNSAFE_PROTOCOL},
 	};
 	uint32_t bits = 0;
@@ -203,7 +204,7 @@ static void result(struct ftpi__ndpi *n, struct ftpi__ndpi_flow *f, ndpi_protoco
 		*app = a;
 	if (risks) {
 		*risks = map_risks(f->nf->risk);
-		/* nDPI 4.2 calls TLS on 990 "non-standard"; for implicit FTPS it is the standard. */
+		/* nDPI 4.2 calls TLS on 990 "non-standard"; for implicit FTPS it is standard. */
 		if (a == FTPI__NDPI_FTPS)
 			*risks &= ~(uint32_t)FTPI__NDPI_RISK_KNOWN_PROTO_NON_STD_PORT;
 	}

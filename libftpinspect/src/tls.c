@@ -48,8 +48,9 @@ enum {
 
 /* SHA-256("HelloRetryRequest"), the ServerHello.random of a HelloRetryRequest (RFC 8446 §4.1.3). */
 static const uint8_t hrr_random[32] = {
-	0xcf, 0x21, 0xad, 0x74, 0xe5, 0x9a, 0x61, 0x11, 0xbe, 0x1d, 0x8c, 0x02, 0x1e, 0x65, 0xb8, 0x91,
-	0xc2, 0xa2, 0x11, 0x16, 0x7a, 0xbb, 0x8c, 0x5e, 0x07, 0x9e, 0x09, 0xe2, 0xc8, 0xa8, 0x33, 0x9c};
+	0xcf, 0x21, 0xad, 0x74, 0xe5, 0x9a, 0x61, 0x11, 0xbe, 0x1d, 0x8c, 0x02, 0x1e, 0x65, 0xb8,
+	0x91, 0xc2, 0xa2, 0x11, 0x16, 0x7a, 0xbb, 0x8c, 0x5e, 0x07, 0x9e, 0x09, 0xe2, 0xc8, 0xa8,
+	0x33, 0x9c};
 
 /* 64-bit FNV-1a keyed with the engine's hash seed: stable within one engine (one run), so a
  * ticket or PSK identity hashes the same on the control and the data connection. */
@@ -515,8 +516,8 @@ static void hs_bytes(struct ftpi_engine *e, struct ftpi__tls *t, int dir, const 
 			n -= k;
 			if (d->msg_hdr_len < 4)
 				break;
-			d->msg_len = ((uint32_t)d->msg_hdr[1] << 16) | ((uint32_t)d->msg_hdr[2] << 8) |
-				     d->msg_hdr[3];
+			d->msg_len = ((uint32_t)d->msg_hdr[1] << 16) |
+				     ((uint32_t)d->msg_hdr[2] << 8) | d->msg_hdr[3];
 			d->hs_len = 0;
 			d->msg_keep = (uint8_t)wanted(t, dir, d->msg_hdr[0]);
 			if (d->msg_keep && !hs_reserve(e, d, d->msg_len)) {
@@ -554,7 +555,7 @@ static void on_ccs(struct ftpi__tls *t, int dir)
 	if (is_tls13(t->version) || (!t->seen_server_hello && t->client_offered_13))
 		return;
 	if (dir == 1 && t->seen_server_hello && !t->server_full_hs)
-		t->resumed = 1; /* abbreviated handshake: session ID or ticket accepted (RFC 5077 §3.1) */
+		t->resumed = 1; /* abbreviated handshake: ID or ticket accepted (RFC 5077 §3.1) */
 	t->dir[dir].encrypted = 1;
 }
 

@@ -86,11 +86,12 @@ struct ftpi__tls {
 	uint8_t malformed;            /* a length field did not fit: parsing stopped */
 
 	/* Added by tls.c. */
-	uint8_t certs_truncated;      /* chain had more than FTPI__TLS_MAX_CERTS certificates, or the
-	                               * Certificate message was over the cap / out of memory: the
-	                               * chain in cert[] is incomplete (n_certs may be 0) */
-	uint8_t server_full_hs;       /* server sent Certificate/ServerKeyExchange/CertificateRequest/
-	                               * ServerHelloDone: a full (not resumed) TLS <= 1.2 handshake */
+	uint8_t certs_truncated;      /* more than FTPI__TLS_MAX_CERTS certificates, or the
+	                               * Certificate message was over the cap / out of memory:
+	                               * the chain in cert[] is incomplete (n_certs may be 0) */
+	uint8_t server_full_hs;       /* server sent Certificate, ServerKeyExchange,
+	                               * CertificateRequest or ServerHelloDone: a full (not
+	                               * resumed) TLS <= 1.2 handshake */
 	uint8_t hrr;                  /* TLS 1.3 HelloRetryRequest seen */
 	uint8_t client_offered_13;    /* ClientHello listed TLS 1.3 in supported_versions */
 };

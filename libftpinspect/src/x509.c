@@ -272,9 +272,9 @@ static void verify_chain(X509_STORE *store, X509 *leaf, STACK_OF(X509) *untruste
 	ERR_clear_error();
 }
 
-int ftpi__x509_review(struct ftpi__x509_store *s, const uint8_t *const *der, const uint32_t *der_len,
-		      size_t n, const char *name, size_t name_len, int64_t at,
-		      struct ftpi__x509_result *out)
+int ftpi__x509_review(struct ftpi__x509_store *s, const uint8_t *const *der,
+		      const uint32_t *der_len, size_t n, const char *name, size_t name_len,
+		      int64_t at, struct ftpi__x509_result *out)
 {
 	X509 *certs[MAX_CHAIN] = {NULL};
 	STACK_OF(X509) *untrusted = NULL;
@@ -338,8 +338,8 @@ int ftpi__x509_review(struct ftpi__x509_store *s, const uint8_t *const *der, con
 	}
 	{
 		EVP_PKEY *pk = X509_get0_pubkey(certs[0]);
-		out->self_signed = X509_check_issued(certs[0], certs[0]) == X509_V_OK && pk != NULL &&
-				   X509_verify(certs[0], pk) == 1;
+		out->self_signed = X509_check_issued(certs[0], certs[0]) == X509_V_OK &&
+				   pk != NULL && X509_verify(certs[0], pk) == 1;
 	}
 	verify_chain(s->store, certs[0], untrusted, at, out, &chain_nb, &chain_na);
 	check_name(certs[0], name, name ? name_len : 0, out);

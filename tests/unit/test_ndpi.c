@@ -248,8 +248,8 @@ static void test_garbage(void)
 			if (len > 9)
 				pkt[9] = 6;
 			fed++;
-			final = ftpi__ndpi_classify(n, f, pkt, len, (uint64_t)fed * 1000, &app, &risks,
-						    &name);
+			final = ftpi__ndpi_classify(n, f, pkt, len, (uint64_t)fed * 1000, &app,
+						    &risks, &name);
 		}
 		ASSERT_LE(fed, FTPI__NDPI_PACKET_BUDGET);
 		ftpi__ndpi_flow_free(&e, n, f);

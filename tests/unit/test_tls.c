@@ -206,7 +206,7 @@ static void test_tls12_session_id_resumption(void)
 
 static void test_tls12_ticket_resumption(void)
 {
-	/* TLS 1.2 ticket issued in clear on connection 1, presented and accepted on connection 2. */
+	/* TLS 1.2: a ticket issued in clear on connection 1, presented and accepted on 2. */
 	struct ftpi_engine e;
 	struct ftpi__tls a, b;
 	struct conn c1 = load_conn("tls12_ticket.1"), c2 = load_conn("tls12_ticket.2");
@@ -369,11 +369,66 @@ static void test_selfsigned_and_weak(void)
 	free(ss.p);
 }
 
+static void test_ftps_data_links(void)
+{
+	/* vsftpd implicit FTPS + curl: the data connection resumes the control connection's TLS
+	 * session. TLS 1.2: the data ClientHello's session ID is the one the control's ServerHello
+	 * issued (proof); TLS 1.3: the data ClientHello offers a PSK and the server takes it. */
+	struct ftpi_engine e;
+	struct ftpi__tls ctl, data;
+	struct conn c = load_conn("ftps_implicit_990_tls12.1");
+	struct conn d = load_conn("ftps_implicit_990_tls12.2");
+	struct conn c3 = load_conn("ftps_implicit_990.1"), d3 = load_conn("ftps_implicit_990.2");
+
+	engine_init(&e);
+	ASSERT_TRUE(c.c2s.n && c.s2c.n && d.c2s.n && d.s2c.n);
+	ASSERT_TRUE(c3.c2s.n && c3.s2c.n && d3.c2s.n && d3.s2c.n);
+	ftpi__tls_init(&ctl);
+	feed_conn(&e, &ctl, &c.c2s, &c.s2c, 0);
+	ASSERT_EQ(ctl.state, FTPI__TLS_DONE);
+	ASSERT_EQ(ctl.version, 0x0303);
+	ASSERT_EQ(ctl.resumed, 0);
+	ASSERT_EQ(ctl.server_sid_len, 32);
+	ASSERT_EQ(ctl.n_certs, 1);
+	ASSERT_EQ(ctl.server_full_hs, 1);
+	ftpi__tls_init(&data);
+	feed_conn(&e, &data, &d.c2s, &d.s2c, 0);
+	ASSERT_EQ(data.state, FTPI__TLS_DONE);
+	ASSERT_EQ(data.client_sid_len, 32);
+	ASSERT_TRUE(memcmp(data.client_sid, ctl.server_sid, 32) == 0);
+	ASSERT_EQ(data.resumed, 1);
+	ASSERT_EQ(data.seen_certificate, 0);
+	ftpi__tls_release(&e, &ctl);
+	ftpi__tls_release(&e, &data);
+
+	ftpi__tls_init(&ctl);
+	feed_conn(&e, &ctl, &c3.c2s, &c3.s2c, 0);
+	ASSERT_EQ(ctl.version, 0x0304);
+	ASSERT_EQ(ctl.hrr, 1); /* curl's first key share is not the server's choice */
+	ASSERT_EQ(ctl.resumed, 0);
+	ASSERT_EQ(ctl.client_psk, 0);
+	ASSERT_EQ(ctl.n_certs, 0);
+	ftpi__tls_init(&data);
+	feed_conn(&e, &data, &d3.c2s, &d3.s2c, 0);
+	ASSERT_EQ(data.version, 0x0304);
+	ASSERT_EQ(data.client_psk, 1);
+	ASSERT_EQ(data.resumed, 1);
+	ftpi__tls_release(&e, &ctl);
+	ftpi__tls_release(&e, &data);
+	ASSERT_EQ(e.mem_used, 0);
+	free_conn(&c);
+	free_conn(&d);
+	free_conn(&c3);
+	free_conn(&d3);
+}
+
 static void test_every_split_equals_whole(void)
 {
 	/* Byte-at-a-time and every two-piece split of each side give what one feed gives. */
-	static const char *const names[] = {"tls12_sid.1", "tls12_ticket.2", "tls13.2",
-					    "tls13_hrr.1", "tls10_anon.1"};
+	static const char *const names[] = {"tls12_sid.1",       "tls12_ticket.2",
+					    "tls13.2",           "tls13_hrr.1",
+					    "tls10_anon.1",      "ftps_implicit_990_tls12.1",
+					    "ftps_implicit_990.2"};
 	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
 		struct ftpi_engine e;
 		struct ftpi__tls whole, t;
@@ -469,8 +524,8 @@ static size_t find_msg(const struct blob *b, uint8_t type)
 		if (b->p[off] == 22) {
 			size_t m = off + 5;
 			while (m + 4 <= off + 5 + rl) {
-				size_t ml = ((size_t)b->p[m + 1] << 16) | ((size_t)b->p[m + 2] << 8) |
-					    b->p[m + 3];
+				size_t ml = ((size_t)b->p[m + 1] << 16) |
+					    ((size_t)b->p[m + 2] << 8) | b->p[m + 3];
 				if (b->p[m] == type)
 					return m;
 				m += 4 + ml;
@@ -496,7 +551,8 @@ static void test_lying_lengths(void)
 	ASSERT_TRUE(m != NULL);
 
 	/* ClientHello: extensions length one more than the message holds. Layout: record(5)
-	 * type(1) len(3) version(2) random(32) sid_len(1)=0 cs_len(2) cs comp_len(1) comp ext_len */
+	 * type(1) len(3) version(2) random(32) sid_len(1)=0 cs_len(2) cs comp_len(1) comp
+	 * ext_len */
 	memcpy(m, c.c2s.p, c.c2s.n);
 	off = 5 + 4 + 2 + 32 + 1;
 	off += 2 + (size_t)((m[off] << 8) | m[off + 1]);
@@ -802,6 +858,7 @@ static const struct ftpi_test tests[] = {
 	{"tls13_psk", test_tls13_psk},
 	{"tls13_hello_retry", test_tls13_hello_retry},
 	{"selfsigned_and_weak", test_selfsigned_and_weak},
+	{"ftps_data_links", test_ftps_data_links},
 	{"every_split_equals_whole", test_every_split_equals_whole},
 	{"truncated", test_truncated},
 	{"lying_lengths", test_lying_lengths},
