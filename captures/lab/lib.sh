@@ -285,3 +285,13 @@ ftpclient() {
 }
 
 mktruth() { $PY "$LAB_DIR/mktruth.py" --out "$TRUTH" --pcap "$(basename "$PCAP")" "$@"; }
+
+# vsftpd_tls_conf FILE CERTDIR [extra lines]: explicit FTPS, PROT P forced,
+# TLS session reuse required on data connections.
+vsftpd_tls_conf() {
+    local f=$1 cd=$2; shift 2
+    vsftpd_conf "$f" ssl_enable=YES "rsa_cert_file=$CAP_DIR/certs/$cd/server.pem" \
+        "rsa_private_key_file=$CAP_DIR/certs/$cd/server.key" \
+        force_local_logins_ssl=YES force_local_data_ssl=YES require_ssl_reuse=YES \
+        ssl_ciphers=HIGH ssl_request_cert=NO debug_ssl=YES "$@"
+}

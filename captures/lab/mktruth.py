@@ -21,7 +21,7 @@ GENERAL_ABSENT = ["ccc_downgrade", "unexpected_data_connection",
                   "host_not_allowed", "protocol_anomaly"]
 
 
-def session_entry(r, no_ports=False):
+def session_entry(r, no_ports=False, data_link=None):
     e = {"client_ip": r["client_ip"]}
     if r.get("client_port") and not no_ports:
         e["client_port"] = r["client_port"]
@@ -62,6 +62,8 @@ def session_entry(r, no_ports=False):
             x["bytes"] = d["bytes"]
         if d.get("link"):
             x["link"] = d["link"]
+        elif data_link and d.get("control_encrypted") and d.get("tls"):
+            x["link"] = data_link
         data.append(x)
     e["data"] = data
     return e
@@ -83,6 +85,10 @@ def main():
     ap.add_argument("--no-sessions-exact", action="store_true")
     ap.add_argument("--no-data-exact", action="store_true")
     ap.add_argument("--no-client-port", action="store_true")
+    ap.add_argument("--data-link", default=None,
+                    help="link of TLS data connections under an encrypted control "
+                         "channel, when the server log shows how they were tied "
+                         "(e.g. tls-resumption: vsftpd logged 'reused')")
     ap.add_argument("--skip-session", action="append", type=int, default=[],
                     help="index of a logged session left out of the truth")
     a = ap.parse_args()
@@ -136,14 +142,12 @@ def main():
         if k not in absent and k not in findings:
             absent.append(k)
     absent = [k for k in absent if k not in a.not_absent]
-    for k in a.not_absent:
-        findings.pop(k, None) if False else None
 
     t = {"pcap": a.pcap, "description": a.description}
     if a.options:
         t["options"] = json.loads(a.options)
     t["sessions_exact"] = not a.no_sessions_exact
-    t["sessions"] = [session_entry(r, a.no_client_port) for r in recs]
+    t["sessions"] = [session_entry(r, a.no_client_port, a.data_link) for r in recs]
     t["data_exact"] = not a.no_data_exact
     t["findings"] = dict(sorted(findings.items()))
     t["absent_findings"] = sorted(absent)

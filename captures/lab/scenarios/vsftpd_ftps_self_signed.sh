@@ -1,0 +1,19 @@
+#!/bin/bash
+# Explicit FTPS PROT P, TLS 1.2, vsftpd with a self-signed certificate.
+. "$(dirname "$0")/../lib.sh"
+scen_begin vsftpd_ftps_self_signed
+lab_topo_routed
+user_root $SCEN_WORK/root
+openssl_conf $SCEN_WORK/openssl.cnf TLSv1.2 TLSv1.2
+vsftpd_tls_conf $SCEN_WORK/vsftpd.conf selfsigned
+vsftpd_start $NS_S $SCEN_WORK/vsftpd.conf 21 $SCEN_WORK/openssl.cnf
+cap_start $NS_R r1 "$PCAP"
+ftpclient $NS_C '{"tls_opts":{"max":"TLSv1_2"},"sessions":[{"host":"10.0.2.2","port":21,"steps":[
+ ["auth"],["login","'$LAB_USER'","'$LAB_PASS'"],["prot","P"],["pasv"],["list"],["retr","readme.txt"],["quit"]]}]}'
+cap_stop
+vsftpd_logs
+mktruth --description "explicit FTPS PROT P, TLS 1.2, vsftpd certificate self-signed (CN ftp.lab.test, certs/selfsigned/server.pem); PASV LIST and RETR over TLS resuming the control session" \
+  --log $SCEN_LOGS/client.json --data-link tls-resumption --finding tls_cert_self_signed=1 \
+  --absent brute_force --absent data_connection_missing --absent tls_weak_version --absent tls_weak_cipher \
+  --absent tls_cert_expired --absent tls_cert_name_mismatch --absent tls_cert_not_visible
+scen_end
