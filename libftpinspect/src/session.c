@@ -1108,12 +1108,28 @@ static void session_lines(struct ftpi_engine *e, struct ftpi_session *s, int dir
 	}
 }
 
+/* After a gap the framer drops bytes up to the next line end. When the bytes right after the gap
+ * plainly start a line (a known verb, or a reply code), it can start there instead. */
+static int starts_line(int dir, const uint8_t *p, size_t n)
+{
+	if (dir == FTPI_DIR_TO_CLIENT)
+		return n >= 4 && p[0] >= '1' && p[0] <= '5' && p[1] >= '0' && p[1] <= '9' &&
+		       p[2] >= '0' && p[2] <= '9' && (p[3] == ' ' || p[3] == '-');
+	size_t i = 0;
+	while (i < n && i < 6 && ((p[i] | 0x20) >= 'a' && (p[i] | 0x20) <= 'z'))
+		i++;
+	return i >= 3 && i <= 4 && i < n && (p[i] == ' ' || p[i] == '\r') &&
+	       ftpi__verb_lookup((const char *)p, i) != FTPI_CMD_UNKNOWN;
+}
+
 void ftpi__session_data(struct ftpi_engine *e, struct ftpi_session *s, int dir, const uint8_t *p,
 			size_t n)
 {
 	if (s->ended)
 		return;
 	s->end_us = e->now_us;
+	if (s->line[dir].resync && s->line[dir].len == 0 && starts_line(dir, p, n))
+		s->line[dir].resync = 0;
 	if (s->encrypted && !s->tls_dir_clear[dir])
 		session_tls_bytes(e, s, dir, p, n);
 	else

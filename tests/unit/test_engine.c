@@ -1,0 +1,529 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * test_engine.c - the packet path end to end with crafted packets: every link type and tunnel,
+ * IPv6 extension headers, out-of-order and overlapping segments, sequence wrap-around,
+ * mid-stream pickup, gaps, truncated packets, a flow flood and an out-of-order burst under tiny
+ * caps, and allocation failure injection.
+ */
+#include "harness.h"
+#include "pkt.h"
+
+static uint8_t mac12[12] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11};
+
+static int w_eth(uint8_t *o, size_t *ol, const uint8_t *ip, size_t n, int v6)
+{
+	memcpy(o, mac12, 12);
+	put16(o + 12, v6 ? 0x86dd : 0x0800);
+	memcpy(o + 14, ip, n);
+	*ol = 14 + n;
+	return 1;
+}
+
+static int w_vlan(uint8_t *o, size_t *ol, const uint8_t *ip, size_t n, int v6)
+{
+	memcpy(o, mac12, 12);
+	put16(o + 12, 0x8100);
+	put16(o + 14, 100);
+	put16(o + 16, v6 ? 0x86dd : 0x0800);
+	memcpy(o + 18, ip, n);
+	*ol = 18 + n;
+	return 1;
+}
+
+static int w_qinq(uint8_t *o, size_t *ol, const uint8_t *ip, size_t n, int v6)
+{
+	memcpy(o, mac12, 12);
+	put16(o + 12, 0x88a8);
+	put16(o + 14, 10);
+	put16(o + 16, 0x8100);
+	put16(o + 18, 20);
+	put16(o + 20, v6 ? 0x86dd : 0x0800);
+	memcpy(o + 22, ip, n);
+	*ol = 22 + n;
+	return 1;
+}
+
+static int w_sll(uint8_t *o, size_t *ol, const uint8_t *ip, size_t n, int v6)
+{
+	memset(o, 0, 16);
+	put16(o + 2, 1);
+	put16(o + 4, 6);
+	put16(o + 14, v6 ? 0x86dd : 0x0800);
+	memcpy(o + 16, ip, n);
+	*ol = 16 + n;
+	return 113;
+}
+
+static int w_sll2(uint8_t *o, size_t *ol, const uint8_t *ip, size_t n, int v6)
+{
+	memset(o, 0, 20);
+	put16(o, v6 ? 0x86dd : 0x0800);
+	put32(o + 4, 3);
+	put16(o + 8, 1);
+	o[11] = 6;
+	memcpy(o + 20, ip, n);
+	*ol = 20 + n;
+	return 276;
+}
+
+static int w_null(uint8_t *o, size_t *ol, const uint8_t *ip, size_t n, int v6)
+{
+	uint32_t af = v6 ? 30 : 2; /* little-endian host */
+	o[0] = (uint8_t)af;
+	o[1] = o[2] = o[3] = 0;
+	memcpy(o + 4, ip, n);
+	*ol = 4 + n;
+	return 0;
+}
+
+static int w_loop(uint8_t *o, size_t *ol, const uint8_t *ip, size_t n, int v6)
+{
+	put32(o, v6 ? 24 : 2);
+	memcpy(o + 4, ip, n);
+	*ol = 4 + n;
+	return 108;
+}
+
+static int w_ipv4_lt(uint8_t *o, size_t *ol, const uint8_t *ip, size_t n, int v6)
+{
+	memcpy(o, ip, n);
+	*ol = n;
+	return v6 ? 229 : 228;
+}
+
+/* Outer Ethernet + IPv4 (proto 47) + GRE header given + inner bytes. */
+static size_t outer_gre(uint8_t *o, const uint8_t *gre, size_t glen, const uint8_t *in, size_t n)
+{
+	memcpy(o, mac12, 12);
+	put16(o + 12, 0x0800);
+	uint8_t *ip = o + 14;
+	memset(ip, 0, 20);
+	ip[0] = 0x45;
+	put16(ip + 2, (uint16_t)(20 + glen + n));
+	ip[8] = 64;
+	ip[9] = 47;
+	ip[12] = 192, ip[13] = 0, ip[14] = 2, ip[15] = 1;
+	ip[16] = 192, ip[17] = 0, ip[18] = 2, ip[19] = 2;
+	memcpy(ip + 20, gre, glen);
+	memcpy(ip + 20 + glen, in, n);
+	return 14 + 20 + glen + n;
+}
+
+static int w_gre(uint8_t *o, size_t *ol, const uint8_t *ip, size_t n, int v6)
+{
+	uint8_t g[4] = {0, 0, 0, 0};
+	put16(g + 2, v6 ? 0x86dd : 0x0800);
+	*ol = outer_gre(o, g, 4, ip, n);
+	return 1;
+}
+
+static int w_erspan2(uint8_t *o, size_t *ol, const uint8_t *ip, size_t n, int v6)
+{
+	uint8_t g[16] = {0x10, 0x00, 0x88, 0xbe, 0, 0, 0, 7, 0x10, 0x64, 0x00, 0x01, 0, 0, 0, 0};
+	uint8_t inner[4096];
+	size_t il;
+	w_eth(inner, &il, ip, n, v6);
+	*ol = outer_gre(o, g, sizeof g, inner, il);
+	return 1;
+}
+
+static int w_erspan3(uint8_t *o, size_t *ol, const uint8_t *ip, size_t n, int v6)
+{
+	uint8_t g[20] = {0x10, 0x00, 0x22, 0xeb, 0, 0, 0, 9, 0x20, 0x64, 0, 1,
+			 1, 2, 3, 4, 0, 0, 0, 0};
+	uint8_t inner[4096];
+	size_t il;
+	w_eth(inner, &il, ip, n, v6);
+	*ol = outer_gre(o, g, sizeof g, inner, il);
+	return 1;
+}
+
+/* A clear-text login over whatever link the wrapper gives. */
+static void login_session(int v6, pkt_wrap_fn wrap, struct evlog *l)
+{
+	uint64_t ts = 1700000000000000ull;
+	struct conn c;
+	pkt_wrap = wrap;
+	ftpi_engine *e = new_engine(l, NULL);
+	conn_init(&c, v6, 40000, 21, 1000, 5000);
+	handshake(e, &ts, &c);
+	send_data(e, &ts, &c, 1, "220 hello\r\n");
+	send_data(e, &ts, &c, 0, "USER alice\r\n");
+	send_data(e, &ts, &c, 1, "331 password\r\n");
+	send_data(e, &ts, &c, 0, "PASS s3cret\r\n");
+	send_data(e, &ts, &c, 1, "230 ok\r\n");
+	close_both(e, &ts, &c);
+	ftpi_engine_flush(e);
+	ftpi_engine_free(e);
+	pkt_wrap = NULL;
+}
+
+static void test_link_types(void)
+{
+	/* every link type and tunnel carries the same login: one session, one plaintext_auth */
+	static const struct {
+		const char *name;
+		pkt_wrap_fn w;
+	} t[] = {{"raw", NULL},      {"eth", w_eth},   {"vlan", w_vlan},     {"qinq", w_qinq},
+		 {"sll", w_sll},     {"sll2", w_sll2}, {"null", w_null},     {"loop", w_loop},
+		 {"ipv4", w_ipv4_lt}, {"gre", w_gre},  {"erspan2", w_erspan2}, {"erspan3", w_erspan3}};
+	static struct evlog l;
+	for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
+		for (int v6 = 0; v6 < 2; v6++) {
+			login_session(v6, t[i].w, &l);
+			if (l.sessions != 1 || l.findings[FTPI_FINDING_PLAINTEXT_AUTH] != 1)
+				fprintf(stderr, "link %s v6=%d\n", t[i].name, v6);
+			ASSERT_EQ(l.sessions, 1);
+			ASSERT_EQ(l.findings[FTPI_FINDING_PLAINTEXT_AUTH], 1);
+			ASSERT_STR_EQ(l.last_user, "alice");
+			ASSERT_EQ(l.last_login, FTPI_LOGIN_SUCCESS);
+		}
+	}
+}
+
+static int w_eth_v6_ext(uint8_t *o, size_t *ol, const uint8_t *ip, size_t n, int v6)
+{
+	/* insert a hop-by-hop (8 bytes) and a destination-options header (16 bytes) */
+	(void)v6;
+	uint8_t p[4096];
+	memcpy(p, ip, 40);
+	p[6] = 0; /* next: hop-by-hop */
+	put16(p + 4, (uint16_t)(((ip[4] << 8) | ip[5]) + 24));
+	uint8_t *h = p + 40;
+	memset(h, 0, 24);
+	h[0] = 60; /* next: destination options */
+	h[1] = 0;
+	h[8] = 6; /* next: TCP */
+	h[9] = 1; /* 16 bytes */
+	memcpy(p + 64, ip + 40, n - 40);
+	return w_eth(o, ol, p, n + 24, 1);
+}
+
+static void test_ipv6_extension_headers(void)
+{
+	/* IPv6 extension headers are walked to the TCP header */
+	static struct evlog l;
+	login_session(1, w_eth_v6_ext, &l);
+	ASSERT_EQ(l.sessions, 1);
+	ASSERT_EQ(l.findings[FTPI_FINDING_PLAINTEXT_AUTH], 1);
+}
+
+static void test_out_of_order_and_overlap(void)
+{
+	/* segments arrive reversed and overlapping with different bytes: policy FIRST keeps the
+	 * bytes seen first, the conflict is counted, the commands come out whole and in order */
+	static struct evlog l;
+	uint64_t ts = 1700000000000000ull;
+	struct conn c;
+	uint8_t b[256];
+	size_t n;
+	ftpi_engine *e = new_engine(&l, NULL);
+	conn_init(&c, 0, 40001, 21, 100, 900);
+	handshake(e, &ts, &c);
+	send_data(e, &ts, &c, 1, "220 hi\r\n");
+	const char *cmd = "USER bob\r\nPASS pw\r\n";
+	/* second half first, then an overlapping copy with different bytes, then the first half */
+	n = mk_ip(b, &c, 0, c.cseq + 10, c.sseq, TH_ACK, cmd + 10, 9);
+	feed_raw(e, ts += 10, b, n);
+	n = mk_ip(b, &c, 0, c.cseq + 8, c.sseq, TH_ACK, "\r\nPAXX", 6);
+	feed_raw(e, ts += 10, b, n);
+	n = mk_ip(b, &c, 0, c.cseq, c.sseq, TH_ACK, cmd, 10);
+	feed_raw(e, ts += 10, b, n);
+	c.cseq += 19;
+	send_data(e, &ts, &c, 1, "331 p\r\n230 ok\r\n");
+	struct ftpi_stats st;
+	ftpi_engine_stats(e, &st, sizeof st);
+	ASSERT_GE(st.reasm_overlaps, 1);
+	ASSERT_GE(st.reasm_overlap_conflicts, 1);
+	ASSERT_GE(st.reasm_ooo_segments, 1);
+	ftpi_engine_flush(e);
+	ftpi_engine_free(e);
+	ASSERT_TRUE(strstr(l.text, "cmd USER [bob]\ncmd PASS [***]\n") != NULL);
+	ASSERT_EQ(l.last_login, FTPI_LOGIN_SUCCESS);
+}
+
+static void test_sequence_wraparound(void)
+{
+	/* ISNs just below 2^32: the byte stream crosses the wrap without loss */
+	static struct evlog l;
+	uint64_t ts = 1700000000000000ull;
+	struct conn c;
+	ftpi_engine *e = new_engine(&l, NULL);
+	conn_init(&c, 0, 40002, 21, 0xfffffff0u, 0xfffffffau);
+	handshake(e, &ts, &c);
+	send_data(e, &ts, &c, 1, "220 wrap test server\r\n");
+	send_data(e, &ts, &c, 0, "USER wrapper\r\n");
+	send_data(e, &ts, &c, 1, "331 p\r\n");
+	send_data(e, &ts, &c, 0, "PASS x\r\n");
+	send_data(e, &ts, &c, 1, "230 ok\r\n");
+	close_both(e, &ts, &c);
+	struct ftpi_stats st;
+	ftpi_engine_stats(e, &st, sizeof st);
+	ASSERT_EQ(st.reasm_gaps, 0);
+	ftpi_engine_flush(e);
+	ftpi_engine_free(e);
+	ASSERT_STR_EQ(l.last_user, "wrapper");
+	ASSERT_EQ(l.last_login, FTPI_LOGIN_SUCCESS);
+}
+
+static void test_midstream_pickup(void)
+{
+	/* no handshake: the flow is picked up at the first packet, the session is incomplete */
+	static struct evlog l;
+	uint64_t ts = 1700000000000000ull;
+	struct conn c;
+	ftpi_engine *e = new_engine(&l, NULL);
+	conn_init(&c, 0, 40003, 21, 7777, 8888);
+	send_data(e, &ts, &c, 0, "USER late\r\n");
+	send_data(e, &ts, &c, 1, "331 p\r\n");
+	send_data(e, &ts, &c, 0, "PASS x\r\n");
+	send_data(e, &ts, &c, 1, "530 no\r\n");
+	struct ftpi_stats st;
+	ftpi_engine_stats(e, &st, sizeof st);
+	ASSERT_EQ(st.flows_midstream, 1);
+	ftpi_engine_flush(e);
+	ftpi_engine_free(e);
+	ASSERT_EQ(l.sessions, 1);
+	ASSERT_EQ(l.last_incomplete, 1);
+	ASSERT_EQ(l.last_login, FTPI_LOGIN_FAILED);
+	ASSERT_EQ(l.findings[FTPI_FINDING_FAILED_LOGIN], 1);
+}
+
+static void test_gap_resync(void)
+{
+	/* a lost client segment, acknowledged by the server: a gap, then parsing goes on */
+	static struct evlog l;
+	uint64_t ts = 1700000000000000ull;
+	struct conn c;
+	uint8_t b[256];
+	ftpi_engine *e = new_engine(&l, NULL);
+	conn_init(&c, 0, 40004, 21, 1, 1);
+	handshake(e, &ts, &c);
+	send_data(e, &ts, &c, 1, "220 hi\r\n");
+	c.cseq += 12; /* "USER alice\r\n" never captured */
+	send_data(e, &ts, &c, 0, "PASS pw\r\n"); /* buffered out of order */
+	size_t n = mk_ip(b, &c, 1, c.sseq, c.cseq, TH_ACK, NULL, 0);
+	feed_raw(e, ts += 10, b, n); /* the server acked everything: the hole is lost */
+	send_data(e, &ts, &c, 1, "331 p\r\n230 ok\r\n");
+	send_data(e, &ts, &c, 0, "SYST\r\n");
+	struct ftpi_stats st;
+	ftpi_engine_stats(e, &st, sizeof st);
+	ASSERT_EQ(st.reasm_gaps, 1);
+	ASSERT_EQ(st.reasm_gap_bytes, 12);
+	ftpi_engine_flush(e);
+	ftpi_engine_free(e);
+	ASSERT_TRUE(strstr(l.text, "cmd PASS") != NULL);
+	ASSERT_TRUE(strstr(l.text, "cmd SYST") != NULL);
+	ASSERT_EQ(l.last_incomplete, 1);
+}
+
+static void test_truncated_packets(void)
+{
+	/* a snap length of 60 bytes: headers decode, payloads are cut, counted, never read past */
+	static struct evlog l;
+	pkt_snap = 60;
+	login_session(0, w_eth, &l);
+	pkt_snap = 0;
+	ASSERT_EQ(l.findings[FTPI_FINDING_PLAINTEXT_AUTH], 0);
+
+	struct ftpi_config cfg;
+	ftpi_config_init(&cfg);
+	cfg.use_ndpi = 0;
+	ftpi_engine *e = ftpi_engine_new(&cfg, NULL);
+	ASSERT_TRUE(e != NULL);
+	uint8_t frame[20] = {0};
+	for (uint32_t cap = 0; cap < sizeof frame; cap++) {
+		struct ftpi_packet pk = {1, 1, cap, 1500, frame};
+		ASSERT_EQ(ftpi_engine_feed(e, &pk), FTPI_OK);
+	}
+	struct ftpi_stats st;
+	ftpi_engine_stats(e, &st, sizeof st);
+	ASSERT_GE(st.truncated, 14);
+	struct ftpi_packet bad = {1, 9999, 0, 0, frame};
+	ASSERT_EQ(ftpi_engine_feed(e, &bad), FTPI_E_LINKTYPE);
+	ftpi_engine_free(e);
+}
+
+static void tiny_flows(struct ftpi_config *c)
+{
+	c->max_flows = 64;
+}
+
+static void test_flow_flood(void)
+{
+	/* 20000 SYNs to distinct ports under max_flows=64: memory stays flat, evictions counted */
+	static struct evlog l;
+	uint64_t ts = 1700000000000000ull;
+	struct conn c;
+	uint8_t b[128];
+	ftpi_engine *e = new_engine(&l, tiny_flows);
+	ASSERT_TRUE(e != NULL);
+	uint64_t hw_after_warmup = 0;
+	for (uint32_t i = 0; i < 20000; i++) {
+		conn_init(&c, 0, (uint16_t)(1024 + i % 60000), (uint16_t)(i % 7 + 20), i, 0);
+		c.cli[2] = (uint8_t)(i >> 8);
+		size_t n = mk_ip(b, &c, 0, i, 0, TH_SYN, NULL, 0);
+		feed_raw(e, ts += 10, b, n);
+		if (i == 1000) {
+			struct ftpi_stats st;
+			ftpi_engine_stats(e, &st, sizeof st);
+			hw_after_warmup = st.mem_high_water;
+		}
+	}
+	struct ftpi_stats st;
+	ftpi_engine_stats(e, &st, sizeof st);
+	ASSERT_LE(st.flows_active, 64);
+	ASSERT_GE(st.flows_evicted, 20000 - 64);
+	ASSERT_EQ(st.mem_high_water, hw_after_warmup);
+	ftpi_engine_flush(e);
+	ftpi_engine_free(e);
+}
+
+static void tiny_reasm(struct ftpi_config *c)
+{
+	c->reasm_mem = 8192;
+	c->reasm_flow_bytes = 4096;
+	c->max_ooo_segments = 8;
+}
+
+static void test_ooo_burst_caps(void)
+{
+	/* 500 out-of-order segments under tiny caps: held bytes never pass the cap, drops counted,
+	 * and the stream keeps moving */
+	static struct evlog l;
+	uint64_t ts = 1700000000000000ull;
+	struct conn c;
+	uint8_t b[2048];
+	char payload[1000];
+	memset(payload, 'A', sizeof payload);
+	ftpi_engine *e = new_engine(&l, tiny_reasm);
+	conn_init(&c, 0, 40005, 21, 1, 1);
+	handshake(e, &ts, &c);
+	send_data(e, &ts, &c, 1, "220 hi\r\n");
+	for (int i = 0; i < 500; i++) {
+		size_t n = mk_ip(b, &c, 0, c.cseq + 1000 + (uint32_t)(i * 1000), c.sseq, TH_ACK,
+				 payload, sizeof payload);
+		feed_raw(e, ts += 10, b, n);
+		struct ftpi_stats st;
+		ftpi_engine_stats(e, &st, sizeof st);
+		ASSERT_LE(st.reasm_bytes_held, 8192);
+	}
+	struct ftpi_stats st;
+	ftpi_engine_stats(e, &st, sizeof st);
+	ASSERT_GT(st.reasm_flow_cap_drops + st.reasm_memcap_drops, 0);
+	ASSERT_LE(st.reasm_bytes_high_water, 8192);
+	ASSERT_GT(st.reasm_gaps, 0);
+	ftpi_engine_flush(e);
+	ftpi_engine_free(e);
+}
+
+struct failing_alloc {
+	int countdown; /* fail when it reaches 0 */
+	long live;
+};
+
+static void *fa_alloc(void *opaque, size_t size)
+{
+	struct failing_alloc *f = opaque;
+	if (f->countdown-- == 0)
+		return NULL;
+	f->live++;
+	return malloc(size);
+}
+
+static void fa_free(void *opaque, void *p, size_t size)
+{
+	struct failing_alloc *f = opaque;
+	(void)size;
+	f->live--;
+	free(p);
+}
+
+static void test_allocation_failures(void)
+{
+	/* the N-th allocation fails, for every N: a clean FTPI_E_NOMEM or counted drops, and
+	 * every successful allocation is freed */
+	for (int k = 0; k < 60; k++) {
+		static struct evlog l;
+		struct failing_alloc fa = {k, 0};
+		struct ftpi_config cfg;
+		int st = 0;
+		ftpi_config_init(&cfg);
+		cfg.use_ndpi = 0;
+		cfg.allocator.alloc = fa_alloc;
+		cfg.allocator.free = fa_free;
+		cfg.allocator.opaque = &fa;
+		cfg.on_event = evlog_cb;
+		cfg.user = &l;
+		ftpi_engine *e = ftpi_engine_new(&cfg, &st);
+		if (e == NULL) {
+			ASSERT_EQ(st, FTPI_E_NOMEM);
+			ASSERT_EQ(fa.live, 0);
+			continue;
+		}
+		uint64_t ts = 1700000000000000ull;
+		struct conn c;
+		conn_init(&c, 0, 40006, 21, 1, 1);
+		handshake(e, &ts, &c);
+		send_data(e, &ts, &c, 1, "220 hi\r\n");
+		send_data(e, &ts, &c, 0, "USER a\r\n");
+		send_data(e, &ts, &c, 1, "331 p\r\n");
+		send_data(e, &ts, &c, 0, "PASS b\r\nPASV\r\n");
+		send_data(e, &ts, &c, 1, "230 ok\r\n227 (10,0,0,2,4,1)\r\n");
+		close_both(e, &ts, &c);
+		ftpi_engine_flush(e);
+		ftpi_engine_free(e);
+		ASSERT_EQ(fa.live, 0);
+	}
+}
+
+static void test_config_validation(void)
+{
+	/* a bad field is named; a struct of another size is an ABI error */
+	struct ftpi_config cfg;
+	char field[64];
+	int st;
+	ftpi_config_init(&cfg);
+	ASSERT_EQ(ftpi_config_validate(&cfg, field, sizeof field), FTPI_OK);
+	cfg.max_line_len = 3;
+	ASSERT_EQ(ftpi_config_validate(&cfg, field, sizeof field), FTPI_E_INVAL);
+	ASSERT_STR_EQ(field, "max_line_len");
+	ASSERT_TRUE(ftpi_engine_new(&cfg, &st) == NULL);
+	ASSERT_EQ(st, FTPI_E_INVAL);
+	ftpi_config_init(&cfg);
+	cfg.size = 12;
+	ASSERT_TRUE(ftpi_engine_new(&cfg, &st) == NULL);
+	ASSERT_EQ(st, FTPI_E_ABI);
+	ftpi_engine_free(NULL);
+	ASSERT_EQ(ftpi_version(), FTPI_VERSION_NUM);
+	ASSERT_STR_EQ(ftpi_finding_name(FTPI_FINDING_PLAINTEXT_AUTH), "plaintext_auth");
+	ASSERT_EQ(ftpi_finding_from_name("bounce"), FTPI_FINDING_BOUNCE);
+	ASSERT_STR_EQ(ftpi_strerror(FTPI_E_NOMEM), "out of memory");
+}
+
+static void test_escape(void)
+{
+	/* hostile bytes are escaped, never cut in half, never passed raw */
+	char out[32];
+	ASSERT_EQ(ftpi_escape(out, sizeof out, "a\x1b[31m\\\xff", 8), 17);
+	ASSERT_STR_EQ(out, "a\\x1b[31m\\x5c\\xff");
+	ASSERT_EQ(ftpi_escape(out, 6, "\x01\x02", 2), 4);
+	ASSERT_STR_EQ(out, "\\x01");
+}
+
+static const struct ftpi_test tests[] = {
+	{"link_types", test_link_types},
+	{"ipv6_extension_headers", test_ipv6_extension_headers},
+	{"out_of_order_and_overlap", test_out_of_order_and_overlap},
+	{"sequence_wraparound", test_sequence_wraparound},
+	{"midstream_pickup", test_midstream_pickup},
+	{"gap_resync", test_gap_resync},
+	{"truncated_packets", test_truncated_packets},
+	{"flow_flood", test_flow_flood},
+	{"ooo_burst_caps", test_ooo_burst_caps},
+	{"allocation_failures", test_allocation_failures},
+	{"config_validation", test_config_validation},
+	{"escape", test_escape},
+};
+
+FTPI_TEST_MAIN(tests)
