@@ -295,3 +295,35 @@ vsftpd_tls_conf() {
         force_local_logins_ssl=YES force_local_data_ssl=YES require_ssl_reuse=YES \
         ssl_ciphers=HIGH ssl_request_cert=NO debug_ssl=YES "$@"
 }
+
+# pyftpd_start NS PORT [pyftpd.py args...]: pyftpdlib serving $SCEN_WORK/root as LAB_USER
+pyftpd_start() {
+    local n=$1 p=$2; shift 2
+    echo "pyftpd.py --port $p $*" > "$SCEN_LOGS/pyftpd.args"
+    ip netns exec "$n" $PY "$LAB_DIR/pyftpd.py" --port "$p" --user $LAB_USER --password $LAB_PASS \
+        --home "$SCEN_WORK/root" --log "$SCEN_WORK/pyftpd.log" "$@" >"$SCEN_WORK/pyftpd.stdout" 2>&1 &
+    bg_track $!
+    wait_listen "$n" "$p"
+}
+pyftpd_logs() { cp "$SCEN_WORK/pyftpd.log" "$SCEN_LOGS/pyftpd.log" 2>/dev/null || true; }
+
+# NAT on the router: the FTP service's public address 10.0.1.100 (on r1) is
+# DNATed to the server 10.0.2.2 (control 21 and passive 50000-50010) and
+# masqueraded; the client cannot reach 10.0.2.0/24 except through the DNAT.
+lab_nat() {
+    addr $NS_R r1 10.0.1.100/24
+    ns $NS_R iptables -t nat -A PREROUTING -d 10.0.1.100 -p tcp --dport 21 -j DNAT --to-destination 10.0.2.2
+    ns $NS_R iptables -t nat -A PREROUTING -d 10.0.1.100 -p tcp --dport 50000:50010 -j DNAT --to-destination 10.0.2.2
+    ns $NS_R iptables -t nat -A POSTROUTING -o r2 -j MASQUERADE
+    ns $NS_R iptables -A FORWARD -i r1 -d 10.0.2.0/24 -m conntrack ! --ctstate DNAT -j DROP
+    { ns $NS_R iptables -t nat -S; ns $NS_R iptables -S; } > "$SCEN_LOGS/router-iptables.txt"
+}
+
+# run_logged NS LOGFILE CMD... : run a real client in NS, its debug output to LOGFILE
+run_logged() {
+    local n=$1 lf=$2; shift 2
+    echo "+ $*" > "$lf"
+    ns "$n" "$@" >>"$lf" 2>&1 || { cat "$lf" >&2; die "client failed: $*"; }
+}
+
+clientlog() { $PY "$LAB_DIR/clientlog.py" "$@"; }
