@@ -70,20 +70,29 @@ static void become_other(struct ftpi_engine *e, struct ftpi_flow *f)
 		ftpi__dconn_infer(e, f, 0);
 }
 
+/* Looks at the first bytes of each direction, collected across segments (a peer may send one
+ * byte per segment), and decides once there is enough: a line end, or the buffer full. */
 static void sniff(struct ftpi_engine *e, struct ftpi_flow *f, int dir, const uint8_t *p, size_t n)
 {
 	int ctrl_port = is_control_port(e, f->srv.port);
 	int ftp = 0, implicit = 0;
+	uint8_t *b = f->sniff_buf[dir];
+	size_t have = f->sniff_len[dir];
+	size_t take = FTPI__MIN(n, sizeof f->sniff_buf[dir] - have);
 
+	memcpy(b + have, p, take);
+	have += take;
+	f->sniff_len[dir] = (uint8_t)have;
+	int tls = ctrl_port && dir == FTPI_DIR_TO_SERVER ? ftpi__tls_sniff(b, have) : 0;
 	if (dir == FTPI_DIR_TO_CLIENT)
-		ftp = looks_like_reply(p, n);
-	else if (looks_like_command(p, n))
+		ftp = looks_like_reply(b, have);
+	else if (looks_like_command(b, have))
 		ftp = 1;
-	else if (ctrl_port && ftpi__tls_sniff(p, n) == 1)
+	else if (tls == 1)
 		implicit = 1;
-	if (!ftp && !implicit && dir == FTPI_DIR_TO_CLIENT && ctrl_port && f->ndpi_done &&
-	    f->app_name && strncmp(f->app_name, "FTP", 3) == 0)
-		ftp = n > 0;
+	if (!ftp && !implicit && ctrl_port && f->ndpi_done && f->app_name &&
+	    strncmp(f->app_name, "FTP", 3) == 0)
+		ftp = 1;
 	if (ftp || implicit) {
 		struct ftpi_session *s = ftpi__session_new(e, f);
 		if (s == NULL) {
@@ -94,11 +103,31 @@ static void sniff(struct ftpi_engine *e, struct ftpi_flow *f, int dir, const uin
 		f->app = s;
 		if (implicit)
 			ftpi__session_implicit_tls(e, s);
-		ftpi__session_data(e, s, dir, p, n);
+		/* what the other direction sent while undecided came first */
+		int o = !dir;
+		if (f->sniff_len[o])
+			ftpi__session_data(e, s, o, f->sniff_buf[o], f->sniff_len[o]);
+		ftpi__session_data(e, s, dir, b, have);
+		if (n > take)
+			ftpi__session_data(e, s, dir, p + take, n - take);
 		return;
 	}
-	if (++f->sniff_pkts >= (ctrl_port ? SNIFF_CHUNKS_CONTROL_PORT : SNIFF_CHUNKS_OTHER))
+	int complete = memchr(b, '\n', have) != NULL || have == sizeof f->sniff_buf[dir];
+	if (!complete)
+		return; /* not enough to decide yet: at most sizeof sniff_buf bytes are held */
+	if (++f->sniff_pkts >= (ctrl_port ? SNIFF_CHUNKS_CONTROL_PORT : SNIFF_CHUNKS_OTHER) ||
+	    have == sizeof f->sniff_buf[dir]) {
+		if (have == sizeof f->sniff_buf[dir] && f->sniff_pkts < SNIFF_CHUNKS_OTHER &&
+		    ctrl_port) {
+			/* captures that start mid-line on a control port: look again, fresh */
+			f->sniff_len[dir] = 0;
+			return;
+		}
 		become_other(e, f);
+		return;
+	}
+	if (complete)
+		f->sniff_len[dir] = 0; /* a full line that is not FTP: the next one gets a look */
 }
 
 void ftpi__app_packet(struct ftpi_engine *e, struct ftpi_flow *f, int dir,

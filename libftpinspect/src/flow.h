@@ -70,6 +70,8 @@ struct ftpi_flow {
 	uint8_t sniff_pkts; /* payload packets looked at while ROLE_UNKNOWN */
 	uint8_t checksum_bad;
 	struct ftpi_half half[2]; /* [FTPI_DIR_TO_SERVER], [FTPI_DIR_TO_CLIENT] */
+	uint8_t sniff_len[2];
+	uint8_t sniff_buf[2][24]; /* first bytes of each direction while ROLE_UNKNOWN */
 	void *app;          /* struct ftpi_session * (control) or struct ftpi_dconn * (data) */
 	struct ftpi__ndpi_flow *ndpi;
 	const char *app_name;

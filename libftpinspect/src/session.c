@@ -981,6 +981,8 @@ static void handle_reply_line(struct ftpi_engine *e, struct ftpi_session *s, con
 			reply_append(s, text.ptr, text.len);
 			s->in_multi = 0;
 			complete_reply(e, s, code);
+		} else if (ok && code == s->multi_code) {
+			reply_append(s, text.ptr, text.len); /* "220-more": the code is not text */
 		} else {
 			reply_append(s, line, len);
 		}
@@ -1042,6 +1044,7 @@ static size_t tls_records(struct ftpi_session *s, int dir, const uint8_t *p, siz
 		if (s->rec_hdr_len[dir] == 5) {
 			s->rec_left[dir] = (uint32_t)((h[3] << 8) | h[4]);
 			s->rec_hdr_len[dir] = 0;
+			s->tls_records[dir]++;
 		}
 	}
 	return i;
@@ -1073,7 +1076,7 @@ static void session_tls_bytes(struct ftpi_engine *e, struct ftpi_session *s, int
 	size_t used = tls_records(s, dir, p, n, &clear);
 	if (!clear)
 		return;
-	int had_tls = s->tlsp && s->tlsp->seen_client_hello;
+	int had_tls = s->tls_records[dir] > 0;
 	s->tls_dir_clear[dir] = 1;
 	if (had_tls && !(s->findings_mask & (1ull << FTPI_FINDING_CCC_DOWNGRADE))) {
 		ftpi__finding(e, s, FTPI_FINDING_CCC_DOWNGRADE, NULL, NULL,

@@ -116,6 +116,7 @@ struct ftpi_session {
 	uint8_t rec_hdr_len[2];
 	uint32_t rec_left[2];
 	uint8_t tls_dir_clear[2];
+	uint32_t tls_records[2];  /* complete record headers seen per direction */
 	uint64_t last_psk_hash;   /* TLS 1.3 data-channel grouping */
 	struct ftpi__x509_result *cert; /* review of the control channel's certificate */
 };

@@ -30,7 +30,7 @@ struct evlog {
 };
 
 /* Appends pre, the escaped span, then post. */
-static void evlog_put(struct evlog *l, const char *pre, const char *a, size_t alen,
+static inline void evlog_put(struct evlog *l, const char *pre, const char *a, size_t alen,
 		      const char *post)
 {
 	char esc[600];
@@ -40,7 +40,7 @@ static void evlog_put(struct evlog *l, const char *pre, const char *a, size_t al
 		l->len += (size_t)n;
 }
 
-static int evlog_cb(void *user, const struct ftpi_event *ev)
+static inline int evlog_cb(void *user, const struct ftpi_event *ev)
 {
 	struct evlog *l = user;
 	char tmp[64];
@@ -51,8 +51,8 @@ static int evlog_cb(void *user, const struct ftpi_event *ev)
 		evlog_put(l, " [", ev->u.command.arg.ptr, ev->u.command.arg.len, "]\n");
 		break;
 	case FTPI_EV_REPLY:
-		snprintf(tmp, sizeof tmp, "reply %u ", ev->u.reply.code);
-		evlog_put(l, tmp, ev->u.reply.text.ptr, ev->u.reply.text.len, "\n");
+		snprintf(tmp, sizeof tmp, "reply %u [", ev->u.reply.code);
+		evlog_put(l, tmp, ev->u.reply.text.ptr, ev->u.reply.text.len, "]\n");
 		break;
 	case FTPI_EV_FINDING:
 		l->findings[ev->u.finding.kind]++;
@@ -80,13 +80,13 @@ static int evlog_cb(void *user, const struct ftpi_event *ev)
 	return 0;
 }
 
-static void put16(uint8_t *p, uint16_t v)
+static inline void put16(uint8_t *p, uint16_t v)
 {
 	p[0] = (uint8_t)(v >> 8);
 	p[1] = (uint8_t)v;
 }
 
-static void put32(uint8_t *p, uint32_t v)
+static inline void put32(uint8_t *p, uint32_t v)
 {
 	p[0] = (uint8_t)(v >> 24);
 	p[1] = (uint8_t)(v >> 16);
@@ -102,7 +102,7 @@ struct conn {
 	uint32_t cseq, sseq; /* next sequence numbers */
 };
 
-static void conn_init(struct conn *c, int v6, uint16_t cport, uint16_t sport, uint32_t cisn,
+static inline void conn_init(struct conn *c, int v6, uint16_t cport, uint16_t sport, uint32_t cisn,
 		      uint32_t sisn)
 {
 	memset(c, 0, sizeof *c);
@@ -123,7 +123,7 @@ static void conn_init(struct conn *c, int v6, uint16_t cport, uint16_t sport, ui
 }
 
 /* Writes an IP+TCP packet into out; returns its length. dir 0 = client to server. */
-static size_t mk_ip(uint8_t *out, const struct conn *c, int dir, uint32_t seq, uint32_t ack,
+static inline size_t mk_ip(uint8_t *out, const struct conn *c, int dir, uint32_t seq, uint32_t ack,
 		    uint8_t flags, const void *payload, size_t len)
 {
 	size_t ipl = c->v6 ? 40 : 20;
@@ -162,7 +162,7 @@ static pkt_wrap_fn pkt_wrap;
 static uint32_t pkt_snap; /* when set, caplen is cut to this */
 
 /* Feeds an IP packet as raw IP (link type 101), or through pkt_wrap. */
-static void feed_raw(ftpi_engine *e, uint64_t ts, const uint8_t *p, size_t n)
+static inline void feed_raw(ftpi_engine *e, uint64_t ts, const uint8_t *p, size_t n)
 {
 	uint8_t frame[4096];
 	struct ftpi_packet pk = {ts, 101, (uint32_t)n, (uint32_t)n, p};
@@ -178,7 +178,7 @@ static void feed_raw(ftpi_engine *e, uint64_t ts, const uint8_t *p, size_t n)
 }
 
 /* Sends payload in one direction with the current sequence numbers, advancing them. */
-static void send_data(ftpi_engine *e, uint64_t *ts, struct conn *c, int dir, const char *s)
+static inline void send_data(ftpi_engine *e, uint64_t *ts, struct conn *c, int dir, const char *s)
 {
 	uint8_t buf[2048];
 	size_t len = strlen(s);
@@ -188,7 +188,7 @@ static void send_data(ftpi_engine *e, uint64_t *ts, struct conn *c, int dir, con
 	*seq += (uint32_t)len;
 }
 
-static void handshake(ftpi_engine *e, uint64_t *ts, struct conn *c)
+static inline void handshake(ftpi_engine *e, uint64_t *ts, struct conn *c)
 {
 	uint8_t buf[128];
 	size_t n = mk_ip(buf, c, 0, c->cseq, 0, TH_SYN, NULL, 0);
@@ -201,7 +201,7 @@ static void handshake(ftpi_engine *e, uint64_t *ts, struct conn *c)
 	feed_raw(e, (*ts += 1000), buf, n);
 }
 
-static void close_both(ftpi_engine *e, uint64_t *ts, struct conn *c)
+static inline void close_both(ftpi_engine *e, uint64_t *ts, struct conn *c)
 {
 	uint8_t buf[128];
 	size_t n = mk_ip(buf, c, 0, c->cseq, c->sseq, TH_FIN | TH_ACK, NULL, 0);
@@ -212,7 +212,7 @@ static void close_both(ftpi_engine *e, uint64_t *ts, struct conn *c)
 	c->sseq++;
 }
 
-static ftpi_engine *new_engine(struct evlog *l, void (*tweak)(struct ftpi_config *))
+static inline ftpi_engine *new_engine(struct evlog *l, void (*tweak)(struct ftpi_config *))
 {
 	struct ftpi_config cfg;
 	ftpi_config_init(&cfg);

@@ -1,0 +1,313 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * test_ftp.c - the FTP layers: address parsers over the reply and command forms servers and
+ * clients really send (and hostile ones), reply and command splitting, the line framer (IAC,
+ * bare LF, overlong lines), and whole control conversations replayed through the stream entry
+ * point whole, split at every byte boundary, and one byte at a time: the three event logs must
+ * be equal.
+ */
+#include "ftp.h"
+#include "harness.h"
+#include "pkt.h"
+
+static void test_parse_227(void)
+{
+	/* 227 with and without parentheses, text before the numbers, spaces after commas */
+	static const char *ok[] = {
+		"Entering Passive Mode (10,0,2,2,195,80).",
+		"Entering Passive Mode 10,0,2,2,195,80",
+		"=10,0,2,2,195,80",
+		"Passive (10, 0, 2, 2, 195, 80)",
+		"Entering Passive Mode (10,0,2,2,195,80",
+	};
+	for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+		struct ftpi_endpoint ep;
+		ASSERT_EQ(ftpi__parse_227(ok[i], strlen(ok[i]), &ep), 1);
+		ASSERT_EQ(ep.addr.family, 4);
+		ASSERT_EQ(ep.addr.ip[0], 10);
+		ASSERT_EQ(ep.addr.ip[3], 2);
+		ASSERT_EQ(ep.port, 195 * 256 + 80);
+	}
+	static const char *bad[] = {"Entering Passive Mode", "(10,0,2,2,195)", "(256,0,0,1,1,1)",
+				    "(1,2,3,4,5,999)", "(,,,,,)", ""};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		struct ftpi_endpoint ep;
+		ASSERT_EQ(ftpi__parse_227(bad[i], strlen(bad[i]), &ep), 0);
+	}
+}
+
+static void test_parse_229_eprt_lprt(void)
+{
+	/* 229 with any delimiter; EPRT |1| and |2|; LPRT and 228 */
+	struct ftpi_endpoint ep;
+	const char *t = "Entering Extended Passive Mode (|||50001|)";
+	ASSERT_EQ(ftpi__parse_229(t, strlen(t), &ep), 1);
+	ASSERT_EQ(ep.port, 50001);
+	ASSERT_EQ(ep.addr.family, 0);
+	t = "Extended (!!!6446!)";
+	ASSERT_EQ(ftpi__parse_229(t, strlen(t), &ep), 1);
+	ASSERT_EQ(ep.port, 6446);
+	t = "(|||70000|)";
+	ASSERT_EQ(ftpi__parse_229(t, strlen(t), &ep), 0);
+	t = "(|||123!)";
+	ASSERT_EQ(ftpi__parse_229(t, strlen(t), &ep), 0);
+	t = "|1|10.0.1.2|40001|";
+	ASSERT_EQ(ftpi__parse_eprt(t, strlen(t), &ep), 1);
+	ASSERT_EQ(ep.addr.family, 4);
+	ASSERT_EQ(ep.port, 40001);
+	t = "|2|fd00::1|5282|";
+	ASSERT_EQ(ftpi__parse_eprt(t, strlen(t), &ep), 1);
+	ASSERT_EQ(ep.addr.family, 6);
+	ASSERT_EQ(ep.addr.ip[0], 0xfd);
+	ASSERT_EQ(ep.addr.ip[15], 1);
+	t = "|3|1.2.3.4|5|";
+	ASSERT_EQ(ftpi__parse_eprt(t, strlen(t), &ep), 0);
+	t = "|1|fd00::1|5|";
+	ASSERT_EQ(ftpi__parse_eprt(t, strlen(t), &ep), 0);
+	t = "|1|1.2.3.4|99999|";
+	ASSERT_EQ(ftpi__parse_eprt(t, strlen(t), &ep), 0);
+	t = "4,4,10,0,0,7,2,4,1";
+	ASSERT_EQ(ftpi__parse_lprt(t, strlen(t), &ep), 1);
+	ASSERT_EQ(ep.port, 1025);
+	ASSERT_EQ(ep.addr.ip[3], 7);
+	t = "Entering Long Passive Mode (4,4,10,0,0,8,2,4,2)";
+	ASSERT_EQ(ftpi__parse_228(t, strlen(t), &ep), 1);
+	ASSERT_EQ(ep.port, 1026);
+	t = "10,0,0,1,4,1";
+	ASSERT_EQ(ftpi__parse_port(t, strlen(t), &ep), 1);
+	ASSERT_EQ(ep.port, 1025);
+	t = "114,115";
+	ASSERT_EQ(ftpi__parse_port(t, strlen(t), &ep), 0);
+}
+
+static void test_reply_and_command_split(void)
+{
+	/* reply codes, continuation marks, verbs and hostile lines */
+	unsigned code;
+	int cont;
+	struct ftpi_span text, verb, arg;
+	ASSERT_EQ(ftpi__reply_parse("220 hello", 9, &code, &cont, &text), 1);
+	ASSERT_EQ(code, 220);
+	ASSERT_EQ(cont, 0);
+	ASSERT_SPAN_EQ(text, "hello");
+	ASSERT_EQ(ftpi__reply_parse("230-welcome", 11, &code, &cont, &text), 1);
+	ASSERT_EQ(cont, 1);
+	ASSERT_EQ(ftpi__reply_parse("230", 3, &code, &cont, &text), 1);
+	ASSERT_EQ(ftpi__reply_parse("230_no_space", 12, &code, &cont, &text), 0);
+	ASSERT_EQ(ftpi__reply_parse("99 PASV invalid", 15, &code, &cont, &text), 0);
+	ASSERT_EQ(ftpi__reply_parse("SYST not supported", 18, &code, &cont, &text), 0);
+	ASSERT_EQ(ftpi__cmd_split("RETR my file.txt", 16, &verb, &arg), 1);
+	ASSERT_SPAN_EQ(verb, "RETR");
+	ASSERT_SPAN_EQ(arg, "my file.txt");
+	ASSERT_EQ(ftpi__cmd_split("PASV", 4, &verb, &arg), 1);
+	ASSERT_EQ(arg.len, 0);
+	ASSERT_EQ(ftpi__cmd_split("\x01\x02 x", 4, &verb, &arg), 0);
+	ASSERT_EQ(ftpi__cmd_split("TOOLONGVERB x", 13, &verb, &arg), 0);
+	ASSERT_EQ(ftpi__verb_lookup("user", 4), FTPI_CMD_USER);
+	ASSERT_EQ(ftpi__verb_lookup("EpSv", 4), FTPI_CMD_EPSV);
+	ASSERT_EQ(ftpi__verb_lookup("USERX", 5), FTPI_CMD_UNKNOWN);
+}
+
+/* A control conversation: chunks alternate, server first. */
+struct convo {
+	const char *name;
+	const char *const *chunks;
+	size_t n;
+};
+
+static const char *const c_login[] = {
+	"220-Welcome\r\n220-second line\r\n220 ready\r\n",
+	"USER alice\r\n",
+	"331 Please specify the password.\r\n",
+	"pass s3cret\r\n",
+	"230 Login successful.\r\n",
+	"PASV\r\nRETR a \xff\xff\x1b name\r\n", /* pipelined; IAC IAC is a data 0xff */
+	"227 Entering Passive Mode (10,0,0,2,195,80).\r\n150 Opening\r\n226 Done\r\n",
+	"\xff\xf4\xff\xf2" "ABOR\n", /* Telnet IP/DM before ABOR, bare LF */
+	"226 ABOR ok\n",
+	"EPRT |2|fd00::9|4000|\r\nEPSV\r\n",
+	"200 EPRT ok\r\n229 Entering Extended Passive Mode (|||50001|)\r\n",
+	"PORT 10,0,0,9,1,2\r\n",
+	"200 PORT ok\r\n",
+	"AUTH TLS\r\n",
+	"530 Please login with USER and PASS.\r\n",
+	"QUIT\r\n",
+	"221 Goodbye.\r\n",
+};
+
+static const char *const c_hostile[] = {
+	"220 x\r\n",
+	"USER \x01\x02\x7f\r\nNOTAVERB\r\n\r\n",
+	"331 p\r\n500 what\r\n",
+	"RETR AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\r\nSYST\r\n",
+	"garbage line\r\n999 bad\r\n215 UNIX\r\n",
+	"\xff\xfa\x18\x01\xff\xf0" "NOOP\r\n",
+	"200 ok\r\n",
+};
+
+static void cap_line(struct ftpi_config *c)
+{
+	c->max_line_len = 128;
+}
+
+/* Replays a conversation with each chunk split into pieces of at most `piece` bytes (0 = whole),
+ * or split once at `cut` within each chunk (cut > 0). Returns the event log. */
+static void replay(const struct convo *cv, size_t piece, size_t cut, struct evlog *l)
+{
+	ftpi_engine *e = new_engine(l, cap_line);
+	struct ftpi_endpoint c = {{4, {10, 0, 0, 1}}, 40000}, s = {{4, {10, 0, 0, 2}}, 21};
+	uint64_t id, ts = 1700000000000000ull;
+	if (ftpi_stream_open(e, &c, &s, ts, &id) != FTPI_OK)
+		return;
+	for (size_t i = 0; i < cv->n; i++) {
+		const uint8_t *p = (const uint8_t *)cv->chunks[i];
+		size_t n = strlen(cv->chunks[i]);
+		int dir = (i % 2 == 0) ? FTPI_DIR_TO_CLIENT : FTPI_DIR_TO_SERVER;
+		if (cut > 0 && cut < n) {
+			ftpi_stream_data(e, id, dir, ts++, p, cut);
+			ftpi_stream_data(e, id, dir, ts++, p + cut, n - cut);
+		} else if (piece) {
+			for (size_t k = 0; k < n; k += piece)
+				ftpi_stream_data(e, id, dir, ts++, p + k, n - k < piece ? n - k : piece);
+		} else {
+			ftpi_stream_data(e, id, dir, ts++, p, n);
+		}
+	}
+	ftpi_stream_close(e, id, ts);
+	ftpi_engine_flush(e);
+	ftpi_engine_free(e);
+}
+
+static int check_splits(const struct convo *cv)
+{
+	static struct evlog whole, other;
+	replay(cv, 0, 0, &whole);
+	replay(cv, 1, 0, &other);
+	if (strcmp(whole.text, other.text) != 0) {
+		fprintf(stderr, "%s: byte-by-byte differs:\n--whole--\n%s--bytes--\n%s", cv->name,
+			whole.text, other.text);
+		return 0;
+	}
+	size_t maxlen = 0;
+	for (size_t i = 0; i < cv->n; i++)
+		if (strlen(cv->chunks[i]) > maxlen)
+			maxlen = strlen(cv->chunks[i]);
+	for (size_t cut = 1; cut < maxlen; cut++) {
+		replay(cv, 0, cut, &other);
+		if (strcmp(whole.text, other.text) != 0) {
+			fprintf(stderr, "%s: split at %zu differs:\n--whole--\n%s--split--\n%s",
+				cv->name, cut, whole.text, other.text);
+			return 0;
+		}
+	}
+	return 1;
+}
+
+static void test_every_split_login(void)
+{
+	/* a long conversation: whole, byte-by-byte and split at every offset give one log */
+	struct convo cv = {"login", c_login, sizeof c_login / sizeof c_login[0]};
+	static struct evlog l;
+	ASSERT_TRUE(check_splits(&cv));
+	replay(&cv, 0, 0, &l);
+	ASSERT_TRUE(strstr(l.text, "cmd PASS [***]") != NULL);
+	ASSERT_TRUE(strstr(l.text, "s3cret") == NULL);
+	ASSERT_TRUE(strstr(l.text, "cmd RETR [a \\xff\\x1b name]") != NULL);
+	ASSERT_TRUE(strstr(l.text, "cmd ABOR") != NULL);
+	ASSERT_TRUE(strstr(l.text, "reply 220 [Welcome\\x0asecond line\\x0aready]") != NULL);
+	ASSERT_TRUE(strstr(l.text, "expect PASV 50000") != NULL);
+	ASSERT_TRUE(strstr(l.text, "expect EPSV 50001") != NULL);
+	ASSERT_EQ(l.findings[FTPI_FINDING_PLAINTEXT_AUTH], 1);
+	ASSERT_EQ(l.findings[FTPI_FINDING_ACTIVE_MODE], 1);
+	ASSERT_EQ(l.findings[FTPI_FINDING_BOUNCE], 2); /* fd00::9 and 10.0.0.9 are not 10.0.0.1 */
+	ASSERT_EQ(l.findings[FTPI_FINDING_AUTH_TLS_REFUSED], 1);
+	ASSERT_EQ(l.findings[FTPI_FINDING_CLEARTEXT_DATA], 1);
+	ASSERT_STR_EQ(l.last_user, "alice");
+}
+
+static void test_every_split_hostile(void)
+{
+	/* control bytes, an overlong line, garbage and Telnet subnegotiation */
+	struct convo cv = {"hostile", c_hostile, sizeof c_hostile / sizeof c_hostile[0]};
+	static struct evlog l;
+	ASSERT_TRUE(check_splits(&cv));
+	replay(&cv, 0, 0, &l);
+	ASSERT_TRUE(strstr(l.text, "cmd USER [\\x01\\x02\\x7f]") != NULL);
+	ASSERT_TRUE(strstr(l.text, "cmd SYST") != NULL);
+	ASSERT_TRUE(strstr(l.text, "cmd NOOP") != NULL);
+	ASSERT_TRUE(strstr(l.text, "reply 215 [UNIX]") != NULL);
+	ASSERT_GE(l.findings[FTPI_FINDING_PROTOCOL_ANOMALY], 2);
+}
+
+static void test_tls_upgrade_and_ccc(void)
+{
+	/* AUTH TLS 234: records are skipped; clear text after TLS records is a CCC downgrade */
+	static const struct {
+		int dir;
+		const char *p;
+		size_t n;
+	} ch[] = {
+		{1, "220 x\r\n", 7},
+		{0, "AUTH TLS\r\n", 10},
+		{1, "234 Proceed\r\n", 13},
+		{0, "\x16\x03\x01\x00\x04\x01\x00\x00\x00", 9},
+		{1, "\x16\x03\x03\x00\x04\x02\x00\x00\x00", 9},
+		{0, "\x17\x03\x03\x00\x02zzPASV\r\n", 13},
+		{1, "227 Entering Passive Mode (10,0,0,2,4,1)\r\n", 42},
+	};
+	static struct evlog l;
+	ftpi_engine *e = new_engine(&l, NULL);
+	struct ftpi_endpoint c = {{4, {10, 0, 0, 1}}, 40000}, s = {{4, {10, 0, 0, 2}}, 21};
+	uint64_t id, ts = 1700000000000000ull;
+	ASSERT_EQ(ftpi_stream_open(e, &c, &s, ts, &id), FTPI_OK);
+	for (size_t i = 0; i < sizeof ch / sizeof ch[0]; i++)
+		ftpi_stream_data(e, id, ch[i].dir, ts++, (const uint8_t *)ch[i].p, ch[i].n);
+	ftpi_stream_close(e, id, ts);
+	ftpi_engine_flush(e);
+	ftpi_engine_free(e);
+	if (l.findings[FTPI_FINDING_CCC_DOWNGRADE] != 1)
+		fprintf(stderr, "%s", l.text);
+	ASSERT_EQ(l.findings[FTPI_FINDING_ENCRYPTED_CONTROL], 1);
+	ASSERT_EQ(l.findings[FTPI_FINDING_CCC_DOWNGRADE], 1);
+	ASSERT_TRUE(strstr(l.text, "cmd PASV") != NULL);
+	ASSERT_TRUE(strstr(l.text, "expect PASV 1025") != NULL);
+}
+
+static void test_failed_logins_brute_force(void)
+{
+	/* five failed logins from one client within the window: one brute_force */
+	static struct evlog l;
+	ftpi_engine *e = new_engine(&l, NULL);
+	uint64_t ts = 1700000000000000ull;
+	for (int i = 0; i < 7; i++) {
+		struct ftpi_endpoint c = {{4, {10, 0, 0, 1}}, (uint16_t)(40000 + i)};
+		struct ftpi_endpoint s = {{4, {10, 0, 0, 2}}, 21};
+		uint64_t id;
+		ASSERT_EQ(ftpi_stream_open(e, &c, &s, ts, &id), FTPI_OK);
+		ftpi_stream_data(e, id, 1, ts, (const uint8_t *)"220 x\r\n", 7);
+		ftpi_stream_data(e, id, 0, ts, (const uint8_t *)"USER root\r\n", 11);
+		ftpi_stream_data(e, id, 1, ts, (const uint8_t *)"331 p\r\n", 7);
+		ftpi_stream_data(e, id, 0, ts, (const uint8_t *)"PASS guess\r\n", 12);
+		ftpi_stream_data(e, id, 1, ts, (const uint8_t *)"530 Login incorrect.\r\n", 22);
+		ftpi_stream_close(e, id, ts);
+		ts += 1000000;
+	}
+	ftpi_engine_flush(e);
+	ftpi_engine_free(e);
+	ASSERT_EQ(l.findings[FTPI_FINDING_FAILED_LOGIN], 7);
+	ASSERT_EQ(l.findings[FTPI_FINDING_BRUTE_FORCE], 1);
+	ASSERT_EQ(l.findings[FTPI_FINDING_PLAINTEXT_AUTH], 7);
+	ASSERT_EQ(l.sessions, 7);
+}
+
+static const struct ftpi_test tests[] = {
+	{"parse_227", test_parse_227},
+	{"parse_229_eprt_lprt", test_parse_229_eprt_lprt},
+	{"reply_and_command_split", test_reply_and_command_split},
+	{"every_split_login", test_every_split_login},
+	{"every_split_hostile", test_every_split_hostile},
+	{"tls_upgrade_and_ccc", test_tls_upgrade_and_ccc},
+	{"failed_logins_brute_force", test_failed_logins_brute_force},
+};
+
+FTPI_TEST_MAIN(tests)
