@@ -627,6 +627,31 @@ static int dconn_ready(const struct ftpi_dconn *d)
 	return d->xfer.state == 3 || d->xfer.status != FTPI_DATA_UNKNOWN;
 }
 
+/* A connection that was tried (SYN) and never answered, or refused: no data connection came. */
+static int never_established(const struct ftpi_dconn *d, const struct ftpi_flow *f)
+{
+	return !f->midstream && !f->half[1].syn_seen && f->half[0].bytes == 0 &&
+	       f->half[1].bytes == 0 && d->s && d->link == FTPI_LINK_ANNOUNCED;
+}
+
+static void report_never(struct ftpi_engine *e, struct ftpi_dconn *d, const struct ftpi_flow *f)
+{
+	char msg[300], evd[200];
+	size_t n = ftpi__buf_printf(msg, sizeof msg, 0, "%s data connection to ",
+				    ftpi_announce_name(d->announce));
+	n = ftpi__buf_endpoint(msg, sizeof msg, n, &d->srv);
+	ftpi__buf_printf(msg, sizeof msg, n,
+			 " was attempted but never established; likely cause: %s",
+			 f->half[1].packets ? "connection refused (RST)"
+					    : "SYN without answer (a firewall drops it)");
+	n = ftpi__buf_printf(evd, sizeof evd, 0, "%llu SYN packet(s) from ",
+			     (unsigned long long)f->half[0].packets);
+	ftpi__buf_endpoint(evd, sizeof evd, n, &d->cli);
+	ftpi__finding(e, d->s, FTPI_FINDING_DATA_CONNECTION_MISSING, &d->cli, &d->srv, msg, evd);
+	if (d->s->n_dconns)
+		d->s->n_dconns--;
+}
+
 /* f is the flow when it just closed; NULL for a forced end (timeout, session end). */
 void ftpi__dconn_close(struct ftpi_engine *e, struct ftpi_dconn *d, struct ftpi_flow *f)
 {
@@ -636,29 +661,10 @@ void ftpi__dconn_close(struct ftpi_engine *e, struct ftpi_dconn *d, struct ftpi_
 		d->end_us = f->last_us;
 		d->bytes_to_server = f->half[0].bytes;
 		d->bytes_to_client = f->half[1].bytes;
-		int never = !f->midstream && !f->half[1].syn_seen && d->bytes_to_server == 0 &&
-			    d->bytes_to_client == 0;
 		f->app = NULL;
 		d->flow = NULL;
-		if (never && d->s && d->link == FTPI_LINK_ANNOUNCED) {
-			/* the connection was tried and never answered */
-			char msg[300], evd[200];
-			size_t n = ftpi__buf_printf(msg, sizeof msg, 0,
-						    "%s data connection to ",
-						    ftpi_announce_name(d->announce));
-			n = ftpi__buf_endpoint(msg, sizeof msg, n, &d->srv);
-			ftpi__buf_printf(msg, sizeof msg, n,
-					 " was attempted but never established; likely cause: %s",
-					 f->half[1].packets ? "connection refused (RST)"
-							    : "SYN without answer (a firewall "
-							      "drops it)");
-			n = ftpi__buf_printf(evd, sizeof evd, 0, "%llu SYN packet(s) from ",
-					     (unsigned long long)f->half[0].packets);
-			ftpi__buf_endpoint(evd, sizeof evd, n, &d->cli);
-			ftpi__finding(e, d->s, FTPI_FINDING_DATA_CONNECTION_MISSING, &d->cli, &d->srv,
-				      msg, evd);
-			if (d->s->n_dconns)
-				d->s->n_dconns--;
+		if (never_established(d, f)) {
+			report_never(e, d, f);
 			dconn_free(e, d);
 			return;
 		}
@@ -700,8 +706,17 @@ void ftpi__dconn_session_end(struct ftpi_engine *e, struct ftpi_session *s)
 {
 	while (s->dconns) {
 		struct ftpi_dconn *d = s->dconns;
+		if (d->flow && never_established(d, d->flow)) {
+			struct ftpi_flow *f = d->flow;
+			report_never(e, d, f);
+			f->app = NULL;
+			f->role = FTPI_ROLE_OTHER;
+			d->flow = NULL;
+			dconn_free(e, d);
+			continue;
+		}
 		if (d->flow) {
-			/* still open: detach; it reports on its own when it closes */
+			/* still open: report it with what it carried so far */
 			s->dconns = d->snext;
 			d->snext = NULL;
 			d->bytes_to_server = d->flow->half[0].bytes;
