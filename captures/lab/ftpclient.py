@@ -176,6 +176,8 @@ class Session:
         time.sleep(secs)
 
     def step_wait_file(self, path, timeout=30):
+        # everything before this step happened before the capture started
+        self.rec["capture_started_at_data"] = len(self.rec["data"])
         t0 = now()
         while not os.path.exists(path) and now() - t0 < timeout:
             time.sleep(0.1)

@@ -372,3 +372,14 @@ relay_start() {  # NS IF1 IF2 [relay.py args]
 }
 relay_stop() { local p; for p in "${RELAY_PIDS[@]:-}"; do kill -TERM "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done; RELAY_PIDS=(); }
 RELAY_PIDS=()
+
+# ftpclient_bg NS PLANJSON : like ftpclient, in the background (FTPCLIENT_PID)
+ftpclient_bg() {
+    local n=$1 plan=$2
+    echo "$plan" > "$SCEN_LOGS/client-plan.json"
+    ip netns exec "$n" $PY "$LAB_DIR/ftpclient.py" --plan "$SCEN_LOGS/client-plan.json" \
+        --log "$SCEN_LOGS/client.json" 2>"$SCEN_LOGS/client.stderr" &
+    FTPCLIENT_PID=$!
+    bg_track $FTPCLIENT_PID
+}
+wait_file() { local i; for i in $(seq 1 300); do [ -e "$1" ] && return 0; sleep 0.1; done; die "timeout waiting for $1"; }
