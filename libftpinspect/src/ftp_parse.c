@@ -76,8 +76,8 @@ int ftpi__cmd_split(const char *line, size_t len, struct ftpi_span *verb, struct
 	size_t i = 0;
 	while (i < len && i < 8 && (is_alpha((unsigned char)line[i]) || is_digit((unsigned char)line[i])))
 		i++;
-	if (i == 0 || i > 5 || (i < len && line[i] != ' '))
-		return 0;
+	if (i < 3 || i > 5 || (i < len && line[i] != ' '))
+		return 0; /* RFC 959 verbs are 3 or 4 letters; a few extensions have 5 */
 	verb->ptr = line;
 	verb->len = i;
 	if (i < len)

@@ -704,6 +704,29 @@ static void final_reply(struct ftpi_engine *e, struct ftpi_session *s, unsigned 
 	unsigned cls = code / 100;
 	struct ftpi_endpoint ep;
 
+	if (code == 227 || code == 228 || code == 229 || code == 234) {
+		/* These replies name their command. When the head of the queue is another command,
+		 * replies were lost (a gap): drop up to the matching command, or, when the command
+		 * itself was lost, go on without it. */
+		uint8_t want = code == 227   ? FTPI_CMD_PASV
+			       : code == 228 ? FTPI_CMD_LPSV
+			       : code == 229 ? FTPI_CMD_EPSV
+					     : FTPI_CMD_AUTH;
+		unsigned k, found = 0;
+		for (k = 0; k < s->pend_count; k++)
+			if (s->pend[(s->pend_head + k) % FTPI__PENDING_MAX].verb == want) {
+				found = 1;
+				break;
+			}
+		if (found && k > 0) {
+			s->pend_head = (uint8_t)((s->pend_head + k) % FTPI__PENDING_MAX);
+			s->pend_count = (uint8_t)(s->pend_count - k);
+		} else if (!found) {
+			memset(&cmd, 0, sizeof cmd);
+			cmd.verb = want;
+			goto have_cmd;
+		}
+	}
 	if (s->pend_count == 0) {
 		if (code == 220 && s->state == FTPI_SS_GREETING) {
 			s->banner_len = (uint16_t)FTPI__MIN(tlen, sizeof s->banner);
@@ -720,6 +743,7 @@ static void final_reply(struct ftpi_engine *e, struct ftpi_session *s, unsigned 
 	cmd = s->pend[s->pend_head];
 	s->pend_head = (uint8_t)((s->pend_head + 1) % FTPI__PENDING_MAX);
 	s->pend_count--;
+have_cmd:
 	if (s->state == FTPI_SS_GREETING)
 		SET_STATE(s, FTPI_SS_LOGIN);
 
