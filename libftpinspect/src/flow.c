@@ -260,6 +260,8 @@ void ftpi__flow_end(struct ftpi_engine *e, struct ftpi_flow *f, int reason)
 		ftpi__reasm_finish(e, f, FTPI_DIR_TO_SERVER);
 		ftpi__reasm_finish(e, f, FTPI_DIR_TO_CLIENT);
 	}
+	if (f->session_id == 0)
+		f->session_id = ftpi__app_session_id(f);
 	if (!f->app_closed) {
 		f->app_closed = 1;
 		ftpi__app_close(e, f);
@@ -286,7 +288,7 @@ void ftpi__flow_end(struct ftpi_engine *e, struct ftpi_flow *f, int reason)
 		ev.u.flow.midstream = f->midstream;
 		ev.u.flow.gaps = f->half[0].gap_bytes + f->half[1].gap_bytes;
 		ev.u.flow.app = f->app_name;
-		ev.session_id = ftpi__app_session_id(f);
+		ev.session_id = f->session_id;
 		ftpi__emit(e, &ev);
 	}
 	ftpi__app_release(e, f);

@@ -75,6 +75,7 @@ struct ftpi_flow {
 	void *app;          /* struct ftpi_session * (control) or struct ftpi_dconn * (data) */
 	struct ftpi__ndpi_flow *ndpi;
 	const char *app_name;
+	uint64_t session_id;  /* the FTP session it belongs to, kept for the FLOW_END event */
 	uint32_t ndpi_risks;
 };
 

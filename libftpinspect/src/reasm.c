@@ -255,6 +255,7 @@ static void update_state(struct ftpi_engine *e, struct ftpi_flow *f)
 	if (f->half[0].ended && f->half[1].ended) {
 		f->state = FTPI_FLOW_CLOSED;
 		if (!f->app_closed) {
+			f->session_id = ftpi__app_session_id(f);
 			ftpi__reasm_finish(e, f, 0);
 			ftpi__reasm_finish(e, f, 1);
 			f->app_closed = 1;
