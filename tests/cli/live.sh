@@ -105,7 +105,7 @@ pasv_min_port=50000
 pasv_max_port=50010
 ftpd_banner=ftpinspect live test
 CONF
-ns $NS_S vsftpd "$WORK/vsftpd.conf" >"$WORK/vsftpd.out" 2>&1 &
+ip netns exec $NS_S vsftpd "$WORK/vsftpd.conf" >"$WORK/vsftpd.out" 2>&1 &
 PIDS+=($!)
 for _ in $(seq 1 50); do
     ns $NS_S ss -Hltn "sport = :21" | grep -q . && break
@@ -117,7 +117,10 @@ ns $NS_S ss -Hltn "sport = :21" | grep -q . || skip "vsftpd did not start: $(cat
 # start_inspect NAME [args...]: runs ftpinspect in the server namespace, waits for "listening".
 start_inspect() {
     local name=$1; shift
-    ns $NS_S "$BIN" -i "$IF_S" --format json "$@" >"$WORK/$name.json" 2>"$WORK/$name.err" &
+    # ip netns exec execs the tool: $! is ftpinspect itself (a shell function would add a
+    # subshell in between that the signals would hit instead).
+    ip netns exec $NS_S "$BIN" -i "$IF_S" --format json "$@" >"$WORK/$name.json" \
+        2>"$WORK/$name.err" &
     INSPECT_PID=$!
     PIDS+=($INSPECT_PID)
     for _ in $(seq 1 50); do
@@ -173,7 +176,7 @@ fi
 
 # ---- 2. SIGINT in the middle of a session ----------------------------------------------------
 if start_inspect midsession --allow-root; then
-    ( lftp_run "ls; !sleep 8" ) &
+    ( lftp_run "ls; sleep 8" ) &
     LFTP_PID=$!
     PIDS+=($LFTP_PID)
     sleep 4
@@ -185,8 +188,6 @@ fi
 
 # ---- 3. -Z drops privileges ------------------------------------------------------------------
 if start_inspect dropped -Z nobody; then
-    uid=$(awk '/^Uid:/ {print $3}' "/proc/$(pgrep -P "$INSPECT_PID" -x ftpinspect || echo "$INSPECT_PID")/status" 2>/dev/null)
-    # ip netns exec execs the tool, so INSPECT_PID is ftpinspect itself.
     uid=$(awk '/^Uid:/ {print $3}' "/proc/$INSPECT_PID/status")
     [ "$uid" = "$(id -u nobody)" ] || fail "dropped: effective uid $uid, want nobody's"
     lftp_run "ls" || fail "dropped: lftp failed"

@@ -12,6 +12,7 @@ not_a_pcap.pcap  text, not a capture.
 Run: /usr/bin/python3 make_pcaps.py (from this folder).
 """
 import os
+from decimal import Decimal
 
 from scapy.all import IP, TCP, Ether, Raw, wrpcap  # noqa: E402
 from scapy.utils import PcapNgWriter  # noqa: E402
@@ -37,7 +38,7 @@ class Conn:
              TCP(sport=src[1], dport=dst[1], flags=flags, seq=seq, ack=ack, window=64240))
         if payload:
             p = p / Raw(payload)
-        self.clock[0] += 0.01
+        self.clock[0] += Decimal("0.01")
         p.time = self.clock[0]
         self.pkts.append(p)
         n = len(payload) + (1 if ("S" in flags or "F" in flags) else 0)
@@ -121,9 +122,9 @@ def anon_session(t0):
 
 
 def main():
-    login = login_session(1700000000.0)
+    login = login_session(Decimal(1700000000))
     wrpcap(os.path.join(HERE, "ftp_login.pcap"), login)
-    anon = anon_session(1700000100.0)
+    anon = anon_session(Decimal(1700000100))
     wrpcap(os.path.join(HERE, "ftp_anon.pcap"), anon)
     w = PcapNgWriter(os.path.join(HERE, "ftp_anon.pcapng"))
     for p in anon:
