@@ -123,7 +123,7 @@ static const char *const c_login[] = {
 	"230 Login successful.\r\n",
 	"PASV\r\nRETR a \xff\xff\x1b name\r\n", /* pipelined; IAC IAC is a data 0xff */
 	"227 Entering Passive Mode (10,0,0,2,195,80).\r\n150 Opening\r\n226 Done\r\n",
-	"\xff\xf4\xff\xf2" "ABOR\n", /* Telnet IP/DM before ABOR, bare LF */
+	("\xff\xf4\xff\xf2" "ABOR\n"), /* Telnet IP/DM before ABOR, bare LF */
 	"226 ABOR ok\n",
 	"EPRT |2|fd00::9|4000|\r\nEPSV\r\n",
 	"200 EPRT ok\r\n229 Entering Extended Passive Mode (|||50001|)\r\n",
@@ -141,7 +141,7 @@ static const char *const c_hostile[] = {
 	"331 p\r\n500 what\r\n",
 	"RETR AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\r\nSYST\r\n",
 	"garbage line\r\n999 bad\r\n215 UNIX\r\n",
-	"\xff\xfa\x18\x01\xff\xf0" "NOOP\r\n",
+	("\xff\xfa\x18\x01\xff\xf0" "NOOP\r\n"),
 	"200 ok\r\n",
 };
 
