@@ -405,6 +405,8 @@ def t_pcapng_out():
               "comment on frame %d, finding frame %r" % (annotated[0][0], finding))
         check(any("data connection announced" in x for _, c in pkts for x in c),
               "no 'data connection announced' comment")
+        opened = [n for n, c in pkts for x in c if "data connection opened" in x]
+        check(opened == [18], "'data connection opened' on frames %r, want [18]" % opened)
         if shutil.which("tshark"):
             p = subprocess.run(["tshark", "-r", outp, "-Y",
                                 'frame.comment contains "plaintext_auth"', "-T", "fields",

@@ -66,6 +66,26 @@ int pcapng_write(struct pcapng_out *w, const struct ftpi_packet *pkt, const char
 /* Flushes and closes; 0 or -1 on a write error. NULL is a no-op. */
 int pcapng_close(struct pcapng_out *w);
 
+/* ---- annotate.c: the packet that opens an announced data connection (for -w) ------------- */
+#define ANNOT_MAX 256
+
+struct annot_exp {
+	uint64_t session;
+	struct ftpi_endpoint target, reached;
+	int has_reached, active, by;
+	uint64_t ts_us;
+};
+
+struct annot {
+	struct annot_exp e[ANNOT_MAX];
+	size_t n;
+};
+
+/* Remembers an EXPECT event's target. */
+void annot_expect(struct annot *t, const struct ftpi_event *ev);
+/* 1 and a comment when pkt is a TCP SYN to a remembered target (which is then forgotten). */
+int annot_packet(struct annot *t, const struct ftpi_packet *pkt, char *comment, size_t len);
+
 /* ---- the run state -------------------------------------------------------------------------- */
 struct summary;
 struct app;
@@ -98,6 +118,7 @@ struct app {
 	struct pcapng_out *pcapng;
 	char comments[APP_MAX_COMMENTS][APP_COMMENT_MAX];
 	size_t n_comments;
+	struct annot annot;
 };
 
 /* Whether an optional event type is shown to the user (vs. enabled for internal use only). */

@@ -113,8 +113,10 @@ static int on_event(void *user, const struct ftpi_event *ev)
 		if (ev->type == FTPI_EV_FINDING || ev->type == FTPI_EV_EXPECT)
 			add_comment(a, NULL, ev);
 		else if (ev->type == FTPI_EV_DATA)
-			add_comment(a, ev->u.data.start_us == ev->ts_us ? "opened" : "ended", ev);
+			add_comment(a, "ended", ev);
 	}
+	if (a->pcapng != NULL && ev->type == FTPI_EV_EXPECT)
+		annot_expect(&a->annot, ev);
 	a->out->event(a, ev);
 	return 0;
 }
@@ -172,6 +174,9 @@ static void on_packet(void *user, const struct ftpi_packet *pkt)
 	}
 	a->frame++;
 	a->n_comments = 0;
+	if (a->pcapng != NULL &&
+	    annot_packet(&a->annot, pkt, a->comments[0], sizeof a->comments[0]) == 1)
+		a->n_comments = 1;
 	if (pkt->ts_us > a->last_ts_us)
 		a->last_ts_us = pkt->ts_us;
 	rc = ftpi_engine_feed(r->e, pkt);

@@ -29,6 +29,7 @@ struct z_dc {
 
 struct z_cmd {
 	uint64_t ts_us;
+	uint64_t frame;
 	char verb[16];
 	char arg[Z_ARG_MAX];
 	int logged;
@@ -246,6 +247,7 @@ static void on_command(struct app *a, struct z_sess *s, const struct ftpi_event 
 	c = &s->q[(s->head + s->n) % Z_QUEUE];
 	memset(c, 0, sizeof *c);
 	c->ts_us = ev->ts_us;
+	c->frame = ev->frame;
 	cli_esc(c->verb, sizeof c->verb, ev->u.command.verb);
 	cli_esc(c->arg, sizeof c->arg, ev->u.command.arg);
 	c->logged = is_logged(c->verb);
@@ -286,8 +288,11 @@ static void on_reply(struct app *a, struct z_sess *s, const struct ftpi_event *e
 	r.code = code;
 	cli_esc(r.msg, sizeof r.msg, ev->u.reply.text);
 	if (is_dc_verb(r.cmd.verb) && code < 300) {
-		if (s->last_dc.set && s->last_dc_frame == ev->frame) {
+		/* PORT/EPRT: the expectation came with the command; PASV/EPSV: with this reply,
+		 * before it or (held below) after it. */
+		if (s->last_dc.set && s->last_dc_frame >= r.cmd.frame) {
 			r.dc = s->last_dc;
+			s->last_dc.set = 0;
 		} else {
 			s->held = r;
 			s->has_held = 1;

@@ -419,11 +419,11 @@ void summary_print_text(struct summary *s, FILE *f, int color)
 	for (size_t i = 0; i < s->n; i++) {
 		size_t n = build_rows(s->srv[i], rows);
 		fprintf(f, "\nserver %s\n", cli_endpoint(ep, sizeof ep, &s->srv[i]->ep));
-		fprintf(f, "  %-16s %-5s %-8s %-52s %s\n", "CHECK", "", "EVIDENCE", "OBSERVED",
+		fprintf(f, "  %-16s %-5s %-8s %-58s %s\n", "CHECK", "", "EVIDENCE", "OBSERVED",
 			"RECOMMENDATION");
 		for (size_t j = 0; j < n; j++) {
 			int warn = strcmp(rows[j].status, "warn") == 0;
-			fprintf(f, "  %-16s %s%-5s%s %-8llu %-52s %s\n", rows[j].check,
+			fprintf(f, "  %-16s %s%-5s%s %-8llu %-58s %s\n", rows[j].check,
 				color && warn ? "\033[33m" : "", rows[j].status,
 				color && warn ? "\033[0m" : "",
 				(unsigned long long)rows[j].evidence, rows[j].observed,
