@@ -162,6 +162,7 @@ def t_bad_flag():
                        (["-r", LOGIN, "--brute-force", "5"], "5"),
                        (["-r", LOGIN, "--allow-client", "10.0.0.0/33"], "10.0.0.0/33"),
                        (["-r", LOGIN, "--ctrl-port", "70000"], "70000"),
+                       (["-r", LOGIN, "-Z", "ftpi-no-such-user"], "ftpi-no-such-user"),
                        (["-r", LOGIN, "-i", "lo"], "-i"), ([], "-r")):
         rc, out, err = run(*args)
         expect_rc(rc, 2, err, " ".join(args))

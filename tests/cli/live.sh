@@ -198,11 +198,14 @@ fi
 
 # ---- 4. tcpreplay of a committed capture equals reading the file ----------------------------
 if command -v tcpreplay >/dev/null; then
+    # A committed lab capture when there is one (plain FTP: no finding depends on the capture's
+    # date), else our own.
     REPLAY=""
-    for f in "$ROOT"/captures/*.pcap "$ROOT"/captures/*.pcapng; do
+    for f in "$ROOT"/captures/vsftpd_plain_passive.pcap "$ROOT"/captures/vsftpd_*.pcap; do
         [ -f "$f" ] && { REPLAY=$f; break; }
     done
     [ -n "$REPLAY" ] || REPLAY=$HERE/data/ftp_login.pcap
+    echo "replaying $REPLAY"
     "$BIN" -r "$REPLAY" --format json >"$WORK/file.json" 2>"$WORK/file.err"
     if start_inspect replay --allow-root; then
         ns $NS_C tcpreplay -q -i "$IF_C" -x 20 "$REPLAY" >"$WORK/tcpreplay.out" 2>&1 ||

@@ -391,6 +391,11 @@ int main(int argc, char **argv)
 		cli_opts_free(&o);
 		return EXIT_USAGE;
 	}
+	if (o.drop_user != NULL && getpwnam(o.drop_user) == NULL) {
+		fprintf(stderr, "ftpinspect: -Z %s: no such user\n", o.drop_user);
+		cli_opts_free(&o);
+		return EXIT_USAGE;
+	}
 	is_root_live = o.iface != NULL && geteuid() == 0;
 	if (is_root_live && o.drop_user == NULL && !o.allow_root) {
 		fprintf(stderr,
