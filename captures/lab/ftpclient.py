@@ -27,6 +27,9 @@ import socket
 import ssl
 import sys
 import threading
+import warnings
+
+warnings.filterwarnings("ignore", category=DeprecationWarning)
 import time
 
 
@@ -109,6 +112,7 @@ class Session:
         if s.get("tls") == "implicit":
             sock = self.ctx.wrap_socket(sock, server_hostname=s.get("server_hostname"))
             self.rec["tls_version"] = sock.version()
+            self.rec["tls_cipher"] = sock.cipher()[0]
         f.sock = sock
         f.file = sock.makefile("r", encoding=f.encoding)
         self.ftp = f
@@ -146,6 +150,7 @@ class Session:
             self.encrypted = True
             self.rec["tls"] = "explicit"
             self.rec["tls_version"] = self.ftp.sock.version()
+            self.rec["tls_cipher"] = self.ftp.sock.cipher()[0]
         else:
             self.rec["auth_refused"] += 1
         return r
@@ -198,7 +203,7 @@ class Session:
                                         session=sess)
         return conn
 
-    def transfer(self, command, fname=None, payload=None):
+    def transfer(self, command, fname=None, payload=None, cut=None):
         kind, opts = self.mode
         d = {"mode": "passive" if kind in ("PASV", "EPSV") else "active",
              "announced_by": kind, "command": command, "file": fname,
@@ -256,7 +261,8 @@ class Session:
                 af = 2 if ":" in bind_ip else 1
                 arg = "EPRT |%d|%s|%d|" % (af, bind_ip, lport)
             if bind_ip != self.local[0]:
-                self.rec["bounce"] += 1
+                self.rec["bounce" if not self.encrypted else "bounce_hidden"] = \
+                    self.rec.get("bounce" if not self.encrypted else "bounce_hidden", 0) + 1
             r = self.cmd(arg)
             if not r.startswith("200"):
                 d["port_reply"] = r
@@ -283,10 +289,16 @@ class Session:
         n = 0
         if payload is None:
             while True:
-                b = conn.recv(65536)
+                b = conn.recv(65536 if cut is None else min(65536, cut - n))
                 if not b:
                     break
                 n += len(b)
+                if cut is not None and n >= cut:
+                    # stop reading: close at once (RST, unread data pending)
+                    conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                                    __import__("struct").pack("ii", 1, 0))
+                    d["cut_after"] = n
+                    break
             if isinstance(conn, ssl.SSLSocket):
                 try:
                     conn.unwrap()
@@ -317,12 +329,25 @@ class Session:
     def step_retr(self, fname):
         self.transfer("RETR", fname)
 
-    def step_stor(self, fname, size, seed=7):
+    def step_mlsd(self, path=None):
+        self.transfer("MLSD", path)
+
+    def step_retr_cut(self, fname, nbytes):
+        """RETR, but close the data connection after nbytes (server answers 426)."""
+        self.transfer("RETR", fname, cut=nbytes)
+
+    def step_appe(self, fname, size, seed=8):
+        self.step_stor(fname, size, seed, command="APPE")
+
+    def step_stou(self, size, seed=9):
+        self.step_stor(None, size, seed, command="STOU")
+
+    def step_stor(self, fname, size, seed=7, command="STOR"):
         import random
         rnd = random.Random(seed)
         payload = bytes(rnd.getrandbits(8) for _ in range(min(size, 4096)))
         payload = (payload * (size // len(payload) + 1))[:size]
-        self.transfer("STOR", fname, payload)
+        self.transfer(command, fname, payload)
 
     def run(self):
         try:

@@ -64,7 +64,7 @@ def session_entry(r, no_ports=False, data_link=None):
             if d.get("status") in ("completed", "aborted", "failed"):
                 x["status"] = d["status"]
         x["tls"] = bool(d.get("tls"))
-        if not d.get("tls") and d.get("bytes") is not None:
+        if not d.get("tls") and d.get("bytes") is not None and d.get("cut_after") is None:
             x["bytes"] = d["bytes"]
         if d.get("link"):
             x["link"] = d["link"]
@@ -106,6 +106,7 @@ def main():
 
     counts = {}
     mid_sessions = []
+    hidden = set()   # kinds that happened where the capture cannot show them (encrypted)
 
     def add(kind, n):
         counts[kind] = counts.get(kind, 0) + n
@@ -115,6 +116,16 @@ def main():
             r["password_in_clear"] = False
             r["failed_pass_clear"] = 0
             mid_sessions.append(r)
+        if r.get("active_accepted") and not r.get("active_accepted_visible"):
+            hidden.add("active_mode")
+        if r.get("failed_pass", 0) > r.get("failed_pass_clear", 0):
+            hidden.add("failed_login")
+        if r.get("bounce_hidden"):
+            hidden.add("bounce")
+        if r.get("anonymous") and not r.get("login_visible", True):
+            hidden.add("anonymous_login")
+        if r.get("pasv_other_addr") and not r.get("pasv_other_addr_visible"):
+            hidden.add("nat_private_pasv")
         add("plaintext_auth", 1 if r.get("password_in_clear") else 0)
         add("anonymous_login", 1 if r.get("anonymous") and r.get("login_visible", True) else 0)
         add("failed_login", r.get("failed_pass_clear", 0))
@@ -159,7 +170,7 @@ def main():
     for k in GENERAL_ABSENT + a.absent:
         if k not in absent and k not in findings:
             absent.append(k)
-    absent = [k for k in absent if k not in a.not_absent]
+    absent = [k for k in absent if k not in a.not_absent and k not in hidden]
 
     t = {"pcap": a.pcap, "description": a.description}
     if a.options:

@@ -15,7 +15,7 @@ ftpclient $NS_C '{"tls_opts":{"min":"TLSv1","max":"TLSv1","ciphers":"DEFAULT:@SE
 unset OPENSSL_CONF
 cap_stop
 vsftpd_logs
-grep -q 'SSL version: TLSv1.0,' $SCEN_LOGS/vsftpd.log || die "TLS 1.0 was not negotiated"
+grep -q '"tls_version": "TLSv1"' $SCEN_LOGS/client.json || die "TLS 1.0 was not negotiated"
 mktruth --description "explicit FTPS PROT P negotiated at TLS 1.0 (server and client OpenSSL pinned to TLSv1, SECLEVEL=0; vsftpd ssl_ciphers=HIGH), CA-signed certificate" \
   --log $SCEN_LOGS/client.json --data-link tls-resumption --options '["--ca-file","certs/ca/ca.pem"]' --finding tls_weak_version=1 \
   --absent brute_force --absent data_connection_missing --absent tls_weak_cipher \
