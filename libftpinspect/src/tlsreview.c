@@ -138,6 +138,11 @@ void ftpi__tlsreview_report(struct ftpi_engine *e, struct ftpi_session *s, struc
 				   "TLS 1.3: the server certificate is encrypted and could not be "
 				   "reviewed (not a sign that it is fine)",
 				   vn ? vn : "TLSv1.3");
+	} else if (t->n_certs == 0 && t->certs_truncated) {
+		ftpi__finding_once(e, s, FTPI_FINDING_TLS_CERT_NOT_VISIBLE,
+				   "the server certificate chain was larger than the handshake cap "
+				   "and could not be reviewed",
+				   "Certificate message over max_tls_handshake");
 	} else if (t->n_certs > 0) {
 		if (e->x509 == NULL && !e->x509_failed) {
 			if (ftpi__x509_store_new(e, e->cfg.ca_file, &e->x509) != FTPI_OK) {
@@ -191,6 +196,11 @@ void ftpi__tlsreview_link(struct ftpi_engine *e, struct ftpi_session *s, struct 
 	if (x->client_ticket_len && c->server_new_ticket &&
 	    x->client_ticket_hash == c->server_ticket_hash) {
 		d->link = FTPI_LINK_TLS_RESUMPTION;
+		return;
+	}
+	if (x->client_ticket_len && c->client_ticket_len &&
+	    x->client_ticket_hash == c->client_ticket_hash) {
+		d->link = FTPI_LINK_TLS_RESUMPTION; /* the same ticket the control channel presented */
 		return;
 	}
 	if (x->client_psk) {
