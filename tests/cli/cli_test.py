@@ -446,6 +446,31 @@ def t_stdin():
 
 
 @test
+def t_gzip():
+    import gzip
+    d = tempfile.mkdtemp(prefix="ftpi-cli-")
+    try:
+        gz = os.path.join(d, "login.pcap.gz")
+        with gzip.open(gz, "wb") as f:
+            f.write(open(LOGIN, "rb").read())
+        ref = run("-r", LOGIN, "--format", "json")[1]
+        rc, out, err = run("-r", gz, "--format", "json")
+        if rc == 1 and "unknown file format" in err:
+            return  # built without zlib
+        expect_rc(rc, 0, err, "gzip-compressed pcap")
+        check(out == ref, "gzip input differs from the plain file's")
+        raw = open(gz, "rb").read()
+        cut = os.path.join(d, "cut.pcap.gz")
+        open(cut, "wb").write(raw[:len(raw) * 2 // 3])
+        rc, out, err = run("-r", cut, "--format", "json")
+        expect_rc(rc, 1, err, "truncated gzip-compressed pcap")
+        check(cut in err, "message does not name the file: %r" % err)
+        json_lines(out)
+    finally:
+        shutil.rmtree(d)
+
+
+@test
 def t_multiple_files():
     rc, out, err = run("-r", LOGIN, "-r", ANON, "--format", "json")
     expect_rc(rc, 0, err, "two files")

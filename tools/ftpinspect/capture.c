@@ -3,7 +3,8 @@
  * capture.c - the only unit of ftpinspect that talks to libpcap: savefiles (pcap and pcapng, or
  * standard input), live interfaces (promiscuous, immediate mode, 1 s read timeout so the caller
  * can advance the engine's clock when the link is idle), BPF filters, capture statistics, the
- * savefile position for the progress line, and the signal handlers, which only set a flag and
+ * savefile position for the progress line, gzip-compressed savefiles (through zlib, when built
+ * with it), and the signal handlers, which only set a flag and
  * call pcap_breakloop(). It turns each pcap record into a struct ftpi_packet and knows nothing
  * of FTP.
  */
@@ -15,6 +16,10 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#ifdef FTPI_WITH_ZLIB
+#include <zlib.h>
+#endif
+
 #include "cli.h"
 
 struct cap {
@@ -25,6 +30,9 @@ struct cap {
 	cap_handler fn;
 	void *user;
 	int n;
+#ifdef FTPI_WITH_ZLIB
+	gzFile gz; /* a gzip-compressed savefile, read through a stdio cookie */
+#endif
 };
 
 static volatile sig_atomic_t stop_flag;
@@ -97,6 +105,49 @@ int cap_check_filter(const char *filter, uint32_t snaplen, char *err, size_t err
 	return 0;
 }
 
+#ifdef FTPI_WITH_ZLIB
+static ssize_t gz_cookie_read(void *cookie, char *buf, size_t size)
+{
+	unsigned n = size > (1u << 30) ? (1u << 30) : (unsigned)size;
+	int r = gzread((gzFile)cookie, buf, n);
+	return r < 0 ? -1 : (ssize_t)r;
+}
+
+static int gz_cookie_close(void *cookie)
+{
+	(void)cookie; /* gzclose() is called by cap_close(), which needs the offset until then */
+	return 0;
+}
+
+/* A savefile that starts with the gzip magic is opened through zlib (like `zcat f | tcpdump -r
+ * -`). Returns NULL (and no error) when the file is not gzip-compressed. */
+static FILE *open_gz(struct cap *c, const char *path, char *err, size_t errlen)
+{
+	static const cookie_io_functions_t io = {gz_cookie_read, NULL, NULL, gz_cookie_close};
+	unsigned char magic[2];
+	FILE *f = fopen(path, "rb");
+	FILE *cf;
+
+	if (f == NULL)
+		return NULL;
+	if (fread(magic, 1, 2, f) != 2 || magic[0] != 0x1f || magic[1] != 0x8b) {
+		fclose(f);
+		return NULL;
+	}
+	fclose(f);
+	c->gz = gzopen(path, "rb");
+	if (c->gz == NULL)
+		return NULL;
+	cf = fopencookie(c->gz, "rb", io);
+	if (cf == NULL) {
+		snprintf(err, errlen, "%s", strerror(errno));
+		gzclose(c->gz);
+		c->gz = NULL;
+	}
+	return cf;
+}
+#endif
+
 struct cap *cap_open_file(const char *path, char *err, size_t errlen)
 {
 	char ebuf[PCAP_ERRBUF_SIZE];
@@ -108,7 +159,27 @@ struct cap *cap_open_file(const char *path, char *err, size_t errlen)
 		return NULL;
 	}
 	ebuf[0] = '\0';
+	err[0] = '\0';
+#ifdef FTPI_WITH_ZLIB
+	if (strcmp(path, "-") != 0) {
+		FILE *gzf = open_gz(c, path, err, errlen);
+		if (gzf != NULL) {
+			c->p = pcap_fopen_offline(gzf, ebuf);
+			if (c->p == NULL) {
+				fclose(gzf);
+				gzclose(c->gz);
+				c->gz = NULL;
+			}
+		} else if (err[0] != '\0') {
+			free(c);
+			return NULL;
+		}
+	}
+	if (c->p == NULL && c->gz == NULL && ebuf[0] == '\0')
+		c->p = pcap_open_offline(path, ebuf);
+#else
 	c->p = pcap_open_offline(path, ebuf);
+#endif
 	if (c->p == NULL) {
 		/* libpcap's message often starts with the path; the caller prints it already. */
 		size_t pl = strlen(path);
@@ -255,6 +326,10 @@ long long cap_file_pos(struct cap *c)
 	FILE *f;
 	if (c->live || c->size < 0)
 		return -1;
+#ifdef FTPI_WITH_ZLIB
+	if (c->gz != NULL)
+		return (long long)gzoffset(c->gz); /* compressed bytes, like the size */
+#endif
 	f = pcap_file(c->p);
 	return f ? (long long)ftell(f) : -1;
 }
@@ -271,5 +346,9 @@ void cap_close(struct cap *c)
 	if (current == c->p)
 		current = NULL;
 	pcap_close(c->p);
+#ifdef FTPI_WITH_ZLIB
+	if (c->gz != NULL)
+		gzclose(c->gz);
+#endif
 	free(c);
 }

@@ -84,7 +84,7 @@ void cli_usage(FILE *f)
 	      "\n"
 	      "Input:\n"
 	      "  -r FILE                 read a pcap or pcapng file; repeatable (read in order);\n"
-	      "                          '-' reads standard input\n"
+	      "                          '-' reads standard input; .gz files are read too\n"
 	      "  -i IFACE                capture live from IFACE (promiscuous, immediate mode)\n"
 	      "  -s SNAPLEN              bytes captured per packet (live; default 262144)\n"
 	      "  -B KiB                  kernel capture buffer size in KiB (live)\n"
