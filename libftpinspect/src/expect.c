@@ -16,7 +16,8 @@
 #define EXP_BUCKET(e, port) ((port) & ((e)->exp_nbuckets - 1))
 #define FTPI__SERVERS_MAX 4096
 #define DCONN_WAIT_US (60ull * 1000000) /* a closed data connection waits this long for its reply */
-#define DCONN_TLS_BYTES 16384           /* bytes of a data connection read for its ClientHello */
+#define DCONN_TLS_BYTES 16384
+#define DCONN_WAIT_MAX 32 /* closed data connections held per session for their reply */           /* bytes of a data connection read for its ClientHello */
 
 /* ---- servers ---- */
 
@@ -668,8 +669,14 @@ void ftpi__dconn_close(struct ftpi_engine *e, struct ftpi_dconn *d, struct ftpi_
 			dconn_free(e, d);
 			return;
 		}
-		if (!dconn_ready(d))
-			return;
+		if (!dconn_ready(d)) {
+			/* wait for the final reply, but never hold more than a few per session */
+			unsigned waiting = 0;
+			for (struct ftpi_dconn *o = d->s ? d->s->dconns : NULL; o; o = o->snext)
+				waiting += o->closed;
+			if (waiting <= DCONN_WAIT_MAX)
+				return;
+		}
 	}
 	dconn_emit(e, d);
 	dconn_free(e, d);
