@@ -111,7 +111,8 @@ for _ in $(seq 1 50); do
     ns $NS_S ss -Hltn "sport = :21" | grep -q . && break
     sleep 0.1
 done
-ns $NS_S ss -Hltn "sport = :21" | grep -q . || skip "vsftpd did not start: $(cat "$WORK/vsftpd.out")"
+ns $NS_S ss -Hltn "sport = :21" | grep -q . ||
+    skip "vsftpd did not start: $(cat "$WORK/vsftpd.out")"
 
 # ---- helpers ---------------------------------------------------------------------------------
 # start_inspect NAME [args...]: runs ftpinspect in the server namespace, waits for "listening".
@@ -166,10 +167,12 @@ PYEOF
 
 # ---- 1. a whole session ----------------------------------------------------------------------
 if start_inspect whole --allow-root; then
-    lftp_run "ls; get hello.txt -o $WORK/got.txt" || fail "whole: lftp failed: $(cat "$WORK/lftp.out")"
+    lftp_run "ls; get hello.txt -o $WORK/got.txt" ||
+        fail "whole: lftp failed: $(cat "$WORK/lftp.out")"
     sleep 2
     stop_inspect whole
-    check_json whole "any(s['user'] == '$USER_NAME' and s['login'] == 'success' for s in sessions())"
+    check_json whole \
+        "any(s['user'] == '$USER_NAME' and s['login'] == 'success' for s in sessions())"
     check_json whole "'plaintext_auth' in kinds()"
     check_json whole "len([e for e in ev if e['event'] == 'data']) >= 2"
 fi
@@ -212,7 +215,7 @@ if command -v tcpreplay >/dev/null; then
             fail "replay: tcpreplay failed: $(cat "$WORK/tcpreplay.out")"
         sleep 2
         stop_inspect replay
-        "$PY" - "$WORK/file.json" "$WORK/replay.json" <<'PYEOF' || fail "replay: findings differ ($REPLAY)"
+        if ! "$PY" - "$WORK/file.json" "$WORK/replay.json" <<'PYEOF'; then
 import json, sys
 def kinds(p):
     return sorted(json.loads(l)["kind"] for l in open(p)
@@ -222,6 +225,8 @@ print("file:", a)
 print("live:", b)
 sys.exit(0 if a == b and a else 1)
 PYEOF
+            fail "replay: findings differ ($REPLAY)"
+        fi
     fi
 else
     echo "note: tcpreplay not installed; replay check skipped"

@@ -5,7 +5,8 @@ committed, so the tests themselves need only the standard library).
 
 ftp_login.pcap   clear-text FTP: handshake, 220, USER alice/331, PASS/230, PASV/227, passive data
                  connection with RETR hello.txt (150, 12 bytes, 226), QUIT/221, FINs.
-ftp_anon.pcap    (and ftp_anon.pcapng, the same packets) a second session, later in time, from another client: anonymous login, EPSV,
+ftp_anon.pcap    (and ftp_anon.pcapng, the same packets) a second session, later in time,
+                 from another client: anonymous login, EPSV,
                  LIST, QUIT.
 truncated.pcap   ftp_login.pcap cut in the middle of a packet record.
 not_a_pcap.pcap  text, not a capture.
