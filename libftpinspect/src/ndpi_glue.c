@@ -264,3 +264,10 @@ void ftpi__ndpi_giveup(struct ftpi__ndpi *n, struct ftpi__ndpi_flow *f, int *app
 	p = ndpi_detection_giveup(n->mod, f->nf, 1, &guessed);
 	result(n, f, p, app, risks, name);
 }
+
+uint32_t ftpi__ndpi_risks_now(const struct ftpi__ndpi_flow *f)
+{
+	if (f == NULL || f->nf == NULL)
+		return 0;
+	return map_risks(f->nf->risk);
+}

@@ -65,6 +65,9 @@ int ftpi__ndpi_classify(struct ftpi__ndpi *n, struct ftpi__ndpi_flow *f, const u
 void ftpi__ndpi_giveup(struct ftpi__ndpi *n, struct ftpi__ndpi_flow *f, int *app,
 		       uint32_t *risks, const char **name);
 
+/* The risks nDPI has set on the flow so far (classification may still be going on). */
+uint32_t ftpi__ndpi_risks_now(const struct ftpi__ndpi_flow *f);
+
 /* sizeof nDPI's per-flow struct plus ours (for docs and tests). */
 size_t ftpi__ndpi_flow_size(void);
 

@@ -12,6 +12,7 @@
 #include "engine.h"
 #include "flow.h"
 #include "session.h"
+#include "ndpi_glue.h"
 #include "tlsreview.h"
 
 struct ftpi_bf {
@@ -72,8 +73,35 @@ void ftpi__finding(struct ftpi_engine *e, struct ftpi_session *s, int kind,
 	ev.u.finding.severity = ftpi_finding_default_severity(kind);
 	ev.u.finding.message.ptr = message;
 	ev.u.finding.message.len = message ? strlen(message) : 0;
-	ev.u.finding.evidence.ptr = evidence;
-	ev.u.finding.evidence.len = evidence ? strlen(evidence) : 0;
+	/* nDPI's own verdict on the same flow, where it saw the same risk */
+	static const struct {
+		int kind;
+		uint32_t bit;
+		const char *text;
+	} ndpi_ev[] = {
+		{FTPI_FINDING_PLAINTEXT_AUTH, FTPI__NDPI_RISK_CLEAR_CREDENTIALS,
+		 "clear-text credentials"},
+		{FTPI_FINDING_TLS_WEAK_VERSION, FTPI__NDPI_RISK_TLS_OBSOLETE_VERSION,
+		 "obsolete TLS version"},
+		{FTPI_FINDING_TLS_WEAK_CIPHER, FTPI__NDPI_RISK_TLS_WEAK_CIPHER, "weak TLS cipher"},
+		{FTPI_FINDING_TLS_CERT_SELF_SIGNED, FTPI__NDPI_RISK_TLS_SELFSIGNED,
+		 "self-signed certificate"},
+		{FTPI_FINDING_TLS_CERT_EXPIRED, FTPI__NDPI_RISK_TLS_EXPIRED, "certificate expired"},
+		{FTPI_FINDING_TLS_CERT_NAME_MISMATCH, FTPI__NDPI_RISK_TLS_MISMATCH,
+		 "certificate mismatch"},
+	};
+	char evbuf[700];
+	const char *evd = evidence ? evidence : "";
+	uint32_t risks = s && s->flow ? s->flow->ndpi_risks : 0;
+	for (size_t i = 0; risks && i < FTPI__ARRAY_LEN(ndpi_ev); i++) {
+		if (ndpi_ev[i].kind == kind && (risks & ndpi_ev[i].bit)) {
+			ftpi__buf_printf(evbuf, sizeof evbuf, 0, "%s%snDPI risk: %s", evd,
+					 *evd ? "; " : "", ndpi_ev[i].text);
+			evd = evbuf;
+		}
+	}
+	ev.u.finding.evidence.ptr = evd;
+	ev.u.finding.evidence.len = strlen(evd);
 	FTPI__COUNT(e, findings);
 	if (kind < (int)FTPI__ARRAY_LEN(e->st.findings_by_kind))
 		e->st.findings_by_kind[kind]++;
@@ -556,8 +584,6 @@ static void handle_command(struct ftpi_engine *e, struct ftpi_session *s, const 
 				n = ftpi__buf_printf(evd, sizeof evd, n, "***");
 			else
 				n = ftpi__buf_escape(evd, sizeof evd, n, arg.ptr, FTPI__MIN(arg.len, 64));
-			if (e->flows.count && s->flow && (s->flow->ndpi_risks & 1u))
-				ftpi__buf_printf(evd, sizeof evd, n, "; nDPI: clear-text credentials");
 			ftpi__finding(e, s, FTPI_FINDING_PLAINTEXT_AUTH, NULL, NULL, msg, evd);
 			if (s->server)
 				s->server->clear_logins++;

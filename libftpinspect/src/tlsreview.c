@@ -230,6 +230,8 @@ void ftpi__tlsreview_packet(struct ftpi_engine *e, struct ftpi_flow *f, int dir,
 	const char *name = NULL;
 	int done = ftpi__ndpi_classify(e->ndpi, f->ndpi, seg->ip, seg->ip_len, e->now_us, &app,
 				       &risks, &name);
+	if (!done)
+		f->ndpi_risks |= ftpi__ndpi_risks_now(f->ndpi);
 	if (!done && f->half[0].packets + f->half[1].packets + 1 >= NDPI_PACKET_BUDGET) {
 		ftpi__ndpi_giveup(e->ndpi, f->ndpi, &app, &risks, &name);
 		done = 1;
@@ -237,7 +239,7 @@ void ftpi__tlsreview_packet(struct ftpi_engine *e, struct ftpi_flow *f, int dir,
 	if (done) {
 		f->ndpi_done = 1;
 		f->app_name = name;
-		f->ndpi_risks = risks;
+		f->ndpi_risks |= risks;
 		FTPI__COUNT(e, ndpi_classified);
 		ftpi__ndpi_flow_free(e, e->ndpi, f->ndpi);
 		f->ndpi = NULL;
