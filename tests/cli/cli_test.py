@@ -533,6 +533,56 @@ def t_stats_flows_count():
     check("statistics:" in out and "packets" in out, "text stats: %r" % out)
 
 
+def make_many_sessions(path, copies):
+    """ftp_login.pcap repeated with other client ports and later times (many sessions)."""
+    raw = open(LOGIN, "rb").read()
+    recs, off = [], 24
+    while off < len(raw):
+        sec, usec, cl, wl = struct.unpack_from("<IIII", raw, off)
+        recs.append((sec, usec, bytearray(raw[off + 16:off + 16 + cl]), wl))
+        off += 16 + cl
+    with open(path, "wb") as f:
+        f.write(raw[:24])
+        for k in range(copies):
+            base = 20000 + 2 * (k % 20000)
+            for sec, usec, data, wl in recs:
+                d = bytearray(data)
+                for o in (34, 36):  # TCP source / destination port
+                    port = struct.unpack_from(">H", d, o)[0]
+                    if port in (40312, 40313):
+                        struct.pack_into(">H", d, o, base + port - 40312)
+                f.write(struct.pack("<IIII", sec + k, usec, len(d), wl))
+                f.write(d)
+
+
+@test
+def t_signals():
+    import signal
+    import time
+    d = tempfile.mkdtemp(prefix="ftpi-cli-")
+    try:
+        big = os.path.join(d, "many.pcap")
+        make_many_sessions(big, 3000)
+        p = subprocess.Popen([BIN, "-r", big, "--format", "json", "-v"], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE)
+        time.sleep(0.5)  # the pipe is full: ftpinspect waits in a write
+        p.send_signal(signal.SIGUSR1)
+        time.sleep(0.2)
+        p.send_signal(signal.SIGINT)
+        out, err = p.communicate(timeout=120)
+        err = err.decode()
+        check(p.returncode == 0, "exit %d after SIGINT: %r" % (p.returncode, err))
+        check("packets," in err and "sessions" in err, "SIGUSR1 printed no statistics: %r" % err)
+        objs = json_lines(out.decode())
+        sess = events(objs, "session")
+        check(0 < len(sess) < 3000, "want some but not all sessions, got %d" % len(sess))
+        last = [o for o in objs if o["event"] == "command"][-1]
+        check(any(s["session"] == last["session"] for s in sess),
+              "the session open at SIGINT was not flushed")
+    finally:
+        shutil.rmtree(d)
+
+
 @test
 def t_no_progress():
     # stderr is a pipe here: no progress line, ever.

@@ -57,6 +57,9 @@ void cap_signals_install(void)
 
 	memset(&sa, 0, sizeof sa);
 	sa.sa_handler = on_signal;
+	/* Restart interrupted writes to stdout; poll() in libpcap returns anyway and the handler's
+	 * pcap_breakloop() wakes it. */
+	sa.sa_flags = SA_RESTART;
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
