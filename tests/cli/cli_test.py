@@ -21,6 +21,7 @@ LOGIN = os.path.join(DATA, "ftp_login.pcap")
 ANON = os.path.join(DATA, "ftp_anon.pcap")
 ANON_NG = os.path.join(DATA, "ftp_anon.pcapng")
 TRUNC = os.path.join(DATA, "truncated.pcap")
+HOSTILE = os.path.join(DATA, "ftp_hostile.pcap")
 NOTPCAP = os.path.join(DATA, "not_a_pcap.pcap")
 BIN = None
 TESTS = {}
@@ -306,6 +307,26 @@ def t_text():
     check("\033[" in out, "--color always gave no colour")
     rc, out, err = run("-r", LOGIN, "--color", "never")
     check("\033[" not in out, "--color never gave colour")
+
+
+@test
+def t_hostile():
+    """Control bytes, escapes and invalid UTF-8 from the wire never reach the output raw."""
+    for fmt in ("text", "json", "zeek"):
+        p = subprocess.run([BIN, "-r", HOSTILE, "-v", "--format", fmt, "--color", "never"],
+                           capture_output=True, timeout=60)
+        check(p.returncode == 0, "%s: exit %d %r" % (fmt, p.returncode, p.stderr))
+        out = p.stdout
+        bad = [b for b in set(out) if (b < 0x20 and b not in (0x09, 0x0a)) or b >= 0x7f]
+        check(not bad, "%s output has raw bytes %r" % (fmt, sorted(bad)))
+        if fmt == "text":
+            check(b"\\x1b[31m" in out, "the escape sequence was not shown escaped")
+            check(b"\t" not in out, "a tab reached the text output")
+        if fmt == "json":
+            objs = json_lines(out.decode("ascii"))
+            s = events(objs, "session")
+            check(s and s[0]["user"] == "ev\\x1b[31mil\\x09user\\x5c\\xc3(",
+                  "escaped user: %r" % (s and s[0]["user"]))
 
 
 @test

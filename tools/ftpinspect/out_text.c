@@ -297,10 +297,10 @@ static void text_event(struct app *a, const struct ftpi_event *ev)
 		break;
 	}
 	case FTPI_EV_COMMAND:
-		fprintf(a->fp, "%s   command session %llu %s %s\n", ts,
+		cli_esc(b2, sizeof b2, ev->u.command.arg);
+		fprintf(a->fp, "%s   command session %llu %s%s%s\n", ts,
 			(unsigned long long)ev->session_id,
-			cli_esc(b1, sizeof b1, ev->u.command.verb),
-			cli_esc(b2, sizeof b2, ev->u.command.arg));
+			cli_esc(b1, sizeof b1, ev->u.command.verb), b2[0] ? " " : "", b2);
 		break;
 	case FTPI_EV_REPLY:
 		fprintf(a->fp, "%s   reply   session %llu %u %s\n", ts,

@@ -8,6 +8,8 @@ ftp_login.pcap   clear-text FTP: handshake, 220, USER alice/331, PASS/230, PASV/
 ftp_anon.pcap    (and ftp_anon.pcapng, the same packets) a second session, later in time,
                  from another client: anonymous login, EPSV,
                  LIST, QUIT.
+ftp_hostile.pcap control bytes, ANSI escapes, invalid UTF-8 and a backslash in the banner, the
+                 user name and a reply; a failed login.
 truncated.pcap   ftp_login.pcap cut in the middle of a packet record.
 not_a_pcap.pcap  text, not a capture.
 Run: /usr/bin/python3 make_pcaps.py (from this folder).
@@ -122,6 +124,22 @@ def anon_session(t0):
     return pkts
 
 
+def hostile_session(t0):
+    """Control bytes, an ANSI escape, invalid UTF-8 and a backslash in wire strings."""
+    pkts, clock = [], [t0]
+    ctl = Conn(pkts, clock, "10.0.0.4", 42000, "10.0.0.1", 21)
+    ctl.open()
+    ctl.srv(b"220 evil\x1b[2J\x07 server \xff\xfe\r\n")
+    ctl.cli(b"USER ev\x1b[31mil\tuser\\\xc3\x28\r\n")
+    ctl.srv(b"331 ok \x00\x1b]0;title\x07\r\n")
+    ctl.cli(b"PASS x\r\n")
+    ctl.srv(b"530 Login incorrect.\r\n")
+    ctl.cli(b"QUIT\r\n")
+    ctl.srv(b"221 Goodbye.\r\n")
+    ctl.close()
+    return pkts
+
+
 def main():
     login = login_session(Decimal(1700000000))
     wrpcap(os.path.join(HERE, "ftp_login.pcap"), login)
@@ -131,6 +149,7 @@ def main():
     for p in anon:
         w.write(p)
     w.close()
+    wrpcap(os.path.join(HERE, "ftp_hostile.pcap"), hostile_session(Decimal(1700000200)))
     raw = open(os.path.join(HERE, "ftp_login.pcap"), "rb").read()
     # Global header (24) + some records, then cut inside a record.
     cut = 24 + (16 + len(login[0])) + (16 + len(login[1])) + (16 + len(login[2])) + \
