@@ -723,6 +723,35 @@ static void reset_login(struct ftpi_session *s)
 	SET_STATE(s, FTPI_SS_LOGIN);
 }
 
+/* After commands were lost in a gap, a reply is paired with the oldest pending command only when
+ * its code can answer that command (RFC 959 §5.4); codes that belong to one command family
+ * answer nothing else. */
+static int reply_fits(unsigned code, int verb)
+{
+	switch (code) {
+	case 215:
+		return verb == FTPI_CMD_SYST;
+	case 257:
+		return verb == FTPI_CMD_PWD || verb == FTPI_CMD_XPWD || verb == FTPI_CMD_MKD ||
+		       verb == FTPI_CMD_XMKD;
+	case 331:
+		return verb == FTPI_CMD_USER;
+	case 332:
+		return verb == FTPI_CMD_USER || verb == FTPI_CMD_PASS;
+	case 230:
+	case 202:
+		return verb == FTPI_CMD_USER || verb == FTPI_CMD_PASS || verb == FTPI_CMD_ACCT ||
+		       verb == FTPI_CMD_REIN || code == 202;
+	case 350:
+		return verb == FTPI_CMD_REST || verb == FTPI_CMD_RNFR;
+	case 226:
+	case 250:
+		return verb != FTPI_CMD_USER && verb != FTPI_CMD_PASS;
+	default:
+		return 1;
+	}
+}
+
 static void final_reply(struct ftpi_engine *e, struct ftpi_session *s, unsigned code,
 			const char *text, size_t tlen)
 {
@@ -766,9 +795,13 @@ static void final_reply(struct ftpi_engine *e, struct ftpi_session *s, unsigned 
 			text, tlen);
 		return;
 	}
+	if (s->lost_sync && !reply_fits(code, s->pend[s->pend_head].verb))
+		return; /* the reply of a command lost in a gap */
 	cmd = s->pend[s->pend_head];
 	s->pend_head = (uint8_t)((s->pend_head + 1) % FTPI__PENDING_MAX);
 	s->pend_count--;
+	if (s->pend_count == 0)
+		s->lost_sync = 0;
 have_cmd:
 	if (s->state == FTPI_SS_GREETING)
 		SET_STATE(s, FTPI_SS_LOGIN);
@@ -1208,6 +1241,6 @@ void ftpi__session_gap(struct ftpi_engine *e, struct ftpi_session *s, int dir, u
 	ftpi__line_gap(&s->line[dir]);
 	if (dir == FTPI_DIR_TO_CLIENT && s->in_multi)
 		s->in_multi = 0;
-	if (dir == FTPI_DIR_TO_SERVER) /* commands may have been lost: replies cannot be paired */
-		s->pend_count = 0;
+	if (dir == FTPI_DIR_TO_SERVER) /* commands may have been lost */
+		s->lost_sync = 1;
 }

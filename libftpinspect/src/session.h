@@ -71,6 +71,7 @@ struct ftpi_session {
 
 	struct ftpi_pending pend[FTPI__PENDING_MAX];
 	uint8_t pend_head, pend_count;
+	uint8_t lost_sync;        /* commands were lost in a gap: pair replies by their codes */
 
 	/* multi-line reply being collected */
 	uint8_t in_multi;

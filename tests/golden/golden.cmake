@@ -2,6 +2,14 @@
 # Golden tests: one per truth file, lab captures (captures/*.truth.json) and public captures
 # (tests/golden/public/*.truth.json, skipped when ../shared/captures-public is absent).
 file(GLOB FTPI_LAB_TRUTHS CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/captures/*.truth.json)
+file(GLOB FTPI_CRAFTED_TRUTHS CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/tests/crafted/*.truth.json)
+foreach(t ${FTPI_CRAFTED_TRUTHS})
+  get_filename_component(n ${t} NAME)
+  string(REPLACE ".truth.json" "" n ${n})
+  add_test(NAME golden.crafted.${n} COMMAND ${Python3_EXECUTABLE}
+    ${CMAKE_CURRENT_LIST_DIR}/check_truth.py --ftpinspect $<TARGET_FILE:ftpinspect> --truth ${t})
+  set_tests_properties(golden.crafted.${n} PROPERTIES LABELS golden SKIP_RETURN_CODE 77)
+endforeach()
 file(GLOB FTPI_PUBLIC_TRUTHS CONFIGURE_DEPENDS ${CMAKE_CURRENT_LIST_DIR}/public/*.truth.json)
 foreach(t ${FTPI_LAB_TRUTHS})
   get_filename_component(n ${t} NAME)
