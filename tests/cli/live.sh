@@ -9,7 +9,9 @@
 #   2. SIGINT in the middle of a session (lftp sleeping) flushes the open session;
 #   3. -Z nobody drops privileges after opening the interface and still reports;
 #   4. a committed capture replayed with tcpreplay onto the veth gives the same findings as
-#      reading the file.
+#      reading the file;
+#   5. deleting the interface during a session: the open session is still written, the error
+#      names the interface, exit 1.
 # Needs root, `ip netns`, vsftpd and lftp (tcpreplay for 4): exits 77 (skipped) otherwise.
 # Nothing leaves the namespaces; everything is torn down by the EXIT trap.
 # Usage: live.sh /path/to/ftpinspect
@@ -58,7 +60,7 @@ teardown() {
         ip netns del "$n" 2>/dev/null
     done
     [ "$USER_CREATED" = 1 ] && userdel "$USER_NAME" 2>/dev/null
-    rm -rf "$WORK"
+    [ -n "${FTPI_LIVE_KEEP:-}" ] || rm -rf "$WORK"
 }
 trap teardown EXIT
 
@@ -230,6 +232,30 @@ PYEOF
     fi
 else
     echo "note: tcpreplay not installed; replay check skipped"
+fi
+
+# ---- 5. the interface disappears: what was seen is still written, then exit 1 ----------------
+if start_inspect gone --allow-root; then
+    ( lftp_run "ls; sleep 6" ) &
+    LFTP_PID=$!
+    PIDS+=($LFTP_PID)
+    sleep 3
+    ip netns exec $NS_S ip link del "$IF_S"
+    for _ in $(seq 1 50); do
+        kill -0 "$INSPECT_PID" 2>/dev/null || break
+        sleep 0.1
+    done
+    if kill -0 "$INSPECT_PID" 2>/dev/null; then
+        fail "gone: ftpinspect still running after its interface was deleted"
+        kill -INT "$INSPECT_PID"
+    fi
+    wait "$INSPECT_PID"
+    rc=$?
+    [ $rc = 1 ] || fail "gone: exit status $rc, want 1"
+    grep -q "ftpinspect: $IF_S: " "$WORK/gone.err" ||
+        fail "gone: no message naming the interface: $(cat "$WORK/gone.err")"
+    check_json gone "any(s['user'] == '$USER_NAME' for s in sessions())"
+    wait "$LFTP_PID" 2>/dev/null
 fi
 
 if [ "$FAILED" = 0 ]; then

@@ -467,7 +467,11 @@ int main(int argc, char **argv)
 		fprintf(stderr, "ftpinspect: listening on %s, link type %d, snapshot length %u\n",
 			o.iface, cap_linktype(r.cap), o.snaplen);
 		if (read_capture(&r) != 0) {
-			fprintf(stderr, "ftpinspect: %s: %s\n", o.iface, cap_error(r.cap));
+			/* What was seen is written first, then the error. */
+			snprintf(err, sizeof err, "%s", cap_error(r.cap));
+			ftpi_engine_flush(r.e);
+			fflush(a.fp);
+			fprintf(stderr, "ftpinspect: %s: %s\n", o.iface, err);
 			exit_code = EXIT_RUNTIME;
 		}
 		goto finish;
