@@ -45,6 +45,7 @@ struct ftpi_engine {
 	uint32_t exp_nbuckets;
 	struct ftpi_expect *exp_list; /* all live expectations, oldest first */
 	struct ftpi_expect *exp_list_tail;
+	uint32_t n_expect;            /* live expectations, all sessions (max_expectations) */
 	struct ftpi_server *servers;  /* per-server summary (capped list) */
 	uint32_t n_servers;
 	struct ftpi_bf *bf;           /* brute-force counters per client IP (capped list) */

@@ -104,6 +104,7 @@ static void exp_unlink(struct ftpi_engine *e, struct ftpi_expect *x)
 static void exp_free(struct ftpi_engine *e, struct ftpi_expect *x)
 {
 	exp_unlink(e, x);
+	e->n_expect--;
 	ftpi__free(e, FTPI__POOL_EXPECT, x, sizeof *x);
 }
 
@@ -167,9 +168,7 @@ void ftpi__expect_add(struct ftpi_engine *e, struct ftpi_session *s, int announc
 	}
 	while (s->n_expect >= e->cfg.max_expect_per_session && s->expects)
 		exp_free(e, s->expects);
-	if (e->exp_list && e->st.expectations_created - e->st.expectations_matched -
-				       e->st.expectations_expired - e->st.expectations_replaced >=
-			       e->cfg.max_expectations) {
+	if (e->exp_list && e->n_expect >= e->cfg.max_expectations) {
 		FTPI__COUNT(e, expectations_memcap);
 		exp_free(e, e->exp_list); /* the oldest goes */
 	}
@@ -207,6 +206,7 @@ void ftpi__expect_add(struct ftpi_engine *e, struct ftpi_session *s, int announc
 	x->snext = s->expects;
 	s->expects = x;
 	s->n_expect++;
+	e->n_expect++;
 	FTPI__COUNT(e, expectations_created);
 
 	memset(&ev, 0, sizeof ev);
