@@ -174,6 +174,22 @@ class Session:
     def step_eprt(self, opts=None):
         self.mode = ("EPRT", opts or {})
 
+    def step_raw_lines(self, lines, settle=1.0):
+        """Send lines as they are, then read every reply that arrives within `settle` s."""
+        f = self.ftp
+        for ln in lines:
+            self.log(">", ln[:80] + ("...(%d bytes)" % len(ln) if len(ln) > 80 else ""))
+            f.sock.sendall((ln + "\r\n").encode(f.encoding))
+        f.sock.settimeout(settle)
+        try:
+            while True:
+                r = f.getmultiline()
+                self.log("<", r)
+        except (socket.timeout, TimeoutError):
+            pass
+        finally:
+            f.sock.settimeout(15)
+
     def step_raw(self, line):
         return self.cmd(line)
 
