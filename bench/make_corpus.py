@@ -20,7 +20,8 @@ Rewriting, per copy:
     per-copy offset; announced data ports and server ports (targets of a SYN) are kept.
   * IPv4 header, TCP and UDP checksums are updated incrementally (RFC 1624), so a checksum that was
     right stays right and one that was wrong (offload) stays wrong.
-Copy k starts at T0 + k * stride; packets inside a copy keep their original spacing, so copies
+Copy k starts at T0 + k * stride; packets inside a copy keep their original spacing (a gap over
+10 minutes becomes 1 s: some public files are samples of packets from different years), so copies
 overlap in time like sessions on a real link.
 
 Usage:
@@ -28,7 +29,7 @@ Usage:
   make_corpus.py --out big.pcap --target-mb 200 --input a.pcap b.pcap  # from your own captures
   make_corpus.py --list                                                # the default sources
 
-The default sources are the lab captures (captures/*.pcap) and the public captures
+The default sources are the lab captures (captures/*.pcap, as committed at HEAD) and the public captures
 (../shared/captures-public/**/*.pcap) whose link type is Ethernet. Sources whose largest TCP flow
 (not on a control port) holds >= 100 kB of payload count as "bulk" and are copied --bulk-weight times per round (large
 data flows are most of the bytes on real links). A JSON description of the corpus is written
@@ -44,11 +45,13 @@ import os
 import random
 import re
 import struct
+import subprocess
 import sys
 
 LINKTYPE_ETHERNET = 1
 BULK_FLOW_BYTES = 100_000
 CONTROL_PORTS = {21, 990, 2121}
+MAX_GAP_US = 600 * 1_000_000
 
 RE_SIX = re.compile(rb"(?<![0-9])(\d{1,3}),(\d{1,3}),(\d{1,3}),(\d{1,3}),(\d{1,3}),(\d{1,3})(?![0-9])")
 RE_EPSV = re.compile(rb"\|\|\|(\d{1,5})\|")
@@ -58,9 +61,38 @@ RE_EPRT = re.compile(rb"\|[12]\|[0-9A-Fa-f.:]+\|(\d{1,5})\|")
 # ---------------------------------------------------------------------------------------------
 # pcap I/O
 
+GIT_BLOBS = {}  # path -> bytes of the committed version (default sources in a git checkout)
+
+
+def git_snapshot(repo, pattern):
+    """Reads the committed (HEAD) versions of the files matching pattern into GIT_BLOBS, so that
+    captures being re-recorded in the work tree do not change the corpus. Returns the paths and
+    the commit, or (None, None) outside a git checkout."""
+    try:
+        rev = subprocess.run(["git", "-C", repo, "rev-parse", "HEAD"], capture_output=True,
+                             text=True, check=True).stdout.strip()
+        names = subprocess.run(["git", "-C", repo, "ls-files", "-z", "--", pattern],
+                               capture_output=True, check=True).stdout.split(b"\0")
+    except (OSError, subprocess.CalledProcessError):
+        return None, None
+    paths = []
+    for n in sorted(x.decode() for x in names if x):
+        try:
+            blob = subprocess.run(["git", "-C", repo, "cat-file", "blob", "%s:%s" % (rev, n)],
+                                  capture_output=True, check=True).stdout
+        except subprocess.CalledProcessError:
+            continue
+        path = os.path.join(repo, n)
+        GIT_BLOBS[path] = blob
+        paths.append(path)
+    return paths, rev
+
+
 def read_pcap(path):
     """Returns (linktype, [(ts_us, orig_len, bytes)]) or raises ValueError."""
-    if path.endswith(".gz"):
+    if path in GIT_BLOBS:
+        data = GIT_BLOBS[path]
+    elif path.endswith(".gz"):
         import gzip
         with gzip.open(path, "rb") as f:
             data = f.read()
@@ -211,6 +243,15 @@ class Source:
         self.path = path
         self.linktype = linktype
         self.pkts = [parse(linktype, ts, orig, b) for ts, orig, b in raw]
+        # A few public files are samples of packets taken years apart: close gaps over
+        # MAX_GAP_US to 1 s (in place of the packet times), so that copies stay near each other.
+        shift, prev = 0, None
+        for p in self.pkts:
+            if prev is not None and p.ts - prev > MAX_GAP_US:
+                shift += p.ts - prev - 1_000_000
+            prev = p.ts
+            p.ts -= shift
+        self.gaps_closed_s = shift / 1e6
         self.bytes = sum(16 + len(p.data) for p in self.pkts)
         self.t0 = min((p.ts for p in self.pkts), default=0)
         self.duration = max((p.ts for p in self.pkts), default=0) - self.t0
@@ -415,7 +456,11 @@ def rewrite(p, cm):
 # ---------------------------------------------------------------------------------------------
 
 def default_sources(repo):
-    paths = sorted(glob.glob(os.path.join(repo, "captures", "*.pcap")))
+    """Lab captures as committed (HEAD), or the work tree outside git; then the public ones."""
+    paths, rev = git_snapshot(repo, "captures/*.pcap")
+    if paths is None:
+        paths = sorted(glob.glob(os.path.join(repo, "captures", "*.pcap")))
+    default_sources.rev = rev
     pub = os.path.normpath(os.path.join(repo, "..", "shared", "captures-public"))
     paths += sorted(glob.glob(os.path.join(pub, "**", "*.pcap"), recursive=True))
     return paths
@@ -436,8 +481,11 @@ def load_sources(paths, want_linktype, log):
             skipped.append((path, "no packets"))
             continue
         src = Source(path, lt, raw)
-        with open(path, "rb") as f:
-            src.sha256 = hashlib.sha256(f.read()).hexdigest()
+        if path in GIT_BLOBS:
+            src.sha256 = hashlib.sha256(GIT_BLOBS[path]).hexdigest()
+        else:
+            with open(path, "rb") as f:
+                src.sha256 = hashlib.sha256(f.read()).hexdigest()
         sources.append(src)
     for path, why in skipped:
         log("make_corpus: skipped %s: %s" % (path, why))
@@ -542,6 +590,7 @@ def main(argv):
         "linktype": linktype,
         "copies": len(copies),
         "seed": a.seed,
+        "captures_commit": None if a.input else getattr(default_sources, "rev", None),
         "stride_ms": a.stride_ms,
         "bulk_weight": a.bulk_weight,
         "timeline_s": (len(copies) * stride + max(s.duration for s in sources)) / 1e6,
@@ -554,6 +603,7 @@ def main(argv):
             "payload_bytes": s.payload_bytes,
             "control_bytes": s.control_bytes,
             "bulk": s.bulk,
+            "gaps_closed_s": s.gaps_closed_s,
             "sha256": s.sha256,
         } for s in sources],
         "skipped": [{"path": os.path.relpath(p, repo), "why": w} for p, w in skipped],
