@@ -21,6 +21,8 @@ import tempfile
 
 TESTS = {}
 ARGS = None
+# ftpinspect.severity -> _ws.expert.severity (PI_CHAT, PI_NOTE, PI_WARN, PI_ERROR in epan/proto.h)
+SEVERITY = {"info": 0x00200000, "low": 0x00400000, "medium": 0x00600000, "high": 0x00800000}
 HOME = None
 
 
@@ -155,15 +157,20 @@ def t_filter_plaintext_auth():
 
 @test
 def t_fields_kinds():
-    """-T fields -e ftpinspect.finding lists the kinds of the plain capture."""
+    """-T fields -e ftpinspect.finding lists the kinds of the plain capture, in frame order."""
     out = tshark("-r", capture("vsftpd_plain_passive.pcap"), "-T", "fields",
                  "-e", "ftpinspect.finding")
     kinds = [k for line in out.splitlines() for k in line.split(",") if k]
-    check(kinds == ["plaintext_auth", "cleartext_data"],
-          "kinds %r, want plaintext_auth then cleartext_data" % kinds)
-    rows = fields("vsftpd_plain_passive.pcap", "ftpinspect.severity", "ftpinspect.session",
-                  filt="ftpinspect.finding")
-    check(rows == [["high", "1"], ["medium", "1"]], "severity/session %r" % rows)
+    check(kinds[:1] == ["plaintext_auth"] and "cleartext_data" in kinds,
+          "kinds %r, want plaintext_auth first, and cleartext_data" % kinds)
+    if ARGS.cli:
+        want = [k for _, k in cli_pairs("vsftpd_plain_passive.pcap")]
+        check(kinds == want, "kinds %r, the CLI says %r" % (kinds, want))
+    rows = fields("vsftpd_plain_passive.pcap", "ftpinspect.finding", "ftpinspect.severity",
+                  "ftpinspect.session", filt="ftpinspect.finding")
+    sev = {"plaintext_auth": "high", "cleartext_data": "medium"}
+    for r in rows:
+        check(r[1] == sev.get(r[0], r[1]) and r[2] == "1", "kind/severity/session %r" % r)
 
 
 @test
@@ -187,13 +194,44 @@ def t_data_expect_fields():
 @test
 def t_expert():
     """Findings appear as Expert Information items of group Security, severity mapped."""
-    rows = fields("vsftpd_plain_passive.pcap", "frame.number", "_ws.expert.severity",
-                  filt='_ws.expert.group == "Security"')
-    got = [(int(r[0]), int(r[1])) for r in rows]
-    # PI_ERROR for high, PI_WARN for medium (epan/proto.h).
-    check(got == [(13, 0x00800000), (25, 0x00600000)], "expert items %r" % got)
+    want = []
+    for row in fields("vsftpd_plain_passive.pcap", "frame.number", "ftpinspect.severity",
+                      filt="ftpinspect.finding"):
+        for sev in row[1].split(","):
+            want.append((int(row[0]), SEVERITY[sev]))
+    rows = fields("vsftpd_plain_passive.pcap", "frame.number", "_ws.expert.group",
+                  "_ws.expert.severity", filt='_ws.expert.group == "Security"')
+    got = []
+    for r in rows:  # other dissectors' items (TCP's) share the frame: keep group Security
+        for group, sev in zip(r[1].split(","), r[2].split(",")):
+            if int(group) == 0x0a000000:
+                got.append((int(r[0]), int(sev)))
+    check(len(want) >= 2 and got == want, "expert items %r, want %r" % (got, want))
     out = tshark("-r", capture("vsftpd_plain_passive.pcap"), "-q", "-z", "expert")
     check("ftpinspect plaintext_auth (high)" in out, "tshark -z expert:\n" + out)
+
+
+@test
+def t_prefs():
+    """Preferences: the passive range, the brute-force threshold, the Info column."""
+    pcap = "vsftpd_plain_passive.pcap"
+    n_expect = len(fields(pcap, "frame.number", filt="ftpinspect.expect.port"))
+    args = ["-r", capture(pcap), "-o", "ftpinspect.pasv_range:1-1", "-Y",
+            'ftpinspect.finding == "pasv_port_out_of_policy"', "-T", "fields",
+            "-e", "frame.number"]
+    got = tshark(*args).split()
+    check(n_expect > 0 and len(got) == n_expect,
+          "pasv_range 1-1: %d out-of-policy frames for %d expectations" % (len(got), n_expect))
+    args = ["-r", capture("vsftpd_brute_force.pcap"), "-T", "fields", "-e", "frame.number",
+            "-Y", 'ftpinspect.finding == "brute_force"']
+    default = tshark(*args).split()
+    lowered = tshark("-o", "ftpinspect.brute_force_threshold:2", *args).split()
+    check(default and lowered and int(lowered[0]) < int(default[0]),
+          "brute_force frames: default %r, threshold 2 %r" % (default, lowered))
+    filt = ["-r", capture(pcap), "-Y", 'ftpinspect.finding == "plaintext_auth"']
+    check("[ftpinspect: plaintext_auth]" in tshark(*filt), "no Info column mark by default")
+    out = tshark("-o", "ftpinspect.info_column:FALSE", *filt)
+    check(out.strip() and "[ftpinspect:" not in out, "info_column:FALSE still marks: " + out)
 
 
 @test

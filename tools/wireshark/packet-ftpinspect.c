@@ -92,7 +92,7 @@ static expert_field ei_finding[4] = { EI_INIT, EI_INIT, EI_INIT, EI_INIT };
 /* Preferences. */
 static gboolean pref_info_column = TRUE;
 static range_t *pref_pasv_range;
-static guint pref_brute_force_threshold = 5;
+static guint pref_brute_force_threshold; /* 0: the library's default */
 
 /* Link types: the WTAP_ENCAP value of each DLT the engine decodes (first DLT wins). */
 #define MAX_LINKS 32
@@ -723,8 +723,9 @@ static void proto_register_ftpinspect(void)
 					"range is used.",
 					&pref_pasv_range, 65535);
 	prefs_register_uint_preference(m, "brute_force_threshold", "Brute-force threshold",
-				       "Failed logins from one client address within 5 minutes "
-				       "that raise brute_force (0: library default)",
+				       "Failed logins from one client address within the "
+				       "library's window (5 minutes) that raise brute_force; 0 "
+				       "keeps the library's default (5)",
 				       10, &pref_brute_force_threshold);
 
 	register_init_routine(init_capture);
