@@ -35,6 +35,7 @@ for s in "$@"; do
 done
 lab_ns_clean
 rm -rf "${FTPI_LAB_WORK:-/tmp/ftpi-lab}"
+$PY "$LAB/readme_table.py"
 size=$(du -sb "$CAP" | cut -f1)
 echo "captures/ size: $size bytes" >&2
 [ "$size" -lt 31457280 ] || { echo "captures/ is over 30 MB" >&2; failed+=("(size)"); }

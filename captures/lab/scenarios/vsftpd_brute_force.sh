@@ -12,6 +12,6 @@ S='{"host":"10.0.2.2","port":21,"steps":[["login","'$LAB_USER'","guess1"],["logi
 ftpclient $NS_C '{"pause_between":0.5,"sessions":['"$S,$S,$S"']}'
 cap_stop
 vsftpd_logs
-mktruth --description "brute force: 3 control sessions from 10.0.1.2 to vsftpd, 3 wrong passwords each for user $LAB_USER (9 x 530; vsftpd closes the connection after the 3rd failure)" \
-  --log $SCEN_LOGS/client.json --finding brute_force=1:1 --absent data_connection_missing
+mktruth --description "brute force (policy 5 failures in 300 s): 3 control sessions from 10.0.1.2 to vsftpd, 3 wrong passwords each for user $LAB_USER (9 x 530; vsftpd closes the connection after the 3rd failure)" \
+  --log $SCEN_LOGS/client.json --options '["--brute-force","5/300"]' --finding brute_force=1:1 --absent data_connection_missing
 scen_end
