@@ -63,6 +63,7 @@ teardown() {
     [ -n "${FTPI_LIVE_KEEP:-}" ] || rm -rf "$WORK"
 }
 trap teardown EXIT
+trap 'exit 1' INT TERM
 
 # ---- namespaces and veth -------------------------------------------------------------------
 for n in $NS_S $NS_C; do
@@ -85,6 +86,8 @@ mkdir -p "$WORK/home" "$WORK/empty"
 if ! id "$USER_NAME" >/dev/null 2>&1; then
     useradd -M -d "$WORK/home" -s /bin/bash "$USER_NAME" || skip "useradd failed"
     USER_CREATED=1
+else
+    usermod -d "$WORK/home" "$USER_NAME" # left over from an interrupted run
 fi
 echo "$USER_NAME:$USER_PASS" | chpasswd
 echo "hello from the live test" >"$WORK/home/hello.txt"
