@@ -440,7 +440,7 @@ struct ftpi_dconn *ftpi__dconn_infer(struct ftpi_engine *e, struct ftpi_flow *f,
 {
 	/* encrypted control: link by hosts, range and time */
 	for (struct ftpi_session *s = e->sessions; s; s = s->next) {
-		if (!s->encrypted || s->ended)
+		if (!FTPI__UNREADABLE(s) || s->ended)
 			continue;
 		int passive = ftpi__addr_eq(&f->cli.addr, &s->cli.addr) &&
 			      ftpi__addr_eq(&f->srv.addr, &s->srv.addr) &&
@@ -466,7 +466,7 @@ struct ftpi_dconn *ftpi__dconn_infer(struct ftpi_engine *e, struct ftpi_flow *f,
 		return NULL;
 	struct ftpi_session *s = NULL;
 	for (struct ftpi_session *t = e->sessions; t; t = t->next)
-		if (!t->encrypted && ((ftpi__addr_eq(&t->cli.addr, &f->cli.addr) &&
+		if (!FTPI__UNREADABLE(t) && ((ftpi__addr_eq(&t->cli.addr, &f->cli.addr) &&
 				       ftpi__addr_eq(&t->srv.addr, &f->srv.addr)) ||
 				      (ftpi__addr_eq(&t->cli.addr, &f->srv.addr) &&
 				       ftpi__addr_eq(&t->srv.addr, &f->cli.addr)))) {
@@ -621,7 +621,7 @@ static int dconn_ready(const struct ftpi_dconn *d)
 {
 	if (!d->closed)
 		return 0;
-	if (d->s == NULL || d->s->ended || d->s->encrypted)
+	if (d->s == NULL || d->s->ended || FTPI__UNREADABLE(d->s))
 		return 1;
 	if (!d->has_xfer)
 		return 0;

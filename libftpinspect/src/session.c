@@ -408,7 +408,7 @@ int ftpi__session_between(struct ftpi_engine *e, const struct ftpi_addr *a,
 			  const struct ftpi_addr *b)
 {
 	for (struct ftpi_session *s = e->sessions; s; s = s->next) {
-		if (s->encrypted)
+		if (FTPI__UNREADABLE(s))
 			continue;
 		if ((ftpi__addr_eq(&s->cli.addr, a) && ftpi__addr_eq(&s->srv.addr, b)) ||
 		    (ftpi__addr_eq(&s->cli.addr, b) && ftpi__addr_eq(&s->srv.addr, a)))
@@ -477,7 +477,7 @@ struct line_ctx {
 	struct ftpi_engine *e;
 	struct ftpi_session *s;
 	int dir;
-	int stop_after; /* set when the channel turns to TLS mid-chunk */
+	int was_encrypted; /* the line framer runs inside TLS records (NULL cipher) */
 };
 
 static void upper_copy(char *dst, size_t cap, const char *src, size_t n)
@@ -570,13 +570,16 @@ static void handle_command(struct ftpi_engine *e, struct ftpi_session *s, const 
 		s->anonymous = is_anonymous(arg.ptr, arg.len);
 		break;
 	case FTPI_CMD_PASS:
-		if (!s->encrypted && !(s->findings_mask & (1ull << FTPI_FINDING_PLAINTEXT_AUTH))) {
+		if (!FTPI__UNREADABLE(s) &&
+		    !(s->findings_mask & (1ull << FTPI_FINDING_PLAINTEXT_AUTH))) {
 			char msg[200], evd[300];
 			size_t n = ftpi__buf_printf(msg, sizeof msg, 0,
 						    "credentials sent in clear text on the control "
 						    "channel (user \"");
 			n = ftpi__buf_escape(msg, sizeof msg, n, s->user, FTPI__MIN(s->user_len, 64));
-			ftpi__buf_printf(msg, sizeof msg, n, "\")");
+			ftpi__buf_printf(msg, sizeof msg, n, "\")%s",
+					 s->encrypted ? " inside TLS with a NULL cipher (no encryption)"
+						      : "");
 			n = ftpi__buf_printf(evd, sizeof evd, 0, "USER ");
 			n = ftpi__buf_escape(evd, sizeof evd, n, s->user, FTPI__MIN(s->user_len, 64));
 			n = ftpi__buf_printf(evd, sizeof evd, n, " / PASS ");
@@ -588,7 +591,7 @@ static void handle_command(struct ftpi_engine *e, struct ftpi_session *s, const 
 			if (s->server)
 				s->server->clear_logins++;
 		}
-		if (!s->encrypted)
+		if (!FTPI__UNREADABLE(s))
 			s->pass_clear = 1;
 		break;
 	case FTPI_CMD_PORT:
@@ -658,10 +661,7 @@ static void cleartext_data(struct ftpi_engine *e, struct ftpi_session *s, const 
 
 void ftpi__session_cleartext_data(struct ftpi_engine *e, struct ftpi_session *s, const char *how)
 {
-	if (!s->encrypted || s->tls == FTPI_TLS_NONE)
-		cleartext_data(e, s, how);
-	else if (s->prot != 'P')
-		cleartext_data(e, s, how);
+	cleartext_data(e, s, how);
 }
 
 static void passive_announce(struct ftpi_engine *e, struct ftpi_session *s, int ann,
@@ -1031,7 +1031,7 @@ static void complete_reply(struct ftpi_engine *e, struct ftpi_session *s, unsign
 		if (s->xfer.state == 1) {
 			s->xfer.state = 2;
 			ftpi__dconn_xfer_update(e, s);
-			if (!s->encrypted)
+			if (!FTPI__UNREADABLE(s))
 				cleartext_data(e, s, "transfer started");
 		}
 		return;
@@ -1096,20 +1096,31 @@ static int on_line(void *ctx, const char *text, size_t len, int truncated)
 	else
 		handle_reply_line(c->e, c->s, text, len, truncated);
 	/* After 234 the next bytes in both directions are TLS: stop framing this chunk. */
-	if (c->s->encrypted || c->s->ended)
+	if ((c->s->encrypted && !c->was_encrypted) || c->s->ended)
 		return 1;
 	return 0;
 }
 
-/* Skips TLS records of one direction; returns how many bytes were TLS. When the bytes stop being
- * TLS records after at least one full record, the channel went back to clear text (CCC). */
-static size_t tls_records(struct ftpi_session *s, int dir, const uint8_t *p, size_t n, int *clear)
+static void session_lines(struct ftpi_engine *e, struct ftpi_session *s, int dir, const uint8_t *p,
+			  size_t n);
+
+/* Walks the TLS records of one direction; returns how many bytes were TLS. When the bytes stop
+ * being TLS records after at least one full record, the channel went back to clear text (CCC).
+ * With a NULL-encryption cipher suite, application data records are clear text followed by a
+ * MAC: their text goes to the line framer, so the "encrypted" channel is read like a clear one. */
+static size_t tls_records(struct ftpi_engine *e, struct ftpi_session *s, int dir, const uint8_t *p,
+			  size_t n, int *clear)
 {
 	size_t i = 0;
 	*clear = 0;
-	while (i < n) {
+	while (i < n && !s->ended) {
 		if (s->rec_left[dir]) {
 			size_t k = FTPI__MIN((size_t)s->rec_left[dir], n - i);
+			if (s->rec_hdr[dir][0] == 23 && s->null_mac > 0 &&
+			    s->rec_left[dir] > (uint32_t)s->null_mac) {
+				size_t text = FTPI__MIN(k, (size_t)s->rec_left[dir] - s->null_mac);
+				session_lines(e, s, dir, p + i, text);
+			}
 			s->rec_left[dir] -= (uint32_t)k;
 			i += k;
 			continue;
@@ -1133,8 +1144,7 @@ static size_t tls_records(struct ftpi_session *s, int dir, const uint8_t *p, siz
 	return i;
 }
 
-static void session_lines(struct ftpi_engine *e, struct ftpi_session *s, int dir, const uint8_t *p,
-			  size_t n);
+
 
 static void session_tls_bytes(struct ftpi_engine *e, struct ftpi_session *s, int dir,
 			      const uint8_t *p, size_t n)
@@ -1155,8 +1165,18 @@ static void session_tls_bytes(struct ftpi_engine *e, struct ftpi_session *s, int
 			ftpi__tlsreview_report(e, s, s->tlsp, &s->cli, &s->srv);
 		}
 	}
+	if (s->null_mac == 0 && s->tlsp && s->tlsp->seen_server_hello) {
+		int mac = ftpi__tls_null_mac_len(s->tlsp->cipher);
+		s->null_mac = mac > 0 ? (int16_t)mac : -1;
+		for (int d = 0; mac > 0 && d < 2; d++) { /* the text inside the records is read */
+			s->line[d].len = 0;
+			s->line[d].resync = 0;
+			s->line[d].discard = 0;
+			s->line[d].iac = 0;
+		}
+	}
 	int clear;
-	size_t used = tls_records(s, dir, p, n, &clear);
+	size_t used = tls_records(e, s, dir, p, n, &clear);
 	if (!clear)
 		return;
 	int had_tls = s->tls_records[dir] > 0;
@@ -1178,7 +1198,7 @@ static void session_tls_bytes(struct ftpi_engine *e, struct ftpi_session *s, int
 static void session_lines(struct ftpi_engine *e, struct ftpi_session *s, int dir, const uint8_t *p,
 			  size_t n)
 {
-	struct line_ctx c = {e, s, dir, 0};
+	struct line_ctx c = {e, s, dir, s->encrypted};
 	while (n && !s->ended) {
 		size_t used = ftpi__line_feed(e, &s->line[dir], p, n, on_line, &c);
 		if (used == (size_t)-1) {
@@ -1187,7 +1207,7 @@ static void session_lines(struct ftpi_engine *e, struct ftpi_session *s, int dir
 		}
 		p += used;
 		n -= used;
-		if (n && s->encrypted) {
+		if (n && s->encrypted && !c.was_encrypted) {
 			session_tls_bytes(e, s, dir, p, n);
 			return;
 		}

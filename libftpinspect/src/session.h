@@ -118,6 +118,7 @@ struct ftpi_session {
 	uint32_t rec_left[2];
 	uint8_t tls_dir_clear[2];
 	uint32_t tls_records[2];  /* complete record headers seen per direction */
+	int16_t null_mac;         /* NULL-encryption suite: its MAC length; -1 = encrypting suite */
 	uint64_t last_psk_hash;   /* TLS 1.3 data-channel grouping */
 	struct ftpi__x509_result *cert; /* review of the control channel's certificate */
 };
@@ -165,6 +166,10 @@ struct ftpi_dconn {
 	uint8_t first[2][8];       /* first payload bytes each way */
 	uint8_t first_len[2];
 };
+
+/* The control channel cannot be read: TLS with a cipher that encrypts. (A NULL-encryption suite
+ * leaves it readable: `encrypted` is set but the text is parsed.) */
+#define FTPI__UNREADABLE(s) ((s)->encrypted && (s)->null_mac <= 0)
 
 /* Findings (session.c). s may be NULL; client/server default to the session's. */
 void ftpi__finding(struct ftpi_engine *e, struct ftpi_session *s, int kind,

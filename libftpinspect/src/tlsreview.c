@@ -261,3 +261,21 @@ void ftpi__tlsreview_flow_release(struct ftpi_engine *e, struct ftpi_flow *f)
 #endif
 	f->ndpi = NULL;
 }
+
+int ftpi__tls_null_mac_len(uint16_t suite)
+{
+	const char *n = ftpi__tls_cipher_name(suite);
+	const char *w;
+	if (n == NULL || suite == 0x0000 || (w = strstr(n, "_WITH_NULL_")) == NULL)
+		return -1;
+	w += strlen("_WITH_NULL_");
+	if (strcmp(w, "MD5") == 0)
+		return 16;
+	if (strcmp(w, "SHA") == 0)
+		return 20;
+	if (strcmp(w, "SHA256") == 0)
+		return 32;
+	if (strcmp(w, "SHA384") == 0)
+		return 48;
+	return -1;
+}

@@ -31,6 +31,10 @@ void ftpi__tlsreview_packet(struct ftpi_engine *e, struct ftpi_flow *f, int dir,
 			    const struct ftpi_tcp_seg *seg);
 void ftpi__tlsreview_flow_release(struct ftpi_engine *e, struct ftpi_flow *f);
 
+/* MAC length of a TLS <= 1.2 cipher suite that does not encrypt (..._WITH_NULL_<MAC>), or -1.
+ * With such a suite the control channel stays readable: records carry clear text + MAC. */
+int ftpi__tls_null_mac_len(uint16_t suite);
+
 /* session.c: raise cleartext_data for a session unless PROT P is in force. */
 void ftpi__session_cleartext_data(struct ftpi_engine *e, struct ftpi_session *s, const char *how);
 
