@@ -87,7 +87,8 @@ if ! id "$USER_NAME" >/dev/null 2>&1; then
     useradd -M -d "$WORK/home" -s /bin/bash "$USER_NAME" || skip "useradd failed"
     USER_CREATED=1
 else
-    usermod -d "$WORK/home" "$USER_NAME" # left over from an interrupted run
+    # Left over from an interrupted run.
+    usermod -d "$WORK/home" "$USER_NAME" || skip "test user $USER_NAME exists and is busy"
 fi
 echo "$USER_NAME:$USER_PASS" | chpasswd
 echo "hello from the live test" >"$WORK/home/hello.txt"
@@ -106,6 +107,9 @@ vsftpd_log_file=$WORK/vsftpd.log
 secure_chroot_dir=$WORK/empty
 pam_service_name=vsftpd
 seccomp_sandbox=NO
+# Sessions stay in the server namespace (so the teardown finds and ends them).
+isolate=NO
+isolate_network=NO
 pasv_min_port=50000
 pasv_max_port=50010
 ftpd_banner=ftpinspect live test
