@@ -20,7 +20,7 @@ if(TARGET ftpinspect)
   set(_ftpi_ws_cli --cli $<TARGET_FILE:ftpinspect>)
 endif()
 set(FTPI_WIRESHARK_TESTS loaded filter_plaintext_auth fields_kinds data_expect_fields expert
-  prefs two_pass linktypes matches_cli)
+  prefs two_pass linktypes end_of_capture matches_cli)
 foreach(t ${FTPI_WIRESHARK_TESTS})
   add_test(NAME wireshark.${t}
     COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_LIST_DIR}/ws_test.py

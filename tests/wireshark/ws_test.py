@@ -257,6 +257,33 @@ def t_linktypes():
 
 
 @test
+def t_end_of_capture():
+    """A finding raised only at the end of the input is not shown, but counted in the log."""
+    editcap = shutil.which("editcap")
+    if editcap is None:
+        raise Skip("editcap not installed")
+    # The capture's announced data connection never comes; cut before the expectation expires.
+    src = capture("vsftpd_blocked_data_port.pcap")
+    rows = fields("vsftpd_blocked_data_port.pcap", "frame.number",
+                  filt='ftpinspect.finding == "data_connection_missing"')
+    check(len(rows) == 1, "uncut capture: want one data_connection_missing, got %r" % rows)
+    expect = fields("vsftpd_blocked_data_port.pcap", "frame.number", filt="ftpinspect.expect.port")
+    check(expect and int(expect[0][0]) < int(rows[0][0]), "no expectation before %r" % rows)
+    cut = os.path.join(HOME, "cut.pcap")
+    subprocess.run([editcap, "-r", src, cut, "1-%s" % expect[0][0]], check=True,
+                   capture_output=True)
+    os.chmod(cut, 0o644)
+    env = dict(os.environ, HOME=HOME)
+    p = subprocess.run(PREFIX + [ARGS.tshark, "--log-level=info", "-r", cut, "-T", "fields",
+                                 "-e", "ftpinspect.finding"],
+                       capture_output=True, env=env, cwd=HOME, timeout=300)
+    out, err = p.stdout.decode(), p.stderr.decode("utf-8", "replace")
+    check(p.returncode == 0, "tshark: %d %s" % (p.returncode, err))
+    check("data_connection_missing" not in out, "shown although raised at the end: " + out)
+    check("1 finding(s) raised only at the end" in err, "no log line; stderr:\n" + err)
+
+
+@test
 def t_matches_cli():
     """Every capture: the plugin's (frame, kind) pairs equal the CLI's per-packet findings."""
     if not ARGS.cli:

@@ -17,6 +17,7 @@
  * for dissectors. See README.md.
  */
 #define WS_BUILD_DLL
+#define WS_LOG_DOMAIN "ftpinspect"
 #include <wireshark.h>
 #include <epan/packet.h>
 #include <epan/expert.h>
@@ -153,6 +154,8 @@ static struct {
 	guint32 last_fed;      /* highest frame number fed: feed each frame once, in order */
 	guint64 unattached;    /* events with no frame (engine frame 0 or out of range) */
 	guint64 not_fed;       /* packet records of a link type the engine does not decode */
+	int flushing;          /* in cleanup: count what the end of the capture raises */
+	guint64 flush_findings; /* findings raised only at the end (not shown) */
 } cap;
 
 /* ------------------------------------------------------------------------------------------ */
@@ -340,6 +343,10 @@ static int on_event(void *user _U_, const struct ftpi_event *ev)
 	default:
 		return 0; /* commands and replies: the ftp dissector shows them */
 	}
+	if (cap.flushing) {
+		cap.flush_findings += ev->type == FTPI_EV_FINDING;
+		return 0;
+	}
 	guint32 frame = ws_frame(ev->frame);
 	if (frame == 0) {
 		cap.unattached++;
@@ -399,7 +406,20 @@ static void init_capture(void)
 
 static void cleanup_capture(void)
 {
-	/* Events the engine would emit at flush have no frame to go to; drop them unread. */
+	/* Events the engine emits at flush have no frame to go to (the display is done by now):
+	 * count the findings among them for the log, then drop everything. */
+	if (cap.engine) {
+		cap.flushing = 1;
+		(void)ftpi_engine_flush(cap.engine);
+		if (cap.flush_findings)
+			ws_info("ftpinspect: %" G_GUINT64_FORMAT " finding(s) raised only at the end "
+				"of the capture are not shown; run ftpinspect -r for them",
+				cap.flush_findings);
+		ws_debug("ftpinspect: %u frame(s) fed, %" G_GUINT64_FORMAT " not fed (link type), "
+			 "%" G_GUINT64_FORMAT " event(s) without a frame",
+			 cap.frame_of ? wmem_array_get_count(cap.frame_of) : 0u, cap.not_fed,
+			 cap.unattached);
+	}
 	ftpi_engine_free(cap.engine);
 	memset(&cap, 0, sizeof cap);
 }
