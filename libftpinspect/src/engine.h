@@ -41,6 +41,7 @@ struct ftpi_engine {
 	/* FTP layer (session.c, expect.c). */
 	struct ftpi_session *sessions; /* doubly linked list of live sessions */
 	uint64_t next_session_id;
+	struct ftpi_session **pair_buckets; /* sessions by host pair (session.c) */
 	struct ftpi_expect **exp_buckets;
 	uint32_t exp_nbuckets;
 	struct ftpi_expect *exp_list; /* all live expectations, oldest first */

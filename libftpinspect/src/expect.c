@@ -438,10 +438,17 @@ static int in_passive_range(struct ftpi_engine *e, struct ftpi_session *s, uint1
 
 struct ftpi_dconn *ftpi__dconn_infer(struct ftpi_engine *e, struct ftpi_flow *f, int is_ftp)
 {
-	/* encrypted control: link by hosts, range and time */
-	for (struct ftpi_session *s = e->sessions; s; s = s->next) {
-		if (!FTPI__UNREADABLE(s) || s->ended)
+	/* encrypted control: link by hosts, range and time (sessions indexed by host pair) */
+	struct ftpi_session *readable = NULL;
+	for (struct ftpi_session *s = ftpi__session_pair_first(e, &f->cli.addr, &f->srv.addr); s;
+	     s = ftpi__session_pair_next(s, &f->cli.addr, &f->srv.addr)) {
+		if (s->ended)
 			continue;
+		if (!FTPI__UNREADABLE(s)) {
+			if (readable == NULL)
+				readable = s;
+			continue;
+		}
 		int passive = ftpi__addr_eq(&f->cli.addr, &s->cli.addr) &&
 			      ftpi__addr_eq(&f->srv.addr, &s->srv.addr) &&
 			      f->srv.port != s->srv.port && in_passive_range(e, s, f->srv.port);
@@ -462,17 +469,7 @@ struct ftpi_dconn *ftpi__dconn_infer(struct ftpi_engine *e, struct ftpi_flow *f,
 	if (is_ftp)
 		return NULL;
 	/* readable sessions: a connection nobody announced */
-	if (!ftpi__session_between(e, &f->cli.addr, &f->srv.addr))
-		return NULL;
-	struct ftpi_session *s = NULL;
-	for (struct ftpi_session *t = e->sessions; t; t = t->next)
-		if (!FTPI__UNREADABLE(t) && ((ftpi__addr_eq(&t->cli.addr, &f->cli.addr) &&
-				       ftpi__addr_eq(&t->srv.addr, &f->srv.addr)) ||
-				      (ftpi__addr_eq(&t->cli.addr, &f->srv.addr) &&
-				       ftpi__addr_eq(&t->srv.addr, &f->cli.addr)))) {
-			s = t;
-			break;
-		}
+	struct ftpi_session *s = readable;
 	if (s == NULL)
 		return NULL;
 	char msg[300], evd[200];

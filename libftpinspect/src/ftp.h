@@ -106,8 +106,5 @@ void ftpi__dconn_packet(struct ftpi_engine *e, struct ftpi_dconn *d, struct ftpi
 uint64_t ftpi__dconn_session_id(const struct ftpi_dconn *d);
 /* Frees a data connection that no session owns (engine teardown). */
 void ftpi__dconn_release(struct ftpi_engine *e, struct ftpi_dconn *d);
-/* 1 when a live, readable session exists between these two addresses. */
-int ftpi__session_between(struct ftpi_engine *e, const struct ftpi_addr *a,
-			  const struct ftpi_addr *b);
 
 #endif /* FTPI_FTP_H */

@@ -161,6 +161,10 @@ int ftpi__ftp_init(struct ftpi_engine *e)
 	if (e->exp_buckets == NULL)
 		return FTPI_E_NOMEM;
 	e->next_session_id = 1;
+	e->pair_buckets = ftpi__alloc(e, FTPI__POOL_SESSION,
+				      FTPI__PAIR_BUCKETS * sizeof *e->pair_buckets);
+	if (e->pair_buckets == NULL)
+		return FTPI_E_NOMEM;
 	return ftpi__tlsreview_init(e);
 }
 
@@ -177,8 +181,12 @@ static void session_free(struct ftpi_engine *e, struct ftpi_session *s)
 	ftpi__free(e, FTPI__POOL_SESSION, s, sizeof *s);
 }
 
+static void pair_unlink(struct ftpi_engine *e, struct ftpi_session *s);
+static void pair_link(struct ftpi_engine *e, struct ftpi_session *s);
+
 static void session_unlink(struct ftpi_engine *e, struct ftpi_session *s)
 {
+	pair_unlink(e, s);
 	if (s->prev)
 		s->prev->next = s->next;
 	else
@@ -219,6 +227,9 @@ void ftpi__ftp_release(struct ftpi_engine *e)
 	e->n_bf = 0;
 	ftpi__free(e, FTPI__POOL_EXPECT, e->exp_buckets, e->exp_nbuckets * sizeof *e->exp_buckets);
 	e->exp_buckets = NULL;
+	ftpi__free(e, FTPI__POOL_SESSION, e->pair_buckets,
+		   FTPI__PAIR_BUCKETS * sizeof *e->pair_buckets);
+	e->pair_buckets = NULL;
 	ftpi__tlsreview_release(e);
 }
 
@@ -284,6 +295,7 @@ struct ftpi_session *ftpi__session_new(struct ftpi_engine *e, struct ftpi_flow *
 	e->sessions = s;
 	FTPI__COUNT(e, sessions_created);
 	e->st.sessions_active++;
+	pair_link(e, s);
 
 	s->server = ftpi__server_get(e, &s->srv);
 	if (s->server) {
@@ -404,17 +416,65 @@ void ftpi__session_implicit_tls(struct ftpi_engine *e, struct ftpi_session *s)
 			   "TLS ClientHello where the FTP greeting was expected");
 }
 
-int ftpi__session_between(struct ftpi_engine *e, const struct ftpi_addr *a,
-			  const struct ftpi_addr *b)
+/* Sessions are indexed by their unordered host pair, so that a new connection finds the
+ * sessions between its two hosts without walking all of them. */
+static uint32_t pair_bucket(const struct ftpi_engine *e, const struct ftpi_addr *a,
+			    const struct ftpi_addr *b)
 {
-	for (struct ftpi_session *s = e->sessions; s; s = s->next) {
-		if (FTPI__UNREADABLE(s))
-			continue;
-		if ((ftpi__addr_eq(&s->cli.addr, a) && ftpi__addr_eq(&s->srv.addr, b)) ||
-		    (ftpi__addr_eq(&s->cli.addr, b) && ftpi__addr_eq(&s->srv.addr, a)))
-			return 1;
-	}
-	return 0;
+	struct ftpi_endpoint x, y;
+	memset(&x, 0, sizeof x);
+	memset(&y, 0, sizeof y);
+	x.addr = *a;
+	y.addr = *b;
+	return (uint32_t)(ftpi__flow_hash(e, &x, &y) & (FTPI__PAIR_BUCKETS - 1));
+}
+
+static int pair_match(const struct ftpi_session *s, const struct ftpi_addr *a,
+		      const struct ftpi_addr *b)
+{
+	return (ftpi__addr_eq(&s->cli.addr, a) && ftpi__addr_eq(&s->srv.addr, b)) ||
+	       (ftpi__addr_eq(&s->cli.addr, b) && ftpi__addr_eq(&s->srv.addr, a));
+}
+
+struct ftpi_session *ftpi__session_pair_next(struct ftpi_session *s, const struct ftpi_addr *a,
+					     const struct ftpi_addr *b)
+{
+	for (s = s->pnext; s; s = s->pnext)
+		if (pair_match(s, a, b))
+			return s;
+	return NULL;
+}
+
+struct ftpi_session *ftpi__session_pair_first(struct ftpi_engine *e, const struct ftpi_addr *a,
+					      const struct ftpi_addr *b)
+{
+	if (e->pair_buckets == NULL)
+		return NULL;
+	struct ftpi_session *s = e->pair_buckets[pair_bucket(e, a, b)];
+	if (s == NULL || pair_match(s, a, b))
+		return s;
+	return ftpi__session_pair_next(s, a, b);
+}
+
+static void pair_link(struct ftpi_engine *e, struct ftpi_session *s)
+{
+	if (e->pair_buckets == NULL)
+		return;
+	s->pair_bucket = pair_bucket(e, &s->cli.addr, &s->srv.addr);
+	s->pnext = e->pair_buckets[s->pair_bucket];
+	e->pair_buckets[s->pair_bucket] = s;
+}
+
+static void pair_unlink(struct ftpi_engine *e, struct ftpi_session *s)
+{
+	if (e->pair_buckets == NULL)
+		return;
+	struct ftpi_session **pp = &e->pair_buckets[s->pair_bucket];
+	while (*pp && *pp != s)
+		pp = &(*pp)->pnext;
+	if (*pp)
+		*pp = s->pnext;
+	s->pnext = NULL;
 }
 
 /* ---- brute force ---- */

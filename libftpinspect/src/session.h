@@ -59,8 +59,12 @@ struct ftpi_server {
 struct ftpi_dconn;
 struct ftpi_expect;
 
+#define FTPI__PAIR_BUCKETS 4096
+
 struct ftpi_session {
 	struct ftpi_session *prev, *next;
+	struct ftpi_session *pnext; /* host-pair index bucket chain */
+	uint32_t pair_bucket;
 	uint64_t id;
 	struct ftpi_flow *flow;   /* NULL once the control connection ended */
 	struct ftpi_server *server;
@@ -178,6 +182,12 @@ void ftpi__finding(struct ftpi_engine *e, struct ftpi_session *s, int kind,
 /* Raises kind only once per session. */
 void ftpi__finding_once(struct ftpi_engine *e, struct ftpi_session *s, int kind,
 			const char *message, const char *evidence);
+
+/* Sessions between two hosts (either orientation), through the host-pair index. */
+struct ftpi_session *ftpi__session_pair_first(struct ftpi_engine *e, const struct ftpi_addr *a,
+					      const struct ftpi_addr *b);
+struct ftpi_session *ftpi__session_pair_next(struct ftpi_session *s, const struct ftpi_addr *a,
+					     const struct ftpi_addr *b);
 
 /* expect.c */
 void ftpi__expect_add(struct ftpi_engine *e, struct ftpi_session *s, int announce, int active,
