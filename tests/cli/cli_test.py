@@ -554,26 +554,30 @@ def t_stats_flows_count():
     check("statistics:" in out and "packets" in out, "text stats: %r" % out)
 
 
-def make_many_sessions(path, copies):
-    """ftp_login.pcap repeated with other client ports and later times (many sessions)."""
+def make_many_sessions(path, copies, repeat=1):
+    """ftp_login.pcap repeated with other client ports and later times (many sessions); the
+    whole is written `repeat` times (then time goes back: only for bulk)."""
     raw = open(LOGIN, "rb").read()
     recs, off = [], 24
     while off < len(raw):
         sec, usec, cl, wl = struct.unpack_from("<IIII", raw, off)
         recs.append((sec, usec, bytearray(raw[off + 16:off + 16 + cl]), wl))
         off += 16 + cl
+    body = []
+    for k in range(copies):
+        base = 20000 + 2 * (k % 20000)
+        for sec, usec, data, wl in recs:
+            d = bytearray(data)
+            for o in (34, 36):  # TCP source / destination port
+                port = struct.unpack_from(">H", d, o)[0]
+                if port in (40312, 40313):
+                    struct.pack_into(">H", d, o, base + port - 40312)
+            body.append(struct.pack("<IIII", sec + k, usec, len(d), wl) + bytes(d))
+    body = b"".join(body)
     with open(path, "wb") as f:
         f.write(raw[:24])
-        for k in range(copies):
-            base = 20000 + 2 * (k % 20000)
-            for sec, usec, data, wl in recs:
-                d = bytearray(data)
-                for o in (34, 36):  # TCP source / destination port
-                    port = struct.unpack_from(">H", d, o)[0]
-                    if port in (40312, 40313):
-                        struct.pack_into(">H", d, o, base + port - 40312)
-                f.write(struct.pack("<IIII", sec + k, usec, len(d), wl))
-                f.write(d)
+        for _ in range(repeat):
+            f.write(body)
 
 
 @test
@@ -606,6 +610,45 @@ def t_signals():
               "the session open at SIGINT was not flushed")
     finally:
         shutil.rmtree(d)
+
+
+@test
+def t_progress():
+    import pty
+    d = tempfile.mkdtemp(prefix="ftpi-cli-")
+    try:
+        big = os.path.join(d, "many.pcap")
+        make_many_sessions(big, 3000, repeat=4)
+        for extra, want in (([], True), (["--no-progress"], False)):
+            master, slave = pty.openpty()
+            p = subprocess.Popen([BIN, "-r", big, "--format", "json", "-v"] + extra,
+                                 stdout=subprocess.DEVNULL, stderr=slave)
+            os.close(slave)
+            got = b""
+            while True:
+                try:
+                    chunk = os.read(master, 4096)
+                except OSError:
+                    break
+                if not chunk:
+                    break
+                got += chunk
+            p.wait(timeout=300)
+            os.close(master)
+            check(p.returncode == 0, "exit %d" % p.returncode)
+            shown = b"MB/s" in got and b"%" in got
+            check(shown == want, "progress line %s with %r: %r" %
+                  ("missing" if want else "shown", extra, got[:200]))
+    finally:
+        shutil.rmtree(d)
+
+
+@test
+def t_duration():
+    rc, out, err = run("-r", LOGIN, "-r", ANON, "--duration", "50", "--format", "json")
+    expect_rc(rc, 0, err, "--duration")
+    s = events(json_lines(out), "session")
+    check([x["client"]["ip"] for x in s] == ["10.0.0.2"], "--duration 50 read past 50 s: %r" % s)
 
 
 @test
