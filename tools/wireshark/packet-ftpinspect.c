@@ -14,7 +14,8 @@
  * It does not dissect FTP itself (Wireshark's ftp and ftp-data dissectors do), and it cannot show
  * what the engine raises only at ftpi_engine_flush() (data_connection_missing at the end of the
  * input, server summaries, sessions still open at the end): Wireshark has no end-of-capture hook
- * for dissectors. See README.md.
+ * for dissectors, so the flush runs in the cleanup routine, when nothing can be displayed any
+ * more, and only counts those findings for the log. See README.md.
  */
 #define WS_BUILD_DLL
 #define WS_LOG_DOMAIN "ftpinspect"
