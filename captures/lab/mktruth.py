@@ -40,7 +40,7 @@ def session_entry(r, no_ports=False, data_link=None):
     else:
         e["password_in_clear"] = bool(r.get("password_in_clear"))
     e["tls"] = r.get("tls", "none")
-    if r.get("prot_visible", True) and e["tls"] == "none":
+    if r.get("prot_visible", True) and (e["tls"] == "none" or r.get("tls_readable")):
         e["prot"] = r.get("prot")
     elif r.get("prot_visible", True) and r.get("prot") is None and e["tls"] == "explicit" \
             and r.get("prot_before_auth_none"):
@@ -97,11 +97,24 @@ def main():
                          "(e.g. tls-resumption: vsftpd logged 'reused')")
     ap.add_argument("--skip-session", action="append", type=int, default=[],
                     help="index of a logged session left out of the truth")
+    ap.add_argument("--tls-readable", action="store_true",
+                    help="the TLS records are not encrypted (NULL cipher): everything sent "
+                         "after AUTH TLS is readable on the wire")
     a = ap.parse_args()
 
     recs = []
     for f in a.log:
         recs += json.load(open(f))["sessions"]
+    if a.tls_readable:
+        for r in recs:
+            r["password_in_clear"] = r.get("pass_count", 0) > 0
+            r["failed_pass_clear"] = r.get("failed_pass", 0)
+            r["login_visible"] = True
+            r["prot_visible"] = True
+            r["active_accepted_visible"] = r.get("active_accepted", False)
+            r["tls_readable"] = True
+            for d in r.get("data", []):
+                d["control_encrypted"] = False
     recs = [r for i, r in enumerate(recs) if i not in a.skip_session]
 
     counts = {}

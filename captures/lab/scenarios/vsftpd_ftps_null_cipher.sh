@@ -18,8 +18,8 @@ unset OPENSSL_CONF
 cap_stop
 vsftpd_logs
 grep -q 'SSL cipher: ECDHE-RSA-NULL-SHA' $SCEN_LOGS/vsftpd.log || die "a NULL cipher was not negotiated"
-mktruth --description "explicit FTPS PROT P, TLS 1.2 with the NULL-encryption suite ECDHE-RSA-NULL-SHA (vsftpd ssl_ciphers=ECDHE-RSA-NULL-SHA:NULL-SHA256, SECLEVEL=0; records authenticated, not encrypted), CA-signed certificate" \
-  --log $SCEN_LOGS/client.json --data-link tls-resumption --options '["--ca-file","certs/ca/ca.pem"]' --finding tls_weak_cipher=1 \
+mktruth --description "explicit FTPS PROT P, TLS 1.2 with the NULL-encryption suite ECDHE-RSA-NULL-SHA (vsftpd ssl_ciphers=ECDHE-RSA-NULL-SHA:NULL-SHA256, SECLEVEL=0; records authenticated, not encrypted, so USER/PASS, PROT P and PASV RETR readme.txt cross readable), CA-signed certificate" \
+  --log $SCEN_LOGS/client.json --tls-readable --options '["--ca-file","certs/ca/ca.pem"]' --finding tls_weak_cipher=1 \
   --absent brute_force --absent data_connection_missing --absent tls_weak_version \
   --absent tls_cert_self_signed --absent tls_cert_expired --absent tls_cert_untrusted --absent tls_cert_name_mismatch --absent tls_cert_not_visible
 scen_end
