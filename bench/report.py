@@ -118,7 +118,8 @@ def perf_rows(path, n):
     for line in open(path):
         m = re.match(r"\s*([\d.]+)%\s+(\S+)\s+\[.\]\s+(.+?)\s*$", line)
         if m:
-            rows.append((float(m.group(1)), m.group(2), m.group(3)))
+            sym = re.sub(r"(\s+-)+$", "", m.group(3))
+            rows.append((float(m.group(1)), m.group(2), sym))
             if len(rows) >= n:
                 break
     return rows
