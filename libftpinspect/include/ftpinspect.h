@@ -209,6 +209,8 @@ FTPI_API const char *ftpi_tls_mode_name(int v);
 FTPI_API const char *ftpi_announce_name(int v); /* NULL for FTPI_ANN_NONE */
 FTPI_API const char *ftpi_link_name(int v);
 FTPI_API const char *ftpi_data_status_name(int v);
+/* TCP state of a FLOW_END event: "syn_sent", "syn_rcvd", "established", "closing", "closed". */
+FTPI_API const char *ftpi_flow_state_name(int v);
 
 struct ftpi_tls_info {
 	uint16_t version;      /* negotiated, e.g. 0x0303; 0 = not seen */

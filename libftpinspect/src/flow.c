@@ -268,8 +268,6 @@ void ftpi__flow_end(struct ftpi_engine *e, struct ftpi_flow *f, int reason)
 	}
 	if (reason == 1)
 		FTPI__COUNT(e, flows_timed_out);
-	else if (reason == 0)
-		FTPI__COUNT(e, flows_closed);
 	if (e->cfg.event_mask & FTPI_EVMASK_FLOWS) {
 		struct ftpi_event ev;
 		memset(&ev, 0, sizeof ev);

@@ -254,6 +254,7 @@ static void update_state(struct ftpi_engine *e, struct ftpi_flow *f)
 		return;
 	if (f->half[0].ended && f->half[1].ended) {
 		f->state = FTPI_FLOW_CLOSED;
+		FTPI__COUNT(e, flows_closed);
 		if (!f->app_closed) {
 			f->session_id = ftpi__app_session_id(f);
 			ftpi__reasm_finish(e, f, 0);

@@ -477,6 +477,22 @@ static void pair_unlink(struct ftpi_engine *e, struct ftpi_session *s)
 	s->pnext = NULL;
 }
 
+static void emit_login(struct ftpi_engine *e, struct ftpi_session *s)
+{
+	struct ftpi_event ev;
+	memset(&ev, 0, sizeof ev);
+	ev.type = FTPI_EV_LOGIN;
+	ev.session_id = s->id;
+	ev.client = s->cli;
+	ev.server = s->srv;
+	ev.u.login.user.ptr = s->user;
+	ev.u.login.user.len = s->user_len;
+	ev.u.login.result = s->login;
+	ev.u.login.anonymous = s->anonymous;
+	ev.u.login.cleartext = !FTPI__UNREADABLE(s);
+	ftpi__emit(e, &ev);
+}
+
 /* ---- brute force ---- */
 
 static void brute_force_count(struct ftpi_engine *e, struct ftpi_session *s)
@@ -873,6 +889,7 @@ have_cmd:
 		} else if (code == 230) {
 			s->login = FTPI_LOGIN_SUCCESS;
 			SET_STATE(s, FTPI_SS_LOGGED_IN);
+			emit_login(e, s);
 			if (s->anonymous)
 				ftpi__finding_once(e, s, FTPI_FINDING_ANONYMOUS_LOGIN,
 						   "anonymous login accepted without a password",
@@ -887,6 +904,7 @@ have_cmd:
 		if (code == 230 || code == 202) {
 			s->login = FTPI_LOGIN_SUCCESS;
 			SET_STATE(s, FTPI_SS_LOGGED_IN);
+			emit_login(e, s);
 			if (s->anonymous)
 				ftpi__finding_once(e, s, FTPI_FINDING_ANONYMOUS_LOGIN,
 						   "anonymous login accepted",
@@ -895,6 +913,7 @@ have_cmd:
 			char msg[200], evd[300];
 			size_t n;
 			s->login = FTPI_LOGIN_FAILED;
+			emit_login(e, s);
 			n = ftpi__buf_printf(msg, sizeof msg, 0, "login failed for user \"");
 			n = ftpi__buf_escape(msg, sizeof msg, n, s->user, FTPI__MIN(s->user_len, 64));
 			ftpi__buf_printf(msg, sizeof msg, n, "\"");

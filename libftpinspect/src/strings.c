@@ -126,6 +126,7 @@ FTPI__NAME_TABLE(ftpi_tls_mode_name, "none", "explicit", "implicit")
 FTPI__NAME_TABLE(ftpi_announce_name, NULL, "PORT", "EPRT", "LPRT", "PASV", "EPSV", "LPSV")
 FTPI__NAME_TABLE(ftpi_link_name, "none", "announced", "inferred", "tls-resumption", "tls-psk")
 FTPI__NAME_TABLE(ftpi_data_status_name, "unknown", "completed", "aborted", "failed")
+FTPI__NAME_TABLE(ftpi_flow_state_name, "syn_sent", "syn_rcvd", "established", "closing", "closed")
 
 static const char *const stats_names[] = {
 #define FTPI__XX(name) #name,

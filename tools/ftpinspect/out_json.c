@@ -236,7 +236,8 @@ static void flow_event(json_t *o, const struct ftpi_event *ev, struct cli_jtimes
 	json_object_set_new(o, "bytes_to_client", json_integer((json_int_t)f->bytes_to_client));
 	cli_json_time(o, "start", f->start_us, t);
 	cli_json_time(o, "end", f->end_us, t);
-	json_object_set_new(o, "state", json_integer(f->state));
+	const char *st = ftpi_flow_state_name(f->state);
+	json_object_set_new(o, "state", st ? json_string(st) : json_null());
 	json_object_set_new(o, "role",
 			    json_string(f->role >= 0 && f->role <= 2 ? roles[f->role] : "other"));
 	json_object_set_new(o, "midstream", json_boolean(f->midstream));
