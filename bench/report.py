@@ -76,6 +76,13 @@ def timings(out, name):
 
 
 def cpu_median(out, name):
+    """CPU seconds (user + system): hyperfine's means (microsecond resolution), else the
+    median of the /usr/bin/time rounds (10 ms resolution)."""
+    p = os.path.join(out, "hf.%s.json" % name)
+    if os.path.exists(p):
+        r = json.load(open(p))["results"][0]
+        if r.get("user") is not None and r.get("system") is not None:
+            return r["user"] + r["system"]
     t = [u + s for _w, u, s, _m in cpu_runs(out, name)]
     return statistics.median(t) if t else None
 
@@ -237,8 +244,8 @@ def main():
         btype or "?", cc_ver or cc or "?", os.path.relpath(build, repo)))
     L.append("- tools: " + "; ".join("%s %s" % (k, v) if k not in v else v
                                      for k, v in versions if v))
-    L.append("- timing: hyperfine (1 warm-up run; wall time), then interleaved rounds under "
-             "`/usr/bin/time` (CPU time = user + system, and max RSS); the file is in the page "
+    L.append("- timing: hyperfine (1 warm-up run; wall time, and CPU time = mean user + system), "
+             "then interleaved rounds under `/usr/bin/time` (max RSS); the file is in the page "
              "cache and standard output goes to /dev/null. Ratios divide by the bare loop's "
              "figure of the same kind. Load average at the end of the run: %s." % sh(
                  "cut -d' ' -f1-3 /proc/loadavg"))
