@@ -29,11 +29,11 @@ Usage:
   make_corpus.py --out big.pcap --target-mb 200 --input a.pcap b.pcap  # from your own captures
   make_corpus.py --list                                                # the default sources
 
-The default sources are the lab captures (captures/*.pcap, as committed at HEAD) and the public captures
-(../shared/captures-public/**/*.pcap) whose link type is Ethernet. Sources whose largest TCP flow
-(not on a control port) holds >= 100 kB of payload count as "bulk" and are copied --bulk-weight times per round (large
-data flows are most of the bytes on real links). A JSON description of the corpus is written
-next to the output (FILE.json).
+The default sources are the lab captures (captures/*.pcap, as committed at HEAD) and the public
+captures (../shared/captures-public/**/*.pcap) whose link type is Ethernet. Sources whose largest
+TCP flow (not on a control port) holds >= 100 kB of payload count as "bulk" and are copied
+--bulk-weight times per round (large data flows are most of the bytes on real links). A JSON
+description of the corpus is written next to the output (FILE.json).
 """
 import argparse
 import glob
@@ -53,7 +53,8 @@ BULK_FLOW_BYTES = 100_000
 CONTROL_PORTS = {21, 990, 2121}
 MAX_GAP_US = 600 * 1_000_000
 
-RE_SIX = re.compile(rb"(?<![0-9])(\d{1,3}),(\d{1,3}),(\d{1,3}),(\d{1,3}),(\d{1,3}),(\d{1,3})(?![0-9])")
+RE_SIX = re.compile(rb"(?<![0-9])(\d{1,3}),(\d{1,3}),(\d{1,3}),(\d{1,3}),(\d{1,3}),(\d{1,3})"
+                    rb"(?![0-9])")
 RE_EPSV = re.compile(rb"\|\|\|(\d{1,5})\|")
 RE_EPRT = re.compile(rb"\|[12]\|[0-9A-Fa-f.:]+\|(\d{1,5})\|")
 
@@ -270,7 +271,8 @@ class Source:
                 self.server_ports.add(p.dport)
             start, pay = tcp_payload(p)
             if pay:
-                key = (min((p.src, p.sport), (p.dst, p.dport)), max((p.src, p.sport), (p.dst, p.dport)))
+                a, b = (p.src, p.sport), (p.dst, p.dport)
+                key = (min(a, b), max(a, b))
                 flow_bytes[key] = flow_bytes.get(key, 0) + len(pay)
                 if p.sport in CONTROL_PORTS or p.dport in CONTROL_PORTS:
                     control_bytes += len(pay)
@@ -371,7 +373,8 @@ class CopyMap:
             used6.add(new)
             self.m6[a] = new
         fixed = src.announced | src.server_ports
-        shift = (k * 7919 + int(hashlib.sha256(("%s:%d" % (seed, k)).encode()).hexdigest()[:4], 16)) % 64512
+        salt = int(hashlib.sha256(("%s:%d" % (seed, k)).encode()).hexdigest()[:4], 16)
+        shift = (k * 7919 + salt) % 64512
         self.ports = {}
         self.fixed = fixed
         self.shift = shift

@@ -170,9 +170,9 @@ def main():
         rows.append({
             "name": name, "what": labels.get(name, name), "median": t[0], "mean": t[1],
             "sd": t[2], "min": t[3], "runs": t[4], "cpu": cpu,
-            "ratio": t[0] / base[0] if base else None,
-            "ratio_min": t[3] / base[3] if base else None,
-            "ratio_cpu": cpu / base_cpu if cpu and base_cpu else None,
+            "ratio": t[0] / base[0] if base and base[0] > 0 else None,
+            "ratio_min": t[3] / base[3] if base and base[3] > 0 else None,
+            "ratio_cpu": cpu / base_cpu if cpu is not None and base_cpu else None,
             "mbps": file_bytes / 1e6 / t[0] if t[0] else None,
             "kpps": npk / 1e3 / t[0] if t[0] else None,
             "rss": max_rss_mb(out, name),
@@ -222,7 +222,8 @@ def main():
     btype = sh("grep -m1 'CMAKE_BUILD_TYPE:' %s/CMakeCache.txt | cut -d= -f2" % build)
     versions = [
         ("libpcap", sh("python3 -c 'import ctypes;l=ctypes.CDLL(\"libpcap.so.0.8\");"
-                       "l.pcap_lib_version.restype=ctypes.c_char_p;print(l.pcap_lib_version().decode())'")),
+                       "l.pcap_lib_version.restype=ctypes.c_char_p;"
+                       "print(l.pcap_lib_version().decode())'")),
         ("tshark", sh("tshark -v 2>/dev/null | head -1")),
         ("ndpiReader", sh("ndpiReader -h 2>&1 | grep -m1 -o 'nDPI [0-9.]*'")),
         ("hyperfine", sh("hyperfine --version")),
@@ -244,11 +245,15 @@ def main():
         btype or "?", cc_ver or cc or "?", os.path.relpath(build, repo)))
     L.append("- tools: " + "; ".join("%s %s" % (k, v) if k not in v else v
                                      for k, v in versions if v))
-    L.append("- timing: hyperfine (1 warm-up run; wall time, and CPU time = mean user + system), "
-             "then interleaved rounds under `/usr/bin/time` (max RSS); the file is in the page "
-             "cache and standard output goes to /dev/null. Ratios divide by the bare loop's "
-             "figure of the same kind. Load average at the end of the run: %s." % sh(
-                 "cut -d' ' -f1-3 /proc/loadavg"))
+    if glob.glob(os.path.join(out, "hf.*.json")):
+        how = ("hyperfine (1 warm-up run; wall time, and CPU time = mean user + system), then "
+               "interleaved rounds under `/usr/bin/time` (max RSS)")
+    else:
+        how = ("interleaved rounds under `/usr/bin/time` (wall, CPU = user + system, max RSS; "
+               "10 ms resolution), hyperfine not used")
+    L.append("- timing: %s; the file is in the page cache and standard output goes to "
+             "/dev/null. Ratios divide by the bare loop's figure of the same kind. Load average "
+             "at the end of the run: %s." % (how, sh("cut -d' ' -f1-3 /proc/loadavg")))
     L.append("")
     L.append("## Corpus")
     L.append("")
@@ -400,7 +405,7 @@ def main():
                 t["sessions_active"], t["mem_in_use"], t["mem_high_water"]))
         L.append("")
     analysis = os.path.join(here, "analysis.md")
-    if os.path.exists(analysis):
+    if os.path.exists(analysis) and os.path.abspath(md_path) == os.path.join(here, "results.md"):
         L.append(open(analysis).read().rstrip())
         L.append("")
     with open(md_path, "w") as fh:

@@ -10,7 +10,8 @@
 #   sh bench/run.sh FILE.pcap    # your own capture, as it is
 # Environment: BENCH_MB (corpus size, 300), RUNS (10), SLOW_RUNS (3, for tshark), BUILD_DIR
 # (build-bench), CORPUS_INPUT ("a.pcap b.pcap": build the corpus from these instead),
-# SKIP_PEERS=1, SKIP_CALLGRIND=1, SKIP_PERF=1.
+# SKIP_PEERS=1, SKIP_CALLGRIND=1, SKIP_PERF=1, NO_HYPERFINE=1 (time with the plain loop), RESULTS_MD
+# (where to write the report: bench/results.md, or bench/work/results-user.md for FILE).
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -21,7 +22,14 @@ BENCH_MB=${BENCH_MB:-300}
 RUNS=${RUNS:-10}
 SLOW_RUNS=${SLOW_RUNS:-3}
 work=$here/work
-out=$work/results
+# The default corpus writes bench/results.md; a run on your own file keeps its own results.
+if [ $# -ge 1 ]; then
+	out=$work/results-user
+	results_md=${RESULTS_MD:-$work/results-user.md}
+else
+	out=$work/results
+	results_md=${RESULTS_MD:-$here/results.md}
+fi
 mkdir -p "$work"
 rm -rf "$out"
 mkdir -p "$out"
@@ -32,10 +40,14 @@ have() { command -v "$1" >/dev/null 2>&1; }
 for t in cmake python3; do
 	have "$t" || { echo "run.sh: $t is required" >&2; exit 1; }
 done
+if [ -n "${NO_HYPERFINE:-}" ]; then
+	have() { [ "$1" != hyperfine ] && command -v "$1" >/dev/null 2>&1; }
+fi
 if ! have hyperfine; then
 	echo "run.sh: hyperfine not found (apt-get install hyperfine); using a plain loop" >&2
 fi
-[ -x /usr/bin/time ] || { echo "run.sh: /usr/bin/time is required (apt-get install time)" >&2; exit 1; }
+[ -x /usr/bin/time ] ||
+	{ echo "run.sh: /usr/bin/time is required (apt-get install time)" >&2; exit 1; }
 
 say "build ($BUILD_DIR)"
 cmake -S . -B "$BUILD_DIR" -DFTPI_BUILD_BENCH=ON -DFTPI_BUILD_TESTS=OFF >"$out/cmake.log" 2>&1 ||
@@ -56,6 +68,7 @@ else
 	[ -n "${CORPUS_INPUT:-}" ] && args="$args --input $CORPUS_INPUT"
 	# Regenerate when the script, its arguments or the sources changed.
 	stamp=$( (echo "$args"; cat "$here/make_corpus.py";
+		# shellcheck disable=SC2086
 		if [ -n "${CORPUS_INPUT:-}" ]; then ls -l $CORPUS_INPUT;
 		else git rev-parse HEAD:captures 2>/dev/null || ls -l captures/*.pcap;
 			ls -lR ../shared/captures-public 2>/dev/null; fi) |
@@ -89,7 +102,8 @@ cat "$corpus" >/dev/null # into the page cache: every tool reads it from memory
 	fi
 } >"$out/commands.txt"
 have tshark || echo "tshark: not installed (apt-get install tshark)" >>"$out/missing.txt"
-have ndpiReader || echo "ndpiReader: not installed (apt-get install libndpi-bin)" >>"$out/missing.txt"
+have ndpiReader ||
+	echo "ndpiReader: not installed (apt-get install libndpi-bin)" >>"$out/missing.txt"
 
 say "wall time (hyperfine)"
 if have hyperfine; then
@@ -130,17 +144,20 @@ if [ -z "${SKIP_CALLGRIND:-}" ] && have valgrind; then
 		valgrind --tool=callgrind --callgrind-out-file="$out/cg.$name.out" $cmd \
 			</dev/null >/dev/null 2>"$out/cg.$name.log" || true
 	done
-	callgrind_annotate --inclusive=no "$out/cg.ftpi_bench.out" >"$out/cg.ftpi_bench.self.txt" 2>/dev/null || true
-	callgrind_annotate --inclusive=yes "$out/cg.ftpi_bench.out" >"$out/cg.ftpi_bench.incl.txt" 2>/dev/null || true
-	callgrind_annotate --tree=caller --inclusive=yes "$out/cg.ftpi_bench.out" \
-		>"$out/cg.ftpi_bench.callers.txt" 2>/dev/null || true
-	callgrind_annotate --inclusive=no "$out/cg.ftpinspect_json.out" >"$out/cg.ftpinspect_json.self.txt" 2>/dev/null || true
-	callgrind_annotate --inclusive=yes "$out/cg.ftpinspect_json.out" >"$out/cg.ftpinspect_json.incl.txt" 2>/dev/null || true
+	for name in ftpi_bench ftpinspect_json; do
+		callgrind_annotate --inclusive=no "$out/cg.$name.out" >"$out/cg.$name.self.txt" \
+			2>/dev/null || true
+		callgrind_annotate --inclusive=yes "$out/cg.$name.out" >"$out/cg.$name.incl.txt" \
+			2>/dev/null || true
+		callgrind_annotate --tree=caller --inclusive=yes "$out/cg.$name.out" \
+			>"$out/cg.$name.callers.txt" 2>/dev/null || true
+	done
 fi
 if perf stat -e instructions true 2>&1 | grep -q 'not supported'; then
-	echo "perf stat -e instructions: not supported on this machine (no PMU in the VM)" >"$out/perf_stat.txt"
+	echo "not supported on this machine (no PMU in the VM)" >"$out/perf_stat.txt"
 else
-	perf stat -e instructions -x, -o "$out/perf_stat.txt" "$FTPI_BENCH" "$corpus" >/dev/null 2>&1 || true
+	perf stat -e instructions -x, -o "$out/perf_stat.txt" "$FTPI_BENCH" "$corpus" \
+		>/dev/null 2>&1 || true
 fi
 
 if [ -z "${SKIP_PERF:-}" ] && have perf; then
@@ -160,4 +177,4 @@ say "memory: flow flood under a small max_flows"
 "$FTPI_BENCH" --max-flows 64 --trace 50000 "$corpus" >"$out/corpus_maxflows64.txt"
 
 say "report"
-python3 "$here/report.py" "$out" "$here/results.md" "$repo/$BUILD_DIR"
+python3 "$here/report.py" "$out" "$results_md" "$repo/$BUILD_DIR"
