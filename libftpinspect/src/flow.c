@@ -34,9 +34,8 @@
 
 static uint64_t load64(const uint8_t *p)
 {
-	uint64_t v = 0;
-	for (int i = 7; i >= 0; i--)
-		v = (v << 8) | p[i];
+	uint64_t v;
+	memcpy(&v, p, 8); /* the key is hashed as host-order words: only equality matters */
 	return v;
 }
 
@@ -69,7 +68,7 @@ static uint64_t siphash13(const uint64_t key[2], const uint8_t *m, size_t len)
 
 static int ep_cmp(const struct ftpi_endpoint *a, const struct ftpi_endpoint *b)
 {
-	int r = memcmp(a->addr.ip, b->addr.ip, 16);
+	int r = memcmp(a->addr.ip, b->addr.ip, a->addr.family == 6 ? 16 : 4);
 	if (r)
 		return r;
 	return (int)a->port - (int)b->port;
@@ -78,20 +77,22 @@ static int ep_cmp(const struct ftpi_endpoint *a, const struct ftpi_endpoint *b)
 uint64_t ftpi__flow_hash(const struct ftpi_engine *e, const struct ftpi_endpoint *src,
 			 const struct ftpi_endpoint *dst)
 {
-	uint8_t m[37];
+	uint8_t m[40];
 	const struct ftpi_endpoint *lo = src, *hi = dst;
 	if (ep_cmp(src, dst) > 0) {
 		lo = dst;
 		hi = src;
 	}
-	memcpy(m, lo->addr.ip, 16);
-	memcpy(m + 16, hi->addr.ip, 16);
-	m[32] = (uint8_t)(lo->port >> 8);
-	m[33] = (uint8_t)lo->port;
-	m[34] = (uint8_t)(hi->port >> 8);
-	m[35] = (uint8_t)hi->port;
-	m[36] = lo->addr.family;
-	return siphash13(e->cfg.hash_seed, m, sizeof m);
+	/* IPv4 keys are 16 bytes (two SipHash words), IPv6 keys 40 */
+	size_t alen = lo->addr.family == 6 ? 16 : 4;
+	memcpy(m, lo->addr.ip, alen);
+	memcpy(m + alen, hi->addr.ip, alen);
+	m[2 * alen] = (uint8_t)(lo->port >> 8);
+	m[2 * alen + 1] = (uint8_t)lo->port;
+	m[2 * alen + 2] = (uint8_t)(hi->port >> 8);
+	m[2 * alen + 3] = (uint8_t)hi->port;
+	memset(m + 2 * alen + 4, lo->addr.family, 4);
+	return siphash13(e->cfg.hash_seed, m, 2 * alen + 8);
 }
 
 int ftpi__flow_table_init(struct ftpi_engine *e)

@@ -80,6 +80,30 @@ size_t ftpi__line_feed(struct ftpi_engine *e, struct ftpi_line *l, const uint8_t
 				l->iac = IAC_SEEN;
 				continue;
 			}
+			if (c != '\n') {
+				/* Fast path: the run of plain bytes up to the next LF or IAC goes in one
+				 * copy (or is skipped at once while discarding). */
+				const uint8_t *start = p + i - 1, *end = p + n;
+				const uint8_t *lf = memchr(start, '\n', (size_t)(end - start));
+				const uint8_t *stop = lf ? lf : end;
+				const uint8_t *iac = memchr(start, 0xff, (size_t)(stop - start));
+				if (iac)
+					stop = iac;
+				size_t run = (size_t)(stop - start);
+				if (l->resync || l->discard) {
+					i += run - 1;
+					continue;
+				}
+				size_t room = cap - l->len;
+				if (run > room)
+					run = room; /* the byte at the cap takes the slow path below */
+				if (run > 0) {
+					memcpy(l->buf + l->len, start, run);
+					l->len += (uint32_t)run;
+					i += run - 1;
+					continue;
+				}
+			}
 		}
 		if (c == '\n') {
 			if (l->resync || l->discard) {

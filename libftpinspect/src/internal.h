@@ -69,8 +69,27 @@ int ftpi__mem_fits(const struct ftpi_engine *e, int pool, size_t size);
 #define FTPI__COUNT_N(e, name, n) ((e)->st.name += (n))
 
 /* Text helpers (strings.c). */
-int ftpi__addr_eq(const struct ftpi_addr *a, const struct ftpi_addr *b);
-int ftpi__ep_eq(const struct ftpi_endpoint *a, const struct ftpi_endpoint *b);
+/* Address equality: fixed-size compares the compiler inlines (hot in flow lookup). */
+static inline int ftpi__addr_eq(const struct ftpi_addr *a, const struct ftpi_addr *b)
+{
+	uint64_t x[2], y[2];
+	if (a->family != b->family)
+		return 0;
+	if (a->family != 6) {
+		uint32_t p, q;
+		memcpy(&p, a->ip, 4);
+		memcpy(&q, b->ip, 4);
+		return p == q;
+	}
+	memcpy(x, a->ip, 16);
+	memcpy(y, b->ip, 16);
+	return x[0] == y[0] && x[1] == y[1];
+}
+
+static inline int ftpi__ep_eq(const struct ftpi_endpoint *a, const struct ftpi_endpoint *b)
+{
+	return a->port == b->port && ftpi__addr_eq(&a->addr, &b->addr);
+}
 int ftpi__addr_is_private(const struct ftpi_addr *a);
 int ftpi__cidr_match(const struct ftpi_cidr *c, const struct ftpi_addr *a);
 /* Appends printf-style text to a fixed buffer, never overflowing; returns the new length. */

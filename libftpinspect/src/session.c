@@ -749,10 +749,10 @@ static void passive_announce(struct ftpi_engine *e, struct ftpi_session *s, int 
 	if (ep->addr.family == 0) /* EPSV: the control connection's address */
 		ep->addr = s->srv.addr;
 	if (!ftpi__addr_eq(&ep->addr, &s->srv.addr)) {
-		char a[64], b[64];
-		ftpi_addr_format(&ep->addr, a, sizeof a);
-		ftpi_addr_format(&s->srv.addr, b, sizeof b);
 		if (!(s->findings_mask & (1ull << FTPI_FINDING_NAT_PRIVATE_PASV))) {
+			char a[64], b[64];
+			ftpi_addr_format(&ep->addr, a, sizeof a);
+			ftpi_addr_format(&s->srv.addr, b, sizeof b);
 			n = ftpi__buf_printf(msg, sizeof msg, 0,
 					     "%s reply advertises %s%s, but the client reached the "
 					     "server at %s: the server is behind NAT without its "

@@ -220,18 +220,6 @@ int ftpi__cidr_match(const struct ftpi_cidr *c, const struct ftpi_addr *a)
 	return 1;
 }
 
-int ftpi__addr_eq(const struct ftpi_addr *a, const struct ftpi_addr *b)
-{
-	if (a->family != b->family)
-		return 0;
-	return memcmp(a->ip, b->ip, a->family == 4 ? 4 : 16) == 0;
-}
-
-int ftpi__ep_eq(const struct ftpi_endpoint *a, const struct ftpi_endpoint *b)
-{
-	return a->port == b->port && ftpi__addr_eq(&a->addr, &b->addr);
-}
-
 /* RFC 1918, RFC 6598 (CGN), loopback, link-local; IPv6 ULA, link-local, loopback. */
 int ftpi__addr_is_private(const struct ftpi_addr *a)
 {

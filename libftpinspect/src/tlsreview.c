@@ -211,6 +211,16 @@ void ftpi__tlsreview_link(struct ftpi_engine *e, struct ftpi_session *s, struct 
 	}
 }
 
+#ifdef FTPI_WITH_NDPI
+static void tlsreview_ndpi_stop(struct ftpi_engine *e, struct ftpi_flow *f)
+{
+	if (f->ndpi)
+		ftpi__ndpi_flow_free(e, e->ndpi, f->ndpi);
+	f->ndpi = NULL;
+	f->ndpi_done = 1;
+}
+#endif
+
 void ftpi__tlsreview_packet(struct ftpi_engine *e, struct ftpi_flow *f, int dir,
 			    const struct ftpi_tcp_seg *seg)
 {
@@ -218,6 +228,15 @@ void ftpi__tlsreview_packet(struct ftpi_engine *e, struct ftpi_flow *f, int dir,
 #ifdef FTPI_WITH_NDPI
 	if (e->ndpi == NULL || f->ndpi_done || f->external)
 		return;
+	/* nDPI helps only where the engine's own parsers are blind: a flow still being sniffed
+	 * (FTP on an unusual port) and a control channel (its risk verdicts join the evidence).
+	 * Data connections and other traffic are never fed to it. */
+	if (f->role == FTPI_ROLE_DATA || f->role == FTPI_ROLE_OTHER) {
+		tlsreview_ndpi_stop(e, f);
+		return;
+	}
+	if (f->ndpi == NULL && seg->wire_len == 0)
+		return; /* its state is allocated at the first payload, not at every SYN */
 	if (f->ndpi == NULL) {
 		f->ndpi = ftpi__ndpi_flow_new(e, e->ndpi);
 		if (f->ndpi == NULL) {

@@ -268,7 +268,8 @@ static void on_packet(u_char *user, const struct pcap_pkthdr *h, const u_char *b
 	struct cap *c = (struct cap *)user;
 	struct ftpi_packet pkt;
 
-	pkt.ts_us = (uint64_t)h->ts.tv_sec * 1000000u + (uint64_t)h->ts.tv_usec;
+	/* pcap stores seconds as unsigned 32 bits: past 2038 libpcap hands back a negative time_t */
+	pkt.ts_us = (uint64_t)(uint32_t)h->ts.tv_sec * 1000000u + (uint64_t)h->ts.tv_usec;
 	pkt.linktype = c->linktype;
 	pkt.caplen = h->caplen;
 	pkt.wirelen = h->len;
