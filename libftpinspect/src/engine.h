@@ -58,6 +58,7 @@ struct ftpi_engine {
 	struct ftpi__ndpi *ndpi;
 	struct ftpi__x509_store *x509;
 	int x509_failed;
+	int ndpi_failed;
 };
 
 /* Emits an event through the callback (fills ts/frame). Honours event_mask for optional types.

@@ -20,15 +20,9 @@
 
 int ftpi__tlsreview_init(struct ftpi_engine *e)
 {
-#ifdef FTPI_WITH_NDPI
-	if (e->cfg.use_ndpi) {
-		int st = ftpi__ndpi_new(e, &e->ndpi);
-		if (st != FTPI_OK)
-			return st;
-	}
-#else
+	/* nDPI's detection module (megabytes, tens of millions of instructions to build) is made
+	 * when the first flow needs it, so engines that see no unknown traffic never pay for it. */
 	(void)e;
-#endif
 	return FTPI_OK;
 }
 
@@ -226,7 +220,7 @@ void ftpi__tlsreview_packet(struct ftpi_engine *e, struct ftpi_flow *f, int dir,
 {
 	(void)dir;
 #ifdef FTPI_WITH_NDPI
-	if (e->ndpi == NULL || f->ndpi_done || f->external)
+	if (!e->cfg.use_ndpi || f->ndpi_done || f->external)
 		return;
 	/* nDPI helps only where the engine's own parsers are blind: a flow still being sniffed
 	 * (FTP on an unusual port) and a control channel (its risk verdicts join the evidence).
@@ -237,6 +231,22 @@ void ftpi__tlsreview_packet(struct ftpi_engine *e, struct ftpi_flow *f, int dir,
 	}
 	if (f->ndpi == NULL && seg->wire_len == 0)
 		return; /* its state is allocated at the first payload, not at every SYN */
+	if (f->role == FTPI_ROLE_CONTROL && f->app) {
+		/* a readable control channel: nDPI's verdict matters up to the password */
+		const struct ftpi_session *cs = f->app;
+		if (!FTPI__UNREADABLE(cs) && (cs->pass_clear || cs->login != FTPI_LOGIN_NONE)) {
+			tlsreview_ndpi_stop(e, f);
+			return;
+		}
+	}
+	if (e->ndpi == NULL) {
+		if (e->ndpi_failed || ftpi__ndpi_new(e, &e->ndpi) != FTPI_OK) {
+			e->ndpi_failed = 1;
+			e->ndpi = NULL;
+			f->ndpi_done = 1;
+			return;
+		}
+	}
 	if (f->ndpi == NULL) {
 		f->ndpi = ftpi__ndpi_flow_new(e, e->ndpi);
 		if (f->ndpi == NULL) {

@@ -15,7 +15,9 @@
 
 #include <arpa/inet.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <openssl/asn1.h>
 #include <openssl/bio.h>
@@ -67,8 +69,22 @@ int ftpi__x509_store_new(struct ftpi_engine *e, const char *ca_file, struct ftpi
 		ftpi__free(e, FTPI__POOL_TLS, s, sizeof *s);
 		return FTPI_E_NOMEM;
 	}
-	if (ca_file != NULL ? X509_STORE_load_file(s->store, ca_file) != 1
-			    : X509_STORE_set_default_paths(s->store) != 1) {
+	int ok;
+	if (ca_file != NULL) {
+		ok = X509_STORE_load_file(s->store, ca_file) == 1;
+	} else {
+		/* The system's hashed CA directory is read on demand: only the issuers a chain
+		 * needs are loaded, instead of parsing the whole bundle per engine. Without such
+		 * a directory, the default file and directory. */
+		const char *dir = getenv(X509_get_default_cert_dir_env());
+		if (dir == NULL || *dir == '\0')
+			dir = X509_get_default_cert_dir();
+		if (access(dir, R_OK | X_OK) == 0)
+			ok = X509_STORE_load_path(s->store, dir) == 1;
+		else
+			ok = X509_STORE_set_default_paths(s->store) == 1;
+	}
+	if (!ok) {
 		/* The error queue is per thread; leave it clean for the caller. */
 		ERR_clear_error();
 		X509_STORE_free(s->store);
