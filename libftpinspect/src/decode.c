@@ -35,6 +35,7 @@ static int decode_tcp(struct ftpi_engine *e, const uint8_t *p, uint32_t len, uin
 	uint8_t off = ftpi__cur_u8(&c);
 	seg->flags = ftpi__cur_u8(&c);
 	seg->win = ftpi__cur_be16(&c);
+	seg->checksum_bad = 0;
 	ftpi__cur_skip(&c, 4); /* checksum, urgent pointer */
 	if (c.bad) {
 		FTPI__COUNT(e, truncated);
@@ -147,9 +148,8 @@ static int decode_ipv4(struct ftpi_engine *e, const uint8_t *p, uint32_t len, in
 	uint32_t pl_len = present - ihl, pl_wire = (uint32_t)tot - ihl;
 	switch (proto) {
 	case 6:
-		memset(&seg->src.addr, 0, sizeof seg->src.addr);
-		memset(&seg->dst.addr, 0, sizeof seg->dst.addr);
-		seg->src.addr.family = seg->dst.addr.family = 4;
+		seg->src.addr = (struct ftpi_addr){.family = 4};
+		seg->dst.addr = (struct ftpi_addr){.family = 4};
 		memcpy(seg->src.addr.ip, src, 4);
 		memcpy(seg->dst.addr.ip, dst, 4);
 		seg->ip = p;
@@ -257,8 +257,6 @@ done:;
 	uint32_t pl_len = present - off, pl_wire = wire_end - off;
 	switch (nh) {
 	case 6:
-		memset(&seg->src.addr, 0, sizeof seg->src.addr);
-		memset(&seg->dst.addr, 0, sizeof seg->dst.addr);
 		seg->src.addr.family = seg->dst.addr.family = 6;
 		memcpy(seg->src.addr.ip, src, 16);
 		memcpy(seg->dst.addr.ip, dst, 16);

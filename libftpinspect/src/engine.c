@@ -291,7 +291,6 @@ int ftpi_engine_feed(ftpi_engine *e, const struct ftpi_packet *pkt)
 		FTPI__COUNT(e, unsupported_linktype);
 		return FTPI_E_LINKTYPE;
 	}
-	memset(&seg, 0, sizeof seg);
 	if (!ftpi__decode_packet(e, pkt->linktype, pkt->data, pkt->caplen, pkt->wirelen, &seg))
 		goto out;
 

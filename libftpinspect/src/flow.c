@@ -287,6 +287,10 @@ void ftpi__flow_end(struct ftpi_engine *e, struct ftpi_flow *f, int reason)
 		ev.u.flow.midstream = f->midstream;
 		ev.u.flow.gaps = f->half[0].gap_bytes + f->half[1].gap_bytes;
 		ev.u.flow.app = f->app_name;
+		if (ev.u.flow.app == NULL && f->role == FTPI_ROLE_CONTROL)
+			ev.u.flow.app = "FTP_CONTROL"; /* the engine's own classification */
+		else if (ev.u.flow.app == NULL && f->role == FTPI_ROLE_DATA)
+			ev.u.flow.app = "FTP_DATA";
 		ev.session_id = f->session_id;
 		ftpi__emit(e, &ev);
 	}

@@ -148,12 +148,23 @@ size_t ftpi_addr_format(const struct ftpi_addr *a, char *buf, size_t buflen)
 	if (buf == NULL || buflen == 0)
 		return 0;
 	tmp[0] = '\0';
-	if (a != NULL && a->family == 4)
-		inet_ntop(AF_INET, a->ip, tmp, sizeof tmp);
-	else if (a != NULL && a->family == 6)
+	if (a != NULL && a->family == 4) {
+		/* dotted quad by hand: inet_ntop goes through sprintf */
+		char *o = tmp;
+		for (int i = 0; i < 4; i++) {
+			unsigned v = a->ip[i];
+			if (v >= 100)
+				*o++ = (char)('0' + v / 100);
+			if (v >= 10)
+				*o++ = (char)('0' + v / 10 % 10);
+			*o++ = (char)('0' + v % 10);
+			*o++ = i < 3 ? '.' : '\0';
+		}
+	} else if (a != NULL && a->family == 6) {
 		inet_ntop(AF_INET6, a->ip, tmp, sizeof tmp);
-	else
+	} else {
 		memcpy(tmp, "?", 2);
+	}
 	size_t n = strlen(tmp);
 	if (n >= buflen)
 		n = buflen - 1;

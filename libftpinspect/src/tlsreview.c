@@ -208,8 +208,16 @@ void ftpi__tlsreview_link(struct ftpi_engine *e, struct ftpi_session *s, struct 
 #ifdef FTPI_WITH_NDPI
 static void tlsreview_ndpi_stop(struct ftpi_engine *e, struct ftpi_flow *f)
 {
-	if (f->ndpi)
+	if (f->ndpi) {
+		int app = 0;
+		uint32_t risks = 0;
+		const char *name = NULL;
+		ftpi__ndpi_giveup(e->ndpi, f->ndpi, &app, &risks, &name);
+		if (name && f->app_name == NULL)
+			f->app_name = name;
+		f->ndpi_risks |= risks;
 		ftpi__ndpi_flow_free(e, e->ndpi, f->ndpi);
+	}
 	f->ndpi = NULL;
 	f->ndpi_done = 1;
 }
@@ -229,8 +237,8 @@ void ftpi__tlsreview_packet(struct ftpi_engine *e, struct ftpi_flow *f, int dir,
 		tlsreview_ndpi_stop(e, f);
 		return;
 	}
-	if (f->ndpi == NULL && seg->wire_len == 0)
-		return; /* its state is allocated at the first payload, not at every SYN */
+	if (seg->wire_len == 0)
+		return; /* nDPI's dissectors look at payload: bare ACKs and SYNs are not fed */
 	if (f->role == FTPI_ROLE_CONTROL && f->app) {
 		/* a readable control channel: nDPI's verdict matters up to the password */
 		const struct ftpi_session *cs = f->app;
