@@ -66,11 +66,16 @@ static uint64_t siphash13(const uint64_t key[2], const uint8_t *m, size_t len)
 	return v0 ^ v1 ^ v2 ^ v3;
 }
 
+/* A total order on endpoints, only to put a flow's two ends in a fixed order for hashing. */
 static int ep_cmp(const struct ftpi_endpoint *a, const struct ftpi_endpoint *b)
 {
-	int r = memcmp(a->addr.ip, b->addr.ip, a->addr.family == 6 ? 16 : 4);
-	if (r)
-		return r;
+	uint64_t x[2], y[2];
+	memcpy(x, a->addr.ip, 16);
+	memcpy(y, b->addr.ip, 16);
+	if (x[0] != y[0])
+		return x[0] < y[0] ? -1 : 1;
+	if (x[1] != y[1])
+		return x[1] < y[1] ? -1 : 1;
 	return (int)a->port - (int)b->port;
 }
 
