@@ -14,8 +14,9 @@ struct ftpi_flow;
 
 /* ---- ftp_line.c: resumable line framer (RFC 959 §4.1, Telnet NVT RFC 854) ---- */
 struct ftpi_line {
-	char *buf;        /* max_line_len bytes, allocated on first use (pool SESSION) */
+	char *buf;        /* grows from 256 bytes up to max_line_len (pool SESSION) */
 	uint32_t len;
+	uint32_t cap;     /* bytes allocated at buf */
 	uint8_t discard;  /* after an overlong line: drop bytes up to the next LF */
 	uint8_t iac;      /* Telnet command parsing state */
 	uint8_t resync;   /* after a gap: drop the partial line, restart at the next LF */

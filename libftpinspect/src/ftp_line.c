@@ -12,11 +12,31 @@
 
 enum { IAC_NONE = 0, IAC_SEEN, IAC_OPT, IAC_SB, IAC_SB_IAC };
 
+#define LINE_BUF_START 256
+
 void ftpi__line_release(struct ftpi_engine *e, struct ftpi_line *l)
 {
 	if (l->buf)
-		ftpi__free(e, FTPI__POOL_SESSION, l->buf, e->cfg.max_line_len);
+		ftpi__free(e, FTPI__POOL_SESSION, l->buf, l->cap);
 	memset(l, 0, sizeof *l);
+}
+
+/* Doubles the buffer, up to max_line_len; 0 when it cannot (cap reached or memory refused). */
+static int grow(struct ftpi_engine *e, struct ftpi_line *l)
+{
+	uint32_t ncap = l->cap * 2;
+	if (l->cap >= e->cfg.max_line_len)
+		return 0;
+	if (ncap > e->cfg.max_line_len)
+		ncap = e->cfg.max_line_len;
+	char *nb = ftpi__alloc(e, FTPI__POOL_SESSION, ncap);
+	if (nb == NULL)
+		return 0;
+	memcpy(nb, l->buf, l->len);
+	ftpi__free(e, FTPI__POOL_SESSION, l->buf, l->cap);
+	l->buf = nb;
+	l->cap = ncap;
+	return 1;
 }
 
 void ftpi__line_gap(struct ftpi_line *l)
@@ -45,7 +65,8 @@ size_t ftpi__line_feed(struct ftpi_engine *e, struct ftpi_line *l, const uint8_t
 	size_t i = 0;
 
 	if (l->buf == NULL) {
-		l->buf = ftpi__alloc(e, FTPI__POOL_SESSION, cap);
+		l->cap = FTPI__MIN(LINE_BUF_START, cap);
+		l->buf = ftpi__alloc(e, FTPI__POOL_SESSION, l->cap);
 		if (l->buf == NULL)
 			return (size_t)-1;
 	}
@@ -94,7 +115,9 @@ size_t ftpi__line_feed(struct ftpi_engine *e, struct ftpi_line *l, const uint8_t
 					i += run - 1;
 					continue;
 				}
-				size_t room = cap - l->len;
+				while (run > l->cap - l->len && grow(e, l))
+					;
+				size_t room = l->cap - l->len;
 				if (run > room)
 					run = room; /* the byte at the cap takes the slow path below */
 				if (run > 0) {
@@ -118,7 +141,7 @@ size_t ftpi__line_feed(struct ftpi_engine *e, struct ftpi_line *l, const uint8_t
 		}
 		if (l->resync || l->discard)
 			continue;
-		if (l->len == cap) {
+		if (l->len == l->cap && !grow(e, l)) {
 			FTPI__COUNT(e, ftp_overlong_lines);
 			l->discard = 1;
 			if (emit_line(e, l, 1, cb, ctx))
