@@ -174,6 +174,12 @@ void ftpi__app_close(struct ftpi_engine *e, struct ftpi_flow *f)
 		f->app = NULL;
 	} else if (f->role == FTPI_ROLE_DATA && f->app) {
 		ftpi__dconn_close(e, f->app, f);
+	} else if (f->role == FTPI_ROLE_UNKNOWN && f->half[1].syn_seen &&
+		   f->half[0].bytes + f->half[1].bytes > 0) {
+		/* it ended before its first bytes said what it was: not FTP */
+		become_other(e, f);
+		if (f->role == FTPI_ROLE_DATA && f->app) /* an unexpected data connection */
+			ftpi__dconn_close(e, f->app, f);
 	}
 }
 

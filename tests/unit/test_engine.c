@@ -511,7 +511,53 @@ static void test_escape(void)
 	ASSERT_STR_EQ(out, "\\x01");
 }
 
+
+static void test_data_connections(void)
+{
+	/* a passive data connection from a second client address is data_ip_mismatch; a
+	 * connection between the session's hosts to a port nobody announced is
+	 * unexpected_data_connection; an announced one nobody opened is data_connection_missing */
+	static struct evlog l;
+	uint64_t ts = 1700000000000000ull;
+	struct conn c, d, u;
+	ftpi_engine *e = new_engine(&l, NULL);
+	conn_init(&c, 0, 40010, 21, 1, 1);
+	handshake(e, &ts, &c);
+	send_data(e, &ts, &c, 1, "220 hi\r\n");
+	send_data(e, &ts, &c, 0, "USER a\r\n");
+	send_data(e, &ts, &c, 1, "331 p\r\n");
+	send_data(e, &ts, &c, 0, "PASS b\r\n");
+	send_data(e, &ts, &c, 1, "230 ok\r\n");
+	send_data(e, &ts, &c, 0, "PASV\r\n");
+	send_data(e, &ts, &c, 1, "227 Entering Passive Mode (10,0,0,2,195,80).\r\n");
+	conn_init(&d, 0, 40011, 50000, 100, 200);
+	d.cli[3] = 3; /* 10.0.0.3: not the control client */
+	handshake(e, &ts, &d);
+	send_data(e, &ts, &c, 0, "LIST\r\n");
+	send_data(e, &ts, &c, 1, "150 here\r\n");
+	send_data(e, &ts, &d, 1, "-rw-r--r-- 1 a a 1 f\r\n");
+	close_both(e, &ts, &d);
+	send_data(e, &ts, &c, 1, "226 done\r\n");
+	conn_init(&u, 0, 40012, 6000, 300, 400); /* same hosts, port 6000: never announced */
+	handshake(e, &ts, &u);
+	send_data(e, &ts, &u, 0, "\x01\x02binary");
+	close_both(e, &ts, &u);
+	send_data(e, &ts, &c, 0, "PASV\r\n");
+	send_data(e, &ts, &c, 1, "227 Entering Passive Mode (10,0,0,2,195,81).\r\n");
+	send_data(e, &ts, &c, 0, "QUIT\r\n");
+	send_data(e, &ts, &c, 1, "221 bye\r\n");
+	close_both(e, &ts, &c);
+	ftpi_engine_flush(e);
+	ftpi_engine_free(e);
+	ASSERT_EQ(l.findings[FTPI_FINDING_DATA_IP_MISMATCH], 1);
+	ASSERT_EQ(l.findings[FTPI_FINDING_UNEXPECTED_DATA_CONNECTION], 1);
+	ASSERT_EQ(l.findings[FTPI_FINDING_DATA_CONNECTION_MISSING], 1);
+	ASSERT_EQ(l.count[FTPI_EV_DATA], 2);
+	ASSERT_EQ(l.count[FTPI_EV_LOGIN], 1);
+}
+
 static const struct ftpi_test tests[] = {
+	{"data_connections", test_data_connections},
 	{"link_types", test_link_types},
 	{"ipv6_extension_headers", test_ipv6_extension_headers},
 	{"out_of_order_and_overlap", test_out_of_order_and_overlap},
