@@ -580,8 +580,15 @@ static void announce_active(struct ftpi_engine *e, struct ftpi_session *s, int a
 		n = ftpi__buf_printf(msg, sizeof msg, n, ", not the control client ");
 		char a[64];
 		ftpi_addr_format(&s->cli.addr, a, sizeof a);
-		ftpi__buf_printf(msg, sizeof msg, n, "%s: the server is asked to connect to a third host",
-				 a);
+		if (ftpi__addr_is_private(&ep->addr) && !ftpi__addr_is_private(&s->cli.addr))
+			ftpi__buf_printf(msg, sizeof msg, n,
+					 "%s: the server is asked to connect elsewhere (a private "
+					 "address: a client behind NAT without an FTP helper, or a "
+					 "bounce)",
+					 a);
+		else
+			ftpi__buf_printf(msg, sizeof msg, n,
+					 "%s: the server is asked to connect to a third host", a);
 		ftpi__buf_escape(evd, sizeof evd, 0, line, FTPI__MIN(len, 200));
 		ftpi__finding(e, s, FTPI_FINDING_BOUNCE, NULL, NULL, msg, evd);
 	}
