@@ -105,6 +105,36 @@ static int tcp_checksum_ok(const struct ftpi_tcp_seg *seg, const uint8_t *tcp, u
 	return csum_fold(sum) == 0;
 }
 
+/* What an IPv4 or IPv6 header carries: TCP, or a tunnel to decode again. seg's addresses are
+ * set by the caller. */
+static int ip_payload(struct ftpi_engine *e, uint8_t proto, const uint8_t *ip, uint32_t present,
+		      const uint8_t *pl, uint32_t pl_len, uint32_t pl_wire, int depth,
+		      struct ftpi_tcp_seg *seg)
+{
+	switch (proto) {
+	case 6:
+		seg->ip = ip;
+		seg->ip_len = present;
+		if (!decode_tcp(e, pl, pl_len, pl_wire, seg))
+			return 0;
+		if (e->cfg.verify_checksums && pl_len == pl_wire &&
+		    !tcp_checksum_ok(seg, pl, pl_len)) {
+			FTPI__COUNT(e, bad_checksum);
+			return 0;
+		}
+		return 1;
+	case 47:
+		return ftpi__decode_gre(e, pl, pl_len, pl_wire - pl_len, depth + 1, seg);
+	case 4:
+		return ftpi__decode_l3(e, ETH_IPV4, pl, pl_len, pl_wire - pl_len, depth + 1, seg);
+	case 41:
+		return ftpi__decode_l3(e, ETH_IPV6, pl, pl_len, pl_wire - pl_len, depth + 1, seg);
+	default: /* 59 = no next header, UDP, ICMP, ... */
+		FTPI__COUNT(e, decode_not_tcp);
+		return 0;
+	}
+}
+
 static int decode_ipv4(struct ftpi_engine *e, const uint8_t *p, uint32_t len, int depth,
 		       struct ftpi_tcp_seg *seg)
 {
@@ -144,34 +174,12 @@ static int decode_ipv4(struct ftpi_engine *e, const uint8_t *p, uint32_t len, in
 		FTPI__COUNT(e, bad_checksum);
 		return 0;
 	}
-	const uint8_t *pl = p + ihl;
-	uint32_t pl_len = present - ihl, pl_wire = (uint32_t)tot - ihl;
-	switch (proto) {
-	case 6:
-		seg->src.addr = (struct ftpi_addr){.family = 4};
-		seg->dst.addr = (struct ftpi_addr){.family = 4};
-		memcpy(seg->src.addr.ip, src, 4);
-		memcpy(seg->dst.addr.ip, dst, 4);
-		seg->ip = p;
-		seg->ip_len = present;
-		if (!decode_tcp(e, pl, pl_len, pl_wire, seg))
-			return 0;
-		if (e->cfg.verify_checksums && pl_len == pl_wire &&
-		    !tcp_checksum_ok(seg, pl, pl_len)) {
-			FTPI__COUNT(e, bad_checksum);
-			return 0;
-		}
-		return 1;
-	case 47:
-		return ftpi__decode_gre(e, pl, pl_len, pl_wire - pl_len, depth + 1, seg);
-	case 4:
-		return ftpi__decode_l3(e, ETH_IPV4, pl, pl_len, pl_wire - pl_len, depth + 1, seg);
-	case 41:
-		return ftpi__decode_l3(e, ETH_IPV6, pl, pl_len, pl_wire - pl_len, depth + 1, seg);
-	default:
-		FTPI__COUNT(e, decode_not_tcp);
-		return 0;
-	}
+	seg->src.addr = (struct ftpi_addr){.family = 4};
+	seg->dst.addr = (struct ftpi_addr){.family = 4};
+	memcpy(seg->src.addr.ip, src, 4);
+	memcpy(seg->dst.addr.ip, dst, 4);
+	return ip_payload(e, proto, p, present, p + ihl, present - ihl, (uint32_t)tot - ihl, depth,
+			  seg);
 }
 
 static int decode_ipv6(struct ftpi_engine *e, const uint8_t *p, uint32_t len, int depth,
@@ -254,33 +262,10 @@ done:;
 		FTPI__COUNT(e, decode_ip_invalid);
 		return 0;
 	}
-	uint32_t pl_len = present - off, pl_wire = wire_end - off;
-	switch (nh) {
-	case 6:
-		seg->src.addr.family = seg->dst.addr.family = 6;
-		memcpy(seg->src.addr.ip, src, 16);
-		memcpy(seg->dst.addr.ip, dst, 16);
-		seg->ip = p;
-		seg->ip_len = present;
-		if (!decode_tcp(e, pl, pl_len, pl_wire, seg))
-			return 0;
-		if (e->cfg.verify_checksums && pl_len == pl_wire &&
-		    !tcp_checksum_ok(seg, pl, pl_len)) {
-			FTPI__COUNT(e, bad_checksum);
-			return 0;
-		}
-		return 1;
-	case 47:
-		return ftpi__decode_gre(e, pl, pl_len, pl_wire - pl_len, depth + 1, seg);
-	case 4:
-		return ftpi__decode_l3(e, ETH_IPV4, pl, pl_len, pl_wire - pl_len, depth + 1, seg);
-	case 41:
-		return ftpi__decode_l3(e, ETH_IPV6, pl, pl_len, pl_wire - pl_len, depth + 1, seg);
-	case 59: /* no next header */
-	default:
-		FTPI__COUNT(e, decode_not_tcp);
-		return 0;
-	}
+	seg->src.addr.family = seg->dst.addr.family = 6;
+	memcpy(seg->src.addr.ip, src, 16);
+	memcpy(seg->dst.addr.ip, dst, 16);
+	return ip_payload(e, nh, p, present, pl, present - off, wire_end - off, depth, seg);
 }
 
 int ftpi__decode_l3(struct ftpi_engine *e, uint16_t ethertype, const uint8_t *p, uint32_t len,

@@ -1001,29 +1001,32 @@ have_cmd:
 		break;
 	}
 	case FTPI_CMD_PASV:
-		if (code == 227) {
-			if (ftpi__parse_227(text, tlen, &ep))
-				passive_announce(e, s, FTPI_ANN_PASV, &ep, text, tlen);
-			else
-				anomaly(e, s, "bad_227", "227 reply without a host-port", text, tlen);
-		}
-		break;
 	case FTPI_CMD_EPSV:
-		if (code == 229) {
-			if (ftpi__parse_229(text, tlen, &ep))
-				passive_announce(e, s, FTPI_ANN_EPSV, &ep, text, tlen);
+	case FTPI_CMD_LPSV: {
+		/* 227 (RFC 959), 229 (RFC 2428 §3), 228 (RFC 1639) */
+		static const struct {
+			uint8_t verb, ann;
+			unsigned code;
+			int (*parse)(const char *, size_t, struct ftpi_endpoint *);
+			const char *kind, *what;
+		} pv[] = {
+			{FTPI_CMD_PASV, FTPI_ANN_PASV, 227, ftpi__parse_227, "bad_227",
+			 "227 reply without a host-port"},
+			{FTPI_CMD_EPSV, FTPI_ANN_EPSV, 229, ftpi__parse_229, "bad_229",
+			 "229 reply without a port"},
+			{FTPI_CMD_LPSV, FTPI_ANN_LPSV, 228, ftpi__parse_228, "bad_228",
+			 "228 reply without a host-port"},
+		};
+		for (size_t i = 0; i < FTPI__ARRAY_LEN(pv); i++) {
+			if (pv[i].verb != cmd.verb || pv[i].code != code)
+				continue;
+			if (pv[i].parse(text, tlen, &ep))
+				passive_announce(e, s, pv[i].ann, &ep, text, tlen);
 			else
-				anomaly(e, s, "bad_229", "229 reply without a port", text, tlen);
+				anomaly(e, s, pv[i].kind, pv[i].what, text, tlen);
 		}
 		break;
-	case FTPI_CMD_LPSV:
-		if (code == 228) {
-			if (ftpi__parse_228(text, tlen, &ep))
-				passive_announce(e, s, FTPI_ANN_LPSV, &ep, text, tlen);
-			else
-				anomaly(e, s, "bad_228", "228 reply without a host-port", text, tlen);
-		}
-		break;
+	}
 	case FTPI_CMD_LIST:
 	case FTPI_CMD_NLST:
 	case FTPI_CMD_MLSD:
