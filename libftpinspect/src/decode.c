@@ -49,11 +49,15 @@ static int decode_tcp(struct ftpi_engine *e, const uint8_t *p, uint32_t len, uin
 	if (hlen > len) {
 		/* options cut by the snap length: no payload is present */
 		FTPI__COUNT(e, truncated);
+		seg->tcp = p;
+		seg->tcp_len = len;
 		seg->payload = p + len;
 		seg->len = 0;
 		seg->wire_len = tcp_wire_len - hlen;
 		return 1;
 	}
+	seg->tcp = p;
+	seg->tcp_len = len;
 	seg->payload = p + hlen;
 	seg->len = len - hlen;
 	seg->wire_len = tcp_wire_len - hlen;
@@ -133,6 +137,13 @@ static int ip_payload(struct ftpi_engine *e, uint8_t proto, const uint8_t *ip, u
 		FTPI__COUNT(e, decode_not_tcp);
 		return 0;
 	}
+}
+
+int ftpi__tcp_checksum_ok(const struct ftpi_tcp_seg *seg)
+{
+	if (seg->len < seg->wire_len || seg->tcp == NULL)
+		return 1;
+	return tcp_checksum_ok(seg, seg->tcp, (uint32_t)(seg->payload - seg->tcp) + seg->len);
 }
 
 static int decode_ipv4(struct ftpi_engine *e, const uint8_t *p, uint32_t len, int depth,

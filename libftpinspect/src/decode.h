@@ -18,6 +18,8 @@ struct ftpi_tcp_seg {
 	const uint8_t *payload; /* borrowed */
 	uint32_t len;         /* payload bytes present */
 	uint32_t wire_len;    /* payload bytes on the wire (> len when truncated by snaplen) */
+	const uint8_t *tcp;   /* start of the TCP header */
+	uint32_t tcp_len;     /* header + payload bytes present from tcp */
 	const uint8_t *ip;    /* start of the IP header (for nDPI) */
 	uint32_t ip_len;      /* bytes present from ip */
 };
@@ -42,5 +44,9 @@ int ftpi__decode_gre(struct ftpi_engine *e, const uint8_t *p, uint32_t len, uint
 		     int depth, struct ftpi_tcp_seg *seg);
 
 #define FTPI__MAX_DECODE_DEPTH 4
+
+/* 1 when the segment's TCP checksum is right or cannot be checked (payload cut by the snap
+ * length), 0 when it is wrong. */
+int ftpi__tcp_checksum_ok(const struct ftpi_tcp_seg *seg);
 
 #endif /* FTPI_DECODE_H */

@@ -334,6 +334,13 @@ int ftpi_engine_feed(ftpi_engine *e, const struct ftpi_packet *pkt)
 		ftpi__app_new(e, f, &seg);
 	}
 	ftpi__flow_touch(e, f, e->now_us);
+	/* Checksums are counted, never a reason to drop by default (captures taken on the sending
+	 * host carry unfilled ones). Only the packets whose bytes are read are summed: control
+	 * channels and flows still being classified, not bulk data. */
+	if (!e->cfg.verify_checksums && seg.len &&
+	    (f->role == FTPI_ROLE_CONTROL || f->role == FTPI_ROLE_UNKNOWN) &&
+	    !ftpi__tcp_checksum_ok(&seg))
+		FTPI__COUNT(e, bad_checksum);
 	ftpi__app_packet(e, f, dir, &seg);
 	ftpi__reasm_segment(e, f, dir, &seg);
 out:
