@@ -376,7 +376,11 @@ struct ftpi_config {
 
 	uint64_t hash_seed[2]; /* keyed flow hash; defaults are fixed values: set random ones */
 	int overlap_policy;    /* enum ftpi_overlap_policy */
-	int verify_checksums;  /* count AND drop bad TCP/IP checksums (default 0: count only) */
+	int verify_checksums;  /* 1: check every IPv4/TCP checksum, count and drop bad packets.
+	                        * 0 (default): nothing is dropped; bad TCP checksums are counted
+	                        * on the packets whose bytes are read (control channels, flows
+	                        * being classified). Captures taken on the sending host carry
+	                        * unfilled checksums (offload): leave this at 0 for them. */
 
 	/* Policy. */
 	int redact_credentials;       /* default 1: PASS arguments become "***".
