@@ -294,8 +294,19 @@ int ftpi_engine_feed(ftpi_engine *e, const struct ftpi_packet *pkt)
 	if (!ftpi__decode_packet(e, pkt->linktype, pkt->data, pkt->caplen, pkt->wirelen, &seg))
 		goto out;
 
-	uint64_t hash = ftpi__flow_hash(e, &seg.src, &seg.dst);
-	f = ftpi__flow_lookup(e, &seg.src, &seg.dst, hash, &dir);
+	/* Packets come in bursts of one flow (bulk data): try the last flow before hashing. */
+	uint64_t hash = 0;
+	f = e->last_flow;
+	if (f && ftpi__ep_eq(&f->cli, &seg.src) && ftpi__ep_eq(&f->srv, &seg.dst)) {
+		dir = FTPI_DIR_TO_SERVER;
+		hash = f->hash;
+	} else if (f && ftpi__ep_eq(&f->srv, &seg.src) && ftpi__ep_eq(&f->cli, &seg.dst)) {
+		dir = FTPI_DIR_TO_CLIENT;
+		hash = f->hash;
+	} else {
+		hash = ftpi__flow_hash(e, &seg.src, &seg.dst);
+		f = ftpi__flow_lookup(e, &seg.src, &seg.dst, hash, &dir);
+	}
 	int syn_only = (seg.flags & (FTPI_TH_SYN | FTPI_TH_ACK)) == FTPI_TH_SYN;
 	if (f && syn_only && f->state == FTPI_FLOW_CLOSED) {
 		/* The port pair is reused by a new connection. */
@@ -334,6 +345,7 @@ int ftpi_engine_feed(ftpi_engine *e, const struct ftpi_packet *pkt)
 		ftpi__app_new(e, f, &seg);
 	}
 	ftpi__flow_touch(e, f, e->now_us);
+	e->last_flow = f;
 	/* Checksums are counted, never a reason to drop by default (captures taken on the sending
 	 * host carry unfilled ones). Only the packets whose bytes are read are summed: control
 	 * channels and flows still being classified, not bulk data. */

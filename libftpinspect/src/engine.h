@@ -37,6 +37,7 @@ struct ftpi_engine {
 	int in_flush;
 
 	struct ftpi_flow_table flows;
+	struct ftpi_flow *last_flow; /* the flow of the previous packet (NULL once it ended) */
 
 	/* FTP layer (session.c, expect.c). */
 	struct ftpi_session *sessions; /* doubly linked list of live sessions */

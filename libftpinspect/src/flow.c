@@ -137,6 +137,7 @@ void ftpi__flow_table_release(struct ftpi_engine *e)
 	}
 	ftpi__free(e, FTPI__POOL_FLOW, t->buckets, (size_t)t->nbuckets * sizeof *t->buckets);
 	memset(t, 0, sizeof *t);
+	e->last_flow = NULL;
 }
 
 struct ftpi_flow *ftpi__flow_lookup(struct ftpi_engine *e, const struct ftpi_endpoint *src,
@@ -302,6 +303,8 @@ void ftpi__flow_end(struct ftpi_engine *e, struct ftpi_flow *f, int reason)
 	ftpi__app_release(e, f);
 	ftpi__reasm_release(e, &f->half[0]);
 	ftpi__reasm_release(e, &f->half[1]);
+	if (e->last_flow == f)
+		e->last_flow = NULL;
 	hash_unlink(t, f);
 	lru_unlink(t, f);
 	t->count--;
