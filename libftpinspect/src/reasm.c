@@ -107,6 +107,20 @@ static void skip_first_hole(struct ftpi_engine *e, struct ftpi_flow *f, int dir)
 	drain(e, f, dir);
 }
 
+/* Declares every hole before seq lost: delivers the buffered segments that start before seq and
+ * ends with next_seq at seq or past it (when buffered data runs beyond seq). */
+static void give_up_before(struct ftpi_engine *e, struct ftpi_flow *f, int dir, uint32_t seq)
+{
+	struct ftpi_half *h = &f->half[dir];
+	while (h->want && h->ooo && FTPI__SEQ_LT(h->ooo->seq, seq) &&
+	       FTPI__SEQ_LT(h->next_seq, seq))
+		skip_first_hole(e, f, dir);
+	if (h->want && FTPI__SEQ_LT(h->next_seq, seq)) {
+		gap(e, f, dir, seq - h->next_seq);
+		drain(e, f, dir);
+	}
+}
+
 static int insert_piece(struct ftpi_engine *e, struct ftpi_half *h, struct ftpi_seg **pp,
 			uint32_t seq, const uint8_t *p, uint32_t n)
 {
@@ -206,13 +220,9 @@ static void add_data(struct ftpi_engine *e, struct ftpi_flow *f, int dir, uint32
 	}
 	if (seq != h->next_seq && h->acked_valid && FTPI__SEQ_GEQ(h->acked, seq)) {
 		/* The receiver acknowledged past the hole: those bytes will never be seen. */
-		skip_first_hole(e, f, dir);
-		if (FTPI__SEQ_LT(h->next_seq, seq))
-			gap(e, f, dir, seq - h->next_seq);
-		if (!h->want)
-			return add_data(e, f, dir, seq, p, len, wire_len);
-		if (FTPI__SEQ_GT(h->next_seq, seq)) /* buffered data covered part of it */
-			return add_data(e, f, dir, seq, p, len, wire_len);
+		give_up_before(e, f, dir, seq);
+		if (!h->want || FTPI__SEQ_GT(h->next_seq, seq))
+			return add_data(e, f, dir, seq, p, len, wire_len); /* once: trims or counts */
 	}
 	if (seq == h->next_seq) {
 		deliver(e, f, dir, p, len);
@@ -222,21 +232,17 @@ static void add_data(struct ftpi_engine *e, struct ftpi_flow *f, int dir, uint32
 		return;
 	}
 	/* Out of order. */
-	if (!insert_ooo(e, h, seq, p, len)) {
-		/* A cap refused it: give up on the first hole so the flow keeps moving. */
-		skip_first_hole(e, f, dir);
-		if (FTPI__SEQ_LT(h->next_seq, seq) && h->ooo == NULL) {
-			gap(e, f, dir, seq - h->next_seq);
-		}
-		if (FTPI__SEQ_LEQ(h->next_seq, seq) && h->want) {
-			if (seq == h->next_seq) {
-				deliver(e, f, dir, p, len);
-				drain(e, f, dir);
-			} else if (!insert_ooo(e, h, seq, p, len)) {
-				/* still no room: drop it; it becomes a gap later */
-			}
-		}
-	}
+	if (insert_ooo(e, h, seq, p, len))
+		return;
+	/* A cap refused it: give up on the holes before it so the flow keeps moving, then place
+	 * it again (it is delivered now, or buffered in the room the delivery freed). */
+	give_up_before(e, f, dir, seq);
+	if (!h->want || FTPI__SEQ_GT(h->next_seq, seq))
+		return add_data(e, f, dir, seq, p, len, wire_len);
+	deliver(e, f, dir, p, len);
+	if (wire_len > len)
+		gap(e, f, dir, wire_len - len);
+	drain(e, f, dir);
 }
 
 /* The peer's ACK advanced for this direction: holes it covers are lost to the capture. */

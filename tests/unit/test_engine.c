@@ -558,7 +558,39 @@ static void test_data_connections(void)
 	ASSERT_EQ(l.count[FTPI_EV_LOGIN], 1);
 }
 
+static void test_gap_keeps_bytes_after_it(void)
+{
+	/* a hole the receiver acknowledged is given up only up to the bytes that were captured:
+	 * a segment between the hole and a buffered later one is still delivered */
+	static struct evlog l;
+	uint64_t ts = 1700000000000000ull;
+	struct conn c;
+	uint8_t b[256];
+	size_t n;
+	ftpi_engine *e = new_engine(&l, NULL);
+	conn_init(&c, 0, 40020, 21, 1000, 1);
+	handshake(e, &ts, &c);
+	send_data(e, &ts, &c, 1, "220 hi\r\n");
+	uint32_t base = c.cseq; /* "USER bob\r\n" (10 bytes) at base is never captured */
+	n = mk_ip(b, &c, 0, base + 19, c.sseq, TH_ACK, "SYST\r\n", 6);
+	feed_raw(e, ts += 10, b, n); /* buffered: out of order */
+	n = mk_ip(b, &c, 1, c.sseq, base + 15, TH_ACK, NULL, 0);
+	feed_raw(e, ts += 10, b, n); /* the server acknowledged past the hole, into PASS */
+	n = mk_ip(b, &c, 0, base + 10, c.sseq, TH_ACK, "PASS pw\r\n", 9);
+	feed_raw(e, ts += 10, b, n);
+	c.cseq = base + 25;
+	send_data(e, &ts, &c, 1, "230 ok\r\n215 UNIX\r\n");
+	struct ftpi_stats st;
+	ftpi_engine_stats(e, &st, sizeof st);
+	ASSERT_EQ(st.reasm_gap_bytes, 10);
+	ftpi_engine_flush(e);
+	ftpi_engine_free(e);
+	ASSERT_TRUE(strstr(l.text, "cmd PASS") != NULL);
+	ASSERT_TRUE(strstr(l.text, "cmd SYST") != NULL);
+}
+
 static const struct ftpi_test tests[] = {
+	{"gap_keeps_bytes_after_it", test_gap_keeps_bytes_after_it},
 	{"data_connections", test_data_connections},
 	{"link_types", test_link_types},
 	{"ipv6_extension_headers", test_ipv6_extension_headers},
