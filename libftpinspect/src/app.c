@@ -18,7 +18,7 @@
 #define SNIFF_CHUNKS_CONTROL_PORT 8
 #define SNIFF_CHUNKS_OTHER 3
 
-static int is_control_port(const struct ftpi_engine *e, uint16_t port)
+int ftpi__is_control_port(const struct ftpi_engine *e, uint16_t port)
 {
 	if (port == 21 || port == 990)
 		return 1;
@@ -35,7 +35,7 @@ void ftpi__app_new(struct ftpi_engine *e, struct ftpi_flow *f, const struct ftpi
 	f->half[0].want = f->half[1].want = 1;
 	if (!f->midstream && ftpi__expect_match(e, f))
 		return;
-	if (!is_control_port(e, f->srv.port) && !f->midstream && ftpi__dconn_infer(e, f, 1))
+	if (!ftpi__is_control_port(e, f->srv.port) && !f->midstream && ftpi__dconn_infer(e, f, 1))
 		return;
 }
 
@@ -66,7 +66,7 @@ static void become_other(struct ftpi_engine *e, struct ftpi_flow *f)
 	ftpi__reasm_unwant(e, f, 1);
 	/* between hosts of a readable session, to an unannounced port: worth a finding */
 	if (!f->midstream && (f->srv.port >= 1024 || f->cli.port == 20) &&
-	    !is_control_port(e, f->srv.port))
+	    !ftpi__is_control_port(e, f->srv.port))
 		ftpi__dconn_infer(e, f, 0);
 }
 
@@ -74,7 +74,7 @@ static void become_other(struct ftpi_engine *e, struct ftpi_flow *f)
  * byte per segment), and decides once there is enough: a line end, or the buffer full. */
 static void sniff(struct ftpi_engine *e, struct ftpi_flow *f, int dir, const uint8_t *p, size_t n)
 {
-	int ctrl_port = is_control_port(e, f->srv.port);
+	int ctrl_port = ftpi__is_control_port(e, f->srv.port);
 	int ftp = 0, implicit = 0;
 	uint8_t *b = f->sniff_buf[dir];
 	size_t have = f->sniff_len[dir];
@@ -161,7 +161,7 @@ void ftpi__app_gap(struct ftpi_engine *e, struct ftpi_flow *f, int dir, uint64_t
 	if (f->role == FTPI_ROLE_CONTROL && f->app)
 		ftpi__session_gap(e, f->app, dir, n);
 	else if (f->role == FTPI_ROLE_UNKNOWN &&
-		 ++f->sniff_pkts >= (is_control_port(e, f->srv.port) ? SNIFF_CHUNKS_CONTROL_PORT
+		 ++f->sniff_pkts >= (ftpi__is_control_port(e, f->srv.port) ? SNIFF_CHUNKS_CONTROL_PORT
 								      : SNIFF_CHUNKS_OTHER))
 		become_other(e, f);
 }

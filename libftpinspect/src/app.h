@@ -28,5 +28,7 @@ void ftpi__app_close(struct ftpi_engine *e, struct ftpi_flow *f);
 /* Frees the flow's app state (after close, or at engine free without events). */
 void ftpi__app_release(struct ftpi_engine *e, struct ftpi_flow *f);
 uint64_t ftpi__app_session_id(const struct ftpi_flow *f);
+/* 21, 990, or one of the config's control_ports. */
+int ftpi__is_control_port(const struct ftpi_engine *e, uint16_t port);
 
 #endif /* FTPI_APP_H */

@@ -413,6 +413,27 @@ static uint16_t bsd_af_to_ethertype(uint32_t af)
 	}
 }
 
+/* What follows a Linux cooked header (v1 or v2): a VLAN tag the kernel left in, then IP, or
+ * an Ethernet frame for bridged (TEB) traffic. */
+static int cooked_payload(struct ftpi_engine *e, struct ftpi_cur *c, uint16_t proto,
+			  uint32_t extra, struct ftpi_tcp_seg *seg)
+{
+	if (!c->bad && (proto == ETH_VLAN || proto == ETH_QINQ)) {
+		ftpi__cur_skip(c, 2);
+		proto = ftpi__cur_be16(c);
+		FTPI__COUNT(e, decode_vlan);
+	}
+	if (c->bad) {
+		FTPI__COUNT(e, truncated);
+		return 0;
+	}
+	if (proto == ETH_TEB)
+		return ftpi__decode_ether(e, ftpi__cur_ptr(c), (uint32_t)ftpi__cur_left(c), extra, 0,
+					  seg);
+	return ftpi__decode_l3(e, proto, ftpi__cur_ptr(c), (uint32_t)ftpi__cur_left(c), extra, 0,
+			       seg);
+}
+
 int ftpi_linktype_supported(int linktype)
 {
 	switch (linktype) {
@@ -469,46 +490,12 @@ int ftpi__decode_packet(struct ftpi_engine *e, int linktype, const uint8_t *data
 	case 113: { /* SLL: type, arphrd, addr len, addr[8], protocol */
 		ftpi__cur_skip(&c, 14);
 		uint16_t proto = ftpi__cur_be16(&c);
-		if (c.bad) {
-			FTPI__COUNT(e, truncated);
-			return 0;
-		}
-		if (proto == ETH_VLAN || proto == ETH_QINQ) { /* tag left in by the kernel */
-			ftpi__cur_skip(&c, 2);
-			proto = ftpi__cur_be16(&c);
-			FTPI__COUNT(e, decode_vlan);
-			if (c.bad) {
-				FTPI__COUNT(e, truncated);
-				return 0;
-			}
-		}
-		if (proto == ETH_TEB)
-			return ftpi__decode_ether(e, ftpi__cur_ptr(&c), (uint32_t)ftpi__cur_left(&c),
-						  extra, 0, seg);
-		return ftpi__decode_l3(e, proto, ftpi__cur_ptr(&c), (uint32_t)ftpi__cur_left(&c),
-				       extra, 0, seg);
+		return cooked_payload(e, &c, proto, extra, seg);
 	}
 	case 276: { /* SLL2: protocol, reserved, ifindex, arphrd, type, addr len, addr[8] */
 		uint16_t proto = ftpi__cur_be16(&c);
 		ftpi__cur_skip(&c, 18);
-		if (c.bad) {
-			FTPI__COUNT(e, truncated);
-			return 0;
-		}
-		if (proto == ETH_VLAN || proto == ETH_QINQ) {
-			ftpi__cur_skip(&c, 2);
-			proto = ftpi__cur_be16(&c);
-			FTPI__COUNT(e, decode_vlan);
-			if (c.bad) {
-				FTPI__COUNT(e, truncated);
-				return 0;
-			}
-		}
-		if (proto == ETH_TEB)
-			return ftpi__decode_ether(e, ftpi__cur_ptr(&c), (uint32_t)ftpi__cur_left(&c),
-						  extra, 0, seg);
-		return ftpi__decode_l3(e, proto, ftpi__cur_ptr(&c), (uint32_t)ftpi__cur_left(&c),
-				       extra, 0, seg);
+		return cooked_payload(e, &c, proto, extra, seg);
 	}
 	default:
 		FTPI__COUNT(e, unsupported_linktype);

@@ -251,16 +251,6 @@ int ftpi__emit(struct ftpi_engine *e, struct ftpi_event *ev)
 	return 0;
 }
 
-static int is_control_port(const struct ftpi_engine *e, uint16_t port)
-{
-	if (port == 21 || port == 990)
-		return 1;
-	for (size_t i = 0; i < e->cfg.n_control_ports; i++)
-		if (e->control_ports[i] == port)
-			return 1;
-	return 0;
-}
-
 static void tick(struct ftpi_engine *e)
 {
 	/* Timeouts are checked once per second of capture time: cheap and bounded. */
@@ -322,10 +312,10 @@ int ftpi_engine_feed(ftpi_engine *e, const struct ftpi_packet *pkt)
 			srv = &seg.src;
 		} else if (!syn_only) {
 			/* Mid-stream: guess the server by port. */
-			if (is_control_port(e, seg.src.port) && !is_control_port(e, seg.dst.port)) {
+			if (ftpi__is_control_port(e, seg.src.port) && !ftpi__is_control_port(e, seg.dst.port)) {
 				cli = &seg.dst;
 				srv = &seg.src;
-			} else if (!is_control_port(e, seg.dst.port) && seg.src.port != 20 &&
+			} else if (!ftpi__is_control_port(e, seg.dst.port) && seg.src.port != 20 &&
 				   seg.src.port < 1024 && seg.dst.port >= 1024) {
 				cli = &seg.dst;
 				srv = &seg.src;

@@ -28,17 +28,11 @@ static int upc_c(int c)
 	return (c >= 'a' && c <= 'z') ? c - 32 : c;
 }
 
-static const char *const sstate_names[FTPI_SS__COUNT] = {"GREETING", "LOGIN", "PASSWORD",
-							  "LOGGED_IN", "TLS", "CLOSED"};
-
+/* The one place a session's state changes (curl's ftp_state_low): a breakpoint here sees every
+ * transition with the line that asked for it. */
 static void set_state(struct ftpi_session *s, int st, int line)
 {
 	(void)line;
-	(void)sstate_names;
-#ifdef FTPI_DEBUG_STATE
-	fprintf(stderr, "session %llu: %s -> %s (line %d)\n", (unsigned long long)s->id,
-		sstate_names[s->state], sstate_names[st], line);
-#endif
 	s->state = st;
 }
 #define SET_STATE(s, st) set_state((s), (st), __LINE__)
@@ -678,23 +672,31 @@ static void handle_command(struct ftpi_engine *e, struct ftpi_session *s, const 
 			s->pass_clear = 1;
 		break;
 	case FTPI_CMD_PORT:
-		if (ftpi__parse_port(arg.ptr, arg.len, &ep))
-			announce_active(e, s, FTPI_ANN_PORT, &ep, line, len);
-		else
-			anomaly(e, s, "bad_port", "PORT argument does not parse", line, len);
-		break;
 	case FTPI_CMD_EPRT:
-		if (ftpi__parse_eprt(arg.ptr, arg.len, &ep))
-			announce_active(e, s, FTPI_ANN_EPRT, &ep, line, len);
-		else
-			anomaly(e, s, "bad_eprt", "EPRT argument does not parse", line, len);
+	case FTPI_CMD_LPRT: {
+		/* RFC 959 §4.1.2, RFC 2428 §2, RFC 1639 */
+		static const struct {
+			uint8_t verb, ann;
+			int (*parse)(const char *, size_t, struct ftpi_endpoint *);
+			const char *kind, *what;
+		} av[] = {
+			{FTPI_CMD_PORT, FTPI_ANN_PORT, ftpi__parse_port, "bad_port",
+			 "PORT argument does not parse"},
+			{FTPI_CMD_EPRT, FTPI_ANN_EPRT, ftpi__parse_eprt, "bad_eprt",
+			 "EPRT argument does not parse"},
+			{FTPI_CMD_LPRT, FTPI_ANN_LPRT, ftpi__parse_lprt, "bad_lprt",
+			 "LPRT argument does not parse"},
+		};
+		for (size_t i = 0; i < FTPI__ARRAY_LEN(av); i++) {
+			if (av[i].verb != v)
+				continue;
+			if (av[i].parse(arg.ptr, arg.len, &ep))
+				announce_active(e, s, av[i].ann, &ep, line, len);
+			else
+				anomaly(e, s, av[i].kind, av[i].what, line, len);
+		}
 		break;
-	case FTPI_CMD_LPRT:
-		if (ftpi__parse_lprt(arg.ptr, arg.len, &ep))
-			announce_active(e, s, FTPI_ANN_LPRT, &ep, line, len);
-		else
-			anomaly(e, s, "bad_lprt", "LPRT argument does not parse", line, len);
-		break;
+	}
 	case FTPI_CMD_EPSV:
 		if (arg.len == 3 && strncasecmp(arg.ptr, "ALL", 3) == 0)
 			s->epsv_all = 1;
