@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "engine.h"
+#include "internal.h"
 #include "tls.h"
 #include "x509.h"
 
@@ -20,7 +20,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const size_t caps[4] = {64u << 10, 4096, 1024, 256};
-	struct ftpi_engine *e;
+	struct ftpi__ctx *e;
 	struct ftpi__tls t;
 	const uint8_t *side[2];
 	size_t len[2], off[2] = {0, 0}, chunk;

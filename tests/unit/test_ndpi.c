@@ -7,7 +7,7 @@
  */
 #include "harness.h"
 
-#include "engine.h"
+#include "internal.h"
 #include "ndpi_glue.h"
 
 struct blob {
@@ -54,7 +54,7 @@ struct outcome {
 
 /* Feeds the packets of the first TCP connection touching `port` (little-endian pcap, Ethernet,
  * IPv4: what tcpdump -i lo writes) until classification is final; gives up at the end. */
-static struct outcome run(struct ftpi_engine *e, struct ftpi__ndpi *n, const char *file,
+static struct outcome run(struct ftpi__ctx *e, struct ftpi__ndpi *n, const char *file,
 			  uint16_t port)
 {
 	struct outcome o = {0, 0, -1, 0, NULL};
@@ -99,7 +99,7 @@ static struct outcome run(struct ftpi_engine *e, struct ftpi__ndpi *n, const cha
 	return o;
 }
 
-static void engine_init(struct ftpi_engine *e)
+static void engine_init(struct ftpi__ctx *e)
 {
 	memset(e, 0, sizeof *e);
 	e->mem_cap = 64u << 20;
@@ -108,7 +108,7 @@ static void engine_init(struct ftpi_engine *e)
 static void test_ftp_control_any_port(void)
 {
 	/* vsftpd on 2121: FTP control, clear-text credentials, non-standard port, unsafe. */
-	struct ftpi_engine e;
+	struct ftpi__ctx e;
 	struct ftpi__ndpi *n = NULL;
 	struct outcome o;
 	size_t base;
@@ -139,7 +139,7 @@ static void test_ftp_control_any_port(void)
 static void test_implicit_ftps(void)
 {
 	/* TLS on 990 is implicit FTPS, and 990 is its standard port (risk bit masked). */
-	struct ftpi_engine e;
+	struct ftpi__ctx e;
 	struct ftpi__ndpi *n = NULL;
 	struct outcome o;
 
@@ -165,7 +165,7 @@ static void test_implicit_ftps(void)
 static void test_tls_risks(void)
 {
 	/* Self-signed certificate and TLS 1.0 as nDPI sees them. */
-	struct ftpi_engine e;
+	struct ftpi__ctx e;
 	struct ftpi__ndpi *n = NULL;
 	struct outcome o;
 
@@ -191,7 +191,7 @@ static void test_tls_risks(void)
 static void test_memory(void)
 {
 	/* Per-flow state is accounted to FTPI__POOL_NDPI and refused over the pool cap. */
-	struct ftpi_engine e;
+	struct ftpi__ctx e;
 	struct ftpi__ndpi *n = NULL;
 	struct ftpi__ndpi_flow *f, *g;
 	size_t base;
@@ -223,7 +223,7 @@ static void test_memory(void)
 static void test_garbage(void)
 {
 	/* Random IPv4/IPv6-looking packets: no crash; the budget ends classification. */
-	struct ftpi_engine e;
+	struct ftpi__ctx e;
 	struct ftpi__ndpi *n = NULL;
 	uint64_t s = 7;
 	uint8_t pkt[1500];

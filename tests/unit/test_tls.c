@@ -9,7 +9,7 @@
  */
 #include "harness.h"
 
-#include "engine.h"
+#include "internal.h"
 #include "tls.h"
 
 struct blob {
@@ -40,7 +40,7 @@ static struct blob load(const char *name)
 	return b;
 }
 
-static void engine_init(struct ftpi_engine *e)
+static void engine_init(struct ftpi__ctx *e)
 {
 	memset(e, 0, sizeof *e);
 	e->mem_cap = 64u << 20;
@@ -60,7 +60,7 @@ static size_t first_record(const struct blob *b)
 
 /* Feeds a recorded connection in wire order: the client's first record (ClientHello), the whole
  * server side, then the rest of the client side. chunk > 0 splits every feed into pieces. */
-static void feed_conn(struct ftpi_engine *e, struct ftpi__tls *t, const struct blob *c2s,
+static void feed_conn(struct ftpi__ctx *e, struct ftpi__tls *t, const struct blob *c2s,
 		      const struct blob *s2c, size_t chunk)
 {
 	size_t first = first_record(c2s);
@@ -142,7 +142,7 @@ static int sni_is(const struct ftpi__tls *t, const char *want)
 static void test_tls12_session_id_resumption(void)
 {
 	/* TLS 1.2 full handshake with chain, then a resumption by session ID (tickets off). */
-	struct ftpi_engine e;
+	struct ftpi__ctx e;
 	struct ftpi__tls a, b;
 	struct conn c1 = load_conn("tls12_sid.1"), c2 = load_conn("tls12_sid.2");
 	struct blob leaf = load("server.der"), ca = load("ca.der");
@@ -207,7 +207,7 @@ static void test_tls12_session_id_resumption(void)
 static void test_tls12_ticket_resumption(void)
 {
 	/* TLS 1.2: a ticket issued in clear on connection 1, presented and accepted on 2. */
-	struct ftpi_engine e;
+	struct ftpi__ctx e;
 	struct ftpi__tls a, b;
 	struct conn c1 = load_conn("tls12_ticket.1"), c2 = load_conn("tls12_ticket.2");
 
@@ -235,7 +235,7 @@ static void test_tls12_ticket_resumption(void)
 	ASSERT_EQ(b.cipher, 0xc02c);
 	/* A different engine seed gives different hashes (keyed), equal within the engine. */
 	{
-		struct ftpi_engine e2;
+		struct ftpi__ctx e2;
 		struct ftpi__tls x;
 		engine_init(&e2);
 		e2.cfg.hash_seed[0] = 99;
@@ -254,7 +254,7 @@ static void test_tls12_ticket_resumption(void)
 static void test_tls13_psk(void)
 {
 	/* TLS 1.3: no certificate visible; resumption by PSK identity, hashed identically. */
-	struct ftpi_engine e;
+	struct ftpi__ctx e;
 	struct ftpi__tls a, b, b2;
 	struct conn c1 = load_conn("tls13.1"), c2 = load_conn("tls13.2");
 
@@ -299,7 +299,7 @@ static void test_tls13_hello_retry(void)
 {
 	/* HelloRetryRequest: the second ClientHello is read in clear; encryption starts after the
 	 * real ServerHello. */
-	struct ftpi_engine e;
+	struct ftpi__ctx e;
 	struct ftpi__tls t;
 	struct conn c = load_conn("tls13_hrr.1");
 	size_t first, second;
@@ -331,7 +331,7 @@ static void test_tls13_hello_retry(void)
 static void test_selfsigned_and_weak(void)
 {
 	/* A single self-signed certificate, no SNI; TLS 1.0 with an anonymous suite. */
-	struct ftpi_engine e;
+	struct ftpi__ctx e;
 	struct ftpi__tls t;
 	struct conn c = load_conn("tls12_selfsigned.1"), w = load_conn("tls10_anon.1");
 	struct blob ss = load("selfsigned.der");
@@ -374,7 +374,7 @@ static void test_ftps_data_links(void)
 	/* vsftpd implicit FTPS + curl: the data connection resumes the control connection's TLS
 	 * session. TLS 1.2: the data ClientHello's session ID is the one the control's ServerHello
 	 * issued (proof); TLS 1.3: the data ClientHello offers a PSK and the server takes it. */
-	struct ftpi_engine e;
+	struct ftpi__ctx e;
 	struct ftpi__tls ctl, data;
 	struct conn c = load_conn("ftps_implicit_990_tls12.1");
 	struct conn d = load_conn("ftps_implicit_990_tls12.2");
@@ -430,7 +430,7 @@ static void test_every_split_equals_whole(void)
 					    "tls10_anon.1",      "ftps_implicit_990_tls12.1",
 					    "ftps_implicit_990.2"};
 	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
-		struct ftpi_engine e;
+		struct ftpi__ctx e;
 		struct ftpi__tls whole, t;
 		struct summary sw, st;
 		struct conn c = load_conn(names[i]);
@@ -481,7 +481,7 @@ static void test_every_split_equals_whole(void)
 static void test_truncated(void)
 {
 	/* A capture that stops mid-Certificate: still in progress, nothing invented, no leak. */
-	struct ftpi_engine e;
+	struct ftpi__ctx e;
 	struct ftpi__tls t;
 	struct conn c = load_conn("tls12_sid.1");
 
@@ -539,7 +539,7 @@ static size_t find_msg(const struct blob *b, uint8_t type)
 static void test_lying_lengths(void)
 {
 	/* Length fields that claim more than there is: malformed, parsing stops, no overread. */
-	struct ftpi_engine e;
+	struct ftpi__ctx e;
 	struct ftpi__tls t;
 	struct conn c = load_conn("tls12_sid.1");
 	uint8_t *m;
@@ -632,7 +632,7 @@ static void test_over_cap(void)
 {
 	/* A Certificate message larger than max_tls_handshake is skipped, not buffered: the chain
 	 * is reported incomplete, the rest of the handshake is still read. */
-	struct ftpi_engine e;
+	struct ftpi__ctx e;
 	struct ftpi__tls t;
 	struct conn c = load_conn("tls12_sid.1");
 
@@ -676,7 +676,7 @@ static void test_not_tls(void)
 	static const uint8_t sslv2[] = {0x80, 0x2e, 0x01, 0x00, 0x02, 0x00, 0x15, 0x00, 0x00};
 	static const uint8_t empty_rec[] = {0x16, 0x03, 0x01, 0x00, 0x00};
 	static const uint8_t alert_first[] = {0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x28};
-	struct ftpi_engine e;
+	struct ftpi__ctx e;
 	struct ftpi__tls t;
 
 	engine_init(&e);
@@ -779,7 +779,7 @@ static void test_mutations(void)
 	static const char *const names[] = {"tls12_sid.1", "tls12_ticket.1", "tls13.2",
 					    "tls13_hrr.1"};
 	uint64_t seed = 0x9e3779b97f4a7c15ull;
-	struct ftpi_engine e;
+	struct ftpi__ctx e;
 
 	engine_init(&e);
 	e.cfg.max_tls_handshake = 4096;
@@ -826,7 +826,7 @@ static void test_random_records(void)
 {
 	/* Well-framed handshake records with random bodies: parsing must stay in bounds. */
 	uint64_t seed = 42;
-	struct ftpi_engine e;
+	struct ftpi__ctx e;
 	uint8_t buf[600];
 
 	engine_init(&e);

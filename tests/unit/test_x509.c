@@ -8,7 +8,7 @@
  */
 #include "harness.h"
 
-#include "engine.h"
+#include "internal.h"
 #include "tls.h"
 #include "x509.h"
 
@@ -47,14 +47,14 @@ static struct blob load(const char *name)
 	return b;
 }
 
-static void engine_init(struct ftpi_engine *e)
+static void engine_init(struct ftpi__ctx *e)
 {
 	memset(e, 0, sizeof *e);
 	e->mem_cap = 64u << 20;
 	e->cfg.max_tls_handshake = 64u << 10;
 }
 
-static struct ftpi__x509_store *ca_store(struct ftpi_engine *e)
+static struct ftpi__x509_store *ca_store(struct ftpi__ctx *e)
 {
 	char path[1024];
 	struct ftpi__x509_store *s = NULL;
@@ -83,7 +83,7 @@ static int review(struct ftpi__x509_store *s, const char *file, int with_ca, con
 static void test_ca_signed(void)
 {
 	/* CA-signed server certificate, trusted through the CA file: subject, issuer, dates. */
-	struct ftpi_engine e;
+	struct ftpi__ctx e;
 	struct ftpi__x509_store *s;
 	struct ftpi__x509_result r;
 
@@ -117,7 +117,7 @@ static void test_ca_signed(void)
 static void test_names(void)
 {
 	/* Host names: exact, wildcard, IP literal, mismatches, NUL and overlong names. */
-	struct ftpi_engine e;
+	struct ftpi__ctx e;
 	struct ftpi__x509_store *s;
 	struct ftpi__x509_result r;
 	static const char nul_name[] = "ftp.example.test\0.evil";
@@ -164,7 +164,7 @@ static void test_names(void)
 static void test_time(void)
 {
 	/* Validity as of the capture time: expired and not-yet-valid are not "untrusted". */
-	struct ftpi_engine e;
+	struct ftpi__ctx e;
 	struct ftpi__x509_store *s;
 	struct ftpi__x509_result r;
 
@@ -209,7 +209,7 @@ static void test_time(void)
 static void test_self_signed_and_untrusted(void)
 {
 	/* Self-signed leaf: self_signed and untrusted; CA-signed leaf without its CA: untrusted. */
-	struct ftpi_engine e;
+	struct ftpi__ctx e;
 	struct ftpi__x509_store *s, *sys = NULL;
 	struct ftpi__x509_result r;
 
@@ -249,7 +249,7 @@ static void test_self_signed_and_untrusted(void)
 static void test_escaping(void)
 {
 	/* UTF-8 and RFC 2253 escapes come out as \xHH: printable ASCII only. */
-	struct ftpi_engine e;
+	struct ftpi__ctx e;
 	struct ftpi__x509_store *s;
 	struct ftpi__x509_result r;
 
@@ -267,7 +267,7 @@ static void test_cache(void)
 {
 	/* A repeated chain is verified once; time flags still follow `at`; the name is part of
 	 * the key; more than 64 distinct keys evict round robin. */
-	struct ftpi_engine e;
+	struct ftpi__ctx e;
 	struct ftpi__x509_store *s;
 	struct ftpi__x509_result r;
 	uint64_t hits, misses;
@@ -308,7 +308,7 @@ static void test_cache(void)
 static void test_from_handshake(void)
 {
 	/* The chain tls.c copied out of a recorded TLS 1.2 handshake reviews like the files. */
-	struct ftpi_engine e;
+	struct ftpi__ctx e;
 	struct ftpi__x509_store *s;
 	struct ftpi__x509_result r;
 	struct ftpi__tls t;
@@ -339,7 +339,7 @@ static void test_from_handshake(void)
 static void test_garbage(void)
 {
 	/* Unparseable leaves are FTPI_E_INVAL; a broken intermediate is skipped; bad CA file. */
-	struct ftpi_engine e;
+	struct ftpi__ctx e;
 	struct ftpi__x509_store *s, *bad = NULL;
 	struct ftpi__x509_result r;
 	struct blob leaf = load("server.der");

@@ -1,0 +1,118 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * classify.c - nDPI where the engine's own parsers are blind: packets of a flow still being
+ * sniffed (FTP on an unusual port) and of a control channel up to its password (nDPI's risk
+ * verdicts join the findings' evidence), within a packet budget per flow. nDPI's detection
+ * module (megabytes, tens of millions of instructions to build) is made when the first flow
+ * needs it, so engines that see no unknown traffic never pay for it.
+ */
+#include "engine.h"
+#include "ndpi_glue.h"
+
+#define NDPI_PACKET_BUDGET 12
+
+#ifdef FTPI_WITH_NDPI
+static void ndpi_stop(struct ftpi_engine *e, struct ftpi_flow *f)
+{
+	if (f->ndpi) {
+		int app = 0;
+		uint32_t risks = 0;
+		const char *name = NULL;
+		ftpi__ndpi_giveup(e->ndpi, f->ndpi, &app, &risks, &name);
+		if (name && f->app_name == NULL)
+			f->app_name = name;
+		f->ndpi_risks |= risks;
+		ftpi__ndpi_flow_free(&e->cx, e->ndpi, f->ndpi);
+	}
+	f->ndpi = NULL;
+	f->ndpi_done = 1;
+}
+#endif
+
+void ftpi__classify_packet(struct ftpi_engine *e, struct ftpi_flow *f,
+			   const struct ftpi_tcp_seg *seg)
+{
+#ifdef FTPI_WITH_NDPI
+	if (!e->cx.cfg.use_ndpi || f->ndpi_done || f->external)
+		return;
+	/* nDPI helps only where the engine's own parsers are blind: a flow still being sniffed
+	 * (FTP on an unusual port) and a control channel (its risk verdicts join the evidence).
+	 * Data connections and other traffic are never fed to it. */
+	if (f->role == FTPI_ROLE_DATA || f->role == FTPI_ROLE_OTHER) {
+		ndpi_stop(e, f);
+		return;
+	}
+	if (seg->wire_len == 0)
+		return; /* nDPI's dissectors look at payload: bare ACKs and SYNs are not fed */
+	if (f->role == FTPI_ROLE_CONTROL && f->app) {
+		/* a readable control channel: nDPI's verdict matters up to the password */
+		const struct ftpi_session *cs = f->app;
+		if (!FTPI__UNREADABLE(cs) && (cs->pass_clear || cs->login != FTPI_LOGIN_NONE)) {
+			ndpi_stop(e, f);
+			return;
+		}
+	}
+	if (e->ndpi == NULL) {
+		if (e->ndpi_failed || ftpi__ndpi_new(&e->cx, &e->ndpi) != FTPI_OK) {
+			e->ndpi_failed = 1;
+			e->ndpi = NULL;
+			f->ndpi_done = 1;
+			return;
+		}
+	}
+	if (f->ndpi == NULL) {
+		f->ndpi = ftpi__ndpi_flow_new(&e->cx, e->ndpi);
+		if (f->ndpi == NULL) {
+			f->ndpi_done = 1;
+			return;
+		}
+	}
+	int app = 0;
+	uint32_t risks = 0;
+	const char *name = NULL;
+	int done = ftpi__ndpi_classify(e->ndpi, f->ndpi, seg->ip, seg->ip_len, e->cx.now_us, &app,
+				       &risks, &name);
+	if (!done)
+		f->ndpi_risks |= ftpi__ndpi_risks_now(f->ndpi);
+	if (!done && f->half[0].packets + f->half[1].packets + 1 >= NDPI_PACKET_BUDGET) {
+		ftpi__ndpi_giveup(e->ndpi, f->ndpi, &app, &risks, &name);
+		done = 1;
+	}
+	if (done) {
+		f->ndpi_done = 1;
+		f->app_name = name;
+		f->ndpi_risks |= risks;
+		FTPI__COUNT(&e->cx, ndpi_classified);
+		ftpi__ndpi_flow_free(&e->cx, e->ndpi, f->ndpi);
+		f->ndpi = NULL;
+	}
+#else
+	(void)e;
+	(void)f;
+	(void)seg;
+#endif
+}
+
+void ftpi__classify_flow_release(struct ftpi_engine *e, struct ftpi_flow *f)
+{
+#ifdef FTPI_WITH_NDPI
+	if (f->ndpi && e->ndpi)
+		ftpi__ndpi_flow_free(&e->cx, e->ndpi, f->ndpi);
+#else
+	(void)e;
+#endif
+	f->ndpi = NULL;
+}
+
+
+void ftpi__classify_release(struct ftpi_engine *e)
+{
+#ifdef FTPI_WITH_NDPI
+	if (e->ndpi) {
+		ftpi__ndpi_free(&e->cx, e->ndpi);
+		e->ndpi = NULL;
+	}
+#else
+	(void)e;
+#endif
+}

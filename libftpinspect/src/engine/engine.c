@@ -1,0 +1,350 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * engine.c - the public entry points for packets and the only unit that knows the whole
+ * pipeline: packet -> decode/ -> flow/ -> reasm/ -> ftp/ (with tls/) -> expect/ -> events
+ * (core/sink.c). It also owns the config (defaults, validation, the engine's private copy) and
+ * statistics. The stages are wired together in dispatch.c; streams enter in stream.c.
+ */
+#include <stdlib.h>
+
+#include "engine.h"
+
+void ftpi_config_init(struct ftpi_config *cfg)
+{
+	if (cfg == NULL)
+		return;
+	memset(cfg, 0, sizeof *cfg);
+	cfg->size = sizeof *cfg;
+	cfg->max_flows = 65536;
+	cfg->reasm_mem = (size_t)64 << 20;
+	cfg->reasm_flow_bytes = 256u << 10;
+	cfg->max_ooo_segments = 256;
+	cfg->max_line_len = 4096;
+	cfg->max_sessions = 16384;
+	cfg->max_expectations = 65536;
+	cfg->max_expect_per_session = 64;
+	cfg->max_tls_handshake = (size_t)64 << 10;
+	cfg->mem_cap = (size_t)512 << 20;
+	cfg->timeout_syn = 30ull * 1000000;
+	cfg->timeout_established = 3600ull * 1000000;
+	cfg->timeout_closing = 30ull * 1000000;
+	cfg->timeout_expect = 120ull * 1000000;
+	cfg->hash_seed[0] = 0x5a17c0ffee15900dull;
+	cfg->hash_seed[1] = 0x0ddba11cafef00d5ull;
+	cfg->overlap_policy = FTPI_OVERLAP_FIRST;
+	cfg->redact_credentials = 1;
+	cfg->brute_force_threshold = 5;
+	cfg->brute_force_window = 300ull * 1000000;
+#ifdef FTPI_WITH_NDPI
+	cfg->use_ndpi = 1;
+#endif
+	cfg->event_mask = ~0u;
+}
+
+static int bad_field(char *field, size_t fieldlen, const char *name)
+{
+	if (field && fieldlen) {
+		size_t n = strlen(name);
+		if (n >= fieldlen)
+			n = fieldlen - 1;
+		memcpy(field, name, n);
+		field[n] = '\0';
+	}
+	return FTPI_E_INVAL;
+}
+
+int ftpi_config_validate(const struct ftpi_config *cfg, char *field, size_t fieldlen)
+{
+	if (cfg == NULL)
+		return bad_field(field, fieldlen, "config");
+	if (cfg->size != sizeof *cfg)
+		return FTPI_E_ABI;
+	if (cfg->max_flows == 0 || cfg->max_flows > (1u << 24))
+		return bad_field(field, fieldlen, "max_flows");
+	if (cfg->max_line_len < 64 || cfg->max_line_len > (1u << 20))
+		return bad_field(field, fieldlen, "max_line_len");
+	if (cfg->max_ooo_segments > 65535)
+		return bad_field(field, fieldlen, "max_ooo_segments");
+	if (cfg->max_sessions == 0)
+		return bad_field(field, fieldlen, "max_sessions");
+	if (cfg->max_expect_per_session == 0)
+		return bad_field(field, fieldlen, "max_expect_per_session");
+	if (cfg->max_tls_handshake > ((size_t)16 << 20))
+		return bad_field(field, fieldlen, "max_tls_handshake");
+	if (cfg->timeout_syn == 0 || cfg->timeout_established == 0 || cfg->timeout_closing == 0)
+		return bad_field(field, fieldlen, "timeout_*");
+	if (cfg->timeout_expect == 0)
+		return bad_field(field, fieldlen, "timeout_expect");
+	if (cfg->overlap_policy != FTPI_OVERLAP_FIRST)
+		return bad_field(field, fieldlen, "overlap_policy");
+	if (cfg->pasv_min > cfg->pasv_max)
+		return bad_field(field, fieldlen, "pasv_min");
+	if (cfg->n_allow_clients && cfg->allow_clients == NULL)
+		return bad_field(field, fieldlen, "allow_clients");
+	if (cfg->n_allow_servers && cfg->allow_servers == NULL)
+		return bad_field(field, fieldlen, "allow_servers");
+	if (cfg->n_control_ports && cfg->control_ports == NULL)
+		return bad_field(field, fieldlen, "control_ports");
+	if (cfg->n_allow_clients > 4096 || cfg->n_allow_servers > 4096 ||
+	    cfg->n_control_ports > 256)
+		return bad_field(field, fieldlen, "allow_*/control_ports count");
+	for (size_t i = 0; i < cfg->n_allow_clients; i++)
+		if ((cfg->allow_clients[i].addr.family != 4 && cfg->allow_clients[i].addr.family != 6) ||
+		    cfg->allow_clients[i].prefix > (cfg->allow_clients[i].addr.family == 4 ? 32 : 128))
+			return bad_field(field, fieldlen, "allow_clients");
+	for (size_t i = 0; i < cfg->n_allow_servers; i++)
+		if ((cfg->allow_servers[i].addr.family != 4 && cfg->allow_servers[i].addr.family != 6) ||
+		    cfg->allow_servers[i].prefix > (cfg->allow_servers[i].addr.family == 4 ? 32 : 128))
+			return bad_field(field, fieldlen, "allow_servers");
+	if ((cfg->allocator.alloc == NULL) != (cfg->allocator.free == NULL))
+		return bad_field(field, fieldlen, "allocator");
+#ifndef FTPI_WITH_NDPI
+	if (cfg->use_ndpi)
+		return bad_field(field, fieldlen, "use_ndpi (built without nDPI)");
+#endif
+	return FTPI_OK;
+}
+
+static void *copy_array(struct ftpi_engine *e, const void *src, size_t n, size_t elem, int *ok)
+{
+	if (n == 0)
+		return NULL;
+	void *p = ftpi__alloc(&e->cx, FTPI__POOL_MISC, n * elem);
+	if (p == NULL)
+		*ok = 0;
+	else
+		memcpy(p, src, n * elem);
+	return p;
+}
+
+static char *copy_str(struct ftpi_engine *e, const char *s, int *ok)
+{
+	if (s == NULL)
+		return NULL;
+	return copy_array(e, s, strlen(s) + 1, 1, ok);
+}
+
+ftpi_engine *ftpi_engine_new(const struct ftpi_config *cfg, int *status)
+{
+	struct ftpi__ctx tmp;
+	struct ftpi_engine *e;
+	int st, ok = 1;
+
+	if (status)
+		*status = FTPI_OK;
+	st = ftpi_config_validate(cfg, NULL, 0);
+	if (st != FTPI_OK) {
+		if (status)
+			*status = st;
+		return NULL;
+	}
+	/* Bootstrap: the engine accounts its own allocation too. */
+	memset(&tmp, 0, sizeof tmp);
+	tmp.cfg = *cfg;
+	tmp.mem_cap = cfg->mem_cap ? cfg->mem_cap : SIZE_MAX;
+	e = ftpi__alloc(&tmp, FTPI__POOL_MISC, sizeof *e);
+	if (e == NULL) {
+		if (status)
+			*status = FTPI_E_NOMEM;
+		return NULL;
+	}
+	e->cx = tmp;
+	e->cx.pool_cap[FTPI__POOL_REASM] = cfg->reasm_mem;
+	ftpi__dispatch_install(e);
+	e->allow_clients = copy_array(e, cfg->allow_clients, cfg->n_allow_clients,
+				      sizeof *cfg->allow_clients, &ok);
+	e->allow_servers = copy_array(e, cfg->allow_servers, cfg->n_allow_servers,
+				      sizeof *cfg->allow_servers, &ok);
+	e->control_ports = copy_array(e, cfg->control_ports, cfg->n_control_ports,
+				      sizeof *cfg->control_ports, &ok);
+	e->ca_file = copy_str(e, cfg->ca_file, &ok);
+	e->server_name = copy_str(e, cfg->server_name, &ok);
+	e->cx.cfg.allow_clients = e->allow_clients;
+	e->cx.cfg.allow_servers = e->allow_servers;
+	e->cx.cfg.control_ports = e->control_ports;
+	e->cx.cfg.ca_file = e->ca_file;
+	e->cx.cfg.server_name = e->server_name;
+	if (!ok || ftpi__flow_table_init(&e->cx, &e->flows, &e->flows.cbs) != FTPI_OK ||
+	    ftpi__ftp_init(&e->ftp, &e->cx, &e->tlsr, &e->ftp.hooks) != FTPI_OK ||
+	    ftpi__expect_init(&e->xt, &e->cx, &e->ftp) != FTPI_OK) {
+		ftpi_engine_free(e);
+		if (status)
+			*status = FTPI_E_NOMEM;
+		return NULL;
+	}
+	return e;
+}
+
+void ftpi_engine_free(ftpi_engine *e)
+{
+	if (e == NULL)
+		return;
+	e->cx.stop = 1; /* no events from here on */
+	if (e->flows.buckets)
+		ftpi__flow_table_release(&e->cx, &e->flows);
+	if (e->xt.buckets)
+		ftpi__expect_release(&e->xt);
+	if (e->ftp.pair_buckets)
+		ftpi__ftp_release(&e->ftp);
+	ftpi__tlsreview_release(&e->cx, &e->tlsr);
+	ftpi__classify_release(e);
+	ftpi__free(&e->cx, FTPI__POOL_MISC, e->allow_clients,
+		   e->cx.cfg.n_allow_clients * sizeof *e->allow_clients);
+	ftpi__free(&e->cx, FTPI__POOL_MISC, e->allow_servers,
+		   e->cx.cfg.n_allow_servers * sizeof *e->allow_servers);
+	ftpi__free(&e->cx, FTPI__POOL_MISC, e->control_ports,
+		   e->cx.cfg.n_control_ports * sizeof *e->control_ports);
+	if (e->ca_file)
+		ftpi__free(&e->cx, FTPI__POOL_MISC, e->ca_file, strlen(e->ca_file) + 1);
+	if (e->server_name)
+		ftpi__free(&e->cx, FTPI__POOL_MISC, e->server_name, strlen(e->server_name) + 1);
+	struct ftpi__ctx tmp = e->cx;
+	ftpi__free(&tmp, FTPI__POOL_MISC, e, sizeof *e);
+}
+
+static void tick(struct ftpi_engine *e)
+{
+	/* Timeouts are checked once per second of capture time: cheap and bounded. */
+	if (e->cx.now_us - e->last_expire_us < 1000000)
+		return;
+	e->last_expire_us = e->cx.now_us;
+	ftpi__flow_expire(&e->flows, &e->cx, e->cx.now_us);
+	ftpi__expect_tick(&e->xt, e->cx.now_us);
+}
+
+/* The flow of a segment, created when a packet may start one; NULL when none. */
+static struct ftpi_flow *flow_of(struct ftpi_engine *e, const struct ftpi_tcp_seg *seg, int *dir)
+{
+	/* Packets come in bursts of one flow (bulk data): try the last flow before hashing. */
+	uint64_t hash;
+	struct ftpi_flow *f = e->flows.last;
+	if (f && ftpi__ep_eq(&f->cli, &seg->src) && ftpi__ep_eq(&f->srv, &seg->dst)) {
+		*dir = FTPI_DIR_TO_SERVER;
+		hash = f->hash;
+	} else if (f && ftpi__ep_eq(&f->srv, &seg->src) && ftpi__ep_eq(&f->cli, &seg->dst)) {
+		*dir = FTPI_DIR_TO_CLIENT;
+		hash = f->hash;
+	} else {
+		hash = ftpi__flow_hash(&e->cx, &seg->src, &seg->dst);
+		f = ftpi__flow_lookup(&e->flows, &seg->src, &seg->dst, hash, dir);
+	}
+	int syn_only = (seg->flags & (FTPI_TH_SYN | FTPI_TH_ACK)) == FTPI_TH_SYN;
+	if (f && syn_only && f->state == FTPI_FLOW_CLOSED) {
+		/* The port pair is reused by a new connection. */
+		ftpi__dispatch_end(e, f, FTPI_FLOW_END_NORMAL);
+		f = NULL;
+	}
+	if (f)
+		return f;
+	if (seg->flags & FTPI_TH_RST)
+		return NULL; /* a stray reset does not make a flow */
+	const struct ftpi_endpoint *cli = &seg->src, *srv = &seg->dst;
+	if ((seg->flags & FTPI_TH_SYN) && (seg->flags & FTPI_TH_ACK)) {
+		cli = &seg->dst;
+		srv = &seg->src;
+	} else if (!syn_only) {
+		/* Mid-stream: guess the server by port. */
+		if ((ftpi__is_control_port(e, seg->src.port) &&
+		     !ftpi__is_control_port(e, seg->dst.port)) ||
+		    (!ftpi__is_control_port(e, seg->dst.port) && seg->src.port != 20 &&
+		     seg->src.port < 1024 && seg->dst.port >= 1024)) {
+			cli = &seg->dst;
+			srv = &seg->src;
+		}
+	}
+	f = ftpi__flow_create(&e->cx, &e->flows, cli, srv, hash);
+	if (f == NULL)
+		return NULL;
+	*dir = ftpi__ep_eq(&seg->src, &f->cli) ? FTPI_DIR_TO_SERVER : FTPI_DIR_TO_CLIENT;
+	if (seg->flags & FTPI_TH_SYN) {
+		ftpi__flow_set_state(f, FTPI_FLOW_SYN_SENT);
+	} else {
+		f->midstream = 1;
+		ftpi__flow_set_state(f, FTPI_FLOW_ESTABLISHED);
+		FTPI__COUNT(&e->cx, flows_midstream);
+	}
+	ftpi__dispatch_new(e, f);
+	return f;
+}
+
+int ftpi_engine_feed(ftpi_engine *e, const struct ftpi_packet *pkt)
+{
+	struct ftpi_tcp_seg seg;
+	struct ftpi_flow *f;
+	int dir;
+
+	if (e == NULL || pkt == NULL || (pkt->data == NULL && pkt->caplen))
+		return FTPI_E_INVAL;
+	e->cx.stop = 0;
+	e->cx.frame++;
+	if (pkt->ts_us > e->cx.now_us)
+		e->cx.now_us = pkt->ts_us;
+	if (e->last_expire_us == 0)
+		e->last_expire_us = e->cx.now_us;
+	FTPI__COUNT(&e->cx, packets);
+	FTPI__COUNT_N(&e->cx, bytes, pkt->wirelen);
+	if (!ftpi_linktype_supported(pkt->linktype)) {
+		FTPI__COUNT(&e->cx, unsupported_linktype);
+		return FTPI_E_LINKTYPE;
+	}
+	if (!ftpi__decode_packet(&e->cx, pkt->linktype, pkt->data, pkt->caplen, &seg))
+		goto out;
+	f = flow_of(e, &seg, &dir);
+	if (f == NULL)
+		goto out;
+	ftpi__flow_touch(&e->flows, f, e->cx.now_us);
+	e->flows.last = f;
+	/* Checksums are counted, never a reason to drop by default (captures taken on the sending
+	 * host carry unfilled ones). Only the packets whose bytes are read are summed: control
+	 * channels and flows still being classified, not bulk data. */
+	if (!e->cx.cfg.verify_checksums && seg.len &&
+	    (f->role == FTPI_ROLE_CONTROL || f->role == FTPI_ROLE_UNKNOWN) &&
+	    !ftpi__tcp_checksum_ok(&seg))
+		FTPI__COUNT(&e->cx, bad_checksum);
+	ftpi__classify_packet(e, f, &seg);
+	if (ftpi__reasm_segment(&e->reasm, f, dir, &seg))
+		ftpi__dispatch_closed(e, f);
+out:
+	tick(e);
+	return e->cx.stop ? FTPI_E_CALLBACK : FTPI_OK;
+}
+
+int ftpi_engine_advance(ftpi_engine *e, uint64_t now_us)
+{
+	if (e == NULL)
+		return FTPI_E_INVAL;
+	e->cx.stop = 0;
+	if (now_us > e->cx.now_us)
+		e->cx.now_us = now_us;
+	e->last_expire_us = e->cx.now_us;
+	ftpi__flow_expire(&e->flows, &e->cx, e->cx.now_us);
+	ftpi__expect_tick(&e->xt, e->cx.now_us);
+	return e->cx.stop ? FTPI_E_CALLBACK : FTPI_OK;
+}
+
+int ftpi_engine_flush(ftpi_engine *e)
+{
+	if (e == NULL)
+		return FTPI_E_INVAL;
+	e->cx.stop = 0;
+	e->cx.in_flush = 1;
+	ftpi__flow_end_all(&e->flows);
+	/* Flows ended first: every session has been closed by now, unless created by a stream
+	 * still open - those are closed here too. */
+	ftpi__ftp_close_all(&e->ftp);
+	ftpi__expect_flush(&e->xt);
+	ftpi__servers_flush(&e->ftp);
+	e->cx.in_flush = 0;
+	return e->cx.stop ? FTPI_E_CALLBACK : FTPI_OK;
+}
+
+int ftpi_engine_stats(const ftpi_engine *e, struct ftpi_stats *out, size_t out_size)
+{
+	if (e == NULL || out == NULL)
+		return FTPI_E_INVAL;
+	if (out_size > sizeof *out)
+		out_size = sizeof *out;
+	memcpy(out, &e->cx.st, out_size);
+	return FTPI_OK;
+}
+

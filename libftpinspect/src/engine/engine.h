@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * engine.h - struct ftpi_engine: the stages' states side by side, and the wiring between them.
+ * Only engine/ includes this; the stages below see their own state and the core context.
+ */
+#ifndef FTPI_ENGINE_H
+#define FTPI_ENGINE_H
+
+#include "decode.h"
+#include "expect.h"
+#include "flow.h"
+#include "reasm.h"
+#include "review.h"
+#include "session.h"
+
+struct ftpi__ndpi;
+
+struct ftpi_engine {
+	struct ftpi__ctx cx; /* config, counters, memory, clock, sink state */
+	/* engine-owned copies of the config's arrays and strings (cx.cfg points at them) */
+	struct ftpi_cidr *allow_clients;
+	struct ftpi_cidr *allow_servers;
+	uint16_t *control_ports;
+	char *ca_file;
+	char *server_name;
+	uint64_t last_expire_us;
+
+	/* the stages, bottom up */
+	struct ftpi_flow_table flows;
+	struct ftpi_reasm reasm;
+	struct ftpi__tlsrev tlsr;
+	struct ftpi__ftp ftp;
+	struct ftpi__expect_tab xt;
+
+	struct ftpi__ndpi *ndpi; /* nDPI's module, made on first use */
+	int ndpi_failed;
+};
+
+/* dispatch.c: the wiring. Installs the stages' callback tables (once, at engine creation). */
+void ftpi__dispatch_install(struct ftpi_engine *e);
+/* A new connection: a data connection of a session, or a flow to sniff. */
+void ftpi__dispatch_new(struct ftpi_engine *e, struct ftpi_flow *f);
+/* The one end path of a flow: reassembly finished, upper stages told, FLOW_END, memory back. */
+void ftpi__dispatch_end(struct ftpi_engine *e, struct ftpi_flow *f, int reason);
+/* The connection closed (both FINs or a RST): reassembly finished, upper stages told. */
+void ftpi__dispatch_closed(struct ftpi_engine *e, struct ftpi_flow *f);
+/* In-order bytes from the stream API (already reassembled elsewhere). */
+void ftpi__dispatch_data(struct ftpi_engine *e, struct ftpi_flow *f, int dir, const uint8_t *p,
+			 size_t n);
+void ftpi__dispatch_gap(struct ftpi_engine *e, struct ftpi_flow *f, int dir, uint64_t n);
+/* 21, 990, or one of the config's control_ports. */
+int ftpi__is_control_port(const struct ftpi_engine *e, uint16_t port);
+
+/* classify.c: nDPI on every packet of a flow until it is classified (budgeted). */
+void ftpi__classify_packet(struct ftpi_engine *e, struct ftpi_flow *f,
+			   const struct ftpi_tcp_seg *seg);
+void ftpi__classify_flow_release(struct ftpi_engine *e, struct ftpi_flow *f);
+void ftpi__classify_release(struct ftpi_engine *e);
+
+#endif /* FTPI_ENGINE_H */

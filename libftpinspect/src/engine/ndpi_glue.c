@@ -1,0 +1,279 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * ndpi_glue.c - the engine's only contact with nDPI (Debian 12: nDPI 4.2, NDPI_API_VERSION 8668)
+ * and the only file that includes <ndpi_api.h>. It classifies the engine's TCP flows (FTP control
+ * on any port, FTP data, TLS, implicit FTPS) and reads nDPI's flow risks that matter to FTP/FTPS
+ * reviews. Memory: the per-flow state (nDPI's struct ndpi_flow_struct plus a small header) comes
+ * from FTPI__POOL_NDPI and is freed as soon as the flow is classified or its packet budget is
+ * spent; buffers nDPI itself hangs off a flow (e.g. TLS certificate names) and the detection
+ * module (several MB of protocol tables and automata) are nDPI's own malloc, not accounted. nDPI's
+ * allocator hooks (set_ndpi_malloc & co.) are process-global, so they are deliberately left
+ * alone. Not done here: nDPI's guessing by port is only used on give-up; no nDPI type or header
+ * leaks out of this file.
+ */
+#include "ndpi_glue.h"
+
+#include <stdalign.h>
+
+#include <ndpi_api.h>
+
+#include "internal.h"
+
+#if NDPI_API_VERSION < 8000
+#error "ndpi_glue.c targets nDPI 4.x (init with prefs, void finalize)"
+#endif
+
+struct ftpi__ndpi {
+	struct ndpi_detection_module_struct *mod;
+};
+
+/* Our header, then nDPI's flow struct at an aligned offset in the same allocation. */
+struct ftpi__ndpi_flow {
+	size_t alloc_size;
+	struct ndpi_flow_struct *nf;
+	uint32_t packets;
+	uint16_t sport, dport; /* from the first packet, for the FTPS-by-port decision */
+	uint8_t have_ports;
+};
+
+#define FLOW_HDR_SIZE                                                                              \
+	((sizeof(struct ftpi__ndpi_flow) + alignof(max_align_t) - 1) & ~(alignof(max_align_t) - 1))
+
+static size_t ndpi_flow_bytes(void)
+{
+	size_t n = ndpi_detection_get_sizeof_ndpi_flow_struct();
+	/* Trust the larger of the library's and the header's idea of the size. */
+	return n > sizeof(struct ndpi_flow_struct) ? n : sizeof(struct ndpi_flow_struct);
+}
+
+size_t ftpi__ndpi_flow_size(void)
+{
+	return FLOW_HDR_SIZE + ndpi_flow_bytes();
+}
+
+int ftpi__ndpi_new(struct ftpi__ctx *cx, struct ftpi__ndpi **out)
+{
+	struct ftpi__ndpi *n;
+	NDPI_PROTOCOL_BITMASK all; /* the dissectors enabled */
+
+	if (cx == NULL || out == NULL)
+		return FTPI_E_INVAL;
+	*out = NULL;
+	n = ftpi__alloc(cx, FTPI__POOL_NDPI, sizeof *n);
+	if (n == NULL)
+		return FTPI_E_NOMEM;
+	n->mod = ndpi_init_detection_module(ndpi_no_prefs);
+	if (n->mod == NULL) {
+		ftpi__free(cx, FTPI__POOL_NDPI, n, sizeof *n);
+		return FTPI_E_NOMEM;
+	}
+	/* Only the dissectors this engine needs: with all ~250 enabled, an unclassified packet
+	 * costs tens of thousands of instructions inside nDPI; with these it costs a few
+	 * hundred. Other traffic stays "unknown" to nDPI, which is all the engine asks. */
+	NDPI_BITMASK_RESET(all);
+	NDPI_ADD_PROTOCOL_TO_BITMASK(all, NDPI_PROTOCOL_FTP_CONTROL);
+	NDPI_ADD_PROTOCOL_TO_BITMASK(all, NDPI_PROTOCOL_FTP_DATA);
+	NDPI_ADD_PROTOCOL_TO_BITMASK(all, NDPI_PROTOCOL_TLS);
+	ndpi_set_protocol_detection_bitmask2(n->mod, &all);
+	ndpi_finalize_initialization(n->mod);
+	*out = n;
+	return FTPI_OK;
+}
+
+void ftpi__ndpi_free(struct ftpi__ctx *cx, struct ftpi__ndpi *n)
+{
+	if (n == NULL)
+		return;
+	ndpi_exit_detection_module(n->mod);
+	ftpi__free(cx, FTPI__POOL_NDPI, n, sizeof *n);
+}
+
+struct ftpi__ndpi_flow *ftpi__ndpi_flow_new(struct ftpi__ctx *cx, struct ftpi__ndpi *n)
+{
+	struct ftpi__ndpi_flow *f;
+	size_t size = ftpi__ndpi_flow_size();
+
+	if (cx == NULL || n == NULL)
+		return NULL;
+	f = ftpi__alloc(cx, FTPI__POOL_NDPI, size); /* zeroed, as nDPI requires */
+	if (f == NULL)
+		return NULL;
+	f->alloc_size = size;
+	f->nf = (struct ndpi_flow_struct *)(void *)((unsigned char *)f + FLOW_HDR_SIZE);
+	return f;
+}
+
+void ftpi__ndpi_flow_free(struct ftpi__ctx *cx, struct ftpi__ndpi *n, struct ftpi__ndpi_flow *f)
+{
+	(void)n;
+	if (f == NULL)
+		return;
+	ndpi_free_flow_data(f->nf); /* nDPI's own buffers hung off the flow */
+	ftpi__free(cx, FTPI__POOL_NDPI, f, f->alloc_size);
+}
+
+/* TCP ports of an IPv4/IPv6 packet (no IPv6 extension headers walked); 0 when not found. */
+static int tcp_ports(const uint8_t *ip, size_t len, uint16_t *sport, uint16_t *dport)
+{
+	size_t off;
+
+	if (len < 1)
+		return 0;
+	if ((ip[0] >> 4) == 4) {
+		if (len < 20 || ip[9] != 6 || (((ip[6] & 0x1f) << 8) | ip[7]) != 0)
+			return 0;
+		off = (size_t)(ip[0] & 0x0f) * 4;
+	} else if ((ip[0] >> 4) == 6) {
+		if (len < 40 || ip[6] != 6)
+			return 0;
+		off = 40;
+	} else {
+		return 0;
+	}
+	if (off < 20 || len < off + 4)
+		return 0;
+	*sport = (uint16_t)((ip[off] << 8) | ip[off + 1]);
+	*dport = (uint16_t)((ip[off + 2] << 8) | ip[off + 3]);
+	return 1;
+}
+
+static int is_ftps_port(uint16_t p)
+{
+	return p == 990 || p == 989; /* ftps, ftps-data (IANA) */
+}
+
+static int map_app(const struct ftpi__ndpi_flow *f, ndpi_protocol p, const char **name)
+{
+	uint16_t m = p.master_protocol, a = p.app_protocol;
+
+	if (m == NDPI_PROTOCOL_FTP_CONTROL || a == NDPI_PROTOCOL_FTP_CONTROL) {
+		*name = "FTP_CONTROL";
+		return FTPI__NDPI_FTP_CONTROL;
+	}
+	if (m == NDPI_PROTOCOL_FTP_DATA || a == NDPI_PROTOCOL_FTP_DATA) {
+		*name = "FTP_DATA";
+		return FTPI__NDPI_FTP_DATA;
+	}
+	if (m == NDPI_PROTOCOL_TLS || a == NDPI_PROTOCOL_TLS) {
+		/* nDPI 4.2 has no FTPS protocol: TLS on the ftps/ftps-data ports is FTPS. */
+		if (f->have_ports && (is_ftps_port(f->sport) || is_ftps_port(f->dport))) {
+			*name = "FTPS";
+			return FTPI__NDPI_FTPS;
+		}
+		*name = "TLS";
+		return FTPI__NDPI_TLS;
+	}
+	if (m == NDPI_PROTOCOL_UNKNOWN && a == NDPI_PROTOCOL_UNKNOWN) {
+		*name = NULL;
+		return FTPI__NDPI_UNKNOWN;
+	}
+	*name = NULL;
+	return FTPI__NDPI_OTHER;
+}
+
+static uint32_t map_risks(ndpi_risk r)
+{
+	static const struct {
+		ndpi_risk_enum ndpi;
+		uint32_t bit;
+	} map[] = {
+		{NDPI_CLEAR_TEXT_CREDENTIALS, FTPI__NDPI_RISK_CLEAR_CREDENTIALS},
+		{NDPI_TLS_OBSOLETE_VERSION, FTPI__NDPI_RISK_TLS_OBSOLETE_VERSION},
+		{NDPI_TLS_WEAK_CIPHER, FTPI__NDPI_RISK_TLS_WEAK_CIPHER},
+		{NDPI_TLS_SELFSIGNED_CERTIFICATE, FTPI__NDPI_RISK_TLS_SELFSIGNED},
+		{NDPI_TLS_CERTIFICATE_EXPIRED, FTPI__NDPI_RISK_TLS_EXPIRED},
+		{NDPI_TLS_CERTIFICATE_MISMATCH, FTPI__NDPI_RISK_TLS_MISMATCH},
+		{NDPI_KNOWN_PROTOCOL_ON_NON_STANDARD_PORT,
+		 FTPI__NDPI_RISK_KNOWN_PROTO_NON_STD_PORT},
+		{NDPI_UNSAFE_PROTOCOL, FTPI__NDPI_RISK_UNSAFE_PROTOCOL},
+	};
+	uint32_t bits = 0;
+
+	for (size_t i = 0; i < FTPI__ARRAY_LEN(map); i++)
+		if (NDPI_ISSET_BIT(r, map[i].ndpi))
+			bits |= map[i].bit;
+	return bits;
+}
+
+/* Fills the outputs from the flow's current state. */
+static void result(struct ftpi__ndpi *n, struct ftpi__ndpi_flow *f, ndpi_protocol p, int *app,
+		   uint32_t *risks, const char **name)
+{
+	const char *nm = NULL;
+	int a = map_app(f, p, &nm);
+
+	if (nm == NULL && a == FTPI__NDPI_OTHER)
+		nm = ndpi_get_proto_name(n->mod, p.app_protocol != NDPI_PROTOCOL_UNKNOWN
+							 ? p.app_protocol
+							 : p.master_protocol);
+	if (app)
+		*app = a;
+	if (risks) {
+		*risks = map_risks(f->nf->risk);
+		/* nDPI 4.2 calls TLS on 990 "non-standard"; for implicit FTPS it is standard. */
+		if (a == FTPI__NDPI_FTPS)
+			*risks &= ~(uint32_t)FTPI__NDPI_RISK_KNOWN_PROTO_NON_STD_PORT;
+	}
+	if (name)
+		*name = nm;
+}
+
+int ftpi__ndpi_classify(struct ftpi__ndpi *n, struct ftpi__ndpi_flow *f, const uint8_t *ip,
+			size_t iplen, uint64_t ts_us, int *app, uint32_t *risks, const char **name)
+{
+	ndpi_protocol p;
+
+	if (app)
+		*app = FTPI__NDPI_UNKNOWN;
+	if (risks)
+		*risks = 0;
+	if (name)
+		*name = NULL;
+	if (n == NULL || f == NULL || ip == NULL || iplen == 0)
+		return 0;
+	if (!f->have_ports)
+		f->have_ports = (uint8_t)tcp_ports(ip, iplen, &f->sport, &f->dport);
+	if (iplen > 0xffff)
+		iplen = 0xffff; /* an IP packet cannot be longer; nDPI takes an unsigned short */
+	f->packets++;
+	p = ndpi_detection_process_packet(n->mod, f->nf, ip, (unsigned short)iplen,
+					  (u_int64_t)(ts_us / 1000u));
+	if (p.master_protocol == NDPI_PROTOCOL_UNKNOWN && p.app_protocol == NDPI_PROTOCOL_UNKNOWN) {
+		if (f->packets >= FTPI__NDPI_PACKET_BUDGET) {
+			ftpi__ndpi_giveup(n, f, app, risks, name);
+			return 1;
+		}
+		return 0;
+	}
+	/* Detected; nDPI may still want packets for metadata and risks (e.g. the TLS
+	 * certificate, FTP credentials) within the budget. */
+	if (ndpi_extra_dissection_possible(n->mod, f->nf) && f->packets < FTPI__NDPI_PACKET_BUDGET)
+		return 0;
+	result(n, f, p, app, risks, name);
+	return 1;
+}
+
+void ftpi__ndpi_giveup(struct ftpi__ndpi *n, struct ftpi__ndpi_flow *f, int *app,
+		       uint32_t *risks, const char **name)
+{
+	ndpi_protocol p;
+	u_int8_t guessed = 0;
+
+	if (app)
+		*app = FTPI__NDPI_UNKNOWN;
+	if (risks)
+		*risks = 0;
+	if (name)
+		*name = NULL;
+	if (n == NULL || f == NULL)
+		return;
+	p = ndpi_detection_giveup(n->mod, f->nf, 1, &guessed);
+	result(n, f, p, app, risks, name);
+}
+
+uint32_t ftpi__ndpi_risks_now(const struct ftpi__ndpi_flow *f)
+{
+	if (f == NULL || f->nf == NULL)
+		return 0;
+	return map_risks(f->nf->risk);
+}

@@ -1,0 +1,279 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * dconn.c - a data connection's life up to its data event: its first bytes (TLS or clear, the
+ * ClientHello that proves a resumed TLS session), the transfer command it carries, the final
+ * reply it waits for, and attempts that never became a connection. Data connections are never
+ * buffered: only their first bytes are looked at.
+ */
+#include "expect.h"
+
+#include "expect_int.h"
+
+#define DCONN_WAIT_US (60ull * 1000000) /* a closed data connection waits this long for its reply */
+#define DCONN_TLS_BYTES 16384            /* bytes of a data connection read for its ClientHello */
+#define DCONN_WAIT_MAX 32 /* closed data connections held per session for their reply */
+
+uint64_t ftpi__dconn_session_id(const struct ftpi_dconn *d)
+{
+	return d && d->s ? d->s->id : 0;
+}
+
+int ftpi__dconn_data(struct ftpi__expect_tab *xt, struct ftpi_dconn *d, struct ftpi_flow *f,
+		     int dir, const uint8_t *p, size_t n)
+{
+	if (d->first_len[dir] < sizeof d->first[dir]) {
+		size_t k = FTPI__MIN(n, sizeof d->first[dir] - d->first_len[dir]);
+		memcpy(d->first[dir] + d->first_len[dir], p, k);
+		d->first_len[dir] = (uint8_t)(d->first_len[dir] + k);
+	}
+	if (!d->tls_checked) {
+		/* The first payload of either side decides: a TLS handshake record or not. */
+		const uint8_t *q = d->first[dir];
+		if (d->first_len[dir] >= 3) {
+			d->tls_checked = 1;
+			d->tls = q[0] == 0x16 && q[1] == 0x03 && q[2] <= 0x04;
+			if (!d->tls && d->s && !d->clear_reported) {
+				d->clear_reported = 1;
+				ftpi__session_cleartext_data(xt->ftp, d->s, "data connection payload is "
+								      "not TLS");
+			}
+			if (d->tls && d->tlsp == NULL && d->s && d->s->tlsp) {
+				d->tlsp = ftpi__alloc(xt->cx, FTPI__POOL_TLS, sizeof *d->tlsp);
+				if (d->tlsp)
+					ftpi__tls_init(d->tlsp);
+			}
+		}
+	}
+	int more = 0;
+	if (d->tls && d->tlsp) {
+		more = ftpi__tls_feed(xt->cx, d->tlsp, dir == FTPI_DIR_TO_SERVER ? (d->active ? 1 : 0)
+									    : (d->active ? 0 : 1),
+				      p, n);
+		if (d->tlsp->seen_client_hello && d->s)
+			d->link = (uint8_t)ftpi__tlsreview_link(d->s->tlsp, &d->s->last_psk_hash,
+								d->tlsp, d->link);
+		if (f->half[0].bytes + f->half[1].bytes > DCONN_TLS_BYTES)
+			more = 0;
+	}
+	if (!more && d->tls_checked && d->first_len[0] + d->first_len[1] > 0) {
+		/* nothing more to learn: count only from here */
+		if (d->tlsp) {
+			ftpi__tls_release(xt->cx, d->tlsp);
+			ftpi__free(xt->cx, FTPI__POOL_TLS, d->tlsp, sizeof *d->tlsp);
+			d->tlsp = NULL;
+		}
+		return FTPI_REASM_DROP | FTPI_REASM_UNWANT;
+	}
+	return FTPI_REASM_MORE;
+}
+
+static void dconn_emit(struct ftpi__expect_tab *xt, struct ftpi_dconn *d)
+{
+	struct ftpi_event ev;
+	if (d->emitted)
+		return;
+	d->emitted = 1;
+	memset(&ev, 0, sizeof ev);
+	ev.type = FTPI_EV_DATA;
+	ev.session_id = d->s ? d->s->id : 0;
+	ev.client = d->cli;
+	ev.server = d->srv;
+	struct ftpi_data_info *di = &ev.u.data;
+	di->link = d->link;
+	di->announced_by = d->announce;
+	di->active = d->active;
+	if (d->has_xfer) {
+		const char *vn = ftpi__verb_name(d->xfer.verb);
+		di->command.ptr = vn;
+		di->command.len = strlen(vn);
+		di->file.ptr = d->xfer.file;
+		di->file.len = d->xfer.file_len;
+		di->status = d->xfer.status;
+	}
+	di->bytes_to_server = d->bytes_to_server;
+	di->bytes_to_client = d->bytes_to_client;
+	di->tls = d->tls;
+	di->start_us = d->start_us;
+	di->end_us = d->end_us;
+	di->nat_used = d->nat_used;
+	di->announce_frame = d->announce_frame;
+	ev.ts_us = d->end_us ? d->end_us : xt->cx->now_us;
+	ev.frame = 0;
+	ftpi__emit(xt->cx, &ev);
+}
+
+static void dconn_free(struct ftpi__expect_tab *xt, struct ftpi_dconn *d)
+{
+	if (d->s) {
+		struct ftpi_dconn **pp = &d->s->dconns;
+		while (*pp && *pp != d)
+			pp = &(*pp)->snext;
+		if (*pp)
+			*pp = d->snext;
+	}
+	if (d->flow) {
+		d->flow->app = NULL;
+		d->flow = NULL;
+	}
+	if (d->tlsp) {
+		ftpi__tls_release(xt->cx, d->tlsp);
+		ftpi__free(xt->cx, FTPI__POOL_TLS, d->tlsp, sizeof *d->tlsp);
+	}
+	ftpi__free(xt->cx, FTPI__POOL_SESSION, d, sizeof *d);
+}
+
+void ftpi__dconn_detach(struct ftpi__expect_tab *xt, struct ftpi_dconn *d)
+{
+	d->flow = NULL;
+	if (d->s == NULL) /* no session owns it */
+		dconn_free(xt, d);
+}
+
+void ftpi__dconn_release_all(struct ftpi__expect_tab *xt, struct ftpi_session *s)
+{
+	while (s->dconns) {
+		struct ftpi_dconn *d = s->dconns;
+		s->dconns = d->snext;
+		d->s = NULL;
+		d->flow = NULL;
+		dconn_free(xt, d);
+	}
+}
+
+static int dconn_ready(const struct ftpi_dconn *d)
+{
+	if (!d->closed)
+		return 0;
+	if (d->s == NULL || d->s->ended || FTPI__UNREADABLE(d->s))
+		return 1;
+	if (!d->has_xfer)
+		return 0;
+	return d->xfer.state == 3 || d->xfer.status != FTPI_DATA_UNKNOWN;
+}
+
+/* A connection that was tried (SYN) and never answered, or refused: no data connection came. */
+static int never_established(const struct ftpi_dconn *d, const struct ftpi_flow *f)
+{
+	return !f->midstream && !f->half[1].syn_seen && f->half[0].bytes == 0 &&
+	       f->half[1].bytes == 0 && d->s && d->link == FTPI_LINK_ANNOUNCED;
+}
+
+static void report_never(struct ftpi__expect_tab *xt, struct ftpi_dconn *d, const struct ftpi_flow *f)
+{
+	char msg[300], evd[200];
+	size_t n = ftpi__buf_printf(msg, sizeof msg, 0, "%s data connection to ",
+				    ftpi_announce_name(d->announce));
+	n = ftpi__buf_endpoint(msg, sizeof msg, n, &d->srv);
+	ftpi__buf_printf(msg, sizeof msg, n,
+			 " was attempted but never established; likely cause: %s",
+			 f->half[1].packets ? "connection refused (RST)"
+					    : "SYN without answer (a firewall drops it)");
+	n = ftpi__buf_printf(evd, sizeof evd, 0, "%llu SYN packet(s) from ",
+			     (unsigned long long)f->half[0].packets);
+	ftpi__buf_endpoint(evd, sizeof evd, n, &d->cli);
+	ftpi__finding(xt->cx, &d->s->fs, FTPI_FINDING_DATA_CONNECTION_MISSING, &d->cli, &d->srv, msg, evd);
+	if (d->s->n_dconns)
+		d->s->n_dconns--;
+}
+
+/* f is the flow when it just closed; NULL for a forced end (timeout, session end). */
+void ftpi__dconn_close(struct ftpi__expect_tab *xt, struct ftpi_dconn *d, struct ftpi_flow *f)
+{
+	if (f) {
+		d->closed = 1;
+		d->closed_us = xt->cx->now_us;
+		d->end_us = f->last_us;
+		d->bytes_to_server = f->half[0].bytes;
+		d->bytes_to_client = f->half[1].bytes;
+		f->app = NULL;
+		d->flow = NULL;
+		if (never_established(d, f)) {
+			report_never(xt, d, f);
+			dconn_free(xt, d);
+			return;
+		}
+		if (!dconn_ready(d)) {
+			/* wait for the final reply, but never hold more than a few per session */
+			unsigned waiting = 0;
+			for (struct ftpi_dconn *o = d->s ? d->s->dconns : NULL; o; o = o->snext)
+				waiting += o->closed;
+			if (waiting <= DCONN_WAIT_MAX)
+				return;
+		}
+	}
+	dconn_emit(xt, d);
+	dconn_free(xt, d);
+}
+
+void ftpi__dconn_xfer_update(struct ftpi__expect_tab *xt, struct ftpi_session *s)
+{
+	struct ftpi_dconn *target = NULL;
+	/* the newest connection that carries this transfer, or an open one without any */
+	for (struct ftpi_dconn *d = s->dconns; d; d = d->snext) {
+		if (d->has_xfer && d->xfer.state < 3 && d->xfer.verb == s->xfer.verb) {
+			target = d;
+			break;
+		}
+	}
+	if (target == NULL && s->xfer.state < 3) {
+		for (struct ftpi_dconn *d = s->dconns; d; d = d->snext)
+			if (!d->has_xfer) {
+				target = d;
+				break;
+			}
+	}
+	if (target == NULL)
+		return;
+	target->has_xfer = 1;
+	target->xfer = s->xfer;
+	if (s->xfer.state == 3 && target->closed) {
+		dconn_emit(xt, target);
+		dconn_free(xt, target);
+	}
+}
+
+void ftpi__dconn_session_end(struct ftpi__expect_tab *xt, struct ftpi_session *s)
+{
+	while (s->dconns) {
+		struct ftpi_dconn *d = s->dconns;
+		if (d->flow && never_established(d, d->flow)) {
+			struct ftpi_flow *f = d->flow;
+			report_never(xt, d, f);
+			f->app = NULL;
+			f->role = FTPI_ROLE_OTHER;
+			d->flow = NULL;
+			dconn_free(xt, d);
+			continue;
+		}
+		if (d->flow) {
+			/* still open: report it with what it carried so far */
+			s->dconns = d->snext;
+			d->snext = NULL;
+			d->bytes_to_server = d->flow->half[0].bytes;
+			d->bytes_to_client = d->flow->half[1].bytes;
+			d->end_us = d->flow->last_us;
+			dconn_emit(xt, d);
+			d->s = NULL;
+			struct ftpi_flow *f = d->flow;
+			d->flow = NULL;
+			f->app = NULL;
+			f->role = FTPI_ROLE_OTHER;
+			ftpi__reasm_unwant(xt->cx, f);
+			dconn_free(xt, d);
+			continue;
+		}
+		dconn_emit(xt, d);
+		dconn_free(xt, d);
+	}
+}
+
+void ftpi__dconn_tick(struct ftpi__expect_tab *xt, uint64_t now)
+{
+	for (struct ftpi_session *s = xt->ftp->sessions; s; s = s->next) {
+		for (struct ftpi_dconn *d = s->dconns, *dn; d; d = dn) {
+			dn = d->snext;
+			if (d->closed && now - d->closed_us > DCONN_WAIT_US)
+				ftpi__dconn_close(xt, d, NULL);
+		}
+	}
+}

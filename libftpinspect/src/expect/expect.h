@@ -1,0 +1,101 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * expect.h - data connections: the expectations that announcements create, the matching of new
+ * connections against them (exact, NAT "reached" address, or a mismatch worth a finding), the
+ * inference for encrypted sessions, and each data connection's life up to its data event.
+ */
+#ifndef FTPI_EXPECT_H
+#define FTPI_EXPECT_H
+
+#include "reasm.h"
+#include "session.h"
+
+struct ftpi_expect {
+	struct ftpi_expect *hnext;         /* bucket by port */
+	struct ftpi_expect *lprev, *lnext; /* engine-wide, oldest first */
+	struct ftpi_expect *snext;         /* per session */
+	struct ftpi_session *s;
+	struct ftpi_endpoint target;       /* where the connection goes (TCP responder) */
+	struct ftpi_addr from;             /* who connects (TCP initiator) */
+	struct ftpi_addr reached;          /* NAT: the address the client really reached */
+	uint8_t has_reached;
+	uint8_t announce;                  /* enum ftpi_announce */
+	uint8_t active;
+	uint8_t firm;
+	uint8_t matched;
+	uint8_t syn_seen;                  /* a SYN to the target was seen */
+	uint8_t syn_answered;
+	uint8_t rst_seen;
+	uint64_t created_us, firm_us;
+	uint64_t frame;
+};
+
+struct ftpi_dconn {
+	struct ftpi_dconn *snext;  /* in the session's list */
+	struct ftpi_session *s;    /* NULL when unexpected */
+	struct ftpi_flow *flow;    /* NULL once closed */
+	struct ftpi_endpoint cli, srv;
+	uint8_t link;              /* enum ftpi_link */
+	uint8_t announce;
+	uint8_t active;
+	uint8_t nat_used;
+	uint8_t has_xfer;
+	uint8_t closed;
+	uint8_t tls;
+	uint8_t tls_checked;
+	uint8_t clear_reported;
+	uint8_t emitted;
+	struct ftpi_xfer xfer;
+	uint64_t start_us, end_us, closed_us;
+	uint64_t bytes_to_server, bytes_to_client;
+	uint64_t announce_frame;
+	struct ftpi__tls *tlsp;    /* data-channel ClientHello, for resumption linking */
+	uint8_t first[2][8];       /* first payload bytes each way */
+	uint8_t first_len[2];
+};
+
+/* The expect stage's state. */
+struct ftpi__expect_tab {
+	struct ftpi__ctx *cx;
+	struct ftpi__ftp *ftp;          /* the sessions below */
+	struct ftpi_expect **buckets;   /* by target port */
+	uint32_t nbuckets;
+	struct ftpi_expect *list;       /* all live expectations, oldest first */
+	struct ftpi_expect *list_tail;
+	uint32_t n;                     /* live expectations, all sessions (max_expectations) */
+};
+
+int ftpi__expect_init(struct ftpi__expect_tab *xt, struct ftpi__ctx *cx, struct ftpi__ftp *ftp);
+/* Frees every expectation and every session's data connections, without events. */
+void ftpi__expect_release(struct ftpi__expect_tab *xt);
+
+/* What the FTP stage announces (installed as its hooks by the engine). */
+void ftpi__expect_add(struct ftpi__expect_tab *xt, struct ftpi_session *s, int announce,
+		      int active, const struct ftpi_endpoint *target, int firm);
+void ftpi__expect_firm(struct ftpi__expect_tab *xt, struct ftpi_session *s, int announce);
+/* announce 0 = every unmatched expectation of the session; -1 = every active one. */
+void ftpi__expect_cancel(struct ftpi__expect_tab *xt, struct ftpi_session *s, int announce);
+/* The session's transfer command state changed: update the linked data connection. */
+void ftpi__dconn_xfer_update(struct ftpi__expect_tab *xt, struct ftpi_session *s);
+/* The session is ending: its expectations end, its data events still pending are emitted. */
+void ftpi__expect_session_ending(struct ftpi__expect_tab *xt, struct ftpi_session *s);
+
+void ftpi__expect_tick(struct ftpi__expect_tab *xt, uint64_t now);
+void ftpi__expect_flush(struct ftpi__expect_tab *xt);
+
+/* A new flow: is it a data connection of some session? Returns a dconn (flow->role becomes DATA)
+ * or NULL. */
+struct ftpi_dconn *ftpi__expect_match(struct ftpi__expect_tab *xt, struct ftpi_flow *f);
+/* Later classification of a flow that started between hosts with a session. */
+struct ftpi_dconn *ftpi__dconn_infer(struct ftpi__expect_tab *xt, struct ftpi_flow *f,
+				     int is_ftp);
+/* In-order bytes of a data connection; returns enum ftpi_reasm_want bits. */
+int ftpi__dconn_data(struct ftpi__expect_tab *xt, struct ftpi_dconn *d, struct ftpi_flow *f,
+		     int dir, const uint8_t *p, size_t n);
+/* f is the flow when it just closed; NULL for a forced end (timeout, session end). */
+void ftpi__dconn_close(struct ftpi__expect_tab *xt, struct ftpi_dconn *d, struct ftpi_flow *f);
+uint64_t ftpi__dconn_session_id(const struct ftpi_dconn *d);
+/* The data flow is going away; a dconn no session owns is freed with it. */
+void ftpi__dconn_detach(struct ftpi__expect_tab *xt, struct ftpi_dconn *d);
+
+#endif /* FTPI_EXPECT_H */

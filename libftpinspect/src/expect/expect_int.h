@@ -1,0 +1,16 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* expect_int.h - between expect.c and dconn.c only. */
+#ifndef FTPI_EXPECT_INT_H
+#define FTPI_EXPECT_INT_H
+
+#include "expect.h"
+
+struct ftpi_dconn *ftpi__dconn_new(struct ftpi__expect_tab *xt, struct ftpi_session *s,
+				   struct ftpi_flow *f, int link);
+void ftpi__dconn_session_end(struct ftpi__expect_tab *xt, struct ftpi_session *s);
+/* Frees a session's data connections without events (teardown). */
+void ftpi__dconn_release_all(struct ftpi__expect_tab *xt, struct ftpi_session *s);
+/* Closed data connections whose final reply never came. */
+void ftpi__dconn_tick(struct ftpi__expect_tab *xt, uint64_t now);
+
+#endif /* FTPI_EXPECT_INT_H */

@@ -1,0 +1,325 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * flow.c - the bidirectional TCP flow table. Flows are found by a keyed hash of the unordered
+ * endpoint pair (SipHash-1-3 with the config's seed, so crafted traffic cannot aim at one
+ * bucket), kept on an LRU list (head = most recently used) and recycled through a free list, so
+ * the hot path does not allocate once the table has warmed up. At max_flows the least recently
+ * used flow is evicted (and counted). Idle flows expire by state: handshake, established,
+ * closing. Ending a flow is not done here: the table asks its owner through cbs.end, which runs
+ * the one end path (engine/flowend.c) and then gives the flow back with ftpi__flow_free().
+ */
+#include "flow.h"
+
+/* SipHash-1-3 (Aumasson & Bernstein), 64-bit output, over a short key-sized message. */
+#define ROTL(x, b) (uint64_t)(((x) << (b)) | ((x) >> (64 - (b))))
+#define SIPROUND                                                                                   \
+	do {                                                                                       \
+		v0 += v1;                                                                          \
+		v1 = ROTL(v1, 13);                                                                 \
+		v1 ^= v0;                                                                          \
+		v0 = ROTL(v0, 32);                                                                 \
+		v2 += v3;                                                                          \
+		v3 = ROTL(v3, 16);                                                                 \
+		v3 ^= v2;                                                                          \
+		v0 += v3;                                                                          \
+		v3 = ROTL(v3, 21);                                                                 \
+		v3 ^= v0;                                                                          \
+		v2 += v1;                                                                          \
+		v1 = ROTL(v1, 17);                                                                 \
+		v1 ^= v2;                                                                          \
+		v2 = ROTL(v2, 32);                                                                 \
+	} while (0)
+
+static uint64_t load64(const uint8_t *p)
+{
+	uint64_t v;
+	memcpy(&v, p, 8); /* the key is hashed as host-order words: only equality matters */
+	return v;
+}
+
+static uint64_t siphash13(const uint64_t key[2], const uint8_t *m, size_t len)
+{
+	uint64_t v0 = 0x736f6d6570736575ULL ^ key[0];
+	uint64_t v1 = 0x646f72616e646f6dULL ^ key[1];
+	uint64_t v2 = 0x6c7967656e657261ULL ^ key[0];
+	uint64_t v3 = 0x7465646279746573ULL ^ key[1];
+	size_t i, blocks = len / 8;
+	uint64_t b = (uint64_t)len << 56;
+
+	for (i = 0; i < blocks; i++) {
+		uint64_t mi = load64(m + i * 8);
+		v3 ^= mi;
+		SIPROUND;
+		v0 ^= mi;
+	}
+	for (size_t j = 0; j < (len & 7); j++)
+		b |= (uint64_t)m[blocks * 8 + j] << (8 * j);
+	v3 ^= b;
+	SIPROUND;
+	v0 ^= b;
+	v2 ^= 0xff;
+	SIPROUND;
+	SIPROUND;
+	SIPROUND;
+	return v0 ^ v1 ^ v2 ^ v3;
+}
+
+/* A total order on endpoints, only to put a flow's two ends in a fixed order for hashing. */
+static int ep_cmp(const struct ftpi_endpoint *a, const struct ftpi_endpoint *b)
+{
+	uint64_t x[2], y[2];
+	memcpy(x, a->addr.ip, 16);
+	memcpy(y, b->addr.ip, 16);
+	if (x[0] != y[0])
+		return x[0] < y[0] ? -1 : 1;
+	if (x[1] != y[1])
+		return x[1] < y[1] ? -1 : 1;
+	return (int)a->port - (int)b->port;
+}
+
+uint64_t ftpi__flow_hash(const struct ftpi__ctx *cx, const struct ftpi_endpoint *src,
+			 const struct ftpi_endpoint *dst)
+{
+	uint8_t m[40];
+	const struct ftpi_endpoint *lo = src, *hi = dst;
+	if (ep_cmp(src, dst) > 0) {
+		lo = dst;
+		hi = src;
+	}
+	/* IPv4 keys are 16 bytes (two SipHash words), IPv6 keys 40 */
+	size_t alen = lo->addr.family == 6 ? 16 : 4;
+	memcpy(m, lo->addr.ip, alen);
+	memcpy(m + alen, hi->addr.ip, alen);
+	m[2 * alen] = (uint8_t)(lo->port >> 8);
+	m[2 * alen + 1] = (uint8_t)lo->port;
+	m[2 * alen + 2] = (uint8_t)(hi->port >> 8);
+	m[2 * alen + 3] = (uint8_t)hi->port;
+	memset(m + 2 * alen + 4, lo->addr.family, 4);
+	return siphash13(cx->cfg.hash_seed, m, 2 * alen + 8);
+}
+
+int ftpi__flow_table_init(struct ftpi__ctx *cx, struct ftpi_flow_table *t,
+			  const struct ftpi_flow_cbs *cbs)
+{
+	uint32_t n = 1024;
+	while (n < cx->cfg.max_flows && n < (1u << 24))
+		n <<= 1;
+	t->buckets = ftpi__alloc(cx, FTPI__POOL_FLOW, (size_t)n * sizeof *t->buckets);
+	if (t->buckets == NULL)
+		return FTPI_E_NOMEM;
+	t->nbuckets = n;
+	t->next_id = 1;
+	t->cbs = *cbs;
+	return FTPI_OK;
+}
+
+void ftpi__flow_table_release(struct ftpi__ctx *cx, struct ftpi_flow_table *t)
+{
+	struct ftpi_flow *f, *next;
+
+	for (f = t->lru_head; f; f = next) {
+		next = f->lru_next;
+		t->cbs.release(t->cbs.user, f);
+		ftpi__free(cx, FTPI__POOL_FLOW, f, sizeof *f);
+	}
+	for (f = t->free_list; f; f = next) {
+		next = f->hnext;
+		ftpi__free(cx, FTPI__POOL_FLOW, f, sizeof *f);
+	}
+	ftpi__free(cx, FTPI__POOL_FLOW, t->buckets, (size_t)t->nbuckets * sizeof *t->buckets);
+	memset(t, 0, sizeof *t);
+}
+
+struct ftpi_flow *ftpi__flow_lookup(struct ftpi_flow_table *t, const struct ftpi_endpoint *src,
+				    const struct ftpi_endpoint *dst, uint64_t hash, int *dir)
+{
+	for (struct ftpi_flow *f = t->buckets[hash & (t->nbuckets - 1)]; f; f = f->hnext) {
+		if (f->hash != hash)
+			continue;
+		if (ftpi__ep_eq(&f->cli, src) && ftpi__ep_eq(&f->srv, dst)) {
+			*dir = FTPI_DIR_TO_SERVER;
+			return f;
+		}
+		if (ftpi__ep_eq(&f->srv, src) && ftpi__ep_eq(&f->cli, dst)) {
+			*dir = FTPI_DIR_TO_CLIENT;
+			return f;
+		}
+	}
+	return NULL;
+}
+
+static void lru_unlink(struct ftpi_flow_table *t, struct ftpi_flow *f)
+{
+	if (f->lru_prev)
+		f->lru_prev->lru_next = f->lru_next;
+	else
+		t->lru_head = f->lru_next;
+	if (f->lru_next)
+		f->lru_next->lru_prev = f->lru_prev;
+	else
+		t->lru_tail = f->lru_prev;
+	f->lru_prev = f->lru_next = NULL;
+}
+
+static void lru_push_head(struct ftpi_flow_table *t, struct ftpi_flow *f)
+{
+	f->lru_prev = NULL;
+	f->lru_next = t->lru_head;
+	if (t->lru_head)
+		t->lru_head->lru_prev = f;
+	t->lru_head = f;
+	if (t->lru_tail == NULL)
+		t->lru_tail = f;
+}
+
+void ftpi__flow_touch(struct ftpi_flow_table *t, struct ftpi_flow *f, uint64_t now)
+{
+	if (now > f->last_us)
+		f->last_us = now;
+	if (t->lru_head != f) {
+		lru_unlink(t, f);
+		lru_push_head(t, f);
+	}
+}
+
+static struct ftpi_flow *take_free(struct ftpi_flow_table *t)
+{
+	struct ftpi_flow *f = t->free_list;
+	if (f) {
+		t->free_list = f->hnext;
+		memset(f, 0, sizeof *f);
+	}
+	return f;
+}
+
+struct ftpi_flow *ftpi__flow_create(struct ftpi__ctx *cx, struct ftpi_flow_table *t,
+				    const struct ftpi_endpoint *cli, const struct ftpi_endpoint *srv,
+				    uint64_t hash)
+{
+	struct ftpi_flow *f;
+
+	if (t->count >= cx->cfg.max_flows && t->lru_tail) {
+		FTPI__COUNT(cx, flows_evicted);
+		t->cbs.end(t->cbs.user, t->lru_tail, FTPI_FLOW_END_EVICTED);
+	}
+	f = take_free(t);
+	if (f == NULL) {
+		f = ftpi__alloc(cx, FTPI__POOL_FLOW, sizeof *f);
+		if (f == NULL && t->lru_tail) { /* memory cap: make room from the LRU end */
+			FTPI__COUNT(cx, flow_memcap);
+			FTPI__COUNT(cx, flows_evicted);
+			t->cbs.end(t->cbs.user, t->lru_tail, FTPI_FLOW_END_EVICTED);
+			f = take_free(t);
+		}
+		if (f == NULL) {
+			FTPI__COUNT(cx, flow_memcap);
+			return NULL;
+		}
+	}
+	f->hash = hash;
+	f->id = t->next_id++;
+	f->cli = *cli;
+	f->srv = *srv;
+	f->first_us = f->last_us = cx->now_us;
+	f->first_frame = cx->frame;
+	uint32_t b = (uint32_t)(hash & (t->nbuckets - 1));
+	f->hnext = t->buckets[b];
+	t->buckets[b] = f;
+	lru_push_head(t, f);
+	t->count++;
+	FTPI__COUNT(cx, flows_created);
+	cx->st.flows_active = t->count;
+	return f;
+}
+
+static void hash_unlink(struct ftpi_flow_table *t, struct ftpi_flow *f)
+{
+	struct ftpi_flow **pp = &t->buckets[f->hash & (t->nbuckets - 1)];
+	while (*pp && *pp != f)
+		pp = &(*pp)->hnext;
+	if (*pp)
+		*pp = f->hnext;
+}
+
+struct ftpi_flow *ftpi__flow_by_id(struct ftpi_flow_table *t, uint64_t id)
+{
+	/* Streams (ftpi_stream_*) are few and long-lived; a walk is fine for them. */
+	for (struct ftpi_flow *f = t->lru_head; f; f = f->lru_next)
+		if (f->id == id)
+			return f;
+	return NULL;
+}
+
+void ftpi__flow_free(struct ftpi__ctx *cx, struct ftpi_flow_table *t, struct ftpi_flow *f)
+{
+	if (t->last == f)
+		t->last = NULL;
+	hash_unlink(t, f);
+	lru_unlink(t, f);
+	t->count--;
+	cx->st.flows_active = t->count;
+	f->hnext = t->free_list;
+	t->free_list = f;
+}
+
+static uint64_t flow_timeout(const struct ftpi__ctx *cx, const struct ftpi_flow *f)
+{
+	switch (f->state) {
+	case FTPI_FLOW_SYN_SENT:
+	case FTPI_FLOW_SYN_RCVD:
+		return cx->cfg.timeout_syn;
+	case FTPI_FLOW_CLOSING:
+	case FTPI_FLOW_CLOSED:
+		return cx->cfg.timeout_closing;
+	default:
+		return cx->cfg.timeout_established;
+	}
+}
+
+void ftpi__flow_expire(struct ftpi_flow_table *t, const struct ftpi__ctx *cx, uint64_t now)
+{
+	uint64_t min_to = FTPI__MIN(cx->cfg.timeout_syn,
+				    FTPI__MIN(cx->cfg.timeout_closing, cx->cfg.timeout_established));
+	struct ftpi_flow *f = t->lru_tail, *prev;
+
+	/* From the least recently used end; stop at the first flow younger than any timeout. */
+	for (; f; f = prev) {
+		prev = f->lru_prev;
+		uint64_t idle = now > f->last_us ? now - f->last_us : 0;
+		if (idle < min_to)
+			break;
+		if (f->external)
+			continue; /* streams end when their owner says so */
+		if (idle >= flow_timeout(cx, f))
+			t->cbs.end(t->cbs.user, f,
+				   f->state == FTPI_FLOW_CLOSED ? FTPI_FLOW_END_NORMAL
+								: FTPI_FLOW_END_TIMEOUT);
+	}
+}
+
+void ftpi__flow_end_all(struct ftpi_flow_table *t)
+{
+	while (t->lru_tail)
+		t->cbs.end(t->cbs.user, t->lru_tail, FTPI_FLOW_END_FLUSH);
+}
+
+static const char *const state_names[] = {
+#define XX(name) #name,
+	FTPI_FLOW_STATE_MAP(XX)
+#undef XX
+};
+
+const char *ftpi__flow_state_name(int state)
+{
+	if (state < 0 || state >= FTPI_FLOW__STATE_COUNT)
+		return "?";
+	return state_names[state];
+}
+
+void ftpi__flow_set_state(struct ftpi_flow *f, int state)
+{
+	/* TCP states only move forward; the one way back is a port pair reused after CLOSED, which
+	 * makes a new flow. */
+	FTPI__ASSERT(state >= f->state || f->state == FTPI_FLOW_SYN_SENT);
+	f->state = (uint8_t)state;
+}

@@ -1,0 +1,146 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * flow.h - TCP flows: the bidirectional flow table (keyed hash, LRU, per-state timeouts), the
+ * TCP connection state (one setter), and the storage of the per-direction reassembly state each
+ * flow carries (reasm/ owns the byte ordering). Ending a flow is the engine's business: the table
+ * asks for it through the callbacks the engine installs (eviction, expiry), never by calling up.
+ */
+#ifndef FTPI_FLOW_H
+#define FTPI_FLOW_H
+
+#include "internal.h"
+
+struct ftpi_seg {
+	struct ftpi_seg *next;
+	uint32_t seq;
+	uint32_t len;
+	uint32_t alloc; /* bytes allocated for data (pool accounting) */
+	uint8_t data[];
+};
+
+/* One direction of a TCP connection. */
+struct ftpi_half {
+	uint32_t isn;
+	uint32_t next_seq;   /* next byte to deliver */
+	uint32_t fin_seq;    /* sequence number of the FIN */
+	uint32_t acked;      /* highest ACK the peer sent for this direction */
+	uint8_t seq_known;
+	uint8_t syn_seen;
+	uint8_t fin_seen;
+	uint8_t acked_valid;
+	uint8_t want;        /* 1: the upper layer wants bytes; 0: count only */
+	uint8_t ended;       /* FIN delivered or the flow was reset */
+	uint16_t n_ooo;
+	uint32_t ooo_bytes;
+	struct ftpi_seg *ooo; /* sorted by seq, non-overlapping */
+	uint64_t bytes;      /* payload bytes by sequence space (delivered + skipped) */
+	uint64_t packets;
+	uint64_t gap_bytes;
+};
+
+#define FTPI_FLOW_STATE_MAP(XX)                                                                    \
+	XX(SYN_SENT)                                                                               \
+	XX(SYN_RCVD)                                                                               \
+	XX(ESTABLISHED)                                                                            \
+	XX(CLOSING) /* one FIN */                                                                  \
+	XX(CLOSED)  /* both FINs or a RST: kept briefly to absorb stragglers */
+
+enum ftpi_flow_state {
+#define XX(name) FTPI_FLOW_##name,
+	FTPI_FLOW_STATE_MAP(XX)
+#undef XX
+	FTPI_FLOW__STATE_COUNT
+};
+
+enum ftpi_flow_role {
+	FTPI_ROLE_UNKNOWN = 0, /* still sniffing the first bytes */
+	FTPI_ROLE_CONTROL,
+	FTPI_ROLE_DATA,
+	FTPI_ROLE_OTHER        /* not FTP: counted only */
+};
+
+struct ftpi_flow {
+	struct ftpi_flow *hnext;
+	struct ftpi_flow *lru_prev, *lru_next; /* head = most recent */
+	uint64_t hash;
+	uint64_t id;
+	struct ftpi_endpoint cli, srv; /* cli = the TCP initiator (best guess when mid-stream) */
+	uint64_t first_us, last_us;
+	uint64_t first_frame;
+	uint8_t state;      /* enum ftpi_flow_state: only through ftpi__flow_set_state() */
+	uint8_t midstream;
+	uint8_t role;
+	uint8_t external;   /* created by ftpi_stream_open(): no TCP state */
+	uint8_t app_closed; /* the upper stages were told it ended */
+	uint8_t ndpi_done;
+	uint8_t sniff_pkts; /* payload packets looked at while ROLE_UNKNOWN */
+	uint8_t checksum_bad;
+	struct ftpi_half half[2]; /* [FTPI_DIR_TO_SERVER], [FTPI_DIR_TO_CLIENT] */
+	uint8_t sniff_len[2];
+	uint8_t sniff_buf[2][24]; /* first bytes of each direction while ROLE_UNKNOWN */
+	void *app;          /* struct ftpi_session * (control) or struct ftpi_dconn * (data) */
+	struct ftpi__ndpi_flow *ndpi;
+	const char *app_name;
+	uint64_t session_id;  /* the FTP session it belongs to, kept for the FLOW_END event */
+	uint32_t ndpi_risks;
+};
+
+struct ftpi_flow_key {
+	struct ftpi_endpoint a, b; /* src, dst of the packet */
+};
+
+/* What the table asks of its owner: end a flow (evicted, expired, or ended by the owner through
+ * ftpi__flow_end_all), and release a flow's upper-stage state at teardown without events. */
+struct ftpi_flow_cbs {
+	void (*end)(void *user, struct ftpi_flow *f, int reason); /* enum ftpi_flow_end_reason */
+	void (*release)(void *user, struct ftpi_flow *f);
+	void *user;
+};
+
+enum ftpi_flow_end_reason {
+	FTPI_FLOW_END_NORMAL = 0,
+	FTPI_FLOW_END_TIMEOUT = 1,
+	FTPI_FLOW_END_EVICTED = 2,
+	FTPI_FLOW_END_FLUSH = 3
+};
+
+struct ftpi_flow_table {
+	struct ftpi_flow **buckets;
+	uint32_t nbuckets; /* power of two */
+	uint32_t count;
+	struct ftpi_flow *lru_head, *lru_tail;
+	struct ftpi_flow *free_list;
+	struct ftpi_flow *last; /* the flow of the previous packet (NULL once it ended) */
+	uint64_t next_id;
+	struct ftpi_flow_cbs cbs;
+};
+
+int ftpi__flow_table_init(struct ftpi__ctx *cx, struct ftpi_flow_table *t,
+			  const struct ftpi_flow_cbs *cbs);
+/* Releases every flow (cbs.release first) and the table, without events. */
+void ftpi__flow_table_release(struct ftpi__ctx *cx, struct ftpi_flow_table *t);
+/* Finds the flow of a packet; *dir is set to the packet's direction. NULL when none. */
+struct ftpi_flow *ftpi__flow_lookup(struct ftpi_flow_table *t, const struct ftpi_endpoint *src,
+				    const struct ftpi_endpoint *dst, uint64_t hash, int *dir);
+uint64_t ftpi__flow_hash(const struct ftpi__ctx *cx, const struct ftpi_endpoint *src,
+			 const struct ftpi_endpoint *dst);
+/* Creates a flow (asking cbs.end to end the least recently used one when full). */
+struct ftpi_flow *ftpi__flow_create(struct ftpi__ctx *cx, struct ftpi_flow_table *t,
+				    const struct ftpi_endpoint *cli, const struct ftpi_endpoint *srv,
+				    uint64_t hash);
+/* Marks the flow used now (moves it to the LRU head). */
+void ftpi__flow_touch(struct ftpi_flow_table *t, struct ftpi_flow *f, uint64_t now);
+/* Takes an ended flow out of the table; its memory goes to the free list. */
+void ftpi__flow_free(struct ftpi__ctx *cx, struct ftpi_flow_table *t, struct ftpi_flow *f);
+/* Asks cbs.end to end the flows idle past their state's timeout. */
+void ftpi__flow_expire(struct ftpi_flow_table *t, const struct ftpi__ctx *cx, uint64_t now);
+/* Asks cbs.end to end every flow (flush). */
+void ftpi__flow_end_all(struct ftpi_flow_table *t);
+struct ftpi_flow *ftpi__flow_by_id(struct ftpi_flow_table *t, uint64_t id);
+
+/* The one place a flow's TCP state changes. */
+void ftpi__flow_set_state(struct ftpi_flow *f, int state);
+/* "SYN_SENT", ...; "?" when out of range. */
+const char *ftpi__flow_state_name(int state);
+
+#endif /* FTPI_FLOW_H */

@@ -1,0 +1,168 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * command.c - client commands on the control channel (RFC 959 §4.1, RFC 2228 §3, RFC 2428 §2,
+ * RFC 1639): the command event, the queue of commands waiting for their replies (pipelining
+ * allowed), and what a command does before its reply: the user name, clear-text credentials,
+ * active-mode announcements, PROT's argument, the transfer command in flight.
+ */
+#include "session.h"
+
+static int upc_c(int c)
+{
+	return (c >= 'a' && c <= 'z') ? c - 32 : c;
+}
+
+static void upper_copy(char *dst, size_t cap, const char *src, size_t n)
+{
+	size_t i;
+	for (i = 0; i < n && i + 1 < cap; i++)
+		dst[i] = (char)upc_c((unsigned char)src[i]);
+	dst[i] = '\0';
+}
+
+static int is_anonymous(const char *u, size_t n)
+{
+	return (n == 9 && strncasecmp(u, "anonymous", 9) == 0) ||
+	       (n == 3 && strncasecmp(u, "ftp", 3) == 0);
+}
+
+static void emit_command(struct ftpi__ftp *ftp, struct ftpi_session *s, int v,
+			 const struct ftpi_span *verb, const struct ftpi_span *arg)
+{
+	struct ftpi_event ev;
+	char vbuf[8];
+
+	upper_copy(vbuf, sizeof vbuf, verb->ptr, verb->len);
+	memset(&ev, 0, sizeof ev);
+	ev.type = FTPI_EV_COMMAND;
+	ev.session_id = s->id;
+	ev.client = s->cli;
+	ev.server = s->srv;
+	ev.u.command.verb.ptr = vbuf;
+	ev.u.command.verb.len = strlen(vbuf);
+	ev.u.command.arg = *arg;
+	if (v == FTPI_CMD_PASS && ftp->cx->cfg.redact_credentials) {
+		ev.u.command.arg.ptr = "***";
+		ev.u.command.arg.len = 3;
+	}
+	ftpi__emit(ftp->cx, &ev);
+}
+
+/* Queues the command for its reply; a client that never reads replies loses the oldest. */
+static struct ftpi_pending *queue_pending(struct ftpi__ftp *ftp, struct ftpi_session *s, int v,
+					  const struct ftpi_span *arg)
+{
+	struct ftpi_pending *p;
+	if (s->pend_count == FTPI__PENDING_MAX) {
+		s->pend_head = (uint8_t)((s->pend_head + 1) % FTPI__PENDING_MAX);
+		s->pend_count--;
+	}
+	p = &s->pend[(s->pend_head + s->pend_count) % FTPI__PENDING_MAX];
+	s->pend_count++;
+	memset(p, 0, offsetof(struct ftpi_pending, arg));
+	p->verb = (uint8_t)v;
+	p->frame = ftp->cx->frame;
+	p->arg_len = (uint16_t)FTPI__MIN(arg->len, sizeof p->arg);
+	memcpy(p->arg, arg->ptr, p->arg_len);
+	return p;
+}
+
+/* PORT, EPRT, LPRT: the client asks the server to connect back. */
+static void announce_active(struct ftpi__ftp *ftp, struct ftpi_session *s, int v,
+			    const struct ftpi_span *arg, const char *line, size_t len)
+{
+	static const struct {
+		uint8_t verb, ann;
+		int (*parse)(const char *, size_t, struct ftpi_endpoint *);
+		const char *kind, *what;
+	} av[] = {
+		{FTPI_CMD_PORT, FTPI_ANN_PORT, ftpi__parse_port, "bad_port",
+		 "PORT argument does not parse"},
+		{FTPI_CMD_EPRT, FTPI_ANN_EPRT, ftpi__parse_eprt, "bad_eprt",
+		 "EPRT argument does not parse"},
+		{FTPI_CMD_LPRT, FTPI_ANN_LPRT, ftpi__parse_lprt, "bad_lprt",
+		 "LPRT argument does not parse"},
+	};
+	struct ftpi_endpoint ep;
+	for (size_t i = 0; i < FTPI__ARRAY_LEN(av); i++) {
+		if (av[i].verb != v)
+			continue;
+		if (!av[i].parse(arg->ptr, arg->len, &ep)) {
+			ftpi__ftp_anomaly(ftp, s, av[i].kind, av[i].what, line, len);
+			continue;
+		}
+		if (!ftpi__addr_eq(&ep.addr, &s->cli.addr))
+			ftpi__ftp_bounce(ftp, s, av[i].ann, &ep, line, len);
+		if (s->server)
+			s->server->active_count++;
+		ftp->hooks.announce(ftp->hooks.user, s, av[i].ann, 1, &ep, 0);
+	}
+}
+
+static void command_effects(struct ftpi__ftp *ftp, struct ftpi_session *s, int v,
+			    const struct ftpi_span *arg, struct ftpi_pending *p, const char *line,
+			    size_t len)
+{
+	switch (v) {
+	case FTPI_CMD_USER:
+		s->user_len = (uint16_t)FTPI__MIN(arg->len, sizeof s->user);
+		memcpy(s->user, arg->ptr, s->user_len);
+		s->anonymous = is_anonymous(arg->ptr, arg->len);
+		break;
+	case FTPI_CMD_PASS:
+		if (FTPI__UNREADABLE(s))
+			break;
+		if (!ftpi__subject_has(&s->fs, FTPI_FINDING_PLAINTEXT_AUTH)) {
+			ftpi__ftp_plaintext_auth(ftp, s, arg->ptr, arg->len);
+			if (s->server)
+				s->server->clear_logins++;
+		}
+		s->pass_clear = 1;
+		break;
+	case FTPI_CMD_PORT:
+	case FTPI_CMD_EPRT:
+	case FTPI_CMD_LPRT:
+		announce_active(ftp, s, v, arg, line, len);
+		break;
+	case FTPI_CMD_EPSV:
+		if (arg->len == 3 && strncasecmp(arg->ptr, "ALL", 3) == 0)
+			s->epsv_all = 1;
+		break;
+	case FTPI_CMD_PROT:
+		if (arg->len >= 1)
+			p->prot = (uint8_t)upc_c((unsigned char)arg->ptr[0]);
+		break;
+	default:
+		if (!ftpi__verb_is_transfer(v))
+			break;
+		memset(&s->xfer, 0, sizeof s->xfer);
+		s->xfer.verb = (uint8_t)v;
+		s->xfer.state = 1;
+		s->xfer.file_len = (uint16_t)FTPI__MIN(arg->len, sizeof s->xfer.file);
+		memcpy(s->xfer.file, arg->ptr, s->xfer.file_len);
+		ftp->hooks.xfer(ftp->hooks.user, s);
+		break;
+	}
+}
+
+void ftpi__ftp_command(struct ftpi__ftp *ftp, struct ftpi_session *s, const char *line, size_t len,
+		       int truncated)
+{
+	struct ftpi_span verb, arg;
+
+	s->commands++;
+	FTPI__COUNT(ftp->cx, ftp_commands);
+	if (truncated)
+		ftpi__ftp_anomaly(ftp, s, "overlong_command", "command line longer than max_line_len",
+				  line, len);
+	if (len == 0)
+		return;
+	if (!ftpi__cmd_split(line, len, &verb, &arg)) {
+		ftpi__ftp_anomaly(ftp, s, "garbage_command", "not an FTP command line", line, len);
+		return;
+	}
+	int v = ftpi__verb_lookup(verb.ptr, verb.len);
+	emit_command(ftp, s, v, &verb, &arg);
+	struct ftpi_pending *p = queue_pending(ftp, s, v, &arg);
+	command_effects(ftp, s, v, &arg, p, line, len);
+}

@@ -1,0 +1,161 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * findings.c - the control channel's findings and anomalies, with their messages and evidence:
+ * protocol anomalies, clear-text credentials and data, bounce, NAT and passive-range findings,
+ * and the login event. The state machine decides when; this file says what.
+ */
+#include "session.h"
+
+void ftpi__ftp_anomaly(struct ftpi__ftp *ftp, struct ftpi_session *s, const char *kind,
+		    const char *detail, const char *line, size_t len)
+{
+	char ev_txt[300];
+	struct ftpi_event ev;
+
+	FTPI__COUNT(ftp->cx, anomalies);
+	ev_txt[0] = '\0';
+	if (line)
+		ftpi__buf_escape(ev_txt, 200, 0, line, FTPI__MIN(len, 120));
+	memset(&ev, 0, sizeof ev);
+	ev.type = FTPI_EV_ANOMALY;
+	ev.session_id = s->id;
+	ev.client = s->cli;
+	ev.server = s->srv;
+	ev.u.anomaly.kind.ptr = kind;
+	ev.u.anomaly.kind.len = strlen(kind);
+	ev.u.anomaly.detail.ptr = detail;
+	ev.u.anomaly.detail.len = strlen(detail);
+	ftpi__emit(ftp->cx, &ev);
+	if (s->anomaly_findings < FTPI__ANOMALY_FINDINGS_MAX) {
+		s->anomaly_findings++;
+		char msg[160];
+		ftpi__buf_printf(msg, sizeof msg, 0, "%s", detail);
+		ftpi__finding(ftp->cx, &s->fs, FTPI_FINDING_PROTOCOL_ANOMALY, NULL, NULL, msg, ev_txt);
+	}
+}
+
+void ftpi__ftp_emit_login(struct ftpi__ftp *ftp, struct ftpi_session *s)
+{
+	struct ftpi_event ev;
+	memset(&ev, 0, sizeof ev);
+	ev.type = FTPI_EV_LOGIN;
+	ev.session_id = s->id;
+	ev.client = s->cli;
+	ev.server = s->srv;
+	ev.u.login.user.ptr = s->user;
+	ev.u.login.user.len = s->user_len;
+	ev.u.login.result = s->login;
+	ev.u.login.anonymous = s->anonymous;
+	ev.u.login.cleartext = !FTPI__UNREADABLE(s);
+	ftpi__emit(ftp->cx, &ev);
+}
+
+void ftpi__session_cleartext_data(struct ftpi__ftp *ftp, struct ftpi_session *s, const char *how)
+{
+	if (s->prot == 'P' || ftpi__subject_has(&s->fs, FTPI_FINDING_CLEARTEXT_DATA))
+		return;
+	char msg[200], evd[200];
+	ftpi__buf_printf(msg, sizeof msg, 0,
+			 "data transfer without PROT P: file contents and listings cross in clear "
+			 "text");
+	size_t n = ftpi__buf_printf(evd, sizeof evd, 0, "%s; PROT %c; ", how,
+				    s->prot ? s->prot : '-');
+	n = ftpi__buf_printf(evd, sizeof evd, n, "%s", ftpi__verb_name(s->xfer.verb));
+	if (s->xfer.file_len) {
+		n = ftpi__buf_printf(evd, sizeof evd, n, " ");
+		ftpi__buf_escape(evd, sizeof evd, n, s->xfer.file, FTPI__MIN(s->xfer.file_len, 80));
+	}
+	ftpi__finding(ftp->cx, &s->fs, FTPI_FINDING_CLEARTEXT_DATA, NULL, NULL, msg, evd);
+}
+
+void ftpi__ftp_plaintext_auth(struct ftpi__ftp *ftp, struct ftpi_session *s, const char *arg,
+			      size_t arg_len)
+{
+	char msg[200], evd[300];
+	size_t n = ftpi__buf_printf(msg, sizeof msg, 0,
+				    "credentials sent in clear text on the control channel (user \"");
+	n = ftpi__buf_escape(msg, sizeof msg, n, s->user, FTPI__MIN(s->user_len, 64));
+	ftpi__buf_printf(msg, sizeof msg, n, "\")%s",
+			 s->state == FTPI_SS_TLS_HANDSHAKE || s->state == FTPI_SS_TLS
+				 ? " inside TLS with a NULL cipher (no encryption)"
+				 : "");
+	n = ftpi__buf_printf(evd, sizeof evd, 0, "USER ");
+	n = ftpi__buf_escape(evd, sizeof evd, n, s->user, FTPI__MIN(s->user_len, 64));
+	n = ftpi__buf_printf(evd, sizeof evd, n, " / PASS ");
+	if (ftp->cx->cfg.redact_credentials)
+		n = ftpi__buf_printf(evd, sizeof evd, n, "***");
+	else
+		n = ftpi__buf_escape(evd, sizeof evd, n, arg, FTPI__MIN(arg_len, 64));
+	ftpi__finding(ftp->cx, &s->fs, FTPI_FINDING_PLAINTEXT_AUTH, NULL, NULL, msg, evd);
+}
+
+void ftpi__ftp_bounce(struct ftpi__ftp *ftp, struct ftpi_session *s, int ann,
+		      const struct ftpi_endpoint *ep, const char *line, size_t len)
+{
+	char msg[200], evd[300];
+	size_t n = ftpi__buf_printf(msg, sizeof msg, 0, "%s names ", ftpi_announce_name(ann));
+	n = ftpi__buf_endpoint(msg, sizeof msg, n, ep);
+	n = ftpi__buf_printf(msg, sizeof msg, n, ", not the control client ");
+	char a[64];
+	ftpi_addr_format(&s->cli.addr, a, sizeof a);
+	if (ftpi__addr_is_private(&ep->addr) && !ftpi__addr_is_private(&s->cli.addr))
+		ftpi__buf_printf(msg, sizeof msg, n,
+			 "%s: the server is asked to connect elsewhere (a private "
+			 "address: a client behind NAT without an FTP helper, or a "
+			 "bounce)",
+			 a);
+	else
+		ftpi__buf_printf(msg, sizeof msg, n,
+			 "%s: the server is asked to connect to a third host", a);
+	ftpi__buf_escape(evd, sizeof evd, 0, line, FTPI__MIN(len, 200));
+	ftpi__finding(ftp->cx, &s->fs, FTPI_FINDING_BOUNCE, NULL, NULL, msg, evd);
+}
+
+void ftpi__ftp_nat_pasv(struct ftpi__ftp *ftp, struct ftpi_session *s, int ann,
+			const struct ftpi_endpoint *ep, const char *text, size_t len)
+{
+	char msg[300], evd[300], a[64], b[64];
+	ftpi_addr_format(&ep->addr, a, sizeof a);
+	ftpi_addr_format(&s->srv.addr, b, sizeof b);
+	size_t n = ftpi__buf_printf(msg, sizeof msg, 0,
+				    "%s reply advertises %s%s, but the client reached the server at "
+				    "%s: the server is behind NAT without its public (helper) "
+				    "address",
+				    ann == FTPI_ANN_LPSV ? "228" : "227", a,
+				    ftpi__addr_is_private(&ep->addr) ? " (private)" : "", b);
+	if (s->tls != FTPI_TLS_NONE)
+		ftpi__buf_printf(msg, sizeof msg, n, "; under TLS no firewall can rewrite it");
+	ftpi__buf_escape(evd, sizeof evd, 0, text, FTPI__MIN(len, 200));
+	ftpi__finding(ftp->cx, &s->fs, FTPI_FINDING_NAT_PRIVATE_PASV, NULL, NULL, msg, evd);
+}
+
+void ftpi__ftp_pasv_policy(struct ftpi__ftp *ftp, struct ftpi_session *s,
+			   const struct ftpi_endpoint *ep, const char *text, size_t len)
+{
+	char msg[300], evd[300];
+	ftpi__buf_printf(msg, sizeof msg, 0, "passive port %u is outside the agreed range %u-%u",
+			 ep->port, ftp->cx->cfg.pasv_min, ftp->cx->cfg.pasv_max);
+	ftpi__buf_escape(evd, sizeof evd, 0, text, FTPI__MIN(len, 200));
+	ftpi__finding(ftp->cx, &s->fs, FTPI_FINDING_PASV_PORT_OUT_OF_POLICY, NULL, NULL, msg, evd);
+}
+
+/* A final reply refused a login, or AUTH. */
+void ftpi__ftp_refused(struct ftpi__ftp *ftp, struct ftpi_session *s, int kind, const char *what,
+		       const char *arg, size_t arg_len, unsigned code, const char *text,
+		       size_t tlen)
+{
+	char msg[200], evd[300];
+	size_t n;
+	if (kind == FTPI_FINDING_FAILED_LOGIN) {
+		n = ftpi__buf_printf(msg, sizeof msg, 0, "login failed for user \"");
+		n = ftpi__buf_escape(msg, sizeof msg, n, s->user, FTPI__MIN(s->user_len, 64));
+		ftpi__buf_printf(msg, sizeof msg, n, "\"");
+	} else {
+		n = ftpi__buf_printf(msg, sizeof msg, 0, "%s", what);
+		n = ftpi__buf_escape(msg, sizeof msg, n, arg, FTPI__MIN(arg_len, 32));
+		ftpi__buf_printf(msg, sizeof msg, n, ": the session continues in clear text");
+	}
+	n = ftpi__buf_printf(evd, sizeof evd, 0, "%u ", code);
+	ftpi__buf_escape(evd, sizeof evd, n, text, FTPI__MIN(tlen, 120));
+	ftpi__finding(ftp->cx, &s->fs, kind, NULL, NULL, msg, evd);
+}

@@ -1,0 +1,82 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * ftp.h - the FTP stage's leaf parsers: the line framer (line.c), the command, reply and address
+ * parsers (parse.c) and the FTP detector (detect.c). They take a narrow context (config,
+ * counters, allocator), never the engine; the session state machine is in session.h.
+ */
+#ifndef FTPI_FTP_H
+#define FTPI_FTP_H
+
+#include "internal.h"
+
+/* ---- line.c: resumable line framer (RFC 959 §4.1, Telnet NVT RFC 854) ---- */
+struct ftpi_line {
+	char *buf;        /* grows from 256 bytes up to max_line_len (pool SESSION) */
+	uint32_t len;
+	uint32_t cap;     /* bytes allocated at buf */
+	uint8_t discard;  /* after an overlong line: drop bytes up to the next LF */
+	uint8_t iac;      /* Telnet command parsing state */
+	uint8_t resync;   /* after a gap: drop the partial line, restart at the next LF */
+};
+
+/* Called once per complete line, without its CR LF. truncated: the line was longer than the cap
+ * (text holds the first max_line_len bytes). Return non-zero to stop framing this chunk. */
+typedef int (*ftpi_line_cb)(void *ctx, const char *text, size_t len, int truncated);
+
+/* Frames bytes; returns the number of bytes consumed (all, unless cb stopped early). Returns
+ * (size_t)-1 when the buffer could not be allocated (bytes dropped, counted). */
+size_t ftpi__line_feed(struct ftpi__ctx *cx, struct ftpi_line *l, const uint8_t *p, size_t n,
+		       ftpi_line_cb cb, void *ctx);
+void ftpi__line_gap(struct ftpi_line *l);
+void ftpi__line_release(struct ftpi__ctx *cx, struct ftpi_line *l);
+
+/* ---- parse.c ---- */
+enum ftpi_verb {
+	FTPI_CMD_UNKNOWN = 0,
+#define FTPI_VERB_MAP(XX)                                                                          \
+	XX(USER) XX(PASS) XX(ACCT) XX(CWD) XX(CDUP) XX(SMNT) XX(QUIT) XX(REIN) XX(PORT) XX(PASV)  \
+	XX(TYPE) XX(STRU) XX(MODE) XX(RETR) XX(STOR) XX(STOU) XX(APPE) XX(ALLO) XX(REST) XX(RNFR) \
+	XX(RNTO) XX(ABOR) XX(DELE) XX(RMD) XX(MKD) XX(PWD) XX(LIST) XX(NLST) XX(SITE) XX(SYST)    \
+	XX(STAT) XX(HELP) XX(NOOP) XX(AUTH) XX(ADAT) XX(PBSZ) XX(PROT) XX(CCC) XX(MIC) XX(CONF)   \
+	XX(ENC) XX(FEAT) XX(OPTS) XX(EPRT) XX(EPSV) XX(MLSD) XX(MLST) XX(SIZE) XX(MDTM) XX(HOST)  \
+	XX(LPRT) XX(LPSV) XX(LANG) XX(CLNT) XX(XPWD) XX(XCWD) XX(XCUP) XX(XMKD) XX(XRMD) XX(MFMT) \
+	XX(AVBL) XX(CSID) XX(DSIZ) XX(RMDA) XX(SPSV) XX(THMB) XX(XCRC) XX(XMD5) XX(XSHA1)
+#define FTPI__VXX(v) FTPI_CMD_##v,
+	FTPI_VERB_MAP(FTPI__VXX)
+#undef FTPI__VXX
+	FTPI_CMD__COUNT
+};
+
+/* Looks a verb up, case-insensitively; FTPI_CMD_UNKNOWN when it is not a known verb. */
+int ftpi__verb_lookup(const char *p, size_t n);
+const char *ftpi__verb_name(int verb);
+/* 1 when the verb opens a data connection (LIST NLST MLSD RETR STOR STOU APPE). */
+int ftpi__verb_is_transfer(int verb);
+
+/* Splits a command line: verb = leading letters (up to a space), arg = the rest (one space
+ * skipped). Returns 0 when the line has no plausible verb (1-5 alphanumerics). */
+int ftpi__cmd_split(const char *line, size_t len, struct ftpi_span *verb, struct ftpi_span *arg);
+
+/* Reply line: "ddd " (last line) or "ddd-" (first line of a multi-line reply) or "ddd" alone.
+ * Returns 1 and sets code/cont/text, or 0 when the line does not start with a reply code. */
+int ftpi__reply_parse(const char *line, size_t len, unsigned *code, int *cont,
+		      struct ftpi_span *text);
+
+/* Address announcements. Each returns 1 on success and fills ep (and for EPSV only the port:
+ * ep->addr.family 0 means "the control connection's address"). */
+int ftpi__parse_227(const char *text, size_t len, struct ftpi_endpoint *ep);
+int ftpi__parse_229(const char *text, size_t len, struct ftpi_endpoint *ep);
+int ftpi__parse_228(const char *text, size_t len, struct ftpi_endpoint *ep); /* LPSV reply */
+int ftpi__parse_port(const char *arg, size_t len, struct ftpi_endpoint *ep);
+int ftpi__parse_eprt(const char *arg, size_t len, struct ftpi_endpoint *ep);
+int ftpi__parse_lprt(const char *arg, size_t len, struct ftpi_endpoint *ep);
+
+/* ---- detect.c: does a stream speak FTP? (first bytes of each direction) ---- */
+/* "ddd " or "ddd-" at the start. */
+int ftpi__ftp_looks_like_reply(const uint8_t *p, size_t n);
+/* A known verb of 3-5 letters followed by a space or a line end. */
+int ftpi__ftp_looks_like_command(const uint8_t *p, size_t n);
+/* After a gap: the bytes plainly start a line (a known verb, or a reply code). */
+int ftpi__ftp_starts_line(int dir, const uint8_t *p, size_t n);
+
+#endif /* FTPI_FTP_H */

@@ -1,0 +1,201 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * tlsreview.c - the engine's use of TLS and nDPI. For the control channel of an FTPS session it
+ * turns what tls.c read from the handshake into a TLS event and the tls_* findings (weak
+ * version, weak cipher, and for TLS <= 1.2 the certificate review of x509.c: self-signed,
+ * expired, untrusted, name mismatch; TLS 1.3 says the certificate was not visible). For data
+ * connections it proves the link to the control session when the ClientHello resumes the control
+ * channel's TLS session (session ID or ticket, TLS <= 1.2) and groups TLS 1.3 data connections by
+ * PSK identity. Findings go out on the subject it is given; it knows no session.
+ */
+#include "review.h"
+
+#include "sink.h"
+#include "x509.h"
+
+void ftpi__tlsreview_release(struct ftpi__ctx *cx, struct ftpi__tlsrev *r)
+{
+	if (r->x509) {
+		ftpi__x509_store_free(cx, r->x509);
+		r->x509 = NULL;
+	}
+}
+
+void ftpi__tlsreview_info(const struct ftpi__tls *t, const struct ftpi__x509_result *cert,
+			  struct ftpi_tls_info *out)
+{
+	memset(out, 0, sizeof *out);
+	if (t == NULL)
+		return;
+	if (t->seen_server_hello) {
+		out->version = t->version;
+		out->cipher = t->cipher;
+		out->version_name = ftpi__tls_version_name(t->version);
+		out->cipher_name = ftpi__tls_cipher_name(t->cipher);
+	}
+	out->sni.ptr = t->sni;
+	out->sni.len = t->sni_len;
+	if (cert && cert->parsed) {
+		out->cert_subject.ptr = cert->subject;
+		out->cert_subject.len = strlen(cert->subject);
+		out->cert_issuer.ptr = cert->issuer;
+		out->cert_issuer.len = strlen(cert->issuer);
+		out->cert_not_after = cert->not_after;
+		out->cert_not_before = cert->not_before;
+	}
+}
+
+static void cert_findings(struct ftpi__ctx *cx, struct ftpi__subject *s,
+			  const struct ftpi__x509_result *r, const char *name, size_t name_len)
+{
+	char msg[400], evd[600];
+	size_t n;
+
+	n = ftpi__buf_printf(evd, sizeof evd, 0, "subject %s; issuer %s", r->subject, r->issuer);
+	if (r->self_signed)
+		ftpi__finding(cx, s, FTPI_FINDING_TLS_CERT_SELF_SIGNED, NULL, NULL,
+			      "the FTPS server certificate is self-signed: clients cannot verify "
+			      "the server",
+			      evd);
+	if (r->expired || r->not_yet_valid) {
+		ftpi__buf_printf(msg, sizeof msg, 0,
+				 "the FTPS server certificate is %s at the capture's time",
+				 r->expired ? "expired" : "not yet valid");
+		char evd2[700];
+		size_t k = ftpi__buf_printf(evd2, sizeof evd2, 0, "%s; not before %lld, not after %lld",
+					    evd, (long long)r->not_before, (long long)r->not_after);
+		(void)k;
+		ftpi__finding(cx, s, FTPI_FINDING_TLS_CERT_EXPIRED, NULL, NULL, msg, evd2);
+	}
+	if (r->untrusted && !r->self_signed) {
+		ftpi__buf_printf(msg, sizeof msg, 0,
+				 "the FTPS server certificate does not chain to a trusted CA (%s)",
+				 r->verify_error[0] ? r->verify_error : "verification failed");
+		ftpi__finding(cx, s, FTPI_FINDING_TLS_CERT_UNTRUSTED, NULL, NULL, msg, evd);
+	}
+	if (r->name_mismatch) {
+		n = ftpi__buf_printf(msg, sizeof msg, 0, "the FTPS server certificate is not valid "
+							 "for the name \"");
+		n = ftpi__buf_escape(msg, sizeof msg, n, name, FTPI__MIN(name_len, 100));
+		ftpi__buf_printf(msg, sizeof msg, n, "\"");
+		ftpi__finding(cx, s, FTPI_FINDING_TLS_CERT_NAME_MISMATCH, NULL, NULL, msg, evd);
+	}
+}
+
+/* Reviews the certificate chain the handshake carried; the result goes to *cert. */
+static void review_chain(struct ftpi__ctx *cx, struct ftpi__tlsrev *r, struct ftpi__subject *s,
+			 const struct ftpi__tls *t, struct ftpi__x509_result **cert)
+{
+	if (r->x509 == NULL && !r->x509_failed) {
+		if (ftpi__x509_store_new(cx, cx->cfg.ca_file, &r->x509) != FTPI_OK) {
+			r->x509 = NULL;
+			r->x509_failed = 1;
+		}
+	}
+	if (r->x509 == NULL)
+		return;
+	if (*cert == NULL)
+		*cert = ftpi__alloc(cx, FTPI__POOL_TLS, sizeof **cert);
+	if (*cert == NULL)
+		return;
+	const char *name = t->sni;
+	size_t name_len = t->sni_len;
+	if (name_len == 0 && cx->cfg.server_name) {
+		name = cx->cfg.server_name;
+		name_len = strlen(name);
+	}
+	const uint8_t *const *der = (const uint8_t *const *)t->cert;
+	if (ftpi__x509_review(r->x509, der, t->cert_len, t->n_certs, name, name_len,
+			      (int64_t)(cx->now_us / 1000000), *cert) == FTPI_OK)
+		cert_findings(cx, s, *cert, name, name_len);
+}
+
+void ftpi__tlsreview_report(struct ftpi__ctx *cx, struct ftpi__tlsrev *r, struct ftpi__subject *s,
+			    struct ftpi__tls *t, struct ftpi__x509_result **cert)
+{
+	char msg[300], evd[300];
+
+	if (t == NULL || !t->seen_server_hello)
+		return;
+	FTPI__COUNT(cx, tls_handshakes);
+	const char *vn = ftpi__tls_version_name(t->version);
+	const char *cn = ftpi__tls_cipher_name(t->cipher);
+	if (ftpi__tls_version_weak(t->version)) {
+		ftpi__buf_printf(msg, sizeof msg, 0, "weak TLS protocol version %s negotiated",
+				 vn ? vn : "?");
+		ftpi__buf_printf(evd, sizeof evd, 0, "ServerHello version 0x%04x", t->version);
+		ftpi__finding(cx, s, FTPI_FINDING_TLS_WEAK_VERSION, NULL, NULL, msg, evd);
+	}
+	if (ftpi__tls_cipher_weak(t->cipher)) {
+		ftpi__buf_printf(msg, sizeof msg, 0, "weak TLS cipher suite %s negotiated",
+				 cn ? cn : "?");
+		ftpi__buf_printf(evd, sizeof evd, 0, "ServerHello cipher suite 0x%04x", t->cipher);
+		ftpi__finding(cx, s, FTPI_FINDING_TLS_WEAK_CIPHER, NULL, NULL, msg, evd);
+	}
+	if (t->version >= 0x0304) {
+		ftpi__finding_once(cx, s, FTPI_FINDING_TLS_CERT_NOT_VISIBLE,
+				   "TLS 1.3: the server certificate is encrypted and could not be "
+				   "reviewed (not a sign that it is fine)",
+				   vn ? vn : "TLSv1.3");
+	} else if (t->n_certs == 0 && t->certs_truncated) {
+		ftpi__finding_once(cx, s, FTPI_FINDING_TLS_CERT_NOT_VISIBLE,
+				   "the server certificate chain was larger than the handshake cap "
+				   "and could not be reviewed",
+				   "Certificate message over max_tls_handshake");
+	} else if (t->n_certs > 0) {
+		review_chain(cx, r, s, t, cert);
+	}
+	struct ftpi_event ev;
+	memset(&ev, 0, sizeof ev);
+	ev.type = FTPI_EV_TLS;
+	ev.session_id = s->id;
+	ev.client = s->cli;
+	ev.server = s->srv;
+	ftpi__tlsreview_info(t, *cert, &ev.u.tls);
+	ftpi__emit(cx, &ev);
+	/* certificates are no longer needed */
+	ftpi__tls_drop_certs(cx, t);
+}
+
+int ftpi__tlsreview_link(const struct ftpi__tls *c, uint64_t *last_psk_hash,
+			 const struct ftpi__tls *x, int link)
+{
+	if (c == NULL || x == NULL || !x->seen_client_hello || link == FTPI_LINK_TLS_RESUMPTION)
+		return link;
+	if (link != FTPI_LINK_INFERRED && link != FTPI_LINK_TLS_PSK)
+		return link;
+	if (x->client_sid_len && c->server_sid_len == x->client_sid_len &&
+	    memcmp(c->server_sid, x->client_sid, x->client_sid_len) == 0)
+		return FTPI_LINK_TLS_RESUMPTION;
+	if (x->client_ticket_len && c->server_new_ticket &&
+	    x->client_ticket_hash == c->server_ticket_hash)
+		return FTPI_LINK_TLS_RESUMPTION;
+	if (x->client_ticket_len && c->client_ticket_len &&
+	    x->client_ticket_hash == c->client_ticket_hash)
+		return FTPI_LINK_TLS_RESUMPTION; /* the same ticket the control channel presented */
+	if (x->client_psk) {
+		if (*last_psk_hash == 0)
+			*last_psk_hash = x->client_psk_hash;
+		if (*last_psk_hash == x->client_psk_hash)
+			return FTPI_LINK_TLS_PSK;
+	}
+	return link;
+}
+
+int ftpi__tls_null_mac_len(uint16_t suite)
+{
+	const char *n = ftpi__tls_cipher_name(suite);
+	const char *w;
+	if (n == NULL || suite == 0x0000 || (w = strstr(n, "_WITH_NULL_")) == NULL)
+		return -1;
+	w += strlen("_WITH_NULL_");
+	if (strcmp(w, "MD5") == 0)
+		return 16;
+	if (strcmp(w, "SHA") == 0)
+		return 20;
+	if (strcmp(w, "SHA256") == 0)
+		return 32;
+	if (strcmp(w, "SHA384") == 0)
+		return 48;
+	return -1;
+}

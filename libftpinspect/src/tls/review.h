@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * review.h - what the engine concludes from a TLS handshake: the TLS event and the tls_*
+ * findings of a control channel (version, cipher, certificate review), and the proof that a
+ * data connection resumes its control channel's TLS session.
+ */
+#ifndef FTPI_REVIEW_H
+#define FTPI_REVIEW_H
+
+#include "sink.h"
+#include "tls.h"
+
+struct ftpi__x509_store;
+struct ftpi__x509_result;
+
+/* The review's engine-wide state: the CA store, loaded on first use. */
+struct ftpi__tlsrev {
+	struct ftpi__x509_store *x509;
+	int x509_failed;
+};
+
+void ftpi__tlsreview_release(struct ftpi__ctx *cx, struct ftpi__tlsrev *r);
+/* Fills a public tls_info from a handshake and its certificate review (cert may be NULL). */
+void ftpi__tlsreview_info(const struct ftpi__tls *t, const struct ftpi__x509_result *cert,
+			  struct ftpi_tls_info *out);
+/* A control channel's handshake is as complete as it will get: review it, raise findings on s,
+ * emit the TLS event. The certificate review is kept in *cert (allocated on first use). */
+void ftpi__tlsreview_report(struct ftpi__ctx *cx, struct ftpi__tlsrev *r, struct ftpi__subject *s,
+			    struct ftpi__tls *t, struct ftpi__x509_result **cert);
+/* A data connection's ClientHello (data) against its control channel's handshake (control):
+ * returns the link kind it proves (enum ftpi_link), or link unchanged. last_psk_hash groups the
+ * session's TLS 1.3 data connections by PSK identity. */
+int ftpi__tlsreview_link(const struct ftpi__tls *control, uint64_t *last_psk_hash,
+			 const struct ftpi__tls *data, int link);
+
+/* MAC length of a TLS <= 1.2 cipher suite that does not encrypt (..._WITH_NULL_<MAC>), or -1. */
+int ftpi__tls_null_mac_len(uint16_t suite);
+
+#endif /* FTPI_REVIEW_H */
