@@ -589,7 +589,69 @@ static void test_gap_keeps_bytes_after_it(void)
 	ASSERT_TRUE(strstr(l.text, "cmd SYST") != NULL);
 }
 
+
+/* Feeds one direction of a stream, failing the test on an error. */
+static void stream_put(ftpi_engine *e, uint64_t id, int dir, uint64_t *ts, const void *p, size_t n)
+{
+	*ts += 1000;
+	ASSERT_EQ(ftpi_stream_data(e, id, dir, *ts, p, n), FTPI_OK);
+}
+
+static void stream_text(ftpi_engine *e, uint64_t id, int dir, uint64_t *ts, const char *text)
+{
+	stream_put(e, id, dir, ts, text, strlen(text));
+}
+
+/* A TLS 1.2 handshake as far as the engine reads it: ClientHello, ServerHello (AES-128-CBC),
+ * the server's ChangeCipherSpec, then an application data record whose bytes look like a
+ * clear-text PASS command. */
+static void tls_handshake(ftpi_engine *e, uint64_t id, uint64_t *ts)
+{
+	uint8_t ch[52] = {0x16, 0x03, 0x01, 0x00, 0x2f, 0x01, 0x00, 0x00, 0x2b, 0x03, 0x03};
+	uint8_t *q = ch + 11 + 32; /* after the random */
+	memcpy(q, "\x00\x00\x02\x13\x01\x01\x00\x00\x00", 9);
+	stream_put(e, id, 0, ts, ch, sizeof ch);
+	uint8_t sh[49 + 6] = {0x16, 0x03, 0x03, 0x00, 0x2c, 0x02, 0x00, 0x00, 0x28, 0x03, 0x03};
+	q = sh + 11 + 32;
+	memcpy(q, "\x00\x00\x2f\x00\x00\x00", 6);
+	memcpy(sh + 49, "\x14\x03\x03\x00\x01\x01", 6);
+	stream_put(e, id, 1, ts, sh, sizeof sh);
+	static const char rec[] = "\x17\x03\x03\x00\x10PASS hunter22\r\n\x01";
+	stream_put(e, id, 0, ts, rec, sizeof rec - 1);
+}
+
+static void test_reauth_after_ccc(void)
+{
+	/* AUTH TLS -> 234 -> TLS -> clear text again (CCC) -> AUTH TLS -> 234 -> TLS: the second
+	 * handshake is read as TLS (a TLS event), nothing inside its records is parsed as FTP */
+	static struct evlog l;
+	uint64_t ts = 1700000000000000ull, id = 0;
+	struct ftpi_endpoint cli = {{4, {10, 0, 0, 1}}, 40000}, srv = {{4, {10, 0, 0, 2}}, 21};
+	ftpi_engine *e = new_engine(&l, NULL);
+	ASSERT_EQ(ftpi_stream_open(e, &cli, &srv, ts, &id), FTPI_OK);
+	stream_text(e, id, 1, &ts, "220 hi\r\n");
+	stream_text(e, id, 0, &ts, "AUTH TLS\r\n");
+	stream_text(e, id, 1, &ts, "234 go\r\n");
+	tls_handshake(e, id, &ts);
+	stream_text(e, id, 0, &ts, "PWD\r\n"); /* clear text again: CCC happened inside TLS */
+	stream_text(e, id, 1, &ts, "257 \"/\"\r\n");
+	stream_text(e, id, 0, &ts, "AUTH TLS\r\n");
+	stream_text(e, id, 1, &ts, "234 again\r\n");
+	tls_handshake(e, id, &ts);
+	ASSERT_EQ(ftpi_stream_close(e, id, ts + 1000), FTPI_OK);
+	ftpi_engine_flush(e);
+	ftpi_engine_free(e);
+	ASSERT_EQ(l.count[FTPI_EV_TLS], 2);
+	ASSERT_EQ(l.count[FTPI_EV_ANOMALY], 0);
+	ASSERT_EQ(l.findings[FTPI_FINDING_CCC_DOWNGRADE], 1);
+	ASSERT_EQ(l.findings[FTPI_FINDING_PLAINTEXT_AUTH], 0);
+	ASSERT_TRUE(strstr(l.text, "cmd PASS") == NULL);
+	ASSERT_TRUE(strstr(l.text, "cmd PWD") != NULL);
+	ASSERT_EQ(l.count[FTPI_EV_COMMAND], 3);
+}
+
 static const struct ftpi_test tests[] = {
+	{"reauth_after_ccc", test_reauth_after_ccc},
 	{"gap_keeps_bytes_after_it", test_gap_keeps_bytes_after_it},
 	{"data_connections", test_data_connections},
 	{"link_types", test_link_types},
