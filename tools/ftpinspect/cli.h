@@ -121,14 +121,16 @@ struct app {
 	struct annot annot;
 };
 
-/* Whether an optional event type is shown to the user (vs. enabled for internal use only). */
+/* Whether an optional event type is shown to the user (vs. enabled for internal use only;
+ * out_util.c). */
 int app_wants(const struct app *a, int ev_type);
 
+/* The formats: one file each (out_<name>.c), registered in main.c's table. */
 extern const struct out_ops out_text_ops;
 extern const struct out_ops out_json_ops;
 extern const struct out_ops out_zeek_ops;
 
-/* ---- helpers shared by the formats (out_text.c) -------------------------------------------- */
+/* ---- out_util.c: helpers shared by the formats ------------------------------------------- */
 /* Escapes a wire span into buf (always NUL-terminated). */
 const char *cli_esc(char *buf, size_t buflen, struct ftpi_span s);
 /* Text the library already escaped (finding message/evidence): copied when printable ASCII,
@@ -143,7 +145,7 @@ const char *cli_time_human(char *buf, size_t buflen, uint64_t us);
 /* A short recommendation for a server event (json "recommendation"). */
 const char *cli_server_recommendation(char *buf, size_t buflen, const struct ftpi_event *ev);
 
-/* ---- out_json.c: JSON lines with jansson ------------------------------------------------- */
+/* ---- out_util.c: JSON lines with jansson -------------------------------------------------- */
 #include <jansson.h>
 
 /* Times are put in as placeholders and written as epoch seconds with exactly 6 decimals. */

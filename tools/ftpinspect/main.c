@@ -40,26 +40,6 @@ struct run {
 	int progress_shown;
 };
 
-int app_wants(const struct app *a, int ev_type)
-{
-	switch (ev_type) {
-	case FTPI_EV_COMMAND:
-	case FTPI_EV_REPLY:
-		return (a->user_mask & FTPI_EVMASK_COMMANDS) != 0;
-	case FTPI_EV_EXPECT:
-		return (a->user_mask & FTPI_EVMASK_EXPECT) != 0;
-	case FTPI_EV_ANOMALY:
-		return (a->user_mask & FTPI_EVMASK_ANOMALY) != 0;
-	case FTPI_EV_FLOW_END:
-		return (a->user_mask & FTPI_EVMASK_FLOWS) != 0;
-	case FTPI_EV_LOGIN:
-	case FTPI_EV_TLS:
-	case FTPI_EV_SESSION_START:
-		return 0;
-	default:
-		return 1;
-	}
-}
 
 static void add_comment(struct app *a, const char *fmt_kind, const struct ftpi_event *ev)
 {
@@ -372,6 +352,24 @@ static int read_capture(struct run *r)
 	return 0;
 }
 
+/* The output formats: one file each, one line here. */
+static const struct {
+	int format;
+	const struct out_ops *ops;
+} formats[] = {
+	{CLI_FMT_TEXT, &out_text_ops},
+	{CLI_FMT_JSON, &out_json_ops},
+	{CLI_FMT_ZEEK, &out_zeek_ops},
+};
+
+static const struct out_ops *cli_format(int format)
+{
+	for (size_t i = 0; i < sizeof formats / sizeof formats[0]; i++)
+		if (formats[i].format == format)
+			return formats[i].ops;
+	return &out_text_ops;
+}
+
 int main(int argc, char **argv)
 {
 	struct cli_opts o;
@@ -411,9 +409,7 @@ int main(int argc, char **argv)
 	a.o = &o;
 	a.fp = stdout;
 	a.max_sev = -1;
-	a.out = o.format == CLI_FMT_JSON   ? &out_json_ops
-		: o.format == CLI_FMT_ZEEK ? &out_zeek_ops
-					   : &out_text_ops;
+	a.out = cli_format(o.format);
 	a.color = o.format == CLI_FMT_TEXT &&
 		  (o.color == CLI_COLOR_ALWAYS || (o.color == CLI_COLOR_AUTO && isatty(1)));
 	r.a = &a;

@@ -4,8 +4,7 @@
  * session (when it ends) with its data connections indented below it, and with -v per command,
  * reply, expectation and anomaly. Data connections are held per session until the session line
  * is printed (bounded: past the caps they print at once). Colour marks the severity only when
- * stdout is a terminal or --color always. Also holds the small formatting helpers the other
- * formats share; every wire string passes through ftpi_escape() first.
+ * stdout is a terminal or --color always.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,116 +28,6 @@ struct text_state {
 	struct pending p[TXT_MAX_PENDING_SESSIONS];
 	size_t n;
 };
-
-/* ---- shared helpers ------------------------------------------------------------------------ */
-
-const char *cli_esc(char *buf, size_t buflen, struct ftpi_span s)
-{
-	ftpi_escape(buf, buflen, s.ptr, s.ptr ? s.len : 0);
-	return buf;
-}
-
-const char *cli_safe(char *buf, size_t buflen, struct ftpi_span s)
-{
-	size_t i;
-
-	for (i = 0; s.ptr != NULL && i < s.len; i++)
-		if ((unsigned char)s.ptr[i] < 0x20 || (unsigned char)s.ptr[i] >= 0x7f)
-			return cli_esc(buf, buflen, s);
-	if (buflen == 0)
-		return buf;
-	i = s.ptr ? s.len : 0;
-	if (i >= buflen)
-		i = buflen - 1;
-	if (i > 0)
-		memcpy(buf, s.ptr, i);
-	buf[i] = '\0';
-	return buf;
-}
-
-const char *cli_endpoint(char *buf, size_t buflen, const struct ftpi_endpoint *ep)
-{
-	char ip[64];
-
-	ftpi_addr_format(&ep->addr, ip, sizeof ip);
-	if (ep->addr.family == 6)
-		snprintf(buf, buflen, "[%s]:%u", ip, ep->port);
-	else
-		snprintf(buf, buflen, "%s:%u", ip, ep->port);
-	return buf;
-}
-
-const char *cli_time(char *buf, size_t buflen, uint64_t us)
-{
-	snprintf(buf, buflen, "%llu.%06llu", (unsigned long long)(us / 1000000u),
-		 (unsigned long long)(us % 1000000u));
-	return buf;
-}
-
-const char *cli_time_human(char *buf, size_t buflen, uint64_t us)
-{
-	time_t t = (time_t)(us / 1000000u);
-	struct tm tm;
-	char tmp[32];
-
-	if (gmtime_r(&t, &tm) == NULL || strftime(tmp, sizeof tmp, "%Y-%m-%d %H:%M:%S", &tm) == 0)
-		snprintf(tmp, sizeof tmp, "%llu", (unsigned long long)t);
-	snprintf(buf, buflen, "%s.%06llu", tmp, (unsigned long long)(us % 1000000u));
-	return buf;
-}
-
-const char *cli_server_recommendation(char *buf, size_t buflen, const struct ftpi_event *ev)
-{
-	const struct ftpi_server_info *s = &ev->u.server;
-	char ip[64], clients[16 * 48 + 16];
-	size_t len = 0;
-
-	ftpi_addr_format(&ev->server.addr, ip, sizeof ip);
-	clients[0] = '\0';
-	for (size_t i = 0; i < s->client_list_len && i < 16; i++) {
-		char c[64];
-		ftpi_addr_format(&s->client_list[i], c, sizeof c);
-		snprintf(clients + strlen(clients), sizeof clients - strlen(clients), "%s%s",
-			 i ? "," : "", c);
-	}
-	if (clients[0] == '\0')
-		snprintf(clients, sizeof clients, "<clients>");
-	else if (s->clients > s->client_list_len)
-		snprintf(clients + strlen(clients), sizeof clients - strlen(clients), ",...");
-	buf[0] = '\0';
-#define ADD(...)                                                                                   \
-	do {                                                                                       \
-		if (len < buflen) {                                                                \
-			int n_ = snprintf(buf + len, buflen - len, __VA_ARGS__);                   \
-			if (n_ > 0)                                                                \
-				len += (size_t)n_;                                                 \
-		}                                                                                  \
-	} while (0)
-	if (s->pasv_count > 0)
-		ADD("allow tcp from %s to %s ports %u-%u", clients, ip, s->pasv_min, s->pasv_max);
-	if (s->active_count > 0)
-		ADD("%sactive mode used %llu times: prefer passive, or allow tcp from %s port 20 "
-		    "to "
-		    "the clients",
-		    len ? "; " : "", (unsigned long long)s->active_count, ip);
-	if (s->out_of_policy > 0)
-		ADD("%s%llu passive ports outside the configured range: align the server's range",
-		    len ? "; " : "", (unsigned long long)s->out_of_policy);
-	if (s->clear_logins > 0)
-		ADD("%srequire AUTH TLS before login (%llu clear-text logins)", len ? "; " : "",
-		    (unsigned long long)s->clear_logins);
-	if (s->nat_problems > 0)
-		ADD("%sset the server's public passive address (%llu NAT problems)",
-		    len ? "; " : "", (unsigned long long)s->nat_problems);
-	if (s->ip_mismatches > 0)
-		ADD("%sdata connections from other addresses (%llu): check multi-homing/load "
-		    "balancing",
-		    len ? "; " : "", (unsigned long long)s->ip_mismatches);
-	if (len == 0)
-		ADD("no change needed");
-#undef ADD
-	return buf;
-}
 
 /* ---- the text format ------------------------------------------------------------------------ */
 

@@ -1,0 +1,221 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * out_util.c - what every output format shares: escaping, endpoints, times, the per-server
+ * recommendation, which optional events the user asked to see, and the JSON line writer (the
+ * JSON format and the JSON summary both use it). Every wire string passes through ftpi_escape()
+ * first. The formats depend on this file; it depends on none of them.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli.h"
+
+int app_wants(const struct app *a, int ev_type)
+{
+	switch (ev_type) {
+	case FTPI_EV_COMMAND:
+	case FTPI_EV_REPLY:
+		return (a->user_mask & FTPI_EVMASK_COMMANDS) != 0;
+	case FTPI_EV_EXPECT:
+		return (a->user_mask & FTPI_EVMASK_EXPECT) != 0;
+	case FTPI_EV_ANOMALY:
+		return (a->user_mask & FTPI_EVMASK_ANOMALY) != 0;
+	case FTPI_EV_FLOW_END:
+		return (a->user_mask & FTPI_EVMASK_FLOWS) != 0;
+	case FTPI_EV_LOGIN:
+	case FTPI_EV_TLS:
+	case FTPI_EV_SESSION_START:
+		return 0;
+	default:
+		return 1;
+	}
+}
+
+const char *cli_esc(char *buf, size_t buflen, struct ftpi_span s)
+{
+	ftpi_escape(buf, buflen, s.ptr, s.ptr ? s.len : 0);
+	return buf;
+}
+
+const char *cli_safe(char *buf, size_t buflen, struct ftpi_span s)
+{
+	size_t i;
+
+	for (i = 0; s.ptr != NULL && i < s.len; i++)
+		if ((unsigned char)s.ptr[i] < 0x20 || (unsigned char)s.ptr[i] >= 0x7f)
+			return cli_esc(buf, buflen, s);
+	if (buflen == 0)
+		return buf;
+	i = s.ptr ? s.len : 0;
+	if (i >= buflen)
+		i = buflen - 1;
+	if (i > 0)
+		memcpy(buf, s.ptr, i);
+	buf[i] = '\0';
+	return buf;
+}
+
+const char *cli_endpoint(char *buf, size_t buflen, const struct ftpi_endpoint *ep)
+{
+	char ip[64];
+
+	ftpi_addr_format(&ep->addr, ip, sizeof ip);
+	if (ep->addr.family == 6)
+		snprintf(buf, buflen, "[%s]:%u", ip, ep->port);
+	else
+		snprintf(buf, buflen, "%s:%u", ip, ep->port);
+	return buf;
+}
+
+const char *cli_time(char *buf, size_t buflen, uint64_t us)
+{
+	snprintf(buf, buflen, "%llu.%06llu", (unsigned long long)(us / 1000000u),
+		 (unsigned long long)(us % 1000000u));
+	return buf;
+}
+
+const char *cli_time_human(char *buf, size_t buflen, uint64_t us)
+{
+	time_t t = (time_t)(us / 1000000u);
+	struct tm tm;
+	char tmp[32];
+
+	if (gmtime_r(&t, &tm) == NULL || strftime(tmp, sizeof tmp, "%Y-%m-%d %H:%M:%S", &tm) == 0)
+		snprintf(tmp, sizeof tmp, "%llu", (unsigned long long)t);
+	snprintf(buf, buflen, "%s.%06llu", tmp, (unsigned long long)(us % 1000000u));
+	return buf;
+}
+
+const char *cli_server_recommendation(char *buf, size_t buflen, const struct ftpi_event *ev)
+{
+	const struct ftpi_server_info *s = &ev->u.server;
+	char ip[64], clients[16 * 48 + 16];
+	size_t len = 0;
+
+	ftpi_addr_format(&ev->server.addr, ip, sizeof ip);
+	clients[0] = '\0';
+	for (size_t i = 0; i < s->client_list_len && i < 16; i++) {
+		char c[64];
+		ftpi_addr_format(&s->client_list[i], c, sizeof c);
+		snprintf(clients + strlen(clients), sizeof clients - strlen(clients), "%s%s",
+			 i ? "," : "", c);
+	}
+	if (clients[0] == '\0')
+		snprintf(clients, sizeof clients, "<clients>");
+	else if (s->clients > s->client_list_len)
+		snprintf(clients + strlen(clients), sizeof clients - strlen(clients), ",...");
+	buf[0] = '\0';
+#define ADD(...)                                                                                   \
+	do {                                                                                       \
+		if (len < buflen) {                                                                \
+			int n_ = snprintf(buf + len, buflen - len, __VA_ARGS__);                   \
+			if (n_ > 0)                                                                \
+				len += (size_t)n_;                                                 \
+		}                                                                                  \
+	} while (0)
+	if (s->pasv_count > 0)
+		ADD("allow tcp from %s to %s ports %u-%u", clients, ip, s->pasv_min, s->pasv_max);
+	if (s->active_count > 0)
+		ADD("%sactive mode used %llu times: prefer passive, or allow tcp from %s port 20 "
+		    "to "
+		    "the clients",
+		    len ? "; " : "", (unsigned long long)s->active_count, ip);
+	if (s->out_of_policy > 0)
+		ADD("%s%llu passive ports outside the configured range: align the server's range",
+		    len ? "; " : "", (unsigned long long)s->out_of_policy);
+	if (s->clear_logins > 0)
+		ADD("%srequire AUTH TLS before login (%llu clear-text logins)", len ? "; " : "",
+		    (unsigned long long)s->clear_logins);
+	if (s->nat_problems > 0)
+		ADD("%sset the server's public passive address (%llu NAT problems)",
+		    len ? "; " : "", (unsigned long long)s->nat_problems);
+	if (s->ip_mismatches > 0)
+		ADD("%sdata connections from other addresses (%llu): check multi-homing/load "
+		    "balancing",
+		    len ? "; " : "", (unsigned long long)s->ip_mismatches);
+	if (len == 0)
+		ADD("no change needed");
+#undef ADD
+	return buf;
+}
+
+/* ---- JSON lines ---------------------------------------------------------------------------- */
+
+void cli_json_time(json_t *obj, const char *key, uint64_t us, struct cli_jtimes *t)
+{
+	char ph[3];
+
+	if (t->n >= CLI_JSON_MAX_TIMES) {
+		json_object_set_new(obj, key, json_real((double)us / 1e6));
+		return;
+	}
+	ph[0] = '\x01';
+	ph[1] = (char)('0' + t->n);
+	ph[2] = '\0';
+	t->us[t->n++] = us;
+	json_object_set_new(obj, key, json_string(ph));
+}
+
+void cli_json_span(json_t *obj, const char *key, struct ftpi_span s, int null_if_empty)
+{
+	char buf[CLI_TEXT_MAX * 2];
+
+	if (null_if_empty && (s.ptr == NULL || s.len == 0)) {
+		json_object_set_new(obj, key, json_null());
+		return;
+	}
+	cli_esc(buf, sizeof buf, s);
+	json_object_set_new(obj, key, json_string(buf));
+}
+
+/* Library text that is already escaped (finding message/evidence). */
+
+json_t *cli_json_endpoint(const struct ftpi_endpoint *ep)
+{
+	char ip[64];
+
+	ftpi_addr_format(&ep->addr, ip, sizeof ip);
+	return json_pack("{s:s,s:i}", "ip", ip, "port", (json_int_t)ep->port);
+}
+
+
+
+void cli_json_emit(FILE *f, const char *event, uint64_t ts_us, json_t *obj,
+		   const struct cli_jtimes *t)
+{
+	char ts[40];
+	char *body = json_dumps(obj, JSON_COMPACT | JSON_PRESERVE_ORDER);
+
+	json_decref(obj);
+	if (body == NULL) {
+		fprintf(stderr, "ftpinspect: cannot encode a %s event\n", event);
+		return;
+	}
+	fprintf(f, "{\"event\":\"%s\",\"ts\":%s", event, cli_time(ts, sizeof ts, ts_us));
+	/* body is "{...}"; splice its members, replacing the time placeholders. */
+	const char *p = body + 1;
+	if (*p != '}')
+		fputc(',', f);
+	while (*p) {
+		const char *q = strstr(p, "\"\\u0001");
+		if (q == NULL || t == NULL) {
+			fputs(p, f);
+			break;
+		}
+		fwrite(p, 1, (size_t)(q - p), f);
+		q += 7;
+		size_t idx = (size_t)(*q - '0');
+		if (idx < t->n && q[1] == '"') {
+			fputs(cli_time(ts, sizeof ts, t->us[idx]), f);
+			p = q + 2;
+		} else {
+			fputs("null", f);
+			p = strchr(q, '"') ? strchr(q, '"') + 1 : q + strlen(q);
+		}
+	}
+	fputc('\n', f);
+	free(body);
+}
+
