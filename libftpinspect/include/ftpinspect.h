@@ -80,7 +80,7 @@ enum ftpi_severity { FTPI_SEV_INFO = 0, FTPI_SEV_LOW, FTPI_SEV_MEDIUM, FTPI_SEV_
 
 #define FTPI_FINDING_MAP(XX)                                                                       \
 	XX(PLAINTEXT_AUTH, "plaintext_auth", FTPI_SEV_HIGH)                                           \
-	XX(ANONYMOUS_LOGIN, "anonymous_login", FTPI_SEV_INFO)                                         \
+	XX(ANONYMOUS_LOGIN, "anonymous_login", FTPI_SEV_LOW)                                          \
 	XX(FAILED_LOGIN, "failed_login", FTPI_SEV_LOW)                                                \
 	XX(BRUTE_FORCE, "brute_force", FTPI_SEV_HIGH)                                                 \
 	XX(AUTH_TLS_REFUSED, "auth_tls_refused", FTPI_SEV_MEDIUM)                                     \
@@ -193,7 +193,7 @@ enum ftpi_link {
 	FTPI_LINK_ANNOUNCED, /* a readable PORT/EPRT/LPRT/227/228/229 predicted it */
 	FTPI_LINK_INFERRED,  /* encrypted control: same hosts, passive range, timing */
 	FTPI_LINK_TLS_RESUMPTION, /* its ClientHello resumes the control channel's TLS session */
-	FTPI_LINK_TLS_PSK    /* TLS 1.3: same PSK identity as the session's other data channels */
+	FTPI_LINK_TLS_PSK    /* TLS 1.3: the server accepted a PSK the client got on this session */
 };
 enum ftpi_data_status {
 	FTPI_DATA_UNKNOWN = 0,
@@ -201,7 +201,13 @@ enum ftpi_data_status {
 	FTPI_DATA_ABORTED,   /* 425 / 426 / 451 */
 	FTPI_DATA_FAILED     /* other 4xx / 5xx */
 };
-enum ftpi_nat_used { FTPI_NAT_NA = 0, FTPI_NAT_ANNOUNCED, FTPI_NAT_REACHED };
+enum ftpi_nat_used {
+	FTPI_NAT_NA = 0,
+	FTPI_NAT_ANNOUNCED, /* the 227 named another address than the control's, and was used */
+	FTPI_NAT_REACHED,   /* the 227 named another address; the control's server address was used */
+	FTPI_NAT_REWRITTEN  /* PORT/EPRT named another address (rewritten on the way, or a replayed
+			     * capture): the data connection used the control's host pair */
+};
 
 /* Names for the enums above, as used in the JSON output ("explicit", "tls-resumption", ...). */
 FTPI_API const char *ftpi_login_name(int v);
@@ -253,6 +259,10 @@ struct ftpi_data_info {
 	uint64_t start_us, end_us;
 	int nat_used;      /* enum ftpi_nat_used */
 	uint64_t announce_frame;
+	/* TLS on the data connection (tls = 1): negotiated version and suite, 0 when not seen;
+	 * names are static strings or NULL. */
+	uint16_t tls_version, tls_cipher;
+	const char *tls_version_name, *tls_cipher_name;
 };
 
 struct ftpi_expect_info {
@@ -292,6 +302,13 @@ struct ftpi_server_info {
 	size_t client_list_len;
 	uint64_t tls_sessions, clear_logins;
 	uint64_t nat_problems, ip_mismatches;
+	/* data connections that reached another server address than their control connection
+	 * (a load balancer without persistence), part of ip_mismatches */
+	uint64_t node_mismatches;
+	/* seen from the server's side of a NAT: the public address its 227 replies name (a
+	 * configured helper address such as vsftpd's pasv_address) */
+	struct ftpi_addr helper_addr;
+	int has_helper;
 };
 
 struct ftpi_event {

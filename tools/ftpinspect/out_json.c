@@ -118,9 +118,12 @@ static void data_event(json_t *o, const struct ftpi_event *ev, struct cli_jtimes
 	cli_json_time(o, "start", d->start_us, t);
 	cli_json_time(o, "end", d->end_us, t);
 	json_object_set_new(o, "used_address",
-			    d->nat_used == FTPI_NAT_ANNOUNCED ? json_string("announced")
-			    : d->nat_used == FTPI_NAT_REACHED ? json_string("reached")
-							      : json_null());
+			    d->nat_used == FTPI_NAT_ANNOUNCED	? json_string("announced")
+			    : d->nat_used == FTPI_NAT_REACHED	? json_string("reached")
+			    : d->nat_used == FTPI_NAT_REWRITTEN ? json_string("rewritten")
+								: json_null());
+	json_object_set_new(o, "tls_version", str_or_null(d->tls_version_name));
+	json_object_set_new(o, "tls_cipher", str_or_null(d->tls_cipher_name));
 }
 
 static void server_event(json_t *o, const struct ftpi_event *ev)
@@ -147,6 +150,13 @@ static void server_event(json_t *o, const struct ftpi_event *ev)
 	json_object_set_new(o, "clear_logins", json_integer((json_int_t)s->clear_logins));
 	json_object_set_new(o, "nat_problems", json_integer((json_int_t)s->nat_problems));
 	json_object_set_new(o, "ip_mismatches", json_integer((json_int_t)s->ip_mismatches));
+	json_object_set_new(o, "node_mismatches", json_integer((json_int_t)s->node_mismatches));
+	if (s->has_helper) {
+		ftpi_addr_format(&s->helper_addr, ip, sizeof ip);
+		json_object_set_new(o, "helper_address", json_string(ip));
+	} else {
+		json_object_set_new(o, "helper_address", json_null());
+	}
 }
 
 static void flow_event(json_t *o, const struct ftpi_event *ev, struct cli_jtimes *t)

@@ -89,9 +89,10 @@ static void format_data(char *line, size_t cap, const struct ftpi_event *ev)
 		 cmd[0] ? cmd : "-", file[0] ? " " : "", file,
 		 (unsigned long long)d->bytes_to_server, (unsigned long long)d->bytes_to_client,
 		 st ? st : "unknown", link ? link : "?", d->tls ? " tls" : " clear",
-		 d->nat_used == FTPI_NAT_ANNOUNCED ? " nat=announced"
-		 : d->nat_used == FTPI_NAT_REACHED ? " nat=reached"
-						   : "");
+		 d->nat_used == FTPI_NAT_ANNOUNCED    ? " nat=announced"
+		 : d->nat_used == FTPI_NAT_REACHED    ? " nat=reached"
+		 : d->nat_used == FTPI_NAT_REWRITTEN ? " nat=rewritten"
+						      : "");
 }
 
 static void print_session(struct app *a, const struct ftpi_event *ev)

@@ -131,10 +131,21 @@ const char *cli_server_recommendation(char *buf, size_t buflen, const struct ftp
 	if (s->nat_problems > 0)
 		ADD("%sset the server's public passive address (%llu NAT problems)",
 		    len ? "; " : "", (unsigned long long)s->nat_problems);
-	if (s->ip_mismatches > 0)
+	if (s->node_mismatches > 0)
+		ADD("%sdata connections reached another server node (%llu): make the load "
+		    "balancer persistent (sticky by client address) for the control and passive "
+		    "ports",
+		    len ? "; " : "", (unsigned long long)s->node_mismatches);
+	if (s->ip_mismatches > s->node_mismatches)
 		ADD("%sdata connections from other addresses (%llu): check multi-homing/load "
 		    "balancing",
-		    len ? "; " : "", (unsigned long long)s->ip_mismatches);
+		    len ? "; " : "", (unsigned long long)(s->ip_mismatches - s->node_mismatches));
+	if (s->has_helper) {
+		char h[64];
+		ftpi_addr_format(&s->helper_addr, h, sizeof h);
+		ADD("%shelper address %s configured (passive replies name the public address)",
+		    len ? "; " : "", h);
+	}
 	if (len == 0)
 		ADD("no change needed");
 #undef ADD

@@ -229,6 +229,7 @@ static size_t build_rows(const struct srv *v, struct row *r)
 	uint16_t lo = v->pasv_lo, hi = v->pasv_hi;
 	uint64_t nat = f[FTPI_FINDING_NAT_PRIVATE_PASV];
 	uint64_t mism = f[FTPI_FINDING_DATA_IP_MISMATCH];
+	uint64_t nodes = v->engine_seen ? v->eng.node_mismatches : 0;
 
 	ftpi_addr_format(&v->ep.addr, ip, sizeof ip);
 	clients_text(v, clients, sizeof clients);
@@ -318,8 +319,15 @@ static size_t build_rows(const struct srv *v, struct row *r)
 	n++;
 
 	r[n].check = "nat";
-	snprintf(r[n].observed, sizeof r[n].observed, "%llu PASV replies naming another address",
-		 (unsigned long long)nat);
+	if (nat == 0 && v->engine_seen && v->eng.has_helper) {
+		char h[64];
+		ftpi_addr_format(&v->eng.helper_addr, h, sizeof h);
+		snprintf(r[n].observed, sizeof r[n].observed,
+			 "helper address %s configured (seen behind the NAT)", h);
+	} else {
+		snprintf(r[n].observed, sizeof r[n].observed,
+			 "%llu PASV replies naming another address", (unsigned long long)nat);
+	}
 	r[n].evidence = nat;
 	r[n].status = nat ? "warn" : "ok";
 	snprintf(r[n].rec, sizeof r[n].rec, "%s",
@@ -334,9 +342,11 @@ static size_t build_rows(const struct srv *v, struct row *r)
 	r[n].evidence = mism;
 	r[n].status = mism ? "warn" : "ok";
 	snprintf(r[n].rec, sizeof r[n].rec, "%s",
-		 mism ? "route control and data through the same address (multi-homed client, "
-			"load balancer or SNAT pool); servers refuse such connections"
-		      : "-");
+		 nodes ? "data connections reached another server node: make the load balancer "
+			 "persistent (sticky by client address) for the control and passive ports"
+		 : mism ? "route control and data through the same address (multi-homed client, "
+			  "load balancer or SNAT pool); servers refuse such connections"
+			: "-");
 	n++;
 
 	r[n].check = "allow_list";
@@ -400,8 +410,10 @@ static size_t build_rows(const struct srv *v, struct row *r)
 	r[n].evidence = miss;
 	r[n].status = miss ? "warn" : "ok";
 	snprintf(r[n].rec, sizeof r[n].rec, "%s",
-		 miss ? "a firewall or NAT blocks the data ports: open the passive range above"
-		      : "-");
+		 miss && nodes ? "the balancer sent data connections to another node: make it "
+				 "persistent (sticky by client address)"
+		 : miss ? "a firewall or NAT blocks the data ports: open the passive range above"
+			: "-");
 	n++;
 	return n;
 }

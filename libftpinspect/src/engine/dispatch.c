@@ -260,9 +260,9 @@ static void on_flow_end(void *user, struct ftpi_flow *f, int reason)
 
 /* The FTP stage's announcements go to the expect stage. */
 static void hook_announce(void *user, struct ftpi_session *s, int announce, int active,
-			  const struct ftpi_endpoint *target, int firm)
+			  const struct ftpi_endpoint *target, int firm, const char *text, size_t len)
 {
-	ftpi__expect_add(user, s, announce, active, target, firm);
+	ftpi__expect_add(user, s, announce, active, target, firm, text, len);
 }
 
 static void hook_firm(void *user, struct ftpi_session *s, int announce)

@@ -18,6 +18,38 @@ uint64_t ftpi__dconn_session_id(const struct ftpi_dconn *d)
 	return d && d->s ? d->s->id : 0;
 }
 
+/* The data channel's handshake is reviewed like the control channel's: weak versions and
+ * suites raise the same findings (once per session). */
+static void review_tls(struct ftpi__expect_tab *xt, struct ftpi_dconn *d)
+{
+	const struct ftpi__tls *t = d->tlsp;
+	char msg[200], evd[200];
+	d->tls_version = t->version;
+	d->tls_cipher = t->cipher;
+	if (d->s == NULL)
+		return;
+	const char *vn = ftpi__tls_version_name(t->version);
+	const char *cn = ftpi__tls_cipher_name(t->cipher);
+	if (ftpi__tls_version_weak(t->version) &&
+	    !ftpi__subject_has(&d->s->fs, FTPI_FINDING_TLS_WEAK_VERSION)) {
+		ftpi__buf_printf(msg, sizeof msg, 0,
+				 "weak TLS protocol version %s negotiated on a data connection",
+				 vn ? vn : "?");
+		ftpi__buf_printf(evd, sizeof evd, 0, "ServerHello version 0x%04x", t->version);
+		ftpi__finding(xt->cx, &d->s->fs, FTPI_FINDING_TLS_WEAK_VERSION, &d->cli, &d->srv, msg,
+			      evd);
+	}
+	if (ftpi__tls_cipher_weak(t->cipher) &&
+	    !ftpi__subject_has(&d->s->fs, FTPI_FINDING_TLS_WEAK_CIPHER)) {
+		ftpi__buf_printf(msg, sizeof msg, 0,
+				 "weak TLS cipher suite %s negotiated on a data connection",
+				 cn ? cn : "?");
+		ftpi__buf_printf(evd, sizeof evd, 0, "ServerHello cipher suite 0x%04x", t->cipher);
+		ftpi__finding(xt->cx, &d->s->fs, FTPI_FINDING_TLS_WEAK_CIPHER, &d->cli, &d->srv, msg,
+			      evd);
+	}
+}
+
 int ftpi__dconn_data(struct ftpi__expect_tab *xt, struct ftpi_dconn *d, struct ftpi_flow *f,
 		     int dir, const uint8_t *p, size_t n)
 {
@@ -52,6 +84,8 @@ int ftpi__dconn_data(struct ftpi__expect_tab *xt, struct ftpi_dconn *d, struct f
 		if (d->tlsp->seen_client_hello && d->s)
 			d->link = (uint8_t)ftpi__tlsreview_link(d->s->tlsp, &d->s->last_psk_hash,
 								d->tlsp, d->link);
+		if (d->tlsp->seen_server_hello && !d->tls_version)
+			review_tls(xt, d);
 		if (f->half[0].bytes + f->half[1].bytes > DCONN_TLS_BYTES)
 			more = 0;
 	}
@@ -97,6 +131,10 @@ static void dconn_emit(struct ftpi__expect_tab *xt, struct ftpi_dconn *d)
 	di->end_us = d->end_us;
 	di->nat_used = d->nat_used;
 	di->announce_frame = d->announce_frame;
+	di->tls_version = d->tls_version;
+	di->tls_cipher = d->tls_cipher;
+	di->tls_version_name = d->tls_version ? ftpi__tls_version_name(d->tls_version) : NULL;
+	di->tls_cipher_name = d->tls_version ? ftpi__tls_cipher_name(d->tls_cipher) : NULL;
 	ev.ts_us = d->end_us ? d->end_us : xt->cx->now_us;
 	ev.frame = 0;
 	ftpi__emit(xt->cx, &ev);
@@ -164,10 +202,15 @@ static void report_never(struct ftpi__expect_tab *xt, struct ftpi_dconn *d, cons
 	size_t n = ftpi__buf_printf(msg, sizeof msg, 0, "%s data connection to ",
 				    ftpi_announce_name(d->announce));
 	n = ftpi__buf_endpoint(msg, sizeof msg, n, &d->srv);
-	ftpi__buf_printf(msg, sizeof msg, n,
-			 " was attempted but never established; likely cause: %s",
-			 f->half[1].packets ? "connection refused (RST)"
-					    : "SYN without answer (a firewall drops it)");
+	n = ftpi__buf_printf(msg, sizeof msg, n, " was attempted but never established: ");
+	if (!d->active && !ftpi__addr_eq(&d->srv.addr, &d->s->srv.addr)) {
+		char a[64], b[64];
+		ftpi_addr_format(&d->srv.addr, a, sizeof a);
+		ftpi_addr_format(&d->s->srv.addr, b, sizeof b);
+		n = ftpi__buf_printf(msg, sizeof msg, n, "the SYN went to %s instead of %s, ", a, b);
+	}
+	ftpi__buf_printf(msg, sizeof msg, n, "%s",
+			 f->half[1].packets ? "refused (RST)" : "SYN without answer");
 	n = ftpi__buf_printf(evd, sizeof evd, 0, "%llu SYN packet(s) from ",
 			     (unsigned long long)f->half[0].packets);
 	ftpi__buf_endpoint(evd, sizeof evd, n, &d->cli);

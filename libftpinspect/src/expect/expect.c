@@ -48,8 +48,19 @@ static void exp_unlink(struct ftpi__expect_tab *xt, struct ftpi_expect *x)
 	}
 }
 
+/* An active announcement named a third host and no data connection came to the control client
+ * instead: it was a bounce. */
+static void settle_bounce(struct ftpi__expect_tab *xt, struct ftpi_expect *x)
+{
+	if (!x->bounce || x->s == NULL)
+		return;
+	x->bounce = 0;
+	ftpi__ftp_bounce(xt->ftp, x->s, x->announce, &x->target, x->text, x->text_len);
+}
+
 static void exp_free(struct ftpi__expect_tab *xt, struct ftpi_expect *x)
 {
+	settle_bounce(xt, x);
 	exp_unlink(xt, x);
 	xt->n--;
 	ftpi__free(xt->cx, FTPI__POOL_EXPECT, x, sizeof *x);
@@ -67,22 +78,14 @@ static void missing(struct ftpi__expect_tab *xt, struct ftpi_expect *x, const ch
 			     ftpi_announce_name(x->announce));
 	n = ftpi__buf_endpoint(msg, sizeof msg, n, &x->target);
 	n = ftpi__buf_printf(msg, sizeof msg, n, " that never came (%s)", why);
-	if (x->syn_seen && !x->syn_answered)
+	/* only what the capture shows: nothing reached the announced port here */
+	n = ftpi__buf_printf(msg, sizeof msg, n, "; no SYN to it seen at this capture point");
+	if (!x->active && s && !ftpi__addr_eq(&x->target.addr, &s->srv.addr) &&
+	    ftpi__addr_is_private(&x->target.addr) && !ftpi__addr_is_private(&s->cli.addr))
 		n = ftpi__buf_printf(msg, sizeof msg, n,
-				     "; likely cause: SYN without answer (a firewall drops it)");
-	else if (x->rst_seen)
-		n = ftpi__buf_printf(msg, sizeof msg, n,
-				     "; likely cause: connection refused (RST)");
-	else if (!x->active && s && !ftpi__addr_eq(&x->target.addr, &s->srv.addr) &&
-		 ftpi__addr_is_private(&x->target.addr))
-		n = ftpi__buf_printf(msg, sizeof msg, n,
-				     "; likely cause: private PASV address %s unreachable for the "
-				     "client (NAT without helper address)",
+				     " (the announced address %s is private: a client outside the "
+				     "NAT cannot reach it)",
 				     a);
-	else if (!x->syn_seen)
-		n = ftpi__buf_printf(msg, sizeof msg, n,
-				     "; no SYN seen: blocked before this capture point or never "
-				     "attempted");
 	(void)n;
 	n = ftpi__buf_printf(evd, sizeof evd, 0, "%s %s announced in frame %llu",
 			     x->active ? "active" : "passive", ftpi_announce_name(x->announce),
@@ -97,8 +100,9 @@ static void exp_end(struct ftpi__expect_tab *xt, struct ftpi_expect *x, const ch
 	exp_free(xt, x);
 }
 
-void ftpi__expect_add(struct ftpi__expect_tab *xt, struct ftpi_session *s, int announce, int active,
-		      const struct ftpi_endpoint *target, int firm)
+void ftpi__expect_add(struct ftpi__expect_tab *xt, struct ftpi_session *s, int announce,
+		      int active, const struct ftpi_endpoint *target, int firm, const char *text,
+		      size_t len)
 {
 	struct ftpi_expect *x;
 	struct ftpi_event ev;
@@ -134,6 +138,11 @@ void ftpi__expect_add(struct ftpi__expect_tab *xt, struct ftpi_session *s, int a
 	x->frame = xt->cx->frame;
 	if (active) {
 		x->from = s->srv.addr;
+		if (!ftpi__addr_eq(&target->addr, &s->cli.addr)) {
+			x->bounce = 1;
+			x->text_len = (uint16_t)FTPI__MIN(len, sizeof x->text);
+			memcpy(x->text, text, x->text_len);
+		}
 	} else {
 		x->from = s->cli.addr;
 		if (!ftpi__addr_eq(&target->addr, &s->srv.addr)) {
@@ -290,7 +299,9 @@ static void mismatch(struct ftpi__expect_tab *xt, struct ftpi_session *s, struct
 			ftpi_addr_format(&f->srv.addr, a, sizeof a);
 			ftpi_addr_format(&s->srv.addr, b, sizeof b);
 			n = ftpi__buf_printf(msg, sizeof msg, n,
-					     "%sgoes to server address %s, not the control server %s",
+					     "%sgoes to server address %s, not the control server %s "
+					     "(a load balancer without persistence sent it to another "
+					     "node)",
 					     cli_bad ? "; it " : "", a, b);
 		}
 	} else {
@@ -313,42 +324,71 @@ static void mismatch(struct ftpi__expect_tab *xt, struct ftpi_session *s, struct
 	n = ftpi__buf_printf(evd, sizeof evd, n, " -> ");
 	ftpi__buf_endpoint(evd, sizeof evd, n, &f->srv);
 	ftpi__finding(xt->cx, &s->fs, FTPI_FINDING_DATA_IP_MISMATCH, &f->cli, &f->srv, msg, evd);
-	if (s->server)
+	if (s->server) {
 		s->server->ip_mismatches++;
+		if (!x->active && srv_bad)
+			s->server->node_mismatches++;
+	}
+}
+
+/* Two addresses of one subnet (/24, /64): nodes behind one load balancer. */
+static int same_subnet(const struct ftpi_addr *a, const struct ftpi_addr *b)
+{
+	if (a->family != b->family)
+		return 0;
+	return memcmp(a->ip, b->ip, a->family == 6 ? 8 : 3) == 0;
+}
+
+struct candidate {
+	int score, cli_bad, srv_bad, nat;
+};
+
+/* How well a new connection fits an expectation; score -1 when it does not. */
+static struct candidate fit(const struct ftpi_expect *x, const struct ftpi_flow *f)
+{
+	const struct ftpi_session *s = x->s;
+	struct candidate c = {-1, 0, 0, FTPI_NAT_NA};
+	if (!x->active) {
+		int to_target = ftpi__addr_eq(&f->srv.addr, &x->target.addr);
+		int to_reached = ftpi__addr_eq(&f->srv.addr, &s->srv.addr);
+		c.cli_bad = !ftpi__addr_eq(&f->cli.addr, &s->cli.addr);
+		if (!to_target && !to_reached) {
+			/* the control's client, to the announced port of another node next to the
+			 * control's server: a balancer sent it elsewhere */
+			if (c.cli_bad || !same_subnet(&f->srv.addr, &s->srv.addr))
+				return c;
+			c.srv_bad = 1;
+		} else if (x->has_reached) {
+			c.nat = to_target ? FTPI_NAT_ANNOUNCED : FTPI_NAT_REACHED;
+		}
+	} else if (ftpi__addr_eq(&f->srv.addr, &x->target.addr)) {
+		c.srv_bad = !ftpi__addr_eq(&f->cli.addr, &s->srv.addr);
+	} else if (x->bounce && ftpi__addr_eq(&f->srv.addr, &s->cli.addr) &&
+		   ftpi__addr_eq(&f->cli.addr, &s->srv.addr)) {
+		c.nat = FTPI_NAT_REWRITTEN; /* the control's own host pair, the announced port */
+	} else {
+		return c;
+	}
+	if (c.cli_bad && c.srv_bad)
+		return c; /* nothing but the port in common */
+	c.score = (!c.cli_bad && !c.srv_bad ? 8 : 0) + (x->matched ? 0 : 4) + (x->firm ? 2 : 0);
+	return c;
 }
 
 struct ftpi_dconn *ftpi__expect_match(struct ftpi__expect_tab *xt, struct ftpi_flow *f)
 {
 	struct ftpi_expect *best = NULL;
-	int best_score = -1, best_cli_bad = 0, best_srv_bad = 0, best_nat = 0;
+	struct candidate bc = {-1, 0, 0, FTPI_NAT_NA};
 
 	for (struct ftpi_expect *x = xt->buckets[EXP_BUCKET(xt, f->srv.port)]; x; x = x->hnext) {
 		if (x->target.port != f->srv.port || x->s == NULL || x->s->ended)
 			continue;
-		struct ftpi_session *s = x->s;
-		int score = 0, cli_bad = 0, srv_bad = 0, nat = FTPI_NAT_NA;
-		if (!x->active) {
-			int to_target = ftpi__addr_eq(&f->srv.addr, &x->target.addr);
-			int to_reached = ftpi__addr_eq(&f->srv.addr, &s->srv.addr);
-			if (!to_target && !to_reached)
-				continue;
-			if (x->has_reached)
-				nat = to_target ? FTPI_NAT_ANNOUNCED : FTPI_NAT_REACHED;
-			cli_bad = !ftpi__addr_eq(&f->cli.addr, &s->cli.addr);
-		} else {
-			if (!ftpi__addr_eq(&f->srv.addr, &x->target.addr))
-				continue;
-			srv_bad = !ftpi__addr_eq(&f->cli.addr, &s->srv.addr);
-		}
-		if (cli_bad && srv_bad)
-			continue; /* nothing but the port in common */
-		score = (!cli_bad && !srv_bad ? 8 : 0) + (x->matched ? 0 : 4) + (x->firm ? 2 : 0);
-		if (score > best_score || (score == best_score && x->created_us >= best->created_us)) {
+		struct candidate c = fit(x, f);
+		if (c.score < 0)
+			continue;
+		if (c.score > bc.score || (c.score == bc.score && x->created_us >= best->created_us)) {
 			best = x;
-			best_score = score;
-			best_cli_bad = cli_bad;
-			best_srv_bad = srv_bad;
-			best_nat = nat;
+			bc = c;
 		}
 	}
 	if (best == NULL)
@@ -360,12 +400,16 @@ struct ftpi_dconn *ftpi__expect_match(struct ftpi__expect_tab *xt, struct ftpi_f
 		FTPI__COUNT(xt->cx, expectations_matched);
 	best->matched = 1;
 	best->syn_seen = 1;
+	if (bc.nat == FTPI_NAT_REWRITTEN)
+		best->bounce = 0; /* the address was rewritten on the way: no third host */
+	else
+		settle_bounce(xt, best); /* the server connected to the third host */
 	d->announce = best->announce;
 	d->active = best->active;
-	d->nat_used = (uint8_t)best_nat;
+	d->nat_used = (uint8_t)bc.nat;
 	d->announce_frame = best->frame;
-	if (best_cli_bad || best_srv_bad)
-		mismatch(xt, best->s, f, best, best_cli_bad, best_srv_bad);
+	if (bc.cli_bad || bc.srv_bad)
+		mismatch(xt, best->s, f, best, bc.cli_bad, bc.srv_bad);
 	return d;
 }
 

@@ -24,8 +24,10 @@ struct ftpi_expect {
 	uint8_t firm;
 	uint8_t matched;
 	uint8_t syn_seen;                  /* a SYN to the target was seen */
-	uint8_t syn_answered;
-	uint8_t rst_seen;
+	uint8_t bounce;                    /* names a third host: bounce unless the data
+					    * connection comes to the control client instead */
+	uint16_t text_len;
+	char text[128];                    /* the announcing line, evidence for a later bounce */
 	uint64_t created_us, firm_us;
 	uint64_t frame;
 };
@@ -45,6 +47,7 @@ struct ftpi_dconn {
 	uint8_t tls_checked;
 	uint8_t clear_reported;
 	uint8_t emitted;
+	uint16_t tls_version, tls_cipher; /* negotiated on the data connection, 0 = not seen */
 	struct ftpi_xfer xfer;
 	uint64_t start_us, end_us, closed_us;
 	uint64_t bytes_to_server, bytes_to_client;
@@ -71,7 +74,8 @@ void ftpi__expect_release(struct ftpi__expect_tab *xt);
 
 /* What the FTP stage announces (installed as its hooks by the engine). */
 void ftpi__expect_add(struct ftpi__expect_tab *xt, struct ftpi_session *s, int announce,
-		      int active, const struct ftpi_endpoint *target, int firm);
+		      int active, const struct ftpi_endpoint *target, int firm, const char *text,
+		      size_t len);
 void ftpi__expect_firm(struct ftpi__expect_tab *xt, struct ftpi_session *s, int announce);
 /* announce 0 = every unmatched expectation of the session; -1 = every active one. */
 void ftpi__expect_cancel(struct ftpi__expect_tab *xt, struct ftpi_session *s, int announce);

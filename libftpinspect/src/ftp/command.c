@@ -91,11 +91,12 @@ static void announce_active(struct ftpi__ftp *ftp, struct ftpi_session *s, int v
 			ftpi__ftp_anomaly(ftp, s, av[i].kind, av[i].what, line, len);
 			continue;
 		}
-		if (!ftpi__addr_eq(&ep.addr, &s->cli.addr))
-			ftpi__ftp_bounce(ftp, s, av[i].ann, &ep, line, len);
+		/* Naming another host than the control client is a bounce, unless the data
+		 * connection then comes to the control client on the announced port (the address
+		 * was rewritten on the way): the expect stage decides, with this line as evidence. */
 		if (s->server)
 			s->server->active_count++;
-		ftp->hooks.announce(ftp->hooks.user, s, av[i].ann, 1, &ep, 0);
+		ftp->hooks.announce(ftp->hooks.user, s, av[i].ann, 1, &ep, 0, line, len);
 	}
 }
 
@@ -112,7 +113,8 @@ static void command_effects(struct ftpi__ftp *ftp, struct ftpi_session *s, int v
 	case FTPI_CMD_PASS:
 		if (FTPI__UNREADABLE(s))
 			break;
-		if (!ftpi__subject_has(&s->fs, FTPI_FINDING_PLAINTEXT_AUTH)) {
+		/* anonymous: no credential crosses (anonymous_login says it, at its 230) */
+		if (!s->anonymous && !ftpi__subject_has(&s->fs, FTPI_FINDING_PLAINTEXT_AUTH)) {
 			ftpi__ftp_plaintext_auth(ftp, s, arg->ptr, arg->len);
 			if (s->server)
 				s->server->clear_logins++;

@@ -17,17 +17,33 @@ static int upc_c(int c)
 
 /* ---- announcements in replies ---- */
 
+/* The 227 names another address than the one the client reached. Seen from the server's side
+ * of a NAT (private server address, public client), a public address in it is the configured
+ * helper address, which is right; otherwise the client is told an address it did not use. */
+static void nat_check(struct ftpi__ftp *ftp, struct ftpi_session *s, int ann,
+		      const struct ftpi_endpoint *ep, const char *text, size_t len)
+{
+	if (!ftpi__addr_is_private(&ep->addr) && ftpi__addr_is_private(&s->srv.addr) &&
+	    !ftpi__addr_is_private(&s->cli.addr)) {
+		if (s->server) {
+			s->server->helper_addr = ep->addr;
+			s->server->has_helper = 1;
+		}
+		return;
+	}
+	if (!ftpi__subject_has(&s->fs, FTPI_FINDING_NAT_PRIVATE_PASV))
+		ftpi__ftp_nat_pasv(ftp, s, ann, ep, text, len);
+	if (s->server)
+		s->server->nat_problems++;
+}
+
 static void passive_announce(struct ftpi__ftp *ftp, struct ftpi_session *s, int ann,
 			     struct ftpi_endpoint *ep, const char *text, size_t len)
 {
 	if (ep->addr.family == 0) /* EPSV: the control connection's address */
 		ep->addr = s->srv.addr;
-	if (!ftpi__addr_eq(&ep->addr, &s->srv.addr)) {
-		if (!ftpi__subject_has(&s->fs, FTPI_FINDING_NAT_PRIVATE_PASV))
-			ftpi__ftp_nat_pasv(ftp, s, ann, ep, text, len);
-		if (s->server)
-			s->server->nat_problems++;
-	}
+	if (!ftpi__addr_eq(&ep->addr, &s->srv.addr))
+		nat_check(ftp, s, ann, ep, text, len);
 	if (s->server) {
 		struct ftpi_server *sv = s->server;
 		if (sv->pasv_count == 0 || ep->port < sv->pasv_min)
@@ -42,7 +58,7 @@ static void passive_announce(struct ftpi__ftp *ftp, struct ftpi_session *s, int 
 		if (s->server)
 			s->server->out_of_policy++;
 	}
-	ftp->hooks.announce(ftp->hooks.user, s, ann, 0, ep, 1);
+	ftp->hooks.announce(ftp->hooks.user, s, ann, 0, ep, 1, text, len);
 }
 
 /* ---- pairing ---- */
@@ -155,9 +171,13 @@ static void logged_in(struct ftpi__ftp *ftp, struct ftpi_session *s, const char 
 	if (!in_tls(s))
 		set_state(s, FTPI_SS_LOGGED_IN);
 	ftpi__ftp_emit_login(ftp, s);
-	if (s->anonymous)
-		ftpi__finding_once(ftp->cx, &s->fs, FTPI_FINDING_ANONYMOUS_LOGIN, how,
-				   s->user_len == 3 ? "USER ftp" : "USER anonymous");
+	if (s->anonymous && !ftpi__subject_has(&s->fs, FTPI_FINDING_ANONYMOUS_LOGIN)) {
+		char msg[160];
+		ftpi__buf_printf(msg, sizeof msg, 0, "%s (%s; no credential crosses)", how,
+				 FTPI__UNREADABLE(s) ? "inside TLS" : "in clear text");
+		ftpi__finding(ftp->cx, &s->fs, FTPI_FINDING_ANONYMOUS_LOGIN, NULL, NULL, msg,
+			      s->user_len == 3 ? "USER ftp" : "USER anonymous");
+	}
 }
 
 static void on_user(struct ftpi__ftp *ftp, struct ftpi_session *s, const struct ftpi_pending *cmd,

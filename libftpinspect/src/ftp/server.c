@@ -55,6 +55,9 @@ void ftpi__servers_flush(struct ftpi__ftp *ftp)
 		ev.u.server.clear_logins = sv->clear_logins;
 		ev.u.server.nat_problems = sv->nat_problems;
 		ev.u.server.ip_mismatches = sv->ip_mismatches;
+		ev.u.server.node_mismatches = sv->node_mismatches;
+		ev.u.server.helper_addr = sv->helper_addr;
+		ev.u.server.has_helper = sv->has_helper;
 		ftpi__emit(ftp->cx, &ev);
 		ftpi__free(ftp->cx, FTPI__POOL_MISC, sv, sizeof *sv);
 	}

@@ -61,7 +61,9 @@ struct ftpi_server {
 	uint64_t sessions;
 	uint16_t pasv_min, pasv_max;
 	uint64_t pasv_count, active_count, out_of_policy;
-	uint64_t tls_sessions, clear_logins, nat_problems, ip_mismatches;
+	uint64_t tls_sessions, clear_logins, nat_problems, ip_mismatches, node_mismatches;
+	struct ftpi_addr helper_addr; /* public address named by 227s seen behind the NAT */
+	uint8_t has_helper;
 	struct ftpi_addr clients[16];
 	uint8_t n_clients;
 	uint64_t clients_total;
@@ -151,9 +153,10 @@ struct ftpi_session {
 /* What the FTP stage tells the stage above it (expectations and data connections), through
  * callbacks the engine installs. */
 struct ftpi__ftp_hooks {
-	/* A PORT/EPRT/LPRT command (active, not firm until its 200) or a 227/228/229 reply. */
+	/* A PORT/EPRT/LPRT command (active, not firm until its 200) or a 227/228/229 reply; text is
+	 * the announcing line (evidence for findings decided later, such as bounce). */
 	void (*announce)(void *user, struct ftpi_session *s, int announce, int active,
-			 const struct ftpi_endpoint *target, int firm);
+			 const struct ftpi_endpoint *target, int firm, const char *text, size_t len);
 	/* The announcement was accepted (200 to PORT/EPRT/LPRT). */
 	void (*firm)(void *user, struct ftpi_session *s, int announce);
 	/* announce 0 = every unmatched expectation of the session; -1 = every active one. */

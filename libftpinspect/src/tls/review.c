@@ -174,6 +174,12 @@ int ftpi__tlsreview_link(const struct ftpi__tls *c, uint64_t *last_psk_hash,
 	    x->client_ticket_hash == c->client_ticket_hash)
 		return FTPI_LINK_TLS_RESUMPTION; /* the same ticket the control channel presented */
 	if (x->client_psk) {
+		/* TLS 1.3 tickets are issued encrypted, so the identity cannot be traced to the
+		 * control channel; the server accepting the PSK (pre_shared_key in its ServerHello)
+		 * proves it resumed a session it gave this client. Without the ServerHello, the
+		 * session's data connections that share one identity are grouped. */
+		if (x->seen_server_hello && x->resumed && x->version >= 0x0304)
+			return FTPI_LINK_TLS_PSK;
 		if (*last_psk_hash == 0)
 			*last_psk_hash = x->client_psk_hash;
 		if (*last_psk_hash == x->client_psk_hash)
