@@ -616,3 +616,24 @@ pureftpd_start() {
     wait_listen "$n" 21
 }
 pureftpd_logs() { cp "$SCEN_WORK/pure-ftpd-xfer.log" "$SCEN_LOGS/" 2>/dev/null || true; }
+
+# lb_vsftpd_start CONFFUNC [lines...]: the same vsftpd configuration (made by CONFFUNC FILE
+# lines..., e.g. vsftpd_conf or "vsftpd_tls_conf_edge") on node A (NS_S, 10.0.2.21) and node B
+# (NS_B, 10.0.2.22), each logging to its own vsftpd-a.log / vsftpd-b.log; LB_OPENSSL_CONF pins
+# TLS versions.
+lb_vsftpd_start() {
+    local fn=$1; shift
+    local node nsn
+    for node in a b; do
+        $fn "$SCEN_WORK/vsftpd-$node.conf" "$@"
+        sed -i "s|^vsftpd_log_file=.*|vsftpd_log_file=$SCEN_WORK/vsftpd-$node.log|" "$SCEN_WORK/vsftpd-$node.conf"
+        nsn=$NS_S; [ $node = b ] && nsn=$NS_B
+        vsftpd_start $nsn "$SCEN_WORK/vsftpd-$node.conf" 21 ${LB_OPENSSL_CONF:-}
+        mv "$SCEN_LOGS/vsftpd.conf" "$SCEN_LOGS/vsftpd-$node.conf"
+    done
+}
+lb_vsftpd_logs() { cp "$SCEN_WORK"/vsftpd-a.log "$SCEN_WORK"/vsftpd-b.log "$SCEN_LOGS/" 2>/dev/null || true; }
+
+# vsftpd_tls_conf_edge FILE [lines...]: explicit FTPS as vsftpd_tls_conf, certificate of the
+# edge CA (certs/edge)
+vsftpd_tls_conf_edge() { local f=$1; shift; vsftpd_tls_conf "$f" edge "$@"; }
