@@ -566,7 +566,6 @@ ScoreboardFile $SCEN_WORK/proftpd.scoreboard
 DelayTable none
 WtmpLog off
 UseReverseDNS off
-IdentLookups off
 RequireValidShell off
 AuthOrder mod_auth_unix.c
 PassivePorts 50000 50010
@@ -637,3 +636,25 @@ lb_vsftpd_logs() { cp "$SCEN_WORK"/vsftpd-a.log "$SCEN_WORK"/vsftpd-b.log "$SCEN
 # vsftpd_tls_conf_edge FILE [lines...]: explicit FTPS as vsftpd_tls_conf, certificate of the
 # edge CA (certs/edge)
 vsftpd_tls_conf_edge() { local f=$1; shift; vsftpd_tls_conf "$f" edge "$@"; }
+
+# vsftpd_data_resumed EXPECTED LOG...: the vsftpd logs (debug_ssl) show EXPECTED data
+# connections whose TLS session was reused ("reused" after the control channel's "not reused");
+# prints the version,cipher they logged (for mktruth --data-tls)
+vsftpd_data_resumed() {
+    local want=$1; shift
+    local n f logs=()
+    for f in "$@"; do [ -e "$f" ] && logs+=("$f"); done   # a node nobody reached has no log
+    n=$(grep -h 'SSL version: .*, reused,' "${logs[@]}" | wc -l)
+    [ "$n" = "$want" ] || die "vsftpd logged $n resumed data connections, expected $want"
+    grep -h 'SSL version: .*, reused,' "${logs[@]}" | head -1 | sed -E 's/.*SSL version: ([^,]+), SSL cipher: ([^,]+),.*/\1,\2/'
+}
+
+# proftpd_data_resumed EXPECTED: ProFTPD's TLSLog shows EXPECTED data connections that reused
+# the control session; prints the version,cipher of its data connections (mktruth --data-tls)
+proftpd_data_resumed() {
+    local n
+    n=$(grep -c 'client reused TLS session for data connection' "$SCEN_LOGS/tls.log" || true)
+    [ "$n" = "$1" ] || die "ProFTPD logged $n resumed data connections, expected $1"
+    grep -m1 'data connection accepted, using cipher' "$SCEN_LOGS/tls.log" \
+        | sed -E 's/.*: (TLSv[0-9.]+) data connection accepted, using cipher ([^ ]+) .*/\1,\2/'
+}

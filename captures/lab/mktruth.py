@@ -21,7 +21,7 @@ GENERAL_ABSENT = ["ccc_downgrade", "unexpected_data_connection",
                   "host_not_allowed", "protocol_anomaly"]
 
 
-def session_entry(r, no_ports=False, data_link=None):
+def session_entry(r, no_ports=False, data_link=None, data_tls=None):
     e = {"client_ip": r["client_ip"]}
     if r.get("client_port") and not no_ports:
         e["client_port"] = r["client_port"]
@@ -70,19 +70,25 @@ def session_entry(r, no_ports=False, data_link=None):
         x["tls"] = bool(d.get("tls"))
         if not d.get("tls") and d.get("bytes") is not None and d.get("cut_after") is None:
             x["bytes"] = d["bytes"]
+        if d.get("tls") and data_tls:
+            x["tls_version"], x["tls_cipher"] = data_tls
         if d.get("link"):
             x["link"] = d["link"]
         elif data_link and d.get("control_encrypted") and d.get("tls"):
             x["link"] = data_link
         data.append(x)
     e["data"] = data
-    att = [a for a in r.get("data", [])[mid or 0:] if a.get("attempt_result")]
-    if att:
-        e["data_attempts"] = [{k: a[k] for k in ("client_ip", "client_port", "server_ip",
-                                                  "server_port", "attempt_result")
-                               if a.get(k) is not None} for a in att]
-        for x in e["data_attempts"]:
-            x["result"] = x.pop("attempt_result")
+    for key, enc in (("data_attempts", False), ("data_attempts_encrypted", True)):
+        # attempts under an encrypted control channel cannot be tied to an announcement from
+        # the wire: listed for information only (not checked)
+        att = [a for a in r.get("data", [])[mid or 0:] if a.get("attempt_result")
+               and bool(a.get("control_encrypted")) == enc]
+        if att:
+            e[key] = [{k: a[k] for k in ("client_ip", "client_port", "server_ip",
+                                         "server_port", "attempt_result")
+                       if a.get(k) is not None} for a in att]
+            for x in e[key]:
+                x["result"] = x.pop("attempt_result")
     return e
 
 
@@ -178,6 +184,12 @@ def main():
                     help="JSON object appended to finding_checks")
     ap.add_argument("--summary-check", action="append", default=[],
                     help="JSON object appended to summary_checks")
+    ap.add_argument("--data-tls", default=None,
+                    help="VERSION,CIPHER the server logged for the TLS data connections: "
+                         "each TLS data entry carries tls_version and tls_cipher")
+    ap.add_argument("--range-check", action="store_true",
+                    help="FTPS: the passive ports the data connections used (LO-HI) must be "
+                         "named by the summary's passive_ports row and the server event")
     ap.add_argument("--note", default=None, help="what a correct analyzer must conclude here")
     ap.add_argument("--tls-readable", action="store_true",
                     help="the TLS records are not encrypted (NULL cipher): everything sent "
@@ -248,10 +260,11 @@ def main():
         add("bounce", r.get("bounce", 0))
         add("nat_private_pasv", 1 if r.get("pasv_other_addr_visible") else 0)
         seen = r.get("data", [])[r.get("capture_started_at_data") or 0:]
-        add("data_connection_missing", sum(1 for d in seen
-                                           if d.get("attempt_result") or d.get("attempt_unseen")))
+        add("data_connection_missing", sum(1 for d in seen if not d.get("control_encrypted")
+                                           and (d.get("attempt_result") or d.get("attempt_unseen"))))
         if a.mismatch_by_node:
             add("data_ip_mismatch", sum(1 for d in seen if d.get("mode") == "passive"
+                                        and not (d.get("attempt_result") and d.get("control_encrypted"))
                                         and (d.get("attempt_result") or not d.get("no_connection"))
                                         and d.get("server_ip")
                                         and d["server_ip"] != r["server_ip"]))
@@ -299,14 +312,25 @@ def main():
     if a.options:
         t["options"] = json.loads(a.options)
     t["sessions_exact"] = not a.no_sessions_exact
-    t["sessions"] = [session_entry(r, a.no_client_port, a.data_link) for r in recs]
-    t["data_exact"] = not a.no_data_exact
+    dtls = tuple(a.data_tls.split(",")) if a.data_tls else None
+    t["sessions"] = [session_entry(r, a.no_client_port, a.data_link, dtls) for r in recs]
+    # a refused or unanswered attempt may or may not be reported as a data event of its own
+    t["data_exact"] = not a.no_data_exact and not any(
+        e.get("data_attempts") or e.get("data_attempts_encrypted") for e in t["sessions"])
     t["findings"] = dict(sorted(findings.items()))
     t["absent_findings"] = sorted(absent)
     if a.finding_check:
         t["finding_checks"] = [json.loads(x) for x in a.finding_check]
-    if a.summary_check:
-        t["summary_checks"] = [json.loads(x) for x in a.summary_check]
+    sc = [json.loads(x) for x in a.summary_check]
+    if a.range_check:
+        for e in t["sessions"]:
+            ports = sorted(d["server_port"] for d in e["data"] if d["mode"] == "passive")
+            if ports:
+                rng = "%d-%d" % (ports[0], ports[-1]) if ports[0] != ports[-1] else str(ports[0])
+                for chk in ("passive_ports", "server_event"):
+                    sc.append({"server_ip": e["server_ip"], "check": chk, "text_contains": [rng]})
+    if sc:
+        t["summary_checks"] = sc
     with open(a.out, "w") as fh:
         json.dump(t, fh, indent=2)
         fh.write("\n")
