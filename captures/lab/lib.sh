@@ -604,13 +604,22 @@ proftpd_logs() {
     done
 }
 
-# pureftpd_start NS ADDR [pure-ftpd args...]: passive 50000-50010, unix users, transfer log
-# (-O w3c) kept; pure-ftpd logs the rest to syslog only, so the client's log is the session's.
+# pureftpd_start NS ADDR [pure-ftpd args...]: pure-ftpd on ADDR:21, passive 50000-50010, every
+# user chrooted; LAB_USER is a virtual user (pure-pw, PureDB) whose home is $SCEN_WORK/root and
+# anonymous logins (when enabled) use the system user ftp.  Transfers are logged (-O w3c);
+# pure-ftpd logs the rest to syslog only, so the client's log is the session's.
 pureftpd_start() {
     local n=$1 a=$2; shift 2
-    echo "pure-ftpd -S $a,21 -p 50000:50010 -l unix -O w3c:$SCEN_WORK/pure-ftpd-xfer.log -A -H $*" > "$SCEN_LOGS/pure-ftpd.args"
-    ip netns exec "$n" "$PUREFTPD" -S "$a,21" -p 50000:50010 -l unix -O "w3c:$SCEN_WORK/pure-ftpd-xfer.log" \
-        -A -H "$@" >"$SCEN_WORK/pure-ftpd.stdout" 2>&1 &
+    local uid
+    uid=$(id -u $LAB_USER)
+    printf '%s\n%s\n' $LAB_PASS $LAB_PASS | "$LAB_DEBS/usr/bin/pure-pw" useradd $LAB_USER -u $uid -g "$(id -g $LAB_USER)" \
+        -d "$SCEN_WORK/root" -f "$SCEN_WORK/pureftpd.passwd" >/dev/null
+    "$LAB_DEBS/usr/bin/pure-pw" mkdb "$SCEN_WORK/pureftpd.pdb" -f "$SCEN_WORK/pureftpd.passwd"
+    local args=(-S "$a,21" -p 50000:50010 -l "puredb:$SCEN_WORK/pureftpd.pdb" -l unix
+                -O "w3c:$SCEN_WORK/pure-ftpd-xfer.log" -A -H "$@")
+    echo "pure-ftpd ${args[*]}" > "$SCEN_LOGS/pure-ftpd.args"
+    ip netns exec "$n" env ${PUREFTPD_OPENSSL_CONF:+OPENSSL_CONF=$PUREFTPD_OPENSSL_CONF} "$PUREFTPD" "${args[@]}" \
+        >"$SCEN_WORK/pure-ftpd.stdout" 2>&1 &
     bg_track $!
     wait_listen "$n" 21
 }
