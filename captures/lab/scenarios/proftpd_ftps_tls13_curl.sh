@@ -22,7 +22,6 @@ proftpd_logs
 DT=$(proftpd_data_resumed 4)
 clientlog --kind curl --client-ip 10.0.1.2 --size data.bin=65536 --size small.bin=3000 --out $SCEN_LOGS/client.json $SCEN_LOGS/curl.log
 mktruth --description "ProFTPD 1.3.8 mod_tls explicit FTPS at TLS 1.3 (TLSRequired, session reuse required), curl --ssl-reqd --tlsv1.3: PASV LIST and RETR data.bin, readme.txt, small.bin, each data connection resuming the control session by PSK (ProFTPD's TLSLog: client reused TLS session)" \
-  --log $SCEN_LOGS/client.json --options '["--ca-file","certs/edge/ca.pem"]' --data-link tls-psk --data-tls "$DT" --range-check \
-  --finding tls_cert_not_visible=1:1 --absent brute_force --absent data_connection_missing --absent data_ip_mismatch --absent nat_private_pasv \
-  --absent tls_weak_version --absent tls_weak_cipher --absent tls_cert_self_signed --absent tls_cert_expired --absent tls_cert_untrusted --absent tls_cert_name_mismatch
+  --log $SCEN_LOGS/client.json "${TLS13_EDGE_TRUTH[@]}" --data-link tls-psk --data-tls "$DT" --range-check \
+  --absent data_connection_missing --absent data_ip_mismatch
 scen_end

@@ -25,7 +25,6 @@ grep -q "TLSv1.3" $SCEN_LOGS/curl.log || die "curl did not log TLS 1.3"
 DT=$(grep -E '^\* SSL connection using' $SCEN_LOGS/curl.log | tail -1 | sed -E 's/.*using ([^ ]+) \/ ([^ ]+).*/\1,\2/')
 clientlog --kind curl --client-ip 10.0.1.2 --size data.bin=65536 --size small.bin=3000 --out $SCEN_LOGS/client.json $SCEN_LOGS/curl.log
 mktruth --description "pure-ftpd 1.0.50 explicit FTPS (-Y 3: TLS for control and data), TLS 1.3; curl --ssl-reqd --tlsv1.3: PASV LIST, RETR data.bin and small.bin over TLS 1.3" \
-  --log $SCEN_LOGS/client.json --options '["--ca-file","certs/edge/ca.pem"]' --range-check --data-tls "$DT" \
-  --finding tls_cert_not_visible=1:1 --absent brute_force --absent data_connection_missing --absent data_ip_mismatch --absent nat_private_pasv \
-  --absent tls_weak_version --absent tls_weak_cipher --absent tls_cert_self_signed --absent tls_cert_expired --absent tls_cert_untrusted --absent tls_cert_name_mismatch
+  --log $SCEN_LOGS/client.json "${TLS13_EDGE_TRUTH[@]}" --range-check --data-tls "$DT" \
+  --absent data_connection_missing --absent data_ip_mismatch
 scen_end

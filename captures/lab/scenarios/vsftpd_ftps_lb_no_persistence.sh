@@ -21,9 +21,8 @@ lb_vsftpd_logs
 [ "$(grep -c '"connect_error": ".*refused' $SCEN_LOGS/client.json)" = 2 ] || die "expected two refused data connections"
 DT=$(vsftpd_data_resumed 2 $SCEN_LOGS/vsftpd-a.log $SCEN_LOGS/vsftpd-b.log)
 D="explicit FTPS (TLS 1.3, PROT P) through a balancer 198.51.100.100 without persistence (nth DNAT) over vsftpd nodes A 10.0.2.21 and B 10.0.2.22 (pasv_address=198.51.100.100); Python FTP_TLS 198.51.100.2: control on A, LIST and RETR data.bin each tried twice: 1st and 3rd data connections refused by B (RST), 2nd and 4th reach A resuming the control session (PSK)"
-COMMON=(--log $SCEN_LOGS/client.json --options '["--ca-file","certs/edge/ca.pem"]' --data-link tls-psk --data-tls "$DT" --data-attempts
-  --finding tls_cert_not_visible=1:1 --absent brute_force --absent nat_private_pasv --not-absent data_connection_missing --not-absent data_ip_mismatch
-  --absent tls_weak_version --absent tls_weak_cipher --absent tls_cert_self_signed --absent tls_cert_expired --absent tls_cert_untrusted --absent tls_cert_name_mismatch)
+COMMON=(--log $SCEN_LOGS/client.json "${TLS13_EDGE_TRUTH[@]}" --data-link tls-psk --data-tls "$DT" --data-attempts
+  --not-absent data_connection_missing --not-absent data_ip_mismatch)
 mktruth --description "FTPS through a balancer without persistence, client side: $D" --capture-point client_side "${COMMON[@]}"
 TRUTH=$TRUTH_S PCAP=$PCAP_S mktruth --description "FTPS through a balancer without persistence, server side: $D" --capture-point server_side \
   --conntrack $SCEN_LOGS/router-conntrack.log "${COMMON[@]}" --mismatch-by-node \

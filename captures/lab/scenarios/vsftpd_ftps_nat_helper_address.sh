@@ -20,9 +20,8 @@ both_sides_stop
 vsftpd_logs
 DT=$(vsftpd_data_resumed 3 $SCEN_LOGS/vsftpd.log)
 D="vsftpd 10.0.2.2 explicit FTPS (TLS 1.3, PROT P, require_ssl_reuse) with pasv_address=198.51.100.100 behind a DNAT router (198.51.100.100); Python FTP_TLS 198.51.100.2: PASV LIST, RETR data.bin, STOR upload.bin over TLS 1.3 resuming the control session (PSK)"
-COMMON=(--log $SCEN_LOGS/client.json --options '["--ca-file","certs/edge/ca.pem"]' --data-link tls-psk --data-tls "$DT" --range-check
-  --finding tls_cert_not_visible=1:1 --absent brute_force --absent data_connection_missing --absent data_ip_mismatch --absent nat_private_pasv
-  --absent tls_weak_version --absent tls_weak_cipher --absent tls_cert_self_signed --absent tls_cert_expired --absent tls_cert_untrusted --absent tls_cert_name_mismatch)
+COMMON=(--log $SCEN_LOGS/client.json "${TLS13_EDGE_TRUTH[@]}" --data-link tls-psk --data-tls "$DT" --range-check
+  --absent data_connection_missing --absent data_ip_mismatch)
 mktruth --description "FTPS through NAT with the helper address, client side: $D" --capture-point client_side "${COMMON[@]}"
 TRUTH=$TRUTH_S PCAP=$PCAP_S mktruth --description "FTPS through NAT with the helper address, server side: $D" --capture-point server_side \
   --conntrack $SCEN_LOGS/router-conntrack.log "${COMMON[@]}" \
