@@ -10,6 +10,8 @@
 #                                       addresses of the two-sided NAT/balancer lab and 10.0.2.2
 #                                       (used by the scenarios added with ProFTPD, pure-ftpd and
 #                                       the NAT/balancer lab; `certs.sh edge` makes only this set)
+#   certs/edge-selfsigned/server.pem    self-signed, CN ftp.lab.test (pyftpdlib_tls_masquerade since
+#                                       it is recorded at two points; `certs.sh edge-selfsigned`)
 # Private keys (*.key) are made next to them and are not committed.
 set -euo pipefail
 C=$(cd "$(dirname "$0")/.." && pwd)/certs
@@ -28,7 +30,15 @@ edge() {
     rm -f server.csr san.ext ca.srl
     openssl x509 -in server.pem -noout -subject -issuer -dates | sed "s|^|edge: |" )
 }
+edge_selfsigned() {
+  rm -rf "$C/edge-selfsigned"; mkdir -p "$C/edge-selfsigned"
+  openssl req -x509 -newkey rsa:2048 -nodes -keyout "$C/edge-selfsigned/server.key" \
+    -out "$C/edge-selfsigned/server.pem" -days $days -subj "/O=ftpinspect lab/CN=ftp.lab.test" \
+    -addext "subjectAltName=DNS:ftp.lab.test,IP:10.0.2.2,IP:10.0.1.100" 2>/dev/null
+  openssl x509 -in "$C/edge-selfsigned/server.pem" -noout -subject -issuer -dates | sed "s|^|edge-selfsigned: |"
+}
 if [ "${1:-}" = edge ]; then edge; exit 0; fi
+if [ "${1:-}" = edge-selfsigned ]; then edge_selfsigned; exit 0; fi
 rm -rf "$C"; mkdir -p "$C"/{ca,selfsigned,casigned,expired,mismatch}
 cd "$C"
 openssl req -x509 -newkey rsa:2048 -nodes -keyout ca/ca.key -out ca/ca.pem -days $days \
@@ -73,3 +83,4 @@ for d in selfsigned casigned expired mismatch; do
   openssl x509 -in $d/server.pem -noout -subject -issuer -dates | sed "s|^|$d: |"
 done
 edge
+edge_selfsigned
