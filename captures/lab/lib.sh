@@ -18,10 +18,14 @@ LAB_PASS=labpass1
 LAB_USER2=ftpilab2
 LAB_PASS2=labpass2
 
-NS_C=ftpi-lab-cli     # client(s): 10.0.1.2, 10.0.1.3, fd00:1::2
-NS_R=ftpi-lab-rtr     # router / NAT: 10.0.1.1 | 10.0.2.1 | 10.0.3.1
-NS_S=ftpi-lab-srv     # server: 10.0.2.2, fd00:2::2
-NS_T=ftpi-lab-thd     # third host: 10.0.3.2
+# Namespace prefix: FTPI_LAB_NS lets two people run the lab on one machine at once.
+LAB_NS=${FTPI_LAB_NS:-ftpi-lab}
+NS_C=$LAB_NS-cli      # client(s): 10.0.1.2, 10.0.1.3, fd00:1::2
+NS_R=$LAB_NS-rtr      # router / NAT: 10.0.1.1 | 10.0.2.1 | 10.0.3.1
+NS_S=$LAB_NS-srv      # server: 10.0.2.2, fd00:2::2
+NS_T=$LAB_NS-thd      # third host: 10.0.3.2
+NS_B=$LAB_NS-srvb     # second balanced node (lab_topo_public with two nodes): 10.0.2.22
+NS_W=$LAB_NS-sw       # switch of the server segment (bridge) in lab_topo_public
 
 LAB_PIDS=()
 
@@ -30,7 +34,7 @@ die() { log "ERROR: $*"; exit 1; }
 
 # ---- packages ------------------------------------------------------------
 lab_install() {
-    local pkgs="vsftpd python3 python3-pyftpdlib python3-openssl lftp curl tcpdump iproute2 iptables openssl ethtool procps"
+    local pkgs="vsftpd python3 python3-pyftpdlib python3-openssl lftp curl tcpdump iproute2 iptables openssl ethtool procps conntrack"
     local missing=""
     for p in $pkgs; do
         dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
@@ -60,11 +64,11 @@ ns() { local n=$1; shift; ip netns exec "$n" "$@"; }
 
 lab_ns_clean() {
     local n
-    for n in $(ip netns list | awk '{print $1}' | grep '^ftpi-lab-' || true); do
+    for n in $(ip netns list | awk '{print $1}' | grep "^$LAB_NS-" || true); do
         ip netns pids "$n" 2>/dev/null | xargs -r kill 2>/dev/null || true
         ip netns del "$n" 2>/dev/null || true
     done
-    rm -rf /etc/netns/ftpi-lab-* 2>/dev/null || true
+    rm -rf /etc/netns/"$LAB_NS"-* 2>/dev/null || true
 }
 
 mkns() {
@@ -137,17 +141,26 @@ wait_listen() {  # NS PORT
 
 # ---- capture -------------------------------------------------------------
 # cap_start NS IFACE PCAP [extra tcpdump args...]
+# May be called more than once in a scenario (one tcpdump per capture point); cap_stop stops
+# them all.  The first capture's statistics go to tcpdump.log, the others' to
+# tcpdump-<capture name>.log.
+CAP_PIDS=()
+CAP_LOGS=()
 cap_start() {
     local n=$1 i=$2 f=$3; shift 3
+    local lf=$SCEN_WORK/tcpdump.log
+    [ ${#CAP_PIDS[@]} -eq 0 ] || lf=$SCEN_WORK/tcpdump-$(basename "$f" .pcap).log
     CAP_FILE=$f
-    CAP_LOG=$SCEN_WORK/tcpdump.log
+    CAP_LOG=$lf
     rm -f "$f"
-    ip netns exec "$n" tcpdump -n -i "$i" -s 0 -U -w "$f" "$@" 2>"$CAP_LOG" &
+    ip netns exec "$n" tcpdump -n -i "$i" -s 0 -U -w "$f" "$@" 2>"$lf" &
     CAP_PID=$!
+    CAP_PIDS+=("$CAP_PID")
+    CAP_LOGS+=("$lf")
     bg_track $CAP_PID
     local k
     for k in $(seq 1 50); do
-        grep -q "listening on" "$CAP_LOG" 2>/dev/null && break
+        grep -q "listening on" "$lf" 2>/dev/null && break
         sleep 0.1
     done
     sleep 0.3
@@ -155,11 +168,18 @@ cap_start() {
 
 cap_stop() {
     sleep 2
-    kill -TERM $CAP_PID   # (SIGINT is ignored by background jobs of a script)
-    wait $CAP_PID || true
-    cat "$CAP_LOG" >&2
-    grep -q "^0 packets dropped by kernel" "$CAP_LOG" || die "tcpdump dropped packets"
-    cp "$CAP_LOG" "$SCEN_LOGS/tcpdump.log"
+    local p l
+    for p in "${CAP_PIDS[@]}"; do
+        kill -TERM "$p"   # (SIGINT is ignored by background jobs of a script)
+        wait "$p" || true
+    done
+    for l in "${CAP_LOGS[@]}"; do
+        cat "$l" >&2
+        grep -q "^0 packets dropped by kernel" "$l" || die "tcpdump dropped packets ($l)"
+        cp "$l" "$SCEN_LOGS/$(basename "$l")"
+    done
+    CAP_PIDS=()
+    CAP_LOGS=()
 }
 
 # ---- scenario frame ------------------------------------------------------
@@ -168,10 +188,14 @@ scen_begin() {  # NAME
     SCEN_WORK=$WORK/$SCEN
     SCEN_LOGS=$LAB_DIR/logs/$SCEN
     rm -rf "$SCEN_WORK" "$SCEN_LOGS"
+    rm -f "$CAP_DIR/${SCEN}_server_side.pcap" "$CAP_DIR/${SCEN}_server_side.truth.json"
     mkdir -p "$SCEN_WORK" "$SCEN_LOGS" "$WORK/empty"
     chmod 755 "$WORK" "$WORK/empty"
     PCAP=$CAP_DIR/$SCEN.pcap
     TRUTH=$CAP_DIR/$SCEN.truth.json
+    # second capture point (the server's segment behind the router), when a scenario has one
+    PCAP_S=$CAP_DIR/${SCEN}_server_side.pcap
+    TRUTH_S=$CAP_DIR/${SCEN}_server_side.truth.json
     trap lab_down EXIT
     lab_users
     log "begin"
@@ -184,6 +208,12 @@ scen_end() {
     [ -s "$TRUTH" ] || die "no truth written"
     $PY -m json.tool "$TRUTH" >/dev/null
     log "done: $(basename "$PCAP") $(stat -c %s "$PCAP") bytes"
+    if [ -e "$PCAP_S" ]; then
+        [ -s "$PCAP_S" ] || die "no server-side capture written"
+        [ -s "$TRUTH_S" ] || die "no server-side truth written"
+        $PY -m json.tool "$TRUTH_S" >/dev/null
+        log "done: $(basename "$PCAP_S") $(stat -c %s "$PCAP_S") bytes"
+    fi
 }
 
 # ---- content -------------------------------------------------------------
@@ -383,3 +413,263 @@ ftpclient_bg() {
     bg_track $FTPCLIENT_PID
 }
 wait_file() { local i; for i in $(seq 1 300); do [ -e "$1" ] && return 0; sleep 0.1; done; die "timeout waiting for $1"; }
+
+# ---- both sides of a NAT router or a load balancer -------------------------
+# Client segment with non-private addresses (RFC 5737 documentation range), server segment
+# private, as in front of real servers:
+#   client NS_C c0 198.51.100.2 -- r1 198.51.100.1 + service address 198.51.100.100 (NS_R)
+#   NS_R r2 10.0.2.1 -- switch NS_W (bridge br0) -- server NS_S 10.0.2.2
+#                                                 or node A NS_S 10.0.2.21 + node B NS_B 10.0.2.22
+# The router only DNATs (no masquerade): the servers see the client's own address.  The two
+# capture points are r1 (the client's segment) and r2 (the servers' segment), both in NS_R.
+# `conntrack -E` in the router logs each connection's original and translated tuple
+# (router-conntrack.log): the server-side truth takes the node a connection reached from it.
+PUB_GW=198.51.100.1
+PUB_CLI=198.51.100.2
+PUB_VIP=198.51.100.100
+lab_topo_public() {  # [two]: two nodes 10.0.2.21 / 10.0.2.22 instead of one server 10.0.2.2
+    lab_ns_clean
+    local n
+    mkns $NS_C; mkns $NS_R; mkns $NS_W; mkns $NS_S
+    [ "${1:-}" = two ] && mkns $NS_B
+    for n in $NS_C $NS_R $NS_W $NS_S $( [ "${1:-}" = two ] && echo $NS_B ); do
+        ns $n sysctl -qw net.ipv6.conf.all.disable_ipv6=1
+        ns $n sysctl -qw net.ipv6.conf.default.disable_ipv6=1
+    done
+    veth $NS_C c0 $NS_R r1
+    veth $NS_R r2 $NS_W w0
+    ns $NS_W ip link add br0 type bridge
+    ns $NS_W ip link set br0 up
+    ns $NS_W ip link set w0 master br0
+    veth $NS_W wa $NS_S s0
+    ns $NS_W ip link set wa master br0
+    addr $NS_C c0 $PUB_CLI/24
+    addr $NS_R r1 $PUB_GW/24
+    addr $NS_R r1 $PUB_VIP/24
+    addr $NS_R r2 10.0.2.1/24
+    ns $NS_C ip route add default via $PUB_GW
+    if [ "${1:-}" = two ]; then
+        veth $NS_W wb $NS_B s0
+        ns $NS_W ip link set wb master br0
+        addr $NS_S s0 10.0.2.21/24
+        addr $NS_B s0 10.0.2.22/24
+        ns $NS_B ip route add default via 10.0.2.1
+    else
+        addr $NS_S s0 10.0.2.2/24
+    fi
+    ns $NS_S ip route add default via 10.0.2.1
+    ns $NS_R sysctl -qw net.ipv4.ip_forward=1
+    # nothing from the client segment reaches the servers except through the DNAT
+    ns $NS_R iptables -A FORWARD -i r1 -d 10.0.2.0/24 -m conntrack ! --ctstate DNAT -j DROP
+}
+
+# lab_nat_public [helper]: 198.51.100.100 port 21 DNATed to 10.0.2.2.  Without "helper" the
+# passive range 50000-50010 is DNATed as well (static port forwarding, the server must announce
+# the public address itself: pasv_address / MasqueradeAddress / -P); with "helper" the Linux
+# conntrack FTP helper is attached to the control connection (iptables -t raw ... -j CT
+# --helper ftp): nf_nat_ftp rewrites the 227 and opens the announced port, nothing else is
+# forwarded.
+lab_nat_public() {
+    ns $NS_R iptables -t nat -A PREROUTING -d $PUB_VIP -p tcp --dport 21 -j DNAT --to-destination 10.0.2.2
+    if [ "${1:-}" = helper ]; then
+        ns $NS_R iptables -t raw -A PREROUTING -d $PUB_VIP -p tcp --dport 21 -j CT --helper ftp
+    else
+        ns $NS_R iptables -t nat -A PREROUTING -d $PUB_VIP -p tcp --dport 50000:50010 -j DNAT --to-destination 10.0.2.2
+    fi
+    router_rules
+}
+
+# lab_lb [sticky]: a layer-4 balancer on the router: 198.51.100.100 ports 21 and 50000-50010
+# over node A 10.0.2.21 and node B 10.0.2.22.  Without "sticky": no persistence, every second
+# new connection goes to B (-m statistic --mode nth --every 2 --packet 0 -> A, else B).  With
+# "sticky": DNAT to the range 10.0.2.21-10.0.2.22 --persistent (one node per client address).
+lab_lb() {
+    local m="-d $PUB_VIP -p tcp -m multiport --dports 21,50000:50010"
+    if [ "${1:-}" = sticky ]; then
+        ns $NS_R iptables -t nat -A PREROUTING $m -j DNAT --to-destination 10.0.2.21-10.0.2.22 --persistent
+    else
+        ns $NS_R iptables -t nat -A PREROUTING $m -m statistic --mode nth --every 2 --packet 0 -j DNAT --to-destination 10.0.2.21
+        ns $NS_R iptables -t nat -A PREROUTING $m -j DNAT --to-destination 10.0.2.22
+    fi
+    router_rules
+}
+
+router_rules() {
+    { ns $NS_R iptables -t raw -S; ns $NS_R iptables -t nat -S; ns $NS_R iptables -S; } > "$SCEN_LOGS/router-iptables.txt"
+}
+
+# conntrack_log_start / conntrack_log_stop: the router's conntrack events (NEW/UPDATE/DESTROY
+# with original and reply tuples) to router-conntrack.log
+conntrack_log_start() {
+    ip netns exec $NS_R conntrack -E -o timestamp -p tcp >"$SCEN_LOGS/router-conntrack.log" 2>/dev/null &
+    CT_PID=$!
+    bg_track $CT_PID
+    sleep 0.3
+}
+conntrack_log_stop() { sleep 0.5; kill -TERM $CT_PID 2>/dev/null || true; wait $CT_PID 2>/dev/null || true; }
+
+# both_sides_start: tcpdump on the client segment ($PCAP) and on the servers' segment ($PCAP_S)
+both_sides_start() {
+    conntrack_log_start
+    cap_start $NS_R r1 "$PCAP"
+    cap_start $NS_R r2 "$PCAP_S"
+}
+both_sides_stop() { cap_stop; conntrack_log_stop; }
+
+# ---- ProFTPD and pure-ftpd ---------------------------------------------------
+# Debian's proftpd-core and pure-ftpd conflict with vsftpd (all three provide ftp-server), so
+# the lab unpacks their Debian packages (apt-get download, dpkg-deb -x) under $LAB_DEBS and
+# runs them from there; their shared libraries are installed with apt-get as usual.
+LAB_DEBS=${FTPI_LAB_DEBS:-/var/lib/ftpi-lab/debs}
+PROFTPD=$LAB_DEBS/usr/sbin/proftpd
+PUREFTPD=$LAB_DEBS/usr/sbin/pure-ftpd
+lab_install_servers() {
+    local libs="libhiredis0.14 libmemcached11 libmemcachedutil2 libpcre2-posix3 libsodium23 libcap2 conntrack"
+    local missing="" p
+    for p in $libs; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
+    done
+    if [ -n "$missing" ]; then
+        export DEBIAN_FRONTEND=noninteractive
+        apt-get update -qq
+        apt-get install -y -qq $missing >/dev/null
+    fi
+    if [ ! -x "$PROFTPD" ] || [ ! -x "$PUREFTPD" ] || [ ! -e "$LAB_DEBS/usr/lib/proftpd/mod_tls.so" ]; then
+        local d
+        d=$(mktemp -d)
+        (cd "$d" && apt-get download proftpd-core proftpd-mod-crypto pure-ftpd >/dev/null 2>&1) \
+            || die "apt-get download proftpd-core proftpd-mod-crypto pure-ftpd failed"
+        mkdir -p "$LAB_DEBS"
+        for p in "$d"/*.deb; do dpkg-deb -x "$p" "$LAB_DEBS"; done
+        rm -rf "$d"
+    fi
+    "$PROFTPD" -v >/dev/null 2>&1 || die "proftpd from $LAB_DEBS does not run"
+}
+
+# proftpd_conf FILE [extra lines...]: standalone ProFTPD, local users from /etc/shadow,
+# passive 50000-50010, every command and reply logged (ExtendedLog), transfers in xferlog
+proftpd_conf() {
+    local f=$1; shift
+    cat > "$f" <<EOF
+ServerName "ftpinspect lab proftpd"
+ServerType standalone
+DefaultServer on
+ServerIdent on "ftpinspect lab proftpd"
+UseIPv6 off
+Port 21
+User nobody
+Group nogroup
+Umask 022
+MaxInstances 30
+PidFile $SCEN_WORK/proftpd.pid
+ScoreboardFile $SCEN_WORK/proftpd.scoreboard
+DelayTable none
+WtmpLog off
+UseReverseDNS off
+RequireValidShell off
+AuthOrder mod_auth_unix.c
+PassivePorts 50000 50010
+SystemLog $SCEN_WORK/proftpd.log
+TransferLog $SCEN_WORK/xferlog
+LogFormat lab "%t %a:%{remote-port} -> %L %u \"%r\" %s"
+ExtendedLog $SCEN_WORK/proftpd-ext.log ALL lab
+ModulePath $LAB_DEBS/usr/lib/proftpd
+<Directory />
+  AllowOverwrite on
+</Directory>
+EOF
+    local l
+    for l in "$@"; do echo "$l" >> "$f"; done
+}
+
+# proftpd_tls_lines CERTDIR PROTOCOLS: mod_tls, TLS required, data connections must reuse the
+# control session's TLS session (ProFTPD's default)
+proftpd_tls_lines() {
+    printf '%s\n' "LoadModule mod_tls.c" "<IfModule mod_tls.c>" "TLSEngine on" "TLSLog $SCEN_WORK/tls.log" \
+        "TLSProtocol $2" "TLSRSACertificateFile $CAP_DIR/certs/$1/server.pem" \
+        "TLSRSACertificateKeyFile $CAP_DIR/certs/$1/server.key" "TLSVerifyClient off" \
+        "TLSRequired on" "TLSSessionTickets on" "</IfModule>"
+}
+
+proftpd_start() {  # NS CONF
+    cp "$2" "$SCEN_LOGS/proftpd.conf"
+    ip netns exec "$1" "$PROFTPD" -n -c "$2" >"$SCEN_WORK/proftpd.stdout" 2>&1 &
+    bg_track $!
+    wait_listen "$1" 21
+}
+proftpd_logs() {
+    local f
+    for f in proftpd.log proftpd-ext.log xferlog tls.log; do
+        cp "$SCEN_WORK/$f" "$SCEN_LOGS/$f" 2>/dev/null || true
+    done
+}
+
+# pureftpd_start NS ADDR [pure-ftpd args...]: pure-ftpd on ADDR:21, passive 50000-50010, every
+# user chrooted; LAB_USER is a virtual user (pure-pw, PureDB) whose home is $SCEN_WORK/root and
+# anonymous logins (when enabled) use the system user ftp.  Transfers are logged (-O w3c);
+# pure-ftpd logs the rest to syslog only, so the client's log is the session's.
+pureftpd_start() {
+    local n=$1 a=$2; shift 2
+    local uid
+    uid=$(id -u $LAB_USER)
+    printf '%s\n%s\n' $LAB_PASS $LAB_PASS | "$LAB_DEBS/usr/bin/pure-pw" useradd $LAB_USER -u $uid -g "$(id -g $LAB_USER)" \
+        -d "$SCEN_WORK/root" -f "$SCEN_WORK/pureftpd.passwd" >/dev/null
+    "$LAB_DEBS/usr/bin/pure-pw" mkdb "$SCEN_WORK/pureftpd.pdb" -f "$SCEN_WORK/pureftpd.passwd"
+    local args=(-S "$a,21" -p 50000:50010 -l "puredb:$SCEN_WORK/pureftpd.pdb" -l unix
+                -O "w3c:$SCEN_WORK/pure-ftpd-xfer.log" -A -H "$@")
+    echo "pure-ftpd ${args[*]}" > "$SCEN_LOGS/pure-ftpd.args"
+    ip netns exec "$n" env ${PUREFTPD_OPENSSL_CONF:+OPENSSL_CONF=$PUREFTPD_OPENSSL_CONF} "$PUREFTPD" "${args[@]}" \
+        >"$SCEN_WORK/pure-ftpd.stdout" 2>&1 &
+    bg_track $!
+    wait_listen "$n" 21
+}
+pureftpd_logs() { cp "$SCEN_WORK/pure-ftpd-xfer.log" "$SCEN_LOGS/" 2>/dev/null || true; }
+
+# lb_vsftpd_start CONFFUNC [lines...]: the same vsftpd configuration (made by CONFFUNC FILE
+# lines..., e.g. vsftpd_conf or "vsftpd_tls_conf_edge") on node A (NS_S, 10.0.2.21) and node B
+# (NS_B, 10.0.2.22), each logging to its own vsftpd-a.log / vsftpd-b.log; LB_OPENSSL_CONF pins
+# TLS versions.
+lb_vsftpd_start() {
+    local fn=$1; shift
+    local node nsn
+    for node in a b; do
+        $fn "$SCEN_WORK/vsftpd-$node.conf" "$@"
+        sed -i "s|^vsftpd_log_file=.*|vsftpd_log_file=$SCEN_WORK/vsftpd-$node.log|" "$SCEN_WORK/vsftpd-$node.conf"
+        nsn=$NS_S; [ $node = b ] && nsn=$NS_B
+        vsftpd_start $nsn "$SCEN_WORK/vsftpd-$node.conf" 21 ${LB_OPENSSL_CONF:-}
+        mv "$SCEN_LOGS/vsftpd.conf" "$SCEN_LOGS/vsftpd-$node.conf"
+    done
+}
+lb_vsftpd_logs() { cp "$SCEN_WORK"/vsftpd-a.log "$SCEN_WORK"/vsftpd-b.log "$SCEN_LOGS/" 2>/dev/null || true; }
+
+# vsftpd_tls_conf_edge FILE [lines...]: explicit FTPS as vsftpd_tls_conf, certificate of the
+# edge CA (certs/edge)
+vsftpd_tls_conf_edge() { local f=$1; shift; vsftpd_tls_conf "$f" edge "$@"; }
+
+# vsftpd_data_resumed EXPECTED LOG...: the vsftpd logs (debug_ssl) show EXPECTED data
+# connections whose TLS session was reused ("reused" after the control channel's "not reused");
+# prints the version,cipher they logged (for mktruth --data-tls)
+vsftpd_data_resumed() {
+    local want=$1; shift
+    local n f logs=()
+    for f in "$@"; do [ -e "$f" ] && logs+=("$f"); done   # a node nobody reached has no log
+    n=$(grep -h 'SSL version: .*, reused,' "${logs[@]}" | wc -l)
+    [ "$n" = "$want" ] || die "vsftpd logged $n resumed data connections, expected $want"
+    grep -h 'SSL version: .*, reused,' "${logs[@]}" | head -1 | sed -E 's/.*SSL version: ([^,]+), SSL cipher: ([^,]+),.*/\1,\2/'
+}
+
+# proftpd_data_resumed EXPECTED: ProFTPD's TLSLog shows EXPECTED data connections that reused
+# the control session; prints the version,cipher of its data connections (mktruth --data-tls)
+proftpd_data_resumed() {
+    local n
+    n=$(grep -c 'client reused TLS session for data connection' "$SCEN_LOGS/tls.log" || true)
+    [ "$n" = "$1" ] || die "ProFTPD logged $n resumed data connections, expected $1"
+    grep -m1 'data connection accepted, using cipher' "$SCEN_LOGS/tls.log" \
+        | sed -E 's/.*: (TLSv[0-9.]+) data connection accepted, using cipher ([^ ]+) .*/\1,\2/'
+}
+
+# mktruth arguments of the TLS 1.3 scenarios with the edge CA's certificate: the certificate is
+# encrypted (tls_cert_not_visible), nothing weak, no certificate finding can be raised
+TLS13_EDGE_TRUTH=(--options '["--ca-file","certs/edge/ca.pem"]' --finding tls_cert_not_visible=1:1
+  --absent brute_force --absent nat_private_pasv --absent tls_weak_version --absent tls_weak_cipher
+  --absent tls_cert_self_signed --absent tls_cert_expired --absent tls_cert_untrusted --absent tls_cert_name_mismatch)

@@ -12,14 +12,20 @@ CAP=$(cd "$LAB/.." && pwd)
 . "$LAB/lib.sh"
 set +e
 lab_install || exit 1
+lab_install_servers || exit 1
 if [ $# -eq 0 ]; then
     bash "$LAB/certs.sh" || exit 1
     set -- $(cd "$LAB/scenarios" && ls *.sh | sed 's/\.sh$//')
-elif [ ! -f "$CAP/certs/ca/ca.key" ]; then
+else
     # The private keys are not committed. New certificates would no longer match the
-    # committed TLS captures, so a TLS scenario alone cannot be regenerated without them.
+    # committed TLS captures, so a TLS scenario alone cannot be regenerated without them
+    # (certs/ca for the first scenarios, certs/edge for those using the edge CA).
     for s in "$@"; do
-        if grep -q -E 'vsftpd_tls_conf|--cert ' "$LAB/scenarios/$s.sh"; then
+        f=$LAB/scenarios/$s.sh
+        if grep -q -E '_edge|certs/edge|TLS13_EDGE' "$f"; then key=$CAP/certs/edge/server.key
+        elif grep -q -E 'vsftpd_tls_conf|--cert ' "$f"; then key=$CAP/certs/ca/ca.key
+        else continue; fi
+        if [ ! -f "$key" ]; then
             echo "make-all.sh: $s needs the lab certificates' private keys, which are not" \
                  "committed; run make-all.sh without arguments to regenerate everything" >&2
             exit 1

@@ -16,5 +16,6 @@ ftpclient $NS_C '{"sessions":[{"host":"10.0.2.2","port":21,"steps":[
 cap_stop
 vsftpd_logs
 mktruth --description "vsftpd anonymous FTP: USER anonymous with an e-mail password, PASV LIST pub and RETR pub/release.tar" \
-  --log $SCEN_LOGS/client.json --absent brute_force --absent data_connection_missing
+  --log $SCEN_LOGS/client.json --absent brute_force --absent data_connection_missing --absent plaintext_auth \
+  --finding-check '{"kind":"anonymous_login","session":0,"count":{"min":1,"max":1},"severity":"low"}'
 scen_end

@@ -15,7 +15,7 @@ ftpclient $NS_C '{"tls_opts":{"min":"TLSv1_3"},"sessions":[{"host":"10.0.2.2","p
 cap_stop
 vsftpd_logs
 mktruth --description "explicit FTPS: AUTH TLS then USER/PASS, PBSZ 0, PROT P; TLS 1.3; vsftpd force_local_data_ssl, require_ssl_reuse (data connections resume the control session); PASV LIST, RETR, STOR over TLS; certificate signed by the lab test CA" \
-  --log $SCEN_LOGS/client.json --options '["--ca-file","certs/ca/ca.pem"]' \
+  --log $SCEN_LOGS/client.json --data-link tls-psk --options '["--ca-file","certs/ca/ca.pem"]' \
   --absent brute_force --absent data_connection_missing --absent tls_weak_version --absent tls_weak_cipher \
   --absent tls_cert_self_signed --absent tls_cert_expired --absent tls_cert_untrusted --absent tls_cert_name_mismatch \
   --finding tls_cert_not_visible=1:1

@@ -15,7 +15,7 @@ vsftpd_logs
 [ "$(grep -c 'TLSv1.3.*, reused' $SCEN_LOGS/vsftpd.log)" -ge 2 ] || die "data connections did not resume"
 clientlog --kind curl --client-ip 10.0.1.2 --size data.bin=65536 --out $SCEN_LOGS/client.json $SCEN_LOGS/curl.log
 mktruth --description "explicit FTPS with curl (AUTH TLS, PROT P) at TLS 1.3, vsftpd require_ssl_reuse: PASV LIST and RETR data.bin over TLS 1.3 resuming the control session; certificate not visible (TLS 1.3)" \
-  --log $SCEN_LOGS/client.json --options '["--ca-file","certs/ca/ca.pem"]' --finding tls_cert_not_visible=1 \
+  --log $SCEN_LOGS/client.json --data-link tls-psk --options '["--ca-file","certs/ca/ca.pem"]' --finding tls_cert_not_visible=1 \
   --absent brute_force --absent data_connection_missing --absent tls_weak_version --absent tls_weak_cipher \
   --absent tls_cert_self_signed --absent tls_cert_expired --absent tls_cert_untrusted --absent tls_cert_name_mismatch
 scen_end
