@@ -309,6 +309,10 @@ struct ftpi_server_info {
 	 * configured helper address such as vsftpd's pasv_address) */
 	struct ftpi_addr helper_addr;
 	int has_helper;
+	/* passive data connections seen (announced or, under TLS, inferred) and their server
+	 * ports: the range a firewall must open even when the 227s cannot be read */
+	uint64_t data_passive;
+	uint16_t data_port_min, data_port_max;
 };
 
 struct ftpi_event {

@@ -117,6 +117,9 @@ const char *cli_server_recommendation(char *buf, size_t buflen, const struct ftp
 	} while (0)
 	if (s->pasv_count > 0)
 		ADD("allow tcp from %s to %s ports %u-%u", clients, ip, s->pasv_min, s->pasv_max);
+	else if (s->data_passive > 0) /* 227s unreadable (TLS): the ports data really used */
+		ADD("allow tcp from %s to %s ports %u-%u", clients, ip, s->data_port_min,
+		    s->data_port_max);
 	if (s->active_count > 0)
 		ADD("%sactive mode used %llu times: prefer passive, or allow tcp from %s port 20 "
 		    "to "

@@ -320,3 +320,15 @@ void ftpi__dconn_tick(struct ftpi__expect_tab *xt, uint64_t now)
 		}
 	}
 }
+
+void ftpi__dconn_count_port(const struct ftpi_dconn *d)
+{
+	struct ftpi_server *sv = d->s ? d->s->server : NULL;
+	if (sv == NULL || d->active)
+		return;
+	if (sv->data_passive == 0 || d->srv.port < sv->data_min)
+		sv->data_min = d->srv.port;
+	if (sv->data_passive == 0 || d->srv.port > sv->data_max)
+		sv->data_max = d->srv.port;
+	sv->data_passive++;
+}

@@ -93,10 +93,45 @@ static void missing(struct ftpi__expect_tab *xt, struct ftpi_expect *x, const ch
 	ftpi__finding(xt->cx, &s->fs, FTPI_FINDING_DATA_CONNECTION_MISSING, NULL, NULL, msg, evd);
 }
 
+/* Seen from the server's side of a NAT: the 227 named the server's own private address to a
+ * public client, and nothing came for it. (When a NAT helper rewrites the 227 on the way, the
+ * connections do come: then nothing is said.) */
+static void private_pasv_unused(struct ftpi__expect_tab *xt, struct ftpi_expect *x)
+{
+	struct ftpi_session *s = x->s;
+	char msg[300], evd[120], a[64], c[64];
+	if (x->active || !ftpi__addr_eq(&x->target.addr, &s->srv.addr) ||
+	    !ftpi__addr_is_private(&x->target.addr) || ftpi__addr_is_private(&s->cli.addr))
+		return;
+	if (s->server)
+		s->server->nat_problems++;
+	if (ftpi__subject_has(&s->fs, FTPI_FINDING_NAT_PRIVATE_PASV))
+		return;
+	ftpi_addr_format(&x->target.addr, a, sizeof a);
+	ftpi_addr_format(&s->cli.addr, c, sizeof c);
+	ftpi__buf_printf(msg, sizeof msg, 0,
+			 "%s reply advertises the server's private address %s to the public client "
+			 "%s and no data connection came for it: the server is behind NAT without "
+			 "its public (helper) address",
+			 x->announce == FTPI_ANN_LPSV ? "228" : "227", a, c);
+	ftpi__buf_printf(evd, sizeof evd, 0, "passive %s announced in frame %llu",
+			 ftpi_announce_name(x->announce), (unsigned long long)x->frame);
+	ftpi__finding(xt->cx, &s->fs, FTPI_FINDING_NAT_PRIVATE_PASV, NULL, NULL, msg, evd);
+}
+
 static void exp_end(struct ftpi__expect_tab *xt, struct ftpi_expect *x, const char *why)
 {
-	if (x->firm && !x->matched)
+	if (x->firm && !x->matched) {
+		if (x->nat_pending) { /* the announced address did not work for this client */
+			if (!ftpi__subject_has(&x->s->fs, FTPI_FINDING_NAT_PRIVATE_PASV))
+				ftpi__ftp_nat_pasv(xt->ftp, x->s, x->announce, &x->target, x->text,
+						   x->text_len);
+			if (x->s->server)
+				x->s->server->nat_problems++;
+		}
+		private_pasv_unused(xt, x);
 		missing(xt, x, why);
+	}
 	exp_free(xt, x);
 }
 
@@ -136,14 +171,13 @@ void ftpi__expect_add(struct ftpi__expect_tab *xt, struct ftpi_session *s, int a
 	x->created_us = xt->cx->now_us;
 	x->firm_us = firm ? xt->cx->now_us : 0;
 	x->frame = xt->cx->frame;
+	x->text_len = (uint16_t)FTPI__MIN(len, sizeof x->text);
+	memcpy(x->text, text, x->text_len);
 	if (active) {
 		x->from = s->srv.addr;
-		if (!ftpi__addr_eq(&target->addr, &s->cli.addr)) {
-			x->bounce = 1;
-			x->text_len = (uint16_t)FTPI__MIN(len, sizeof x->text);
-			memcpy(x->text, text, x->text_len);
-		}
+		x->bounce = !ftpi__addr_eq(&target->addr, &s->cli.addr);
 	} else {
+		x->nat_pending = s->nat_pending;
 		x->from = s->cli.addr;
 		if (!ftpi__addr_eq(&target->addr, &s->srv.addr)) {
 			x->reached = s->srv.addr;
@@ -404,10 +438,16 @@ struct ftpi_dconn *ftpi__expect_match(struct ftpi__expect_tab *xt, struct ftpi_f
 		best->bounce = 0; /* the address was rewritten on the way: no third host */
 	else
 		settle_bounce(xt, best); /* the server connected to the third host */
+	if (best->nat_pending && best->s->server) { /* it worked: a helper address */
+		best->nat_pending = 0;
+		best->s->server->helper_addr = best->target.addr;
+		best->s->server->has_helper = 1;
+	}
 	d->announce = best->announce;
 	d->active = best->active;
 	d->nat_used = (uint8_t)bc.nat;
 	d->announce_frame = best->frame;
+	ftpi__dconn_count_port(d);
 	if (bc.cli_bad || bc.srv_bad)
 		mismatch(xt, best->s, f, best, bc.cli_bad, bc.srv_bad);
 	return d;
@@ -449,6 +489,7 @@ struct ftpi_dconn *ftpi__dconn_infer(struct ftpi__expect_tab *xt, struct ftpi_fl
 		struct ftpi_dconn *d = ftpi__dconn_new(xt, s, f, FTPI_LINK_INFERRED);
 		if (d) {
 			d->active = (uint8_t)active;
+			ftpi__dconn_count_port(d);
 			d->tlsp = ftpi__alloc(xt->cx, FTPI__POOL_TLS, sizeof *d->tlsp);
 			if (d->tlsp)
 				ftpi__tls_init(d->tlsp);

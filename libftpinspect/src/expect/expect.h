@@ -26,8 +26,10 @@ struct ftpi_expect {
 	uint8_t syn_seen;                  /* a SYN to the target was seen */
 	uint8_t bounce;                    /* names a third host: bounce unless the data
 					    * connection comes to the control client instead */
+	uint8_t nat_pending;               /* 227 naming another address: a helper address if
+					    * the data connection comes, a NAT problem if not */
 	uint16_t text_len;
-	char text[128];                    /* the announcing line, evidence for a later bounce */
+	char text[128];                    /* the announcing line, evidence for a later finding */
 	uint64_t created_us, firm_us;
 	uint64_t frame;
 };

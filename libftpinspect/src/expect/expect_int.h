@@ -10,6 +10,8 @@ struct ftpi_dconn *ftpi__dconn_new(struct ftpi__expect_tab *xt, struct ftpi_sess
 void ftpi__dconn_session_end(struct ftpi__expect_tab *xt, struct ftpi_session *s);
 /* Frees a session's data connections without events (teardown). */
 void ftpi__dconn_release_all(struct ftpi__expect_tab *xt, struct ftpi_session *s);
+/* A passive data connection's server port joins its server's summary. */
+void ftpi__dconn_count_port(const struct ftpi_dconn *d);
 /* Closed data connections whose final reply never came. */
 void ftpi__dconn_tick(struct ftpi__expect_tab *xt, uint64_t now);
 

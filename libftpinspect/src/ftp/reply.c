@@ -20,21 +20,36 @@ static int upc_c(int c)
 /* The 227 names another address than the one the client reached. Seen from the server's side
  * of a NAT (private server address, public client), a public address in it is the configured
  * helper address, which is right; otherwise the client is told an address it did not use. */
-static void nat_check(struct ftpi__ftp *ftp, struct ftpi_session *s, int ann,
-		      const struct ftpi_endpoint *ep, const char *text, size_t len)
+static int same_subnet(const struct ftpi_addr *a, const struct ftpi_addr *b)
 {
-	if (!ftpi__addr_is_private(&ep->addr) && ftpi__addr_is_private(&s->srv.addr) &&
-	    !ftpi__addr_is_private(&s->cli.addr)) {
+	return a->family == b->family && memcmp(a->ip, b->ip, a->family == 6 ? 8 : 3) == 0;
+}
+
+/* The 227 names another address than the one the client reached. Returns 1 when the verdict
+ * waits for the data connection (the expect stage settles it). */
+static int nat_check(struct ftpi__ftp *ftp, struct ftpi_session *s, int ann,
+		     const struct ftpi_endpoint *ep, const char *text, size_t len)
+{
+	/* the client can use the announced address (public, or on its own subnet), and reached
+	 * the server at a private address away from its subnet: the server side of the NAT */
+	int usable = !ftpi__addr_is_private(&ep->addr) || same_subnet(&ep->addr, &s->cli.addr);
+	int behind = ftpi__addr_is_private(&s->srv.addr) &&
+		     (!ftpi__addr_is_private(&s->cli.addr) || !same_subnet(&s->srv.addr, &s->cli.addr));
+	if (usable && behind && !ftpi__addr_is_private(&s->cli.addr)) {
+		/* a public client: the announced address is the configured helper address */
 		if (s->server) {
 			s->server->helper_addr = ep->addr;
 			s->server->has_helper = 1;
 		}
-		return;
+		return 0;
 	}
+	if (usable && behind)
+		return 1; /* private on both sides: a helper address if the client can use it */
 	if (!ftpi__subject_has(&s->fs, FTPI_FINDING_NAT_PRIVATE_PASV))
 		ftpi__ftp_nat_pasv(ftp, s, ann, ep, text, len);
 	if (s->server)
 		s->server->nat_problems++;
+	return 0;
 }
 
 static void passive_announce(struct ftpi__ftp *ftp, struct ftpi_session *s, int ann,
@@ -42,8 +57,9 @@ static void passive_announce(struct ftpi__ftp *ftp, struct ftpi_session *s, int 
 {
 	if (ep->addr.family == 0) /* EPSV: the control connection's address */
 		ep->addr = s->srv.addr;
+	s->nat_pending = 0;
 	if (!ftpi__addr_eq(&ep->addr, &s->srv.addr))
-		nat_check(ftp, s, ann, ep, text, len);
+		s->nat_pending = (uint8_t)nat_check(ftp, s, ann, ep, text, len);
 	if (s->server) {
 		struct ftpi_server *sv = s->server;
 		if (sv->pasv_count == 0 || ep->port < sv->pasv_min)

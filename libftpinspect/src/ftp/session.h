@@ -64,6 +64,8 @@ struct ftpi_server {
 	uint64_t tls_sessions, clear_logins, nat_problems, ip_mismatches, node_mismatches;
 	struct ftpi_addr helper_addr; /* public address named by 227s seen behind the NAT */
 	uint8_t has_helper;
+	uint16_t data_min, data_max;  /* server ports of passive data connections seen */
+	uint64_t data_passive;
 	struct ftpi_addr clients[16];
 	uint8_t n_clients;
 	uint64_t clients_total;
@@ -120,6 +122,7 @@ struct ftpi_session {
 	uint8_t incomplete;
 	uint8_t midstream;
 	uint8_t epsv_all;
+	uint8_t nat_pending;      /* the last 227's NAT verdict waits for its data connection */
 	uint8_t type;
 	uint8_t ended;
 	uint8_t anomaly_findings;

@@ -164,13 +164,15 @@ int ftpi__tlsreview_link(const struct ftpi__tls *c, uint64_t *last_psk_hash,
 		return link;
 	if (link != FTPI_LINK_INFERRED && link != FTPI_LINK_TLS_PSK)
 		return link;
-	if (x->client_sid_len && c->server_sid_len == x->client_sid_len &&
+	/* TLS 1.3 echoes the legacy session ID for middleboxes: only the PSK proves resumption */
+	int tls12 = c->version < 0x0304 && !x->client_psk;
+	if (tls12 && x->client_sid_len && c->server_sid_len == x->client_sid_len &&
 	    memcmp(c->server_sid, x->client_sid, x->client_sid_len) == 0)
 		return FTPI_LINK_TLS_RESUMPTION;
-	if (x->client_ticket_len && c->server_new_ticket &&
+	if (tls12 && x->client_ticket_len && c->server_new_ticket &&
 	    x->client_ticket_hash == c->server_ticket_hash)
 		return FTPI_LINK_TLS_RESUMPTION;
-	if (x->client_ticket_len && c->client_ticket_len &&
+	if (tls12 && x->client_ticket_len && c->client_ticket_len &&
 	    x->client_ticket_hash == c->client_ticket_hash)
 		return FTPI_LINK_TLS_RESUMPTION; /* the same ticket the control channel presented */
 	if (x->client_psk) {
