@@ -18,3 +18,23 @@ add_test(NAME packaging.consumer COMMAND sh ${CMAKE_CURRENT_LIST_DIR}/consumer.s
   ${PROJECT_BINARY_DIR} ${CMAKE_CURRENT_BINARY_DIR}/packaging-consumer ${CMAKE_C_COMPILER}
   ${FTPI_WITH_NDPI} "${FTPI_SANITIZE}")
 set_tests_properties(packaging.consumer PROPERTIES LABELS packaging TIMEOUT 300)
+
+# packaging.deb: cpack -G DEB, the packages' contents and control fields, then the packages
+# unpacked into a throw-away root: the tool runs on a lab capture and the consumer builds against
+# the unpacked -dev package (deb.sh). Not under sanitizers: packages are made from plain builds.
+if(FTPI_SANITIZE OR NOT FTPI_BUILD_TOOLS)
+  return()
+endif()
+find_program(FTPI_DPKG_DEB dpkg-deb)
+if(NOT FTPI_DPKG_DEB)
+  message(STATUS "packaging.deb: not registered (no dpkg-deb)")
+  return()
+endif()
+set(_ftpi_ws_pkgdir "")
+if(TARGET ftpinspect_wireshark)
+  set(_ftpi_ws_pkgdir ${FTPI_WIRESHARK_PLUGIN_INSTALL_DIR})
+endif()
+add_test(NAME packaging.deb COMMAND sh ${CMAKE_CURRENT_LIST_DIR}/deb.sh ${PROJECT_BINARY_DIR}
+  ${CMAKE_CURRENT_BINARY_DIR}/packaging-deb ${PROJECT_SOURCE_DIR} ${CMAKE_C_COMPILER}
+  ${CMAKE_INSTALL_LIBDIR} ${FTPI_EXTCAP_INSTALL_DIR} ${_ftpi_ws_pkgdir})
+set_tests_properties(packaging.deb PROPERTIES LABELS packaging TIMEOUT 300)
