@@ -100,4 +100,13 @@ out=$(LD_LIBRARY_PATH="$root/usr/$libdir" "$work/consumer") || fail "consumer: $
 echo "consumer against the unpacked packages: $out"
 lib=$(LD_LIBRARY_PATH="$root/usr/$libdir" ldd "$work/consumer" | awk '/libftpinspect/ {print $3}')
 case "$lib" in "$root"/*) ;; *) fail "consumer loaded libftpinspect from '$lib'" ;; esac
+# The (stripped) static library still links: the archive, then what Requires.private brings.
+slibs=$(PKG_CONFIG_PATH="$pcdir" pkg-config --static --libs libftpinspect)
+# shellcheck disable=SC2046
+"$cc" -Wall -Werror "$here/consumer.c" -o "$work/consumer_static" \
+	$(PKG_CONFIG_PATH="$pcdir" pkg-config --cflags libftpinspect) \
+	"$root/usr/$libdir/libftpinspect.a" $(echo " $slibs " | sed 's/ -lftpinspect / /') ||
+	fail "static consumer build against the unpacked dev package"
+out=$("$work/consumer_static") || fail "static consumer: $out"
+echo "static consumer against the unpacked packages: $out"
 echo PASS
