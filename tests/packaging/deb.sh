@@ -3,7 +3,8 @@
 # Builds the Debian packages with cpack -G DEB, checks each package's file list (dpkg-deb -c)
 # against what it must and may hold, checks the control fields that tie them together, unpacks
 # them all into a throw-away root (dpkg -x), runs the unpacked tool on a lab capture and builds
-# tests/packaging/consumer.c against the unpacked libftpinspect-dev.
+# tests/packaging/consumer.c against the unpacked libftpinspect-dev, and loads the unpacked
+# Wireshark plugin into tshark.
 # Usage: deb.sh BUILD_DIR WORK_DIR SOURCE_DIR CC LIBDIR EXTCAPDIR [WIRESHARK_PLUGIN_DIR]
 set -eu
 build=$1 work=$2 src=$3 cc=$4 libdir=$5 extcapdir=$6 wsdir=${7:-}
@@ -109,4 +110,20 @@ slibs=$(PKG_CONFIG_PATH="$pcdir" pkg-config --static --libs libftpinspect)
 	fail "static consumer build against the unpacked dev package"
 out=$("$work/consumer_static") || fail "static consumer: $out"
 echo "static consumer against the unpacked packages: $out"
+# The packaged (stripped) Wireshark plugin loads into tshark and finds a clear-text login: the
+# plugin tests' own harness, given the unpacked file.
+if [ -n "$wsdir" ]; then
+	majmin=$(echo "$wsdir" | sed -n 's|.*/plugins/\([0-9]*\.[0-9]*\)/epan$|\1|p')
+	[ -n "$majmin" ] || fail "no Wireshark version in $wsdir"
+	for t in loaded filter_plaintext_auth; do
+		rc=0
+		python3 "$src/tests/wireshark/ws_test.py" --plugin "$root/usr/$wsdir/ftpinspect.so" \
+			--majmin "$majmin" --captures "$src/captures" "$t" || rc=$?
+		case $rc in
+		0) echo "packaged plugin: $t ok" ;;
+		77) echo "packaged plugin: $t skipped (see above)" ;;
+		*) fail "packaged plugin: $t" ;;
+		esac
+	done
+fi
 echo PASS
