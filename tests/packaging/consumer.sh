@@ -70,6 +70,25 @@ with_pkgconfig() { # prefix tag
 	check_run "pkg-config static ($2)" "$work/pc-static-$2"
 }
 
+# The version file: same major version and not newer than installed.
+mkdir -p "$work/version"
+cat >"$work/version/CMakeLists.txt" <<'EOF2'
+cmake_minimum_required(VERSION 3.18)
+project(version_check LANGUAGES NONE)
+find_package(ftpinspect ${WANT} REQUIRED)
+message(STATUS "ftpinspect ${ftpinspect_VERSION}")
+EOF2
+version_ok() { # wanted version; 0 when find_package accepts it
+	rm -rf "$work/version/b"
+	cmake -S "$work/version" -B "$work/version/b" -DWANT="$1" -DCMAKE_PREFIX_PATH="$prefix" \
+		>"$work/version/$1.log" 2>&1
+}
+version_ok 0.1 || fail "find_package(ftpinspect 0.1) refused"
+version_ok 0.0.1 || fail "find_package(ftpinspect 0.0.1) refused"
+! version_ok 0.99 || fail "find_package(ftpinspect 0.99) accepted"
+! version_ok 1.0 || fail "find_package(ftpinspect 1.0) accepted"
+echo "version file: 0.1 and 0.0.1 accepted, 0.99 and 1.0 refused"
+
 with_cmake "$prefix" installed
 with_pkgconfig "$prefix" installed
 mv "$prefix" "$work/moved"
