@@ -24,6 +24,7 @@ echo "installed into $prefix:"
 
 pc=$(find "$prefix" -name libftpinspect.pc)
 [ -n "$pc" ] || fail "no libftpinspect.pc"
+# shellcheck disable=SC2016
 grep -q '^prefix=${pcfiledir}/' "$pc" || fail "the .pc prefix is not \${pcfiledir}-relative"
 if [ "$with_ndpi" = ON ]; then
 	grep -q '^Requires.private:.*libndpi' "$pc" || fail "built with nDPI but no libndpi in .pc"
@@ -63,7 +64,7 @@ with_pkgconfig() { # prefix tag
 		fail "pkg-config build ($2)"
 	LD_LIBRARY_PATH="$libdir" check_run "pkg-config shared ($2)" "$work/pc-$2"
 	# Static: the archive by path, then everything Requires.private brings.
-	# shellcheck disable=SC2086
+	# shellcheck disable=SC2086,SC2046
 	"$cc" $flags -Wall -Werror $cflags "$here/consumer.c" -o "$work/pc-static-$2" \
 		"$libdir/libftpinspect.a" $(echo " $slibs " | sed 's/ -lftpinspect / /') ||
 		fail "pkg-config --static build ($2)"

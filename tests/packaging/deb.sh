@@ -59,7 +59,7 @@ if [ -n "$wsdir" ]; then
 	check_pkg ftpinspect-wireshark "usr/$wsdir/ftpinspect.so" \
 		usr/share/doc/ftpinspect-wireshark/copyright
 fi
-n=$(ls "$work"/*.deb | wc -l)
+n=$(find "$work" -maxdepth 1 -name '*.deb' | wc -l)
 expected=3
 [ -z "$wsdir" ] || expected=4
 [ "$n" -eq $expected ] || fail "$n packages, expected $expected"
