@@ -300,6 +300,59 @@ static void test_failed_logins_brute_force(void)
 	ASSERT_EQ(l.sessions, 7);
 }
 
+static int keep_prot(void *user, const struct ftpi_event *ev)
+{
+	if (ev->type == FTPI_EV_SESSION_END)
+		*(char *)user = ev->u.session.prot;
+	return 0;
+}
+
+/* The session's PROT level after PROT ARG accepted with 200, after an earlier PROT P (first). */
+static char prot_after(const char *arg, size_t arglen, int first)
+{
+	struct ftpi_config cfg;
+	struct ftpi_endpoint c = {{4, {10, 0, 0, 1}}, 40000}, s = {{4, {10, 0, 0, 2}}, 21};
+	uint64_t id, ts = 1700000000000000ull;
+	char prot = '?', line[32];
+	int st;
+
+	ftpi_config_init(&cfg);
+	cfg.on_event = keep_prot;
+	cfg.user = &prot;
+	ftpi_engine *e = ftpi_engine_new(&cfg, &st);
+	if (e == NULL || ftpi_stream_open(e, &c, &s, ts, &id) != FTPI_OK)
+		return '!';
+	ftpi_stream_data(e, id, 1, ts, (const uint8_t *)"220 x\r\n", 7);
+	if (first) {
+		ftpi_stream_data(e, id, 0, ts, (const uint8_t *)"PROT P\r\n", 8);
+		ftpi_stream_data(e, id, 1, ts, (const uint8_t *)"200 ok\r\n", 8);
+	}
+	memcpy(line, "PROT ", 5);
+	memcpy(line + 5, arg, arglen);
+	memcpy(line + 5 + arglen, "\r\n", 2);
+	ftpi_stream_data(e, id, 0, ts, (const uint8_t *)line, 7 + arglen);
+	ftpi_stream_data(e, id, 1, ts, (const uint8_t *)"200 ok\r\n", 8);
+	ftpi_stream_close(e, id, ts);
+	ftpi_engine_flush(e);
+	ftpi_engine_free(e);
+	return prot;
+}
+
+static void test_prot_levels(void)
+{
+	/* only C, S, E, P (any case) become the session's PROT level; a control byte or another
+	 * letter that a server accepts is not a level and never reaches an output */
+	ASSERT_EQ(prot_after("P", 1, 0), 'P');
+	ASSERT_EQ(prot_after("c", 1, 0), 'C');
+	ASSERT_EQ(prot_after("E", 1, 1), 'E');
+	ASSERT_EQ(prot_after("X", 1, 0), 0);
+	ASSERT_EQ(prot_after("\x1b", 1, 0), 0);
+	ASSERT_EQ(prot_after("\x1b", 1, 1), 'P');
+	ASSERT_EQ(prot_after("\0", 1, 1), 'P');
+	ASSERT_EQ(prot_after("\x80", 1, 1), 'P');
+	ASSERT_EQ(prot_after("", 0, 0), 0);
+}
+
 static const struct ftpi_test tests[] = {
 	{"parse_227", test_parse_227},
 	{"parse_229_eprt_lprt", test_parse_229_eprt_lprt},
@@ -308,6 +361,7 @@ static const struct ftpi_test tests[] = {
 	{"every_split_hostile", test_every_split_hostile},
 	{"tls_upgrade_and_ccc", test_tls_upgrade_and_ccc},
 	{"failed_logins_brute_force", test_failed_logins_brute_force},
+	{"prot_levels", test_prot_levels},
 };
 
 FTPI_TEST_MAIN(tests)

@@ -130,10 +130,14 @@ static void command_effects(struct ftpi__ftp *ftp, struct ftpi_session *s, int v
 		if (arg->len == 3 && strncasecmp(arg->ptr, "ALL", 3) == 0)
 			s->epsv_all = 1;
 		break;
-	case FTPI_CMD_PROT:
-		if (arg->len >= 1)
-			p->prot = (uint8_t)upc_c((unsigned char)arg->ptr[0]);
+	case FTPI_CMD_PROT: {
+		/* RFC 2228 §3: the level is one of C, S, E, P. Any other byte is not a level, even
+		 * if a server accepts it, and must not reach an output as one. */
+		int level = arg->len >= 1 ? upc_c((unsigned char)arg->ptr[0]) : 0;
+		if (level != 0 && memchr("CSEP", level, 4) != NULL)
+			p->prot = (uint8_t)level;
 		break;
+	}
 	default:
 		if (!ftpi__verb_is_transfer(v))
 			break;
