@@ -157,7 +157,7 @@ static int decode_ipv4(struct ftpi__ctx *cx, const uint8_t *p, uint32_t len, int
 	uint16_t tot = ftpi__cur_be16(&c);
 	ftpi__cur_skip(&c, 2);
 	uint16_t frag = ftpi__cur_be16(&c);
-	ftpi__cur_skip(&c, 1); /* ttl */
+	uint8_t ttl = ftpi__cur_u8(&c);
 	uint8_t proto = ftpi__cur_u8(&c);
 	ftpi__cur_skip(&c, 2);
 	const uint8_t *src = ftpi__cur_span(&c, 4);
@@ -187,6 +187,7 @@ static int decode_ipv4(struct ftpi__ctx *cx, const uint8_t *p, uint32_t len, int
 	}
 	seg->src.addr = (struct ftpi_addr){.family = 4};
 	seg->dst.addr = (struct ftpi_addr){.family = 4};
+	seg->ttl = ttl;
 	memcpy(seg->src.addr.ip, src, 4);
 	memcpy(seg->dst.addr.ip, dst, 4);
 	return ip_payload(cx, proto, p, present, p + ihl, present - ihl, (uint32_t)tot - ihl, depth,
@@ -203,7 +204,7 @@ static int decode_ipv6(struct ftpi__ctx *cx, const uint8_t *p, uint32_t len, int
 	ftpi__cur_skip(&c, 3);
 	uint16_t plen = ftpi__cur_be16(&c);
 	uint8_t nh = ftpi__cur_u8(&c);
-	ftpi__cur_skip(&c, 1);
+	uint8_t hop_limit = ftpi__cur_u8(&c);
 	const uint8_t *src = ftpi__cur_span(&c, 16);
 	const uint8_t *dst = ftpi__cur_span(&c, 16);
 	if (c.bad) {
@@ -274,6 +275,7 @@ done:;
 		return 0;
 	}
 	seg->src.addr.family = seg->dst.addr.family = 6;
+	seg->ttl = hop_limit;
 	memcpy(seg->src.addr.ip, src, 16);
 	memcpy(seg->dst.addr.ip, dst, 16);
 	return ip_payload(cx, nh, p, present, pl, present - off, wire_end - off, depth, seg);

@@ -15,6 +15,7 @@ struct ftpi_tcp_seg {
 	uint16_t win;
 	uint8_t flags;        /* TCP flags byte */
 	uint8_t checksum_bad; /* only computed when the config asks */
+	uint8_t ttl;          /* IPv4 TTL or IPv6 hop limit of the innermost IP header */
 	const uint8_t *payload; /* borrowed */
 	uint32_t len;         /* payload bytes present */
 	uint32_t wire_len;    /* payload bytes on the wire (> len when truncated by snaplen) */

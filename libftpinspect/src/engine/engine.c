@@ -294,6 +294,8 @@ int ftpi_engine_feed(ftpi_engine *e, const struct ftpi_packet *pkt)
 		goto out;
 	ftpi__flow_touch(&e->flows, f, e->cx.now_us);
 	e->flows.last = f;
+	if (f->ttl[dir] == 0)
+		f->ttl[dir] = seg.ttl;
 	/* Checksums are counted, never a reason to drop by default (captures taken on the sending
 	 * host carry unfilled ones). Only the packets whose bytes are read are summed: control
 	 * channels and flows still being classified, not bulk data. */

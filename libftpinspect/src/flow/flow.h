@@ -75,6 +75,7 @@ struct ftpi_flow {
 	uint8_t ndpi_done;
 	uint8_t sniff_pkts; /* payload packets looked at while ROLE_UNKNOWN */
 	uint8_t checksum_bad;
+	uint8_t ttl[2];     /* first IP TTL / hop limit seen per direction (0 = none yet) */
 	struct ftpi_half half[2]; /* [FTPI_DIR_TO_SERVER], [FTPI_DIR_TO_CLIENT] */
 	uint8_t sniff_len[2];
 	uint8_t sniff_buf[2][24]; /* first bytes of each direction while ROLE_UNKNOWN */

@@ -20,6 +20,29 @@ static int upc_c(int c)
 /* The 227 names another address than the one the client reached. Seen from the server's side
  * of a NAT (private server address, public client), a public address in it is the configured
  * helper address, which is right; otherwise the client is told an address it did not use. */
+/* Routers a packet crossed before the capture point, from its TTL: initial TTLs are 64, 128
+ * or 255. -1 when unknown. */
+static int hops(uint8_t ttl)
+{
+	if (ttl == 0)
+		return -1;
+	return (ttl <= 64 ? 64 : ttl <= 128 ? 128 : 255) - ttl;
+}
+
+/* Which side of the routers the capture point is on, from the control connection's TTLs:
+ * 1 = the server's (its packets are fresh, the client's crossed routers), -1 = the client's,
+ * 0 = unknown. */
+static int capture_side(const struct ftpi_session *s)
+{
+	if (s->flow == NULL)
+		return 0;
+	int hc = hops(s->flow->ttl[FTPI_DIR_TO_SERVER]);
+	int hs = hops(s->flow->ttl[FTPI_DIR_TO_CLIENT]);
+	if (hc < 0 || hs < 0)
+		return 0;
+	return hs == 0 && hc > 0 ? 1 : hc == 0 && hs > 0 ? -1 : 0;
+}
+
 static int same_subnet(const struct ftpi_addr *a, const struct ftpi_addr *b)
 {
 	return a->family == b->family && memcmp(a->ip, b->ip, a->family == 6 ? 8 : 3) == 0;
@@ -43,8 +66,25 @@ static int nat_check(struct ftpi__ftp *ftp, struct ftpi_session *s, int ann,
 		}
 		return 0;
 	}
-	if (usable && behind)
+	if (usable && behind && capture_side(s) == 1) {
+		/* private on both sides, captured next to the server: a helper address */
+		if (s->server) {
+			s->server->helper_addr = ep->addr;
+			s->server->has_helper = 1;
+		}
+		return 0;
+	}
+	if (usable && behind && capture_side(s) == 0)
 		return 1; /* private on both sides: a helper address if the client can use it */
+	if (!usable && ftpi__addr_is_private(&s->srv.addr) && capture_side(s) == 1) {
+		/* next to the server: the client crossed a NAT to reach it, and the 227 names an
+		 * address the client side can use (the router SNATs the client onto this subnet) */
+		if (s->server) {
+			s->server->helper_addr = ep->addr;
+			s->server->has_helper = 1;
+		}
+		return 0;
+	}
 	if (!ftpi__subject_has(&s->fs, FTPI_FINDING_NAT_PRIVATE_PASV))
 		ftpi__ftp_nat_pasv(ftp, s, ann, ep, text, len);
 	if (s->server)
