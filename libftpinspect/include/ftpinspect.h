@@ -334,6 +334,9 @@ struct ftpi_event {
 		struct ftpi_flow_info flow;
 		struct ftpi_server_info server;    /* endpoint in ev->server */
 	} u;
+	/* the flow (packets) or stream (ftpi_stream_*) the event concerns: the control connection
+	 * for session, command, reply and most findings; the data connection for data events */
+	uint64_t stream_id;
 };
 
 /* Return 0 to go on; non-zero stops the current call with FTPI_E_CALLBACK (the engine stays
@@ -414,7 +417,7 @@ struct ftpi_config {
 	const uint16_t *control_ports; size_t n_control_ports; /* default 21, 990 (and content) */
 	const char *ca_file;      /* PEM bundle to trust; NULL = the system's default paths */
 	const char *server_name;  /* name the certificate must carry when no SNI was sent */
-	int use_ndpi;             /* default 1 when built with nDPI */
+	int use_ndpi;             /* default 1 when built with nDPI; packets only (never streams) */
 
 	uint32_t event_mask; /* FTPI_EVMASK_* bits for the optional events (default: all) */
 	ftpi_event_cb on_event;
@@ -486,6 +489,39 @@ FTPI_API int ftpi_stream_data(ftpi_engine *e, uint64_t stream_id, int dir, uint6
 FTPI_API int ftpi_stream_gap(ftpi_engine *e, uint64_t stream_id, int dir, uint64_t len);
 /* The connection ended (FIN/RST/timeout in the caller's engine). */
 FTPI_API int ftpi_stream_close(ftpi_engine *e, uint64_t stream_id, uint64_t ts_us);
+
+/* The rest of the lifecycle, for engines that see handshakes (all optional: a host that only
+ * calls ftpi_stream_open for established connections keeps working). ftpi_stream_attempt
+ * announces a SYN (the connection is matched against expectations then, like a packet SYN);
+ * ftpi_stream_established says the handshake completed (a data connection that carries no byte
+ * is still a data connection); ftpi_stream_refused (RST to the SYN) and ftpi_stream_unanswered
+ * (the SYN was given up) end an attempt with that cause: data_connection_missing then says so. */
+FTPI_API int ftpi_stream_attempt(ftpi_engine *e, const struct ftpi_endpoint *client,
+				 const struct ftpi_endpoint *server, uint64_t ts_us,
+				 uint64_t *stream_id);
+FTPI_API int ftpi_stream_established(ftpi_engine *e, uint64_t stream_id, uint64_t ts_us);
+FTPI_API int ftpi_stream_refused(ftpi_engine *e, uint64_t stream_id, uint64_t ts_us);
+FTPI_API int ftpi_stream_unanswered(ftpi_engine *e, uint64_t stream_id, uint64_t ts_us);
+/* ftpi_stream_gap with the time of the loss. */
+FTPI_API int ftpi_stream_gap_at(ftpi_engine *e, uint64_t stream_id, int dir, uint64_t ts_us,
+				uint64_t len);
+/* The host's own reference for the packet behind the next stream calls (a frame number, an
+ * index into its packet store): events carry it where packet-fed events carry the frame number
+ * (frame, announce_frame). 0 = none. */
+FTPI_API void ftpi_stream_set_ref(ftpi_engine *e, uint64_t ref);
+
+/* What the engine made of a stream, so a host may stop feeding what is not FTP-related: it
+ * can stop calling ftpi_stream_data for FTPI_STREAM_OTHER (its bytes would only be counted). */
+enum ftpi_stream_role {
+	FTPI_STREAM_UNKNOWN = 0, /* still looking at its first bytes */
+	FTPI_STREAM_CONTROL,     /* an FTP control connection */
+	FTPI_STREAM_DATA,        /* a data connection of a session */
+	FTPI_STREAM_OTHER,       /* not FTP-related: bytes are only counted */
+	FTPI_STREAM_HELD         /* between the hosts of a session, opened before any announcement
+	                          * explains it: held (its first bytes kept) until one does */
+};
+/* enum ftpi_stream_role, or FTPI_E_NOTFOUND / FTPI_E_INVAL. */
+FTPI_API int ftpi_stream_role(const ftpi_engine *e, uint64_t stream_id);
 
 /* ---------------------------------------------------------------------------------------------
  * Statistics: flat counters. Fill with ftpi_engine_stats(e, &st, sizeof st); a smaller size from

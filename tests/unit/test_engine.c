@@ -650,7 +650,121 @@ static void test_reauth_after_ccc(void)
 	ASSERT_EQ(l.count[FTPI_EV_COMMAND], 3);
 }
 
+
+/* Events of the stream tests: data links and finding messages, with stream ids and frames. */
+struct slog {
+	int data, linked, missing, unexpected, findings_with_stream;
+	uint64_t data_stream, data_frame_max;
+	char missing_msg[4][200];
+};
+
+static int slog_cb(void *user, const struct ftpi_event *ev)
+{
+	struct slog *l = user;
+	if (ev->type == FTPI_EV_DATA) {
+		l->data++;
+		l->linked += ev->u.data.link == FTPI_LINK_ANNOUNCED && ev->session_id != 0;
+		l->data_stream = ev->stream_id;
+		if (ev->u.data.announce_frame > l->data_frame_max)
+			l->data_frame_max = ev->u.data.announce_frame;
+	} else if (ev->type == FTPI_EV_FINDING) {
+		l->findings_with_stream += ev->stream_id != 0;
+		if (ev->u.finding.kind == FTPI_FINDING_DATA_CONNECTION_MISSING && l->missing < 4)
+			snprintf(l->missing_msg[l->missing++], sizeof l->missing_msg[0], "%.*s",
+				 (int)ev->u.finding.message.len, ev->u.finding.message.ptr);
+		l->unexpected += ev->u.finding.kind == FTPI_FINDING_UNEXPECTED_DATA_CONNECTION;
+	}
+	return 0;
+}
+
+static ftpi_engine *stream_engine(struct slog *l)
+{
+	struct ftpi_config cfg;
+	ftpi_config_init(&cfg);
+	cfg.use_ndpi = 0;
+	cfg.on_event = slog_cb;
+	cfg.user = l;
+	memset(l, 0, sizeof *l);
+	return ftpi_engine_new(&cfg, NULL);
+}
+
+static void test_stream_late_announcement(void)
+{
+	/* an engine that delivers bytes when they are acknowledged: the data connection opens and
+	 * carries its listing before the 227 reaches the library; it is still the session's */
+	static struct slog l;
+	uint64_t ts = 1700000000000000ull, c = 0, d = 0;
+	struct ftpi_endpoint cli = {{4, {10, 0, 0, 1}}, 40000}, srv = {{4, {10, 0, 0, 2}}, 21};
+	struct ftpi_endpoint dcli = {{4, {10, 0, 0, 1}}, 40001}, dsrv = {{4, {10, 0, 0, 2}}, 50000};
+	ftpi_engine *e = stream_engine(&l);
+	ftpi_stream_set_ref(e, 7);
+	ASSERT_EQ(ftpi_stream_open(e, &cli, &srv, ts, &c), FTPI_OK);
+	stream_text(e, c, 1, &ts, "220 hi\r\n");
+	stream_text(e, c, 0, &ts, "USER a\r\nPASS b\r\nPASV\r\n");
+	stream_text(e, c, 1, &ts, "331 p\r\n230 ok\r\n");
+	ASSERT_EQ(ftpi_stream_open(e, &dcli, &dsrv, ts, &d), FTPI_OK);
+	ASSERT_EQ(ftpi_stream_role(e, d), FTPI_STREAM_HELD);
+	stream_text(e, d, 1, &ts, "-rw-r--r-- 1 a a 1 f\r\n");
+	ASSERT_EQ(ftpi_stream_close(e, d, ts), FTPI_OK);
+	ftpi_stream_set_ref(e, 9);
+	stream_text(e, c, 1, &ts, "227 Entering Passive Mode (10,0,0,2,195,80).\r\n");
+	ASSERT_EQ(ftpi_stream_role(e, c), FTPI_STREAM_CONTROL);
+	stream_text(e, c, 0, &ts, "LIST\r\nQUIT\r\n");
+	stream_text(e, c, 1, &ts, "150 here\r\n226 done\r\n221 bye\r\n");
+	ASSERT_EQ(ftpi_stream_close(e, c, ts + 1000), FTPI_OK);
+	ftpi_engine_flush(e);
+	ftpi_engine_free(e);
+	ASSERT_EQ(l.data, 1);
+	ASSERT_EQ(l.linked, 1);
+	ASSERT_EQ(l.missing, 0);
+	ASSERT_EQ(l.unexpected, 0);
+	ASSERT_EQ(l.data_stream, d);
+	ASSERT_EQ(l.data_frame_max, 9); /* the host's reference of the 227 */
+	ASSERT_GT(l.findings_with_stream, 0);
+}
+
+static void test_stream_attempts(void)
+{
+	/* an empty transfer is a data connection; a refused and an unanswered attempt say so */
+	static struct slog l;
+	uint64_t ts = 1700000000000000ull, c = 0, d = 0;
+	struct ftpi_endpoint cli = {{4, {10, 0, 0, 1}}, 40000}, srv = {{4, {10, 0, 0, 2}}, 21};
+	struct ftpi_endpoint dcli = {{4, {10, 0, 0, 1}}, 40001}, dsrv = {{4, {10, 0, 0, 2}}, 50000};
+	ftpi_engine *e = stream_engine(&l);
+	ASSERT_EQ(ftpi_stream_open(e, &cli, &srv, ts, &c), FTPI_OK);
+	stream_text(e, c, 1, &ts, "220 hi\r\n");
+	stream_text(e, c, 0, &ts, "USER a\r\nPASS b\r\nPASV\r\n");
+	stream_text(e, c, 1, &ts, "331 p\r\n230 ok\r\n227 Entering Passive Mode (10,0,0,2,195,80).\r\n");
+	ASSERT_EQ(ftpi_stream_attempt(e, &dcli, &dsrv, ts, &d), FTPI_OK);
+	ASSERT_EQ(ftpi_stream_established(e, d, ts + 10), FTPI_OK);
+	stream_text(e, c, 0, &ts, "NLST\r\n");
+	stream_text(e, c, 1, &ts, "150 here\r\n226 done\r\n");
+	ASSERT_EQ(ftpi_stream_close(e, d, ts + 20), FTPI_OK); /* no byte: an empty listing */
+	stream_text(e, c, 0, &ts, "PASV\r\n");
+	stream_text(e, c, 1, &ts, "227 Entering Passive Mode (10,0,0,2,195,81).\r\n");
+	dcli.port = 40002;
+	dsrv.port = 50001;
+	ASSERT_EQ(ftpi_stream_attempt(e, &dcli, &dsrv, ts, &d), FTPI_OK);
+	ASSERT_EQ(ftpi_stream_refused(e, d, ts + 30), FTPI_OK);
+	stream_text(e, c, 0, &ts, "PASV\r\n");
+	stream_text(e, c, 1, &ts, "227 Entering Passive Mode (10,0,0,2,195,82).\r\n");
+	dcli.port = 40003;
+	dsrv.port = 50002;
+	ASSERT_EQ(ftpi_stream_attempt(e, &dcli, &dsrv, ts, &d), FTPI_OK);
+	ASSERT_EQ(ftpi_stream_unanswered(e, d, ts + 40), FTPI_OK);
+	ASSERT_EQ(ftpi_stream_close(e, c, ts + 1000), FTPI_OK);
+	ftpi_engine_flush(e);
+	ftpi_engine_free(e);
+	ASSERT_EQ(l.data, 1);
+	ASSERT_EQ(l.linked, 1);
+	ASSERT_EQ(l.missing, 2);
+	ASSERT_TRUE(strstr(l.missing_msg[0], "refused (RST)") != NULL);
+	ASSERT_TRUE(strstr(l.missing_msg[1], "SYN without answer") != NULL);
+}
+
 static const struct ftpi_test tests[] = {
+	{"stream_late_announcement", test_stream_late_announcement},
+	{"stream_attempts", test_stream_attempts},
 	{"reauth_after_ccc", test_reauth_after_ccc},
 	{"gap_keeps_bytes_after_it", test_gap_keeps_bytes_after_it},
 	{"data_connections", test_data_connections},

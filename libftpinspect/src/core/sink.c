@@ -75,6 +75,7 @@ void ftpi__finding(struct ftpi__ctx *cx, struct ftpi__subject *s, int kind,
 	memset(&ev, 0, sizeof ev);
 	ev.type = FTPI_EV_FINDING;
 	ev.session_id = s ? s->id : 0;
+	ev.stream_id = s ? s->stream_id : 0;
 	if (client)
 		ev.client = *client;
 	else if (s)

@@ -26,6 +26,7 @@ enum ftpi__ndpi_risk_bits {
  * findings on it without knowing the session. */
 struct ftpi__subject {
 	uint64_t id;
+	uint64_t stream_id; /* the control connection's flow or stream id */
 	struct ftpi_endpoint cli, srv;
 	uint64_t findings_mask;
 	uint8_t order[FTPI_FINDING__COUNT];

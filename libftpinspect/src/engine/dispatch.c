@@ -195,6 +195,8 @@ static void release_upper(void *user, struct ftpi_flow *f)
 	f->app = NULL;
 	ftpi__reasm_release(&e->cx, &f->half[0]);
 	ftpi__reasm_release(&e->cx, &f->half[1]);
+	if (f->hold)
+		ftpi__hold_free(e, f);
 }
 
 void ftpi__dispatch_closed(struct ftpi_engine *e, struct ftpi_flow *f)
@@ -230,6 +232,7 @@ static void emit_flow_end(struct ftpi_engine *e, const struct ftpi_flow *f)
 	else if (ev.u.flow.app == NULL && f->role == FTPI_ROLE_DATA)
 		ev.u.flow.app = "FTP_DATA";
 	ev.session_id = f->session_id;
+	ev.stream_id = f->id;
 	ftpi__emit(&e->cx, &ev);
 }
 
@@ -250,6 +253,10 @@ void ftpi__dispatch_end(struct ftpi_engine *e, struct ftpi_flow *f, int reason)
 	if (e->cx.cfg.event_mask & FTPI_EVMASK_FLOWS)
 		emit_flow_end(e, f);
 	release_upper(e, f);
+	if (f->external) {
+		ftpi__hold_free(e, f);
+		ftpi__sidx_del(e, f);
+	}
 	ftpi__flow_free(&e->cx, &e->flows, f);
 }
 

@@ -188,6 +188,7 @@ void ftpi_engine_free(ftpi_engine *e)
 		ftpi__ftp_release(&e->ftp);
 	ftpi__tlsreview_release(&e->cx, &e->tlsr);
 	ftpi__classify_release(e);
+	ftpi__sidx_release(e);
 	ftpi__free(&e->cx, FTPI__POOL_MISC, e->allow_clients,
 		   e->cx.cfg.n_allow_clients * sizeof *e->allow_clients);
 	ftpi__free(&e->cx, FTPI__POOL_MISC, e->allow_servers,
@@ -329,6 +330,7 @@ int ftpi_engine_flush(ftpi_engine *e)
 	if (e == NULL)
 		return FTPI_E_INVAL;
 	e->cx.stop = 0;
+	ftpi__hold_release_all(e); /* streams held for an announcement that never came */
 	e->cx.in_flush = 1;
 	ftpi__flow_end_all(&e->flows);
 	/* Flows ended first: every session has been closed by now, unless created by a stream

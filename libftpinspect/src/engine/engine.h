@@ -15,6 +15,29 @@
 
 struct ftpi__ndpi;
 
+/* Stream ids to flows (streamidx.c). */
+struct ftpi__sidx {
+	struct ftpi_flow **slots;
+	uint32_t cap, n;
+};
+
+/* Streams held for a late announcement (stream.c): a list, bounded in count. */
+#define FTPI__HOLD_MAX 1024
+#define FTPI__HOLD_BYTES 4096     /* first bytes kept per direction */
+#define FTPI__HOLD_US (10ull * 1000000) /* capture time a stream is held at most */
+
+struct ftpi__hold {
+	struct ftpi__hold *prev, *next;
+	struct ftpi_flow *f;
+	uint64_t since_us;
+	int8_t first_dir;         /* the direction that sent bytes first, -1 = none yet */
+	uint8_t closed;           /* the host closed it while held */
+	uint8_t gapped[2];        /* a gap ended the buffering of this direction */
+	uint64_t gap_len[2];
+	uint32_t len[2];
+	uint8_t buf[2][FTPI__HOLD_BYTES];
+};
+
 struct ftpi_engine {
 	struct ftpi__ctx cx; /* config, counters, memory, clock, sink state */
 	/* engine-owned copies of the config's arrays and strings (cx.cfg points at them) */
@@ -34,6 +57,11 @@ struct ftpi_engine {
 
 	struct ftpi__ndpi *ndpi; /* nDPI's module, made on first use */
 	int ndpi_failed;
+
+	struct ftpi__sidx sidx;   /* streams by id */
+	struct ftpi__hold *held;  /* held streams, oldest first */
+	uint32_t n_held;
+	uint64_t stream_ref;      /* the host's packet reference for stream calls */
 };
 
 /* dispatch.c: the wiring. Installs the stages' callback tables (once, at engine creation). */
@@ -50,6 +78,23 @@ void ftpi__dispatch_data(struct ftpi_engine *e, struct ftpi_flow *f, int dir, co
 void ftpi__dispatch_gap(struct ftpi_engine *e, struct ftpi_flow *f, int dir, uint64_t n);
 /* 21, 990, or one of the config's control_ports. */
 int ftpi__is_control_port(const struct ftpi_engine *e, uint16_t port);
+
+/* streamidx.c */
+int ftpi__sidx_put(struct ftpi_engine *e, struct ftpi_flow *f);
+struct ftpi_flow *ftpi__sidx_get(const struct ftpi_engine *e, uint64_t id);
+void ftpi__sidx_del(struct ftpi_engine *e, const struct ftpi_flow *f);
+void ftpi__sidx_release(struct ftpi_engine *e);
+
+/* streamidx.c: held streams' memory and list. */
+struct ftpi__hold *ftpi__hold_new(struct ftpi_engine *e, struct ftpi_flow *f);
+void ftpi__hold_free(struct ftpi_engine *e, struct ftpi_flow *f);
+
+/* stream.c: held streams. */
+/* Held streams past their time are released; held streams an expectation now explains are
+ * claimed. Called after stream calls and on the engine's tick. */
+void ftpi__hold_tick(struct ftpi_engine *e);
+/* Every held stream released (flush, free). */
+void ftpi__hold_release_all(struct ftpi_engine *e);
 
 /* classify.c: nDPI on every packet of a flow until it is classified (budgeted). */
 void ftpi__classify_packet(struct ftpi_engine *e, struct ftpi_flow *f,

@@ -15,7 +15,7 @@
 
 uint64_t ftpi__dconn_session_id(const struct ftpi_dconn *d)
 {
-	return d && d->s ? d->s->id : 0;
+	return d == NULL ? 0 : d->s ? d->s->id : d->sid;
 }
 
 /* The data channel's handshake is reviewed like the control channel's: weak versions and
@@ -109,7 +109,8 @@ static void dconn_emit(struct ftpi__expect_tab *xt, struct ftpi_dconn *d)
 	d->emitted = 1;
 	memset(&ev, 0, sizeof ev);
 	ev.type = FTPI_EV_DATA;
-	ev.session_id = d->s ? d->s->id : 0;
+	ev.session_id = d->s ? d->s->id : d->sid;
+	ev.stream_id = d->stream_id;
 	ev.client = d->cli;
 	ev.server = d->srv;
 	struct ftpi_data_info *di = &ev.u.data;
@@ -286,6 +287,14 @@ void ftpi__dconn_session_end(struct ftpi__expect_tab *xt, struct ftpi_session *s
 			f->role = FTPI_ROLE_OTHER;
 			d->flow = NULL;
 			dconn_free(xt, d);
+			continue;
+		}
+		if (d->flow && d->flow->external) {
+			/* a stream still open: its data event comes when the host closes it, with
+			 * the bytes and gaps it really had (the session's facts are copied) */
+			s->dconns = d->snext;
+			d->snext = NULL;
+			d->s = NULL;
 			continue;
 		}
 		if (d->flow) {

@@ -202,6 +202,7 @@ void ftpi__expect_add(struct ftpi__expect_tab *xt, struct ftpi_session *s, int a
 	memset(&ev, 0, sizeof ev);
 	ev.type = FTPI_EV_EXPECT;
 	ev.session_id = s->id;
+	ev.stream_id = s->fs.stream_id;
 	ev.client = s->cli;
 	ev.server = s->srv;
 	ev.u.expect.announced_by = announce;
@@ -284,6 +285,8 @@ struct ftpi_dconn *ftpi__dconn_new(struct ftpi__expect_tab *xt, struct ftpi_sess
 	if (d == NULL)
 		return NULL;
 	d->s = s;
+	d->sid = s ? s->id : 0;
+	d->stream_id = f->id;
 	d->flow = f;
 	d->cli = f->cli;
 	d->srv = f->srv;

@@ -36,7 +36,9 @@ struct ftpi_expect {
 
 struct ftpi_dconn {
 	struct ftpi_dconn *snext;  /* in the session's list */
-	struct ftpi_session *s;    /* NULL when unexpected */
+	struct ftpi_session *s;    /* NULL when unexpected, or once its session ended first */
+	uint64_t sid;              /* the session's id, kept when the session ends first */
+	uint64_t stream_id;        /* its flow's or stream's id */
 	struct ftpi_flow *flow;    /* NULL once closed */
 	struct ftpi_endpoint cli, srv;
 	uint8_t link;              /* enum ftpi_link */

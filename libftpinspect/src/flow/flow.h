@@ -81,6 +81,7 @@ struct ftpi_flow {
 	uint8_t sniff_buf[2][24]; /* first bytes of each direction while ROLE_UNKNOWN */
 	void *app;          /* struct ftpi_session * (control) or struct ftpi_dconn * (data) */
 	struct ftpi__ndpi_flow *ndpi;
+	struct ftpi__hold *hold; /* a stream held for a late announcement (engine/stream.c) */
 	const char *app_name;
 	uint64_t session_id;  /* the FTP session it belongs to, kept for the FLOW_END event */
 	uint32_t ndpi_risks;

@@ -36,6 +36,7 @@ static void emit_command(struct ftpi__ftp *ftp, struct ftpi_session *s, int v,
 	memset(&ev, 0, sizeof ev);
 	ev.type = FTPI_EV_COMMAND;
 	ev.session_id = s->id;
+	ev.stream_id = s->fs.stream_id;
 	ev.client = s->cli;
 	ev.server = s->srv;
 	ev.u.command.verb.ptr = vbuf;

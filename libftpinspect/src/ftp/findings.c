@@ -19,6 +19,7 @@ void ftpi__ftp_anomaly(struct ftpi__ftp *ftp, struct ftpi_session *s, const char
 	memset(&ev, 0, sizeof ev);
 	ev.type = FTPI_EV_ANOMALY;
 	ev.session_id = s->id;
+	ev.stream_id = s->fs.stream_id;
 	ev.client = s->cli;
 	ev.server = s->srv;
 	ev.u.anomaly.kind.ptr = kind;
@@ -40,6 +41,7 @@ void ftpi__ftp_emit_login(struct ftpi__ftp *ftp, struct ftpi_session *s)
 	memset(&ev, 0, sizeof ev);
 	ev.type = FTPI_EV_LOGIN;
 	ev.session_id = s->id;
+	ev.stream_id = s->fs.stream_id;
 	ev.client = s->cli;
 	ev.server = s->srv;
 	ev.u.login.user.ptr = s->user;

@@ -521,6 +521,7 @@ static void complete_reply(struct ftpi__ftp *ftp, struct ftpi_session *s, unsign
 	memset(&ev, 0, sizeof ev);
 	ev.type = FTPI_EV_REPLY;
 	ev.session_id = s->id;
+	ev.stream_id = s->fs.stream_id;
 	ev.client = s->cli;
 	ev.server = s->srv;
 	ev.u.reply.code = code;

@@ -161,6 +161,7 @@ struct ftpi_session *ftpi__session_new(struct ftpi__ftp *ftp, struct ftpi_flow *
 	s->cli = f->cli;
 	s->srv = f->srv;
 	s->fs.id = s->id;
+	s->fs.stream_id = f->id;
 	s->fs.cli = s->cli;
 	s->fs.srv = s->srv;
 	s->fs.ndpi_risks = &f->ndpi_risks;
@@ -184,6 +185,7 @@ struct ftpi_session *ftpi__session_new(struct ftpi__ftp *ftp, struct ftpi_flow *
 	memset(&ev, 0, sizeof ev);
 	ev.type = FTPI_EV_SESSION_START;
 	ev.session_id = s->id;
+	ev.stream_id = s->fs.stream_id;
 	ev.client = s->cli;
 	ev.server = s->srv;
 	ev.ts_us = s->start_us;
@@ -199,6 +201,7 @@ static void emit_session_end(struct ftpi__ftp *ftp, struct ftpi_session *s)
 	memset(&ev, 0, sizeof ev);
 	ev.type = FTPI_EV_SESSION_END;
 	ev.session_id = s->id;
+	ev.stream_id = s->fs.stream_id;
 	ev.client = s->cli;
 	ev.server = s->srv;
 	struct ftpi_session_info *si = &ev.u.session;

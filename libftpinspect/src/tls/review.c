@@ -149,6 +149,7 @@ void ftpi__tlsreview_report(struct ftpi__ctx *cx, struct ftpi__tlsrev *r, struct
 	memset(&ev, 0, sizeof ev);
 	ev.type = FTPI_EV_TLS;
 	ev.session_id = s->id;
+	ev.stream_id = s->stream_id;
 	ev.client = s->cli;
 	ev.server = s->srv;
 	ftpi__tlsreview_info(t, *cert, &ev.u.tls);
