@@ -168,7 +168,7 @@ def t_bad_filter():
 
 @test
 def t_bad_flag():
-    for args, word in ((["--bogus", "-r", LOGIN], "--bogus"), (["-q", "-r", LOGIN], "-q"),
+    for args, word in ((["--bogus", "-r", LOGIN], "--bogus"), (["-Q", "-r", LOGIN], "-Q"),
                        (["-r"], "-r"), (["-r", LOGIN, "--format", "xml"], "xml"),
                        (["-r", LOGIN, "-c", "12x"], "12x"), (["-r", LOGIN, "-s", "-1"], "-1"),
                        (["-r", LOGIN, "--color", "pink"], "pink"),
