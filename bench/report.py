@@ -408,6 +408,13 @@ def main():
     if os.path.exists(analysis) and os.path.abspath(md_path) == os.path.join(here, "results.md"):
         L.append(open(analysis).read().rstrip())
         L.append("")
+    # The live-capture section that bench/live.sh maintains (its own run, its own commit) is kept.
+    begin, end = "<!-- live.sh begin -->", "<!-- live.sh end -->"
+    if os.path.exists(md_path):
+        old = open(md_path).read()
+        if begin in old and end in old:
+            L.append(old[old.index(begin):old.index(end) + len(end)])
+            L.append("")
     with open(md_path, "w") as fh:
         fh.write("\n".join(L) + "\n")
     print("\nwrote %s" % md_path)

@@ -74,7 +74,9 @@ FTPI_API const char *ftpi_strerror(int status);
 
 /* ---------------------------------------------------------------------------------------------
  * Findings: the FTP/FTPS risk table. XX(enum suffix, stable id, default severity).
- * The ids are a contract (CLI, JSON); rows are only ever appended.
+ * The ids are a contract (CLI, JSON); rows are only ever appended. CAPTURE_LOSS is never raised
+ * by the engine (it cannot see what the capture dropped): the capturing application raises it
+ * from its capture statistics.
  */
 enum ftpi_severity { FTPI_SEV_INFO = 0, FTPI_SEV_LOW, FTPI_SEV_MEDIUM, FTPI_SEV_HIGH };
 
@@ -103,7 +105,8 @@ enum ftpi_severity { FTPI_SEV_INFO = 0, FTPI_SEV_LOW, FTPI_SEV_MEDIUM, FTPI_SEV_
 	XX(TLS_CERT_NAME_MISMATCH, "tls_cert_name_mismatch", FTPI_SEV_MEDIUM)                         \
 	XX(TLS_WEAK_VERSION, "tls_weak_version", FTPI_SEV_MEDIUM)                                     \
 	XX(TLS_WEAK_CIPHER, "tls_weak_cipher", FTPI_SEV_HIGH)                                         \
-	XX(TLS_CERT_NOT_VISIBLE, "tls_cert_not_visible", FTPI_SEV_INFO)
+	XX(TLS_CERT_NOT_VISIBLE, "tls_cert_not_visible", FTPI_SEV_INFO)                               \
+	XX(CAPTURE_LOSS, "capture_loss", FTPI_SEV_MEDIUM)
 
 enum ftpi_finding_kind {
 #define FTPI__XX(name, id, sev) FTPI_FINDING_##name,

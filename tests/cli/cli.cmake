@@ -5,7 +5,7 @@
 set(FTPI_CLI_TESTS help version missing_file not_a_pcap truncated unknown_interface
   live_root_refused bad_filter bad_flag bad_passive_range bad_config config json verbose text
   hostile zeek pcapng_out fail_on stdin gzip multiple_files summary stats_flows_count signals
-  progress duration no_progress)
+  progress duration no_progress closed_pipe full_disk growing_file tcpdump_habits no_color sighup)
 
 if(NOT Python3_Interpreter_FOUND)
   find_package(Python3 COMPONENTS Interpreter)
@@ -15,10 +15,15 @@ if(Python3_Interpreter_FOUND)
     add_test(NAME cli.${t}
       COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_LIST_DIR}/cli_test.py
         $<TARGET_FILE:ftpinspect> ${t})
-    set_tests_properties(cli.${t} PROPERTIES LABELS cli TIMEOUT 120)
+    set_tests_properties(cli.${t} PROPERTIES LABELS cli TIMEOUT 120 SKIP_RETURN_CODE 77)
   endforeach()
 endif()
 
 add_test(NAME cli.live COMMAND bash ${CMAKE_CURRENT_LIST_DIR}/live.sh $<TARGET_FILE:ftpinspect>)
 set_tests_properties(cli.live PROPERTIES LABELS live SKIP_RETURN_CODE 77 TIMEOUT 300
+  RUN_SERIAL TRUE)
+
+add_test(NAME cli.live_tool
+  COMMAND bash ${CMAKE_CURRENT_LIST_DIR}/live_tool.sh $<TARGET_FILE:ftpinspect>)
+set_tests_properties(cli.live_tool PROPERTIES LABELS live SKIP_RETURN_CODE 77 TIMEOUT 120
   RUN_SERIAL TRUE)

@@ -31,6 +31,10 @@ class Fail(Exception):
     pass
 
 
+class Skip(Exception):
+    pass
+
+
 def test(fn):
     TESTS[fn.__name__[2:]] = fn
     return fn
@@ -79,7 +83,10 @@ HELP_WORDS = ["-r", "-i", "-s", "-B", "-c", "-G", "--duration", "-Z", "--allow-r
               "--config", "--passive-range", "--allow-client", "--allow-server", "--brute-force",
               "--show-passwords", "--ca-file", "--server-name", "--ctrl-port", "--no-ndpi",
               "--verify-checksums", "--fail-on", "--color", "--no-progress", "-h", "--help",
-              "-V", "--version", "filter"]
+              "-V", "--version", "filter", "--read", "--interface", "--snaplen", "--buffer-size",
+              "--count", "--user", "--verbose", "--write", "-n", "-D", "--list-interfaces",
+              "-l", "-U", "-q", "--quiet", "--immediate", "--immediate-mode", "NO_COLOR",
+              "SIGHUP"]
 
 
 @test
@@ -123,11 +130,17 @@ def t_not_a_pcap():
 
 @test
 def t_truncated():
+    # A file that ends inside a record (cut short, or still being written): read to its last
+    # whole packet, a note (not an error), exit 0.
     rc, out, err = run("-r", TRUNC, "--format", "json")
-    expect_rc(rc, 1, err, "truncated pcap")
-    check(TRUNC in err and "truncated" in err, "message does not say truncated: %r" % err)
+    expect_rc(rc, 0, err, "truncated pcap")
+    check(TRUNC in err and "note:" in err and "ends inside a packet record" in err,
+          "no note naming the file: %r" % err)
+    check("error" not in err, "an error on a truncated last record: %r" % err)
     objs = json_lines(out)
-    check(events(objs, "session"), "nothing read before the damage was reported" + ENGINE)
+    check(events(objs, "session"), "nothing read before the cut" + ENGINE)
+    rc, out, err = run("-r", TRUNC, "--format", "json", "--stats")
+    check("1 input(s) ended inside a packet record" in err, "the note is not counted: %r" % err)
 
 
 @test
@@ -155,7 +168,7 @@ def t_bad_filter():
 
 @test
 def t_bad_flag():
-    for args, word in ((["--bogus", "-r", LOGIN], "--bogus"), (["-q", "-r", LOGIN], "-q"),
+    for args, word in ((["--bogus", "-r", LOGIN], "--bogus"), (["-Q", "-r", LOGIN], "-Q"),
                        (["-r"], "-r"), (["-r", LOGIN, "--format", "xml"], "xml"),
                        (["-r", LOGIN, "-c", "12x"], "12x"), (["-r", LOGIN, "-s", "-1"], "-1"),
                        (["-r", LOGIN, "--color", "pink"], "pink"),
@@ -450,7 +463,7 @@ def t_fail_on():
     expect_rc(rc, 3, err, "--fail-on high with plaintext_auth" + ENGINE)
     rc, out, err = run("-r", LOGIN, "--fail-on", "info", "--format", "json", "port", "9999")
     expect_rc(rc, 0, err, "--fail-on info with nothing read")
-    rc, out, err = run("-r", TRUNC, "--fail-on", "info")
+    rc, out, err = run("-r", LOGIN, "-r", NOTPCAP, "--fail-on", "info")
     expect_rc(rc, 1, err, "runtime error wins over --fail-on")
 
 
@@ -484,8 +497,8 @@ def t_gzip():
         cut = os.path.join(d, "cut.pcap.gz")
         open(cut, "wb").write(raw[:len(raw) * 2 // 3])
         rc, out, err = run("-r", cut, "--format", "json")
-        expect_rc(rc, 1, err, "truncated gzip-compressed pcap")
-        check(cut in err, "message does not name the file: %r" % err)
+        expect_rc(rc, 0, err, "truncated gzip-compressed pcap (read to its last whole packet)")
+        check(cut in err and "note:" in err, "no note naming the file: %r" % err)
         json_lines(out)
     finally:
         shutil.rmtree(d)
@@ -554,6 +567,29 @@ def t_stats_flows_count():
     check("statistics:" in out and "packets" in out, "text stats: %r" % out)
 
 
+def run_on_pty(args, which, env=None):
+    """Runs ftpinspect with stdout or stderr (which) on a terminal, the other to /dev/null.
+    Returns (exit status, bytes written to the terminal)."""
+    import pty
+    master, slave = pty.openpty()
+    streams = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+    streams[which] = slave
+    p = subprocess.Popen([BIN] + args, env=env, **streams)
+    os.close(slave)
+    got = b""
+    while True:
+        try:
+            chunk = os.read(master, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        got += chunk
+    p.wait(timeout=300)
+    os.close(master)
+    return p.returncode, got
+
+
 def make_many_sessions(path, copies, repeat=1):
     """ftp_login.pcap repeated with other client ports and later times (many sessions); the
     whole is written `repeat` times (then time goes back: only for bulk)."""
@@ -614,28 +650,13 @@ def t_signals():
 
 @test
 def t_progress():
-    import pty
     d = tempfile.mkdtemp(prefix="ftpi-cli-")
     try:
         big = os.path.join(d, "many.pcap")
         make_many_sessions(big, 3000, repeat=4)
         for extra, want in (([], True), (["--no-progress"], False)):
-            master, slave = pty.openpty()
-            p = subprocess.Popen([BIN, "-r", big, "--format", "json", "-v"] + extra,
-                                 stdout=subprocess.DEVNULL, stderr=slave)
-            os.close(slave)
-            got = b""
-            while True:
-                try:
-                    chunk = os.read(master, 4096)
-                except OSError:
-                    break
-                if not chunk:
-                    break
-                got += chunk
-            p.wait(timeout=300)
-            os.close(master)
-            check(p.returncode == 0, "exit %d" % p.returncode)
+            rc, got = run_on_pty(["-r", big, "--format", "json", "-v"] + extra, "stderr")
+            check(rc == 0, "exit %d" % rc)
             shown = b"MB/s" in got and b"%" in got
             check(shown == want, "progress line %s with %r: %r" %
                   ("missing" if want else "shown", extra, got[:200]))
@@ -658,6 +679,182 @@ def t_no_progress():
     check(err == "", "unexpected stderr: %r" % err)
 
 
+@test
+def t_closed_pipe():
+    # `ftpinspect -r X --format json | head -1`: exit 0, nothing on stderr, stops early.
+    d = tempfile.mkdtemp(prefix="ftpi-cli-")
+    try:
+        big = os.path.join(d, "many.pcap")
+        make_many_sessions(big, 3000)
+        for fmt in ("json", "text"):
+            p = subprocess.Popen([BIN, "-r", big, "--format", fmt, "-v"],
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            p.stdout.readline()
+            p.stdout.close()
+            err = p.stderr.read().decode()
+            rc = p.wait(timeout=120)
+            check(rc == 0, "%s: exit %d after the reader closed the pipe: %r" % (fmt, rc, err))
+            check(err == "", "%s: noise on stderr: %r" % (fmt, err))
+        # The same through a real shell pipeline, as a user types it.
+        p = subprocess.run(["sh", "-c", '"$0" -r "$1" --format json | head -1', BIN, big],
+                           capture_output=True, timeout=120)
+        check(p.returncode == 0 and p.stderr == b"" and p.stdout.count(b"\n") == 1,
+              "| head -1: rc %d, stderr %r" % (p.returncode, p.stderr))
+        # -w - into a closed pipe: quiet too.
+        p = subprocess.run(["sh", "-c", '"$0" -r "$1" -w - 2>&1 >/dev/null | head -c 10; '
+                            '"$0" -r "$1" -w - --format json 2>/dev/null | head -c 100 '
+                            '>/dev/null; echo "rc=$?"', BIN, big],
+                           capture_output=True, timeout=120)
+        check(b"rc=0" in p.stdout, "-w - | head: %r" % p.stdout[-200:])
+    finally:
+        shutil.rmtree(d)
+
+
+@test
+def t_full_disk():
+    # -w onto a full file system (a 64 KiB tmpfs in a private mount namespace): a clear error
+    # naming the file and the cause, exit 1, no crash.
+    if os.geteuid() != 0 or not shutil.which("unshare"):
+        raise Skip("needs root and unshare (a private tmpfs)")
+    d = tempfile.mkdtemp(prefix="ftpi-cli-")
+    try:
+        big = os.path.join(d, "many.pcap")
+        make_many_sessions(big, 300)
+        mnt = os.path.join(d, "mnt")
+        os.mkdir(mnt)
+        script = ('mount -t tmpfs -o size=64k ftpi-full "$2" || exit 77; '
+                  '"$0" -r "$1" -w "$2/out.pcapng" --format json >"$3" 2>"$4"; echo "rc=$?"')
+        outf, errf = os.path.join(d, "out.json"), os.path.join(d, "err.txt")
+        p = subprocess.run(["unshare", "-m", "--propagation", "private", "sh", "-c", script,
+                            BIN, big, mnt, outf, errf], capture_output=True, timeout=120)
+        if p.returncode == 77:
+            raise Skip("cannot mount a tmpfs: %r" % p.stderr)
+        res = p.stdout.decode()
+        err = open(errf).read()
+        check("rc=1" in res, "exit status: %r (stderr %r)" % (res, err))
+        check("out.pcapng: write error: No space left on device" in err,
+              "no clear message: %r" % err)
+        check(err.count("write error") == 1, "the error is repeated: %r" % err)
+        json_lines(open(outf).read())
+        check(not os.path.exists(os.path.join(mnt, "out.pcapng")),
+              "the tmpfs leaked out of the private mount namespace")
+    finally:
+        shutil.rmtree(d)
+
+
+@test
+def t_growing_file():
+    # -r on a pcap and a pcapng that are still being written (the writer holds them open,
+    # the last record half written): read to the current end, a note, exit 0.
+    import threading
+    import time
+    d = tempfile.mkdtemp(prefix="ftpi-cli-")
+    try:
+        for src in (LOGIN, ANON_NG):
+            raw = open(src, "rb").read()
+            path = os.path.join(d, "growing" + os.path.splitext(src)[1])
+            cut = len(raw) * 2 // 3
+            f = open(path, "wb")
+            f.write(raw[:cut])
+            f.flush()
+            stop = threading.Event()
+
+            def writer():  # keeps writing the rest, slowly, while ftpinspect reads
+                pos = cut
+                while not stop.is_set() and pos < len(raw):
+                    stop.wait(0.5)
+                    f.write(raw[pos:pos + 7])
+                    f.flush()
+                    pos += 7
+            t = threading.Thread(target=writer)
+            t.start()
+            try:
+                rc, out, err = run("-r", path, "--format", "json")
+            finally:
+                stop.set()
+                t.join()
+                f.close()
+            expect_rc(rc, 0, err, "%s still being written" % os.path.basename(path))
+            check("note:" in err and path in err, "no note naming the file: %r" % err)
+            check("error" not in err, "an error: %r" % err)
+            json_lines(out)
+    finally:
+        shutil.rmtree(d)
+
+
+@test
+def t_tcpdump_habits():
+    ref = run("-r", LOGIN, "--format", "json")[1]
+    for extra in (["-n"], ["-l"], ["-U"], ["-q"], ["-s", "0"], ["-n", "-l", "-U", "-q"]):
+        rc, out, err = run("-r", LOGIN, "--format", "json", *extra)
+        expect_rc(rc, 0, err, " ".join(extra))
+        check(out == ref, "%s changes the output" % " ".join(extra))
+    rc, out, err = run("-r", LOGIN, "-s", "262145")
+    expect_rc(rc, 2, err, "-s over the maximum")
+    # -w -: pcapng on stdout, the events on stderr.
+    p = subprocess.run([BIN, "-r", LOGIN, "-w", "-", "--format", "json"], capture_output=True,
+                       timeout=60)
+    check(p.returncode == 0, "-w -: exit %d %r" % (p.returncode, p.stderr))
+    check(p.stdout[:4] == b"\x0a\x0d\x0d\x0a", "-w -: stdout is not pcapng: %r" % p.stdout[:8])
+    check(p.stderr.decode() == ref, "-w -: the events are not on stderr")
+    f = os.path.join(tempfile.mkdtemp(prefix="ftpi-cli-"), "x.pcapng")
+    try:
+        open(f, "wb").write(p.stdout)
+        check(len(read_pcapng_comments(f)) == 38, "-w -: not 38 packets")
+    finally:
+        shutil.rmtree(os.path.dirname(f))
+    # -D lists interfaces as tcpdump does ("1.lo [Loopback, Up, Running...]").
+    rc, out, err = run("-D")
+    if rc == 0:
+        check(re.search(r"^\d+\.lo\b.*\[Loopback", out, re.M), "-D: %r" % out)
+    else:
+        check("-D:" in err, "-D failed without a reason: %r" % err)
+
+
+@test
+def t_no_color():
+    def colored(env_extra, extra=()):
+        env = dict(os.environ)
+        env.pop("NO_COLOR", None)
+        env["TERM"] = "xterm"
+        env.update(env_extra)
+        return b"\x1b[" in run_on_pty(["-r", LOGIN] + list(extra), "stdout", env)[1]
+    check(colored({}), "no colour on a terminal" + ENGINE)
+    check(not colored({"NO_COLOR": "1"}), "NO_COLOR=1 does not turn colour off")
+    check(not colored({"TERM": "dumb"}), "TERM=dumb does not turn colour off")
+    check(colored({"NO_COLOR": ""}), "an empty NO_COLOR turns colour off (it must not)")
+    check(colored({"NO_COLOR": "1"}, ["--color", "always"]), "--color always loses to NO_COLOR")
+
+
+@test
+def t_sighup():
+    # SIGHUP reopens -w (log rotation): the rotated file and the new one are both whole pcapng,
+    # and together hold every packet.
+    import signal
+    import time
+    d = tempfile.mkdtemp(prefix="ftpi-cli-")
+    try:
+        big = os.path.join(d, "many.pcap")
+        make_many_sessions(big, 3000)
+        w = os.path.join(d, "out.pcapng")
+        p = subprocess.Popen([BIN, "-r", big, "--format", "json", "-v", "-w", w],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        first = os.read(p.stdout.fileno(), 65536)
+        time.sleep(0.5)  # the pipe is full: ftpinspect waits in a write
+        os.rename(w, w + ".1")
+        p.send_signal(signal.SIGHUP)
+        time.sleep(0.2)
+        out, err = p.communicate(timeout=120)
+        check(p.returncode == 0, "exit %d: %r" % (p.returncode, err))
+        check(os.path.exists(w), "SIGHUP did not reopen %s" % w)
+        a, b = read_pcapng_comments(w + ".1"), read_pcapng_comments(w)
+        check(a and b, "packets before/after the rotation: %d/%d" % (len(a), len(b)))
+        check(len(a) + len(b) == 3000 * 38, "%d + %d packets, want %d" %
+              (len(a), len(b), 3000 * 38))
+    finally:
+        shutil.rmtree(d)
+
+
 def main():
     global BIN
     if len(sys.argv) != 3 or sys.argv[2] not in TESTS:
@@ -666,6 +863,9 @@ def main():
     BIN = sys.argv[1]
     try:
         TESTS[sys.argv[2]]()
+    except Skip as e:
+        print("SKIP %s: %s" % (sys.argv[2], e))
+        return 77
     except Fail as e:
         print("FAIL %s: %s" % (sys.argv[2], e))
         return 1

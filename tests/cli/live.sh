@@ -29,12 +29,9 @@ USER_NAME=ftpilive
 USER_PASS=ftpi-Live-pw1
 PY=$(command -v python3)
 
-skip() { echo "SKIP: $*"; exit 77; }
-fail() { echo "FAIL: $*"; FAILED=1; }
-ns() { local n=$1; shift; ip netns exec "$n" "$@"; }
-
-[ "$(id -u)" = 0 ] || skip "not root"
-command -v ip >/dev/null && ip netns list >/dev/null 2>&1 || skip "ip netns unavailable"
+# shellcheck source=netns_pair.sh
+. "$HERE/netns_pair.sh"
+netns_preflight
 command -v vsftpd >/dev/null || skip "vsftpd not installed"
 command -v lftp >/dev/null || skip "lftp not installed"
 ip netns add ftpi-live-probe 2>/dev/null || skip "cannot create network namespaces"
@@ -55,10 +52,7 @@ teardown() {
     for p in "${PIDS[@]:-}"; do
         [ -n "$p" ] && kill -9 "$p" 2>/dev/null
     done
-    for n in $NS_S $NS_C; do
-        ip netns pids "$n" 2>/dev/null | xargs -r kill -9 2>/dev/null
-        ip netns del "$n" 2>/dev/null
-    done
+    netns_remove
     [ "$USER_CREATED" = 1 ] && userdel "$USER_NAME" 2>/dev/null
     [ -n "${FTPI_LIVE_KEEP:-}" ] || rm -rf "$WORK"
 }
@@ -66,17 +60,9 @@ trap teardown EXIT
 trap 'exit 1' INT TERM
 
 # ---- namespaces and veth -------------------------------------------------------------------
-for n in $NS_S $NS_C; do
-    ip netns del "$n" 2>/dev/null
-    ip netns add "$n" || skip "cannot create namespace $n"
-    ns "$n" ip link set lo up
-done
-ip link add "$IF_S" netns $NS_S type veth peer name "$IF_C" netns $NS_C || skip "no veth support"
-ns $NS_S ip addr add 10.199.0.1/24 dev "$IF_S"
-ns $NS_C ip addr add 10.199.0.2/24 dev "$IF_C"
+netns_pair 10.199.0
 for p in "$NS_S $IF_S" "$NS_C $IF_C"; do
     set -- $p
-    ns "$1" ip link set "$2" mtu 9000 up
     # Real checksums and MTU-sized segments in what the capture sees.
     ns "$1" ethtool -K "$2" tx off tso off gso off gro off >/dev/null 2>&1
 done

@@ -1,20 +1,33 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * capture.c - the only unit of ftpinspect that talks to libpcap: savefiles (pcap and pcapng, or
- * standard input), live interfaces (promiscuous, immediate mode, 1 s read timeout so the caller
+ * standard input), live interfaces (promiscuous, block delivery, a bounded wait so the caller
  * can advance the engine's clock when the link is idle), BPF filters, capture statistics, the
  * savefile position for the progress line, gzip-compressed savefiles (through zlib, when built
- * with it), and the signal handlers, which only set a flag and
+ * with it), the interface list (-D), and the signal handlers, which only set a flag and
  * call pcap_breakloop(). It turns each pcap record into a struct ftpi_packet and knows nothing
  * of FTP.
+ *
+ * Live capture uses TPACKET_V3 block delivery (immediate mode off unless asked for): the kernel
+ * hands over a block when it is full or after the 1 s read timeout, one wake-up per block
+ * instead of one per packet, which is what keeps up with a busy link. The handle is
+ * non-blocking and this unit waits in its own poll() with a bounded timeout, because libpcap
+ * with TPACKET_V3 would otherwise block forever on a quiet link (the kernel retires no empty
+ * block), and the caller's timers (idle expiry, -G, statistics) must fire anyway.
  */
 #include <errno.h>
+#include <net/if.h>
 #include <pcap/pcap.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <unistd.h>
+#include <time.h>
 
 #ifdef FTPI_WITH_ZLIB
 #include <zlib.h>
@@ -30,6 +43,11 @@ struct cap {
 	cap_handler fn;
 	void *user;
 	int n;
+	int fd;	    /* live: the selectable descriptor, or -1 */
+	int down;   /* live: the interface went down and has not delivered a packet since */
+	int wait_ms; /* live: longest wait in poll() */
+	char iface[IF_NAMESIZE];
+	int ctl; /* live: a socket for SIOCGIFFLAGS, or -1 */
 #ifdef FTPI_WITH_ZLIB
 	gzFile gz; /* a gzip-compressed savefile, read through a stdio cookie */
 #endif
@@ -37,6 +55,7 @@ struct cap {
 
 static volatile sig_atomic_t stop_flag;
 static volatile sig_atomic_t usr1_flag;
+static volatile sig_atomic_t hup_flag;
 static pcap_t *volatile current;
 
 static void on_signal(int sig)
@@ -45,6 +64,8 @@ static void on_signal(int sig)
 
 	if (sig == SIGUSR1)
 		usr1_flag = 1;
+	else if (sig == SIGHUP)
+		hup_flag = 1;
 	else
 		stop_flag = 1;
 	if (p != NULL)
@@ -64,6 +85,9 @@ void cap_signals_install(void)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGUSR1, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	/* A closed output pipe is an EPIPE write error that the caller handles (quietly). */
+	signal(SIGPIPE, SIG_IGN);
 }
 
 void cap_signals_current(struct cap *c)
@@ -81,6 +105,14 @@ int cap_take_usr1(void)
 	if (!usr1_flag)
 		return 0;
 	usr1_flag = 0;
+	return 1;
+}
+
+int cap_take_hup(void)
+{
+	if (!hup_flag)
+		return 0;
+	hup_flag = 0;
 	return 1;
 }
 
@@ -195,13 +227,15 @@ struct cap *cap_open_file(const char *path, char *err, size_t errlen)
 	}
 	c->linktype = pcap_datalink(c->p);
 	c->size = -1;
+	c->fd = -1;
+	c->ctl = -1;
 	if (strcmp(path, "-") != 0 && stat(path, &stb) == 0 && S_ISREG(stb.st_mode))
 		c->size = (long long)stb.st_size;
 	return c;
 }
 
-struct cap *cap_open_live(const char *iface, uint32_t snaplen, uint32_t buffer_kib, char *err,
-			  size_t errlen)
+struct cap *cap_open_live(const char *iface, uint32_t snaplen, uint32_t buffer_kib, int immediate,
+			  char *err, size_t errlen)
 {
 	char ebuf[PCAP_ERRBUF_SIZE];
 	struct cap *c = calloc(1, sizeof *c);
@@ -220,12 +254,14 @@ struct cap *cap_open_live(const char *iface, uint32_t snaplen, uint32_t buffer_k
 	}
 	c->live = 1;
 	c->size = -1;
+	snprintf(c->iface, sizeof c->iface, "%s", iface);
 	pcap_set_snaplen(c->p, (int)snaplen);
 	pcap_set_promisc(c->p, 1);
-	pcap_set_timeout(c->p, 1000);
-	pcap_set_immediate_mode(c->p, 1);
-	if (buffer_kib > 0)
-		pcap_set_buffer_size(c->p, (int)buffer_kib * 1024);
+	pcap_set_timeout(c->p, CAP_READ_TIMEOUT_MS);
+	pcap_set_immediate_mode(c->p, immediate ? 1 : 0);
+	if (buffer_kib == 0)
+		buffer_kib = CAP_DEFAULT_BUFFER_KIB;
+	pcap_set_buffer_size(c->p, (int)buffer_kib * 1024);
 	rc = pcap_activate(c->p);
 	if (rc < 0) {
 		const char *why = pcap_statustostr(rc);
@@ -243,6 +279,11 @@ struct cap *cap_open_live(const char *iface, uint32_t snaplen, uint32_t buffer_k
 	if (rc > 0)
 		fprintf(stderr, "ftpinspect: %s: warning: %s\n", iface, pcap_statustostr(rc));
 	c->linktype = pcap_datalink(c->p);
+	c->wait_ms = CAP_READ_TIMEOUT_MS;
+	c->ctl = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	c->fd = pcap_get_selectable_fd(c->p);
+	if (c->fd >= 0 && pcap_setnonblock(c->p, 1, ebuf) != 0)
+		c->fd = -1; /* blocking reads then, bounded by the read timeout as before */
 	return c;
 }
 
@@ -278,6 +319,39 @@ static void on_packet(u_char *user, const struct pcap_pkthdr *h, const u_char *b
 	c->fn(c->user, &pkt);
 }
 
+/* Waits up to ms for the live handle to become readable: 1 readable, 0 timeout or signal. */
+static int wait_readable(struct cap *c, int ms)
+{
+	struct pollfd pfd;
+
+	if (c->fd < 0)
+		return 1;
+	pfd.fd = c->fd;
+	pfd.events = POLLIN;
+	pfd.revents = 0;
+	return poll(&pfd, 1, ms) > 0;
+}
+
+static int dispatch_once(struct cap *c, int max)
+{
+	return pcap_dispatch(c->p, max, on_packet, (u_char *)c);
+}
+
+/* Whether the live interface is up with a carrier (1), down (0); 1 when it cannot be told
+ * ("any", or no socket). libpcap 1.10 hides a downed interface: reads just time out. */
+static int link_up(struct cap *c)
+{
+	struct ifreq ifr;
+
+	if (c->ctl < 0 || strcmp(c->iface, "any") == 0)
+		return 1;
+	memset(&ifr, 0, sizeof ifr);
+	memcpy(ifr.ifr_name, c->iface, sizeof ifr.ifr_name);
+	if (ioctl(c->ctl, SIOCGIFFLAGS, &ifr) != 0)
+		return 1;
+	return (ifr.ifr_flags & IFF_UP) && (ifr.ifr_flags & IFF_RUNNING);
+}
+
 int cap_dispatch(struct cap *c, int max, cap_handler fn, void *user, int *n_read)
 {
 	int rc;
@@ -285,15 +359,102 @@ int cap_dispatch(struct cap *c, int max, cap_handler fn, void *user, int *n_read
 	c->fn = fn;
 	c->user = user;
 	c->n = 0;
-	rc = pcap_dispatch(c->p, max, on_packet, (u_char *)c);
+	rc = dispatch_once(c, max);
+	if (rc == 0 && c->live && c->fd >= 0 && !stop_flag && wait_readable(c, c->wait_ms))
+		rc = dispatch_once(c, max);
 	*n_read = c->n;
+	if (c->n > 0 && c->down) {
+		c->down = 0;
+		return CAP_UP;
+	}
 	if (rc == PCAP_ERROR_BREAK)
 		return CAP_BREAK;
-	if (rc < 0)
+	if (rc < 0) {
+		/* Down but still there: the packet socket stays bound and delivers again once the
+		 * interface is up. Wait (no spinning on a repeated error), then keep reading. */
+		if (c->live && if_nametoindex(c->iface) != 0) {
+			int was_down = c->down;
+			c->down = 1;
+			poll(NULL, 0, c->wait_ms);
+			return was_down ? CAP_IDLE : CAP_DOWN;
+		}
 		return CAP_ERROR;
-	if (rc == 0 && c->n == 0)
-		return c->live ? CAP_IDLE : CAP_EOF;
+	}
+	if (rc == 0 && c->n == 0) {
+		if (!c->live)
+			return CAP_EOF;
+		if (link_up(c) == c->down) { /* the state changed */
+			c->down = !c->down;
+			return c->down ? CAP_DOWN : CAP_UP;
+		}
+		return CAP_IDLE;
+	}
 	return CAP_PACKETS;
+}
+
+int cap_drain(struct cap *c, int max_ms, cap_handler fn, void *user, uint64_t *n_read)
+{
+	struct timespec t0, now;
+	int rc;
+
+	*n_read = 0;
+	if (!c->live)
+		return 0;
+	c->fn = fn;
+	c->user = user;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		long left;
+		c->n = 0;
+		rc = dispatch_once(c, -1);
+		*n_read += (uint64_t)c->n;
+		if (rc == PCAP_ERROR_BREAK)
+			continue; /* the signal that asked for the drain */
+		if (rc < 0)
+			return -1;
+		if (rc > 0)
+			continue;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		left = max_ms - ((now.tv_sec - t0.tv_sec) * 1000L +
+				 (now.tv_nsec - t0.tv_nsec) / 1000000L);
+		/* The block the kernel is filling is handed over at the latest after the read
+		 * timeout; in immediate mode there is none. */
+		if (left <= 0 || c->fd < 0 || !wait_readable(c, (int)left))
+			return 0;
+	}
+}
+
+int cap_list_interfaces(FILE *f, char *err, size_t errlen)
+{
+	char ebuf[PCAP_ERRBUF_SIZE];
+	pcap_if_t *all = NULL;
+	int i = 0;
+
+	ebuf[0] = '\0';
+	if (pcap_findalldevs(&all, ebuf) != 0) {
+		snprintf(err, errlen, "%s", ebuf);
+		return -1;
+	}
+	for (pcap_if_t *d = all; d != NULL; d = d->next) {
+		bpf_u_int32 st = d->flags & PCAP_IF_CONNECTION_STATUS;
+		const char *conn = st == PCAP_IF_CONNECTION_STATUS_CONNECTED	   ? ", Connected"
+				   : st == PCAP_IF_CONNECTION_STATUS_DISCONNECTED ? ", Disconnected"
+										   : "";
+		fprintf(f, "%d.%s", ++i, d->name);
+		if (d->description != NULL)
+			fprintf(f, " (%s)", d->description);
+		fprintf(f, " [%s%s%s%s%s]\n", d->flags & PCAP_IF_LOOPBACK ? "Loopback, " : "",
+			d->flags & PCAP_IF_WIRELESS ? "Wireless, " : "",
+			d->flags & PCAP_IF_UP ? "Up" : "Down",
+			d->flags & PCAP_IF_RUNNING ? ", Running" : "",
+			st == PCAP_IF_CONNECTION_STATUS_NOT_APPLICABLE ? ", Not applicable" : conn);
+	}
+	pcap_freealldevs(all);
+	if (i == 0) {
+		snprintf(err, errlen, "no interfaces found (capturing may need root)");
+		return -1;
+	}
+	return 0;
 }
 
 const char *cap_error(struct cap *c)
@@ -349,6 +510,8 @@ void cap_close(struct cap *c)
 		return;
 	if (current == c->p)
 		current = NULL;
+	if (c->ctl >= 0)
+		close(c->ctl);
 	pcap_close(c->p);
 #ifdef FTPI_WITH_ZLIB
 	if (c->gz != NULL)

@@ -2,8 +2,8 @@
 /*
  * cli.h - what the units of the ftpinspect tool share: the run state (struct app), the capture
  * interface (capture.c, the only unit that includes <pcap.h>), the output formats (out_text.c,
- * out_json.c, out_zeek.c), the pcapng writer and the per-server summary. The library is reached
- * only through <ftpinspect.h>.
+ * out_json.c, out_zeek.c), the pcapng writer, capture-loss tracking (drops.c) and the
+ * per-server summary. The library is reached only through <ftpinspect.h>.
  */
 #ifndef FTPINSPECT_CLI_H
 #define FTPINSPECT_CLI_H
@@ -26,7 +26,15 @@ struct cap_stats {
 	uint64_t received, dropped, ifdropped;
 };
 
-enum cap_result { CAP_PACKETS = 0, CAP_IDLE, CAP_EOF, CAP_BREAK, CAP_ERROR };
+/* CAP_DOWN: the live interface went down (still exists); reading goes on and gives CAP_UP with
+ * the first packets after it is up again. */
+enum cap_result { CAP_PACKETS = 0, CAP_IDLE, CAP_EOF, CAP_BREAK, CAP_ERROR, CAP_DOWN, CAP_UP };
+
+/* Live read timeout: the kernel hands over a block of packets at the latest after this, and the
+ * read loop wakes at least this often on a quiet link. */
+#define CAP_READ_TIMEOUT_MS 1000
+/* Default kernel capture buffer (-B), chosen from bench/live.sh. */
+#define CAP_DEFAULT_BUFFER_KIB 65536
 
 typedef void (*cap_handler)(void *user, const struct ftpi_packet *pkt);
 
@@ -35,12 +43,18 @@ int cap_check_filter(const char *filter, uint32_t snaplen, char *err, size_t err
 /* Opens a savefile ("-" = stdin). NULL with a reason in err. */
 struct cap *cap_open_file(const char *path, char *err, size_t errlen);
 /* Opens and activates a live interface. NULL with a reason in err. */
-struct cap *cap_open_live(const char *iface, uint32_t snaplen, uint32_t buffer_kib, char *err,
-			  size_t errlen);
+struct cap *cap_open_live(const char *iface, uint32_t snaplen, uint32_t buffer_kib, int immediate,
+			  char *err, size_t errlen);
 /* Compiles and installs a BPF filter: 0, or -1 with a reason in err. */
 int cap_set_filter(struct cap *c, const char *filter, char *err, size_t errlen);
-/* Reads up to max packets (live: returns CAP_IDLE on a read timeout with no packet). */
+/* Reads up to max packets (live: waits at most CAP_READ_TIMEOUT_MS and returns CAP_IDLE when
+ * nothing came). */
 int cap_dispatch(struct cap *c, int max, cap_handler fn, void *user, int *n_read);
+/* Live, after a stop request: reads what the kernel still holds, waiting at most max_ms for the
+ * block being filled. 0, or -1 on a read error. */
+int cap_drain(struct cap *c, int max_ms, cap_handler fn, void *user, uint64_t *n_read);
+/* -D: lists the capture interfaces as tcpdump does. 0, or -1 with a reason in err. */
+int cap_list_interfaces(FILE *f, char *err, size_t errlen);
 const char *cap_error(struct cap *c);
 int cap_get_stats(struct cap *c, struct cap_stats *out);
 int cap_is_live(const struct cap *c);
@@ -50,17 +64,27 @@ long long cap_file_pos(struct cap *c);
 long long cap_file_size(struct cap *c);
 void cap_close(struct cap *c);
 
-/* SIGINT/SIGTERM set the stop flag, SIGUSR1 the stats flag; both break the current read. */
+/* SIGINT/SIGTERM set the stop flag, SIGUSR1 the stats flag, SIGHUP the reopen flag; each breaks
+ * the current read. SIGPIPE is ignored (a closed pipe is an EPIPE write error). */
 void cap_signals_install(void);
 void cap_signals_current(struct cap *c);
 int cap_stop_requested(void);
 int cap_take_usr1(void);
+/* SIGHUP: reopen output files (log rotation). */
+int cap_take_hup(void);
 const char *cap_lib_version(void);
 
 /* ---- pcapng_out.c --------------------------------------------------------------------------- */
 struct pcapng_out;
+/* Opens path ("-": standard output) and writes the section header. NULL with a reason in err. */
 struct pcapng_out *pcapng_open(const char *path, char *err, size_t errlen);
-/* Writes one packet with up to n comments (each NUL-terminated). 0 or -1 (errno set). */
+/* Log rotation: opens path anew (a new section), then closes the old file. On failure the old
+ * file stays in use when it could not be replaced; -1 with a reason in err. No-op on stdout. */
+int pcapng_reopen(struct pcapng_out *w, const char *path, char *err, size_t errlen);
+/* Flushes buffered blocks: 0, or -1 once any write failed (pcapng_errno says why). */
+int pcapng_flush(struct pcapng_out *w);
+int pcapng_errno(const struct pcapng_out *w);
+/* Writes one packet with up to n comments (each NUL-terminated). 0 or -1 (pcapng_errno). */
 int pcapng_write(struct pcapng_out *w, const struct ftpi_packet *pkt, const char *const *comments,
 		 size_t n);
 /* Flushes and closes; 0 or -1 on a write error. NULL is a no-op. */
@@ -86,9 +110,31 @@ void annot_expect(struct annot *t, const struct ftpi_event *ev);
 /* 1 and a comment when pkt is a TCP SYN to a remembered target (which is then forgotten). */
 int annot_packet(struct annot *t, const struct ftpi_packet *pkt, char *comment, size_t len);
 
+/* ---- drops.c: capture loss on live capture ---------------------------------------------- */
+struct drop_watch *drop_watch_new(void);
+void drop_watch_free(struct drop_watch *w);
+/* Samples the capture's drop counters (at most every 100 ms unless force). */
+void drop_watch_sample(struct drop_watch *w, struct cap *c, int force);
+/* Remembers an EXPECT event's time (the start of a data connection's window). */
+void drop_watch_expect(struct drop_watch *w, const struct ftpi_event *ev);
+/* A data_connection_missing finding whose window overlaps drops: a copy of ev whose message
+ * (written into msg) names the drops as a possible cause. Any other event: ev itself. */
+const struct ftpi_event *drop_watch_amend(const struct drop_watch *w, const struct ftpi_event *ev,
+					  struct ftpi_event *copy, char *msg, size_t msglen);
+/* The capture_loss finding for the end of a run: 1 and *ev (spans in msg and evid), or 0 when
+ * nothing was dropped. */
+int drop_watch_loss_event(const struct cap_stats *cs, uint64_t ts_us, struct ftpi_event *ev,
+			  char *msg, size_t msglen, char *evid, size_t evidlen);
+
 /* ---- the run state -------------------------------------------------------------------------- */
 struct summary;
 struct app;
+struct drop_watch;
+
+/* An output file reopened on SIGHUP (log rotation): -w today, any later file output too.
+ * 0, or -1 with a reason in err (the run goes on). */
+typedef int (*app_reopen_fn)(struct app *a, void *arg, char *err, size_t errlen);
+#define APP_MAX_REOPEN 8
 
 struct out_ops {
 	int (*begin)(struct app *a);
@@ -119,7 +165,21 @@ struct app {
 	char comments[APP_MAX_COMMENTS][APP_COMMENT_MAX];
 	size_t n_comments;
 	struct annot annot;
+
+	/* SIGHUP: output files to reopen, in registration order. */
+	struct {
+		app_reopen_fn fn;
+		void *arg;
+		const char *name;
+	} reopen[APP_MAX_REOPEN];
+	size_t n_reopen;
+
+	/* Live: when the capture dropped packets (main.c), or NULL. */
+	struct drop_watch *drops;
 };
+
+/* Registers an output file for SIGHUP reopening. 0, or -1 when the table is full. */
+int app_on_reopen(struct app *a, const char *name, app_reopen_fn fn, void *arg);
 
 /* Whether an optional event type is shown to the user (vs. enabled for internal use only;
  * out_util.c). */

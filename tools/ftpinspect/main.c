@@ -5,9 +5,14 @@
  * engine's events to the chosen output format, the --summary collector and the -w annotations,
  * and maps what happened to the exit status (0 ok, 1 runtime error, 2 usage, 3 --fail-on).
  * Signals stop the read loop; the engine is always flushed so nothing already seen is lost.
+ * On live capture it also keeps the engine's clock going on a quiet link, flushes the output
+ * after each batch, has drops.c watch the capture's drop counters, and reopens output files on
+ * SIGHUP. A
+ * closed output pipe ends the run quietly with status 0.
  */
 #include <errno.h>
 #include <grp.h>
+#include <poll.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,6 +37,9 @@ struct run {
 	int done; /* -c or --duration reached */
 	int linktype_warned[8];
 	int write_failed;
+	int out_closed; /* the reader of standard output went away: stop quietly */
+	int out_failed; /* another write error on the event output */
+	uint64_t truncated_inputs; /* savefiles that ended inside a record */
 
 	/* Progress line. */
 	int progress;
@@ -40,6 +48,34 @@ struct run {
 	int progress_shown;
 };
 
+
+int app_on_reopen(struct app *a, const char *name, app_reopen_fn fn, void *arg)
+{
+	if (a->n_reopen >= APP_MAX_REOPEN)
+		return -1;
+	a->reopen[a->n_reopen].fn = fn;
+	a->reopen[a->n_reopen].arg = arg;
+	a->reopen[a->n_reopen].name = name;
+	a->n_reopen++;
+	return 0;
+}
+
+static void reopen_all(struct app *a)
+{
+	char err[256];
+
+	for (size_t i = 0; i < a->n_reopen; i++) {
+		err[0] = '\0';
+		if (a->reopen[i].fn(a, a->reopen[i].arg, err, sizeof err) != 0)
+			fprintf(stderr, "ftpinspect: %s: cannot reopen: %s\n", a->reopen[i].name,
+				err);
+	}
+}
+
+static int reopen_pcapng(struct app *a, void *arg, char *err, size_t errlen)
+{
+	return pcapng_reopen(a->pcapng, (const char *)arg, err, errlen);
+}
 
 static void add_comment(struct app *a, const char *fmt_kind, const struct ftpi_event *ev)
 {
@@ -84,7 +120,13 @@ static void add_comment(struct app *a, const char *fmt_kind, const struct ftpi_e
 static int on_event(void *user, const struct ftpi_event *ev)
 {
 	struct app *a = user;
+	struct ftpi_event amended;
+	char msg[CLI_TEXT_MAX];
 
+	if (a->drops != NULL) {
+		drop_watch_expect(a->drops, ev);
+		ev = drop_watch_amend(a->drops, ev, &amended, msg, sizeof msg);
+	}
 	if (ev->type == FTPI_EV_FINDING && ev->u.finding.severity > a->max_sev)
 		a->max_sev = ev->u.finding.severity;
 	if (a->sum != NULL)
@@ -135,6 +177,50 @@ static void progress(struct run *r, int final)
 	r->progress_shown = 1;
 }
 
+/* Whether fd is a pipe or socket whose reader has gone (poll reports POLLERR/POLLHUP). */
+static int reader_gone(int fd)
+{
+	struct pollfd pfd = {fd, 0, 0};
+	return poll(&pfd, 1, 0) == 1 && (pfd.revents & (POLLERR | POLLHUP)) != 0;
+}
+
+/* -w failed (full disk): said once; the run stops and exits 1. `-w - | head -c N` stops
+ * quietly instead, as with a closed event pipe. */
+static void write_failed(struct run *r)
+{
+	if (r->write_failed || r->out_closed)
+		return;
+	r->done = 1;
+	if (strcmp(r->o->write_file, "-") == 0 && reader_gone(1)) {
+		r->out_closed = 1;
+		return;
+	}
+	fprintf(stderr, "ftpinspect: %s: write error: %s\n",
+		strcmp(r->o->write_file, "-") == 0 ? "(stdout)" : r->o->write_file,
+		strerror(pcapng_errno(r->a->pcapng)));
+	r->write_failed = 1;
+	r->done = 1;
+}
+
+/* Checks the event output after a batch. A reader that went away (`| head -1`) stops the run
+ * quietly; another error stops it with status 1. */
+static void check_output(struct run *r, int flush)
+{
+	FILE *f = r->a->fp;
+
+	if (r->out_closed || r->out_failed)
+		return;
+	if (flush)
+		fflush(f);
+	if (!ferror(f))
+		return;
+	if (reader_gone(fileno(f)))
+		r->out_closed = 1;
+	else
+		r->out_failed = 1;
+	r->done = 1;
+}
+
 static void on_packet(void *user, const struct ftpi_packet *pkt)
 {
 	struct run *r = user;
@@ -173,16 +259,44 @@ static void on_packet(void *user, const struct ftpi_packet *pkt)
 		const char *c[APP_MAX_COMMENTS];
 		for (size_t i = 0; i < a->n_comments; i++)
 			c[i] = a->comments[i];
-		if (pcapng_write(a->pcapng, pkt, c, a->n_comments) != 0) {
-			fprintf(stderr, "ftpinspect: %s: write error: %s\n", r->o->write_file,
-				strerror(errno));
-			r->write_failed = 1;
-		}
+		if (pcapng_write(a->pcapng, pkt, c, a->n_comments) != 0)
+			write_failed(r);
 	}
 	a->n_comments = 0;
+	if (r->o->packet_buffered) {
+		fflush(a->fp);
+		if (a->pcapng != NULL && !r->write_failed && pcapng_flush(a->pcapng) != 0)
+			write_failed(r);
+	}
 	r->fed++;
 	if (r->o->count > 0 && r->fed >= r->o->count)
 		r->done = 1;
+}
+
+/* The capture's counters as tcpdump prints them at the end. */
+static void print_cap_stats(const struct cap_stats *cs)
+{
+	fprintf(stderr,
+		"ftpinspect: %llu packets received by filter, %llu dropped by kernel, %llu dropped "
+		"by interface\n",
+		(unsigned long long)cs->received, (unsigned long long)cs->dropped,
+		(unsigned long long)cs->ifdropped);
+}
+
+/* -w: opens the pcapng output and registers it for SIGHUP. 0, or -1 (said on stderr). */
+static int open_write(struct app *a, const struct cli_opts *o)
+{
+	char err[256];
+
+	if (o->write_file == NULL)
+		return 0;
+	a->pcapng = pcapng_open(o->write_file, err, sizeof err);
+	if (a->pcapng == NULL) {
+		fprintf(stderr, "ftpinspect: %s: %s\n", o->write_file, err);
+		return -1;
+	}
+	app_on_reopen(a, o->write_file, reopen_pcapng, (void *)o->write_file);
+	return 0;
 }
 
 static void print_stats_stderr(struct run *r)
@@ -199,11 +313,7 @@ static void print_stats_stderr(struct run *r)
 		(unsigned long long)st.sessions_created, (unsigned long long)st.data_connections,
 		(unsigned long long)st.findings);
 	if (r->cap != NULL && cap_is_live(r->cap) && cap_get_stats(r->cap, &cs) == 0)
-		fprintf(stderr,
-			"ftpinspect: %llu packets received by filter, %llu dropped by kernel, "
-			"%llu dropped by interface\n",
-			(unsigned long long)cs.received, (unsigned long long)cs.dropped,
-			(unsigned long long)cs.ifdropped);
+		print_cap_stats(&cs);
 }
 
 static int drop_privileges(const char *user)
@@ -280,8 +390,8 @@ static int build_engine(struct run *r, struct app *a, const struct cli_opts *o, 
 	cfg.event_mask = a->user_mask;
 	if (o->format == CLI_FMT_ZEEK)
 		cfg.event_mask |= FTPI_EVMASK_COMMANDS | FTPI_EVMASK_EXPECT;
-	if (o->write_file != NULL)
-		cfg.event_mask |= FTPI_EVMASK_EXPECT;
+	if (o->write_file != NULL || o->iface != NULL)
+		cfg.event_mask |= FTPI_EVMASK_EXPECT; /* -w annotations; live: drop windows */
 	cfg.on_event = on_event;
 	cfg.user = a;
 
@@ -303,11 +413,31 @@ static int build_engine(struct run *r, struct app *a, const struct cli_opts *o, 
 	return 0;
 }
 
-/* Reads one opened capture until EOF, error, a signal or a limit. 0, or 1 on a read error. */
+/* The engine's clock follows the wall clock on live capture once the kernel has nothing more
+ * (a batch that did not fill up), so idle expiry fires on a quiet link. It lags by the read
+ * timeout: the block the kernel is still filling may hold packets up to that old. */
+static void advance_live(struct run *r)
+{
+	struct timespec t;
+	uint64_t now_us;
+
+	clock_gettime(CLOCK_REALTIME, &t);
+	now_us = (uint64_t)t.tv_sec * 1000000u + (uint64_t)t.tv_nsec / 1000u -
+		 CAP_READ_TIMEOUT_MS * 1000u;
+
+	if (now_us > r->a->last_ts_us) {
+		r->a->last_ts_us = now_us;
+		ftpi_engine_advance(r->e, now_us);
+	}
+}
+
+/* Reads one opened capture until EOF, error, a signal or a limit. 0, 1 on a read error, or 2
+ * when a savefile ends inside a record (a file still being written, or cut short). */
 static int read_capture(struct run *r)
 {
 	const struct cli_opts *o = r->o;
 	struct timespec live_start, now;
+	int live = cap_is_live(r->cap);
 	int n, res;
 
 	clock_gettime(CLOCK_MONOTONIC, &r->t_start);
@@ -322,31 +452,43 @@ static int read_capture(struct run *r)
 		progress(r, 0);
 		if (cap_take_usr1())
 			print_stats_stderr(r);
+		if (cap_take_hup())
+			reopen_all(r->a);
+		check_output(r, live);
 		if (res == CAP_EOF)
 			break;
 		if (res == CAP_ERROR) {
 			progress(r, 1);
 			cap_signals_current(NULL);
-			return 1;
+			return !live && strncmp(cap_error(r->cap), "truncated", 9) == 0 ? 2 : 1;
 		}
-		if (cap_is_live(r->cap)) {
-			if (res == CAP_IDLE) {
-				struct timespec wall;
-				clock_gettime(CLOCK_REALTIME, &wall);
-				uint64_t now_us = (uint64_t)wall.tv_sec * 1000000u +
-						  (uint64_t)wall.tv_nsec / 1000u;
-				if (now_us > r->a->last_ts_us) {
-					r->a->last_ts_us = now_us;
-					ftpi_engine_advance(r->e, now_us);
-				}
-			}
-			if (o->duration_s > 0) {
-				clock_gettime(CLOCK_MONOTONIC, &now);
-				if (elapsed(&live_start, &now) >= (double)o->duration_s)
-					break;
-			}
+		if (!live)
+			continue;
+		if (res == CAP_DOWN)
+			fprintf(stderr,
+				"ftpinspect: %s: the interface went down; waiting for it to come "
+				"back\n",
+				r->input_name);
+		else if (res == CAP_UP)
+			fprintf(stderr, "ftpinspect: %s: the interface is up again\n",
+				r->input_name);
+		if (r->a->drops != NULL)
+			drop_watch_sample(r->a->drops, r->cap, 0);
+		if (n < max)
+			advance_live(r);
+		if (o->duration_s > 0) {
+			clock_gettime(CLOCK_MONOTONIC, &now);
+			if (elapsed(&live_start, &now) >= (double)o->duration_s)
+				break;
 		}
 	}
+	if (live && cap_stop_requested() && !r->done) {
+		/* SIGINT/SIGTERM: what the kernel already holds is analysed too. */
+		uint64_t got;
+		cap_drain(r->cap, CAP_READ_TIMEOUT_MS + 200, on_packet, r, &got);
+	}
+	if (live && r->a->drops != NULL)
+		drop_watch_sample(r->a->drops, r->cap, 1);
 	progress(r, 1);
 	cap_signals_current(NULL);
 	return 0;
@@ -370,11 +512,31 @@ static const struct out_ops *cli_format(int format)
 	return &out_text_ops;
 }
 
+/* Live capture that dropped packets: a capture_loss finding (the engine cannot see drops). */
+static void report_capture_loss(struct app *a, const struct cap_stats *cs)
+{
+	struct ftpi_event ev;
+	char msg[256], evid[128];
+
+	if (drop_watch_loss_event(cs, a->last_ts_us, &ev, msg, sizeof msg, evid, sizeof evid) == 0)
+		return;
+	if (ev.u.finding.severity > a->max_sev)
+		a->max_sev = ev.u.finding.severity;
+	a->out->event(a, &ev);
+}
+
+static int no_color_env(void)
+{
+	const char *nc = getenv("NO_COLOR"), *term = getenv("TERM");
+	return (nc != NULL && *nc != '\0') || (term != NULL && strcmp(term, "dumb") == 0);
+}
+
 int main(int argc, char **argv)
 {
 	struct cli_opts o;
 	struct app a;
 	struct run r;
+	struct drop_watch *drops = NULL;
 	char err[512];
 	int exit_code = EXIT_OK, pr;
 	int is_root_live;
@@ -383,6 +545,13 @@ int main(int argc, char **argv)
 	if (pr != CLI_PARSE_OK) {
 		cli_opts_free(&o);
 		return pr == CLI_PARSE_EXIT0 ? EXIT_OK : EXIT_USAGE;
+	}
+	if (o.list_ifaces) {
+		int rc = cap_list_interfaces(stdout, err, sizeof err);
+		if (rc != 0)
+			fprintf(stderr, "ftpinspect: -D: %s\n", err);
+		cli_opts_free(&o);
+		return rc == 0 && fflush(stdout) == 0 ? EXIT_OK : EXIT_RUNTIME;
 	}
 	if (o.filter != NULL && cap_check_filter(o.filter, o.snaplen, err, sizeof err) != 0) {
 		fprintf(stderr, "ftpinspect: bad filter '%s': %s\n", o.filter, err);
@@ -407,22 +576,37 @@ int main(int argc, char **argv)
 	memset(&a, 0, sizeof a);
 	memset(&r, 0, sizeof r);
 	a.o = &o;
-	a.fp = stdout;
+	/* -w -: the pcapng owns standard output; the events go to standard error. */
+	a.fp = o.write_file != NULL && strcmp(o.write_file, "-") == 0 ? stderr : stdout;
+	if (o.line_buffered)
+		setvbuf(a.fp, NULL, _IOLBF, BUFSIZ);
 	a.max_sev = -1;
 	a.out = cli_format(o.format);
 	a.color = o.format == CLI_FMT_TEXT &&
-		  (o.color == CLI_COLOR_ALWAYS || (o.color == CLI_COLOR_AUTO && isatty(1)));
+		  (o.color == CLI_COLOR_ALWAYS ||
+		   (o.color == CLI_COLOR_AUTO && isatty(fileno(a.fp)) && !no_color_env()));
 	r.a = &a;
 	r.o = &o;
+	if (o.iface != NULL) {
+		drops = drop_watch_new();
+		if (drops == NULL) {
+			fputs("ftpinspect: out of memory\n", stderr);
+			cli_opts_free(&o);
+			return EXIT_RUNTIME;
+		}
+		a.drops = drops;
+	}
 	if (o.summary) {
 		a.sum = summary_new();
 		if (a.sum == NULL) {
 			fputs("ftpinspect: out of memory\n", stderr);
+			drop_watch_free(drops);
 			cli_opts_free(&o);
 			return EXIT_RUNTIME;
 		}
 	}
 	if (build_engine(&r, &a, &o, &exit_code) != 0) {
+		drop_watch_free(drops);
 		summary_free(a.sum);
 		cli_opts_free(&o);
 		return exit_code;
@@ -436,7 +620,8 @@ int main(int argc, char **argv)
 
 	if (o.iface != NULL) {
 		r.input_name = o.iface;
-		r.cap = cap_open_live(o.iface, o.snaplen, o.buffer_kib, err, sizeof err);
+		r.cap = cap_open_live(o.iface, o.snaplen, o.buffer_kib, o.immediate, err,
+				      sizeof err);
 		if (r.cap == NULL) {
 			fprintf(stderr, "ftpinspect: %s: %s\n", o.iface, err);
 			exit_code = EXIT_RUNTIME;
@@ -452,17 +637,15 @@ int main(int argc, char **argv)
 			exit_code = EXIT_USAGE;
 			goto finish;
 		}
-		if (o.write_file != NULL) {
-			a.pcapng = pcapng_open(o.write_file, err, sizeof err);
-			if (a.pcapng == NULL) {
-				fprintf(stderr, "ftpinspect: %s: %s\n", o.write_file, err);
-				exit_code = EXIT_RUNTIME;
-				goto finish;
-			}
+		if (open_write(&a, &o) != 0) {
+			exit_code = EXIT_RUNTIME;
+			goto finish;
 		}
-		fprintf(stderr, "ftpinspect: listening on %s, link type %d, snapshot length %u\n",
-			o.iface, cap_linktype(r.cap), o.snaplen);
-		if (read_capture(&r) != 0) {
+		if (!o.quiet)
+			fprintf(stderr,
+				"ftpinspect: listening on %s, link type %d, snapshot length %u\n",
+				o.iface, cap_linktype(r.cap), o.snaplen);
+		if (read_capture(&r) == 1) {
 			/* What was seen is written first, then the error. */
 			snprintf(err, sizeof err, "%s", cap_error(r.cap));
 			ftpi_engine_flush(r.e);
@@ -475,6 +658,7 @@ int main(int argc, char **argv)
 
 	for (size_t i = 0; i < o.n_inputs && !r.done && !cap_stop_requested(); i++) {
 		const char *path = o.inputs[i];
+		int rc;
 		r.input_name = strcmp(path, "-") == 0 ? "(stdin)" : path;
 		r.cap = cap_open_file(path, err, sizeof err);
 		if (r.cap == NULL) {
@@ -486,13 +670,9 @@ int main(int argc, char **argv)
 			exit_code = EXIT_RUNTIME;
 			break;
 		}
-		if (i == 0 && o.write_file != NULL) {
-			a.pcapng = pcapng_open(o.write_file, err, sizeof err);
-			if (a.pcapng == NULL) {
-				fprintf(stderr, "ftpinspect: %s: %s\n", o.write_file, err);
-				exit_code = EXIT_RUNTIME;
-				break;
-			}
+		if (i == 0 && open_write(&a, &o) != 0) {
+			exit_code = EXIT_RUNTIME;
+			break;
 		}
 		if (o.filter != NULL && cap_set_filter(r.cap, o.filter, err, sizeof err) != 0) {
 			fprintf(stderr, "ftpinspect: %s: bad filter '%s': %s\n", r.input_name,
@@ -500,8 +680,17 @@ int main(int argc, char **argv)
 			exit_code = EXIT_USAGE;
 			break;
 		}
-		r.progress = !o.no_progress && isatty(2) && cap_file_size(r.cap) > 0;
-		if (read_capture(&r) != 0) {
+		r.progress = !o.no_progress && !o.quiet && isatty(2) && cap_file_size(r.cap) > 0;
+		rc = read_capture(&r);
+		if (rc == 2) {
+			/* A file still being written (or cut inside a record): read to its last
+			 * whole packet, then a note, not an error. */
+			r.truncated_inputs++;
+			fprintf(stderr,
+				"ftpinspect: %s: note: the file ends inside a packet record (still "
+				"being written, or cut short); read up to its last whole packet\n",
+				r.input_name);
+		} else if (rc != 0) {
 			/* Keep what was read: the engine is flushed below, then the error. */
 			snprintf(err, sizeof err, "%s", cap_error(r.cap));
 			cap_close(r.cap);
@@ -518,43 +707,48 @@ int main(int argc, char **argv)
 
 finish:
 	ftpi_engine_flush(r.e);
-	if (o.stats && a.out->stats != NULL) {
-		struct ftpi_stats st;
+	{
 		struct cap_stats cs;
 		int have_cs = r.cap != NULL && cap_get_stats(r.cap, &cs) == 0;
-		memset(&st, 0, sizeof st);
-		ftpi_engine_stats(r.e, &st, sizeof st);
-		a.out->stats(&a, &st, have_cs ? &cs : NULL);
-	}
-	if (a.sum != NULL && a.out->summary != NULL)
-		a.out->summary(&a);
-	if (r.cap != NULL && cap_is_live(r.cap)) {
-		struct cap_stats cs;
-		if (cap_get_stats(r.cap, &cs) == 0)
-			fprintf(stderr,
-				"ftpinspect: %llu packets received by filter, %llu dropped by "
-				"kernel, "
-				"%llu dropped by interface\n",
-				(unsigned long long)cs.received, (unsigned long long)cs.dropped,
-				(unsigned long long)cs.ifdropped);
+		if (have_cs)
+			report_capture_loss(&a, &cs);
+		if (o.stats && a.out->stats != NULL) {
+			struct ftpi_stats st;
+			memset(&st, 0, sizeof st);
+			ftpi_engine_stats(r.e, &st, sizeof st);
+			a.out->stats(&a, &st, have_cs ? &cs : NULL);
+		}
+		if (a.sum != NULL && a.out->summary != NULL)
+			a.out->summary(&a);
+		if (have_cs && (!o.quiet || cs.dropped + cs.ifdropped > 0))
+			print_cap_stats(&cs);
+		if (r.truncated_inputs > 0 && o.stats)
+			fprintf(stderr, "ftpinspect: %llu input(s) ended inside a packet record\n",
+				(unsigned long long)r.truncated_inputs);
 	}
 	if (a.out->end != NULL)
 		a.out->end(&a);
 out:
-	if (fflush(a.fp) != 0 || ferror(a.fp)) {
-		fprintf(stderr, "ftpinspect: write error on standard output\n");
+	check_output(&r, 1);
+	if (r.out_failed) {
+		fprintf(stderr, "ftpinspect: write error on %s\n",
+			a.fp == stdout ? "standard output" : "standard error");
 		if (exit_code == EXIT_OK)
 			exit_code = EXIT_RUNTIME;
 	}
-	if (pcapng_close(a.pcapng) != 0 || r.write_failed) {
-		if (!r.write_failed)
-			fprintf(stderr, "ftpinspect: %s: write error\n", o.write_file);
-		if (exit_code == EXIT_OK)
-			exit_code = EXIT_RUNTIME;
+	if (a.pcapng != NULL && !r.write_failed && pcapng_flush(a.pcapng) != 0)
+		write_failed(&r);
+	if (pcapng_close(a.pcapng) != 0 && !r.write_failed && !r.out_closed) {
+		fprintf(stderr, "ftpinspect: %s: write error\n", o.write_file);
+		r.write_failed = 1;
 	}
+	a.pcapng = NULL;
+	if (r.write_failed && exit_code == EXIT_OK)
+		exit_code = EXIT_RUNTIME;
 	cap_close(r.cap);
 	ftpi_engine_free(r.e);
 	summary_free(a.sum);
+	drop_watch_free(drops);
 	cli_opts_free(&o);
 	if (exit_code == EXIT_OK && o.fail_on >= 0 && a.max_sev >= o.fail_on)
 		exit_code = EXIT_FAIL_ON;

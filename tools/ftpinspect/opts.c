@@ -12,7 +12,11 @@
 #include <string.h>
 #include <strings.h>
 
+#include "cli.h"
 #include "opts.h"
+
+#define CLI_STR2(x) #x
+#define CLI_STR(x)  CLI_STR2(x)
 
 enum {
 	OPT_FORMAT = 256,
@@ -34,7 +38,8 @@ enum {
 	OPT_VERIFY_CHECKSUMS,
 	OPT_FAIL_ON,
 	OPT_COLOR,
-	OPT_NO_PROGRESS
+	OPT_NO_PROGRESS,
+	OPT_IMMEDIATE
 };
 
 static const struct option long_opts[] = {
@@ -66,6 +71,10 @@ static const struct option long_opts[] = {
 	{"fail-on", required_argument, NULL, OPT_FAIL_ON},
 	{"color", required_argument, NULL, OPT_COLOR},
 	{"no-progress", no_argument, NULL, OPT_NO_PROGRESS},
+	{"immediate", no_argument, NULL, OPT_IMMEDIATE},
+	{"immediate-mode", no_argument, NULL, OPT_IMMEDIATE},
+	{"list-interfaces", no_argument, NULL, 'D'},
+	{"quiet", no_argument, NULL, 'q'},
 	{"help", no_argument, NULL, 'h'},
 	{"version", no_argument, NULL, 'V'},
 	{NULL, 0, NULL, 0}};
@@ -83,17 +92,28 @@ void cli_usage(FILE *f)
 	      "Security review of FTP and FTPS traffic: sessions, data connections, findings.\n"
 	      "\n"
 	      "Input:\n"
-	      "  -r FILE                 read a pcap or pcapng file; repeatable (read in order);\n"
-	      "                          '-' reads standard input; .gz files are read too\n"
-	      "  -i IFACE                capture live from IFACE (promiscuous, immediate mode)\n"
-	      "  -s SNAPLEN              bytes captured per packet (live; default 262144)\n"
-	      "  -B KiB                  kernel capture buffer size in KiB (live)\n"
-	      "  -c COUNT                stop after COUNT packets\n"
+	      "  -r FILE, --read FILE    read a pcap or pcapng file; repeatable (read in order);\n"
+	      "                          '-' reads standard input; .gz files are read too; a file\n"
+	      "                          still being written is read up to its last whole packet\n"
+	      "  -i IFACE, --interface IFACE\n"
+	      "                          capture live from IFACE (promiscuous; the kernel hands\n"
+	      "                          packets over in blocks, at the latest after 1 s)\n"
+	      "  --immediate, --immediate-mode\n"
+	      "                          live: deliver packet by packet (lower latency, more CPU;\n"
+	      "                          drops packets on a busy link)\n"
+	      "  -D, --list-interfaces   list the interfaces that can be captured on, and exit\n"
+	      "  -s SNAPLEN, --snaplen SNAPLEN\n"
+	      "                          bytes captured per packet (live; default and 0: 262144)\n"
+	      "  -B KiB, --buffer-size KiB\n"
+	      "                          kernel capture buffer size in KiB (live; default "
+	      CLI_STR(CAP_DEFAULT_BUFFER_KIB) " = 64 MiB)\n"
+	      "  -c COUNT, --count COUNT stop after COUNT packets\n"
 	      "  -G SECONDS, --duration SECONDS\n"
-	      "                          stop after SECONDS (live: wall clock; files: capture "
-	      "time)\n"
-	      "  -Z USER                 drop privileges to USER once the interface is open\n"
+	      "                          stop after SECONDS (live: wall clock, also on a quiet\n"
+	      "                          link; files: capture time)\n"
+	      "  -Z USER, --user USER    drop privileges to USER once the interface is open\n"
 	      "  --allow-root            keep running as root on a live interface\n"
+	      "  -n                      accepted for tcpdump users: names are never resolved\n"
 	      "  FILTER                  trailing words form a BPF filter (as in tcpdump), "
 	      "applied\n"
 	      "                          to live captures and files\n"
@@ -101,17 +121,27 @@ void cli_usage(FILE *f)
 	      "Output:\n"
 	      "  --format text|json|zeek text for people (default), JSON lines (docs/events.md),\n"
 	      "                          or a Zeek ftp.log TSV\n"
-	      "  -v                      also show command, reply, expect and anomaly events\n"
+	      "  -v, --verbose           also show command, reply, expect and anomaly events\n"
 	      "  --flows                 a 'flow' line per TCP flow\n"
 	      "  --stats                 final statistics (every engine counter; capture\n"
 	      "                          received/dropped for live)\n"
-	      "  -w OUT.pcapng           write every input packet to OUT.pcapng, with a comment "
+	      "  -w OUT.pcapng, --write OUT.pcapng\n"
+	      "                          write every input packet to OUT.pcapng, with a comment "
 	      "on\n"
 	      "                          each packet that raised a finding or announced/opened a\n"
-	      "                          data connection\n"
+	      "                          data connection; SIGHUP reopens it (log rotation).\n"
+	      "                          -w - writes the pcapng to standard output, and the\n"
+	      "                          events then go to standard error\n"
+	      "  -l                      line-buffered output (each event written at once)\n"
+	      "  -U                      packet-buffered output: events and -w flushed after\n"
+	      "                          each packet (live capture flushes after each batch\n"
+	      "                          anyway)\n"
+	      "  -q, --quiet             no 'listening on' line, progress line or final packet\n"
+	      "                          counts on stderr (drops are still reported)\n"
 	      "  --summary               per-server review with recommendations at the end\n"
 	      "  --color auto|always|never\n"
-	      "                          colour text output (auto: when stdout is a terminal)\n"
+	      "                          colour text output (auto: when stdout is a terminal and\n"
+	      "                          neither NO_COLOR is set nor TERM=dumb)\n"
 	      "  --no-progress           no progress line on stderr when reading files\n"
 	      "\n"
 	      "Policy (also from --config FILE, 'key = value' lines; flags override the file):\n"
@@ -133,6 +163,9 @@ void cli_usage(FILE *f)
 	      "  -h, --help              this help\n"
 	      "  -V, --version           program and library versions\n"
 	      "\n"
+	      "Signals: SIGINT/SIGTERM stop (live: what the kernel holds is read first), SIGUSR1\n"
+	      "prints statistics, SIGHUP reopens output files. A closed output pipe ends the run\n"
+	      "quietly with status 0.\n"
 	      "Exit status: 0 ok, 1 runtime error, 2 usage error, 3 --fail-on threshold reached.\n",
 	      f);
 }
@@ -428,7 +461,7 @@ int cli_opts_parse(struct cli_opts *o, int argc, char **argv)
 	o->fail_on = -1;
 	opterr = 0;
 
-	while ((c = getopt_long(argc, argv, ":r:i:s:B:c:G:Z:w:vhV", long_opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":r:i:s:B:c:G:Z:w:vhVnDlUq", long_opts, NULL)) != -1) {
 		r = CLI_PARSE_OK;
 		switch (c) {
 		case 'r':
@@ -443,9 +476,9 @@ int cli_opts_parse(struct cli_opts *o, int argc, char **argv)
 			o->iface = optarg;
 			break;
 		case 's':
-			if (cli_parse_u64(optarg, 262144, &v) != 0 || v == 0)
-				return bad_value("-s", optarg, "expected 1..262144");
-			o->snaplen = (uint32_t)v;
+			if (cli_parse_u64(optarg, 262144, &v) != 0)
+				return bad_value("-s", optarg, "expected 0..262144 (0: 262144)");
+			o->snaplen = v == 0 ? 262144 : (uint32_t)v;
 			break;
 		case 'B':
 			if (cli_parse_u64(optarg, 4194303, &v) != 0 || v == 0)
@@ -548,6 +581,23 @@ int cli_opts_parse(struct cli_opts *o, int argc, char **argv)
 		case OPT_NO_PROGRESS:
 			o->no_progress = 1;
 			break;
+		case OPT_IMMEDIATE:
+			o->immediate = 1;
+			break;
+		case 'n':
+			break; /* names are never resolved */
+		case 'D':
+			o->list_ifaces = 1;
+			break;
+		case 'l':
+			o->line_buffered = 1;
+			break;
+		case 'U':
+			o->packet_buffered = 1;
+			break;
+		case 'q':
+			o->quiet = 1;
+			break;
 		case 'h':
 			cli_usage(stdout);
 			return CLI_PARSE_EXIT0;
@@ -596,6 +646,8 @@ int cli_opts_parse(struct cli_opts *o, int argc, char **argv)
 	if (o->config_file != NULL && load_config(o, o->config_file) != 0)
 		return CLI_PARSE_USAGE;
 
+	if (o->list_ifaces)
+		return CLI_PARSE_OK;
 	if (o->n_inputs == 0 && o->iface == NULL) {
 		fputs("ftpinspect: nothing to read: give -r FILE or -i IFACE (see --help)\n",
 		      stderr);

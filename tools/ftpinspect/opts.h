@@ -41,8 +41,8 @@ struct cli_opts {
 	const char *inputs[CLI_MAX_INPUTS]; /* -r, in order; "-" = stdin */
 	size_t n_inputs;
 	const char *iface;     /* -i */
-	uint32_t snaplen;      /* -s (default 262144) */
-	uint32_t buffer_kib;   /* -B (0 = libpcap default) */
+	uint32_t snaplen;      /* -s (default and -s 0: 262144) */
+	uint32_t buffer_kib;   /* -B (0 = CAP_DEFAULT_BUFFER_KIB) */
 	uint64_t count;	       /* -c (0 = no limit) */
 	uint64_t duration_s;   /* -G / --duration (0 = no limit) */
 	const char *drop_user; /* -Z */
@@ -52,11 +52,16 @@ struct cli_opts {
 	int verbose;
 	int flows;
 	int stats;
-	const char *write_file; /* -w */
+	const char *write_file; /* -w; "-" = standard output (events then go to stderr) */
 	int summary;
 	const char *config_file;
 	int color; /* enum cli_color */
 	int no_progress;
+	int immediate;	     /* --immediate: libpcap immediate mode (packet by packet) */
+	int list_ifaces;     /* -D */
+	int line_buffered;   /* -l */
+	int packet_buffered; /* -U */
+	int quiet;	     /* -q */
 
 	/* Policy, settable from the config file too. */
 	uint16_t pasv_min, pasv_max;

@@ -29,12 +29,16 @@ struct pcapng_out {
 	int linktypes[PCAPNG_MAX_IFACES];
 	size_t n_ifaces;
 	int failed;
+	int err; /* errno of the first failed write */
+	int is_stdout;
 };
 
 static void put(struct pcapng_out *w, const void *p, size_t n)
 {
-	if (n > 0 && fwrite(p, 1, n, w->f) != n)
+	if (n > 0 && fwrite(p, 1, n, w->f) != n && !w->failed) {
 		w->failed = 1;
+		w->err = errno ? errno : EIO;
+	}
 }
 
 static void put32(struct pcapng_out *w, uint32_t v)
@@ -72,23 +76,22 @@ static void put_opt(struct pcapng_out *w, uint16_t code, const void *v, size_t n
 	put_pad(w, n);
 }
 
-struct pcapng_out *pcapng_open(const char *path, char *err, size_t errlen)
+static int pcapng_close_file(struct pcapng_out *w);
+
+/* Opens path ("-": standard output) and writes the Section Header Block. 0, or -1 with errno. */
+static int start_file(struct pcapng_out *w, const char *path)
 {
 	static const char appl[] = "ftpinspect " FTPI_VERSION_STRING;
-	struct pcapng_out *w = calloc(1, sizeof *w);
 	size_t appl_len = sizeof appl - 1;
 	uint32_t total;
 
-	if (w == NULL) {
-		snprintf(err, errlen, "out of memory");
-		return NULL;
-	}
-	w->f = fopen(path, "wb");
-	if (w->f == NULL) {
-		snprintf(err, errlen, "%s", strerror(errno));
-		free(w);
-		return NULL;
-	}
+	w->is_stdout = strcmp(path, "-") == 0;
+	w->f = w->is_stdout ? stdout : fopen(path, "wb");
+	if (w->f == NULL)
+		return -1;
+	w->n_ifaces = 0;
+	w->failed = 0;
+	w->err = 0;
 	/* SHB: type, length, magic, major 1, minor 0, section length -1, options, length. */
 	total = (uint32_t)(28 + opt_size(appl_len) + 4);
 	put32(w, PCAPNG_SHB);
@@ -102,12 +105,66 @@ struct pcapng_out *pcapng_open(const char *path, char *err, size_t errlen)
 	put32(w, PCAPNG_OPT_ENDOFOPT);
 	put32(w, total);
 	if (w->failed) {
+		int e = w->err;
+		if (!w->is_stdout)
+			fclose(w->f);
+		errno = e;
+		return -1;
+	}
+	return 0;
+}
+
+struct pcapng_out *pcapng_open(const char *path, char *err, size_t errlen)
+{
+	struct pcapng_out *w = calloc(1, sizeof *w);
+
+	if (w == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	if (start_file(w, path) != 0) {
 		snprintf(err, errlen, "%s", strerror(errno));
-		fclose(w->f);
 		free(w);
 		return NULL;
 	}
 	return w;
+}
+
+int pcapng_reopen(struct pcapng_out *w, const char *path, char *err, size_t errlen)
+{
+	struct pcapng_out next;
+
+	if (w->is_stdout)
+		return 0;
+	memset(&next, 0, sizeof next);
+	if (start_file(&next, path) != 0) {
+		snprintf(err, errlen, "%s", strerror(errno));
+		return -1;
+	}
+	if (pcapng_close_file(w) != 0) {
+		snprintf(err, errlen, "write error on the old file: %s",
+			 strerror(w->err ? w->err : EIO));
+		*w = next;
+		return -1;
+	}
+	*w = next;
+	return 0;
+}
+
+int pcapng_flush(struct pcapng_out *w)
+{
+	if (w == NULL)
+		return 0;
+	if (fflush(w->f) != 0 && !w->failed) {
+		w->failed = 1;
+		w->err = errno ? errno : EIO;
+	}
+	return w->failed ? -1 : 0;
+}
+
+int pcapng_errno(const struct pcapng_out *w)
+{
+	return w != NULL && w->err ? w->err : EIO;
 }
 
 /* The interface id for a link type, writing its IDB the first time. -1 when too many. */
@@ -137,7 +194,7 @@ int pcapng_write(struct pcapng_out *w, const struct ftpi_packet *pkt, const char
 	int iface = iface_for(w, pkt->linktype);
 
 	if (iface < 0) {
-		errno = ERANGE;
+		w->err = errno = ERANGE;
 		return -1;
 	}
 	if (n > APP_MAX_COMMENTS)
@@ -168,15 +225,24 @@ int pcapng_write(struct pcapng_out *w, const struct ftpi_packet *pkt, const char
 	return w->failed ? -1 : 0;
 }
 
+/* Flushes and closes the file (standard output is only flushed). 0, or -1 on a write error. */
+static int pcapng_close_file(struct pcapng_out *w)
+{
+	int rc = pcapng_flush(w);
+
+	if (!w->is_stdout && fclose(w->f) != 0)
+		rc = -1;
+	w->f = NULL;
+	return rc;
+}
+
 int pcapng_close(struct pcapng_out *w)
 {
 	int rc;
 
 	if (w == NULL)
 		return 0;
-	rc = w->failed ? -1 : 0;
-	if (fclose(w->f) != 0)
-		rc = -1;
+	rc = pcapng_close_file(w);
 	free(w);
 	return rc;
 }
