@@ -59,10 +59,16 @@ const char *cap_lib_version(void);
 
 /* ---- pcapng_out.c --------------------------------------------------------------------------- */
 struct pcapng_out;
+/* Opens path for writing; the SHB is written with the first packet (or the flush). */
 struct pcapng_out *pcapng_open(const char *path, char *err, size_t errlen);
+/* The file the next packets come from: when it is a pcapng file, its comments are kept (its
+ * section comments when nothing was written yet, each packet's before ours). NULL or "-": none. */
+void pcapng_set_input(struct pcapng_out *w, const char *path);
 /* Writes one packet with up to n comments (each NUL-terminated). 0 or -1 (errno set). */
 int pcapng_write(struct pcapng_out *w, const struct ftpi_packet *pkt, const char *const *comments,
 		 size_t n);
+/* Writes what is buffered (the SHB at least): 0 or -1. */
+int pcapng_flush(struct pcapng_out *w);
 /* Flushes and closes; 0 or -1 on a write error. NULL is a no-op. */
 int pcapng_close(struct pcapng_out *w);
 

@@ -494,6 +494,8 @@ int main(int argc, char **argv)
 				break;
 			}
 		}
+		if (a.pcapng != NULL)
+			pcapng_set_input(a.pcapng, path);
 		if (o.filter != NULL && cap_set_filter(r.cap, o.filter, err, sizeof err) != 0) {
 			fprintf(stderr, "ftpinspect: %s: bad filter '%s': %s\n", r.input_name,
 				o.filter, err);
