@@ -87,10 +87,29 @@ struct annot {
 	size_t n;
 };
 
-/* Remembers an EXPECT event's target. */
-void annot_expect(struct annot *t, const struct ftpi_event *ev);
-/* 1 and a comment when pkt is a TCP SYN to a remembered target (which is then forgotten). */
-int annot_packet(struct annot *t, const struct ftpi_packet *pkt, char *comment, size_t len);
+#define APP_MAX_COMMENTS 8
+#define APP_COMMENT_MAX	 512
+
+/* The comments of the packet being fed. */
+struct annot_comments {
+	char text[APP_MAX_COMMENTS][APP_COMMENT_MAX];
+	size_t n;
+};
+
+/* Starts a packet: its comments are reset, with "data connection opened" when it is a TCP SYN
+ * to a remembered target (which is then forgotten). */
+void annot_begin(struct annot *t, struct annot_comments *pc, const struct ftpi_packet *pkt);
+/* An engine event while the engine's frame `frame` is fed: a comment when it belongs on that
+ * packet (finding, announcement, data connection ended); EXPECT targets are remembered. */
+void annot_event(struct annot *t, struct annot_comments *pc, uint64_t frame,
+		 const struct ftpi_event *ev);
+/* Writes the packet with its comments: pcapng_write's result. */
+int annot_write(struct pcapng_out *w, const struct ftpi_packet *pkt,
+		const struct annot_comments *pc);
+
+/* ---- privs.c -------------------------------------------------------------------------------- */
+/* -Z: becomes USER (from root) for good and checks it; 0, or -1 with a message on stderr. */
+int cli_drop_privileges(const char *user);
 
 /* ---- the run state -------------------------------------------------------------------------- */
 struct summary;
@@ -104,9 +123,6 @@ struct out_ops {
 	void (*summary)(struct app *a);
 	void (*end)(struct app *a);
 };
-
-#define APP_MAX_COMMENTS 8
-#define APP_COMMENT_MAX	 512
 
 struct app {
 	const struct cli_opts *o;
@@ -122,8 +138,7 @@ struct app {
 
 	/* -w: comments collected for the packet being fed. */
 	struct pcapng_out *pcapng;
-	char comments[APP_MAX_COMMENTS][APP_COMMENT_MAX];
-	size_t n_comments;
+	struct annot_comments pc;
 	struct annot annot;
 };
 
