@@ -498,24 +498,25 @@ def xwd_to_png(xwd, png):
     return len(set(raw[1:width * 3 * height:997]))
 
 
-@test
-def t_gui():
-    """Wireshark (Qt) under Xvfb opens a capture with the plugin, filtered to the findings; the
-    screenshot is kept as a test artefact (ARTEFACTS/wireshark-gui.png)."""
-    xvfb, wireshark, xwd = shutil.which("Xvfb"), shutil.which("wireshark"), shutil.which("xwd")
-    if not (xvfb and wireshark and xwd):
-        raise Skip("needs Xvfb, wireshark (wireshark-qt) and xwd (x11-apps)")
-    if not ARGS.artefacts:
-        raise Skip("no --artefacts directory")
-    import time
-    os.makedirs(ARGS.artefacts, exist_ok=True)
-    r, w = os.pipe()
-    xv = subprocess.Popen(PREFIX + [xvfb, "-displayfd", str(w), "-screen", "0", "1280x800x24",
-                                    "-nolisten", "tcp"], pass_fds=(w,),
-                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    os.close(w)
-    ws = None
-    try:
+class Gui:
+    """Xvfb plus a GUI HOME owned by the GUI's user: the plugin, a window geometry, the colouring
+    rules and columns the README offers (as shipped), and the captures."""
+
+    def __init__(self):
+        self.xvfb, self.wireshark = shutil.which("Xvfb"), shutil.which("wireshark")
+        self.xwd, self.xdotool = shutil.which("xwd"), shutil.which("xdotool")
+        if not (self.xvfb and self.wireshark and self.xwd):
+            raise Skip("needs Xvfb, wireshark (wireshark-qt) and xwd (x11-apps)")
+        if not ARGS.artefacts:
+            raise Skip("no --artefacts directory")
+        os.makedirs(ARGS.artefacts, exist_ok=True)
+        self.procs = []
+        r, w = os.pipe()
+        self.procs.append(subprocess.Popen(
+            PREFIX + [self.xvfb, "-displayfd", str(w), "-screen", "0", "1280x800x24",
+                      "-nolisten", "tcp"], pass_fds=(w,), stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL))
+        os.close(w)
         num = b""
         while not num.endswith(b"\n"):
             b = os.read(r, 16)
@@ -524,59 +525,114 @@ def t_gui():
             num += b
         os.close(r)
         check(num.strip(), "Xvfb did not start")
-        # The GUI's user owns its HOME (Wireshark creates its profile there): a copy of the
-        # plugin directory, a window geometry, the capture and the screenshot.
-        gui = os.path.join(HOME, "gui")
-        shutil.copytree(os.path.join(HOME, ".local"), os.path.join(gui, ".local"))
-        conf = os.path.join(gui, ".config", "wireshark")
+        self.home = os.path.join(HOME, "gui")
+        shutil.copytree(os.path.join(HOME, ".local"), os.path.join(self.home, ".local"))
+        conf = os.path.join(self.home, ".config", "wireshark")
         os.makedirs(conf)
         with open(os.path.join(conf, "recent_common"), "w") as f:
             f.write("gui.geometry_main_x: 0\ngui.geometry_main_y: 0\n"
                     "gui.geometry_main_width: 1280\ngui.geometry_main_height: 800\n")
-        # The colouring rules and columns the README offers, as shipped.
         shipped = os.path.join(ARGS.captures, "..", "tools", "wireshark")
         shutil.copyfile(os.path.join(shipped, "ftpinspect.colorfilters"),
                         os.path.join(conf, "colorfilters"))
         shutil.copyfile(os.path.join(shipped, "ftpinspect.columns"),
                         os.path.join(conf, "preferences"))
-        pcap = os.path.join(gui, "capture.pcap")
-        shutil.copyfile(capture("vsftpd_plain_passive.pcap"), pcap)
-        for root, dirs, files in os.walk(gui):
+        for name in ("vsftpd_plain_passive.pcap", "vsftpd_brute_force.pcap",
+                     "vsftpd_ftps_self_signed.pcap"):
+            shutil.copyfile(capture(name), os.path.join(self.home, name))
+        for root, dirs, files in os.walk(self.home):
             os.chmod(root, 0o700)
             if PREFIX:
                 os.chown(root, 65534, 65534)
                 for n in files:
                     os.chown(os.path.join(root, n), 65534, 65534)
-        env = dict(os.environ, HOME=gui, DISPLAY=":" + num.decode().strip(),
-                   QT_QPA_PLATFORM="xcb", XDG_RUNTIME_DIR=gui, XDG_CACHE_HOME=gui)
-        env.pop("WIRESHARK_PLUGIN_DIR", None)
-        env.pop("XDG_CONFIG_HOME", None)
-        log = open(os.path.join(HOME, "wireshark.log"), "wb")  # written by this process
-        ws = subprocess.Popen(PREFIX + [wireshark, "-o", "capture.no_interface_load:TRUE",
-                                        "-r", pcap, "-Y", "ftpinspect.finding"],
-                              env=env, cwd=gui, stdout=log, stderr=log)
+        self.env = dict(os.environ, HOME=self.home, DISPLAY=":" + num.decode().strip(),
+                        QT_QPA_PLATFORM="xcb", XDG_RUNTIME_DIR=self.home,
+                        XDG_CACHE_HOME=self.home)
+        self.env.pop("WIRESHARK_PLUGIN_DIR", None)
+        self.env.pop("XDG_CONFIG_HOME", None)
+
+    def x(self, *cmd):
+        """Runs an X client as the GUI's user; returns its standard output."""
+        p = subprocess.run(PREFIX + list(cmd), env=self.env, cwd=self.home, timeout=60,
+                           capture_output=True)
+        return p.stdout.decode("utf-8", "replace")
+
+    def open(self, pcap, *args):
+        """Starts Wireshark on a capture and waits for it; returns the process."""
+        import time
+        logpath = os.path.join(HOME, "wireshark-%s.log" % pcap)
+        with open(logpath, "wb") as log:  # written by this process
+            ws = subprocess.Popen(PREFIX + [self.wireshark, "-o", "capture.no_interface_load:TRUE",
+                                            "-r", os.path.join(self.home, pcap)] + list(args),
+                                  env=self.env, cwd=self.home, stdout=log, stderr=log)
+        self.procs.append(ws)
         time.sleep(ARGS.gui_wait)
         if ws.poll() is not None:
-            log.close()
-            with open(os.path.join(HOME, "wireshark.log"), "rb") as f:
-                text = f.read().decode("utf-8", "replace")
-            raise Fail("wireshark exited early (%s):\n%s" % (ws.returncode, text))
-        shot = os.path.join(gui, "shot.xwd")
-        subprocess.run(PREFIX + [xwd, "-root", "-silent", "-display", env["DISPLAY"],
-                                 "-out", shot], check=True, env=env, cwd=gui, timeout=60)
-        png = os.path.join(ARGS.artefacts, "wireshark-gui.png")
-        colours = xwd_to_png(shot, png)
+            with open(logpath, "rb") as f:
+                raise Fail("wireshark exited early (%s):\n%s" %
+                           (ws.returncode, f.read().decode("utf-8", "replace")))
+        return ws
+
+    def windows(self):
+        """Titles of the visible windows (xdotool), or None without xdotool."""
+        if not self.xdotool:
+            return None
+        ids = self.x(self.xdotool, "search", "--onlyvisible", "--name", ".").split()
+        return [self.x(self.xdotool, "getwindowname", i).strip() for i in ids]
+
+    def shot(self, name):
+        """Screenshot of the whole screen into ARTEFACTS/name; checked not to be blank."""
+        xwd = os.path.join(self.home, "shot.xwd")
+        self.x(self.xwd, "-root", "-silent", "-out", xwd)
+        png = os.path.join(ARGS.artefacts, name)
+        colours = xwd_to_png(xwd, png)
         check(os.path.getsize(png) > 1000, "empty screenshot %s" % png)
-        check(colours > 4, "the screenshot is blank (%d colours sampled)" % colours)
+        check(colours > 4, "the screenshot %s is blank (%d colours sampled)" % (png, colours))
         print("screenshot: %s (%d bytes)" % (png, os.path.getsize(png)))
-    finally:
-        for p in (ws, xv):
-            if p is not None and p.poll() is None:
+
+    def close(self, proc=None):
+        for p in ([proc] if proc else reversed(self.procs)):
+            if p.poll() is None:
                 p.terminate()
                 try:
                     p.wait(timeout=10)
                 except subprocess.TimeoutExpired:
                     p.kill()
+
+
+@test
+def t_gui():
+    """Wireshark (Qt) under Xvfb with the plugin; screenshots kept as test artefacts in
+    ARTEFACTS/: wireshark-gui.png (findings filtered, with the README's columns and colouring
+    rules), wireshark-expert.png (Analyze > Expert Information: one entry per finding kind, titled
+    in words) and, with xdotool, wireshark-stats.png (Statistics > ftpinspect > Findings)."""
+    gui = Gui()
+    try:
+        ws = gui.open("vsftpd_plain_passive.pcap", "-Y", "ftpinspect.finding")
+        gui.shot("wireshark-gui.png")
+        if gui.xdotool:
+            # Statistics > ftpinspect (the menu's last entry) > Findings (its first).
+            main = gui.x(gui.xdotool, "search", "--onlyvisible", "--name",
+                         "vsftpd_plain_passive").split()
+            check(main, "no main window: %r" % gui.windows())
+            gui.x(gui.xdotool, "mousemove", "--window", main[0], "600", "300", "click", "1")
+            for keys in (["alt+s"], ["Up"], ["Right"], ["Return"]):
+                gui.x(gui.xdotool, "key", "--delay", "300", *keys)
+            import time
+            time.sleep(3)
+            titles = gui.windows()
+            check(any("Findings" in t for t in titles),
+                  "Statistics > ftpinspect > Findings did not open; windows %r" % titles)
+            gui.shot("wireshark-stats.png")
+        gui.close(ws)
+        ws = gui.open("vsftpd_ftps_self_signed.pcap", "-z", "expert")
+        titles = gui.windows()
+        check(titles is None or any("Expert Information" in t for t in titles),
+              "no Expert Information window: %r" % titles)
+        gui.shot("wireshark-expert.png")
+    finally:
+        gui.close()
 
 
 def main():
@@ -587,7 +643,7 @@ def main():
     ap.add_argument("--captures", required=True)
     ap.add_argument("--cli")
     ap.add_argument("--tshark", default=shutil.which("tshark"))
-    ap.add_argument("--artefacts", help="where t_gui keeps its screenshot")
+    ap.add_argument("--artefacts", help="where t_gui keeps its screenshots")
     ap.add_argument("--gui-wait", type=float, default=12.0)
     ap.add_argument("test", choices=sorted(TESTS))
     ARGS = ap.parse_args()
