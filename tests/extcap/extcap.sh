@@ -178,15 +178,28 @@ PY
 # frames FILE FILTER: frame numbers of FILE that match the display filter.
 frames() { tshark -r "$1" -Y "$2" -T fields -e frame.number 2>/dev/null | tr '\n' ' '; }
 
-# tshark_capture NAME [tshark args...]: tshark as nobody in the server namespace for 8 s while
-# the client runs one session.
+# wait_extcap: waits (up to 20 s) until an extcap in the server namespace writes to its fifo.
+wait_extcap() {
+    local i p
+    for i in $(seq 1 100); do
+        for p in $(ip netns pids $NS_S 2>/dev/null); do
+            [ "$(cat /proc/$p/comm 2>/dev/null)" = ftpinspect-extc ] || continue
+            ls -l /proc/$p/fd 2>/dev/null | grep -q extcap && { sleep 0.5; return 0; }
+        done
+        sleep 0.2
+    done
+    return 1
+}
+
+# tshark_capture NAME [tshark args...]: tshark as nobody in the server namespace for 12 s while
+# the client runs one session once the extcap is capturing.
 tshark_capture() {
     local name=$1; shift
     (cd "$WORK/home" && ns $NS_S "${NOBODY[@]}" env HOME="$WORK/home" \
-        WIRESHARK_EXTCAP_DIR="$WORK/extcap" tshark -i "ftpinspect-$IF_S" -a duration:8 \
+        WIRESHARK_EXTCAP_DIR="$WORK/extcap" tshark -i "ftpinspect-$IF_S" -a duration:12 \
         -w "$WORK/out/$name.pcapng" "$@" >"$WORK/$name.tshark" 2>&1) &
     local t=$!
-    sleep 3
+    wait_extcap || fail "$name: the extcap did not start: $(cat "$WORK/$name.tshark")"
     ftp_session >"$WORK/$name.client" 2>&1 || fail "$name: FTP session failed: $(cat "$WORK/$name.client")"
     wait $t || fail "$name: tshark failed: $(cat "$WORK/$name.tshark")"
 }
@@ -199,7 +212,7 @@ auth=$(frames "$f" 'frame.comment contains "ftpinspect: plaintext_auth"')
 [ -n "$pass" ] && [ "$auth" = "$pass" ] || fail "1: plaintext_auth comment on [$auth], PASS is [$pass]"
 [ -n "$(frames "$f" 'frame.comment contains "data connection opened"')" ] ||
     fail "1: no 'data connection opened' comment"
-[ -n "$(frames "$f" 'tcp.port >= 50000 && tcp.port <= 50010')" ] || fail "1: no data connection"
+[ -n "$(frames "$f" 'tcp.port in {50000..50010}')" ] || fail "1: no data connection"
 echo "1: $(tshark -r "$f" 2>/dev/null | wc -l) packets, plaintext_auth on frame $auth"
 
 # 2. tshark's capture filter and the extcap's own filter option both reach the extcap (both
@@ -207,7 +220,9 @@ echo "1: $(tshark -r "$f" 2>/dev/null | wc -l) packets, plaintext_auth on frame 
 tshark_capture filtered -f "tcp port 21 or tcp portrange 50000-50010" \
     -o "extcap.ftpinspect_${IF_S//-/_}.filter:tcp port 21"
 f="$WORK/out/filtered.pcapng"
-[ -z "$(frames "$f" 'tcp.port >= 50000 && tcp.port <= 50010')" ] || fail "2: data packets pass the filters"
+bad=$(frames "$f" 'tcp.port in {50000..50010}')
+[ -z "$bad" ] || fail "2: data packets pass the filters: frames $bad of
+$(tshark -r "$f" 2>&1 | head -40)"
 [ -n "$(frames "$f" 'tcp.port == 21')" ] || fail "2: no control packets"
 [ -n "$(frames "$f" 'frame.comment contains "ftpinspect: plaintext_auth"')" ] ||
     fail "2: no plaintext_auth comment with the filter"
@@ -221,7 +236,10 @@ ip netns exec $NS_S "$BIN" --capture --extcap-interface "ftpinspect-$IF_S" --fif
     --drop-user nobody --ca-file /etc/ssl/certs/ca-certificates.crt >"$WORK/direct.err" 2>&1 &
 pid=$!
 PIDS+=($pid)
-sleep 1.5
+for _ in $(seq 1 100); do
+    [ -s "$fifo" ] && break # the SHB is written once the interface is open and -Z done
+    sleep 0.1
+done
 uid=$(awk '/^Uid:/ {print $2 $3 $4 $5}' /proc/$pid/status 2>/dev/null)
 [ "$uid" = "65534655346553465534" ] || fail "3: --drop-user nobody: uids $uid ($(cat "$WORK/direct.err"))"
 ftp_session >"$WORK/direct.client" 2>&1 || fail "3: FTP session failed"

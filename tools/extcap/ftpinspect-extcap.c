@@ -78,14 +78,14 @@ static int list_interfaces(void)
 		return 0; /* no interfaces is an answer too */
 	}
 	for (pcap_if_t *d = all; d; d = d->next) {
-		/* Only interfaces that carry IP traffic: skip USB, D-Bus, netfilter and the like. */
+		/* Interfaces that carry IP traffic only: no USB, D-Bus, netfilter queues... */
 		if (strncmp(d->name, "usbmon", 6) == 0 || strncmp(d->name, "dbus", 4) == 0 ||
 		    strncmp(d->name, "nf", 2) == 0 || strncmp(d->name, "bluetooth", 9) == 0 ||
 		    strncmp(d->name, IF_PREFIX, sizeof IF_PREFIX - 1) == 0)
 			continue;
 		braces_out(name, sizeof name, d->name);
-		printf("interface {value=" IF_PREFIX "%s}{display=ftpinspect: %s%s%s}\n", name, name,
-		       d->description ? " - " : "",
+		printf("interface {value=" IF_PREFIX "%s}{display=ftpinspect: %s%s%s}\n", name,
+		       name, d->description ? " - " : "",
 		       d->description ? braces_out(desc, sizeof desc, d->description) : "");
 	}
 	pcap_freealldevs(all);
@@ -194,8 +194,8 @@ static int run_capture(const struct extcap_opts *o)
 		return 2;
 	}
 	if (geteuid() == 0 && o->drop_user == NULL && !o->allow_root) {
-		fprintf(stderr, "ftpinspect-extcap: refusing to capture as root: set \"Run as user\" "
-				"(--drop-user USER) or pass --allow-root\n");
+		fprintf(stderr, "ftpinspect-extcap: refusing to capture as root: set \"Run as "
+				"user\" (--drop-user USER) or pass --allow-root\n");
 		return 2;
 	}
 	if (o->drop_user != NULL && getpwnam(o->drop_user) == NULL) {
@@ -248,7 +248,8 @@ static int run_capture(const struct extcap_opts *o)
 			 * and are not written). */
 			struct timespec now;
 			clock_gettime(CLOCK_REALTIME, &now);
-			uint64_t us = (uint64_t)now.tv_sec * 1000000u + (uint64_t)now.tv_nsec / 1000u;
+			uint64_t us = (uint64_t)now.tv_sec * 1000000u +
+				      (uint64_t)now.tv_nsec / 1000u;
 			if (us > r.last_ts_us) {
 				r.last_ts_us = us;
 				ftpi_engine_advance(r.e, us);
@@ -279,7 +280,8 @@ static void usage(FILE *f)
 	      "       ftpinspect-extcap --capture --extcap-interface " IF_PREFIX "IF --fifo PATH\n"
 	      "           [--extcap-capture-filter BPF | --filter BPF] [--ca-file FILE]\n"
 	      "           [-Z USER | --drop-user USER] [--allow-root]\n"
-	      "A Wireshark extcap: install it into Wireshark's extcap folder (tshark -G folders).\n",
+	      "A Wireshark extcap: install it into Wireshark's extcap folder\n"
+	      "(tshark -G folders).\n",
 	      f);
 }
 
@@ -327,22 +329,49 @@ int main(int argc, char **argv)
 	memset(&o, 0, sizeof o);
 	while ((c = getopt_long(argc, argv, "Z:h", longopts, NULL)) != -1) {
 		switch (c) {
-		case OPT_INTERFACES: o.interfaces = 1; break;
-		case OPT_INTERFACE: o.iface = optarg; break;
-		case OPT_DLTS: o.dlts = 1; break;
-		case OPT_CONFIG: o.config = 1; break;
-		case OPT_CAPTURE: o.capture = 1; break;
-		case OPT_FIFO: o.fifo = optarg; break;
-		case OPT_CAPTURE_FILTER: capture_filter = *optarg ? optarg : NULL; break;
-		case OPT_FILTER: filter = *optarg ? optarg : NULL; break;
-		case OPT_CA_FILE: o.ca_file = *optarg ? optarg : NULL; break;
-		case 'Z': o.drop_user = *optarg ? optarg : NULL; break;
-		case OPT_ALLOW_ROOT: o.allow_root = 1; break;
+		case OPT_INTERFACES:
+			o.interfaces = 1;
+			break;
+		case OPT_INTERFACE:
+			o.iface = optarg;
+			break;
+		case OPT_DLTS:
+			o.dlts = 1;
+			break;
+		case OPT_CONFIG:
+			o.config = 1;
+			break;
+		case OPT_CAPTURE:
+			o.capture = 1;
+			break;
+		case OPT_FIFO:
+			o.fifo = optarg;
+			break;
+		case OPT_CAPTURE_FILTER:
+			capture_filter = *optarg ? optarg : NULL;
+			break;
+		case OPT_FILTER:
+			filter = *optarg ? optarg : NULL;
+			break;
+		case OPT_CA_FILE:
+			o.ca_file = *optarg ? optarg : NULL;
+			break;
+		case 'Z':
+			o.drop_user = *optarg ? optarg : NULL;
+			break;
+		case OPT_ALLOW_ROOT:
+			o.allow_root = 1;
+			break;
 		case OPT_VERSION:
 		case OPT_IGNORED:
-		case OPT_IGNORED_ARG: break;
-		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return 2;
+		case OPT_IGNORED_ARG:
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
 		}
 	}
 	/* Both filters given (Wireshark's capture filter and ours): both must match. */

@@ -172,7 +172,8 @@ static int annot_packet(struct annot *t, const struct ftpi_packet *pkt, char *co
 	return 0;
 }
 
-static void add_comment(struct annot_comments *pc, const char *fmt_kind, const struct ftpi_event *ev)
+static void add_comment(struct annot_comments *pc, const char *fmt_kind,
+			const struct ftpi_event *ev)
 {
 	char ep1[80], ep2[80], msg[CLI_TEXT_MAX];
 	char *dst;

@@ -173,7 +173,8 @@ static const char *const link_texts[] = {
 	[FTPI_LINK_INFERRED] =
 		"inferred: control channel encrypted, matched by hosts, passive range and time",
 	[FTPI_LINK_TLS_RESUMPTION] = "its TLS handshake resumes the control channel's TLS session",
-	[FTPI_LINK_TLS_PSK] = "TLS 1.3: same pre-shared key as the session's other data connections",
+	[FTPI_LINK_TLS_PSK] =
+		"TLS 1.3: same pre-shared key as the session's other data connections",
 };
 static const char *const status_texts[] = {
 	[FTPI_DATA_UNKNOWN] = "no final reply seen",
@@ -224,7 +225,7 @@ struct fi_event {
 	guint64 session_id;
 	struct ftpi_endpoint client_ep, server_ep;
 	const char *client, *server; /* "ip:port" or NULL */
-	guint32 conn_frame;	     /* first frame of the connection of client/server, 0 = none */
+	guint32 conn_frame;	     /* first frame of the client-server connection, 0 = none */
 	guint32 stream;		     /* its tcp.stream, valid when has_stream */
 	gboolean has_stream;
 	union {
@@ -550,9 +551,10 @@ static void fill_event(struct fi_event *fe, const struct ftpi_event *ev, struct 
 		fe->u.finding.severity = ev->u.finding.severity;
 		fe->u.finding.message = copy_text(ev->u.finding.message);
 		fe->u.finding.evidence = copy_text(ev->u.finding.evidence);
-		if (ev->u.finding.kind == FTPI_FINDING_DATA_CONNECTION_MISSING) {
-			/* Expired: the evidence names the frame; attempted: the target is the
-			 * connection's server endpoint. */
+		if (ev->u.finding.kind == FTPI_FINDING_DATA_CONNECTION_MISSING ||
+		    ev->u.finding.kind == FTPI_FINDING_DATA_IP_MISMATCH) {
+			/* An expired expectation's evidence names the frame; otherwise the
+			 * announced target is the data connection's server endpoint. */
 			fe->u.finding.announce_frame =
 				evidence_announce_frame(ev->u.finding.evidence);
 			if (fe->u.finding.announce_frame == 0)
@@ -1206,17 +1208,18 @@ static void proto_register_ftpinspect(void)
 			 "tcp.stream of that connection (Follow TCP Stream)"),
 		HF_STR(hf_finding, "Finding", "ftpinspect.finding",
 		       "Stable finding id, e.g. plaintext_auth"),
-		HF_NONE(hf_finding_sev[FTPI_SEV_INFO], "Info-level finding", "ftpinspect.finding.info",
-			NULL),
-		HF_NONE(hf_finding_sev[FTPI_SEV_LOW], "Low-severity finding", "ftpinspect.finding.low",
-			NULL),
+		HF_NONE(hf_finding_sev[FTPI_SEV_INFO], "Info-level finding",
+			"ftpinspect.finding.info", NULL),
+		HF_NONE(hf_finding_sev[FTPI_SEV_LOW], "Low-severity finding",
+			"ftpinspect.finding.low", NULL),
 		HF_NONE(hf_finding_sev[FTPI_SEV_MEDIUM], "Medium-severity finding",
 			"ftpinspect.finding.medium", NULL),
 		HF_NONE(hf_finding_sev[FTPI_SEV_HIGH], "High-severity finding",
 			"ftpinspect.finding.high", NULL),
 		HF_FRAME(hf_finding_announce_frame, "Announced in",
 			 "ftpinspect.finding.announce_frame",
-			 "Frame of the PORT/EPRT/227/229 that announced the data connection"),
+			 "Frame of the PORT/EPRT/227/229 that announced the data connection "
+			 "(data_connection_missing, data_ip_mismatch)"),
 		HF_FRAME(hf_finding_cert_frame, "Certificate in", "ftpinspect.finding.cert_frame",
 			 "Frame that carried the TLS certificate"),
 		HF_STR(hf_severity, "Severity", "ftpinspect.severity", "info, low, medium or high"),
@@ -1265,8 +1268,8 @@ static void proto_register_ftpinspect(void)
 		       NULL),
 		HF_STR(hf_anomaly_kind, "Kind", "ftpinspect.anomaly.kind", NULL),
 		HF_STR(hf_anomaly_detail, "Detail", "ftpinspect.anomaly.detail", NULL),
-		HF_FRAME(hf_session_first_frame, "Session starts in", "ftpinspect.session.first_frame",
-			 "First frame of the control connection"),
+		HF_FRAME(hf_session_first_frame, "Session starts in",
+			 "ftpinspect.session.first_frame", "First frame of the control connection"),
 		HF_FRAME(hf_session_summary_frame, "Session ends in",
 			 "ftpinspect.session.summary_frame",
 			 "Frame where the session ended and was summarised"),
