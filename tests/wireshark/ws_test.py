@@ -376,6 +376,16 @@ def t_frame_links():
                       filt='ftpinspect.finding == "data_connection_missing"', two_pass=True)
         check(len(rows) == 1 and rows[0][1].endswith("announced in frame " + rows[0][0]),
               "expired expectation: %r" % rows)
+    # data_ip_mismatch: the expectation of the port the data connection went to.
+    pcap = "vsftpd_data_from_other_ip.pcap"
+    rows = fields(pcap, "frame.number", "ftpinspect.finding.announce_frame",
+                  "ftpinspect.server.port", filt='ftpinspect.finding == "data_ip_mismatch"',
+                  two_pass=True)
+    exp = [(int(r[0]), int(r[1])) for r in fields(pcap, "frame.number", "ftpinspect.expect.port",
+                                                  filt="ftpinspect.expect.port")]
+    check(len(rows) == 1, "data_ip_mismatch rows %r" % rows)
+    want = max(f for f, p in exp if p == int(rows[0][2]) and f < int(rows[0][0]))
+    check(int(rows[0][1]) == want, "data_ip_mismatch announce frame %s, want %d" % (rows[0][1], want))
     # Certificate findings link to the frame with the TLS Certificate message.
     pcap = "vsftpd_ftps_self_signed.pcap"
     certs = [r[0] for r in fields(pcap, "frame.number", filt="tls.handshake.certificate")]
