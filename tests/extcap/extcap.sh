@@ -10,8 +10,8 @@
 #                               10.198.0.2 client), vsftpd serves anonymous FTP and Python's
 #                               ftplib logs in and lists a directory while:
 #     1. tshark (as nobody, the extcap with CAP_NET_RAW) captures ftpinspect-ws-ext-s: the
-#        pcapng carries the findings (plaintext_auth on the PASS) and the data-connection
-#        comments;
+#        pcapng carries the findings (anonymous_login on the 230, cleartext_data) and the
+#        data-connection comments;
 #     2. the same with tshark's capture filter and the extcap's filter option (-o
 #        extcap.ftpinspect_ws_ext_s.filter:...), which together leave port 21: no
 #        data-connection packets, the control channel still annotated;
@@ -207,13 +207,15 @@ tshark_capture() {
 # 1. tshark -i ftpinspect-IF
 tshark_capture plain
 f="$WORK/out/plain.pcapng"
-pass=$(frames "$f" 'ftp.request.command == "PASS"')
-auth=$(frames "$f" 'frame.comment contains "ftpinspect: plaintext_auth"')
-[ -n "$pass" ] && [ "$auth" = "$pass" ] || fail "1: plaintext_auth comment on [$auth], PASS is [$pass]"
+ok=$(frames "$f" 'ftp.response.code == 230')
+anon=$(frames "$f" 'frame.comment contains "ftpinspect: anonymous_login"')
+[ -n "$ok" ] && [ "$anon" = "$ok" ] || fail "1: anonymous_login comment on [$anon], the 230 is [$ok]"
+[ -n "$(frames "$f" 'frame.comment contains "ftpinspect: cleartext_data"')" ] ||
+    fail "1: no cleartext_data comment"
 [ -n "$(frames "$f" 'frame.comment contains "data connection opened"')" ] ||
     fail "1: no 'data connection opened' comment"
 [ -n "$(frames "$f" 'tcp.port in {50000..50010}')" ] || fail "1: no data connection"
-echo "1: $(tshark -r "$f" 2>/dev/null | wc -l) packets, plaintext_auth on frame $auth"
+echo "1: $(tshark -r "$f" 2>/dev/null | wc -l) packets, anonymous_login on frame $anon"
 
 # 2. tshark's capture filter and the extcap's own filter option both reach the extcap (both
 #    must match: together they leave the control channel only)
@@ -224,8 +226,8 @@ bad=$(frames "$f" 'tcp.port in {50000..50010}')
 [ -z "$bad" ] || fail "2: data packets pass the filters: frames $bad of
 $(tshark -r "$f" 2>&1 | head -40)"
 [ -n "$(frames "$f" 'tcp.port == 21')" ] || fail "2: no control packets"
-[ -n "$(frames "$f" 'frame.comment contains "ftpinspect: plaintext_auth"')" ] ||
-    fail "2: no plaintext_auth comment with the filter"
+[ -n "$(frames "$f" 'frame.comment contains "ftpinspect: anonymous_login"')" ] ||
+    fail "2: no anonymous_login comment with the filter"
 [ -n "$(frames "$f" 'frame.comment contains "data connection announced"')" ] ||
     fail "2: no 'data connection announced' comment with the filter"
 
@@ -246,7 +248,7 @@ ftp_session >"$WORK/direct.client" 2>&1 || fail "3: FTP session failed"
 sleep 1
 kill -0 $pid 2>/dev/null || fail "3: the extcap ended early: $(cat "$WORK/direct.err")"
 cp "$fifo" "$WORK/snapshot.pcapng"
-[ -n "$(frames "$WORK/snapshot.pcapng" 'frame.comment contains "ftpinspect: plaintext_auth"')" ] ||
+[ -n "$(frames "$WORK/snapshot.pcapng" 'frame.comment contains "ftpinspect: anonymous_login"')" ] ||
     fail "3: the comment is not in the fifo while the capture runs"
 kill -TERM $pid
 wait $pid
