@@ -395,6 +395,19 @@ def t_zeek():
     check(len(uids) == 2 and all(re.match(r"^C[0-9A-Za-z]+$", u) for u in uids), "uids %r" % uids)
 
 
+def option_comments(data, o, end):
+    """The opt_comment values of little-endian pcapng options from o to end."""
+    comments = []
+    while o < end:
+        code, ln = struct.unpack_from("<HH", data, o)
+        if code == 0:
+            break
+        if code == 1:
+            comments.append(data[o + 4:o + 4 + ln].decode())
+        o += 4 + ((ln + 3) & ~3)
+    return comments
+
+
 def read_pcapng_comments(path):
     """Minimal pcapng reader: returns [(packet number, [comments])]."""
     data = open(path, "rb").read()
@@ -410,15 +423,7 @@ def read_pcapng_comments(path):
             n += 1
             caplen = struct.unpack_from("<I", data, off + 20)[0]
             o = off + 28 + ((caplen + 3) & ~3)
-            comments = []
-            while o < off + blen - 4:
-                code, ln = struct.unpack_from("<HH", data, o)
-                if code == 0:
-                    break
-                if code == 1:
-                    comments.append(data[o + 4:o + 4 + ln].decode())
-                o += 4 + ((ln + 3) & ~3)
-            out.append((n, comments))
+            out.append((n, option_comments(data, o, off + blen - 4)))
         off += blen
     return out
 
@@ -453,6 +458,97 @@ def t_pcapng_out():
                   "tshark cannot read the file: %r" % p.stderr)
         rc, out, err = run("-r", LOGIN, "-w", os.path.join(d, "no", "such", "dir.pcapng"))
         expect_rc(rc, 1, err, "-w into a missing directory")
+    finally:
+        shutil.rmtree(d)
+
+
+def read_pcap_records(path):
+    """Classic pcap: (linktype, [(ts_sec, ts_usec, wirelen, data)])."""
+    data = open(path, "rb").read()
+    magic = struct.unpack_from("<I", data, 0)[0]
+    e = "<" if magic in (0xA1B2C3D4, 0xA1B23C4D) else ">"
+    linktype = struct.unpack_from(e + "I", data, 20)[0]
+    off, recs = 24, []
+    while off + 16 <= len(data):
+        sec, usec, caplen, wirelen = struct.unpack_from(e + "IIII", data, off)
+        recs.append((sec, usec, wirelen, data[off + 16:off + 16 + caplen]))
+        off += 16 + caplen
+    return linktype & 0xffff, recs
+
+
+def pcapng_options(e, opts):
+    body = b""
+    for code, value in opts:
+        body += struct.pack(e + "HH", code, len(value)) + value + b"\0" * (-len(value) % 4)
+    return body + struct.pack(e + "HH", 0, 0) if opts else b""
+
+
+def pcapng_block(e, btype, body):
+    total = 12 + len(body)
+    return struct.pack(e + "II", btype, total) + body + struct.pack(e + "I", total)
+
+
+def write_pcapng_with_comments(src, dst, section_comment, comments):
+    """A big-endian pcapng copy of a classic pcap, with comments {packet number: [texts]}."""
+    e = ">"
+    linktype, recs = read_pcap_records(src)
+    out = pcapng_block(e, 0x0A0D0D0A, struct.pack(e + "IHHq", 0x1A2B3C4D, 1, 0, -1) +
+                       pcapng_options(e, [(1, section_comment.encode())]))
+    out += pcapng_block(e, 1, struct.pack(e + "HHI", linktype, 0, 0))
+    for n, (sec, usec, wirelen, data) in enumerate(recs, 1):
+        ts = sec * 1000000 + usec
+        body = struct.pack(e + "IIIII", 0, ts >> 32, ts & 0xffffffff, len(data), wirelen)
+        body += data + b"\0" * (-len(data) % 4)
+        body += pcapng_options(e, [(1, c.encode()) for c in comments.get(n, [])])
+        out += pcapng_block(e, 6, body)
+    with open(dst, "wb") as f:
+        f.write(out)
+    return len(recs)
+
+
+def read_shb_comments(path):
+    data = open(path, "rb").read()
+    return option_comments(data, 24, struct.unpack_from("<I", data, 4)[0] - 4)
+
+
+@test
+def t_pcapng_keep_comments():
+    """-w keeps the comments of an input pcapng (section and packets) and adds its own after
+    them, also when a BPF filter skips packets and when the input is big-endian."""
+    d = tempfile.mkdtemp(prefix="ftpi-cli-")
+    try:
+        rc, out, err = run("-r", LOGIN, "--format", "json")
+        frame = [o["frame"] for o in json_lines(out) if o["event"] == "finding"
+                 and o["kind"] == "plaintext_auth"]
+        check(frame, "no plaintext_auth in %s" % LOGIN + ENGINE)
+        inp = os.path.join(d, "in.pcapng")
+        notes = {1: ["first packet, noted by an analyst"], frame[0]: ["note A", "note B"]}
+        n = write_pcapng_with_comments(LOGIN, inp, "section: reviewed 2024-05-01", notes)
+        outp = os.path.join(d, "out.pcapng")
+        rc, out, err = run("-r", inp, "-w", outp)
+        expect_rc(rc, 0, err, "-w from a pcapng")
+        pkts = read_pcapng_comments(outp)
+        check(len(pkts) == n, "%d packets written of %d" % (len(pkts), n))
+        check(pkts[0][1] == notes[1], "packet 1 comments %r" % (pkts[0][1],))
+        c = pkts[frame[0] - 1][1]
+        check(c[:2] == ["note A", "note B"] and len(c) == 3 and "plaintext_auth" in c[2],
+              "frame %d comments %r: want the input's two, then ours" % (frame[0], c))
+        check(read_shb_comments(outp) == ["section: reviewed 2024-05-01"],
+              "section comments %r" % read_shb_comments(outp))
+        # A filter that drops packets: the kept ones keep their own comments.
+        outp2 = os.path.join(d, "out2.pcapng")
+        rc, out, err = run("-r", inp, "-w", outp2, "tcp port 21")
+        expect_rc(rc, 0, err, "-w with a filter")
+        pkts2 = read_pcapng_comments(outp2)
+        kept = [c for _, c in pkts2 if "note A" in c]
+        check(len(pkts2) < n and kept == [["note A", "note B"] + kept[0][2:]] and
+              any("plaintext_auth" in x for x in kept[0]),
+              "filtered: %r" % [c for _, c in pkts2 if c])
+        if shutil.which("tshark"):
+            p = subprocess.run(["tshark", "-r", outp, "-Y", 'frame.comment == "note B"', "-T",
+                                "fields", "-e", "frame.number"], capture_output=True, timeout=120)
+            check(p.stdout.decode().split() == [str(frame[0])],
+                  "tshark: %r %r" % (p.stdout, p.stderr))
     finally:
         shutil.rmtree(d)
 

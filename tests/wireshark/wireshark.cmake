@@ -20,12 +20,14 @@ if(TARGET ftpinspect)
   set(_ftpi_ws_cli --cli $<TARGET_FILE:ftpinspect>)
 endif()
 set(FTPI_WIRESHARK_TESTS loaded filter_plaintext_auth fields_kinds data_expect_fields expert
+  frame_links stats_tree typed_fields info_column gui
   prefs two_pass linktypes end_of_capture matches_cli)
 foreach(t ${FTPI_WIRESHARK_TESTS})
   add_test(NAME wireshark.${t}
     COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_LIST_DIR}/ws_test.py
       --plugin $<TARGET_FILE:ftpinspect_wireshark> --majmin ${_ftpi_ws_majmin}
-      --captures ${CMAKE_CURRENT_LIST_DIR}/../../captures ${_ftpi_ws_cli} ${t})
+      --captures ${CMAKE_CURRENT_LIST_DIR}/../../captures ${_ftpi_ws_cli}
+      --artefacts ${CMAKE_CURRENT_BINARY_DIR}/wireshark-artefacts ${t})
   set_tests_properties(wireshark.${t} PROPERTIES LABELS wireshark SKIP_RETURN_CODE 77
     TIMEOUT 300)
 endforeach()

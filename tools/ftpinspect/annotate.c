@@ -7,6 +7,8 @@
  * and looks at each packet's link, IP and TCP headers for a SYN (without ACK) to one of them.
  * Reads are bounds-checked against caplen; anything it does not understand is simply not
  * annotated. It is not a decoder for analysis: the engine stays the only one of those.
+ * It also words the comments (findings, announcements, data connections) for ftpinspect -w
+ * and the extcap, which both write packets through annot_begin/annot_event/annot_write.
  */
 #include <stdio.h>
 #include <string.h>
@@ -122,7 +124,7 @@ static int ep_eq(const struct ftpi_endpoint *a, const struct ftpi_endpoint *b)
 	       memcmp(a->addr.ip, b->addr.ip, a->addr.family == 4 ? 4 : 16) == 0;
 }
 
-void annot_expect(struct annot *t, const struct ftpi_event *ev)
+static void annot_expect(struct annot *t, const struct ftpi_event *ev)
 {
 	struct annot_exp *x;
 	size_t slot = t->n;
@@ -146,7 +148,7 @@ void annot_expect(struct annot *t, const struct ftpi_event *ev)
 	x->ts_us = ev->ts_us;
 }
 
-int annot_packet(struct annot *t, const struct ftpi_packet *pkt, char *comment, size_t len)
+static int annot_packet(struct annot *t, const struct ftpi_packet *pkt, char *comment, size_t len)
 {
 	struct ftpi_endpoint dst, src;
 	char a[80], b[80];
@@ -168,4 +170,73 @@ int annot_packet(struct annot *t, const struct ftpi_packet *pkt, char *comment, 
 		return 1;
 	}
 	return 0;
+}
+
+static void add_comment(struct annot_comments *pc, const char *fmt_kind,
+			const struct ftpi_event *ev)
+{
+	char ep1[80], ep2[80], msg[CLI_TEXT_MAX];
+	char *dst;
+
+	if (pc->n >= APP_MAX_COMMENTS)
+		return;
+	dst = pc->text[pc->n];
+	switch (ev->type) {
+	case FTPI_EV_FINDING:
+		snprintf(dst, APP_COMMENT_MAX, "ftpinspect: %s session %llu %s",
+			 ftpi_finding_name(ev->u.finding.kind), (unsigned long long)ev->session_id,
+			 cli_safe(msg, sizeof msg, ev->u.finding.message));
+		break;
+	case FTPI_EV_EXPECT: {
+		const struct ftpi_expect_info *x = &ev->u.expect;
+		const char *by = ftpi_announce_name(x->announced_by);
+		snprintf(dst, APP_COMMENT_MAX,
+			 "ftpinspect: data connection announced session %llu %s %s mode to %s",
+			 (unsigned long long)ev->session_id, by ? by : "?",
+			 x->active ? "active" : "passive",
+			 cli_endpoint(ep1, sizeof ep1, &x->target));
+		break;
+	}
+	case FTPI_EV_DATA: {
+		const struct ftpi_data_info *d = &ev->u.data;
+		const char *st = ftpi_data_status_name(d->status);
+		snprintf(dst, APP_COMMENT_MAX,
+			 "ftpinspect: data connection %s session %llu %s -> %s (%s)", fmt_kind,
+			 (unsigned long long)ev->session_id,
+			 cli_endpoint(ep1, sizeof ep1, &ev->client),
+			 cli_endpoint(ep2, sizeof ep2, &ev->server), st ? st : "unknown");
+		break;
+	}
+	default:
+		return;
+	}
+	pc->n++;
+}
+
+void annot_begin(struct annot *t, struct annot_comments *pc, const struct ftpi_packet *pkt)
+{
+	pc->n = annot_packet(t, pkt, pc->text[0], sizeof pc->text[0]) == 1 ? 1 : 0;
+}
+
+void annot_event(struct annot *t, struct annot_comments *pc, uint64_t frame,
+		 const struct ftpi_event *ev)
+{
+	if (ev->frame != 0 && ev->frame == frame) {
+		if (ev->type == FTPI_EV_FINDING || ev->type == FTPI_EV_EXPECT)
+			add_comment(pc, NULL, ev);
+		else if (ev->type == FTPI_EV_DATA)
+			add_comment(pc, "ended", ev);
+	}
+	if (ev->type == FTPI_EV_EXPECT)
+		annot_expect(t, ev);
+}
+
+int annot_write(struct pcapng_out *w, const struct ftpi_packet *pkt,
+		const struct annot_comments *pc)
+{
+	const char *c[APP_MAX_COMMENTS];
+
+	for (size_t i = 0; i < pc->n; i++)
+		c[i] = pc->text[i];
+	return pcapng_write(w, pkt, c, pc->n);
 }

@@ -76,17 +76,21 @@ const char *cap_lib_version(void);
 
 /* ---- pcapng_out.c --------------------------------------------------------------------------- */
 struct pcapng_out;
-/* Opens path ("-": standard output) and writes the section header. NULL with a reason in err. */
+/* Opens path ("-": standard output); the SHB is written with the first packet (or the flush).
+ * NULL with a reason in err. */
 struct pcapng_out *pcapng_open(const char *path, char *err, size_t errlen);
+/* The file the next packets come from: when it is a pcapng file, its comments are kept (its
+ * section comments when nothing was written yet, each packet's before ours). NULL or "-": none. */
+void pcapng_set_input(struct pcapng_out *w, const char *path);
 /* Log rotation: opens path anew (a new section), then closes the old file. On failure the old
  * file stays in use when it could not be replaced; -1 with a reason in err. No-op on stdout. */
 int pcapng_reopen(struct pcapng_out *w, const char *path, char *err, size_t errlen);
-/* Flushes buffered blocks: 0, or -1 once any write failed (pcapng_errno says why). */
-int pcapng_flush(struct pcapng_out *w);
 int pcapng_errno(const struct pcapng_out *w);
 /* Writes one packet with up to n comments (each NUL-terminated). 0 or -1 (pcapng_errno). */
 int pcapng_write(struct pcapng_out *w, const struct ftpi_packet *pkt, const char *const *comments,
 		 size_t n);
+/* Writes what is buffered (the SHB at least): 0, or -1 once any write failed (pcapng_errno). */
+int pcapng_flush(struct pcapng_out *w);
 /* Flushes and closes; 0 or -1 on a write error. NULL is a no-op. */
 int pcapng_close(struct pcapng_out *w);
 
@@ -105,10 +109,29 @@ struct annot {
 	size_t n;
 };
 
-/* Remembers an EXPECT event's target. */
-void annot_expect(struct annot *t, const struct ftpi_event *ev);
-/* 1 and a comment when pkt is a TCP SYN to a remembered target (which is then forgotten). */
-int annot_packet(struct annot *t, const struct ftpi_packet *pkt, char *comment, size_t len);
+#define APP_MAX_COMMENTS 8
+#define APP_COMMENT_MAX	 512
+
+/* The comments of the packet being fed. */
+struct annot_comments {
+	char text[APP_MAX_COMMENTS][APP_COMMENT_MAX];
+	size_t n;
+};
+
+/* Starts a packet: its comments are reset, with "data connection opened" when it is a TCP SYN
+ * to a remembered target (which is then forgotten). */
+void annot_begin(struct annot *t, struct annot_comments *pc, const struct ftpi_packet *pkt);
+/* An engine event while the engine's frame `frame` is fed: a comment when it belongs on that
+ * packet (finding, announcement, data connection ended); EXPECT targets are remembered. */
+void annot_event(struct annot *t, struct annot_comments *pc, uint64_t frame,
+		 const struct ftpi_event *ev);
+/* Writes the packet with its comments: pcapng_write's result. */
+int annot_write(struct pcapng_out *w, const struct ftpi_packet *pkt,
+		const struct annot_comments *pc);
+
+/* ---- privs.c -------------------------------------------------------------------------------- */
+/* -Z: becomes USER (from root) for good and checks it; 0, or -1 with a message on stderr. */
+int cli_drop_privileges(const char *user);
 
 /* ---- drops.c: capture loss on live capture ---------------------------------------------- */
 struct drop_watch *drop_watch_new(void);
@@ -145,9 +168,6 @@ struct out_ops {
 	void (*end)(struct app *a);
 };
 
-#define APP_MAX_COMMENTS 8
-#define APP_COMMENT_MAX	 512
-
 struct app {
 	const struct cli_opts *o;
 	const struct out_ops *out;
@@ -162,8 +182,7 @@ struct app {
 
 	/* -w: comments collected for the packet being fed. */
 	struct pcapng_out *pcapng;
-	char comments[APP_MAX_COMMENTS][APP_COMMENT_MAX];
-	size_t n_comments;
+	struct annot_comments pc;
 	struct annot annot;
 
 	/* SIGHUP: output files to reopen, in registration order. */

@@ -77,46 +77,6 @@ static int reopen_pcapng(struct app *a, void *arg, char *err, size_t errlen)
 	return pcapng_reopen(a->pcapng, (const char *)arg, err, errlen);
 }
 
-static void add_comment(struct app *a, const char *fmt_kind, const struct ftpi_event *ev)
-{
-	char ep1[80], ep2[80], msg[CLI_TEXT_MAX];
-	char *dst;
-
-	if (a->n_comments >= APP_MAX_COMMENTS)
-		return;
-	dst = a->comments[a->n_comments];
-	switch (ev->type) {
-	case FTPI_EV_FINDING:
-		snprintf(dst, APP_COMMENT_MAX, "ftpinspect: %s session %llu %s",
-			 ftpi_finding_name(ev->u.finding.kind), (unsigned long long)ev->session_id,
-			 cli_safe(msg, sizeof msg, ev->u.finding.message));
-		break;
-	case FTPI_EV_EXPECT: {
-		const struct ftpi_expect_info *x = &ev->u.expect;
-		const char *by = ftpi_announce_name(x->announced_by);
-		snprintf(dst, APP_COMMENT_MAX,
-			 "ftpinspect: data connection announced session %llu %s %s mode to %s",
-			 (unsigned long long)ev->session_id, by ? by : "?",
-			 x->active ? "active" : "passive",
-			 cli_endpoint(ep1, sizeof ep1, &x->target));
-		break;
-	}
-	case FTPI_EV_DATA: {
-		const struct ftpi_data_info *d = &ev->u.data;
-		const char *st = ftpi_data_status_name(d->status);
-		snprintf(dst, APP_COMMENT_MAX,
-			 "ftpinspect: data connection %s session %llu %s -> %s (%s)", fmt_kind,
-			 (unsigned long long)ev->session_id,
-			 cli_endpoint(ep1, sizeof ep1, &ev->client),
-			 cli_endpoint(ep2, sizeof ep2, &ev->server), st ? st : "unknown");
-		break;
-	}
-	default:
-		return;
-	}
-	a->n_comments++;
-}
-
 static int on_event(void *user, const struct ftpi_event *ev)
 {
 	struct app *a = user;
@@ -131,14 +91,8 @@ static int on_event(void *user, const struct ftpi_event *ev)
 		a->max_sev = ev->u.finding.severity;
 	if (a->sum != NULL)
 		summary_event(a->sum, ev);
-	if (a->pcapng != NULL && ev->frame != 0 && ev->frame == a->frame) {
-		if (ev->type == FTPI_EV_FINDING || ev->type == FTPI_EV_EXPECT)
-			add_comment(a, NULL, ev);
-		else if (ev->type == FTPI_EV_DATA)
-			add_comment(a, "ended", ev);
-	}
-	if (a->pcapng != NULL && ev->type == FTPI_EV_EXPECT)
-		annot_expect(&a->annot, ev);
+	if (a->pcapng != NULL)
+		annot_event(&a->annot, &a->pc, a->frame, ev);
 	a->out->event(a, ev);
 	return 0;
 }
@@ -239,10 +193,8 @@ static void on_packet(void *user, const struct ftpi_packet *pkt)
 		return;
 	}
 	a->frame++;
-	a->n_comments = 0;
-	if (a->pcapng != NULL &&
-	    annot_packet(&a->annot, pkt, a->comments[0], sizeof a->comments[0]) == 1)
-		a->n_comments = 1;
+	if (a->pcapng != NULL)
+		annot_begin(&a->annot, &a->pc, pkt);
 	if (pkt->ts_us > a->last_ts_us)
 		a->last_ts_us = pkt->ts_us;
 	rc = ftpi_engine_feed(r->e, pkt);
@@ -255,14 +207,8 @@ static void on_packet(void *user, const struct ftpi_packet *pkt)
 			r->linktype_warned[slot] = 1;
 		}
 	}
-	if (a->pcapng != NULL && !r->write_failed) {
-		const char *c[APP_MAX_COMMENTS];
-		for (size_t i = 0; i < a->n_comments; i++)
-			c[i] = a->comments[i];
-		if (pcapng_write(a->pcapng, pkt, c, a->n_comments) != 0)
-			write_failed(r);
-	}
-	a->n_comments = 0;
+	if (a->pcapng != NULL && !r->write_failed && annot_write(a->pcapng, pkt, &a->pc) != 0)
+		write_failed(r);
 	if (r->o->packet_buffered) {
 		fflush(a->fp);
 		if (a->pcapng != NULL && !r->write_failed && pcapng_flush(a->pcapng) != 0)
@@ -314,36 +260,6 @@ static void print_stats_stderr(struct run *r)
 		(unsigned long long)st.findings);
 	if (r->cap != NULL && cap_is_live(r->cap) && cap_get_stats(r->cap, &cs) == 0)
 		print_cap_stats(&cs);
-}
-
-static int drop_privileges(const char *user)
-{
-	struct passwd *pw = getpwnam(user);
-
-	if (pw == NULL) {
-		fprintf(stderr, "ftpinspect: -Z %s: no such user\n", user);
-		return -1;
-	}
-	if (getuid() != 0 && geteuid() != 0) {
-		if (getuid() == pw->pw_uid)
-			return 0;
-		fprintf(stderr, "ftpinspect: -Z %s: not running as root, cannot change user\n",
-			user);
-		return -1;
-	}
-	if (initgroups(pw->pw_name, pw->pw_gid) != 0 || setgid(pw->pw_gid) != 0 ||
-	    setuid(pw->pw_uid) != 0) {
-		fprintf(stderr, "ftpinspect: -Z %s: cannot drop privileges: %s\n", user,
-			strerror(errno));
-		return -1;
-	}
-	/* Verify: the ids changed and root cannot be regained. */
-	if (getuid() != pw->pw_uid || geteuid() != pw->pw_uid || getgid() != pw->pw_gid ||
-	    getegid() != pw->pw_gid || (pw->pw_uid != 0 && setuid(0) == 0)) {
-		fprintf(stderr, "ftpinspect: -Z %s: privileges were not dropped\n", user);
-		return -1;
-	}
-	return 0;
 }
 
 static int build_engine(struct run *r, struct app *a, const struct cli_opts *o, int *exit_code)
@@ -627,7 +543,7 @@ int main(int argc, char **argv)
 			exit_code = EXIT_RUNTIME;
 			goto finish;
 		}
-		if (o.drop_user != NULL && drop_privileges(o.drop_user) != 0) {
+		if (o.drop_user != NULL && cli_drop_privileges(o.drop_user) != 0) {
 			exit_code = EXIT_RUNTIME;
 			goto finish;
 		}
@@ -666,7 +582,7 @@ int main(int argc, char **argv)
 			exit_code = EXIT_RUNTIME;
 			break;
 		}
-		if (i == 0 && o.drop_user != NULL && drop_privileges(o.drop_user) != 0) {
+		if (i == 0 && o.drop_user != NULL && cli_drop_privileges(o.drop_user) != 0) {
 			exit_code = EXIT_RUNTIME;
 			break;
 		}
@@ -674,6 +590,8 @@ int main(int argc, char **argv)
 			exit_code = EXIT_RUNTIME;
 			break;
 		}
+		if (a.pcapng != NULL)
+			pcapng_set_input(a.pcapng, path);
 		if (o.filter != NULL && cap_set_filter(r.cap, o.filter, err, sizeof err) != 0) {
 			fprintf(stderr, "ftpinspect: %s: bad filter '%s': %s\n", r.input_name,
 				o.filter, err);
