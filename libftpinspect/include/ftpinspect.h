@@ -512,6 +512,10 @@ FTPI_API int ftpi_stream_gap_at(ftpi_engine *e, uint64_t stream_id, int dir, uin
  * index into its packet store): events carry it where packet-fed events carry the frame number
  * (frame, announce_frame). 0 = none. */
 FTPI_API void ftpi_stream_set_ref(ftpi_engine *e, uint64_t ref);
+/* The IP TTL (IPv6 hop limit) of a direction's packets, when the host knows it: the routers they
+ * crossed tell which side of a NAT the capture point is on (docs/events.md, nat_private_pasv).
+ * The first value given per direction is kept. */
+FTPI_API int ftpi_stream_ttl(ftpi_engine *e, uint64_t stream_id, int dir, uint8_t ttl);
 
 /* What the engine made of a stream, so a host may stop feeding what is not FTP-related: it
  * can stop calling ftpi_stream_data for FTPI_STREAM_OTHER (its bytes would only be counted). */

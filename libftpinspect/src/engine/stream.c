@@ -121,6 +121,18 @@ void ftpi_stream_set_ref(ftpi_engine *e, uint64_t ref)
 		e->stream_ref = ref;
 }
 
+int ftpi_stream_ttl(ftpi_engine *e, uint64_t stream_id, int dir, uint8_t ttl)
+{
+	if (e == NULL || (dir != 0 && dir != 1))
+		return FTPI_E_INVAL;
+	struct ftpi_flow *f = ftpi__sidx_get(e, stream_id);
+	if (f == NULL)
+		return FTPI_E_NOTFOUND;
+	if (f->ttl[dir] == 0)
+		f->ttl[dir] = ttl;
+	return FTPI_OK;
+}
+
 int ftpi_stream_established(ftpi_engine *e, uint64_t stream_id, uint64_t ts_us)
 {
 	if (e == NULL)
