@@ -172,6 +172,8 @@ int ftpi_stream_unanswered(ftpi_engine *e, uint64_t stream_id, uint64_t ts_us)
 	return end_attempt(e, stream_id, ts_us, 0);
 }
 
+static void release_pair(struct ftpi_engine *e, const struct ftpi_flow *ctrl);
+
 /* Keeps the first bytes of a held stream's direction. */
 static void hold_bytes(struct ftpi__hold *h, int dir, const uint8_t *data, size_t len)
 {
@@ -247,6 +249,8 @@ int ftpi_stream_close(ftpi_engine *e, uint64_t stream_id, uint64_t ts_us)
 		f->hold->closed = 1; /* ended when claimed or released */
 		return done(e);
 	}
+	if (f->role == FTPI_ROLE_CONTROL && e->n_held)
+		release_pair(e, f); /* what its session may still explain, while it lives */
 	ftpi__dispatch_end(e, f, FTPI_FLOW_END_NORMAL);
 	return done(e);
 }
@@ -273,6 +277,26 @@ int ftpi_stream_role(const ftpi_engine *e, uint64_t stream_id)
 }
 
 /* ---- held streams ---- */
+
+static void replay(struct ftpi_engine *e, struct ftpi_flow *f, struct ftpi__hold *h);
+
+/* A control stream closes: the held streams between its hosts are claimed or released now. */
+static void release_pair(struct ftpi_engine *e, const struct ftpi_flow *ctrl)
+{
+	for (struct ftpi__hold *h = e->held, *next; h; h = next) {
+		next = h->next;
+		const struct ftpi_flow *f = h->f;
+		int same = (ftpi__addr_eq(&f->cli.addr, &ctrl->cli.addr) &&
+			    ftpi__addr_eq(&f->srv.addr, &ctrl->srv.addr)) ||
+			   (ftpi__addr_eq(&f->cli.addr, &ctrl->srv.addr) &&
+			    ftpi__addr_eq(&f->srv.addr, &ctrl->cli.addr));
+		if (!same)
+			continue;
+		ftpi__expect_match(&e->xt, h->f);
+		replay(e, h->f, h);
+		next = e->held;
+	}
+}
 
 /* Feeds what a held stream kept, in its order, as if it had come now; then its gap and end. */
 static void replay(struct ftpi_engine *e, struct ftpi_flow *f, struct ftpi__hold *h)
