@@ -61,6 +61,8 @@ struct ftpi_engine {
 	struct ftpi__sidx sidx;   /* streams by id */
 	struct ftpi__hold *held;  /* held streams, oldest first */
 	uint32_t n_held;
+	uint64_t hold_seen_expect; /* expectations_created at the last look at held streams */
+	uint64_t hold_checked_us;
 	uint64_t stream_ref;      /* the host's packet reference for stream calls */
 };
 

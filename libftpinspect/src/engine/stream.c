@@ -317,6 +317,12 @@ static void replay(struct ftpi_engine *e, struct ftpi_flow *f, struct ftpi__hold
 
 void ftpi__hold_tick(struct ftpi_engine *e)
 {
+	/* claims are possible only after a new announcement; releases once per second suffice */
+	uint64_t made = e->cx.st.expectations_created;
+	if (made == e->hold_seen_expect && e->cx.now_us - e->hold_checked_us < 1000000)
+		return;
+	e->hold_seen_expect = made;
+	e->hold_checked_us = e->cx.now_us;
 	struct ftpi__hold *h = e->held, *next;
 	for (; h; h = next) {
 		next = h->next;
