@@ -39,6 +39,17 @@ static inline int ftpi__subject_has(const struct ftpi__subject *s, int kind)
 	return s != NULL && ((s->findings_mask >> kind) & 1u);
 }
 
+/* A zeroed event of type about subject s (its session, stream and endpoints). */
+static inline void ftpi__event_of(struct ftpi_event *ev, int type, const struct ftpi__subject *s)
+{
+	memset(ev, 0, sizeof *ev);
+	ev->type = type;
+	ev->session_id = s->id;
+	ev->stream_id = s->stream_id;
+	ev->client = s->cli;
+	ev->server = s->srv;
+}
+
 /* Emits an event through the callback (fills ts/frame). Honours event_mask for optional types.
  * Returns 0, or -1 once the callback asked to stop. */
 int ftpi__emit(struct ftpi__ctx *cx, struct ftpi_event *ev);

@@ -22,32 +22,11 @@ uint64_t ftpi__dconn_session_id(const struct ftpi_dconn *d)
  * suites raise the same findings (once per session). */
 static void review_tls(struct ftpi__expect_tab *xt, struct ftpi_dconn *d)
 {
-	const struct ftpi__tls *t = d->tlsp;
-	char msg[200], evd[200];
-	d->tls_version = t->version;
-	d->tls_cipher = t->cipher;
-	if (d->s == NULL)
-		return;
-	const char *vn = ftpi__tls_version_name(t->version);
-	const char *cn = ftpi__tls_cipher_name(t->cipher);
-	if (ftpi__tls_version_weak(t->version) &&
-	    !ftpi__subject_has(&d->s->fs, FTPI_FINDING_TLS_WEAK_VERSION)) {
-		ftpi__buf_printf(msg, sizeof msg, 0,
-				 "weak TLS protocol version %s negotiated on a data connection",
-				 vn ? vn : "?");
-		ftpi__buf_printf(evd, sizeof evd, 0, "ServerHello version 0x%04x", t->version);
-		ftpi__finding(xt->cx, &d->s->fs, FTPI_FINDING_TLS_WEAK_VERSION, &d->cli, &d->srv, msg,
-			      evd);
-	}
-	if (ftpi__tls_cipher_weak(t->cipher) &&
-	    !ftpi__subject_has(&d->s->fs, FTPI_FINDING_TLS_WEAK_CIPHER)) {
-		ftpi__buf_printf(msg, sizeof msg, 0,
-				 "weak TLS cipher suite %s negotiated on a data connection",
-				 cn ? cn : "?");
-		ftpi__buf_printf(evd, sizeof evd, 0, "ServerHello cipher suite 0x%04x", t->cipher);
-		ftpi__finding(xt->cx, &d->s->fs, FTPI_FINDING_TLS_WEAK_CIPHER, &d->cli, &d->srv, msg,
-			      evd);
-	}
+	d->tls_version = d->tlsp->version;
+	d->tls_cipher = d->tlsp->cipher;
+	if (d->s != NULL)
+		ftpi__tlsreview_weak(xt->cx, &d->s->fs, d->tlsp, &d->cli, &d->srv,
+				     " on a data connection");
 }
 
 int ftpi__dconn_data(struct ftpi__expect_tab *xt, struct ftpi_dconn *d, struct ftpi_flow *f,

@@ -199,12 +199,7 @@ void ftpi__expect_add(struct ftpi__expect_tab *xt, struct ftpi_session *s, int a
 	xt->n++;
 	FTPI__COUNT(xt->cx, expectations_created);
 
-	memset(&ev, 0, sizeof ev);
-	ev.type = FTPI_EV_EXPECT;
-	ev.session_id = s->id;
-	ev.stream_id = s->fs.stream_id;
-	ev.client = s->cli;
-	ev.server = s->srv;
+	ftpi__event_of(&ev, FTPI_EV_EXPECT, &s->fs);
 	ev.u.expect.announced_by = announce;
 	ev.u.expect.active = active;
 	ev.u.expect.target = *target;

@@ -33,12 +33,7 @@ static void emit_command(struct ftpi__ftp *ftp, struct ftpi_session *s, int v,
 	char vbuf[8];
 
 	upper_copy(vbuf, sizeof vbuf, verb->ptr, verb->len);
-	memset(&ev, 0, sizeof ev);
-	ev.type = FTPI_EV_COMMAND;
-	ev.session_id = s->id;
-	ev.stream_id = s->fs.stream_id;
-	ev.client = s->cli;
-	ev.server = s->srv;
+	ftpi__event_of(&ev, FTPI_EV_COMMAND, &s->fs);
 	ev.u.command.verb.ptr = vbuf;
 	ev.u.command.verb.len = strlen(vbuf);
 	ev.u.command.arg = *arg;

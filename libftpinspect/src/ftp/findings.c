@@ -16,12 +16,7 @@ void ftpi__ftp_anomaly(struct ftpi__ftp *ftp, struct ftpi_session *s, const char
 	ev_txt[0] = '\0';
 	if (line)
 		ftpi__buf_escape(ev_txt, 200, 0, line, FTPI__MIN(len, 120));
-	memset(&ev, 0, sizeof ev);
-	ev.type = FTPI_EV_ANOMALY;
-	ev.session_id = s->id;
-	ev.stream_id = s->fs.stream_id;
-	ev.client = s->cli;
-	ev.server = s->srv;
+	ftpi__event_of(&ev, FTPI_EV_ANOMALY, &s->fs);
 	ev.u.anomaly.kind.ptr = kind;
 	ev.u.anomaly.kind.len = strlen(kind);
 	ev.u.anomaly.detail.ptr = detail;
@@ -38,12 +33,7 @@ void ftpi__ftp_anomaly(struct ftpi__ftp *ftp, struct ftpi_session *s, const char
 void ftpi__ftp_emit_login(struct ftpi__ftp *ftp, struct ftpi_session *s)
 {
 	struct ftpi_event ev;
-	memset(&ev, 0, sizeof ev);
-	ev.type = FTPI_EV_LOGIN;
-	ev.session_id = s->id;
-	ev.stream_id = s->fs.stream_id;
-	ev.client = s->cli;
-	ev.server = s->srv;
+	ftpi__event_of(&ev, FTPI_EV_LOGIN, &s->fs);
 	ev.u.login.user.ptr = s->user;
 	ev.u.login.user.len = s->user_len;
 	ev.u.login.result = s->login;

@@ -518,12 +518,7 @@ static void complete_reply(struct ftpi__ftp *ftp, struct ftpi_session *s, unsign
 	struct ftpi_event ev;
 	s->replies++;
 	FTPI__COUNT(ftp->cx, ftp_replies);
-	memset(&ev, 0, sizeof ev);
-	ev.type = FTPI_EV_REPLY;
-	ev.session_id = s->id;
-	ev.stream_id = s->fs.stream_id;
-	ev.client = s->cli;
-	ev.server = s->srv;
+	ftpi__event_of(&ev, FTPI_EV_REPLY, &s->fs);
 	ev.u.reply.code = code;
 	ev.u.reply.text.ptr = s->reply;
 	ev.u.reply.text.len = s->reply_len;

@@ -182,12 +182,7 @@ struct ftpi_session *ftpi__session_new(struct ftpi__ftp *ftp, struct ftpi_flow *
 	ftp->cx->st.sessions_active++;
 	pair_link(ftp, s);
 	count_server(ftp, s);
-	memset(&ev, 0, sizeof ev);
-	ev.type = FTPI_EV_SESSION_START;
-	ev.session_id = s->id;
-	ev.stream_id = s->fs.stream_id;
-	ev.client = s->cli;
-	ev.server = s->srv;
+	ftpi__event_of(&ev, FTPI_EV_SESSION_START, &s->fs);
 	ev.ts_us = s->start_us;
 	ftpi__emit(ftp->cx, &ev);
 
@@ -198,12 +193,7 @@ struct ftpi_session *ftpi__session_new(struct ftpi__ftp *ftp, struct ftpi_flow *
 static void emit_session_end(struct ftpi__ftp *ftp, struct ftpi_session *s)
 {
 	struct ftpi_event ev;
-	memset(&ev, 0, sizeof ev);
-	ev.type = FTPI_EV_SESSION_END;
-	ev.session_id = s->id;
-	ev.stream_id = s->fs.stream_id;
-	ev.client = s->cli;
-	ev.server = s->srv;
+	ftpi__event_of(&ev, FTPI_EV_SESSION_END, &s->fs);
 	struct ftpi_session_info *si = &ev.u.session;
 	si->user.ptr = s->user;
 	si->user.len = s->user_len;

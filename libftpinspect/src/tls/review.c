@@ -110,28 +110,38 @@ static void review_chain(struct ftpi__ctx *cx, struct ftpi__tlsrev *r, struct ft
 		cert_findings(cx, s, *cert, name, name_len);
 }
 
+void ftpi__tlsreview_weak(struct ftpi__ctx *cx, struct ftpi__subject *s, const struct ftpi__tls *t,
+			  const struct ftpi_endpoint *cli, const struct ftpi_endpoint *srv,
+			  const char *where)
+{
+	char msg[200], evd[100];
+	const char *vn = ftpi__tls_version_name(t->version);
+	const char *cn = ftpi__tls_cipher_name(t->cipher);
+	int data = *where != '\0'; /* a data connection: once per session */
+	if (ftpi__tls_version_weak(t->version) &&
+	    !(data && ftpi__subject_has(s, FTPI_FINDING_TLS_WEAK_VERSION))) {
+		ftpi__buf_printf(msg, sizeof msg, 0, "weak TLS protocol version %s negotiated%s",
+				 vn ? vn : "?", where);
+		ftpi__buf_printf(evd, sizeof evd, 0, "ServerHello version 0x%04x", t->version);
+		ftpi__finding(cx, s, FTPI_FINDING_TLS_WEAK_VERSION, cli, srv, msg, evd);
+	}
+	if (ftpi__tls_cipher_weak(t->cipher) &&
+	    !(data && ftpi__subject_has(s, FTPI_FINDING_TLS_WEAK_CIPHER))) {
+		ftpi__buf_printf(msg, sizeof msg, 0, "weak TLS cipher suite %s negotiated%s",
+				 cn ? cn : "?", where);
+		ftpi__buf_printf(evd, sizeof evd, 0, "ServerHello cipher suite 0x%04x", t->cipher);
+		ftpi__finding(cx, s, FTPI_FINDING_TLS_WEAK_CIPHER, cli, srv, msg, evd);
+	}
+}
+
 void ftpi__tlsreview_report(struct ftpi__ctx *cx, struct ftpi__tlsrev *r, struct ftpi__subject *s,
 			    struct ftpi__tls *t, struct ftpi__x509_result **cert)
 {
-	char msg[300], evd[300];
-
 	if (t == NULL || !t->seen_server_hello)
 		return;
 	FTPI__COUNT(cx, tls_handshakes);
 	const char *vn = ftpi__tls_version_name(t->version);
-	const char *cn = ftpi__tls_cipher_name(t->cipher);
-	if (ftpi__tls_version_weak(t->version)) {
-		ftpi__buf_printf(msg, sizeof msg, 0, "weak TLS protocol version %s negotiated",
-				 vn ? vn : "?");
-		ftpi__buf_printf(evd, sizeof evd, 0, "ServerHello version 0x%04x", t->version);
-		ftpi__finding(cx, s, FTPI_FINDING_TLS_WEAK_VERSION, NULL, NULL, msg, evd);
-	}
-	if (ftpi__tls_cipher_weak(t->cipher)) {
-		ftpi__buf_printf(msg, sizeof msg, 0, "weak TLS cipher suite %s negotiated",
-				 cn ? cn : "?");
-		ftpi__buf_printf(evd, sizeof evd, 0, "ServerHello cipher suite 0x%04x", t->cipher);
-		ftpi__finding(cx, s, FTPI_FINDING_TLS_WEAK_CIPHER, NULL, NULL, msg, evd);
-	}
+	ftpi__tlsreview_weak(cx, s, t, NULL, NULL, "");
 	if (t->version >= 0x0304) {
 		ftpi__finding_once(cx, s, FTPI_FINDING_TLS_CERT_NOT_VISIBLE,
 				   "TLS 1.3: the server certificate is encrypted and could not be "
@@ -146,12 +156,7 @@ void ftpi__tlsreview_report(struct ftpi__ctx *cx, struct ftpi__tlsrev *r, struct
 		review_chain(cx, r, s, t, cert);
 	}
 	struct ftpi_event ev;
-	memset(&ev, 0, sizeof ev);
-	ev.type = FTPI_EV_TLS;
-	ev.session_id = s->id;
-	ev.stream_id = s->stream_id;
-	ev.client = s->cli;
-	ev.server = s->srv;
+	ftpi__event_of(&ev, FTPI_EV_TLS, s);
 	ftpi__tlsreview_info(t, *cert, &ev.u.tls);
 	ftpi__emit(cx, &ev);
 	/* certificates are no longer needed */

@@ -27,6 +27,11 @@ void ftpi__tlsreview_info(const struct ftpi__tls *t, const struct ftpi__x509_res
  * emit the TLS event. The certificate review is kept in *cert (allocated on first use). */
 void ftpi__tlsreview_report(struct ftpi__ctx *cx, struct ftpi__tlsrev *r, struct ftpi__subject *s,
 			    struct ftpi__tls *t, struct ftpi__x509_result **cert);
+/* Weak version or suite in a handshake: the tls_weak_* findings on s. where: "" for the control
+ * channel, else the text that names the connection (then raised once per session). */
+void ftpi__tlsreview_weak(struct ftpi__ctx *cx, struct ftpi__subject *s, const struct ftpi__tls *t,
+			  const struct ftpi_endpoint *cli, const struct ftpi_endpoint *srv,
+			  const char *where);
 /* A data connection's ClientHello (data) against its control channel's handshake (control):
  * returns the link kind it proves (enum ftpi_link), or link unchanged. last_psk_hash groups the
  * session's TLS 1.3 data connections by PSK identity. */
