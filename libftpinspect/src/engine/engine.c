@@ -142,6 +142,7 @@ ftpi_engine *ftpi_engine_new(const struct ftpi_config *cfg, int *status)
 	memset(&tmp, 0, sizeof tmp);
 	tmp.cfg = *cfg;
 	tmp.mem_cap = cfg->mem_cap ? cfg->mem_cap : SIZE_MAX;
+	tmp.cache.on = 1; /* recycled blocks: no allocator call per object once warm */
 	e = ftpi__alloc(&tmp, FTPI__POOL_MISC, sizeof *e);
 	if (e == NULL) {
 		if (status)
@@ -201,6 +202,7 @@ void ftpi_engine_free(ftpi_engine *e)
 		ftpi__free(&e->cx, FTPI__POOL_MISC, e->server_name, strlen(e->server_name) + 1);
 	struct ftpi__ctx tmp = e->cx;
 	ftpi__free(&tmp, FTPI__POOL_MISC, e, sizeof *e);
+	ftpi__mem_drain(&tmp);
 }
 
 static void tick(struct ftpi_engine *e)
