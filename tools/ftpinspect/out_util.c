@@ -157,35 +157,6 @@ const char *cli_server_recommendation(char *buf, size_t buflen, const struct ftp
 
 /* ---- JSON lines ---------------------------------------------------------------------------- */
 
-void cli_json_time(json_t *obj, const char *key, uint64_t us, struct cli_jtimes *t)
-{
-	char ph[3];
-
-	if (t->n >= CLI_JSON_MAX_TIMES) {
-		json_object_set_new(obj, key, json_real((double)us / 1e6));
-		return;
-	}
-	ph[0] = '\x01';
-	ph[1] = (char)('0' + t->n);
-	ph[2] = '\0';
-	t->us[t->n++] = us;
-	json_object_set_new(obj, key, json_string(ph));
-}
-
-void cli_json_span(json_t *obj, const char *key, struct ftpi_span s, int null_if_empty)
-{
-	char buf[CLI_TEXT_MAX * 2];
-
-	if (null_if_empty && (s.ptr == NULL || s.len == 0)) {
-		json_object_set_new(obj, key, json_null());
-		return;
-	}
-	cli_esc(buf, sizeof buf, s);
-	json_object_set_new(obj, key, json_string(buf));
-}
-
-/* Library text that is already escaped (finding message/evidence). */
-
 json_t *cli_json_endpoint(const struct ftpi_endpoint *ep)
 {
 	char ip[64];
@@ -196,8 +167,7 @@ json_t *cli_json_endpoint(const struct ftpi_endpoint *ep)
 
 
 
-void cli_json_emit(FILE *f, const char *event, uint64_t ts_us, json_t *obj,
-		   const struct cli_jtimes *t)
+void cli_json_emit(FILE *f, const char *event, uint64_t ts_us, json_t *obj)
 {
 	char ts[40];
 	char *body = json_dumps(obj, JSON_COMPACT | JSON_PRESERVE_ORDER);
@@ -207,29 +177,8 @@ void cli_json_emit(FILE *f, const char *event, uint64_t ts_us, json_t *obj,
 		fprintf(stderr, "ftpinspect: cannot encode a %s event\n", event);
 		return;
 	}
-	fprintf(f, "{\"event\":\"%s\",\"ts\":%s", event, cli_time(ts, sizeof ts, ts_us));
-	/* body is "{...}"; splice its members, replacing the time placeholders. */
-	const char *p = body + 1;
-	if (*p != '}')
-		fputc(',', f);
-	while (*p) {
-		const char *q = strstr(p, "\"\\u0001");
-		if (q == NULL || t == NULL) {
-			fputs(p, f);
-			break;
-		}
-		fwrite(p, 1, (size_t)(q - p), f);
-		q += 7;
-		size_t idx = (size_t)(*q - '0');
-		if (idx < t->n && q[1] == '"') {
-			fputs(cli_time(ts, sizeof ts, t->us[idx]), f);
-			p = q + 2;
-		} else {
-			fputs("null", f);
-			p = strchr(q, '"') ? strchr(q, '"') + 1 : q + strlen(q);
-		}
-	}
-	fputc('\n', f);
+	/* body is "{...}": its members follow the event name and time */
+	fprintf(f, "{\"event\":\"%s\",\"ts\":%s%s%s\n", event, cli_time(ts, sizeof ts, ts_us),
+		body[1] != '}' ? "," : "", body + 1);
 	free(body);
 }
-
