@@ -16,6 +16,7 @@
  * It is a benchmark driver, not a test: it checks nothing and never fails on the counters.
  */
 #include <pcap/pcap.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -204,12 +205,22 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 	return 0;
 }
 
+/* The most flows the engine held at once, sampled every 1024 packets. */
+static uint64_t flows_peak;
+
 /* Feeds one packet and emits a trace line when due. */
 static int feed(ftpi_engine *e, const struct ftpi_packet *pkt, uint64_t *n, uint64_t trace)
 {
 	int rc = ftpi_engine_feed(e, pkt);
 
 	(*n)++;
+	if ((*n & 1023) == 0) {
+		struct ftpi_stats st;
+		if (ftpi_engine_stats(e, &st, offsetof(struct ftpi_stats, flows_active) +
+						      sizeof st.flows_active) == FTPI_OK &&
+		    st.flows_active > flows_peak)
+			flows_peak = st.flows_active;
+	}
 	if (trace != 0 && *n % trace == 0)
 		trace_line(e, *n);
 	return rc == FTPI_E_LINKTYPE ? FTPI_OK : rc;
@@ -335,6 +346,7 @@ int main(int argc, char **argv)
 	if (t_feed1 > t_feed0)
 		printf("feed_pps=%.0f\nfeed_MBps=%.2f\n", (double)packets / (t_feed1 - t_feed0),
 		       (double)bytes / 1e6 / (t_feed1 - t_feed0));
+	printf("flows_active_peak=%llu\n", (unsigned long long)flows_peak);
 	printf("events=%llu\n", (unsigned long long)counts.total);
 	for (i = 0; i < FTPI_EV__COUNT; i++)
 		printf("events.%s=%llu\n", ftpi_event_type_name((int)i),
