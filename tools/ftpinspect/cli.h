@@ -217,6 +217,10 @@ const char *cli_esc(char *buf, size_t buflen, struct ftpi_span s);
 const char *cli_safe(char *buf, size_t buflen, struct ftpi_span s);
 /* "10.0.0.1:21" or "[fd00::1]:21". */
 const char *cli_endpoint(char *buf, size_t buflen, const struct ftpi_endpoint *ep);
+/* The decimal digits of v, at least width of them (zero-padded), written at the end of d; *start
+ * is where they begin; returns their count. No printf: it runs several times per event. */
+#define CLI_DIGITS_MAX 24
+size_t cli_digits(char d[CLI_DIGITS_MAX], uint64_t v, int width, const char **start);
 /* Epoch seconds with 6 decimals. */
 const char *cli_time(char *buf, size_t buflen, uint64_t us);
 /* "2024-05-01 10:00:00.123456" UTC. */
@@ -237,6 +241,11 @@ void cli_jw_begin(struct cli_jw *w, const char *event, uint64_t ts_us);
 /* Closes the line and writes it to f with one fwrite. */
 void cli_jw_end(struct cli_jw *w, FILE *f);
 void cli_jw_free(struct cli_jw *w);
+/* Plain text in the same buffer: empty it, append a string or a decimal, write it out. */
+void cli_jw_reset(struct cli_jw *w);
+void cli_jw_puts(struct cli_jw *w, const char *s);
+void cli_jw_putu(struct cli_jw *w, uint64_t v);
+void cli_jw_write(struct cli_jw *w, FILE *f);
 /* "k":"s" (escaped as JSON), or "k":null when s is NULL. s must be text, not wire bytes. */
 void cli_jw_str(struct cli_jw *w, const char *k, const char *s);
 void cli_jw_null(struct cli_jw *w, const char *k);

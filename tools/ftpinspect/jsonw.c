@@ -6,7 +6,8 @@
  * stats and summary lines still go through jansson, out_util.c), so docs/events.md and the
  * goldens hold for both: strings escape '"', '\\' and control characters (\b \f \n \r \t, else
  * \u00XX), integers are plain decimal, times are epoch seconds with exactly six decimals. A new
- * field is one cli_jw_* call in out_json.c.
+ * field is one cli_jw_* call in out_json.c. The same buffer builds plain text lines
+ * (cli_jw_reset/puts/putu/write) for the text format.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,13 +44,10 @@ static void raw(struct cli_jw *w, const char *s, size_t n)
 
 static void u64(struct cli_jw *w, uint64_t v)
 {
-	char d[20];
-	size_t i = sizeof d;
-	do {
-		d[--i] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v);
-	raw(w, d + i, sizeof d - i);
+	char d[CLI_DIGITS_MAX];
+	const char *p;
+	size_t n = cli_digits(d, v, 0, &p);
+	raw(w, p, n);
 }
 
 static void i64(struct cli_jw *w, int64_t v)
@@ -70,10 +68,9 @@ static void key(struct cli_jw *w, const char *k)
 }
 
 /* A JSON string, escaped as jansson escapes it. */
-static void string(struct cli_jw *w, const char *s)
+static void string_n(struct cli_jw *w, const char *s, size_t n)
 {
 	static const char hex[] = "0123456789ABCDEF";
-	size_t n = strlen(s);
 
 	if (!reserve(w, n * 6 + 2))
 		return;
@@ -118,17 +115,32 @@ static void string(struct cli_jw *w, const char *s)
 	w->len = (size_t)(o - w->buf);
 }
 
+static void string(struct cli_jw *w, const char *s)
+{
+	string_n(w, s, strlen(s));
+}
+
+/* The length of a span that needs no escaping (printable ASCII, no backslash when escapes_bs),
+ * cut where cli_esc/cli_safe would cut it; (size_t)-1 when it needs escaping. */
+static size_t plain_len(struct ftpi_span s, int escapes_bs)
+{
+	size_t n = s.ptr ? s.len : 0;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s.ptr[i];
+		if (c < 0x20 || c >= 0x7f || (escapes_bs && c == '\\'))
+			return (size_t)-1;
+	}
+	return n < CLI_TEXT_MAX * 2 - 1 ? n : CLI_TEXT_MAX * 2 - 1;
+}
+
 static void time_us(struct cli_jw *w, uint64_t us)
 {
-	char f[7];
-	uint64_t frac = us % 1000000u;
+	char d[CLI_DIGITS_MAX];
+	const char *p;
 	u64(w, us / 1000000u);
-	f[0] = '.';
-	for (int i = 6; i >= 1; i--) {
-		f[i] = (char)('0' + frac % 10);
-		frac /= 10;
-	}
-	raw(w, f, sizeof f);
+	RAW_LIT(w, ".");
+	size_t n = cli_digits(d, us % 1000000u, 6, &p);
+	raw(w, p, n);
 }
 
 void cli_jw_begin(struct cli_jw *w, const char *event, uint64_t ts_us)
@@ -150,6 +162,29 @@ void cli_jw_end(struct cli_jw *w, FILE *f)
 		return;
 	}
 	fwrite(w->buf, 1, w->len, f);
+}
+
+void cli_jw_reset(struct cli_jw *w)
+{
+	w->len = 0;
+	w->oom = 0;
+	w->in_array = 0;
+}
+
+void cli_jw_puts(struct cli_jw *w, const char *s)
+{
+	raw(w, s, strlen(s));
+}
+
+void cli_jw_putu(struct cli_jw *w, uint64_t v)
+{
+	u64(w, v);
+}
+
+void cli_jw_write(struct cli_jw *w, FILE *f)
+{
+	if (!w->oom)
+		fwrite(w->buf, 1, w->len, f);
 }
 
 void cli_jw_free(struct cli_jw *w)
@@ -202,12 +237,24 @@ void cli_jw_span(struct cli_jw *w, const char *k, struct ftpi_span s, int null_i
 		cli_jw_null(w, k);
 		return;
 	}
+	size_t n = plain_len(s, 1);
+	if (n != (size_t)-1) { /* what cli_esc would give: the bytes themselves */
+		key(w, k);
+		string_n(w, s.ptr ? s.ptr : "", n);
+		return;
+	}
 	cli_jw_str(w, k, cli_esc(buf, sizeof buf, s));
 }
 
 void cli_jw_safe(struct cli_jw *w, const char *k, struct ftpi_span s)
 {
 	char buf[CLI_TEXT_MAX * 2];
+	size_t n = plain_len(s, 0);
+	if (n != (size_t)-1) { /* what cli_safe would give */
+		key(w, k);
+		string_n(w, s.ptr ? s.ptr : "", n);
+		return;
+	}
 	cli_jw_str(w, k, cli_safe(buf, sizeof buf, s));
 }
 
