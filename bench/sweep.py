@@ -169,23 +169,37 @@ def table(rows, commit, rounds):
            "(mean over the window in which they start); `flows held` = the most TCP flows the "
            "engine held at once (default config: max_flows 65,536)." % (
                commit, time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), rounds), ""]
-    head = "| point | packets | in flight | flows held | sessions | bare loop pps |"
-    sep = "|---|---:|---:|---:|---:|---:|"
+    label = {"json": "ftpinspect JSON", "text": "ftpinspect text", "engine": "engine, no output",
+             "libnids": "libnids", "ndpiReader": "ndpiReader", "json_base": "JSON before",
+             "text_base": "text before"}
+    head = "| point | packets | in flight | flows held | FTP sessions |"
+    sep = "|---|---:|---:|---:|---:|"
     for n in present:
-        head += " %s ratio | %s pps | %s RSS |" % (n, n, n)
-        sep += "---:|---:|---:|"
-    out += [head, sep]
+        head += " %s |" % label[n]
+        sep += "---:|"
+    out += ["Ratio to the bare loop (CPU time):", "", head, sep]
     for r in rows:
-        line = "| %s | %d | %s | %d | %d | %s |" % (
-            r["what"], r["packets"], r["in_flight_mean"], r["flows_held_peak"], r["sessions"],
-            fmt_int(r["tools"]["pcap_read"]["pps"]))
+        line = "| %s | %s | %s | %s | %s |" % (
+            r["what"], fmt_int(r["packets"]), fmt_int(round(r["in_flight_mean"] or 0)),
+            fmt_int(r["flows_held_peak"]), fmt_int(r["sessions"]))
         for n in present:
             t = r["tools"].get(n)
-            if t is None:
-                line += " — | — | — |"
-            else:
-                line += " %.2f× | %s | %.0f |" % (t["ratio"], fmt_int(t["pps"]),
-                                                   t["max_rss_kb"] / 1024.0)
+            line += " — |" if t is None else " %.2f× |" % t["ratio"]
+        out.append(line)
+    out += ["", "Packets per CPU second, and peak RSS (MB):", ""]
+    head = "| point | bare loop |"
+    sep = "|---|---:|"
+    for n in present:
+        head += " %s |" % label[n]
+        sep += "---:|"
+    out += [head, sep]
+    for r in rows:
+        b = r["tools"]["pcap_read"]
+        line = "| %s | %s, %.0f MB |" % (r["what"], fmt_int(b["pps"]), b["max_rss_kb"] / 1024.0)
+        for n in present:
+            t = r["tools"].get(n)
+            line += " — |" if t is None else " %s, %.0f MB |" % (fmt_int(t["pps"]),
+                                                                 t["max_rss_kb"] / 1024.0)
         out.append(line)
     out.append("")
     out.append("Engine memory (accounted, `mem_high_water`) per point: " + ", ".join(
