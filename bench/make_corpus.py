@@ -516,6 +516,23 @@ def plan(sources, target_bytes, bulk_weight, seed):
     return out
 
 
+def in_flight(copies, stride):
+    """Copies in flight (time span covering the instant): the mean over the window in which
+    copies start, and the peak."""
+    marks = sorted([(k * stride, 1) for k, s in copies] +
+                   [(k * stride + s.duration + 1, -1) for k, s in copies])
+    window = max(1, (len(copies) - 1) * stride)
+    cur = peak = area = 0
+    last = 0
+    for t, d in marks:
+        if last < window:
+            area += cur * (min(t, window) - last)
+        last = t
+        cur += d
+        peak = max(peak, cur)
+    return area / window, peak
+
+
 def main(argv):
     repo = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -527,6 +544,12 @@ def main(argv):
                     help="copies per round of sources with a >= 100 kB data flow (default 3)")
     ap.add_argument("--stride-ms", type=float, default=20.0,
                     help="start-time step between copies (default 20 ms)")
+    ap.add_argument("--in-flight", type=int, default=0,
+                    help="copies in flight at once on average (sets the stride from the mean "
+                    "copy duration; needs at least that many copies)")
+    ap.add_argument("--max-source-kb", type=float, default=0,
+                    help="only sources of at most this size (many small copies: high "
+                    "concurrency in a file of moderate size)")
     ap.add_argument("--seed", default="ftpinspect-bench-1")
     ap.add_argument("--t0", type=int, default=1_767_225_600, help="start, epoch seconds")
     ap.add_argument("--list", action="store_true", help="list the sources and exit")
@@ -560,8 +583,26 @@ def main(argv):
     if not a.out:
         ap.error("--out is required")
 
+    if a.max_source_kb:
+        sources = [s for s in sources if s.bytes <= a.max_source_kb * 1000]
+        if not sources:
+            print("make_corpus: no source of at most %g kB" % a.max_source_kb, file=sys.stderr)
+            return 1
     copies = plan(sources, int(a.target_mb * 1e6), a.bulk_weight, a.seed)
     stride = int(a.stride_ms * 1000)
+    if a.in_flight:
+        if len(copies) < a.in_flight:
+            log("make_corpus: %d copies cannot keep %d in flight; raise --target-mb or lower "
+                "--max-source-kb" % (len(copies), a.in_flight))
+        lo, hi = 1, 60_000_000  # the stride (us) that gives a.in_flight, by bisection
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if in_flight(copies, mid)[0] > a.in_flight:
+                lo = mid + 1
+            else:
+                hi = mid
+        stride = lo
+    in_flight_mean, peak = in_flight(copies, stride)
     t0 = a.t0 * 1_000_000
 
     def stream(k, s):
@@ -594,7 +635,10 @@ def main(argv):
         "copies": len(copies),
         "seed": a.seed,
         "captures_commit": None if a.input else getattr(default_sources, "rev", None),
-        "stride_ms": a.stride_ms,
+        "stride_ms": stride / 1000.0,
+        "in_flight_peak": peak,
+        "in_flight_mean": round(in_flight_mean, 1),
+        "max_source_kb": a.max_source_kb or None,
         "bulk_weight": a.bulk_weight,
         "timeline_s": (len(copies) * stride + max(s.duration for s in sources)) / 1e6,
         "sources": [{
@@ -613,8 +657,10 @@ def main(argv):
     }
     with open(a.out + ".json", "w") as f:
         json.dump(desc, f, indent=1)
-    log("make_corpus: %s: %d packets, %.1f MB, %d copies of %d sources" % (
-        a.out, n, (total + 24) / 1e6, len(copies), len(sources)))
+    log("make_corpus: %s: %d packets, %.1f MB, %d copies of %d sources, stride %.3f ms, "
+        "copies in flight: mean %.0f, peak %d" % (
+            a.out, n, (total + 24) / 1e6, len(copies), len(sources), stride / 1000.0,
+            in_flight_mean, peak))
     return 0
 
 

@@ -408,10 +408,11 @@ def main():
     if os.path.exists(analysis) and os.path.abspath(md_path) == os.path.join(here, "results.md"):
         L.append(open(analysis).read().rstrip())
         L.append("")
-    # The live-capture section that bench/live.sh maintains (its own run, its own commit) is kept.
-    begin, end = "<!-- live.sh begin -->", "<!-- live.sh end -->"
-    if os.path.exists(md_path):
-        old = open(md_path).read()
+    # Sections other scripts maintain (their own runs, their own commits) are kept:
+    # bench/live.sh's live capture and bench/sweep.py's concurrency and size sweep.
+    old = open(md_path).read() if os.path.exists(md_path) else ""
+    for begin, end in (("<!-- live.sh begin -->", "<!-- live.sh end -->"),
+                       ("<!-- sweep begin -->", "<!-- sweep end -->")):
         if begin in old and end in old:
             L.append(old[old.index(begin):old.index(end) + len(end)])
             L.append("")

@@ -462,6 +462,17 @@ struct ftpi_packet {
  * non-decreasing; a packet older than the last is processed with the last time. */
 FTPI_API int ftpi_engine_feed(ftpi_engine *e, const struct ftpi_packet *pkt);
 
+/* Feeds pkts[0..n-1] in order with the results, events and statistics of n ftpi_engine_feed()
+ * calls, but faster when many flows are active: packets are decoded a few at a time ahead of
+ * being processed, so their flows' table buckets are fetched from memory in parallel. For
+ * callers that hold several packets at once (a ring, a queue, a file read into memory); every
+ * packet's bytes are borrowed until the call returns. Stops at the first packet that does not
+ * give FTPI_OK and returns that status; *done (may be NULL) is the number of packets fed,
+ * counting the one whose callback asked to stop. A callback that reads ftpi_engine_stats() may
+ * see the decoding counters of up to 7 packets after its own. */
+FTPI_API int ftpi_engine_feed_batch(ftpi_engine *e, const struct ftpi_packet *pkts, size_t n,
+				    size_t *done);
+
 /* True when the engine decodes this link type. */
 FTPI_API int ftpi_linktype_supported(int linktype);
 

@@ -217,6 +217,10 @@ const char *cli_esc(char *buf, size_t buflen, struct ftpi_span s);
 const char *cli_safe(char *buf, size_t buflen, struct ftpi_span s);
 /* "10.0.0.1:21" or "[fd00::1]:21". */
 const char *cli_endpoint(char *buf, size_t buflen, const struct ftpi_endpoint *ep);
+/* The decimal digits of v, at least width of them (zero-padded), written at the end of d; *start
+ * is where they begin; returns their count. No printf: it runs several times per event. */
+#define CLI_DIGITS_MAX 24
+size_t cli_digits(char d[CLI_DIGITS_MAX], uint64_t v, int width, const char **start);
 /* Epoch seconds with 6 decimals. */
 const char *cli_time(char *buf, size_t buflen, uint64_t us);
 /* "2024-05-01 10:00:00.123456" UTC. */
@@ -224,25 +228,49 @@ const char *cli_time_human(char *buf, size_t buflen, uint64_t us);
 /* A short recommendation for a server event (json "recommendation"). */
 const char *cli_server_recommendation(char *buf, size_t buflen, const struct ftpi_event *ev);
 
-/* ---- out_util.c: JSON lines with jansson -------------------------------------------------- */
-#include <jansson.h>
-
-/* Times are put in as placeholders and written as epoch seconds with exactly 6 decimals. */
-#define CLI_JSON_MAX_TIMES 8
-struct cli_jtimes {
-	uint64_t us[CLI_JSON_MAX_TIMES];
-	size_t n;
+/* ---- jsonw.c: event lines written straight into a reused buffer ---------------------------- */
+struct cli_jw {
+	char *buf;
+	size_t len, cap;
+	int oom;
+	int in_array; /* 1 in an empty array, >1 after its first element */
 };
 
-/* obj[key] = the time (a placeholder until cli_json_emit). */
-void cli_json_time(json_t *obj, const char *key, uint64_t us, struct cli_jtimes *t);
-/* obj[key] = the escaped span, or null when it is empty and null_if_empty. */
-void cli_json_span(json_t *obj, const char *key, struct ftpi_span s, int null_if_empty);
+/* Starts the line {"event":event,"ts":ts_us; every call below appends one member. */
+void cli_jw_begin(struct cli_jw *w, const char *event, uint64_t ts_us);
+/* Closes the line and writes it to f with one fwrite. */
+void cli_jw_end(struct cli_jw *w, FILE *f);
+void cli_jw_free(struct cli_jw *w);
+/* Plain text in the same buffer: empty it, append a string or a decimal, write it out. */
+void cli_jw_reset(struct cli_jw *w);
+void cli_jw_puts(struct cli_jw *w, const char *s);
+void cli_jw_putu(struct cli_jw *w, uint64_t v);
+void cli_jw_write(struct cli_jw *w, FILE *f);
+/* "k":"s" (escaped as JSON), or "k":null when s is NULL. s must be text, not wire bytes. */
+void cli_jw_str(struct cli_jw *w, const char *k, const char *s);
+void cli_jw_null(struct cli_jw *w, const char *k);
+void cli_jw_int(struct cli_jw *w, const char *k, int64_t v);
+void cli_jw_bool(struct cli_jw *w, const char *k, int v);
+/* Epoch seconds with exactly 6 decimals. */
+void cli_jw_time(struct cli_jw *w, const char *k, uint64_t us);
+/* The span through cli_esc(); null when it is empty and null_if_empty. */
+void cli_jw_span(struct cli_jw *w, const char *k, struct ftpi_span s, int null_if_empty);
+/* The span through cli_safe() (library text that is escaped already). */
+void cli_jw_safe(struct cli_jw *w, const char *k, struct ftpi_span s);
+/* {"ip":..,"port":..} */
+void cli_jw_endpoint(struct cli_jw *w, const char *k, const struct ftpi_endpoint *ep);
+/* "k":["s1","s2",...] */
+void cli_jw_array_begin(struct cli_jw *w, const char *k);
+void cli_jw_array_str(struct cli_jw *w, const char *s);
+void cli_jw_array_end(struct cli_jw *w);
+
+/* ---- out_util.c: JSON lines with jansson (stats, summary: once per run) ------------------- */
+#include <jansson.h>
+
 /* {"ip": .., "port": ..} */
 json_t *cli_json_endpoint(const struct ftpi_endpoint *ep);
 /* Writes {"event":event,"ts":ts, ...obj} as one line and releases obj. */
-void cli_json_emit(FILE *f, const char *event, uint64_t ts_us, json_t *obj,
-		   const struct cli_jtimes *t);
+void cli_json_emit(FILE *f, const char *event, uint64_t ts_us, json_t *obj);
 
 /* ---- summary.c ------------------------------------------------------------------------------ */
 struct summary *summary_new(void);

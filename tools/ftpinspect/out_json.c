@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * out_json.c - `--format json`: one JSON object per line, exactly as docs/events.md describes
- * (keys, types, nulls). Objects are built with jansson; every wire span is escaped with
- * ftpi_escape() first, so json_string() always gets printable ASCII and the output is valid
- * UTF-8. Times are written as epoch seconds with exactly six decimals: they go into the object
- * as placeholder strings ("\u0001" + index, which no escaped wire text can contain) and are
- * replaced by the number when the line is written.
+ * (keys, types, nulls). Event lines are written member by member into one reused buffer by the
+ * JSON line writer (jsonw.c: no object tree, no printf); the stats line and the summary, once per
+ * run, are built with jansson. Every wire span is escaped with ftpi_escape() first, so strings
+ * are printable ASCII. Adding a field to an event is one cli_jw_* call in its function below, at
+ * the place in the key order docs/events.md gives it.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,251 +14,276 @@
 
 #include "cli.h"
 
-static void json_safe(json_t *obj, const char *key, struct ftpi_span s)
+static void session_or_null(struct cli_jw *w, uint64_t id)
 {
-	char buf[CLI_TEXT_MAX * 2];
-	json_object_set_new(obj, key, json_string(cli_safe(buf, sizeof buf, s)));
+	if (id)
+		cli_jw_int(w, "session", (int64_t)id);
+	else
+		cli_jw_null(w, "session");
 }
 
-static json_t *str_or_null(const char *s)
+/* "name" or "0x0303" when the library has no name for the value. */
+static void name_or_hex(struct cli_jw *w, const char *k, const char *name, unsigned v)
 {
-	return s ? json_string(s) : json_null();
+	static const char hexd[] = "0123456789abcdef";
+	char hex[7] = {'0', 'x', hexd[(v >> 12) & 15], hexd[(v >> 8) & 15], hexd[(v >> 4) & 15],
+		       hexd[v & 15], '\0'};
+	cli_jw_str(w, k, name ? name : hex);
 }
 
-static json_t *session_or_null(uint64_t id)
-{
-	return id ? json_integer((json_int_t)id) : json_null();
-}
-
-static void put_common(json_t *o, const struct ftpi_event *ev)
-{
-	json_object_set_new(o, "session", session_or_null(ev->session_id));
-	json_object_set_new(o, "client", cli_json_endpoint(&ev->client));
-	json_object_set_new(o, "server", cli_json_endpoint(&ev->server));
-}
-
-static json_t *iso_time(int64_t epoch)
+static void iso_time(struct cli_jw *w, const char *k, int64_t epoch)
 {
 	time_t t = (time_t)epoch;
 	struct tm tm;
 	char buf[40];
 
 	if (gmtime_r(&t, &tm) == NULL || strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-		return json_null();
-	return json_string(buf);
+		cli_jw_null(w, k);
+	else
+		cli_jw_str(w, k, buf);
 }
 
-static void session_event(json_t *o, const struct ftpi_event *ev, struct cli_jtimes *t)
+static void put_common(struct cli_jw *w, const struct ftpi_event *ev)
+{
+	session_or_null(w, ev->session_id);
+	cli_jw_endpoint(w, "client", &ev->client);
+	cli_jw_endpoint(w, "server", &ev->server);
+}
+
+static void session_event(struct cli_jw *w, const struct ftpi_event *ev)
 {
 	const struct ftpi_session_info *s = &ev->u.session;
 	const struct ftpi_tls_info *ti = &s->tls_info;
-	json_t *kinds = json_array();
-	char hex[16], prot[2];
+	char prot[2];
 
-	json_object_set_new(o, "session", json_integer((json_int_t)ev->session_id));
-	json_object_set_new(o, "client", cli_json_endpoint(&ev->client));
-	json_object_set_new(o, "server", cli_json_endpoint(&ev->server));
-	cli_json_time(o, "start", s->start_us, t);
-	cli_json_time(o, "end", s->end_us, t);
-	cli_json_span(o, "user", s->user, 1);
-	json_object_set_new(o, "login", str_or_null(ftpi_login_name(s->login)));
-	json_object_set_new(o, "tls", str_or_null(ftpi_tls_mode_name(s->tls)));
+	cli_jw_int(w, "session", (int64_t)ev->session_id);
+	cli_jw_endpoint(w, "client", &ev->client);
+	cli_jw_endpoint(w, "server", &ev->server);
+	cli_jw_time(w, "start", s->start_us);
+	cli_jw_time(w, "end", s->end_us);
+	cli_jw_span(w, "user", s->user, 1);
+	cli_jw_str(w, "login", ftpi_login_name(s->login));
+	cli_jw_str(w, "tls", ftpi_tls_mode_name(s->tls));
 	prot[0] = s->prot;
 	prot[1] = '\0';
-	json_object_set_new(o, "prot", s->prot ? json_string(prot) : json_null());
-	json_object_set_new(o, "commands", json_integer((json_int_t)s->commands));
-	json_object_set_new(o, "data_connections", json_integer((json_int_t)s->data_connections));
+	cli_jw_str(w, "prot", s->prot ? prot : NULL);
+	cli_jw_int(w, "commands", (int64_t)s->commands);
+	cli_jw_int(w, "data_connections", (int64_t)s->data_connections);
+	cli_jw_array_begin(w, "findings");
 	for (size_t i = 0; i < s->findings_order_len; i++) {
 		const char *k = ftpi_finding_name(s->findings_order[i]);
 		int dup = 0;
 		for (size_t j = 0; j < i; j++)
 			dup |= s->findings_order[j] == s->findings_order[i];
 		if (k != NULL && !dup)
-			json_array_append_new(kinds, json_string(k));
+			cli_jw_array_str(w, k);
 	}
-	json_object_set_new(o, "findings", kinds);
-	json_object_set_new(o, "incomplete", json_boolean(s->incomplete));
+	cli_jw_array_end(w);
+	cli_jw_bool(w, "incomplete", s->incomplete);
 	if (ti->version != 0) {
-		snprintf(hex, sizeof hex, "0x%04x", ti->version);
-		json_object_set_new(o, "tls_version",
-				    json_string(ti->version_name ? ti->version_name : hex));
-		snprintf(hex, sizeof hex, "0x%04x", ti->cipher);
-		json_object_set_new(o, "tls_cipher",
-				    json_string(ti->cipher_name ? ti->cipher_name : hex));
+		name_or_hex(w, "tls_version", ti->version_name, ti->version);
+		name_or_hex(w, "tls_cipher", ti->cipher_name, ti->cipher);
 	} else {
-		json_object_set_new(o, "tls_version", json_null());
-		json_object_set_new(o, "tls_cipher", json_null());
+		cli_jw_null(w, "tls_version");
+		cli_jw_null(w, "tls_cipher");
 	}
-	cli_json_span(o, "tls_sni", ti->sni, 1);
-	cli_json_span(o, "cert_subject", ti->cert_subject, 1);
-	cli_json_span(o, "cert_issuer", ti->cert_issuer, 1);
-	json_object_set_new(o, "cert_not_after",
-			    ti->cert_not_after ? iso_time(ti->cert_not_after) : json_null());
+	cli_jw_span(w, "tls_sni", ti->sni, 1);
+	cli_jw_span(w, "cert_subject", ti->cert_subject, 1);
+	cli_jw_span(w, "cert_issuer", ti->cert_issuer, 1);
+	if (ti->cert_not_after)
+		iso_time(w, "cert_not_after", ti->cert_not_after);
+	else
+		cli_jw_null(w, "cert_not_after");
 }
 
-static void data_event(json_t *o, const struct ftpi_event *ev, struct cli_jtimes *t)
+static void data_event(struct cli_jw *w, const struct ftpi_event *ev)
 {
 	const struct ftpi_data_info *d = &ev->u.data;
 
-	json_object_set_new(o, "session", session_or_null(ev->session_id));
-	json_object_set_new(o, "link", str_or_null(ftpi_link_name(d->link)));
-	json_object_set_new(o, "client", cli_json_endpoint(&ev->client));
-	json_object_set_new(o, "server", cli_json_endpoint(&ev->server));
-	json_object_set_new(o, "announced_by",
-			    d->announced_by == FTPI_ANN_NONE
-				    ? json_null()
-				    : str_or_null(ftpi_announce_name(d->announced_by)));
-	json_object_set_new(o, "mode", json_string(d->active ? "active" : "passive"));
-	cli_json_span(o, "command", d->command, 1);
-	cli_json_span(o, "file", d->file, 1);
-	json_object_set_new(o, "bytes_to_server", json_integer((json_int_t)d->bytes_to_server));
-	json_object_set_new(o, "bytes_to_client", json_integer((json_int_t)d->bytes_to_client));
-	json_object_set_new(o, "tls", json_boolean(d->tls));
-	json_object_set_new(o, "status", str_or_null(ftpi_data_status_name(d->status)));
-	cli_json_time(o, "start", d->start_us, t);
-	cli_json_time(o, "end", d->end_us, t);
-	json_object_set_new(o, "used_address",
-			    d->nat_used == FTPI_NAT_ANNOUNCED	? json_string("announced")
-			    : d->nat_used == FTPI_NAT_REACHED	? json_string("reached")
-			    : d->nat_used == FTPI_NAT_REWRITTEN ? json_string("rewritten")
-								: json_null());
-	json_object_set_new(o, "tls_version", str_or_null(d->tls_version_name));
-	json_object_set_new(o, "tls_cipher", str_or_null(d->tls_cipher_name));
+	session_or_null(w, ev->session_id);
+	cli_jw_str(w, "link", ftpi_link_name(d->link));
+	cli_jw_endpoint(w, "client", &ev->client);
+	cli_jw_endpoint(w, "server", &ev->server);
+	cli_jw_str(w, "announced_by",
+		   d->announced_by == FTPI_ANN_NONE ? NULL : ftpi_announce_name(d->announced_by));
+	cli_jw_str(w, "mode", d->active ? "active" : "passive");
+	cli_jw_span(w, "command", d->command, 1);
+	cli_jw_span(w, "file", d->file, 1);
+	cli_jw_int(w, "bytes_to_server", (int64_t)d->bytes_to_server);
+	cli_jw_int(w, "bytes_to_client", (int64_t)d->bytes_to_client);
+	cli_jw_bool(w, "tls", d->tls);
+	cli_jw_str(w, "status", ftpi_data_status_name(d->status));
+	cli_jw_time(w, "start", d->start_us);
+	cli_jw_time(w, "end", d->end_us);
+	cli_jw_str(w, "used_address",
+		   d->nat_used == FTPI_NAT_ANNOUNCED	 ? "announced"
+		   : d->nat_used == FTPI_NAT_REACHED	 ? "reached"
+		   : d->nat_used == FTPI_NAT_REWRITTEN ? "rewritten"
+						       : NULL);
+	cli_jw_str(w, "tls_version", d->tls_version_name);
+	cli_jw_str(w, "tls_cipher", d->tls_cipher_name);
 }
 
-static void server_event(json_t *o, const struct ftpi_event *ev)
+static void server_event(struct cli_jw *w, const struct ftpi_event *ev)
 {
 	const struct ftpi_server_info *s = &ev->u.server;
-	json_t *clients = json_array();
 	char ip[64], rec[1024];
 
-	json_object_set_new(o, "server", cli_json_endpoint(&ev->server));
-	json_object_set_new(o, "sessions", json_integer((json_int_t)s->sessions));
-	json_object_set_new(o, "pasv_min", s->pasv_count ? json_integer(s->pasv_min) : json_null());
-	json_object_set_new(o, "pasv_max", s->pasv_count ? json_integer(s->pasv_max) : json_null());
-	json_object_set_new(o, "pasv_count", json_integer((json_int_t)s->pasv_count));
-	json_object_set_new(o, "active_count", json_integer((json_int_t)s->active_count));
+	cli_jw_endpoint(w, "server", &ev->server);
+	cli_jw_int(w, "sessions", (int64_t)s->sessions);
+	if (s->pasv_count) {
+		cli_jw_int(w, "pasv_min", s->pasv_min);
+		cli_jw_int(w, "pasv_max", s->pasv_max);
+	} else {
+		cli_jw_null(w, "pasv_min");
+		cli_jw_null(w, "pasv_max");
+	}
+	cli_jw_int(w, "pasv_count", (int64_t)s->pasv_count);
+	cli_jw_int(w, "active_count", (int64_t)s->active_count);
+	cli_jw_array_begin(w, "clients");
 	for (size_t i = 0; i < s->client_list_len && s->client_list != NULL; i++) {
 		ftpi_addr_format(&s->client_list[i], ip, sizeof ip);
-		json_array_append_new(clients, json_string(ip));
+		cli_jw_array_str(w, ip);
 	}
-	json_object_set_new(o, "clients", clients);
-	json_object_set_new(o, "recommendation",
-			    json_string(cli_server_recommendation(rec, sizeof rec, ev)));
-	json_object_set_new(o, "out_of_policy", json_integer((json_int_t)s->out_of_policy));
-	json_object_set_new(o, "tls_sessions", json_integer((json_int_t)s->tls_sessions));
-	json_object_set_new(o, "clear_logins", json_integer((json_int_t)s->clear_logins));
-	json_object_set_new(o, "nat_problems", json_integer((json_int_t)s->nat_problems));
-	json_object_set_new(o, "ip_mismatches", json_integer((json_int_t)s->ip_mismatches));
-	json_object_set_new(o, "node_mismatches", json_integer((json_int_t)s->node_mismatches));
+	cli_jw_array_end(w);
+	cli_jw_str(w, "recommendation", cli_server_recommendation(rec, sizeof rec, ev));
+	cli_jw_int(w, "out_of_policy", (int64_t)s->out_of_policy);
+	cli_jw_int(w, "tls_sessions", (int64_t)s->tls_sessions);
+	cli_jw_int(w, "clear_logins", (int64_t)s->clear_logins);
+	cli_jw_int(w, "nat_problems", (int64_t)s->nat_problems);
+	cli_jw_int(w, "ip_mismatches", (int64_t)s->ip_mismatches);
+	cli_jw_int(w, "node_mismatches", (int64_t)s->node_mismatches);
 	if (s->has_helper) {
 		ftpi_addr_format(&s->helper_addr, ip, sizeof ip);
-		json_object_set_new(o, "helper_address", json_string(ip));
+		cli_jw_str(w, "helper_address", ip);
 	} else {
-		json_object_set_new(o, "helper_address", json_null());
+		cli_jw_null(w, "helper_address");
 	}
 }
 
-static void flow_event(json_t *o, const struct ftpi_event *ev, struct cli_jtimes *t)
+static void flow_event(struct cli_jw *w, const struct ftpi_event *ev)
 {
 	static const char *const roles[] = {"other", "control", "data"};
 	const struct ftpi_flow_info *f = &ev->u.flow;
 
-	json_object_set_new(o, "client", cli_json_endpoint(&ev->client));
-	json_object_set_new(o, "server", cli_json_endpoint(&ev->server));
-	json_object_set_new(o, "proto", json_integer(f->proto));
-	json_object_set_new(o, "packets_to_server", json_integer((json_int_t)f->packets_to_server));
-	json_object_set_new(o, "packets_to_client", json_integer((json_int_t)f->packets_to_client));
-	json_object_set_new(o, "bytes_to_server", json_integer((json_int_t)f->bytes_to_server));
-	json_object_set_new(o, "bytes_to_client", json_integer((json_int_t)f->bytes_to_client));
-	cli_json_time(o, "start", f->start_us, t);
-	cli_json_time(o, "end", f->end_us, t);
-	const char *st = ftpi_flow_state_name(f->state);
-	json_object_set_new(o, "state", st ? json_string(st) : json_null());
-	json_object_set_new(o, "role",
-			    json_string(f->role >= 0 && f->role <= 2 ? roles[f->role] : "other"));
-	json_object_set_new(o, "midstream", json_boolean(f->midstream));
-	json_object_set_new(o, "gaps", json_integer((json_int_t)f->gaps));
-	json_object_set_new(o, "app", str_or_null(f->app));
-	json_object_set_new(o, "session", session_or_null(ev->session_id));
+	cli_jw_endpoint(w, "client", &ev->client);
+	cli_jw_endpoint(w, "server", &ev->server);
+	cli_jw_int(w, "proto", f->proto);
+	cli_jw_int(w, "packets_to_server", (int64_t)f->packets_to_server);
+	cli_jw_int(w, "packets_to_client", (int64_t)f->packets_to_client);
+	cli_jw_int(w, "bytes_to_server", (int64_t)f->bytes_to_server);
+	cli_jw_int(w, "bytes_to_client", (int64_t)f->bytes_to_client);
+	cli_jw_time(w, "start", f->start_us);
+	cli_jw_time(w, "end", f->end_us);
+	cli_jw_str(w, "state", ftpi_flow_state_name(f->state));
+	cli_jw_str(w, "role", f->role >= 0 && f->role <= 2 ? roles[f->role] : "other");
+	cli_jw_bool(w, "midstream", f->midstream);
+	cli_jw_int(w, "gaps", (int64_t)f->gaps);
+	cli_jw_str(w, "app", f->app);
+	session_or_null(w, ev->session_id);
+}
+
+static int json_begin(struct app *a)
+{
+	a->fmt = calloc(1, sizeof(struct cli_jw));
+	if (a->fmt == NULL) {
+		fputs("ftpinspect: out of memory\n", stderr);
+		return -1;
+	}
+	return 0;
+}
+
+static void json_end(struct app *a)
+{
+	if (a->fmt != NULL)
+		cli_jw_free(a->fmt);
+	free(a->fmt);
+	a->fmt = NULL;
 }
 
 static void json_event(struct app *a, const struct ftpi_event *ev)
 {
-	struct cli_jtimes t = {{0}, 0};
-	json_t *o;
+	struct cli_jw *w = a->fmt;
 	const char *name = ftpi_event_type_name(ev->type);
+	char ip[64];
 
 	if (!app_wants(a, ev->type) || name == NULL)
 		return;
-	o = json_object();
-	if (o == NULL)
+	switch (ev->type) {
+	case FTPI_EV_FINDING:
+	case FTPI_EV_SESSION_END:
+	case FTPI_EV_DATA:
+	case FTPI_EV_SERVER:
+	case FTPI_EV_COMMAND:
+	case FTPI_EV_REPLY:
+	case FTPI_EV_EXPECT:
+	case FTPI_EV_ANOMALY:
+	case FTPI_EV_FLOW_END:
+		break;
+	default:
 		return;
+	}
+	cli_jw_begin(w, name, ev->ts_us);
 	switch (ev->type) {
 	case FTPI_EV_FINDING: {
 		const struct ftpi_finding_info *f = &ev->u.finding;
-		json_object_set_new(o, "kind", str_or_null(ftpi_finding_name(f->kind)));
-		json_object_set_new(o, "severity", str_or_null(ftpi_severity_name(f->severity)));
-		put_common(o, ev);
-		json_safe(o, "message", f->message);
-		json_safe(o, "evidence", f->evidence);
-		json_object_set_new(o, "frame", json_integer((json_int_t)ev->frame));
+		cli_jw_str(w, "kind", ftpi_finding_name(f->kind));
+		cli_jw_str(w, "severity", ftpi_severity_name(f->severity));
+		put_common(w, ev);
+		cli_jw_safe(w, "message", f->message);
+		cli_jw_safe(w, "evidence", f->evidence);
+		cli_jw_int(w, "frame", (int64_t)ev->frame);
 		break;
 	}
 	case FTPI_EV_SESSION_END:
-		session_event(o, ev, &t);
+		session_event(w, ev);
 		break;
 	case FTPI_EV_DATA:
-		data_event(o, ev, &t);
+		data_event(w, ev);
 		break;
 	case FTPI_EV_SERVER:
-		server_event(o, ev);
+		server_event(w, ev);
 		break;
 	case FTPI_EV_COMMAND:
-		put_common(o, ev);
-		cli_json_span(o, "verb", ev->u.command.verb, 0);
-		cli_json_span(o, "arg", ev->u.command.arg, 0);
-		json_object_set_new(o, "frame", json_integer((json_int_t)ev->frame));
+		put_common(w, ev);
+		cli_jw_span(w, "verb", ev->u.command.verb, 0);
+		cli_jw_span(w, "arg", ev->u.command.arg, 0);
+		cli_jw_int(w, "frame", (int64_t)ev->frame);
 		break;
 	case FTPI_EV_REPLY:
-		put_common(o, ev);
-		json_object_set_new(o, "code", json_integer(ev->u.reply.code));
-		cli_json_span(o, "text", ev->u.reply.text, 0);
-		json_object_set_new(o, "frame", json_integer((json_int_t)ev->frame));
+		put_common(w, ev);
+		cli_jw_int(w, "code", ev->u.reply.code);
+		cli_jw_span(w, "text", ev->u.reply.text, 0);
+		cli_jw_int(w, "frame", (int64_t)ev->frame);
 		break;
 	case FTPI_EV_EXPECT: {
 		const struct ftpi_expect_info *x = &ev->u.expect;
-		char ip[64];
-		json_object_set_new(o, "session", session_or_null(ev->session_id));
-		json_object_set_new(o, "announced_by",
-				    x->announced_by == FTPI_ANN_NONE
-					    ? json_null()
-					    : str_or_null(ftpi_announce_name(x->announced_by)));
+		session_or_null(w, ev->session_id);
+		cli_jw_str(w, "announced_by", x->announced_by == FTPI_ANN_NONE
+						      ? NULL
+						      : ftpi_announce_name(x->announced_by));
 		ftpi_addr_format(&x->target.addr, ip, sizeof ip);
-		json_object_set_new(o, "ip", json_string(ip));
-		json_object_set_new(o, "port", json_integer(x->target.port));
-		json_object_set_new(o, "mode", json_string(x->active ? "active" : "passive"));
+		cli_jw_str(w, "ip", ip);
+		cli_jw_int(w, "port", x->target.port);
+		cli_jw_str(w, "mode", x->active ? "active" : "passive");
 		if (x->has_reached) {
 			ftpi_addr_format(&x->reached.addr, ip, sizeof ip);
-			json_object_set_new(o, "reached_ip", json_string(ip));
+			cli_jw_str(w, "reached_ip", ip);
 		}
-		json_object_set_new(o, "frame", json_integer((json_int_t)ev->frame));
+		cli_jw_int(w, "frame", (int64_t)ev->frame);
 		break;
 	}
 	case FTPI_EV_ANOMALY:
-		json_object_set_new(o, "session", session_or_null(ev->session_id));
-		cli_json_span(o, "kind", ev->u.anomaly.kind, 0);
-		cli_json_span(o, "detail", ev->u.anomaly.detail, 0);
-		json_object_set_new(o, "frame", json_integer((json_int_t)ev->frame));
-		break;
-	case FTPI_EV_FLOW_END:
-		flow_event(o, ev, &t);
+		session_or_null(w, ev->session_id);
+		cli_jw_span(w, "kind", ev->u.anomaly.kind, 0);
+		cli_jw_span(w, "detail", ev->u.anomaly.detail, 0);
+		cli_jw_int(w, "frame", (int64_t)ev->frame);
 		break;
 	default:
-		json_decref(o);
-		return;
+		flow_event(w, ev);
+		break;
 	}
-	cli_json_emit(a->fp, name, ev->ts_us, o, &t);
+	cli_jw_end(w, a->fp);
 }
 
 static void json_stats(struct app *a, const struct ftpi_stats *st, const struct cap_stats *cs)
@@ -278,7 +303,7 @@ static void json_stats(struct app *a, const struct ftpi_stats *st, const struct 
 		json_object_set_new(o, "pcap_dropped", json_integer((json_int_t)cs->dropped));
 		json_object_set_new(o, "pcap_ifdropped", json_integer((json_int_t)cs->ifdropped));
 	}
-	cli_json_emit(a->fp, "stats", a->last_ts_us, o, NULL);
+	cli_json_emit(a->fp, "stats", a->last_ts_us, o);
 }
 
 static void json_summary(struct app *a)
@@ -286,4 +311,4 @@ static void json_summary(struct app *a)
 	summary_print_json(a->sum, a->fp, a->last_ts_us);
 }
 
-const struct out_ops out_json_ops = {NULL, json_event, json_stats, json_summary, NULL};
+const struct out_ops out_json_ops = {json_begin, json_event, json_stats, json_summary, json_end};

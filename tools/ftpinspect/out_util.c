@@ -57,34 +57,95 @@ const char *cli_safe(char *buf, size_t buflen, struct ftpi_span s)
 	return buf;
 }
 
+size_t cli_digits(char d[CLI_DIGITS_MAX], uint64_t v, int width, const char **start)
+{
+	size_t i = CLI_DIGITS_MAX;
+	do {
+		d[--i] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	while ((int)(CLI_DIGITS_MAX - i) < width && i > 0)
+		d[--i] = '0';
+	*start = d + i;
+	return CLI_DIGITS_MAX - i;
+}
+
+/* Appends the decimal form of v at buf[len] (buflen permitting, always NUL-terminated). */
+static size_t put_u64(char *buf, size_t buflen, size_t len, unsigned long long v, int width)
+{
+	char d[CLI_DIGITS_MAX];
+	const char *p;
+	size_t n = cli_digits(d, v, width, &p);
+	if (len + n >= buflen)
+		n = len < buflen ? buflen - 1 - len : 0;
+	memcpy(buf + len, p, n);
+	buf[len + n] = '\0';
+	return len + n;
+}
+
+static size_t put_str(char *buf, size_t buflen, size_t len, const char *s)
+{
+	size_t n = strlen(s);
+	if (len + n >= buflen)
+		n = len < buflen ? buflen - 1 - len : 0;
+	memcpy(buf + len, s, n);
+	buf[len + n] = '\0';
+	return len + n;
+}
+
+/* These run once or more per event: no printf. */
 const char *cli_endpoint(char *buf, size_t buflen, const struct ftpi_endpoint *ep)
 {
 	char ip[64];
+	size_t n = 0;
 
+	if (buflen == 0)
+		return buf;
 	ftpi_addr_format(&ep->addr, ip, sizeof ip);
-	if (ep->addr.family == 6)
-		snprintf(buf, buflen, "[%s]:%u", ip, ep->port);
-	else
-		snprintf(buf, buflen, "%s:%u", ip, ep->port);
+	buf[0] = '\0';
+	if (ep->addr.family == 6) {
+		n = put_str(buf, buflen, n, "[");
+		n = put_str(buf, buflen, n, ip);
+		n = put_str(buf, buflen, n, "]:");
+	} else {
+		n = put_str(buf, buflen, n, ip);
+		n = put_str(buf, buflen, n, ":");
+	}
+	put_u64(buf, buflen, n, ep->port, 0);
 	return buf;
 }
 
 const char *cli_time(char *buf, size_t buflen, uint64_t us)
 {
-	snprintf(buf, buflen, "%llu.%06llu", (unsigned long long)(us / 1000000u),
-		 (unsigned long long)(us % 1000000u));
+	if (buflen == 0)
+		return buf;
+	size_t n = put_u64(buf, buflen, 0, us / 1000000u, 0);
+	n = put_str(buf, buflen, n, ".");
+	put_u64(buf, buflen, n, us % 1000000u, 6);
 	return buf;
 }
 
 const char *cli_time_human(char *buf, size_t buflen, uint64_t us)
 {
-	time_t t = (time_t)(us / 1000000u);
-	struct tm tm;
-	char tmp[32];
+	/* events come in time order: the date and time of day are formatted once per second */
+	static uint64_t cached_s = UINT64_MAX;
+	static char cached[32];
+	uint64_t sec = us / 1000000u;
 
-	if (gmtime_r(&t, &tm) == NULL || strftime(tmp, sizeof tmp, "%Y-%m-%d %H:%M:%S", &tm) == 0)
-		snprintf(tmp, sizeof tmp, "%llu", (unsigned long long)t);
-	snprintf(buf, buflen, "%s.%06llu", tmp, (unsigned long long)(us % 1000000u));
+	if (sec != cached_s) {
+		time_t t = (time_t)sec;
+		struct tm tm;
+		if (gmtime_r(&t, &tm) == NULL ||
+		    strftime(cached, sizeof cached, "%Y-%m-%d %H:%M:%S", &tm) == 0)
+			put_u64(cached, sizeof cached, 0, (unsigned long long)t, 0);
+		cached_s = sec;
+	}
+	if (buflen == 0)
+		return buf;
+	buf[0] = '\0';
+	size_t n = put_str(buf, buflen, 0, cached);
+	n = put_str(buf, buflen, n, ".");
+	put_u64(buf, buflen, n, us % 1000000u, 6);
 	return buf;
 }
 
@@ -157,35 +218,6 @@ const char *cli_server_recommendation(char *buf, size_t buflen, const struct ftp
 
 /* ---- JSON lines ---------------------------------------------------------------------------- */
 
-void cli_json_time(json_t *obj, const char *key, uint64_t us, struct cli_jtimes *t)
-{
-	char ph[3];
-
-	if (t->n >= CLI_JSON_MAX_TIMES) {
-		json_object_set_new(obj, key, json_real((double)us / 1e6));
-		return;
-	}
-	ph[0] = '\x01';
-	ph[1] = (char)('0' + t->n);
-	ph[2] = '\0';
-	t->us[t->n++] = us;
-	json_object_set_new(obj, key, json_string(ph));
-}
-
-void cli_json_span(json_t *obj, const char *key, struct ftpi_span s, int null_if_empty)
-{
-	char buf[CLI_TEXT_MAX * 2];
-
-	if (null_if_empty && (s.ptr == NULL || s.len == 0)) {
-		json_object_set_new(obj, key, json_null());
-		return;
-	}
-	cli_esc(buf, sizeof buf, s);
-	json_object_set_new(obj, key, json_string(buf));
-}
-
-/* Library text that is already escaped (finding message/evidence). */
-
 json_t *cli_json_endpoint(const struct ftpi_endpoint *ep)
 {
 	char ip[64];
@@ -196,8 +228,7 @@ json_t *cli_json_endpoint(const struct ftpi_endpoint *ep)
 
 
 
-void cli_json_emit(FILE *f, const char *event, uint64_t ts_us, json_t *obj,
-		   const struct cli_jtimes *t)
+void cli_json_emit(FILE *f, const char *event, uint64_t ts_us, json_t *obj)
 {
 	char ts[40];
 	char *body = json_dumps(obj, JSON_COMPACT | JSON_PRESERVE_ORDER);
@@ -207,29 +238,8 @@ void cli_json_emit(FILE *f, const char *event, uint64_t ts_us, json_t *obj,
 		fprintf(stderr, "ftpinspect: cannot encode a %s event\n", event);
 		return;
 	}
-	fprintf(f, "{\"event\":\"%s\",\"ts\":%s", event, cli_time(ts, sizeof ts, ts_us));
-	/* body is "{...}"; splice its members, replacing the time placeholders. */
-	const char *p = body + 1;
-	if (*p != '}')
-		fputc(',', f);
-	while (*p) {
-		const char *q = strstr(p, "\"\\u0001");
-		if (q == NULL || t == NULL) {
-			fputs(p, f);
-			break;
-		}
-		fwrite(p, 1, (size_t)(q - p), f);
-		q += 7;
-		size_t idx = (size_t)(*q - '0');
-		if (idx < t->n && q[1] == '"') {
-			fputs(cli_time(ts, sizeof ts, t->us[idx]), f);
-			p = q + 2;
-		} else {
-			fputs("null", f);
-			p = strchr(q, '"') ? strchr(q, '"') + 1 : q + strlen(q);
-		}
-	}
-	fputc('\n', f);
+	/* body is "{...}": its members follow the event name and time */
+	fprintf(f, "{\"event\":\"%s\",\"ts\":%s%s%s\n", event, cli_time(ts, sizeof ts, ts_us),
+		body[1] != '}' ? "," : "", body + 1);
 	free(body);
 }
-

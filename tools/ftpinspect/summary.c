@@ -476,5 +476,5 @@ void summary_print_json(struct summary *s, FILE *f, uint64_t ts_us)
 		json_array_append_new(servers, so);
 	}
 	json_object_set_new(o, "servers", servers);
-	cli_json_emit(f, "summary", ts_us, o, NULL);
+	cli_json_emit(f, "summary", ts_us, o);
 }

@@ -56,6 +56,22 @@ enum ftpi__pool {
 };
 
 /*
+ * Size-class free lists (mem.c): a block given back is kept for the next allocation of its
+ * class instead of going back to the allocator, so a warm engine under session churn does not
+ * call malloc/free per session, segment, expectation or line buffer. 16-byte classes up to 256
+ * bytes, then four per power of two up to 64 KiB (a class is at most 1/4 larger than the size
+ * asked for); larger blocks are not kept. Kept blocks count against mem_cap (and are released
+ * when the cap needs the room); they are not in mem_in_use, which stays the live bytes.
+ */
+#define FTPI__MEM_CLASSES 48
+#define FTPI__MEM_CLASS_MAX 65536u
+struct ftpi__memcache {
+	void *head[FTPI__MEM_CLASSES];
+	size_t bytes; /* held in the lists */
+	int on;       /* set by the engine before its first allocation; never changes after */
+};
+
+/*
  * The context every stage gets instead of the engine: what the engine was configured with, its
  * counters, its memory accounting, the capture clock and the event sink's state. A stage's own
  * state lives in its own struct; only engine/ sees them all.
@@ -66,6 +82,7 @@ struct ftpi__ctx {
 	size_t pool_used[FTPI__POOL__COUNT];
 	size_t pool_cap[FTPI__POOL__COUNT];
 	size_t mem_used, mem_cap;
+	struct ftpi__memcache cache;
 	uint64_t now_us; /* capture time of the packet being processed */
 	uint64_t frame;  /* 1-based number of that packet */
 	int stop;        /* the callback asked to stop: no more events in this call */
@@ -79,6 +96,8 @@ void *ftpi__alloc(struct ftpi__ctx *cx, int pool, size_t size);
 void ftpi__free(struct ftpi__ctx *cx, int pool, void *ptr, size_t size);
 /* Per-pool caps are checked against this; returns 1 when size more bytes would fit. */
 int ftpi__mem_fits(const struct ftpi__ctx *cx, int pool, size_t size);
+/* Gives every block kept in the size-class lists back to the allocator. */
+void ftpi__mem_drain(struct ftpi__ctx *cx);
 
 /* Counters: cx->st.<name>++ everywhere. */
 #define FTPI__COUNT(e, name) ((e)->st.name++)

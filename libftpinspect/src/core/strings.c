@@ -274,20 +274,94 @@ size_t ftpi_escape(char *dst, size_t dstlen, const char *src, size_t len)
 	return o;
 }
 
+/* Appends n bytes at *len, keeping room for the terminator (what vsnprintf would keep). */
+static void put(char *buf, size_t cap, size_t *len, const char *s, size_t n)
+{
+	size_t room = cap - 1 - *len;
+	if (n > room)
+		n = room;
+	memcpy(buf + *len, s, n);
+	*len += n;
+}
+
+static void put_num(char *buf, size_t cap, size_t *len, unsigned long long v, int neg,
+		    unsigned base, unsigned width)
+{
+	char d[24];
+	size_t i = sizeof d;
+	do {
+		d[--i] = "0123456789abcdef"[v % base];
+		v /= base;
+	} while (v);
+	while (sizeof d - i < width && i > 1)
+		d[--i] = '0';
+	if (neg)
+		d[--i] = '-';
+	put(buf, cap, len, d + i, sizeof d - i);
+}
+
+/*
+ * Messages are built per finding, often thousands per capture: the conversions the library
+ * uses (%s %c %u %d %x %llu %lld, a zero-padded width, %%) are written here directly; any other
+ * makes the whole call go through vsnprintf. Same bytes and the same truncation either way.
+ */
 size_t ftpi__buf_printf(char *buf, size_t cap, size_t len, const char *fmt, ...)
 {
-	va_list ap;
-	int n;
+	va_list ap, ap2;
+	size_t start = len;
+	const char *f;
 
 	if (len >= cap)
 		return len;
 	va_start(ap, fmt);
-	n = vsnprintf(buf + len, cap - len, fmt, ap);
+	va_copy(ap2, ap);
+	for (f = fmt; *f; f++) {
+		const char *pct = strchr(f, '%');
+		if (pct == NULL) {
+			put(buf, cap, &len, f, strlen(f));
+			break;
+		}
+		put(buf, cap, &len, f, (size_t)(pct - f));
+		f = pct + 1;
+		unsigned width = 0;
+		int ll = 0;
+		if (*f == '0')
+			while (*f >= '0' && *f <= '9')
+				width = width * 10 + (unsigned)(*f++ - '0');
+		if (f[0] == 'l' && f[1] == 'l') {
+			ll = 1;
+			f += 2;
+		}
+		if (*f == 's' && !ll && !width) {
+			const char *a = va_arg(ap, const char *);
+			put(buf, cap, &len, a ? a : "(null)", strlen(a ? a : "(null)"));
+		} else if (*f == 'c' && !ll && !width) {
+			char c = (char)va_arg(ap, int);
+			put(buf, cap, &len, &c, 1);
+		} else if (*f == 'u' || *f == 'x') {
+			unsigned long long v = ll ? va_arg(ap, unsigned long long) : va_arg(ap, unsigned);
+			put_num(buf, cap, &len, v, 0, *f == 'x' ? 16 : 10, width);
+		} else if (*f == 'd' && !width) {
+			long long v = ll ? va_arg(ap, long long) : va_arg(ap, int);
+			put_num(buf, cap, &len, v < 0 ? 0ull - (unsigned long long)v : (unsigned long long)v,
+				v < 0, 10, 0);
+		} else if (*f == '%' && !ll && !width) {
+			put(buf, cap, &len, "%", 1);
+		} else {
+			/* not ours: the C library does the whole call */
+			int n = vsnprintf(buf + start, cap - start, fmt, ap2);
+			va_end(ap);
+			va_end(ap2);
+			if (n < 0)
+				return start;
+			len = start + (size_t)n;
+			return len >= cap ? cap - 1 : len;
+		}
+	}
 	va_end(ap);
-	if (n < 0)
-		return len;
-	len += (size_t)n;
-	return len >= cap ? cap - 1 : len;
+	va_end(ap2);
+	buf[len] = '\0';
+	return len;
 }
 
 size_t ftpi__buf_escape(char *buf, size_t cap, size_t len, const void *src, size_t n)

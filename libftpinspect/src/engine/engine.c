@@ -142,6 +142,7 @@ ftpi_engine *ftpi_engine_new(const struct ftpi_config *cfg, int *status)
 	memset(&tmp, 0, sizeof tmp);
 	tmp.cfg = *cfg;
 	tmp.mem_cap = cfg->mem_cap ? cfg->mem_cap : SIZE_MAX;
+	tmp.cache.on = 1; /* recycled blocks: no allocator call per object once warm */
 	e = ftpi__alloc(&tmp, FTPI__POOL_MISC, sizeof *e);
 	if (e == NULL) {
 		if (status)
@@ -201,6 +202,7 @@ void ftpi_engine_free(ftpi_engine *e)
 		ftpi__free(&e->cx, FTPI__POOL_MISC, e->server_name, strlen(e->server_name) + 1);
 	struct ftpi__ctx tmp = e->cx;
 	ftpi__free(&tmp, FTPI__POOL_MISC, e, sizeof *e);
+	ftpi__mem_drain(&tmp);
 }
 
 static void tick(struct ftpi_engine *e)
@@ -213,8 +215,10 @@ static void tick(struct ftpi_engine *e)
 	ftpi__expect_tick(&e->xt, e->cx.now_us);
 }
 
-/* The flow of a segment, created when a packet may start one; NULL when none. */
-static struct ftpi_flow *flow_of(struct ftpi_engine *e, const struct ftpi_tcp_seg *seg, int *dir)
+/* The flow of a segment, created when a packet may start one; NULL when none. hash_in, when not
+ * NULL, is the segment's flow hash computed ahead (ftpi_engine_feed_batch). */
+static struct ftpi_flow *flow_of(struct ftpi_engine *e, const struct ftpi_tcp_seg *seg, int *dir,
+				 const uint64_t *hash_in)
 {
 	/* Packets come in bursts of one flow (bulk data): try the last flow before hashing. */
 	uint64_t hash;
@@ -226,7 +230,7 @@ static struct ftpi_flow *flow_of(struct ftpi_engine *e, const struct ftpi_tcp_se
 		*dir = FTPI_DIR_TO_CLIENT;
 		hash = f->hash;
 	} else {
-		hash = ftpi__flow_hash(&e->cx, &seg->src, &seg->dst);
+		hash = hash_in ? *hash_in : ftpi__flow_hash(&e->cx, &seg->src, &seg->dst);
 		f = ftpi__flow_lookup(&e->flows, &seg->src, &seg->dst, hash, dir);
 	}
 	int syn_only = (seg->flags & (FTPI_TH_SYN | FTPI_TH_ACK)) == FTPI_TH_SYN;
@@ -268,12 +272,10 @@ static struct ftpi_flow *flow_of(struct ftpi_engine *e, const struct ftpi_tcp_se
 	return f;
 }
 
-int ftpi_engine_feed(ftpi_engine *e, const struct ftpi_packet *pkt)
+/* What every packet costs before decoding: the clock, the frame number, the packet counters and
+ * the link type check. */
+static int feed_start(ftpi_engine *e, const struct ftpi_packet *pkt)
 {
-	struct ftpi_tcp_seg seg;
-	struct ftpi_flow *f;
-	int dir;
-
 	if (e == NULL || pkt == NULL || (pkt->data == NULL && pkt->caplen))
 		return FTPI_E_INVAL;
 	e->cx.stop = 0;
@@ -288,28 +290,123 @@ int ftpi_engine_feed(ftpi_engine *e, const struct ftpi_packet *pkt)
 		FTPI__COUNT(&e->cx, unsupported_linktype);
 		return FTPI_E_LINKTYPE;
 	}
-	if (!ftpi__decode_packet(&e->cx, pkt->linktype, pkt->data, pkt->caplen, &seg))
+	return FTPI_OK;
+}
+
+/* A decoded TCP segment (seg NULL: the packet was not one) through the rest of the pipeline. */
+static int feed_seg(ftpi_engine *e, const struct ftpi_tcp_seg *seg, const uint64_t *hash)
+{
+	struct ftpi_flow *f;
+	int dir;
+
+	if (seg == NULL)
 		goto out;
-	f = flow_of(e, &seg, &dir);
+	f = flow_of(e, seg, &dir, hash);
 	if (f == NULL)
 		goto out;
 	ftpi__flow_touch(&e->flows, f, e->cx.now_us);
 	e->flows.last = f;
 	if (f->ttl[dir] == 0)
-		f->ttl[dir] = seg.ttl;
+		f->ttl[dir] = seg->ttl;
 	/* Checksums are counted, never a reason to drop by default (captures taken on the sending
 	 * host carry unfilled ones). Only the packets whose bytes are read are summed: control
 	 * channels and flows still being classified, not bulk data. */
-	if (!e->cx.cfg.verify_checksums && seg.len &&
+	if (!e->cx.cfg.verify_checksums && seg->len &&
 	    (f->role == FTPI_ROLE_CONTROL || f->role == FTPI_ROLE_UNKNOWN) &&
-	    !ftpi__tcp_checksum_ok(&seg))
+	    !ftpi__tcp_checksum_ok(seg))
 		FTPI__COUNT(&e->cx, bad_checksum);
-	ftpi__classify_packet(e, f, &seg);
-	if (ftpi__reasm_segment(&e->reasm, f, dir, &seg))
+	ftpi__classify_packet(e, f, seg);
+	if (ftpi__reasm_segment(&e->reasm, f, dir, seg))
 		ftpi__dispatch_closed(e, f);
 out:
 	tick(e);
 	return e->cx.stop ? FTPI_E_CALLBACK : FTPI_OK;
+}
+
+int ftpi_engine_feed(ftpi_engine *e, const struct ftpi_packet *pkt)
+{
+	struct ftpi_tcp_seg seg;
+	int st = feed_start(e, pkt);
+
+	if (st != FTPI_OK)
+		return st;
+	if (!ftpi__decode_packet(&e->cx, pkt->linktype, pkt->data, pkt->caplen, &seg))
+		return feed_seg(e, NULL, NULL);
+	return feed_seg(e, &seg, NULL);
+}
+
+/* Packets decoded ahead that will not be fed after all (a stop, an error): their decode counters
+ * are taken back, so the statistics are those of the packets fed. Rare; decodes them again into
+ * a scratch context to learn what they counted. */
+static void undecode(ftpi_engine *e, const struct ftpi_packet *pkts, size_t from, size_t to)
+{
+	struct ftpi__ctx tmp = e->cx;
+	struct ftpi_tcp_seg seg;
+	uint64_t *dst = (uint64_t *)(void *)&e->cx.st;
+	const uint64_t *delta = (const uint64_t *)(const void *)&tmp.st;
+
+	memset(&tmp.st, 0, sizeof tmp.st);
+	for (size_t j = from; j < to; j++)
+		if (pkts[j].data != NULL && ftpi_linktype_supported(pkts[j].linktype))
+			(void)ftpi__decode_packet(&tmp, pkts[j].linktype, pkts[j].data, pkts[j].caplen,
+						  &seg);
+	for (size_t k = 0; k < sizeof tmp.st / sizeof *dst; k++)
+		dst[k] -= delta[k];
+}
+
+int ftpi_engine_feed_batch(ftpi_engine *e, const struct ftpi_packet *pkts, size_t n, size_t *done)
+{
+	struct {
+		struct ftpi_tcp_seg seg;
+		uint64_t hash;
+		int ok;
+	} pre[FTPI__FEED_BATCH];
+
+	if (done)
+		*done = 0;
+	if (e == NULL || (pkts == NULL && n))
+		return FTPI_E_INVAL;
+	for (size_t i = 0; i < n; i += FTPI__FEED_BATCH) {
+		size_t m = FTPI__MIN(n - i, (size_t)FTPI__FEED_BATCH);
+		/* 1: decode and hash ahead, and ask for each flow's bucket while the others are
+		 * decoded. A packet with the previous one's endpoints is left to the last-flow
+		 * shortcut (its hash is computed later only if the shortcut misses). */
+		for (size_t k = 0; k < m; k++) {
+			const struct ftpi_packet *p = &pkts[i + k];
+			pre[k].ok = (p->data != NULL || p->caplen == 0) &&
+				    ftpi_linktype_supported(p->linktype) &&
+				    ftpi__decode_packet(&e->cx, p->linktype, p->data, p->caplen,
+							&pre[k].seg);
+			if (!pre[k].ok)
+				continue;
+			if (k > 0 && pre[k - 1].ok && ftpi__ep_eq(&pre[k].seg.src, &pre[k - 1].seg.src) &&
+			    ftpi__ep_eq(&pre[k].seg.dst, &pre[k - 1].seg.dst)) {
+				pre[k].ok = 2;
+				continue;
+			}
+			pre[k].hash = ftpi__flow_hash(&e->cx, &pre[k].seg.src, &pre[k].seg.dst);
+			ftpi__flow_prefetch(&e->flows, pre[k].hash);
+		}
+		/* 2: feed them in order, exactly as ftpi_engine_feed would */
+		for (size_t k = 0; k < m; k++) {
+			int st = feed_start(e, &pkts[i + k]);
+			if (st == FTPI_OK)
+				st = feed_seg(e, pre[k].ok ? &pre[k].seg : NULL,
+					      pre[k].ok == 1 ? &pre[k].hash : NULL);
+			if (st != FTPI_OK) {
+				size_t fed = k + (st == FTPI_E_CALLBACK);
+				if (st != FTPI_E_CALLBACK && pre[k].ok)
+					undecode(e, pkts, i + k, i + k + 1);
+				undecode(e, pkts, i + k + 1, i + m);
+				if (done)
+					*done = i + fed;
+				return st;
+			}
+		}
+		if (done)
+			*done = i + m;
+	}
+	return FTPI_OK;
 }
 
 int ftpi_engine_advance(ftpi_engine *e, uint64_t now_us)

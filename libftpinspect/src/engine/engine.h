@@ -38,6 +38,9 @@ struct ftpi__hold {
 	uint8_t buf[2][FTPI__HOLD_BYTES];
 };
 
+/* Packets decoded and hashed ahead by ftpi_engine_feed_batch() (their buckets prefetched). */
+#define FTPI__FEED_BATCH 8
+
 struct ftpi_engine {
 	struct ftpi__ctx cx; /* config, counters, memory, clock, sink state */
 	/* engine-owned copies of the config's arrays and strings (cx.cfg points at them) */

@@ -10,6 +10,10 @@
  * allocator hooks (set_ndpi_malloc & co.) are process-global, so they are deliberately left
  * alone. Not done here: nDPI's guessing by port is only used on give-up; no nDPI type or header
  * leaks out of this file.
+ *
+ * One module per engine, not one per process: nDPI 4.2's module holds the packet being dissected,
+ * the current time and LRU caches that detection writes, so engines on different threads cannot
+ * share one without a lock around every detection call (docs/internals.md, "Threads and state").
  */
 #include "ndpi_glue.h"
 

@@ -2,7 +2,8 @@
 /*
  * flow.c - the bidirectional TCP flow table. Flows are found by a keyed hash of the unordered
  * endpoint pair (SipHash-1-3 with the config's seed, so crafted traffic cannot aim at one
- * bucket), kept on an LRU list (head = most recently used) and recycled through a free list, so
+ * bucket) in an open-addressing table of cache-line buckets with 16-bit fingerprints (flow.h;
+ * the layout of DPDK's rte_hash and VPP's bihash buckets), kept on an LRU list (head = most recently used) and recycled through a free list, so
  * the hot path does not allocate once the table has warmed up. At max_flows the least recently
  * used flow is evicted (and counted). Idle flows expire by state: handshake, established,
  * closing. Ending a flow is not done here: the table asks its owner through cbs.end, which runs
@@ -98,15 +99,27 @@ uint64_t ftpi__flow_hash(const struct ftpi__ctx *cx, const struct ftpi_endpoint 
 	return siphash13(cx->cfg.hash_seed, m, 2 * alen + 8);
 }
 
+/* The 16-bit fingerprint kept in the bucket: hash bits the bucket index does not use; never 0
+ * (0 marks a free slot). */
+static inline uint16_t fingerprint(uint64_t hash)
+{
+	uint16_t fp = (uint16_t)(hash >> 48);
+	return fp ? fp : 1;
+}
+
 int ftpi__flow_table_init(struct ftpi__ctx *cx, struct ftpi_flow_table *t,
 			  const struct ftpi_flow_cbs *cbs)
 {
-	uint32_t n = 1024;
-	while (n < cx->cfg.max_flows && n < (1u << 24))
+	/* At least 4/3 slots per flow: at most 75% full, so probes stay short. */
+	uint64_t want = ((uint64_t)cx->cfg.max_flows * 4 / 3 + FTPI_FLOW_SLOTS - 1) / FTPI_FLOW_SLOTS;
+	uint32_t n = 16;
+	while (n < want)
 		n <<= 1;
-	t->buckets = ftpi__alloc(cx, FTPI__POOL_FLOW, (size_t)n * sizeof *t->buckets);
-	if (t->buckets == NULL)
+	t->mem_size = (size_t)n * sizeof *t->buckets + 63;
+	t->mem = ftpi__alloc(cx, FTPI__POOL_FLOW, t->mem_size);
+	if (t->mem == NULL)
 		return FTPI_E_NOMEM;
+	t->buckets = (struct ftpi_flow_bucket *)(((uintptr_t)t->mem + 63) & ~(uintptr_t)63);
 	t->nbuckets = n;
 	t->next_id = 1;
 	t->cbs = *cbs;
@@ -123,29 +136,75 @@ void ftpi__flow_table_release(struct ftpi__ctx *cx, struct ftpi_flow_table *t)
 		ftpi__free(cx, FTPI__POOL_FLOW, f, sizeof *f);
 	}
 	for (f = t->free_list; f; f = next) {
-		next = f->hnext;
+		next = f->lru_next;
 		ftpi__free(cx, FTPI__POOL_FLOW, f, sizeof *f);
 	}
-	ftpi__free(cx, FTPI__POOL_FLOW, t->buckets, (size_t)t->nbuckets * sizeof *t->buckets);
+	ftpi__free(cx, FTPI__POOL_FLOW, t->mem, t->mem_size);
 	memset(t, 0, sizeof *t);
 }
 
 struct ftpi_flow *ftpi__flow_lookup(struct ftpi_flow_table *t, const struct ftpi_endpoint *src,
 				    const struct ftpi_endpoint *dst, uint64_t hash, int *dir)
 {
-	for (struct ftpi_flow *f = t->buckets[hash & (t->nbuckets - 1)]; f; f = f->hnext) {
-		if (f->hash != hash)
-			continue;
-		if (ftpi__ep_eq(&f->cli, src) && ftpi__ep_eq(&f->srv, dst)) {
-			*dir = FTPI_DIR_TO_SERVER;
-			return f;
+	const uint32_t mask = t->nbuckets - 1;
+	const uint16_t fp = fingerprint(hash);
+
+	for (uint32_t b = (uint32_t)hash & mask;; b = (b + 1) & mask) {
+		const struct ftpi_flow_bucket *bk = &t->buckets[b];
+		for (int i = 0; i < FTPI_FLOW_SLOTS; i++) {
+			struct ftpi_flow *f = bk->slot[i];
+			if (bk->fp[i] != fp || f->hash != hash)
+				continue;
+			if (ftpi__ep_eq(&f->cli, src) && ftpi__ep_eq(&f->srv, dst)) {
+				*dir = FTPI_DIR_TO_SERVER;
+				return f;
+			}
+			if (ftpi__ep_eq(&f->srv, src) && ftpi__ep_eq(&f->cli, dst)) {
+				*dir = FTPI_DIR_TO_CLIENT;
+				return f;
+			}
 		}
-		if (ftpi__ep_eq(&f->srv, src) && ftpi__ep_eq(&f->cli, dst)) {
-			*dir = FTPI_DIR_TO_CLIENT;
-			return f;
+		if (bk->overflow == 0)
+			return NULL;
+	}
+}
+
+static void hash_insert(struct ftpi_flow_table *t, struct ftpi_flow *f)
+{
+	const uint32_t mask = t->nbuckets - 1;
+
+	for (uint32_t b = (uint32_t)f->hash & mask;; b = (b + 1) & mask) {
+		struct ftpi_flow_bucket *bk = &t->buckets[b];
+		for (int i = 0; i < FTPI_FLOW_SLOTS; i++) {
+			if (bk->fp[i] == 0) {
+				bk->fp[i] = fingerprint(f->hash);
+				bk->slot[i] = f;
+				return;
+			}
+		}
+		bk->overflow++; /* never loops forever: count < 3/4 of the slots */
+	}
+}
+
+static void hash_unlink(struct ftpi_flow_table *t, struct ftpi_flow *f)
+{
+	const uint32_t mask = t->nbuckets - 1;
+	uint32_t home = (uint32_t)f->hash & mask, b = home;
+
+	for (uint32_t probes = 0; probes < t->nbuckets; probes++, b = (b + 1) & mask) {
+		struct ftpi_flow_bucket *bk = &t->buckets[b];
+		for (int i = 0; i < FTPI_FLOW_SLOTS; i++) {
+			if (bk->slot[i] == f && bk->fp[i] != 0) {
+				bk->fp[i] = 0;
+				bk->slot[i] = NULL;
+				/* the buckets it went past no longer hold it up */
+				for (uint32_t c = home; c != b; c = (c + 1) & mask)
+					t->buckets[c].overflow--;
+				return;
+			}
 		}
 	}
-	return NULL;
+	FTPI__ASSERT(0);
 }
 
 static void lru_unlink(struct ftpi_flow_table *t, struct ftpi_flow *f)
@@ -186,7 +245,7 @@ static struct ftpi_flow *take_free(struct ftpi_flow_table *t)
 {
 	struct ftpi_flow *f = t->free_list;
 	if (f) {
-		t->free_list = f->hnext;
+		t->free_list = f->lru_next;
 		memset(f, 0, sizeof *f);
 	}
 	return f;
@@ -222,23 +281,12 @@ struct ftpi_flow *ftpi__flow_create(struct ftpi__ctx *cx, struct ftpi_flow_table
 	f->srv = *srv;
 	f->first_us = f->last_us = cx->now_us;
 	f->first_frame = cx->frame;
-	uint32_t b = (uint32_t)(hash & (t->nbuckets - 1));
-	f->hnext = t->buckets[b];
-	t->buckets[b] = f;
+	hash_insert(t, f);
 	lru_push_head(t, f);
 	t->count++;
 	FTPI__COUNT(cx, flows_created);
 	cx->st.flows_active = t->count;
 	return f;
-}
-
-static void hash_unlink(struct ftpi_flow_table *t, struct ftpi_flow *f)
-{
-	struct ftpi_flow **pp = &t->buckets[f->hash & (t->nbuckets - 1)];
-	while (*pp && *pp != f)
-		pp = &(*pp)->hnext;
-	if (*pp)
-		*pp = f->hnext;
 }
 
 struct ftpi_flow *ftpi__flow_by_id(struct ftpi_flow_table *t, uint64_t id)
@@ -258,7 +306,7 @@ void ftpi__flow_free(struct ftpi__ctx *cx, struct ftpi_flow_table *t, struct ftp
 	lru_unlink(t, f);
 	t->count--;
 	cx->st.flows_active = t->count;
-	f->hnext = t->free_list;
+	f->lru_next = t->free_list;
 	t->free_list = f;
 }
 

@@ -60,12 +60,13 @@ enum ftpi_flow_role {
 };
 
 struct ftpi_flow {
-	struct ftpi_flow *hnext;
-	struct ftpi_flow *lru_prev, *lru_next; /* head = most recent */
+	/* First cache line: what a lookup and an LRU move read (64 bytes on LP64). */
+	struct ftpi_flow *lru_prev, *lru_next; /* head = most recent; lru_next links the free list */
 	uint64_t hash;
-	uint64_t id;
 	struct ftpi_endpoint cli, srv; /* cli = the TCP initiator (best guess when mid-stream) */
-	uint64_t first_us, last_us;
+	uint64_t last_us;
+	uint64_t id;
+	uint64_t first_us;
 	uint64_t first_frame;
 	uint8_t state;      /* enum ftpi_flow_state: only through ftpi__flow_set_state() */
 	uint8_t midstream;
@@ -106,8 +107,26 @@ enum ftpi_flow_end_reason {
 	FTPI_FLOW_END_FLUSH = 3
 };
 
+/*
+ * The table is open addressing over buckets of one cache line each: six slots, each a 16-bit
+ * fingerprint of the hash and a flow pointer, so a lookup reads one line of the table and,
+ * unless two fingerprints collide (1 in 65,536 per occupied slot), the one flow it is after.
+ * A flow lives in its home bucket (hash & mask) or, when that is full, in the next buckets; each
+ * bucket counts the flows that went past it full (`overflow`), and a lookup stops at the first
+ * bucket with none (no tombstones: a removal decrements the counts along its probe). Buckets
+ * hold at least 4/3 of max_flows slots, so an insertion always finds a free one.
+ */
+#define FTPI_FLOW_SLOTS 6
+struct ftpi_flow_bucket {
+	uint16_t fp[FTPI_FLOW_SLOTS]; /* 0 = free slot */
+	uint32_t overflow;
+	struct ftpi_flow *slot[FTPI_FLOW_SLOTS];
+};
+
 struct ftpi_flow_table {
-	struct ftpi_flow **buckets;
+	struct ftpi_flow_bucket *buckets; /* 64-byte aligned inside mem */
+	void *mem;
+	size_t mem_size;
 	uint32_t nbuckets; /* power of two */
 	uint32_t count;
 	struct ftpi_flow *lru_head, *lru_tail;
@@ -121,6 +140,16 @@ int ftpi__flow_table_init(struct ftpi__ctx *cx, struct ftpi_flow_table *t,
 			  const struct ftpi_flow_cbs *cbs);
 /* Releases every flow (cbs.release first) and the table, without events. */
 void ftpi__flow_table_release(struct ftpi__ctx *cx, struct ftpi_flow_table *t);
+/* Brings the bucket of hash into the cache ahead of its lookup (a hint; no effect on results). */
+static inline void ftpi__flow_prefetch(const struct ftpi_flow_table *t, uint64_t hash)
+{
+#if defined(__GNUC__)
+	__builtin_prefetch(&t->buckets[hash & (t->nbuckets - 1)]);
+#else
+	(void)t;
+	(void)hash;
+#endif
+}
 /* Finds the flow of a packet; *dir is set to the packet's direction. NULL when none. */
 struct ftpi_flow *ftpi__flow_lookup(struct ftpi_flow_table *t, const struct ftpi_endpoint *src,
 				    const struct ftpi_endpoint *dst, uint64_t hash, int *dir);

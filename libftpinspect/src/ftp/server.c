@@ -1,16 +1,37 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * server.c - per-server summaries: sessions, clients, passive ports seen, active-mode use, TLS,
- * clear-text logins, NAT and address problems. A capped list; each server's summary is emitted
- * as a server event when the engine is flushed.
+ * clear-text logins, NAT and address problems. A capped list (in creation order, for the
+ * events), indexed by endpoint so that finding a session's server does not walk the list; each
+ * server's summary is emitted as a server event when the engine is flushed.
  */
 #include "session.h"
 
 #define FTPI__SERVERS_MAX 4096
+#define FTPI__SERVER_BUCKETS 8192 /* power of two, twice the cap */
+
+/* Bucket of an endpoint in the index: FNV-1a over the address and port, started from the
+ * engine's hash seed (chains are bounded by the cap in any case). */
+static uint32_t server_bucket(const struct ftpi__ftp *ftp, const struct ftpi_endpoint *ep)
+{
+	uint64_t h = 0xcbf29ce484222325ull ^ ftp->cx->cfg.hash_seed[0];
+	size_t n = ep->addr.family == 6 ? 16 : 4;
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ ep->addr.ip[i]) * 0x100000001b3ull;
+	h = (h ^ ep->port) * 0x100000001b3ull;
+	return (uint32_t)(h ^ (h >> 29)) & (FTPI__SERVER_BUCKETS - 1);
+}
 
 struct ftpi_server *ftpi__server_get(struct ftpi__ftp *ftp, const struct ftpi_endpoint *ep)
 {
-	for (struct ftpi_server *sv = ftp->servers; sv; sv = sv->next)
+	if (ftp->server_index == NULL) {
+		ftp->server_index = ftpi__alloc(ftp->cx, FTPI__POOL_MISC,
+						FTPI__SERVER_BUCKETS * sizeof *ftp->server_index);
+		if (ftp->server_index == NULL)
+			return NULL;
+	}
+	uint32_t b = server_bucket(ftp, ep);
+	for (struct ftpi_server *sv = ftp->server_index[b]; sv; sv = sv->inext)
 		if (ftpi__ep_eq(&sv->ep, ep))
 			return sv;
 	if (ftp->n_servers >= FTPI__SERVERS_MAX)
@@ -21,8 +42,18 @@ struct ftpi_server *ftpi__server_get(struct ftpi__ftp *ftp, const struct ftpi_en
 	sv->ep = *ep;
 	sv->next = ftp->servers;
 	ftp->servers = sv;
+	sv->inext = ftp->server_index[b];
+	ftp->server_index[b] = sv;
 	ftp->n_servers++;
 	return sv;
+}
+
+/* Releases the index (the servers themselves are freed by the caller). */
+void ftpi__servers_index_release(struct ftpi__ftp *ftp)
+{
+	ftpi__free(ftp->cx, FTPI__POOL_MISC, ftp->server_index,
+		   FTPI__SERVER_BUCKETS * sizeof *ftp->server_index);
+	ftp->server_index = NULL;
 }
 
 void ftpi__servers_flush(struct ftpi__ftp *ftp)
@@ -65,5 +96,6 @@ void ftpi__servers_flush(struct ftpi__ftp *ftp)
 		ftpi__free(ftp->cx, FTPI__POOL_MISC, sv, sizeof *sv);
 	}
 	ftp->n_servers = 0;
+	ftpi__servers_index_release(ftp);
 }
 

@@ -76,6 +76,7 @@ void ftpi__ftp_release(struct ftpi__ftp *ftp)
 		ftpi__free(ftp->cx, FTPI__POOL_MISC, sv, sizeof *sv);
 	}
 	ftp->n_servers = 0;
+	ftpi__servers_index_release(ftp);
 	ftpi__ftp_bf_release(ftp);
 	ftpi__free(ftp->cx, FTPI__POOL_SESSION, ftp->pair_buckets,
 		   FTPI__PAIR_BUCKETS * sizeof *ftp->pair_buckets);

@@ -57,6 +57,7 @@ struct ftpi_xfer {
 
 struct ftpi_server {
 	struct ftpi_server *next;
+	struct ftpi_server *inext; /* chain in ftpi__ftp.server_index */
 	struct ftpi_endpoint ep;
 	uint64_t sessions;
 	uint16_t pasv_min, pasv_max;
@@ -182,6 +183,7 @@ struct ftpi__ftp {
 	uint64_t next_session_id;
 	struct ftpi_session **pair_buckets; /* sessions by host pair */
 	struct ftpi_server *servers;    /* per-server summary (capped list) */
+	struct ftpi_server **server_index; /* the same servers by endpoint (server.c), made on use */
 	uint32_t n_servers;
 	struct ftpi__bf *bf;            /* brute-force counters per client IP (capped list) */
 	uint32_t n_bf;
@@ -222,6 +224,8 @@ struct ftpi_session *ftpi__session_pair_next(struct ftpi_session *s, const struc
 struct ftpi_server *ftpi__server_get(struct ftpi__ftp *ftp, const struct ftpi_endpoint *ep);
 /* Emits a server event per server, oldest first, and frees them. */
 void ftpi__servers_flush(struct ftpi__ftp *ftp);
+/* Frees the servers' endpoint index (server.c). */
+void ftpi__servers_index_release(struct ftpi__ftp *ftp);
 
 /* Inside the FTP stage: commands (command.c), replies (reply.c), findings (findings.c),
  * brute-force counting (bruteforce.c), the TLS record walker (tlsrec.c). */

@@ -1,0 +1,322 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * test_core.c - the per-packet machinery under the stages: the flow table (open addressing with
+ * fingerprints: every flow found from both directions, none found after removal, overflow
+ * chains that survive removals in any order), the size-class free lists of the accounted
+ * allocator (blocks reused, the cap still holding with blocks kept, all given back), the
+ * message builder against the C library's snprintf, and ftpi_engine_feed_batch() against the
+ * same packets fed one by one (events, statistics, and a stop in the middle of a batch).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "flow.h"
+#include "harness.h"
+#include "pkt.h"
+
+static void no_end(void *user, struct ftpi_flow *f, int reason)
+{
+	(void)user;
+	(void)f;
+	(void)reason;
+}
+
+static void no_release(void *user, struct ftpi_flow *f)
+{
+	(void)user;
+	(void)f;
+}
+
+static void ep4(struct ftpi_endpoint *ep, uint32_t ip, uint16_t port)
+{
+	memset(ep, 0, sizeof *ep);
+	ep->addr.family = 4;
+	ep->addr.ip[0] = (uint8_t)(ip >> 24);
+	ep->addr.ip[1] = (uint8_t)(ip >> 16);
+	ep->addr.ip[2] = (uint8_t)(ip >> 8);
+	ep->addr.ip[3] = (uint8_t)ip;
+	ep->port = port;
+}
+
+static void ctx_init(struct ftpi__ctx *cx, uint32_t max_flows)
+{
+	memset(cx, 0, sizeof *cx);
+	ftpi_config_init(&cx->cfg);
+	cx->cfg.max_flows = max_flows;
+	cx->mem_cap = SIZE_MAX;
+}
+
+static void test_flow_table(void)
+{
+	/* a full table with forced collisions (hashes that share their bucket bits), removals in
+	 * a scrambled order, and lookups from both directions after each step */
+	enum { N = 3000 };
+	static struct ftpi_flow *fl[N];
+	static unsigned char gone[N];
+	struct ftpi__ctx cx;
+	struct ftpi_flow_table t;
+	struct ftpi_flow_cbs cbs = {no_end, no_release, NULL};
+	struct ftpi_endpoint c, s;
+	int dir;
+
+	ctx_init(&cx, N);
+	memset(&t, 0, sizeof t);
+	ASSERT_EQ(ftpi__flow_table_init(&cx, &t, &cbs), FTPI_OK);
+	for (uint32_t i = 0; i < N; i++) {
+		ep4(&c, 0x0a000000u + i, (uint16_t)(1024 + i));
+		ep4(&s, 0xc0a80001u, 21);
+		uint64_t h = ftpi__flow_hash(&cx, &c, &s);
+		if (i % 3 == 0)
+			h &= ~(uint64_t)(t.nbuckets - 1) | 7; /* crowd buckets 0..7 */
+		fl[i] = ftpi__flow_create(&cx, &t, &c, &s, h);
+		ASSERT_TRUE(fl[i] != NULL);
+	}
+	ASSERT_EQ(t.count, N);
+	for (uint32_t k = 0; k <= N; k++) {
+		/* every flow still in the table is found from both sides, the others not */
+		if (k % 500 == 0 || k == N) {
+			for (uint32_t i = 0; i < N; i++) {
+				ep4(&c, 0x0a000000u + i, (uint16_t)(1024 + i));
+				ep4(&s, 0xc0a80001u, 21);
+				uint64_t h = ftpi__flow_hash(&cx, &c, &s);
+				if (i % 3 == 0)
+					h &= ~(uint64_t)(t.nbuckets - 1) | 7;
+				struct ftpi_flow *f = ftpi__flow_lookup(&t, &c, &s, h, &dir);
+				ASSERT_TRUE(gone[i] ? f == NULL : f == fl[i]);
+				if (!gone[i])
+					ASSERT_EQ(dir, FTPI_DIR_TO_SERVER);
+				f = ftpi__flow_lookup(&t, &s, &c, h, &dir);
+				ASSERT_TRUE(gone[i] ? f == NULL : f == fl[i]);
+				if (!gone[i])
+					ASSERT_EQ(dir, FTPI_DIR_TO_CLIENT);
+			}
+		}
+		if (k < N) {
+			ftpi__flow_free(&cx, &t, fl[(k * 7919u) % N]);
+			gone[(k * 7919u) % N] = 1;
+		}
+	}
+	ASSERT_EQ(t.count, 0);
+	for (uint32_t b = 0; b < t.nbuckets; b++)
+		ASSERT_EQ(t.buckets[b].overflow, 0);
+	/* ids stay unique across reuse of the flows' memory */
+	ep4(&c, 1, 1);
+	ep4(&s, 2, 2);
+	struct ftpi_flow *a = ftpi__flow_create(&cx, &t, &c, &s, 1);
+	ASSERT_EQ(a->id, N + 1);
+	ftpi__flow_table_release(&cx, &t);
+	ASSERT_EQ(cx.mem_used, 0);
+}
+
+static void test_mem_classes(void)
+{
+	/* kept blocks are reused for their class, count against mem_cap, and are all given back */
+	struct ftpi__ctx cx;
+	void *p[64];
+
+	ctx_init(&cx, 16);
+	cx.cache.on = 1;
+	cx.mem_cap = 64 * 1024;
+	p[0] = ftpi__alloc(&cx, FTPI__POOL_MISC, 100);
+	ASSERT_TRUE(p[0] != NULL);
+	memset(p[0], 0xab, 100);
+	ftpi__free(&cx, FTPI__POOL_MISC, p[0], 100);
+	ASSERT_EQ(cx.mem_used, 0);
+	ASSERT_EQ(cx.cache.bytes, 112);
+	/* the same class gives the same block back, zeroed */
+	p[1] = ftpi__alloc(&cx, FTPI__POOL_SESSION, 97);
+	ASSERT_TRUE(p[1] == p[0]);
+	for (int i = 0; i < 97; i++)
+		ASSERT_EQ(((unsigned char *)p[1])[i], 0);
+	ASSERT_EQ(cx.cache.bytes, 0);
+	ftpi__free(&cx, FTPI__POOL_SESSION, p[1], 97);
+	/* fill up to the cap with 4 KiB blocks, free them, then ask for another class: the kept
+	 * blocks must make room rather than the cap being exceeded or the request refused */
+	int n = 0;
+	while (n < 64 && (p[n] = ftpi__alloc(&cx, FTPI__POOL_MISC, 4000)) != NULL)
+		n++;
+	ASSERT_GT(n, 10);
+	ASSERT_LE(cx.mem_used, cx.mem_cap);
+	for (int i = 0; i < n; i++)
+		ftpi__free(&cx, FTPI__POOL_MISC, p[i], 4000);
+	ASSERT_GT(cx.cache.bytes, 40000);
+	p[0] = ftpi__alloc(&cx, FTPI__POOL_MISC, 30000);
+	ASSERT_TRUE(p[0] != NULL);
+	ASSERT_LE(cx.mem_used + cx.cache.bytes, cx.mem_cap + 32768);
+	ftpi__free(&cx, FTPI__POOL_MISC, p[0], 30000);
+	/* larger than the biggest class: straight to the allocator */
+	p[0] = ftpi__alloc(&cx, FTPI__POOL_MISC, 70000);
+	ASSERT_TRUE(p[0] == NULL); /* over the 64 KiB cap */
+	cx.mem_cap = SIZE_MAX;
+	p[0] = ftpi__alloc(&cx, FTPI__POOL_MISC, 70000);
+	ASSERT_TRUE(p[0] != NULL);
+	size_t kept = cx.cache.bytes;
+	ftpi__free(&cx, FTPI__POOL_MISC, p[0], 70000);
+	ASSERT_EQ(cx.cache.bytes, kept);
+	ftpi__mem_drain(&cx);
+	ASSERT_EQ(cx.cache.bytes, 0);
+	ASSERT_EQ(cx.mem_used, 0);
+}
+
+static void test_buf_printf(void)
+{
+	/* the built-in conversions give snprintf's bytes and its truncation */
+	char a[64], b[64];
+	static const size_t caps[] = {1, 2, 5, 17, 64};
+
+	for (size_t i = 0; i < sizeof caps / sizeof caps[0]; i++) {
+		size_t cap = caps[i], n;
+		memset(a, 'x', sizeof a);
+		memset(b, 'x', sizeof b);
+		n = ftpi__buf_printf(a, cap, 0, "%s:%u [%c] %llu/%lld %d 0x%04x %x %%", "10.0.0.1",
+				     21u, 'P', 18446744073709551615ull, -9223372036854775807ll - 1,
+				     -42, 0x303u, 0xbeefu);
+		snprintf(b, cap, "%s:%u [%c] %llu/%lld %d 0x%04x %x %%", "10.0.0.1", 21u, 'P',
+			 18446744073709551615ull, -9223372036854775807ll - 1, -42, 0x303u, 0xbeefu);
+		ASSERT_STR_EQ(a, b);
+		ASSERT_EQ(n, strlen(b));
+	}
+	/* appending after earlier text, and a conversion it leaves to the C library */
+	size_t n = ftpi__buf_printf(a, sizeof a, 0, "frame %llu", 7ull);
+	n = ftpi__buf_printf(a, sizeof a, n, "; %5.2f%s", 1.5, "!");
+	ASSERT_STR_EQ(a, "frame 7;  1.50!");
+	ASSERT_EQ(n, strlen(a));
+	/* a full buffer stays full */
+	ASSERT_EQ(ftpi__buf_printf(a, 4, 3, "%s", "more"), 3);
+}
+
+/* Interleaved FTP sessions as raw IP packets (link type 101) in one arena. */
+#define B_CONNS 24
+#define B_MAX 512
+static uint8_t b_arena[B_MAX * 128];
+static struct ftpi_packet b_pkts[B_MAX];
+static size_t b_n;
+
+static void b_add(uint64_t ts, struct conn *c, int dir, uint8_t flags, const char *s)
+{
+	static size_t used;
+	if (b_n == 0)
+		used = 0;
+	size_t len = s ? strlen(s) : 0;
+	uint32_t *seq = dir ? &c->sseq : &c->cseq, ack = dir ? c->cseq : c->sseq;
+	size_t n = mk_ip(b_arena + used, c, dir, *seq, (flags & TH_ACK) ? ack : 0, flags, s, len);
+	b_pkts[b_n] = (struct ftpi_packet){ts, 101, (uint32_t)n, (uint32_t)n, b_arena + used};
+	used += n;
+	b_n++;
+	*seq += (uint32_t)len + ((flags & (TH_SYN | TH_FIN)) ? 1 : 0);
+}
+
+static void b_build(void)
+{
+	static const char *const talk[][2] = {
+		{"1", "220 hi\r\n"}, {"0", "USER u\r\n"}, {"1", "331 p\r\n"}, {"0", "PASS x\r\n"},
+		{"1", "230 ok\r\n"}, {"0", "PASV\r\n"}, {"1", "227 (10,0,0,2,4,1)\r\n"},
+		{"0", "QUIT\r\n"},   {"1", "221 bye\r\n"}};
+	struct conn c[B_CONNS];
+	uint64_t ts = 1700000000000000ull;
+
+	b_n = 0;
+	for (int k = 0; k < B_CONNS; k++) {
+		conn_init(&c[k], k & 1, (uint16_t)(40000 + k), 21, 1000u * (unsigned)k, 7);
+		c[k].cli[2] = (uint8_t)k; /* its own client address */
+	}
+	for (int step = 0; step < 14; step++) {
+		for (int k = 0; k < B_CONNS; k++) {
+			/* a staggered start, so batches mix flows at different stages */
+			int st = step - (k % 3);
+			ts += 100;
+			if (st == 0)
+				b_add(ts, &c[k], 0, TH_SYN, NULL);
+			else if (st == 1)
+				b_add(ts, &c[k], 1, TH_SYN | TH_ACK, NULL);
+			else if (st == 2)
+				b_add(ts, &c[k], 0, TH_ACK, NULL);
+			else if (st >= 3 && st < 12)
+				b_add(ts, &c[k], talk[st - 3][0][0] - '0', TH_ACK | TH_PSH, talk[st - 3][1]);
+			else if (st == 12)
+				b_add(ts, &c[k], 0, TH_FIN | TH_ACK, NULL);
+			else if (st == 13)
+				b_add(ts, &c[k], 1, TH_FIN | TH_ACK, NULL);
+		}
+	}
+	/* and one that is not TCP: decoded, counted, fed */
+	static const uint8_t junk[20] = {0x45, 0, 0, 20, 0, 0, 0, 0, 64, 17};
+	b_pkts[b_n++] = (struct ftpi_packet){ts + 100, 101, sizeof junk, sizeof junk, junk};
+}
+
+static int stop_at;
+static int stopping_cb(void *user, const struct ftpi_event *ev)
+{
+	evlog_cb(user, ev);
+	return --stop_at == 0;
+}
+
+static void test_feed_batch(void)
+{
+	/* the same packets, one by one and in batches of several sizes: the same events and
+	 * counters; then a callback that stops in the middle of a batch */
+	static struct evlog one, many;
+	static const size_t sizes[] = {1, 3, 8, 64, B_MAX};
+	struct ftpi_stats s1, s2;
+
+	b_build();
+	ASSERT_GT(b_n, 300);
+	ftpi_engine *e1 = new_engine(&one, NULL);
+	for (size_t i = 0; i < b_n; i++)
+		ASSERT_EQ(ftpi_engine_feed(e1, &b_pkts[i]), FTPI_OK);
+	ftpi_engine_stats(e1, &s1, sizeof s1);
+	ftpi_engine_flush(e1);
+	ftpi_engine_free(e1);
+	ASSERT_EQ(one.sessions, B_CONNS);
+	for (size_t z = 0; z < sizeof sizes / sizeof sizes[0]; z++) {
+		ftpi_engine *e2 = new_engine(&many, NULL);
+		for (size_t i = 0; i < b_n; i += sizes[z]) {
+			size_t m = b_n - i < sizes[z] ? b_n - i : sizes[z], done = 99;
+			ASSERT_EQ(ftpi_engine_feed_batch(e2, b_pkts + i, m, &done), FTPI_OK);
+			ASSERT_EQ(done, m);
+		}
+		ftpi_engine_stats(e2, &s2, sizeof s2);
+		ftpi_engine_flush(e2);
+		ftpi_engine_free(e2);
+		ASSERT_TRUE(memcmp(&s1, &s2, sizeof s1) == 0);
+		ASSERT_EQ(many.len, one.len);
+		ASSERT_TRUE(memcmp(many.text, one.text, one.len) == 0);
+	}
+	/* stop at the 40th event: the batch reports how many packets it fed, and the counters
+	 * are those of feeding exactly these packets one by one */
+	struct ftpi_config cfg;
+	ftpi_config_init(&cfg);
+	cfg.use_ndpi = 0;
+	cfg.on_event = stopping_cb;
+	cfg.user = &one;
+	memset(&one, 0, sizeof one);
+	stop_at = 40;
+	e1 = ftpi_engine_new(&cfg, NULL);
+	size_t fed1 = 0;
+	while (fed1 < b_n && ftpi_engine_feed(e1, &b_pkts[fed1]) == FTPI_OK)
+		fed1++;
+	fed1++;
+	ftpi_engine_stats(e1, &s1, sizeof s1);
+	ftpi_engine_free(e1);
+	cfg.user = &many;
+	memset(&many, 0, sizeof many);
+	stop_at = 40;
+	ftpi_engine *e2 = ftpi_engine_new(&cfg, NULL);
+	size_t done = 0;
+	ASSERT_EQ(ftpi_engine_feed_batch(e2, b_pkts, b_n, &done), FTPI_E_CALLBACK);
+	ASSERT_EQ(done, fed1);
+	ASSERT_NE(done % 8, 0); /* stopped inside a batch of the engine's 8 */
+	ftpi_engine_stats(e2, &s2, sizeof s2);
+	ftpi_engine_free(e2);
+	ASSERT_TRUE(memcmp(&s1, &s2, sizeof s1) == 0);
+	ASSERT_EQ(many.len, one.len);
+}
+
+static const struct ftpi_test tests[] = {
+	{"flow_table", test_flow_table},
+	{"mem_classes", test_mem_classes},
+	{"buf_printf", test_buf_printf},
+	{"feed_batch", test_feed_batch},
+};
+
+FTPI_TEST_MAIN(tests)
