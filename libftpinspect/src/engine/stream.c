@@ -111,7 +111,10 @@ static struct ftpi_flow *stream_get(ftpi_engine *e, uint64_t id, uint64_t ts_us)
 	if (f == NULL || !f->external)
 		return NULL;
 	clock_to(e, ts_us);
-	ftpi__flow_touch(&e->flows, f, e->cx.now_us);
+	/* A stream's place in the LRU list (for eviction at max_flows) moves once a second of
+	 * capture time at most: relinking on every call would touch its neighbours' memory too. */
+	if (e->cx.now_us >= f->last_us + 1000000)
+		ftpi__flow_touch(&e->flows, f, e->cx.now_us);
 	return f;
 }
 
