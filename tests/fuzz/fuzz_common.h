@@ -17,7 +17,7 @@ static inline int fuzz_touch(const struct ftpi_span *s)
 	return (int)(v & 1);
 }
 
-static int fuzz_on_event(void *user, const struct ftpi_event *ev)
+static inline int fuzz_on_event(void *user, const struct ftpi_event *ev)
 {
 	volatile int sink = 0;
 	(void)user;
@@ -45,7 +45,7 @@ static int fuzz_on_event(void *user, const struct ftpi_event *ev)
 	return 0;
 }
 
-static ftpi_engine *fuzz_engine(void)
+static inline ftpi_engine *fuzz_engine(void)
 {
 	struct ftpi_config cfg;
 	ftpi_config_init(&cfg);
