@@ -5,7 +5,7 @@
 # make_seeds.py writes from the captures, with its dictionary (dicts.txt). Afterwards the new
 # inputs are merged into corpus/<target>/ (-merge=1: only inputs that add coverage), crash inputs
 # are kept under WORK/crashes/<target>/, and a table (target, runs, execs/s, coverage, crashes)
-# is written to tests/fuzz/RESULTS.md.
+# is appended to tests/fuzz/RESULTS.md.
 #
 #   tests/fuzz/campaign.sh [-t SECONDS] [-j JOBS] [-b BUILD] [-w WORK] [-n] [target...]
 #     -t  seconds per target (default 600)       -j  parallel jobs (default: nproc)
@@ -92,19 +92,28 @@ for t in "$@"; do
 done
 
 if [ "$commit" = 1 ]; then
-	cat >"$here/RESULTS.md" <<EOT
+	res=$here/RESULTS.md
+	if [ ! -f "$res" ]; then
+		cat >"$res" <<EOT
 # Fuzzing campaign results
 
-Written by \`tests/fuzz/campaign.sh\` on $(date -u +%Y-%m-%d) at commit $(git -C "$root" rev-parse --short HEAD):
-${secs} s per target, -fork=${jobs} on $(nproc) cores ($(uname -m)), ASan+UBSan build
-($(basename "$build")). Runs are libFuzzer's total over all jobs, execs/s that total over the wall-clock time; coverage is
-libFuzzer's edge count at the first and the last status line. Crash inputs are under
-\`$work/crashes/<target>/\` after the run; each one fixed is kept as a regression case in
-\`corpus/<target>/\`.
+One section per run of \`tests/fuzz/campaign.sh\`, newest last. Runs are libFuzzer's total over
+all jobs (-fork), execs/s that total over the wall-clock time; coverage is libFuzzer's edge count
+at the first and the last status line of the run (fork mode counts the features of all jobs, so
+it is higher than a single process's "INITED cov:"). Crash inputs are kept under the work
+directory's crashes/<target>/; each one fixed is kept as a regression case in corpus/<target>/.
+EOT
+	fi
+	cat >>"$res" <<EOT
 
-| target | runs | execs/s | coverage (start → end) | crashes |
+## $(date -u '+%Y-%m-%d %H:%M') UTC, commit $(git -C "$root" rev-parse --short HEAD)
+
+${secs} s per target, -fork=${jobs} on $(nproc) cores ($(uname -m)), ASan+UBSan build
+($(basename "$build")).
+
+| target | runs | execs/s | coverage (first → last) | crashes |
 |---|---|---|---|---|
 ${rows}
 EOT
-	echo "wrote $here/RESULTS.md"
+	echo "wrote $res"
 fi

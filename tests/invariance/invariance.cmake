@@ -9,9 +9,17 @@ set(FTPI_INV_MODES seg1 segrand reorder dup vlan qinq sll2 gre erspan2 tshift)
 # counts fragments and drops them, so nothing of the conversation is seen. When it lands these
 # start to pass, CTest reports them failed (WILL_FAIL), and WILL_FAIL is removed.
 set(FTPI_INV_FRAG vsftpd_plain_passive link_ether tunnel_gre)
-# Cases that differ because of a library defect reported with this test (see README.md):
-# CTest expects them to fail until it is fixed.
-set(FTPI_INV_KNOWN_FAIL "")
+# Cases that differ because of a library defect found by these tests (README.md, "Differences
+# found"): CTest expects them to fail until the defect is fixed, then reports them, and they
+# leave this list.
+#  (A) reorder: a data connection's byte count loses the out-of-order bytes held when the data
+#      connection stops wanting bytes (reasm unwant frees them uncounted);
+#  (B) seg1: a data ClientHello whose first 3 bytes come in more than one segment is not read
+#      (the TLS reader is fed from the 3rd byte), so tls-resumption becomes inferred.
+set(FTPI_INV_KNOWN_FAIL
+  reorder.pyftpdlib_passive_ports_policy reorder.vsftpd_concurrent_sessions
+  reorder.vsftpd_nat_pasv_address
+  seg1.pyftpdlib_login_before_auth seg1.vsftpd_ftps_lftp)
 
 # resegment.py needs scapy: the Debian python3 has it (python3-scapy); another python3 first on
 # PATH (pyenv) may not.
