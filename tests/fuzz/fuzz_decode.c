@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * fuzz_decode.c - the packet decoder alone (link, tunnels, IPv4/IPv6, TCP): one packet per input.
- * The first byte picks the link type, the second whether the wire length exceeds the captured
- * length (snap length); the rest is the packet, in its own allocation. Checks: every pointer the
+ * The first byte picks the link type, the second is unused (kept so the corpus keeps its
+ * format); the rest is the packet, in its own allocation. Checks: every pointer the
  * decoder hands on (IP header, TCP header, payload) lies inside the captured bytes, the payload
  * never exceeds what the wire length allows, and the checksum helper reads only those bytes.
  * The defragmenter (issue 14) gets its own target next to this one when it lands: fragments of
@@ -10,9 +10,10 @@
  */
 #include <stdlib.h>
 
+#include <string.h>
+
 #include "decode.h"
-#include "engine.h"
-#include "fuzz_common.h"
+#include "fuzz_ctx.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -25,21 +26,18 @@ static int inside(const uint8_t *p, uint32_t n, const uint8_t *base, size_t size
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static ftpi_engine *e;
+	struct ftpi__ctx *cx = fuzz_ctx();
 	if (size < 2 || size > 65535 + 2)
-		return 0;
-	if (e == NULL && (e = fuzz_engine()) == NULL)
 		return 0;
 	int lt = linktypes[data[0] % (sizeof linktypes / sizeof linktypes[0])];
 	size_t n = size - 2;
-	uint32_t wire = (uint32_t)n + (data[1] & 0x7f) * 16u;
 	uint8_t *pkt = malloc(n ? n : 1);
 	if (pkt == NULL)
 		return 0;
 	memcpy(pkt, data + 2, n);
 	struct ftpi_tcp_seg seg;
 	memset(&seg, 0, sizeof seg);
-	if (ftpi__decode_packet(e, lt, pkt, (uint32_t)n, wire, &seg) == 1) {
+	if (ftpi__decode_packet(cx, lt, pkt, (uint32_t)n, &seg) == 1) {
 		if (!inside(seg.ip, seg.ip_len, pkt, n) || !inside(seg.tcp, seg.tcp_len, pkt, n) ||
 		    !inside(seg.payload, seg.len, pkt, n))
 			abort();

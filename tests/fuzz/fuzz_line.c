@@ -9,9 +9,10 @@
  */
 #include <stdlib.h>
 
-#include "engine.h"
+#include <string.h>
+
 #include "ftp.h"
-#include "fuzz_common.h"
+#include "fuzz_ctx.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -43,7 +44,7 @@ static int on_line(void *ctx, const char *text, size_t len, int truncated)
 	return l->stop;
 }
 
-static void frame(struct ftpi_engine *e, const uint8_t *p, size_t n, size_t chunk,
+static void frame(struct ftpi__ctx *e, const uint8_t *p, size_t n, size_t chunk,
 		  struct lines *out)
 {
 	struct ftpi_line l;
@@ -65,10 +66,8 @@ static void frame(struct ftpi_engine *e, const uint8_t *p, size_t n, size_t chun
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static ftpi_engine *e;
+	struct ftpi__ctx *e = fuzz_ctx();
 	if (size < 1)
-		return 0;
-	if (e == NULL && (e = fuzz_engine()) == NULL)
 		return 0;
 	size_t before = e->mem_used;
 	struct lines a = {NULL, 0, 0, e->cfg.max_line_len, (data[0] >> 7) & 1};

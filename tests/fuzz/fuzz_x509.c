@@ -10,8 +10,9 @@
  */
 #include <stdlib.h>
 
-#include "engine.h"
-#include "fuzz_common.h"
+#include <string.h>
+
+#include "fuzz_ctx.h"
 #include "tls.h"
 #include "x509.h"
 
@@ -29,7 +30,6 @@ static void check_text(const char *s, size_t cap)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static ftpi_engine *e;
 	static struct ftpi__x509_store *store;
 	const uint8_t *der[FTPI__TLS_MAX_CERTS];
 	uint32_t der_len[FTPI__TLS_MAX_CERTS];
@@ -38,9 +38,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (size < 2)
 		return 0;
-	if (e == NULL && (e = fuzz_engine()) == NULL)
-		return 0;
-	if (store == NULL && ftpi__x509_store_new(e, NULL, &store) != FTPI_OK)
+	if (store == NULL && ftpi__x509_store_new(fuzz_ctx(), NULL, &store) != FTPI_OK)
 		return 0;
 	switch (data[0] & 3) {
 	case 0: at = 1798761600; break;
