@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: BSD-2-Clause
 """Writes seed inputs for the fuzz targets from the project's captures (captures/*.pcap,
-tests/crafted/*.pcap), certificates and sample options, in each target's input format, into
+tests/crafted/*.pcap), certificates (the lab's, and the chains in the fuzz_tls corpus's
+handshakes) and sample options, in each target's input format, into
 OUT/<target>/. tests/fuzz/campaign.sh merges them into corpus/<target>/ (libFuzzer -merge=1 keeps
 only the seeds that add coverage). Needs scapy (Debian python3-scapy).
 Run: python3 tests/fuzz/make_seeds.py OUT"""
@@ -118,6 +119,42 @@ def seeds_x509(out):
             write(out, "fuzz_x509", bytes([opt, len(name)]) + name + chain)
 
 
+def tls_chains(server_bytes):
+    """DER chains of the Certificate messages (TLS 1.0-1.2, in clear) in server-to-client bytes."""
+    hs, off = b"", 0
+    while off + 5 <= len(server_bytes):
+        rtype, rlen = server_bytes[off], struct.unpack(">H", server_bytes[off + 3:off + 5])[0]
+        if rtype == 22:
+            hs += server_bytes[off + 5:off + 5 + rlen]
+        off += 5 + rlen
+    chains, off = [], 0
+    while off + 4 <= len(hs):
+        mtype, mlen = hs[off], int.from_bytes(hs[off + 1:off + 4], "big")
+        body = hs[off + 4:off + 4 + mlen]
+        if mtype == 11 and len(body) >= 3:
+            certs, o = [], 3
+            while o + 3 <= len(body):
+                n = int.from_bytes(body[o:o + 3], "big")
+                certs.append(body[o + 3:o + 3 + n])
+                o += 3 + n
+            chains.append(certs)
+        off += 4 + mlen
+    return chains
+
+
+def seeds_x509_from_tls(out):
+    """fuzz_x509 seeds from the chains the fuzz_tls corpus's handshakes carry."""
+    for p in sorted(glob.glob(os.path.join(ROOT, "tests/fuzz/corpus/fuzz_tls/*"))):
+        with open(p, "rb") as f:
+            data = f.read()
+        if len(data) < 3:
+            continue
+        c2s_len = int.from_bytes(data[1:3], "big")
+        for chain in tls_chains(data[3 + c2s_len:]):
+            body = b"".join(struct.pack(">H", len(c)) + c for c in chain[:8])
+            write(out, "fuzz_x509", bytes([0, 16]) + b"ftp.example.test" + body)
+
+
 def seeds_cli(out):
     argvs = [
         [b"-r", b"a.pcap", b"--format", b"json", b"-v"],
@@ -154,6 +191,7 @@ def main():
     for c in caps:
         seeds_from_capture(out, c)
     seeds_x509(out)
+    seeds_x509_from_tls(out)
     seeds_cli(out)
 
 
