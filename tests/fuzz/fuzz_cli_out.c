@@ -159,9 +159,8 @@ static void event(struct app *a, struct ftpi_event *ev, int type, uint64_t *ts)
 	ev->frame++;
 	if (a->sum != NULL)
 		summary_event(a->sum, ev);
-	if (a->pcapng != NULL && (type == FTPI_EV_FINDING || type == FTPI_EV_EXPECT ||
-				  type == FTPI_EV_DATA))
-		app_comment(a, type == FTPI_EV_DATA ? "ended" : NULL, ev);
+	if (a->pcapng != NULL)
+		annot_event(&a->annot, &a->pc, ev->frame, ev);
 	a->out->event(a, ev);
 }
 
@@ -317,16 +316,13 @@ static void run_format(const struct out_ops *ops, const struct cli_opts *o, cons
 		check_text(out, len);
 	free(out);
 
-	for (size_t i = 0; i < a.n_comments; i++)
-		if (!utf8_ok((const uint8_t *)a.comments[i], strlen(a.comments[i])))
+	for (size_t i = 0; i < a.pc.n; i++)
+		if (!utf8_ok((const uint8_t *)a.pc.text[i], strlen(a.pc.text[i])))
 			abort();
 	if (a.pcapng != NULL) {
 		static const uint8_t pkt[60];
-		const char *c[APP_MAX_COMMENTS];
-		for (size_t i = 0; i < a.n_comments; i++)
-			c[i] = a.comments[i];
 		struct ftpi_packet p = {1700000000000000ull, 1, sizeof pkt, sizeof pkt, pkt};
-		if (pcapng_write(a.pcapng, &p, c, a.n_comments) != 0 || pcapng_close(a.pcapng) != 0)
+		if (annot_write(a.pcapng, &p, &a.pc) != 0 || pcapng_close(a.pcapng) != 0)
 			abort();
 		off_t n = lseek(pcapng_fd, 0, SEEK_END);
 		uint8_t *f = malloc(n > 0 ? (size_t)n : 1);
