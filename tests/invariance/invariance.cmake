@@ -25,8 +25,8 @@ set(FTPI_INV_KNOWN_FAIL
 # Cases run besides the one mode per capture ("mode.capture"): (A) shows only with some orders.
 set(FTPI_INV_EXTRA reorder.vsftpd_plain_passive)
 
-# resegment.py needs scapy: the Debian python3 has it (python3-scapy); another python3 first on
-# PATH (pyenv) may not.
+# resegment.py's frag mode needs scapy: the Debian python3 has it (python3-scapy); another
+# python3 first on PATH (pyenv) may not.
 set(FTPI_INV_PYTHON "")
 foreach(py /usr/bin/python3 ${Python3_EXECUTABLE})
   if(NOT FTPI_INV_PYTHON AND EXISTS ${py})

@@ -4,12 +4,13 @@
 sessions, data connections, findings and server summaries as CAPTURE itself (ftpinspect --format
 json). Compared as multisets of events, without what must differ: capture times (ts, start, end)
 and frame numbers, also where a message names one (and nDPI's note in evidence, see
-NDPI_NOTE). Exit 0 when equal, 1 with the differences, 77 (skip) when scapy is missing, the
+NDPI_NOTE). Exit 0 when equal, 1 with the differences, 77 (skip) when scapy is missing (frag), the
 capture is absent (public set) or pcapng, or the mode applies to none of its packets.
 
   invariance.py --ftpinspect BIN --capture CAPTURE --mode MODE [--seed N] [--keep DIR]
 """
 import argparse
+import importlib.util
 import json
 import os
 import re
@@ -57,10 +58,8 @@ def main():
     if not os.path.exists(a.capture):
         print("SKIP: %s is absent" % a.capture)
         return 77
-    try:
-        import scapy  # noqa: F401  (resegment.py needs it)
-    except ImportError:
-        print("SKIP: scapy is not installed (Debian python3-scapy)")
+    if a.mode == "frag" and importlib.util.find_spec("scapy") is None:
+        print("SKIP: scapy (Debian python3-scapy) is not installed: resegment.py needs it for frag")
         return 77
     with tempfile.TemporaryDirectory() as tmp:
         out = os.path.join(a.keep or tmp, "%s.%s.pcap" % (

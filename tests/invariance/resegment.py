@@ -27,7 +27,7 @@ link layer is parsed here (Ethernet with 802.1Q/802.1ad tags, GRE and ERSPAN II/
 SLL, SLL2, NULL, LOOP, RAW) to find the innermost IP header of the TCP segment. Deterministic
 for a given --seed. Exit status 3 when the mode changed no packet (e.g. frag on IPv6 only), 4
 when the input is not a pcap file (pcapng is not read).
-Needs scapy (Debian python3-scapy) for building tunnel headers and fragments.
+Needs scapy (Debian python3-scapy) for the fragments (imported only for frag).
 
   resegment.py MODE IN.pcap OUT.pcap [--seed N]
 """
@@ -36,11 +36,8 @@ import random
 import struct
 import sys
 
-from scapy.all import GRE, IP, Dot1AD, Dot1Q, Ether, Raw, fragment
-
 CONTROL_PORTS = (21, 990, 2121)
-MAC = dict(src="02:00:00:00:00:01", dst="02:00:00:00:00:02")
-OUTER = dict(src="192.0.2.1", dst="192.0.2.2")
+MAC_SRC, MAC_DST = b"\x02\0\0\0\0\x01", b"\x02\0\0\0\0\x02"
 ETH_IPV4, ETH_IPV6 = 0x0800, 0x86DD
 
 
@@ -278,6 +275,18 @@ def duplicate(pkts, lt):
     return out, changed
 
 
+def ether(et):
+    return MAC_DST + MAC_SRC + struct.pack("!H", et)
+
+
+def outer_gre(gre):
+    """Ethernet + IPv4 (192.0.2.1 -> 192.0.2.2, protocol 47) around a GRE header and payload."""
+    hdr = bytearray(struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(gre), 0, 0, 64, 47, 0,
+                                bytes([192, 0, 2, 1]), bytes([192, 0, 2, 2])))
+    struct.pack_into("!H", hdr, 10, ipv4_cksum(bytes(hdr)))
+    return ether(ETH_IPV4) + bytes(hdr) + gre
+
+
 def encapsulate(pkts, lt, mode):
     out, changed = [], 0
     for ts, raw, wl in pkts:
@@ -290,26 +299,24 @@ def encapsulate(pkts, lt, mode):
         missing = wl - len(raw) if s is None and wl > len(raw) else 0
         et = ETH_IPV6 if ip[0] >> 4 == 6 else ETH_IPV4
         if mode == "vlan":
-            frame = bytes(Ether(type=0x8100, **MAC) / Dot1Q(vlan=100, type=et) / Raw(ip))
+            frame = ether(0x8100) + struct.pack("!HH", 100, et) + ip
         elif mode == "qinq":
-            frame = bytes(Ether(type=0x88A8, **MAC) / Dot1AD(vlan=10, type=0x8100)
-                          / Dot1Q(vlan=20, type=et) / Raw(ip))
+            frame = ether(0x88A8) + struct.pack("!HHHH", 10, 0x8100, 20, et) + ip
         elif mode == "sll2":
-            frame = struct.pack("!HHIHBB8s", et, 0, 3, 1, 0, 6, b"\x02\0\0\0\0\x01\0\0") + ip
+            frame = struct.pack("!HHIHBB8s", et, 0, 3, 1, 0, 6, MAC_SRC + b"\0\0") + ip
         elif mode == "gre":
-            frame = bytes(Ether(**MAC) / IP(**OUTER) / GRE(proto=et) / Raw(ip))
-        else:  # erspan2
-            inner = struct.pack("!6s6sH", b"\x02\0\0\0\0\x02", b"\x02\0\0\0\0\x01", et) + ip
-            hdr = bytes([0x10, 0x64, 0x00, 0x01, 0, 0, 0, 0])
-            frame = bytes(Ether(**MAC) / IP(**OUTER)
-                          / GRE(seqnum_present=1, seqence_number=changed, proto=0x88BE)
-                          / Raw(hdr + inner))
+            frame = outer_gre(struct.pack("!HH", 0, et) + ip)
+        else:  # erspan2: GRE with a sequence number, ERSPAN II header, inner Ethernet
+            erspan = bytes([0x10, 0x64, 0x00, 0x01, 0, 0, 0, 0])
+            frame = outer_gre(struct.pack("!HHI", 0x1000, 0x88BE, changed) + erspan +
+                              ether(et) + ip)
         out.append([ts, frame, len(frame) + missing])
         changed += 1
     return out, (276 if mode == "sll2" else 1), changed
 
 
 def fragments(pkts, lt):
+    from scapy.all import IP, fragment  # slow to import: only when used
     out, changed = [], 0
     for ts, raw, wl in pkts:
         s = parse(lt, raw, wl)
