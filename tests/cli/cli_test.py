@@ -749,7 +749,8 @@ def t_progress():
     d = tempfile.mkdtemp(prefix="ftpi-cli-")
     try:
         big = os.path.join(d, "many.pcap")
-        make_many_sessions(big, 3000, repeat=4)
+        # big enough to take longer than the first progress update (0.25 s) on a fast build
+        make_many_sessions(big, 3000, repeat=12)
         for extra, want in (([], True), (["--no-progress"], False)):
             rc, got = run_on_pty(["-r", big, "--format", "json", "-v"] + extra, "stderr")
             check(rc == 0, "exit %d" % rc)

@@ -12,15 +12,11 @@ set(FTPI_INV_FRAG vsftpd_plain_passive link_ether tunnel_gre)
 # Cases that differ because of a library defect found by these tests (README.md, "Differences
 # found"): CTest expects them to fail until the defect is fixed, then reports them, and they
 # leave this list.
-#  (A) reorder: a data connection's byte count loses the out-of-order bytes held when the data
-#      connection stops wanting bytes (reasm unwant frees them uncounted);
-#  (B) seg1: a data ClientHello whose first 3 bytes come in more than one segment is not read
-#      (the TLS reader is fed from the 3rd byte), so tls-resumption / tls-psk become inferred;
+#  (A) and (B) are fixed (reasm counts held bytes when it stops reading; the data stage feeds
+#      the TLS reader the bytes it kept while deciding);
 #  (C) segrand/seg1: after an acknowledged hole, the next line is lost when it does not come in
 #      one segment.
 set(FTPI_INV_KNOWN_FAIL
-  reorder.vsftpd_plain_passive
-  seg1.pyftpdlib_login_before_auth seg1.vsftpd_ftps_explicit_tls12 seg1.vsftpd_ftps_tls13_lftp
   segrand.tcp_gap)
 # Cases run besides the one mode per capture ("mode.capture"): (A) shows only with some orders.
 set(FTPI_INV_EXTRA reorder.vsftpd_plain_passive)

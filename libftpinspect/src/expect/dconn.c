@@ -32,6 +32,7 @@ static void review_tls(struct ftpi__expect_tab *xt, struct ftpi_dconn *d)
 int ftpi__dconn_data(struct ftpi__expect_tab *xt, struct ftpi_dconn *d, struct ftpi_flow *f,
 		     int dir, const uint8_t *p, size_t n)
 {
+	uint8_t had = d->first_len[dir]; /* bytes of this direction kept from earlier chunks */
 	if (d->first_len[dir] < sizeof d->first[dir]) {
 		size_t k = FTPI__MIN(n, sizeof d->first[dir] - d->first_len[dir]);
 		memcpy(d->first[dir] + d->first_len[dir], p, k);
@@ -57,9 +58,12 @@ int ftpi__dconn_data(struct ftpi__expect_tab *xt, struct ftpi_dconn *d, struct f
 	}
 	int more = 0;
 	if (d->tls && d->tlsp) {
-		more = ftpi__tls_feed(xt->cx, d->tlsp, dir == FTPI_DIR_TO_SERVER ? (d->active ? 1 : 0)
-									    : (d->active ? 0 : 1),
-				      p, n);
+		int tdir = dir == FTPI_DIR_TO_SERVER ? (d->active ? 1 : 0) : (d->active ? 0 : 1);
+		if (!d->tls_fed[dir] && had)
+			/* the record began in earlier chunks, kept while the check waited for 3 bytes */
+			ftpi__tls_feed(xt->cx, d->tlsp, tdir, d->first[dir], had);
+		d->tls_fed[dir] = 1;
+		more = ftpi__tls_feed(xt->cx, d->tlsp, tdir, p, n);
 		if (d->tlsp->seen_client_hello && d->s)
 			d->link = (uint8_t)ftpi__tlsreview_link(d->s->tlsp, &d->s->last_psk_hash,
 								d->tlsp, d->link);

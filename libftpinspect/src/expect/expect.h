@@ -49,6 +49,7 @@ struct ftpi_dconn {
 	uint8_t closed;
 	uint8_t tls;
 	uint8_t tls_checked;
+	uint8_t tls_fed[2];        /* the TLS reader got this direction's bytes from the start */
 	uint8_t clear_reported;
 	uint8_t emitted;
 	uint16_t tls_version, tls_cipher; /* negotiated on the data connection, 0 = not seen */

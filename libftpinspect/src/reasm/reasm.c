@@ -33,23 +33,36 @@ void ftpi__reasm_release(struct ftpi__ctx *cx, struct ftpi_half *h)
 	h->ooo = NULL;
 }
 
+/* A direction stops being read: the bytes held out of order were seen on the wire, so they are
+ * counted by sequence space, as later unwanted bytes are (holes included), then freed. */
+static void stop_reading(struct ftpi__ctx *cx, struct ftpi_half *h)
+{
+	for (struct ftpi_seg *s = h->ooo; s; s = s->next) {
+		uint32_t end = s->seq + s->len;
+		if (FTPI__SEQ_GT(end, h->next_seq)) {
+			h->bytes += end - h->next_seq;
+			h->next_seq = end;
+		}
+	}
+	h->want = 0;
+	ftpi__reasm_release(cx, h);
+}
+
 void ftpi__reasm_unwant(struct ftpi__ctx *cx, struct ftpi_flow *f)
 {
-	for (int d = 0; d < 2; d++) {
-		f->half[d].want = 0;
-		ftpi__reasm_release(cx, &f->half[d]);
-	}
+	stop_reading(cx, &f->half[0]);
+	stop_reading(cx, &f->half[1]);
 }
 
 /* Applies a receiver's answer. */
 static void answer(struct ftpi_reasm *r, struct ftpi_flow *f, int want)
 {
-	if (want & FTPI_REASM_DROP) {
+	if (want & FTPI_REASM_UNWANT) {
+		ftpi__reasm_unwant(r->cx, f);
+	} else if (want & FTPI_REASM_DROP) {
 		ftpi__reasm_release(r->cx, &f->half[0]);
 		ftpi__reasm_release(r->cx, &f->half[1]);
 	}
-	if (want & FTPI_REASM_UNWANT)
-		f->half[0].want = f->half[1].want = 0;
 }
 
 static void check_fin(struct ftpi_half *h)
