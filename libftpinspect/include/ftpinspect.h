@@ -9,7 +9,8 @@
  * logins, data connections, and findings from the FTP/FTPS risk table.
  *
  * Threads: an engine is not thread-safe. Use one engine per thread; engines share nothing (the
- * library has no global state, only const tables), so any number may run in parallel.
+ * library has no global state, only const tables), so any number may run in parallel, except an
+ * ftpi_expect_store when the caller gives one to several engines (see there).
  * The library never prints, never exits, and allocates only up to the caps in the config.
  *
  * Ownership of pointers, everywhere in this header:
@@ -375,6 +376,66 @@ enum ftpi_event_mask_bits {
 	FTPI_EVMASK_LOGIN = 1u << 5
 };
 
+/* ---------------------------------------------------------------------------------------------
+ * Expectation store: shared by engines that run on different threads (one engine per worker, as
+ * IDS engines do). Created once, passed to every engine in cfg.expect_store with a distinct
+ * cfg.engine_index. An engine publishes the data-connection expectations its sessions announce;
+ * an engine that sees a new connection its own table does not explain claims the published
+ * expectation that fits, so a data connection that lands on another worker than its control
+ * connection is still linked, and reported once (by the worker that sees it), with the same
+ * fields as one engine would give.
+ *
+ * Capture-time watermarks keep the results those of one engine: before it decides from the
+ * store, an engine waits until every other engine of the store has processed its packets up to
+ * the current capture time. Hosts must therefore keep every engine of a store fed in capture-time
+ * order, and tell the store when an engine has nothing to do (ftpi_expect_store_idle) and when
+ * its input has ended (ftpi_expect_store_done), or set a bound on the wait (max_wait_us, for live
+ * capture, where a late worker must not stall the others).
+ *
+ * Threads: every ftpi_expect_store_* call and every engine using the store may run on any
+ * thread at the same time. Memory: max_entries entries, preallocated at creation (about 400
+ * bytes each); nothing is allocated later. Free the store after every engine using it.
+ */
+typedef struct ftpi_expect_store ftpi_expect_store;
+struct ftpi_packet;
+
+/* max_entries: expectations held at once, all engines (0 = 65536); max_engines: engine indexes
+ * 0..max_engines-1 (1..1024); max_wait_us: wall-clock bound on a wait for other engines
+ * (0 = no bound: exact results). NULL with *status FTPI_E_INVAL or FTPI_E_NOMEM on failure. */
+FTPI_API FTPI_WARN_UNUSED ftpi_expect_store *ftpi_expect_store_new(uint32_t max_entries,
+								  unsigned max_engines,
+								  uint64_t max_wait_us,
+								  int *status);
+/* NULL is a no-op. Every engine using the store must have been freed. */
+FTPI_API void ftpi_expect_store_free(ftpi_expect_store *st);
+/* The host promises that engine_index will get no packet older than until_us (its queue is
+ * empty and every earlier packet was handed out): other engines stop waiting for it. */
+FTPI_API void ftpi_expect_store_idle(ftpi_expect_store *st, unsigned engine_index,
+				     uint64_t until_us);
+/* engine_index gets no more packets (call before ftpi_engine_flush on that engine). */
+FTPI_API void ftpi_expect_store_done(ftpi_expect_store *st, unsigned engine_index);
+
+struct ftpi_expect_store_stats {
+	uint64_t published, claimed, lookups, full, waits, wait_timeouts;
+	uint64_t wait_ns; /* wall time spent waiting for other engines, all engines */
+	uint64_t in_use, high_water;
+};
+FTPI_API int ftpi_expect_store_stats(ftpi_expect_store *st, struct ftpi_expect_store_stats *out,
+				     size_t out_size);
+
+/* The shard (0..n-1) of a packet by an unordered hash of its IP addresses, so that both
+ * directions, and a session's control and usual data connections (same host pair), go to one
+ * worker. Packets that are not IP (or cannot be decoded) go to shard 0. Usable without an
+ * engine, from any thread. */
+FTPI_API unsigned ftpi_shard_of(const struct ftpi_packet *pkt, unsigned n);
+/* By connection instead (both IP addresses and ports, unordered), as a kernel's flow hash
+ * (AF_PACKET fanout) spreads packets: data connections usually go elsewhere than their control
+ * connection, and the shared store links them. */
+FTPI_API unsigned ftpi_shard_of_conn(const struct ftpi_packet *pkt, unsigned n);
+/* The same on addresses. */
+FTPI_API unsigned ftpi_shard_of_addrs(const struct ftpi_addr *a, const struct ftpi_addr *b,
+				      unsigned n);
+
 /*
  * Configuration. Initialise with ftpi_config_init() (it sets `size` and every default), then change
  * fields. The engine copies the struct and every array it points to: the caller may free or reuse
@@ -426,6 +487,11 @@ struct ftpi_config {
 	ftpi_event_cb on_event;
 	void *user;
 	struct ftpi_allocator allocator; /* all NULL = malloc/free */
+
+	/* Workers (appended at the end, the ABI rule: cfg.size tells the library's struct). */
+	ftpi_expect_store *expect_store; /* shared expectations; NULL = this engine alone */
+	unsigned engine_index; /* distinct per engine of a store (< its max_engines); session ids
+				* interleave (engine i of n: i+1, i+1+n, ...): unique across engines */
 };
 
 /* Fills defaults. Always call it first. */
@@ -472,6 +538,10 @@ FTPI_API int ftpi_engine_feed(ftpi_engine *e, const struct ftpi_packet *pkt);
  * see the decoding counters of up to 7 packets after its own. */
 FTPI_API int ftpi_engine_feed_batch(ftpi_engine *e, const struct ftpi_packet *pkts, size_t n,
 				    size_t *done);
+/* The same, for engines that each get a share of one capture (workers): frame is the packet's
+ * 1-based number in the whole capture, which events carry (ftpi_engine_feed counts the packets
+ * the engine sees). */
+FTPI_API int ftpi_engine_feed_frame(ftpi_engine *e, const struct ftpi_packet *pkt, uint64_t frame);
 
 /* True when the engine decodes this link type. */
 FTPI_API int ftpi_linktype_supported(int linktype);
@@ -479,6 +549,10 @@ FTPI_API int ftpi_linktype_supported(int linktype);
 /* Advances capture time with no packet (a live capture going idle): expires idle flows and
  * expectations, emitting their events. */
 FTPI_API int ftpi_engine_advance(ftpi_engine *e, uint64_t now_us);
+
+/* The same with the frame number events raised now carry (workers: the number, in the whole
+ * capture, of the packet that moved the capture clock). */
+FTPI_API int ftpi_engine_advance_frame(ftpi_engine *e, uint64_t now_us, uint64_t frame);
 
 /* End of input: ends every flow, session and expectation, emits their events (sessions, data,
  * data_connection_missing, server summaries). The engine is empty and reusable afterwards. */

@@ -93,6 +93,7 @@ def main():
     ap.add_argument("--ftpinspect", required=True)
     ap.add_argument("--truth", required=True)
     ap.add_argument("--public-dir", default=None)
+    ap.add_argument("--workers", type=int, default=1, help="ftpinspect --workers N")
     ap.add_argument("-v", "--verbose", action="store_true")
     a = ap.parse_args()
 
@@ -120,6 +121,8 @@ def main():
     if truth.get("summary_checks"):
         opts.append("--summary")
     cmd = [a.ftpinspect, "-r", pcap, "--format", "json"] + opts
+    if a.workers > 1:
+        cmd += ["--workers", str(a.workers)]
     p = subprocess.run(cmd, capture_output=True, text=True)
     if p.returncode not in (0, 3):
         print(f"FAIL: {' '.join(cmd)} exited {p.returncode}: {p.stderr.strip()}")

@@ -25,6 +25,18 @@ function(ftpi_golden prefix script)
     if(golden.${prefix}.${n} IN_LIST FTPI_GOLDEN_PENDING)
       set_tests_properties(golden.${prefix}.${n} PROPERTIES WILL_FAIL TRUE LABELS "golden;pending13")
     endif()
+    # the same truth with four engines on four threads (issue 15): golden.w4.<prefix>.<name>
+    if(script STREQUAL "check_truth.py")
+      add_test(NAME golden.w4.${prefix}.${n} COMMAND ${Python3_EXECUTABLE}
+        ${CMAKE_CURRENT_FUNCTION_LIST_DIR}/${script} --ftpinspect $<TARGET_FILE:ftpinspect>
+        --truth ${t} --workers 4)
+      set_tests_properties(golden.w4.${prefix}.${n} PROPERTIES LABELS "golden;workers"
+        SKIP_RETURN_CODE 77)
+      if(golden.${prefix}.${n} IN_LIST FTPI_GOLDEN_PENDING)
+        set_tests_properties(golden.w4.${prefix}.${n} PROPERTIES WILL_FAIL TRUE
+          LABELS "golden;workers;pending13")
+      endif()
+    endif()
   endforeach()
 endfunction()
 

@@ -100,6 +100,27 @@ int cap_stop_requested(void)
 	return stop_flag != 0;
 }
 
+void cap_request_stop(void)
+{
+	stop_flag = 1;
+}
+
+int cap_fd(const struct cap *c)
+{
+	return pcap_fileno(c->p);
+}
+
+void cap_breakloop(struct cap *c)
+{
+	pcap_breakloop(c->p);
+}
+
+int cap_set_nonblock(struct cap *c)
+{
+	char ebuf[PCAP_ERRBUF_SIZE];
+	return pcap_setnonblock(c->p, 1, ebuf) == 0 ? 0 : -1;
+}
+
 int cap_take_usr1(void)
 {
 	if (!usr1_flag)

@@ -69,10 +69,49 @@ void cap_close(struct cap *c);
 void cap_signals_install(void);
 void cap_signals_current(struct cap *c);
 int cap_stop_requested(void);
+/* Sets the stop flag, as SIGINT does (workers.c: -G, a worker's read error). */
+void cap_request_stop(void);
+/* The capture socket (live; workers.c joins it to a fanout group). */
+int cap_fd(const struct cap *c);
+/* Wakes a reader blocked in cap_dispatch() on another thread. */
+void cap_breakloop(struct cap *c);
+/* Reads return at once (CAP_IDLE when nothing is there): the caller polls cap_fd(). */
+int cap_set_nonblock(struct cap *c);
 int cap_take_usr1(void);
 /* SIGHUP: reopen output files (log rotation). */
 int cap_take_hup(void);
 const char *cap_lib_version(void);
+
+/* ---- workers.c: --workers N ----------------------------------------------------------------- */
+struct app;
+struct sorted;
+struct workers;
+/* N engines from *base (its on_event/user receive every event, serialised), one store. */
+struct workers *workers_new(const struct ftpi_config *base, unsigned n, int live, char *err,
+			    size_t errlen);
+void workers_free(struct workers *w);
+/* Files: start the worker threads, hand them packets (the reading thread), then drain. */
+int workers_start(struct workers *w, char *err, size_t errlen);
+void workers_feed(struct workers *w, const struct ftpi_packet *pkt);
+/* Drains every worker, flushes every engine, writes the merged server summaries. */
+void workers_finish(struct workers *w);
+/* Live: N sockets in one AF_PACKET fanout group; filter; run until stopped. */
+int workers_open_live(struct workers *w, const char *iface, uint32_t snaplen,
+		      uint32_t buffer_kib, char *err, size_t errlen);
+int workers_set_filter(struct workers *w, const char *filter, char *err, size_t errlen);
+int workers_cap_linktype(const struct workers *w);
+int workers_run_live(struct workers *w, uint64_t duration_s, char *err, size_t errlen);
+void workers_live_packet(void *user, const struct ftpi_packet *pkt);
+/* --sort: holds an event's output (written by a->out) until sort_write() writes them all in
+ * capture-time order (ties: by text, so the order is the same with any worker count). */
+struct sorted *sort_new(void);
+int sort_event(struct app *a, const struct ftpi_event *ev);
+void sort_write(struct app *a);
+/* Every engine's counters summed; every socket's capture counters summed. */
+void workers_stats(const struct workers *w, struct ftpi_stats *sum);
+/* One line on stderr (--stats): the store's and the reader's counters. */
+void workers_report(const struct workers *w, FILE *f);
+int workers_cap_stats(const struct workers *w, struct cap_stats *sum);
 
 /* ---- pcapng_out.c --------------------------------------------------------------------------- */
 struct pcapng_out;
@@ -195,6 +234,7 @@ struct app {
 
 	/* Live: when the capture dropped packets (main.c), or NULL. */
 	struct drop_watch *drops;
+	struct sorted *sorted; /* --sort: events held until the end */
 };
 
 /* Registers an output file for SIGHUP reopening. 0, or -1 when the table is full. */

@@ -31,6 +31,7 @@ struct run {
 	ftpi_engine *e;
 	const struct cli_opts *o;
 	struct cap *cap;
+	struct workers *wk; /* --workers N > 1: engines on threads (e is NULL) */
 	uint64_t fed;	      /* packets fed so far (for -c) */
 	uint64_t first_ts_us; /* capture time of the first packet (for --duration on files) */
 	int have_first;
@@ -93,6 +94,8 @@ static int on_event(void *user, const struct ftpi_event *ev)
 		summary_event(a->sum, ev);
 	if (a->pcapng != NULL)
 		annot_event(&a->annot, &a->pc, a->frame, ev);
+	if (a->sorted != NULL)
+		return sort_event(a, ev);
 	a->out->event(a, ev);
 	return 0;
 }
@@ -197,7 +200,12 @@ static void on_packet(void *user, const struct ftpi_packet *pkt)
 		annot_begin(&a->annot, &a->pc, pkt);
 	if (pkt->ts_us > a->last_ts_us)
 		a->last_ts_us = pkt->ts_us;
-	rc = ftpi_engine_feed(r->e, pkt);
+	if (r->wk != NULL) {
+		workers_feed(r->wk, pkt);
+		rc = ftpi_linktype_supported(pkt->linktype) ? FTPI_OK : FTPI_E_LINKTYPE;
+	} else {
+		rc = ftpi_engine_feed(r->e, pkt);
+	}
 	if (rc == FTPI_E_LINKTYPE) {
 		int slot = pkt->linktype >= 0 && pkt->linktype < 8 ? pkt->linktype : 7;
 		if (!r->linktype_warned[slot]) {
@@ -251,6 +259,8 @@ static void print_stats_stderr(struct run *r)
 	struct cap_stats cs;
 
 	memset(&st, 0, sizeof st);
+	if (r->e == NULL)
+		goto capture; /* workers: their counters are theirs until they are done */
 	ftpi_engine_stats(r->e, &st, sizeof st);
 	fprintf(stderr,
 		"ftpinspect: %llu packets, %llu flows, %llu sessions, %llu data connections, "
@@ -258,6 +268,7 @@ static void print_stats_stderr(struct run *r)
 		(unsigned long long)st.packets, (unsigned long long)st.flows_created,
 		(unsigned long long)st.sessions_created, (unsigned long long)st.data_connections,
 		(unsigned long long)st.findings);
+capture:
 	if (r->cap != NULL && cap_is_live(r->cap) && cap_get_stats(r->cap, &cs) == 0)
 		print_cap_stats(&cs);
 }
@@ -318,6 +329,16 @@ static int build_engine(struct run *r, struct app *a, const struct cli_opts *o, 
 			ftpi_strerror(status));
 		*exit_code = EXIT_USAGE;
 		return -1;
+	}
+	if (o->workers > 1) {
+		char err[256];
+		r->wk = workers_new(&cfg, o->workers, o->iface != NULL, err, sizeof err);
+		if (r->wk == NULL) {
+			fprintf(stderr, "ftpinspect: %s\n", err);
+			*exit_code = EXIT_RUNTIME;
+			return -1;
+		}
+		return 0;
 	}
 	r->e = ftpi_engine_new(&cfg, &status);
 	if (r->e == NULL) {
@@ -408,6 +429,40 @@ static int read_capture(struct run *r)
 	progress(r, 1);
 	cap_signals_current(NULL);
 	return 0;
+}
+
+/* End of input: every engine flushed (workers: drained first). */
+static void flush_engines(struct run *r)
+{
+	if (r->wk != NULL)
+		workers_finish(r->wk);
+	else
+		ftpi_engine_flush(r->e);
+}
+
+/* Live with --workers: N sockets of one fanout group, one engine each. */
+static int run_live_workers(struct run *r, const struct cli_opts *o)
+{
+	char err[512];
+	if (workers_open_live(r->wk, o->iface, o->snaplen, o->buffer_kib, err, sizeof err) != 0) {
+		fprintf(stderr, "ftpinspect: %s: %s\n", o->iface, err);
+		return EXIT_RUNTIME;
+	}
+	if (o->drop_user != NULL && cli_drop_privileges(o->drop_user) != 0)
+		return EXIT_RUNTIME;
+	if (o->filter != NULL && workers_set_filter(r->wk, o->filter, err, sizeof err) != 0) {
+		fprintf(stderr, "ftpinspect: %s: bad filter '%s': %s\n", o->iface, o->filter, err);
+		return EXIT_USAGE;
+	}
+	fprintf(stderr,
+		"ftpinspect: listening on %s, link type %d, snapshot length %u, %u workers\n",
+		o->iface, workers_cap_linktype(r->wk), o->snaplen, o->workers);
+	if (workers_run_live(r->wk, o->duration_s, err, sizeof err) != 0) {
+		fflush(r->a->fp);
+		fprintf(stderr, "ftpinspect: %s: %s\n", o->iface, err);
+		return EXIT_RUNTIME;
+	}
+	return EXIT_OK;
 }
 
 /* The output formats: one file each, one line here. */
@@ -534,6 +589,23 @@ int main(int argc, char **argv)
 		goto out;
 	}
 
+	if (o.sort) {
+		a.sorted = sort_new();
+		if (a.sorted == NULL) {
+			fputs("ftpinspect: out of memory\n", stderr);
+			exit_code = EXIT_RUNTIME;
+			goto out;
+		}
+	}
+	if (o.iface != NULL && r.wk != NULL) {
+		exit_code = run_live_workers(&r, &o);
+		goto finish;
+	}
+	if (r.wk != NULL && workers_start(r.wk, err, sizeof err) != 0) {
+		fprintf(stderr, "ftpinspect: %s\n", err);
+		exit_code = EXIT_RUNTIME;
+		goto finish;
+	}
 	if (o.iface != NULL) {
 		r.input_name = o.iface;
 		r.cap = cap_open_live(o.iface, o.snaplen, o.buffer_kib, o.immediate, err,
@@ -564,7 +636,7 @@ int main(int argc, char **argv)
 		if (read_capture(&r) == 1) {
 			/* What was seen is written first, then the error. */
 			snprintf(err, sizeof err, "%s", cap_error(r.cap));
-			ftpi_engine_flush(r.e);
+			flush_engines(&r);
 			fflush(a.fp);
 			fprintf(stderr, "ftpinspect: %s: %s\n", o.iface, err);
 			exit_code = EXIT_RUNTIME;
@@ -613,7 +685,7 @@ int main(int argc, char **argv)
 			snprintf(err, sizeof err, "%s", cap_error(r.cap));
 			cap_close(r.cap);
 			r.cap = NULL;
-			ftpi_engine_flush(r.e);
+			flush_engines(&r);
 			fflush(a.fp);
 			fprintf(stderr, "ftpinspect: %s: %s\n", r.input_name, err);
 			exit_code = EXIT_RUNTIME;
@@ -624,16 +696,23 @@ int main(int argc, char **argv)
 	}
 
 finish:
-	ftpi_engine_flush(r.e);
+	flush_engines(&r);
+	sort_write(&a);
 	{
 		struct cap_stats cs;
-		int have_cs = r.cap != NULL && cap_get_stats(r.cap, &cs) == 0;
+		int have_cs = r.wk != NULL ? o.iface != NULL && workers_cap_stats(r.wk, &cs) == 0
+					  : r.cap != NULL && cap_get_stats(r.cap, &cs) == 0;
 		if (have_cs)
 			report_capture_loss(&a, &cs);
 		if (o.stats && a.out->stats != NULL) {
 			struct ftpi_stats st;
 			memset(&st, 0, sizeof st);
-			ftpi_engine_stats(r.e, &st, sizeof st);
+			if (r.wk != NULL) {
+				workers_stats(r.wk, &st);
+				workers_report(r.wk, stderr);
+			} else {
+				ftpi_engine_stats(r.e, &st, sizeof st);
+			}
 			a.out->stats(&a, &st, have_cs ? &cs : NULL);
 		}
 		if (a.sum != NULL && a.out->summary != NULL)
@@ -665,6 +744,8 @@ out:
 		exit_code = EXIT_RUNTIME;
 	cap_close(r.cap);
 	ftpi_engine_free(r.e);
+	workers_free(r.wk);
+	sort_write(&a); /* nothing left when the run got this far; frees it otherwise */
 	summary_free(a.sum);
 	drop_watch_free(drops);
 	cli_opts_free(&o);

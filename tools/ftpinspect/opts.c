@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "opts.h"
@@ -39,7 +40,9 @@ enum {
 	OPT_FAIL_ON,
 	OPT_COLOR,
 	OPT_NO_PROGRESS,
-	OPT_IMMEDIATE
+	OPT_IMMEDIATE,
+	OPT_WORKERS,
+	OPT_SORT
 };
 
 static const struct option long_opts[] = {
@@ -75,6 +78,8 @@ static const struct option long_opts[] = {
 	{"immediate-mode", no_argument, NULL, OPT_IMMEDIATE},
 	{"list-interfaces", no_argument, NULL, 'D'},
 	{"quiet", no_argument, NULL, 'q'},
+	{"workers", required_argument, NULL, OPT_WORKERS},
+	{"sort", no_argument, NULL, OPT_SORT},
 	{"help", no_argument, NULL, 'h'},
 	{"version", no_argument, NULL, 'V'},
 	{NULL, 0, NULL, 0}};
@@ -112,6 +117,9 @@ void cli_usage(FILE *f)
 	      "                          stop after SECONDS (live: wall clock, also on a quiet\n"
 	      "                          link; files: capture time)\n"
 	      "  -Z USER, --user USER    drop privileges to USER once the interface is open\n"
+	      "  --workers N|auto        N engines on N threads (default 1; auto = cores); files:\n"
+	      "                          one reader, one queue per worker; live: an AF_PACKET\n"
+	      "                          fanout group of N sockets\n"
 	      "  --allow-root            keep running as root on a live interface\n"
 	      "  -n                      accepted for tcpdump users: names are never resolved\n"
 	      "  FILTER                  trailing words form a BPF filter (as in tcpdump), "
@@ -143,6 +151,9 @@ void cli_usage(FILE *f)
 	      "                          colour text output (auto: when stdout is a terminal and\n"
 	      "                          neither NO_COLOR is set nor TERM=dumb)\n"
 	      "  --no-progress           no progress line on stderr when reading files\n"
+	      "  --sort                  write events in capture-time order (held until the end;\n"
+	      "                          the order between sessions is otherwise free with\n"
+	      "                          --workers)\n"
 	      "\n"
 	      "Policy (also from --config FILE, 'key = value' lines; flags override the file):\n"
 	      "  --config FILE           read policy settings from FILE\n"
@@ -459,6 +470,7 @@ int cli_opts_parse(struct cli_opts *o, int argc, char **argv)
 	memset(o, 0, sizeof *o);
 	o->snaplen = 262144;
 	o->fail_on = -1;
+	o->workers = 1;
 	opterr = 0;
 
 	while ((c = getopt_long(argc, argv, ":r:i:s:B:c:G:Z:w:vhVnDlUq", long_opts, NULL)) != -1) {
@@ -598,6 +610,19 @@ int cli_opts_parse(struct cli_opts *o, int argc, char **argv)
 		case 'q':
 			o->quiet = 1;
 			break;
+		case OPT_WORKERS:
+			if (strcmp(optarg, "auto") == 0) {
+				long n = sysconf(_SC_NPROCESSORS_ONLN);
+				o->workers = n < 1 ? 1 : n > CLI_MAX_WORKERS ? CLI_MAX_WORKERS : (unsigned)n;
+			} else if (cli_parse_u64(optarg, CLI_MAX_WORKERS, &v) != 0 || v == 0) {
+				return bad_value("--workers", optarg, "expected 1..64 or auto");
+			} else {
+				o->workers = (unsigned)v;
+			}
+			break;
+		case OPT_SORT:
+			o->sort = 1;
+			break;
 		case 'h':
 			cli_usage(stdout);
 			return CLI_PARSE_EXIT0;
@@ -662,6 +687,11 @@ int cli_opts_parse(struct cli_opts *o, int argc, char **argv)
 		n_stdin += strcmp(o->inputs[i], "-") == 0;
 	if (n_stdin > 1) {
 		fputs("ftpinspect: -r -: standard input can be read only once\n", stderr);
+		return CLI_PARSE_USAGE;
+	}
+	if (o->workers > 1 && o->write_file != NULL) {
+		fputs("ftpinspect: -w annotates packets in input order: it needs --workers 1\n",
+		      stderr);
 		return CLI_PARSE_USAGE;
 	}
 	return CLI_PARSE_OK;

@@ -17,6 +17,7 @@
 #define CLI_MAX_INPUTS	   256
 #define CLI_MAX_CIDRS	   64
 #define CLI_MAX_CTRL_PORTS 32
+#define CLI_MAX_WORKERS	   64
 
 enum cli_format { CLI_FMT_TEXT = 0, CLI_FMT_JSON, CLI_FMT_ZEEK };
 enum cli_color { CLI_COLOR_AUTO = 0, CLI_COLOR_ALWAYS, CLI_COLOR_NEVER };
@@ -62,6 +63,8 @@ struct cli_opts {
 	int line_buffered;   /* -l */
 	int packet_buffered; /* -U */
 	int quiet;	     /* -q */
+	unsigned workers; /* --workers (default 1) */
+	int sort;	  /* --sort */
 
 	/* Policy, settable from the config file too. */
 	uint16_t pasv_min, pasv_max;

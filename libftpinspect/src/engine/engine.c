@@ -75,6 +75,8 @@ int ftpi_config_validate(const struct ftpi_config *cfg, char *field, size_t fiel
 		return bad_field(field, fieldlen, "timeout_*");
 	if (cfg->timeout_expect == 0)
 		return bad_field(field, fieldlen, "timeout_expect");
+	if (cfg->expect_store && cfg->engine_index >= ftpi__store_engines(cfg->expect_store))
+		return bad_field(field, fieldlen, "engine_index");
 	if (cfg->overlap_policy != FTPI_OVERLAP_FIRST)
 		return bad_field(field, fieldlen, "overlap_policy");
 	if (cfg->pasv_min > cfg->pasv_max)
@@ -173,6 +175,20 @@ ftpi_engine *ftpi_engine_new(const struct ftpi_config *cfg, int *status)
 			*status = FTPI_E_NOMEM;
 		return NULL;
 	}
+	if (cfg->expect_store) {
+		/* ids interleave: engine i of n gives i+1, i+1+n, ... (unique, and dense) */
+		e->ftp.next_session_id = (uint64_t)cfg->engine_index + 1;
+		e->ftp.session_id_step = ftpi__store_engines(cfg->expect_store);
+		if (ftpi__store_attach(cfg->expect_store, cfg->engine_index) != FTPI_OK) {
+			e->cx.cfg.expect_store = NULL;
+			ftpi_engine_free(e);
+			if (status)
+				*status = FTPI_E_INVAL;
+			return NULL;
+		}
+		e->xt.store = cfg->expect_store;
+		e->xt.me = cfg->engine_index;
+	}
 	return e;
 }
 
@@ -187,6 +203,8 @@ void ftpi_engine_free(ftpi_engine *e)
 		ftpi__expect_release(&e->xt);
 	if (e->ftp.pair_buckets)
 		ftpi__ftp_release(&e->ftp);
+	if (e->xt.store)
+		ftpi__store_detach(e->xt.store, e->xt.me);
 	ftpi__tlsreview_release(&e->cx, &e->tlsr);
 	ftpi__classify_release(e);
 	ftpi__sidx_release(e);
@@ -282,6 +300,8 @@ static int feed_start(ftpi_engine *e, const struct ftpi_packet *pkt)
 	e->cx.frame++;
 	if (pkt->ts_us > e->cx.now_us)
 		e->cx.now_us = pkt->ts_us;
+	if (e->xt.store) /* everything before this packet is done */
+		ftpi__store_mark(e->xt.store, e->xt.me, e->cx.now_us);
 	if (e->last_expire_us == 0)
 		e->last_expire_us = e->cx.now_us;
 	FTPI__COUNT(&e->cx, packets);
@@ -318,6 +338,9 @@ static int feed_seg(ftpi_engine *e, const struct ftpi_tcp_seg *seg, const uint64
 	ftpi__classify_packet(e, f, seg);
 	if (ftpi__reasm_segment(&e->reasm, f, dir, seg))
 		ftpi__dispatch_closed(e, f);
+	else if (FTPI__UNLIKELY(e->xt.remote_open) && f->role == FTPI_ROLE_DATA && f->app &&
+		 f->half[1].syn_seen)
+		ftpi__dconn_answered(&e->xt, f->app); /* a claimed connection was answered */
 out:
 	tick(e);
 	return e->cx.stop ? FTPI_E_CALLBACK : FTPI_OK;
@@ -409,6 +432,14 @@ int ftpi_engine_feed_batch(ftpi_engine *e, const struct ftpi_packet *pkts, size_
 	return FTPI_OK;
 }
 
+int ftpi_engine_feed_frame(ftpi_engine *e, const struct ftpi_packet *pkt, uint64_t frame)
+{
+	if (e == NULL || frame == 0)
+		return FTPI_E_INVAL;
+	e->cx.frame = frame - 1;
+	return ftpi_engine_feed(e, pkt);
+}
+
 int ftpi_engine_advance(ftpi_engine *e, uint64_t now_us)
 {
 	if (e == NULL)
@@ -417,9 +448,19 @@ int ftpi_engine_advance(ftpi_engine *e, uint64_t now_us)
 	if (now_us > e->cx.now_us)
 		e->cx.now_us = now_us;
 	e->last_expire_us = e->cx.now_us;
+	if (e->xt.store)
+		ftpi__store_mark(e->xt.store, e->xt.me, e->cx.now_us);
 	ftpi__flow_expire(&e->flows, &e->cx, e->cx.now_us);
 	ftpi__expect_tick(&e->xt, e->cx.now_us);
 	return e->cx.stop ? FTPI_E_CALLBACK : FTPI_OK;
+}
+
+int ftpi_engine_advance_frame(ftpi_engine *e, uint64_t now_us, uint64_t frame)
+{
+	if (e == NULL)
+		return FTPI_E_INVAL;
+	e->cx.frame = frame;
+	return ftpi_engine_advance(e, now_us);
 }
 
 int ftpi_engine_flush(ftpi_engine *e)
@@ -429,6 +470,8 @@ int ftpi_engine_flush(ftpi_engine *e)
 	e->cx.stop = 0;
 	ftpi__hold_release_all(e); /* streams held for an announcement that never came */
 	e->cx.in_flush = 1;
+	if (e->xt.store) /* no more input for this engine: others stop waiting for it */
+		ftpi_expect_store_done(e->xt.store, e->xt.me);
 	ftpi__flow_end_all(&e->flows);
 	/* Flows ended first: every session has been closed by now, unless created by a stream
 	 * still open - those are closed here too. */

@@ -48,8 +48,10 @@ int ftpi__dconn_data(struct ftpi__expect_tab *xt, struct ftpi_dconn *d, struct f
 				d->clear_reported = 1;
 				ftpi__session_cleartext_data(xt->ftp, d->s, "data connection payload is "
 								      "not TLS");
+			} else if (!d->tls && d->sref) {
+				ftpi__store_note_clear(xt->store, d->sref); /* the owner says it */
 			}
-			if (d->tls && d->tlsp == NULL && d->s && d->s->tlsp) {
+			if (d->tls && d->tlsp == NULL && ((d->s && d->s->tlsp) || d->tls_session)) {
 				d->tlsp = ftpi__alloc(xt->cx, FTPI__POOL_TLS, sizeof *d->tlsp);
 				if (d->tlsp)
 					ftpi__tls_init(d->tlsp);
@@ -95,6 +97,14 @@ static void dconn_emit(struct ftpi__expect_tab *xt, struct ftpi_dconn *d)
 	ev.session_id = d->s ? d->s->id : d->sid;
 	ev.stream_id = d->stream_id;
 	ev.client = d->cli;
+	if (d->sref) { /* the transfer as the owner of the session last published it */
+		struct ftpi_xfer x;
+		ftpi__store_read_xfer(xt->store, d->sref, &x);
+		if (x.state) {
+			d->xfer = x;
+			d->has_xfer = 1;
+		}
+	}
 	ev.server = d->srv;
 	struct ftpi_data_info *di = &ev.u.data;
 	di->link = d->link;
@@ -141,6 +151,11 @@ static void dconn_free(struct ftpi__expect_tab *xt, struct ftpi_dconn *d)
 		ftpi__tls_release(xt->cx, d->tlsp);
 		ftpi__free(xt->cx, FTPI__POOL_TLS, d->tlsp, sizeof *d->tlsp);
 	}
+	if (d->sref) {
+		if (!d->answered)
+			xt->remote_open--;
+		ftpi__store_claim_release(xt->store, d->sref);
+	}
 	ftpi__free(xt->cx, FTPI__POOL_SESSION, d, sizeof *d);
 }
 
@@ -162,10 +177,24 @@ void ftpi__dconn_release_all(struct ftpi__expect_tab *xt, struct ftpi_session *s
 	}
 }
 
-static int dconn_ready(const struct ftpi_dconn *d)
+/* A claimed connection: ready once the owner, this far in capture time, has its final reply
+ * or has let go of the expectation. */
+static int remote_ready(struct ftpi__expect_tab *xt, const struct ftpi_dconn *d)
+{
+	struct ftpi_xfer x;
+	ftpi__store_wait(xt->store, xt->me, xt->cx->in_flush ? UINT64_MAX : xt->cx->now_us);
+	memset(&x, 0, sizeof x);
+	if (ftpi__store_read_xfer(xt->store, d->sref, &x))
+		return 1;
+	return x.state == 3 || (x.state && x.status != FTPI_DATA_UNKNOWN);
+}
+
+static int dconn_ready(struct ftpi__expect_tab *xt, const struct ftpi_dconn *d)
 {
 	if (!d->closed)
 		return 0;
+	if (d->sref)
+		return remote_ready(xt, d);
 	if (d->s == NULL || d->s->ended || FTPI__UNREADABLE(d->s))
 		return 1;
 	if (!d->has_xfer)
@@ -173,24 +202,46 @@ static int dconn_ready(const struct ftpi_dconn *d)
 	return d->xfer.state == 3 || d->xfer.status != FTPI_DATA_UNKNOWN;
 }
 
+void ftpi__dconn_answered(struct ftpi__expect_tab *xt, struct ftpi_dconn *d)
+{
+	if (d->sref == 0 || d->answered)
+		return;
+	d->answered = 1;
+	xt->remote_open--;
+	ftpi__store_note_answered(xt->store, d->sref);
+}
+
 /* A connection that was tried (SYN) and never answered, or refused: no data connection came. */
 static int never_established(const struct ftpi_dconn *d, const struct ftpi_flow *f)
 {
 	return !f->midstream && !f->half[1].syn_seen && f->half[0].bytes == 0 &&
-	       f->half[1].bytes == 0 && d->s && d->link == FTPI_LINK_ANNOUNCED;
+	       f->half[1].bytes == 0 && (d->s || d->sref) && d->link == FTPI_LINK_ANNOUNCED;
 }
 
 static void report_never(struct ftpi__expect_tab *xt, struct ftpi_dconn *d, const struct ftpi_flow *f)
 {
 	char msg[300], evd[200];
+	struct ftpi__subject rs, *fs;
+	const struct ftpi_endpoint *ssrv;
+	if (d->s) {
+		fs = &d->s->fs;
+		ssrv = &d->s->srv;
+	} else { /* claimed: said on the owner's session, which records it itself */
+		memset(&rs, 0, sizeof rs);
+		rs.id = d->sid;
+		rs.cli = d->rcli;
+		rs.srv = d->rsrv;
+		fs = &rs;
+		ssrv = &d->rsrv;
+	}
 	size_t n = ftpi__buf_printf(msg, sizeof msg, 0, "%s data connection to ",
 				    ftpi_announce_name(d->announce));
 	n = ftpi__buf_endpoint(msg, sizeof msg, n, &d->srv);
 	n = ftpi__buf_printf(msg, sizeof msg, n, " was attempted but never established: ");
-	if (!d->active && !ftpi__addr_eq(&d->srv.addr, &d->s->srv.addr)) {
+	if (!d->active && !ftpi__addr_eq(&d->srv.addr, &ssrv->addr)) {
 		char a[64], b[64];
 		ftpi_addr_format(&d->srv.addr, a, sizeof a);
-		ftpi_addr_format(&d->s->srv.addr, b, sizeof b);
+		ftpi_addr_format(&ssrv->addr, b, sizeof b);
 		n = ftpi__buf_printf(msg, sizeof msg, n, "the SYN went to %s instead of %s, ", a, b);
 	}
 	ftpi__buf_printf(msg, sizeof msg, n, "%s",
@@ -198,8 +249,8 @@ static void report_never(struct ftpi__expect_tab *xt, struct ftpi_dconn *d, cons
 	n = ftpi__buf_printf(evd, sizeof evd, 0, "%llu SYN packet(s) from ",
 			     (unsigned long long)f->half[0].packets);
 	ftpi__buf_endpoint(evd, sizeof evd, n, &d->cli);
-	ftpi__finding(xt->cx, &d->s->fs, FTPI_FINDING_DATA_CONNECTION_MISSING, &d->cli, &d->srv, msg, evd);
-	if (d->s->n_dconns)
+	ftpi__finding(xt->cx, fs, FTPI_FINDING_DATA_CONNECTION_MISSING, &d->cli, &d->srv, msg, evd);
+	if (d->s && d->s->n_dconns)
 		d->s->n_dconns--;
 }
 
@@ -219,7 +270,13 @@ void ftpi__dconn_close(struct ftpi__expect_tab *xt, struct ftpi_dconn *d, struct
 			dconn_free(xt, d);
 			return;
 		}
-		if (!dconn_ready(d)) {
+		int ready = dconn_ready(xt, d);
+		if (d->sref && !ready) {
+			d->snext = xt->remote; /* held until the owner's reply */
+			xt->remote = d;
+			return;
+		}
+		if (!ready) {
 			/* wait for the final reply, but never hold more than a few per session */
 			unsigned waiting = 0;
 			for (struct ftpi_dconn *o = d->s ? d->s->dconns : NULL; o; o = o->snext)
@@ -235,6 +292,10 @@ void ftpi__dconn_close(struct ftpi__expect_tab *xt, struct ftpi_dconn *d, struct
 void ftpi__dconn_xfer_update(struct ftpi__expect_tab *xt, struct ftpi_session *s)
 {
 	struct ftpi_dconn *target = NULL;
+	/* another engine may carry this transfer's connection: it reads the transfer there */
+	for (struct ftpi_expect *x = s->expects; x; x = x->snext)
+		if (x->sref && !x->matched)
+			ftpi__store_xfer(xt->store, x->sref, &s->xfer);
 	/* the newest connection that carries this transfer, or an open one without any */
 	for (struct ftpi_dconn *d = s->dconns; d; d = d->snext) {
 		if (d->has_xfer && d->xfer.state < 3 && d->xfer.verb == s->xfer.verb) {
@@ -302,8 +363,33 @@ void ftpi__dconn_session_end(struct ftpi__expect_tab *xt, struct ftpi_session *s
 	}
 }
 
+/* Claimed connections held for their owner's reply; all of them when force is set. */
+void ftpi__dconn_remote_tick(struct ftpi__expect_tab *xt, uint64_t now, int force)
+{
+	for (struct ftpi_dconn **pp = &xt->remote, *d; (d = *pp) != NULL;) {
+		if (force || now - d->closed_us > DCONN_WAIT_US || dconn_ready(xt, d)) {
+			*pp = d->snext;
+			dconn_emit(xt, d);
+			dconn_free(xt, d);
+		} else {
+			pp = &d->snext;
+		}
+	}
+}
+
+void ftpi__dconn_remote_release(struct ftpi__expect_tab *xt)
+{
+	while (xt->remote) {
+		struct ftpi_dconn *d = xt->remote;
+		xt->remote = d->snext;
+		dconn_free(xt, d);
+	}
+}
+
 void ftpi__dconn_tick(struct ftpi__expect_tab *xt, uint64_t now)
 {
+	if (xt->remote)
+		ftpi__dconn_remote_tick(xt, now, 0);
 	for (struct ftpi_session *s = xt->ftp->sessions; s; s = s->next) {
 		for (struct ftpi_dconn *d = s->dconns, *dn; d; d = dn) {
 			dn = d->snext;
@@ -313,14 +399,19 @@ void ftpi__dconn_tick(struct ftpi__expect_tab *xt, uint64_t now)
 	}
 }
 
+void ftpi__count_passive_port(struct ftpi_server *sv, uint16_t port)
+{
+	if (sv == NULL)
+		return;
+	if (sv->data_passive == 0 || port < sv->data_min)
+		sv->data_min = port;
+	if (sv->data_passive == 0 || port > sv->data_max)
+		sv->data_max = port;
+	sv->data_passive++;
+}
+
 void ftpi__dconn_count_port(const struct ftpi_dconn *d)
 {
-	struct ftpi_server *sv = d->s ? d->s->server : NULL;
-	if (sv == NULL || d->active)
-		return;
-	if (sv->data_passive == 0 || d->srv.port < sv->data_min)
-		sv->data_min = d->srv.port;
-	if (sv->data_passive == 0 || d->srv.port > sv->data_max)
-		sv->data_max = d->srv.port;
-	sv->data_passive++;
+	if (d->s && !d->active)
+		ftpi__count_passive_port(d->s->server, d->srv.port);
 }

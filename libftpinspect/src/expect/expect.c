@@ -61,6 +61,8 @@ static void settle_bounce(struct ftpi__expect_tab *xt, struct ftpi_expect *x)
 static void exp_free(struct ftpi__expect_tab *xt, struct ftpi_expect *x)
 {
 	settle_bounce(xt, x);
+	if (x->sref)
+		ftpi__store_owner_release(xt->store, x->sref);
 	exp_unlink(xt, x);
 	xt->n--;
 	ftpi__free(xt->cx, FTPI__POOL_EXPECT, x, sizeof *x);
@@ -119,8 +121,18 @@ static void private_pasv_unused(struct ftpi__expect_tab *xt, struct ftpi_expect 
 	ftpi__finding(xt->cx, &s->fs, FTPI_FINDING_NAT_PRIVATE_PASV, NULL, NULL, msg, evd);
 }
 
+static void remote_claimed(struct ftpi__expect_tab *xt, struct ftpi_expect *x,
+			   const struct ftpi__sx_claim *c);
+
 static void exp_end(struct ftpi__expect_tab *xt, struct ftpi_expect *x, const char *why)
 {
+	if (!x->matched && x->sref) {
+		/* another engine may have claimed it: decide once every engine is this far */
+		struct ftpi__sx_claim c;
+		ftpi__store_wait(xt->store, xt->me, xt->cx->now_us);
+		if (ftpi__store_claims(xt->store, x->sref, &c))
+			remote_claimed(xt, x, &c);
+	}
 	if (x->firm && !x->matched) {
 		if (x->nat_pending) { /* the announced address did not work for this client */
 			if (!ftpi__subject_has(&x->s->fs, FTPI_FINDING_NAT_PRIVATE_PASV))
@@ -198,6 +210,25 @@ void ftpi__expect_add(struct ftpi__expect_tab *xt, struct ftpi_session *s, int a
 	s->n_expect++;
 	xt->n++;
 	FTPI__COUNT(xt->cx, expectations_created);
+	if (xt->store) {
+		struct ftpi__sx_pub p;
+		memset(&p, 0, sizeof p);
+		p.session_id = s->id;
+		p.scli = s->cli;
+		p.ssrv = s->srv;
+		p.target = x->target;
+		p.reached = x->reached;
+		p.has_reached = x->has_reached;
+		p.announce = x->announce;
+		p.active = x->active;
+		p.firm = x->firm;
+		p.bounce = x->bounce;
+		p.tls_session = s->tlsp != NULL;
+		p.created_us = x->created_us;
+		p.firm_us = x->firm_us;
+		p.frame = x->frame;
+		x->sref = ftpi__store_publish(xt->store, xt->me, &p);
+	}
 
 	ftpi__event_of(&ev, FTPI_EV_EXPECT, &s->fs);
 	ev.u.expect.announced_by = announce;
@@ -217,6 +248,8 @@ void ftpi__expect_firm(struct ftpi__expect_tab *xt, struct ftpi_session *s, int 
 		if (x->announce == announce && !x->firm) {
 			x->firm = 1;
 			x->firm_us = xt->cx->now_us;
+			if (x->sref)
+				ftpi__store_firm(xt->store, x->sref, x->firm_us);
 			return;
 		}
 }
@@ -269,6 +302,11 @@ void ftpi__expect_flush(struct ftpi__expect_tab *xt)
 {
 	while (xt->list)
 		exp_end(xt, xt->list, "input ended");
+	if (xt->remote) {
+		/* every engine's input has ended: the owners' transfers are final */
+		ftpi__store_wait(xt->store, xt->me, UINT64_MAX);
+		ftpi__dconn_remote_tick(xt, xt->cx->now_us, 1);
+	}
 }
 
 /* ---- matching ---- */
@@ -311,13 +349,21 @@ struct ftpi_dconn *ftpi__dconn_new(struct ftpi__expect_tab *xt, struct ftpi_sess
 	return d;
 }
 
-static void mismatch(struct ftpi__expect_tab *xt, struct ftpi_session *s, struct ftpi_flow *f,
-		     const struct ftpi_expect *x, int cli_bad, int srv_bad)
+/* Who an expectation belongs to: a session here, or a copy from the store. */
+struct owner_view {
+	struct ftpi__subject *fs;
+	struct ftpi_endpoint cli, srv; /* the control connection */
+	int announce, active;
+	uint16_t port;
+};
+
+static void mismatch(struct ftpi__expect_tab *xt, const struct owner_view *s, struct ftpi_flow *f,
+		     int cli_bad, int srv_bad)
 {
 	char msg[400], evd[300], a[64], b[64];
 	size_t n = ftpi__buf_printf(msg, sizeof msg, 0, "data connection on the %s port %u ",
-				    ftpi_announce_name(x->announce), x->target.port);
-	if (!x->active) {
+				    ftpi_announce_name(s->announce), s->port);
+	if (!s->active) {
 		if (cli_bad) {
 			ftpi_addr_format(&f->cli.addr, a, sizeof a);
 			ftpi_addr_format(&s->cli.addr, b, sizeof b);
@@ -355,10 +401,14 @@ static void mismatch(struct ftpi__expect_tab *xt, struct ftpi_session *s, struct
 	n = ftpi__buf_endpoint(evd, sizeof evd, n, &f->cli);
 	n = ftpi__buf_printf(evd, sizeof evd, n, " -> ");
 	ftpi__buf_endpoint(evd, sizeof evd, n, &f->srv);
-	ftpi__finding(xt->cx, &s->fs, FTPI_FINDING_DATA_IP_MISMATCH, &f->cli, &f->srv, msg, evd);
+	ftpi__finding(xt->cx, s->fs, FTPI_FINDING_DATA_IP_MISMATCH, &f->cli, &f->srv, msg, evd);
+}
+
+static void count_mismatch(struct ftpi_session *s, int active, int srv_bad)
+{
 	if (s->server) {
 		s->server->ip_mismatches++;
-		if (!x->active && srv_bad)
+		if (!active && srv_bad)
 			s->server->node_mismatches++;
 	}
 }
@@ -375,13 +425,22 @@ struct candidate {
 	int score, cli_bad, srv_bad, nat;
 };
 
-/* How well a new connection fits an expectation; score -1 when it does not. */
-static struct candidate fit(const struct ftpi_expect *x, const struct ftpi_flow *f)
+/* What fit() needs of an expectation: the engine's own, or a copy from the store. */
+struct fit_view {
+	const struct ftpi_endpoint *target, *scli, *ssrv;
+	int active, bounce, has_reached;
+};
+
+/* How well a new connection fits an expectation, without the matched/firm bonus; score -1 when
+ * it does not. */
+static struct candidate fit_view(const struct fit_view *x, const struct ftpi_flow *f)
 {
-	const struct ftpi_session *s = x->s;
+	struct {
+		struct ftpi_endpoint cli, srv;
+	} sv = {*x->scli, *x->ssrv}, *s = &sv;
 	struct candidate c = {-1, 0, 0, FTPI_NAT_NA};
 	if (!x->active) {
-		int to_target = ftpi__addr_eq(&f->srv.addr, &x->target.addr);
+		int to_target = ftpi__addr_eq(&f->srv.addr, &x->target->addr);
 		int to_reached = ftpi__addr_eq(&f->srv.addr, &s->srv.addr);
 		c.cli_bad = !ftpi__addr_eq(&f->cli.addr, &s->cli.addr);
 		if (!to_target && !to_reached) {
@@ -393,7 +452,7 @@ static struct candidate fit(const struct ftpi_expect *x, const struct ftpi_flow 
 		} else if (x->has_reached) {
 			c.nat = to_target ? FTPI_NAT_ANNOUNCED : FTPI_NAT_REACHED;
 		}
-	} else if (ftpi__addr_eq(&f->srv.addr, &x->target.addr)) {
+	} else if (ftpi__addr_eq(&f->srv.addr, &x->target->addr)) {
 		c.srv_bad = !ftpi__addr_eq(&f->cli.addr, &s->srv.addr);
 	} else if (x->bounce && ftpi__addr_eq(&f->srv.addr, &s->cli.addr) &&
 		   ftpi__addr_eq(&f->cli.addr, &s->srv.addr)) {
@@ -403,9 +462,22 @@ static struct candidate fit(const struct ftpi_expect *x, const struct ftpi_flow 
 	}
 	if (c.cli_bad && c.srv_bad)
 		return c; /* nothing but the port in common */
-	c.score = (!c.cli_bad && !c.srv_bad ? 8 : 0) + (x->matched ? 0 : 4) + (x->firm ? 2 : 0);
+	c.score = !c.cli_bad && !c.srv_bad ? 8 : 0;
 	return c;
 }
+
+static struct candidate fit(const struct ftpi_expect *x, const struct ftpi_flow *f)
+{
+	struct fit_view v = {&x->target, &x->s->cli, &x->s->srv, x->active, x->bounce,
+			     x->has_reached};
+	struct candidate c = fit_view(&v, f);
+	if (c.score >= 0)
+		c.score += (x->matched ? 0 : 4) + (x->firm ? 2 : 0);
+	return c;
+}
+
+static struct ftpi_dconn *match_remote(struct ftpi__expect_tab *xt, struct ftpi_flow *f,
+				       int min_score, uint64_t min_created);
 
 struct ftpi_dconn *ftpi__expect_match(struct ftpi__expect_tab *xt, struct ftpi_flow *f)
 {
@@ -423,13 +495,23 @@ struct ftpi_dconn *ftpi__expect_match(struct ftpi__expect_tab *xt, struct ftpi_f
 			bc = c;
 		}
 	}
+	if (xt->store && (best == NULL || best->matched)) {
+		/* another engine's unmatched expectation would rank above this one in one table */
+		struct ftpi_dconn *rd = match_remote(xt, f, best ? bc.score : -1,
+						     best ? best->created_us : 0);
+		if (rd || best == NULL)
+			return rd;
+	}
 	if (best == NULL)
 		return NULL;
 	struct ftpi_dconn *d = ftpi__dconn_new(xt, best->s, f, FTPI_LINK_ANNOUNCED);
 	if (d == NULL)
 		return NULL;
-	if (!best->matched)
+	if (!best->matched) {
 		FTPI__COUNT(xt->cx, expectations_matched);
+		if (best->sref)
+			ftpi__store_matched(xt->store, best->sref);
+	}
 	best->matched = 1;
 	best->syn_seen = 1;
 	if (bc.nat == FTPI_NAT_REWRITTEN)
@@ -446,9 +528,117 @@ struct ftpi_dconn *ftpi__expect_match(struct ftpi__expect_tab *xt, struct ftpi_f
 	d->nat_used = (uint8_t)bc.nat;
 	d->announce_frame = best->frame;
 	ftpi__dconn_count_port(d);
-	if (bc.cli_bad || bc.srv_bad)
-		mismatch(xt, best->s, f, best, bc.cli_bad, bc.srv_bad);
+	if (bc.cli_bad || bc.srv_bad) {
+		struct owner_view ov = {&best->s->fs, best->s->cli, best->s->srv, best->announce,
+					best->active, best->target.port};
+		mismatch(xt, &ov, f, bc.cli_bad, bc.srv_bad);
+		count_mismatch(best->s, best->active, bc.srv_bad);
+	}
 	return d;
+}
+
+/* ---- the shared store: connections of other engines' sessions ---- */
+
+static int remote_fit(void *arg, const struct ftpi__sx_pub *p, struct ftpi__sx_claim *c)
+{
+	const struct ftpi_flow *f = arg;
+	struct fit_view v = {&p->target, &p->scli, &p->ssrv, p->active, p->bounce, p->has_reached};
+	struct candidate k = fit_view(&v, f);
+	if (k.score < 0)
+		return -1;
+	c->cli = f->cli;
+	c->srv = f->srv;
+	c->cli_bad = (uint8_t)k.cli_bad;
+	c->srv_bad = (uint8_t)k.srv_bad;
+	c->nat = (uint8_t)k.nat;
+	return k.score + (p->firm ? 2 : 0);
+}
+
+static struct ftpi_dconn *match_remote(struct ftpi__expect_tab *xt, struct ftpi_flow *f,
+				       int min_score, uint64_t min_created)
+{
+	struct ftpi__sx_pub p;
+	struct ftpi__sx_claim c;
+	/* every engine has seen what came before this connection: its announcement is there */
+	ftpi__store_wait(xt->store, xt->me, f->first_us);
+	ftpi__sref r = ftpi__store_claim_above(xt->store, xt->me, f->srv.port, f->first_us,
+					       xt->cx->cfg.timeout_expect, remote_fit, f, min_score,
+					       min_created, &p, &c);
+	if (r == 0)
+		return NULL;
+	struct ftpi_dconn *d = ftpi__dconn_new(xt, NULL, f, FTPI_LINK_ANNOUNCED);
+	if (d == NULL) {
+		ftpi__store_claim_release(xt->store, r);
+		return NULL;
+	}
+	d->sref = r;
+	d->sid = p.session_id; /* the data event names the owner's session */
+	d->rcli = p.scli;
+	d->rsrv = p.ssrv;
+	xt->remote_open++;
+	d->announce = p.announce;
+	d->active = p.active;
+	d->nat_used = c.nat;
+	d->announce_frame = p.frame;
+	if (p.tls_session) /* the ClientHello is read for its version and suite */
+		d->tls_session = 1;
+	if (c.cli_bad || c.srv_bad) {
+		/* raised here, on the owner's session id; the owner records it for its session */
+		struct ftpi__subject subj;
+		memset(&subj, 0, sizeof subj);
+		subj.id = p.session_id;
+		subj.cli = p.scli;
+		subj.srv = p.ssrv;
+		struct owner_view ov = {&subj, p.scli, p.ssrv, p.announce, p.active, p.target.port};
+		mismatch(xt, &ov, f, c.cli_bad, c.srv_bad);
+	}
+	return d;
+}
+
+/* A finding the claimant raised on this session's id joins the session's record. */
+static void record_kind(struct ftpi__subject *fs, int k)
+{
+	if (ftpi__subject_has(fs, k))
+		return;
+	fs->findings_mask |= 1ull << k;
+	if (fs->n_order < FTPI__ARRAY_LEN(fs->order))
+		fs->order[fs->n_order++] = (uint8_t)k;
+}
+
+/* The owner learns that another engine's connection met its expectation: the session counts it
+ * as if it had seen it (its data connection, the mismatch, the NAT and bounce verdicts); the data
+ * event itself comes from the engine that saw the connection. */
+static void remote_claimed(struct ftpi__expect_tab *xt, struct ftpi_expect *x,
+			   const struct ftpi__sx_claim *c)
+{
+	struct ftpi_session *s = x->s;
+	x->matched = 1;
+	FTPI__COUNT(xt->cx, expectations_matched);
+	if (c->nat == FTPI_NAT_REWRITTEN)
+		x->bounce = 0;
+	else
+		settle_bounce(xt, x);
+	if (s == NULL)
+		return;
+	if (x->nat_pending && s->server) {
+		x->nat_pending = 0;
+		s->server->helper_addr = x->target.addr;
+		s->server->has_helper = 1;
+	}
+	if (c->cli_bad || c->srv_bad) {
+		record_kind(&s->fs, FTPI_FINDING_DATA_IP_MISMATCH);
+		count_mismatch(s, x->active, c->srv_bad);
+	}
+	if (!c->answered) {
+		/* attempted, never answered: the claimant says data_connection_missing */
+		record_kind(&s->fs, FTPI_FINDING_DATA_CONNECTION_MISSING);
+	} else {
+		s->n_dconns += c->n;
+		if (!x->active)
+			ftpi__count_passive_port(s->server, c->srv.port);
+	}
+	if (c->clear)
+		ftpi__session_cleartext_data(xt->ftp, s, "data connection payload is not TLS");
 }
 
 static int in_passive_range(struct ftpi__expect_tab *xt, struct ftpi_session *s, uint16_t port)
@@ -527,6 +717,7 @@ void ftpi__expect_release(struct ftpi__expect_tab *xt)
 		exp_free(xt, xt->list);
 	for (struct ftpi_session *s = xt->ftp->sessions; s; s = s->next)
 		ftpi__dconn_release_all(xt, s);
+	ftpi__dconn_remote_release(xt);
 	ftpi__free(xt->cx, FTPI__POOL_EXPECT, xt->buckets, xt->nbuckets * sizeof *xt->buckets);
 	xt->buckets = NULL;
 }

@@ -9,6 +9,7 @@
 
 #include "reasm.h"
 #include "session.h"
+#include "store.h"
 
 struct ftpi_expect {
 	struct ftpi_expect *hnext;         /* bucket by port */
@@ -32,6 +33,7 @@ struct ftpi_expect {
 	char text[128];                    /* the announcing line, evidence for a later finding */
 	uint64_t created_us, firm_us;
 	uint64_t frame;
+	ftpi__sref sref;                   /* published in the shared store, 0 = not */
 };
 
 struct ftpi_dconn {
@@ -52,6 +54,7 @@ struct ftpi_dconn {
 	uint8_t tls_fed[2];        /* the TLS reader got this direction's bytes from the start */
 	uint8_t clear_reported;
 	uint8_t emitted;
+	uint8_t tls_session;       /* remote: the owner's session has a TLS handshake */
 	uint16_t tls_version, tls_cipher; /* negotiated on the data connection, 0 = not seen */
 	struct ftpi_xfer xfer;
 	uint64_t start_us, end_us, closed_us;
@@ -60,6 +63,10 @@ struct ftpi_dconn {
 	struct ftpi__tls *tlsp;    /* data-channel ClientHello, for resumption linking */
 	uint8_t first[2][8];       /* first payload bytes each way */
 	uint8_t first_len[2];
+	/* claimed from another engine's expectation (sid is then that engine's session): the entry */
+	ftpi__sref sref;
+	struct ftpi_endpoint rcli, rsrv; /* that session's control connection */
+	uint8_t answered;                /* the responder's SYN-ACK was seen */
 };
 
 /* The expect stage's state. */
@@ -71,6 +78,10 @@ struct ftpi__expect_tab {
 	struct ftpi_expect *list;       /* all live expectations, oldest first */
 	struct ftpi_expect *list_tail;
 	uint32_t n;                     /* live expectations, all sessions (max_expectations) */
+	struct ftpi_expect_store *store; /* shared with other engines, or NULL */
+	unsigned me;                    /* this engine's index in the store */
+	struct ftpi_dconn *remote;      /* closed claimed data connections waiting for their reply */
+	uint32_t remote_open;           /* claimed connections not answered yet */
 };
 
 int ftpi__expect_init(struct ftpi__expect_tab *xt, struct ftpi__ctx *cx, struct ftpi__ftp *ftp);
@@ -94,10 +105,14 @@ void ftpi__expect_flush(struct ftpi__expect_tab *xt);
 
 /* A new flow: is it a data connection of some session? Returns a dconn (flow->role becomes DATA)
  * or NULL. */
+/* With a shared store, the expectations other engines published rank with the engine's own
+ * (after waiting for them to reach the flow's time); one that wins is claimed. */
 struct ftpi_dconn *ftpi__expect_match(struct ftpi__expect_tab *xt, struct ftpi_flow *f);
 /* Later classification of a flow that started between hosts with a session. */
 struct ftpi_dconn *ftpi__dconn_infer(struct ftpi__expect_tab *xt, struct ftpi_flow *f,
 				     int is_ftp);
+/* A claimed connection's responder answered (its owner counts it as a data connection). */
+void ftpi__dconn_answered(struct ftpi__expect_tab *xt, struct ftpi_dconn *d);
 /* In-order bytes of a data connection; returns enum ftpi_reasm_want bits. */
 int ftpi__dconn_data(struct ftpi__expect_tab *xt, struct ftpi_dconn *d, struct ftpi_flow *f,
 		     int dir, const uint8_t *p, size_t n);

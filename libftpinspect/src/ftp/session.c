@@ -29,6 +29,7 @@ int ftpi__ftp_init(struct ftpi__ftp *ftp, struct ftpi__ctx *cx, struct ftpi__tls
 	ftp->tlsr = tlsr;
 	ftp->hooks = *hooks;
 	ftp->next_session_id = 1;
+	ftp->session_id_step = 1;
 	ftp->pair_buckets = ftpi__alloc(cx, FTPI__POOL_SESSION,
 					FTPI__PAIR_BUCKETS * sizeof *ftp->pair_buckets);
 	return ftp->pair_buckets ? FTPI_OK : FTPI_E_NOMEM;
@@ -157,7 +158,8 @@ struct ftpi_session *ftpi__session_new(struct ftpi__ftp *ftp, struct ftpi_flow *
 		FTPI__COUNT(ftp->cx, sessions_memcap);
 		return NULL;
 	}
-	s->id = ftp->next_session_id++;
+	s->id = ftp->next_session_id;
+	ftp->next_session_id += ftp->session_id_step;
 	s->flow = f;
 	s->cli = f->cli;
 	s->srv = f->srv;

@@ -181,6 +181,7 @@ struct ftpi__ftp {
 	struct ftpi__ftp_hooks hooks;
 	struct ftpi_session *sessions;  /* doubly linked list of live sessions */
 	uint64_t next_session_id;
+	uint64_t session_id_step;       /* engines sharing a store interleave their ids */
 	struct ftpi_session **pair_buckets; /* sessions by host pair */
 	struct ftpi_server *servers;    /* per-server summary (capped list) */
 	struct ftpi_server **server_index; /* the same servers by endpoint (server.c), made on use */

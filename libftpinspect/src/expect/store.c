@@ -1,0 +1,462 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * store.c - the expectation store shared by engines on different threads (store.h): a fixed
+ * array of entries, a chained hash on the target port with one mutex per stripe of buckets (a
+ * claim is a few compares under one stripe lock), a free list, and one capture-time watermark per
+ * engine. It is not on the per-packet path: engines touch it when a session announces or a
+ * transfer changes, and for new connections their own table does not explain. Allocation happens
+ * once, at creation, bounded by max_entries; the store never prints and never grows.
+ */
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "store.h"
+
+#define STRIPES 64
+#define NIL UINT32_MAX
+
+struct sentry {
+	uint32_t next; /* bucket chain */
+	uint32_t gen;
+	uint8_t used, owner_live, claim_live, has_xfer, matched;
+	uint16_t owner, claimant;
+	struct ftpi__sx_pub p;
+	struct ftpi__sx_claim c;
+	struct ftpi_xfer xfer;
+};
+
+struct ftpi_expect_store {
+	uint32_t max_entries, nbuckets;
+	unsigned max_engines;
+	uint64_t max_wait_ns;
+	struct sentry *e;
+	uint32_t *bucket;
+	pthread_mutex_t stripe[STRIPES];
+	pthread_mutex_t free_lock;
+	uint32_t free_head, in_use, high_water;
+	_Atomic uint64_t *wm;
+	_Atomic int *attached;
+	_Atomic uint64_t published, claimed, lookups, full, waits, wait_timeouts, wait_ns;
+};
+
+static uint32_t bucket_of(const struct ftpi_expect_store *st, uint16_t port)
+{
+	return ((uint32_t)port * 2654435761u >> 8) & (st->nbuckets - 1);
+}
+
+static pthread_mutex_t *lock_of(struct ftpi_expect_store *st, uint32_t b)
+{
+	return &st->stripe[b % STRIPES];
+}
+
+ftpi_expect_store *ftpi_expect_store_new(uint32_t max_entries, unsigned max_engines,
+					 uint64_t max_wait_us, int *status)
+{
+	struct ftpi_expect_store *st;
+	if (status)
+		*status = FTPI_OK;
+	if (max_entries == 0)
+		max_entries = 65536;
+	if (max_engines == 0 || max_engines > 1024 || max_entries > (1u << 24)) {
+		if (status)
+			*status = FTPI_E_INVAL;
+		return NULL;
+	}
+	st = calloc(1, sizeof *st);
+	if (st == NULL)
+		goto nomem;
+	st->max_entries = max_entries;
+	st->max_engines = max_engines;
+	st->max_wait_ns = max_wait_us * 1000u;
+	st->nbuckets = 64;
+	while (st->nbuckets < max_entries / 2)
+		st->nbuckets <<= 1;
+	st->e = calloc(max_entries, sizeof *st->e);
+	st->bucket = malloc(st->nbuckets * sizeof *st->bucket);
+	st->wm = calloc(max_engines, sizeof *st->wm);
+	st->attached = calloc(max_engines, sizeof *st->attached);
+	if (!st->e || !st->bucket || !st->wm || !st->attached) {
+		ftpi_expect_store_free(st);
+		goto nomem;
+	}
+	for (uint32_t i = 0; i < st->nbuckets; i++)
+		st->bucket[i] = NIL;
+	for (uint32_t i = 0; i < max_entries; i++)
+		st->e[i].next = i + 1 < max_entries ? i + 1 : NIL;
+	st->free_head = 0;
+	for (int i = 0; i < STRIPES; i++)
+		pthread_mutex_init(&st->stripe[i], NULL);
+	pthread_mutex_init(&st->free_lock, NULL);
+	return st;
+nomem:
+	if (status)
+		*status = FTPI_E_NOMEM;
+	return NULL;
+}
+
+void ftpi_expect_store_free(ftpi_expect_store *st)
+{
+	if (st == NULL)
+		return;
+	if (st->e && st->bucket && st->wm && st->attached) {
+		for (int i = 0; i < STRIPES; i++)
+			pthread_mutex_destroy(&st->stripe[i]);
+		pthread_mutex_destroy(&st->free_lock);
+	}
+	free(st->e);
+	free(st->bucket);
+	free((void *)st->wm);
+	free((void *)st->attached);
+	free(st);
+}
+
+static void raise_wm(struct ftpi_expect_store *st, unsigned me, uint64_t t)
+{
+	uint64_t cur = atomic_load_explicit(&st->wm[me], memory_order_relaxed);
+	while (cur < t && !atomic_compare_exchange_weak_explicit(&st->wm[me], &cur, t,
+								 memory_order_release,
+								 memory_order_relaxed))
+		;
+}
+
+void ftpi_expect_store_idle(ftpi_expect_store *st, unsigned engine_index, uint64_t until_us)
+{
+	if (st && engine_index < st->max_engines)
+		raise_wm(st, engine_index, until_us);
+}
+
+void ftpi_expect_store_done(ftpi_expect_store *st, unsigned engine_index)
+{
+	ftpi_expect_store_idle(st, engine_index, UINT64_MAX);
+}
+
+int ftpi_expect_store_stats(ftpi_expect_store *st, struct ftpi_expect_store_stats *out,
+			    size_t out_size)
+{
+	struct ftpi_expect_store_stats s;
+	if (st == NULL || out == NULL)
+		return FTPI_E_INVAL;
+	s.published = atomic_load(&st->published);
+	s.claimed = atomic_load(&st->claimed);
+	s.lookups = atomic_load(&st->lookups);
+	s.full = atomic_load(&st->full);
+	s.waits = atomic_load(&st->waits);
+	s.wait_timeouts = atomic_load(&st->wait_timeouts);
+	s.wait_ns = atomic_load(&st->wait_ns);
+	pthread_mutex_lock(&st->free_lock);
+	s.in_use = st->in_use;
+	s.high_water = st->high_water;
+	pthread_mutex_unlock(&st->free_lock);
+	memcpy(out, &s, FTPI__MIN(out_size, sizeof s));
+	return FTPI_OK;
+}
+
+unsigned ftpi__store_engines(const struct ftpi_expect_store *st)
+{
+	return st->max_engines;
+}
+
+int ftpi__store_attach(struct ftpi_expect_store *st, unsigned me)
+{
+	int no = 0;
+	if (me >= st->max_engines)
+		return FTPI_E_INVAL;
+	atomic_store(&st->wm[me], 0);
+	if (!atomic_compare_exchange_strong(&st->attached[me], &no, 1))
+		return FTPI_E_INVAL;
+	return FTPI_OK;
+}
+
+void ftpi__store_detach(struct ftpi_expect_store *st, unsigned me)
+{
+	atomic_store(&st->wm[me], UINT64_MAX);
+	atomic_store(&st->attached[me], 0);
+}
+
+void ftpi__store_mark(struct ftpi_expect_store *st, unsigned me, uint64_t t)
+{
+	raise_wm(st, me, t);
+}
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static int others_past(struct ftpi_expect_store *st, unsigned me, uint64_t t)
+{
+	for (unsigned j = 0; j < st->max_engines; j++)
+		if (j != me && atomic_load_explicit(&st->attached[j], memory_order_acquire) &&
+		    atomic_load_explicit(&st->wm[j], memory_order_acquire) < t)
+			return 0;
+	return 1;
+}
+
+void ftpi__store_wait(struct ftpi_expect_store *st, unsigned me, uint64_t t)
+{
+	if (others_past(st, me, t))
+		return;
+	uint64_t t0 = mono_ns();
+	atomic_fetch_add(&st->waits, 1);
+	for (unsigned spin = 0; !others_past(st, me, t); spin++) {
+		if (spin < 64) {
+			sched_yield();
+		} else {
+			struct timespec ts = {0, 20000};
+			nanosleep(&ts, NULL);
+			if (st->max_wait_ns && mono_ns() - t0 > st->max_wait_ns) {
+				atomic_fetch_add(&st->wait_timeouts, 1);
+				break;
+			}
+		}
+	}
+	atomic_fetch_add(&st->wait_ns, mono_ns() - t0);
+}
+
+/* ---- entries ---- */
+
+static struct sentry *deref(struct ftpi_expect_store *st, ftpi__sref r)
+{
+	uint32_t idx = (uint32_t)r;
+	if (idx == 0 || idx > st->max_entries)
+		return NULL;
+	struct sentry *e = &st->e[idx - 1];
+	return e;
+}
+
+/* Unlinks and frees an entry nobody holds; the caller holds its stripe lock. */
+static void entry_free_locked(struct ftpi_expect_store *st, struct sentry *e)
+{
+	uint32_t idx = (uint32_t)(e - st->e);
+	uint32_t *pp = &st->bucket[bucket_of(st, e->p.target.port)];
+	while (*pp != NIL && *pp != idx)
+		pp = &st->e[*pp].next;
+	if (*pp == idx)
+		*pp = e->next;
+	e->used = 0;
+	e->gen++;
+	pthread_mutex_lock(&st->free_lock);
+	e->next = st->free_head;
+	st->free_head = idx;
+	st->in_use--;
+	pthread_mutex_unlock(&st->free_lock);
+}
+
+ftpi__sref ftpi__store_publish(struct ftpi_expect_store *st, unsigned me,
+			       const struct ftpi__sx_pub *p)
+{
+	uint32_t idx;
+	pthread_mutex_lock(&st->free_lock);
+	idx = st->free_head;
+	if (idx != NIL) {
+		st->free_head = st->e[idx].next;
+		if (++st->in_use > st->high_water)
+			st->high_water = st->in_use;
+	}
+	pthread_mutex_unlock(&st->free_lock);
+	if (idx == NIL) {
+		atomic_fetch_add(&st->full, 1);
+		return 0;
+	}
+	uint32_t b = bucket_of(st, p->target.port);
+	pthread_mutex_t *l = lock_of(st, b);
+	pthread_mutex_lock(l);
+	struct sentry *e = &st->e[idx];
+	uint32_t gen = e->gen;
+	memset(e, 0, sizeof *e);
+	e->gen = gen;
+	e->used = 1;
+	e->owner_live = 1;
+	e->owner = (uint16_t)me;
+	e->p = *p;
+	e->next = st->bucket[b];
+	st->bucket[b] = idx;
+	pthread_mutex_unlock(l);
+	atomic_fetch_add(&st->published, 1);
+	return ((uint64_t)gen << 32) | (idx + 1);
+}
+
+/* Locks the entry's stripe; NULL (unlocked) when the reference is stale. */
+static struct sentry *lock_ref(struct ftpi_expect_store *st, ftpi__sref r, pthread_mutex_t **l)
+{
+	struct sentry *e = deref(st, r);
+	if (e == NULL)
+		return NULL;
+	/* the holder's reference keeps the entry's port fixed */
+	*l = lock_of(st, bucket_of(st, e->p.target.port));
+	pthread_mutex_lock(*l);
+	if (!e->used || e->gen != (uint32_t)(r >> 32)) {
+		pthread_mutex_unlock(*l);
+		return NULL;
+	}
+	return e;
+}
+
+void ftpi__store_firm(struct ftpi_expect_store *st, ftpi__sref r, uint64_t firm_us)
+{
+	pthread_mutex_t *l;
+	struct sentry *e = lock_ref(st, r, &l);
+	if (e == NULL)
+		return;
+	e->p.firm = 1;
+	e->p.firm_us = firm_us;
+	pthread_mutex_unlock(l);
+}
+
+void ftpi__store_xfer(struct ftpi_expect_store *st, ftpi__sref r, const struct ftpi_xfer *x)
+{
+	pthread_mutex_t *l;
+	struct sentry *e = lock_ref(st, r, &l);
+	if (e == NULL)
+		return;
+	e->xfer = *x;
+	e->has_xfer = 1;
+	pthread_mutex_unlock(l);
+}
+
+void ftpi__store_matched(struct ftpi_expect_store *st, ftpi__sref r)
+{
+	pthread_mutex_t *l;
+	struct sentry *e = lock_ref(st, r, &l);
+	if (e == NULL)
+		return;
+	e->matched = 1;
+	pthread_mutex_unlock(l);
+}
+
+uint32_t ftpi__store_claims(struct ftpi_expect_store *st, ftpi__sref r, struct ftpi__sx_claim *c)
+{
+	pthread_mutex_t *l;
+	uint32_t n = 0;
+	struct sentry *e = lock_ref(st, r, &l);
+	if (e == NULL)
+		return 0;
+	n = e->c.n;
+	if (n)
+		*c = e->c;
+	pthread_mutex_unlock(l);
+	return n;
+}
+
+void ftpi__store_owner_release(struct ftpi_expect_store *st, ftpi__sref r)
+{
+	pthread_mutex_t *l;
+	struct sentry *e = lock_ref(st, r, &l);
+	if (e == NULL)
+		return;
+	e->owner_live = 0;
+	if (!e->claim_live)
+		entry_free_locked(st, e);
+	pthread_mutex_unlock(l);
+}
+
+ftpi__sref ftpi__store_claim(struct ftpi_expect_store *st, unsigned me, uint16_t port,
+			     uint64_t now_us, uint64_t max_age_us, ftpi__sx_fit fit, void *arg,
+			     struct ftpi__sx_pub *p, struct ftpi__sx_claim *c)
+{
+	return ftpi__store_claim_above(st, me, port, now_us, max_age_us, fit, arg, -1, 0, p, c);
+}
+
+ftpi__sref ftpi__store_claim_above(struct ftpi_expect_store *st, unsigned me, uint16_t port,
+				   uint64_t now_us, uint64_t max_age_us, ftpi__sx_fit fit,
+				   void *arg, int min_score, uint64_t min_created,
+				   struct ftpi__sx_pub *p, struct ftpi__sx_claim *c)
+{
+	uint32_t b = bucket_of(st, port);
+	pthread_mutex_t *l = lock_of(st, b);
+	struct sentry *best = NULL;
+	struct ftpi__sx_claim bc, tc;
+	int bs = -1;
+
+	atomic_fetch_add_explicit(&st->lookups, 1, memory_order_relaxed);
+	pthread_mutex_lock(l);
+	for (uint32_t i = st->bucket[b]; i != NIL; i = st->e[i].next) {
+		struct sentry *e = &st->e[i];
+		if (e->p.target.port != port || e->owner == me || !e->owner_live)
+			continue;
+		uint64_t t0 = e->p.firm ? e->p.firm_us : e->p.created_us;
+		if (now_us > t0 && now_us - t0 >= max_age_us)
+			continue; /* the owner expires it at its next tick */
+		memset(&tc, 0, sizeof tc);
+		int sc = fit(arg, &e->p, &tc);
+		if (sc < 0)
+			continue;
+		if (e->c.n == 0 && !e->matched)
+			sc += 4; /* an unmatched one first, as the engine's own table does */
+		if (sc > bs || (sc == bs && e->p.created_us >= best->p.created_us)) {
+			best = e;
+			bs = sc;
+			bc = tc;
+		}
+	}
+	ftpi__sref r = 0;
+	if (best && (bs < min_score || (bs == min_score && best->p.created_us < min_created)))
+		best = NULL; /* the engine's own expectation ranks higher */
+	/* one claimant per entry: a second connection to it stays the engine's own business */
+	if (best && !best->claim_live) {
+		bc.n = best->c.n + 1;
+		best->c = bc;
+		best->claim_live = 1;
+		best->claimant = (uint16_t)me;
+		*p = best->p;
+		*c = bc;
+		r = ((uint64_t)best->gen << 32) | ((uint32_t)(best - st->e) + 1);
+	}
+	pthread_mutex_unlock(l);
+	if (r)
+		atomic_fetch_add(&st->claimed, 1);
+	return r;
+}
+
+void ftpi__store_note_clear(struct ftpi_expect_store *st, ftpi__sref r)
+{
+	pthread_mutex_t *l;
+	struct sentry *e = lock_ref(st, r, &l);
+	if (e == NULL)
+		return;
+	e->c.clear = 1;
+	pthread_mutex_unlock(l);
+}
+
+void ftpi__store_note_answered(struct ftpi_expect_store *st, ftpi__sref r)
+{
+	pthread_mutex_t *l;
+	struct sentry *e = lock_ref(st, r, &l);
+	if (e == NULL)
+		return;
+	e->c.answered = 1;
+	pthread_mutex_unlock(l);
+}
+
+int ftpi__store_read_xfer(struct ftpi_expect_store *st, ftpi__sref r, struct ftpi_xfer *x)
+{
+	pthread_mutex_t *l;
+	int gone;
+	struct sentry *e = lock_ref(st, r, &l);
+	if (e == NULL)
+		return 1;
+	if (e->has_xfer)
+		*x = e->xfer;
+	else
+		x->state = 0;
+	gone = !e->owner_live;
+	pthread_mutex_unlock(l);
+	return gone;
+}
+
+void ftpi__store_claim_release(struct ftpi_expect_store *st, ftpi__sref r)
+{
+	pthread_mutex_t *l;
+	struct sentry *e = lock_ref(st, r, &l);
+	if (e == NULL)
+		return;
+	e->claim_live = 0;
+	if (!e->owner_live)
+		entry_free_locked(st, e);
+	pthread_mutex_unlock(l);
+}

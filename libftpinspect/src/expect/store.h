@@ -1,0 +1,83 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * store.h - the expectation store that engines on different threads share (the public
+ * ftpi_expect_store). An engine publishes the expectations its sessions announce; another engine
+ * that sees a new connection its own table does not explain claims the entry that fits, under the
+ * entry's stripe lock, so one claimant wins. Entries are preallocated (max_entries) and
+ * reference-counted by owner and claimant. Per-engine capture-time watermarks let an engine wait
+ * until every other engine has processed the packets before a given time, so that what it
+ * decides from the store (a claim, a missing data connection) is what one engine would decide.
+ * Not a stage of its own: the expect stage uses it; it knows sessions only through copies.
+ */
+#ifndef FTPI_STORE_H
+#define FTPI_STORE_H
+
+#include "session.h"
+
+/* What an owner publishes: a copy of its expectation and of its session's identity. */
+struct ftpi__sx_pub {
+	uint64_t session_id;
+	struct ftpi_endpoint scli, ssrv; /* the control connection */
+	struct ftpi_endpoint target;
+	struct ftpi_addr reached;
+	uint8_t has_reached, announce, active, firm, bounce, tls_session;
+	uint64_t created_us, firm_us, frame;
+};
+
+/* What a claimant found when it claimed. */
+struct ftpi__sx_claim {
+	struct ftpi_endpoint cli, srv; /* the data connection */
+	uint8_t cli_bad, srv_bad, nat;
+	uint8_t clear;                 /* its first payload was not TLS */
+	uint8_t answered;              /* the responder answered (SYN-ACK) */
+	uint32_t n;                    /* connections that claimed the entry */
+};
+
+/* Scores a published entry for a new connection (under the lock; must not call the store). */
+typedef int (*ftpi__sx_fit)(void *arg, const struct ftpi__sx_pub *p, struct ftpi__sx_claim *c);
+
+/* A reference to an entry: index and generation; 0 = none. */
+typedef uint64_t ftpi__sref;
+
+/* max_engines of the store. */
+unsigned ftpi__store_engines(const struct ftpi_expect_store *st);
+/* Registers an engine; FTPI_E_INVAL when the index is out of range or taken. */
+int ftpi__store_attach(struct ftpi_expect_store *st, unsigned me);
+/* The engine goes away: its entries are released, its watermark no longer holds others. */
+void ftpi__store_detach(struct ftpi_expect_store *st, unsigned me);
+/* Engine me has processed every packet before t. */
+void ftpi__store_mark(struct ftpi_expect_store *st, unsigned me, uint64_t t);
+/* Waits until every other attached engine has processed every packet before t. */
+void ftpi__store_wait(struct ftpi_expect_store *st, unsigned me, uint64_t t);
+
+/* Owner side. */
+ftpi__sref ftpi__store_publish(struct ftpi_expect_store *st, unsigned me,
+			       const struct ftpi__sx_pub *p);
+void ftpi__store_firm(struct ftpi_expect_store *st, ftpi__sref r, uint64_t firm_us);
+/* The session's transfer command changed. */
+void ftpi__store_xfer(struct ftpi_expect_store *st, ftpi__sref r, const struct ftpi_xfer *x);
+/* The owner's own table matched a connection to it: others rank it as matched. */
+void ftpi__store_matched(struct ftpi_expect_store *st, ftpi__sref r);
+/* Claims made so far (0 = none; *c filled when > 0). */
+uint32_t ftpi__store_claims(struct ftpi_expect_store *st, ftpi__sref r, struct ftpi__sx_claim *c);
+void ftpi__store_owner_release(struct ftpi_expect_store *st, ftpi__sref r);
+
+/* Claimant side: the best entry for a connection to port, published by another engine and not
+ * older than max_age_us at now_us; claimed atomically. 0 when none fits. */
+ftpi__sref ftpi__store_claim(struct ftpi_expect_store *st, unsigned me, uint16_t port,
+			     uint64_t now_us, uint64_t max_age_us, ftpi__sx_fit fit, void *arg,
+			     struct ftpi__sx_pub *p, struct ftpi__sx_claim *c);
+/* The same, only for an entry that ranks above (min_score, min_created): what the engine's own
+ * table offers. */
+ftpi__sref ftpi__store_claim_above(struct ftpi_expect_store *st, unsigned me, uint16_t port,
+				   uint64_t now_us, uint64_t max_age_us, ftpi__sx_fit fit,
+				   void *arg, int min_score, uint64_t min_created,
+				   struct ftpi__sx_pub *p, struct ftpi__sx_claim *c);
+void ftpi__store_note_clear(struct ftpi_expect_store *st, ftpi__sref r);
+void ftpi__store_note_answered(struct ftpi_expect_store *st, ftpi__sref r);
+/* The owner's latest transfer for the entry; returns 1 when the owner let go of it (session
+ * ended or the expectation was replaced: nothing more will come). */
+int ftpi__store_read_xfer(struct ftpi_expect_store *st, ftpi__sref r, struct ftpi_xfer *x);
+void ftpi__store_claim_release(struct ftpi_expect_store *st, ftpi__sref r);
+
+#endif /* FTPI_STORE_H */

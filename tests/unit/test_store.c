@@ -1,0 +1,258 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * test_store.c - the shared expectation store under threads (expect/store.c): one claimant per
+ * entry when several race, the entry cap, the capture-time watermarks, and the host-pair shard.
+ * CI runs these under ThreadSanitizer too.
+ */
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "harness.h"
+#include "store.h"
+
+#define N_THREADS 4
+#define N_ENTRIES 2000
+
+static struct ftpi__sx_pub pub_for(uint16_t port, uint64_t sid)
+{
+	struct ftpi__sx_pub p;
+	memset(&p, 0, sizeof p);
+	p.session_id = sid;
+	p.target.addr.family = 4;
+	p.target.addr.ip[0] = 10;
+	p.target.addr.ip[3] = 2;
+	p.target.port = port;
+	p.scli = p.target;
+	p.scli.addr.ip[3] = 1;
+	p.ssrv = p.target;
+	p.ssrv.port = 21;
+	p.firm = 1;
+	return p;
+}
+
+static int fit_any(void *arg, const struct ftpi__sx_pub *p, struct ftpi__sx_claim *c)
+{
+	(void)arg;
+	(void)p;
+	c->cli_bad = 1;
+	return 1;
+}
+
+struct racer {
+	ftpi_expect_store *st;
+	unsigned me;
+	uint32_t won;
+	ftpi__sref refs[N_ENTRIES];
+};
+
+static void *race(void *arg)
+{
+	struct racer *r = arg;
+	for (uint32_t i = 0; i < N_ENTRIES; i++) {
+		struct ftpi__sx_pub p;
+		struct ftpi__sx_claim c;
+		ftpi__sref ref = ftpi__store_claim(r->st, r->me, (uint16_t)(1024 + i), 1, 1000000,
+						   fit_any, NULL, &p, &c);
+		if (ref) {
+			r->refs[r->won++] = ref;
+			ftpi__store_note_clear(r->st, ref);
+		}
+	}
+	return NULL;
+}
+
+/* Several engines race to claim every published entry: each entry goes to exactly one. */
+static void test_claim_once(void)
+{
+	int status;
+	static struct racer rs[N_THREADS];
+	pthread_t th[N_THREADS];
+	ftpi__sref own[N_ENTRIES];
+	ftpi_expect_store *st = ftpi_expect_store_new(4096, N_THREADS + 1, 0, &status);
+	ASSERT_TRUE(st != NULL);
+	ASSERT_EQ(ftpi__store_attach(st, N_THREADS), FTPI_OK);
+	ASSERT_EQ(ftpi__store_attach(st, N_THREADS), FTPI_E_INVAL); /* taken */
+	for (uint32_t i = 0; i < N_ENTRIES; i++) {
+		struct ftpi__sx_pub p = pub_for((uint16_t)(1024 + i), i + 1);
+		own[i] = ftpi__store_publish(st, N_THREADS, &p);
+		ASSERT_NE(own[i], 0);
+	}
+	for (unsigned t = 0; t < N_THREADS; t++) {
+		memset(&rs[t], 0, sizeof rs[t]);
+		rs[t].st = st;
+		rs[t].me = t;
+		ASSERT_EQ(ftpi__store_attach(st, t), FTPI_OK);
+		pthread_create(&th[t], NULL, race, &rs[t]);
+	}
+	/* meanwhile the owner keeps publishing transfer updates */
+	struct ftpi_xfer x;
+	memset(&x, 0, sizeof x);
+	x.state = 3;
+	for (uint32_t i = 0; i < N_ENTRIES; i++)
+		ftpi__store_xfer(st, own[i], &x);
+	uint32_t total = 0;
+	for (unsigned t = 0; t < N_THREADS; t++) {
+		pthread_join(th[t], NULL);
+		total += rs[t].won;
+	}
+	ASSERT_EQ(total, N_ENTRIES);
+	uint32_t claimed = 0;
+	for (uint32_t i = 0; i < N_ENTRIES; i++) {
+		struct ftpi__sx_claim c;
+		uint32_t n = ftpi__store_claims(st, own[i], &c);
+		ASSERT_EQ(n, 1);
+		ASSERT_EQ(c.cli_bad, 1);
+		ASSERT_EQ(c.clear, 1);
+		claimed += n;
+		ftpi__store_owner_release(st, own[i]);
+	}
+	ASSERT_EQ(claimed, N_ENTRIES);
+	struct ftpi_expect_store_stats ss;
+	ASSERT_EQ(ftpi_expect_store_stats(st, &ss, sizeof ss), FTPI_OK);
+	ASSERT_EQ(ss.claimed, N_ENTRIES);
+	ASSERT_EQ(ss.in_use, N_ENTRIES); /* the claimants still hold them */
+	for (unsigned t = 0; t < N_THREADS; t++) {
+		for (uint32_t i = 0; i < rs[t].won; i++) {
+			struct ftpi_xfer rx;
+			memset(&rx, 0, sizeof rx);
+			ASSERT_EQ(ftpi__store_read_xfer(st, rs[t].refs[i], &rx), 1); /* owner let go */
+			ASSERT_EQ(rx.state, 3);
+			ftpi__store_claim_release(st, rs[t].refs[i]);
+		}
+		ftpi__store_detach(st, t);
+	}
+	ASSERT_EQ(ftpi_expect_store_stats(st, &ss, sizeof ss), FTPI_OK);
+	ASSERT_EQ(ss.in_use, 0);
+	ftpi__store_detach(st, N_THREADS);
+	ftpi_expect_store_free(st);
+}
+
+/* An engine never claims its own entries, and an entry older than the expiry is not claimed. */
+static void test_claim_rules(void)
+{
+	struct ftpi__sx_pub p = pub_for(2000, 7), got;
+	struct ftpi__sx_claim c;
+	ftpi_expect_store *st = ftpi_expect_store_new(16, 2, 0, NULL);
+	ASSERT_TRUE(st != NULL);
+	p.firm_us = 1000;
+	ftpi__sref own = ftpi__store_publish(st, 0, &p);
+	ASSERT_EQ(ftpi__store_claim(st, 0, 2000, 1500, 100000, fit_any, NULL, &got, &c), 0);
+	ASSERT_EQ(ftpi__store_claim(st, 1, 2001, 1500, 100000, fit_any, NULL, &got, &c), 0);
+	ASSERT_EQ(ftpi__store_claim(st, 1, 2000, 1000 + 100000, 100000, fit_any, NULL, &got, &c),
+		  0);
+	ftpi__sref r = ftpi__store_claim(st, 1, 2000, 1500, 100000, fit_any, NULL, &got, &c);
+	ASSERT_NE(r, 0);
+	ASSERT_EQ(got.session_id, 7);
+	/* one live claimant at a time */
+	ASSERT_EQ(ftpi__store_claim(st, 1, 2000, 1500, 100000, fit_any, NULL, &got, &c), 0);
+	ftpi__store_claim_release(st, r);
+	ftpi__store_owner_release(st, own);
+	ftpi_expect_store_free(st);
+}
+
+/* The cap holds: publishing into a full store fails (counted) and nothing grows. */
+static void test_cap(void)
+{
+	struct ftpi_expect_store_stats ss;
+	ftpi__sref r[10];
+	int status = 0;
+	ASSERT_TRUE(ftpi_expect_store_new(16, 0, 0, &status) == NULL);
+	ASSERT_EQ(status, FTPI_E_INVAL);
+	ftpi_expect_store *st = ftpi_expect_store_new(8, 1, 0, &status);
+	ASSERT_TRUE(st != NULL);
+	for (int i = 0; i < 10; i++) {
+		struct ftpi__sx_pub p = pub_for((uint16_t)(3000 + i), 1);
+		r[i] = ftpi__store_publish(st, 0, &p);
+	}
+	for (int i = 0; i < 8; i++)
+		ASSERT_NE(r[i], 0);
+	ASSERT_EQ(r[8], 0);
+	ASSERT_EQ(r[9], 0);
+	ftpi_expect_store_stats(st, &ss, sizeof ss);
+	ASSERT_EQ(ss.full, 2);
+	ASSERT_EQ(ss.high_water, 8);
+	ftpi__store_owner_release(st, r[0]);
+	ftpi__store_owner_release(st, r[0]); /* a stale reference is ignored */
+	struct ftpi__sx_pub p = pub_for(4000, 2);
+	ftpi__sref again = ftpi__store_publish(st, 0, &p);
+	ASSERT_NE(again, 0);
+	ASSERT_NE(again, r[0]); /* same slot, new generation */
+	ftpi_expect_store_free(st);
+}
+
+struct marker {
+	ftpi_expect_store *st;
+	atomic_uint_fast64_t seen;
+};
+
+static void *advance(void *arg)
+{
+	struct marker *m = arg;
+	for (uint64_t t = 1; t <= 2000; t++) {
+		ftpi__store_mark(m->st, 1, t);
+		atomic_store(&m->seen, t);
+	}
+	ftpi_expect_store_idle(m->st, 2, 5000);
+	return NULL;
+}
+
+/* A wait returns only once every other attached engine has passed the time; done and idle
+ * engines hold nobody. */
+static void test_watermarks(void)
+{
+	struct marker m;
+	pthread_t th;
+	ftpi_expect_store *st = ftpi_expect_store_new(16, 3, 0, NULL);
+	ASSERT_TRUE(st != NULL);
+	for (unsigned i = 0; i < 3; i++)
+		ASSERT_EQ(ftpi__store_attach(st, i), FTPI_OK);
+	m.st = st;
+	atomic_store(&m.seen, 0);
+	pthread_create(&th, NULL, advance, &m);
+	ftpi__store_wait(st, 0, 1500);
+	ASSERT_GE(atomic_load(&m.seen), 1499);
+	pthread_join(th, NULL);
+	ftpi_expect_store_done(st, 1);
+	ftpi__store_wait(st, 0, 4000); /* 1 is done, 2 idles at 5000 */
+	ftpi__store_detach(st, 2);
+	ftpi__store_wait(st, 0, UINT64_MAX);
+	struct ftpi_expect_store_stats ss;
+	ftpi_expect_store_stats(st, &ss, sizeof ss);
+	ASSERT_EQ(ss.wait_timeouts, 0);
+	ftpi_expect_store_free(st);
+
+	/* bounded: a late engine stalls nobody for long */
+	st = ftpi_expect_store_new(16, 2, 2000, NULL);
+	ASSERT_TRUE(st != NULL);
+	ftpi__store_attach(st, 0);
+	ftpi__store_attach(st, 1);
+	ftpi__store_wait(st, 0, 10);
+	ftpi_expect_store_stats(st, &ss, sizeof ss);
+	ASSERT_EQ(ss.wait_timeouts, 1);
+	ftpi_expect_store_free(st);
+}
+
+/* Both directions and every connection of one host pair share a shard; hosts spread. */
+static void test_shard(void)
+{
+	struct ftpi_addr a = {4, {10, 0, 0, 1}}, b = {4, {10, 0, 0, 2}};
+	unsigned hits[4] = {0};
+	ASSERT_EQ(ftpi_shard_of_addrs(&a, &b, 4), ftpi_shard_of_addrs(&b, &a, 4));
+	ASSERT_EQ(ftpi_shard_of_addrs(&a, &b, 1), 0);
+	for (int i = 0; i < 256; i++) {
+		struct ftpi_addr c = {4, {192, 168, 1, (uint8_t)i}};
+		unsigned s = ftpi_shard_of_addrs(&c, &b, 4);
+		ASSERT_LT(s, 4);
+		hits[s]++;
+	}
+	for (int i = 0; i < 4; i++)
+		ASSERT_GT(hits[i], 32); /* about 64 each */
+	ASSERT_EQ(ftpi_shard_of(NULL, 4), 0);
+}
+
+static const struct ftpi_test tests[] = {
+	{"claim_once", test_claim_once}, {"claim_rules", test_claim_rules}, {"cap", test_cap},
+	{"watermarks", test_watermarks}, {"shard", test_shard},
+};
+
+FTPI_TEST_MAIN(tests)

