@@ -116,9 +116,46 @@ def t_version():
 @test
 def t_missing_file():
     rc, out, err = run("-r", "/nonexistent/ftpi.pcap")
-    expect_rc(rc, 1, err, "missing file")
+    expect_rc(rc, 2, err, "missing file")
     check("/nonexistent/ftpi.pcap" in err, "message does not name the file: %r" % err)
     check(out == "", "output on a missing file: %r" % out)
+
+
+@test
+def t_bad_files():
+    """Every file option that cannot be read or holds nothing is a usage error naming the path:
+    a CA file without a certificate would silently turn every certificate finding off."""
+    d = tempfile.mkdtemp(prefix="ftpi-files-")
+    try:
+        empty = os.path.join(d, "empty")
+        open(empty, "w").close()
+        comments = os.path.join(d, "comments.conf")
+        with open(comments, "w") as f:
+            f.write("# nothing set\n\n")
+        ca = os.path.join(os.path.dirname(DATA), "..", "data", "tls", "ca.pem")
+        cadir = os.path.dirname(ca)
+        cases = [(["--ca-file", "/nonexistent/ca.pem"], "/nonexistent/ca.pem"),
+                 (["--ca-file", empty], empty),
+                 (["--ca-file", LOGIN], LOGIN),
+                 (["--ca-file", d], d),
+                 (["--ca-dir", "/nonexistent/cadir"], "/nonexistent/cadir"),
+                 (["--ca-dir", d], d),
+                 (["--ca-dir", empty], empty),
+                 (["--config", empty], empty),
+                 (["--config", comments], comments)]
+        for args, path in cases:
+            rc, out, err = run("-r", LOGIN, "--fail-on", "high", *args)
+            expect_rc(rc, 2, err, " ".join(args))
+            check(path in err, "%s: message does not name the path: %r" % (args, err))
+            check(out == "", "%s: output before the usage error: %r" % (args, out))
+        rc, out, err = run("-r", empty)
+        expect_rc(rc, 2, err, "-r empty file")
+        check(empty in err, "message does not name the file: %r" % err)
+        for args in (["--ca-file", ca], ["--ca-dir", cadir]):
+            rc, out, err = run("-r", LOGIN, "--format", "json", *args)
+            expect_rc(rc, 0, err, " ".join(args))
+    finally:
+        shutil.rmtree(d)
 
 
 @test
@@ -457,7 +494,7 @@ def t_pcapng_out():
             check(p.returncode == 0 and len(p.stdout.decode().splitlines()) == 38,
                   "tshark cannot read the file: %r" % p.stderr)
         rc, out, err = run("-r", LOGIN, "-w", os.path.join(d, "no", "such", "dir.pcapng"))
-        expect_rc(rc, 1, err, "-w into a missing directory")
+        expect_rc(rc, 2, err, "-w into a missing directory")
     finally:
         shutil.rmtree(d)
 

@@ -39,7 +39,10 @@ enum {
 	OPT_FAIL_ON,
 	OPT_COLOR,
 	OPT_NO_PROGRESS,
-	OPT_IMMEDIATE
+	OPT_IMMEDIATE,
+	OPT_CA_DIR,
+	OPT_MAX_LINE,
+	OPT_MAX_PENDING
 };
 
 static const struct option long_opts[] = {
@@ -64,6 +67,9 @@ static const struct option long_opts[] = {
 	{"brute-force", required_argument, NULL, OPT_BRUTE_FORCE},
 	{"show-passwords", no_argument, NULL, OPT_SHOW_PASSWORDS},
 	{"ca-file", required_argument, NULL, OPT_CA_FILE},
+	{"ca-dir", required_argument, NULL, OPT_CA_DIR},
+	{"max-line-length", required_argument, NULL, OPT_MAX_LINE},
+	{"max-pending-commands", required_argument, NULL, OPT_MAX_PENDING},
 	{"server-name", required_argument, NULL, OPT_SERVER_NAME},
 	{"ctrl-port", required_argument, NULL, OPT_CTRL_PORT},
 	{"no-ndpi", no_argument, NULL, OPT_NO_NDPI},
@@ -83,7 +89,8 @@ static const struct option long_opts[] = {
 static const char *const key_names[CLI_K__COUNT] = {
 	"passive-range",  "allow-client", "allow-server",    "brute-force",
 	"show-passwords", "ca-file",	  "server-name",     "fail-on",
-	"ctrl-port",	  "no-ndpi",	  "verify-checksums"};
+	"ctrl-port",	  "no-ndpi",	  "verify-checksums", "ca-dir",
+	"max-line-length", "max-pending-commands"};
 
 void cli_usage(FILE *f)
 {
@@ -152,7 +159,14 @@ void cli_usage(FILE *f)
 	      "  --brute-force N/SECONDS failed logins from one client within SECONDS (e.g. "
 	      "5/300)\n"
 	      "  --show-passwords        show passwords instead of *** (off by default)\n"
-	      "  --ca-file FILE          PEM CA bundle for certificate checks\n"
+	      "  --ca-file FILE          PEM CA bundle for certificate checks (must hold a\n"
+	      "                          certificate: exit 2 otherwise)\n"
+	      "  --ca-dir DIR            directory of PEM CA certificates (same rule)\n"
+	      "  --max-line-length N     control line cap in bytes, 64..1048576 (default 4096);\n"
+	      "                          longer lines are reported as overlong\n"
+	      "  --max-pending-commands N\n"
+	      "                          commands waiting for replies per session, 1..256\n"
+	      "                          (default 16)\n"
 	      "  --server-name NAME      name the server certificate must carry without SNI\n"
 	      "  --ctrl-port PORT        also treat PORT as an FTP control port; repeatable\n"
 	      "  --no-ndpi               do not classify flows with nDPI\n"
@@ -309,9 +323,26 @@ static int apply_key(struct cli_opts *o, int key, const char *val, int from_file
 		else
 			o->verify_checksums = flag;
 		return 0;
+	case CLI_K_MAX_LINE:
+	case CLI_K_MAX_PENDING: {
+		uint64_t lo = key == CLI_K_MAX_LINE ? 64 : 1, hi = key == CLI_K_MAX_LINE ? 1048576 : 256;
+		if (cli_parse_u64(val, hi, &a) != 0 || a < lo) {
+			snprintf(err, errlen, "bad value '%s': expected %llu..%llu", val,
+				 (unsigned long long)lo, (unsigned long long)hi);
+			return -1;
+		}
+		if (key == CLI_K_MAX_LINE)
+			o->max_line_len = (uint32_t)a;
+		else
+			o->max_pending_commands = (uint32_t)a;
+		return 0;
+	}
 	case CLI_K_CA_FILE:
+	case CLI_K_CA_DIR:
 	case CLI_K_SERVER_NAME: {
-		char **dst = key == CLI_K_CA_FILE ? &o->ca_file : &o->server_name;
+		char **dst = key == CLI_K_CA_FILE  ? &o->ca_file
+			     : key == CLI_K_CA_DIR ? &o->ca_dir
+						   : &o->server_name;
 		if (*val == '\0') {
 			snprintf(err, errlen, "empty value");
 			return -1;
@@ -361,7 +392,7 @@ static char *trim(char *s)
 static int load_config(struct cli_opts *o, const char *path)
 {
 	char line[4096], err[256];
-	unsigned long lineno = 0;
+	unsigned long lineno = 0, keys = 0;
 	FILE *f = fopen(path, "r");
 
 	if (f == NULL) {
@@ -420,6 +451,7 @@ static int load_config(struct cli_opts *o, const char *path)
 			fclose(f);
 			return -1;
 		}
+		keys++;
 	}
 	if (ferror(f)) {
 		fprintf(stderr, "ftpinspect: %s: read error\n", path);
@@ -427,6 +459,10 @@ static int load_config(struct cli_opts *o, const char *path)
 		return -1;
 	}
 	fclose(f);
+	if (keys == 0) {
+		fprintf(stderr, "ftpinspect: %s: config file holds no setting\n", path);
+		return -1;
+	}
 	return 0;
 }
 
@@ -552,6 +588,15 @@ int cli_opts_parse(struct cli_opts *o, int argc, char **argv)
 		case OPT_CA_FILE:
 			r = flag_key(o, "--ca-file", CLI_K_CA_FILE, optarg);
 			break;
+		case OPT_CA_DIR:
+			r = flag_key(o, "--ca-dir", CLI_K_CA_DIR, optarg);
+			break;
+		case OPT_MAX_LINE:
+			r = flag_key(o, "--max-line-length", CLI_K_MAX_LINE, optarg);
+			break;
+		case OPT_MAX_PENDING:
+			r = flag_key(o, "--max-pending-commands", CLI_K_MAX_PENDING, optarg);
+			break;
 		case OPT_SERVER_NAME:
 			r = flag_key(o, "--server-name", CLI_K_SERVER_NAME, optarg);
 			break;
@@ -671,6 +716,7 @@ void cli_opts_free(struct cli_opts *o)
 {
 	free(o->filter);
 	free(o->ca_file);
+	free(o->ca_dir);
 	free(o->server_name);
-	o->filter = o->ca_file = o->server_name = NULL;
+	o->filter = o->ca_file = o->ca_dir = o->server_name = NULL;
 }

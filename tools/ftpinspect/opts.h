@@ -34,6 +34,9 @@ enum cli_key {
 	CLI_K_CTRL_PORT,
 	CLI_K_NO_NDPI,
 	CLI_K_VERIFY_CHECKSUMS,
+	CLI_K_CA_DIR,
+	CLI_K_MAX_LINE,
+	CLI_K_MAX_PENDING,
 	CLI_K__COUNT
 };
 
@@ -73,6 +76,9 @@ struct cli_opts {
 	uint64_t bf_window_s;
 	int show_passwords;
 	char *ca_file;	   /* malloc'd */
+	char *ca_dir;	   /* malloc'd */
+	uint32_t max_line_len;	       /* 0 = library default */
+	uint32_t max_pending_commands; /* 0 = library default */
 	char *server_name; /* malloc'd */
 	int fail_on;	   /* enum ftpi_severity, or -1 */
 	uint16_t ctrl_ports[CLI_MAX_CTRL_PORTS];

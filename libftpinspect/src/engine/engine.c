@@ -39,6 +39,10 @@ void ftpi_config_init(struct ftpi_config *cfg)
 	cfg->use_ndpi = 1;
 #endif
 	cfg->event_mask = ~0u;
+	cfg->max_frag_datagrams = 1024;
+	cfg->frag_mem = (size_t)4 << 20;
+	cfg->timeout_frag = 30ull * 1000000;
+	cfg->max_pending_commands = 16;
 }
 
 static int bad_field(char *field, size_t fieldlen, const char *name)
@@ -98,6 +102,23 @@ int ftpi_config_validate(const struct ftpi_config *cfg, char *field, size_t fiel
 			return bad_field(field, fieldlen, "allow_servers");
 	if ((cfg->allocator.alloc == NULL) != (cfg->allocator.free == NULL))
 		return bad_field(field, fieldlen, "allocator");
+	if (cfg->max_frag_datagrams > (1u << 20))
+		return bad_field(field, fieldlen, "max_frag_datagrams");
+	if (cfg->frag_mem > ((size_t)1 << 32))
+		return bad_field(field, fieldlen, "frag_mem");
+	if (cfg->timeout_frag == 0)
+		return bad_field(field, fieldlen, "timeout_frag");
+	if (cfg->max_pending_commands == 0 || cfg->max_pending_commands > 256)
+		return bad_field(field, fieldlen, "max_pending_commands");
+	/* A trust store that cannot be read, or holds nothing, would silently turn every
+	 * certificate finding off: refused. */
+	uint64_t certs;
+	if (cfg->ca_file != NULL &&
+	    (ftpi__x509_trust_count(cfg->ca_file, NULL, &certs) != FTPI_OK || certs == 0))
+		return bad_field(field, fieldlen, "ca_file");
+	if (cfg->ca_dir != NULL &&
+	    (ftpi__x509_trust_count(NULL, cfg->ca_dir, &certs) != FTPI_OK || certs == 0))
+		return bad_field(field, fieldlen, "ca_dir");
 #ifndef FTPI_WITH_NDPI
 	if (cfg->use_ndpi)
 		return bad_field(field, fieldlen, "use_ndpi (built without nDPI)");
@@ -160,11 +181,13 @@ ftpi_engine *ftpi_engine_new(const struct ftpi_config *cfg, int *status)
 				      sizeof *cfg->control_ports, &ok);
 	e->ca_file = copy_str(e, cfg->ca_file, &ok);
 	e->server_name = copy_str(e, cfg->server_name, &ok);
+	e->ca_dir = copy_str(e, cfg->ca_dir, &ok);
 	e->cx.cfg.allow_clients = e->allow_clients;
 	e->cx.cfg.allow_servers = e->allow_servers;
 	e->cx.cfg.control_ports = e->control_ports;
 	e->cx.cfg.ca_file = e->ca_file;
 	e->cx.cfg.server_name = e->server_name;
+	e->cx.cfg.ca_dir = e->ca_dir;
 	if (!ok || ftpi__flow_table_init(&e->cx, &e->flows, &e->flows.cbs) != FTPI_OK ||
 	    ftpi__ftp_init(&e->ftp, &e->cx, &e->tlsr, &e->ftp.hooks) != FTPI_OK ||
 	    ftpi__expect_init(&e->xt, &e->cx, &e->ftp) != FTPI_OK) {
@@ -200,6 +223,8 @@ void ftpi_engine_free(ftpi_engine *e)
 		ftpi__free(&e->cx, FTPI__POOL_MISC, e->ca_file, strlen(e->ca_file) + 1);
 	if (e->server_name)
 		ftpi__free(&e->cx, FTPI__POOL_MISC, e->server_name, strlen(e->server_name) + 1);
+	if (e->ca_dir)
+		ftpi__free(&e->cx, FTPI__POOL_MISC, e->ca_dir, strlen(e->ca_dir) + 1);
 	struct ftpi__ctx tmp = e->cx;
 	ftpi__free(&tmp, FTPI__POOL_MISC, e, sizeof *e);
 	ftpi__mem_drain(&tmp);

@@ -12,6 +12,7 @@
 #include "reasm.h"
 #include "review.h"
 #include "session.h"
+#include "x509.h"
 
 struct ftpi__ndpi;
 
@@ -49,6 +50,7 @@ struct ftpi_engine {
 	uint16_t *control_ports;
 	char *ca_file;
 	char *server_name;
+	char *ca_dir;
 	uint64_t last_expire_us;
 
 	/* the stages, bottom up */

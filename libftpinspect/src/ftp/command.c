@@ -49,11 +49,12 @@ static struct ftpi_pending *queue_pending(struct ftpi__ftp *ftp, struct ftpi_ses
 					  const struct ftpi_span *arg)
 {
 	struct ftpi_pending *p;
-	if (s->pend_count == FTPI__PENDING_MAX) {
-		s->pend_head = (uint8_t)((s->pend_head + 1) % FTPI__PENDING_MAX);
+	if (s->pend_count == s->pend_cap) {
+		s->pend_head = (uint16_t)((s->pend_head + 1) % s->pend_cap);
 		s->pend_count--;
+		FTPI__COUNT(ftp->cx, ftp_pending_dropped);
 	}
-	p = &s->pend[(s->pend_head + s->pend_count) % FTPI__PENDING_MAX];
+	p = &s->pend[(s->pend_head + s->pend_count) % s->pend_cap];
 	s->pend_count++;
 	memset(p, 0, offsetof(struct ftpi_pending, arg));
 	p->verb = (uint8_t)v;

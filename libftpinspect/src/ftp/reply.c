@@ -161,15 +161,15 @@ static int pair_named(struct ftpi_session *s, unsigned code, struct ftpi_pending
 				     : FTPI_CMD_AUTH;
 	unsigned k;
 	for (k = 0; k < s->pend_count; k++)
-		if (s->pend[(s->pend_head + k) % FTPI__PENDING_MAX].verb == want)
+		if (s->pend[(s->pend_head + k) % s->pend_cap].verb == want)
 			break;
 	if (k == s->pend_count) {
 		memset(cmd, 0, sizeof *cmd);
 		cmd->verb = want;
 		return PAIR_NAMED;
 	}
-	s->pend_head = (uint8_t)((s->pend_head + k) % FTPI__PENDING_MAX);
-	s->pend_count = (uint8_t)(s->pend_count - k);
+	s->pend_head = (uint16_t)((s->pend_head + k) % s->pend_cap);
+	s->pend_count = (uint16_t)(s->pend_count - k);
 	return PAIR_NONE;
 }
 
@@ -197,7 +197,7 @@ static int pair_reply(struct ftpi__ftp *ftp, struct ftpi_session *s, unsigned co
 	if (s->lost_sync && !reply_fits(code, s->pend[s->pend_head].verb))
 		return PAIR_NONE; /* the reply of a command lost in a gap */
 	*cmd = s->pend[s->pend_head];
-	s->pend_head = (uint8_t)((s->pend_head + 1) % FTPI__PENDING_MAX);
+	s->pend_head = (uint16_t)((s->pend_head + 1) % s->pend_cap);
 	s->pend_count--;
 	if (s->pend_count == 0)
 		s->lost_sync = 0;

@@ -38,6 +38,8 @@ static void session_free(struct ftpi__ftp *ftp, struct ftpi_session *s)
 {
 	ftpi__line_release(ftp->cx, &s->line[0]);
 	ftpi__line_release(ftp->cx, &s->line[1]);
+	if (s->pend)
+		ftpi__free(ftp->cx, FTPI__POOL_SESSION, s->pend, s->pend_cap * sizeof *s->pend);
 	if (s->tlsp) {
 		ftpi__tls_release(ftp->cx, s->tlsp);
 		ftpi__free(ftp->cx, FTPI__POOL_TLS, s->tlsp, sizeof *s->tlsp);
@@ -154,6 +156,13 @@ struct ftpi_session *ftpi__session_new(struct ftpi__ftp *ftp, struct ftpi_flow *
 	}
 	s = ftpi__alloc(ftp->cx, FTPI__POOL_SESSION, sizeof *s);
 	if (s == NULL) {
+		FTPI__COUNT(ftp->cx, sessions_memcap);
+		return NULL;
+	}
+	s->pend_cap = (uint16_t)ftp->cx->cfg.max_pending_commands;
+	s->pend = ftpi__alloc(ftp->cx, FTPI__POOL_SESSION, s->pend_cap * sizeof *s->pend);
+	if (s->pend == NULL) {
+		ftpi__free(ftp->cx, FTPI__POOL_SESSION, s, sizeof *s);
 		FTPI__COUNT(ftp->cx, sessions_memcap);
 		return NULL;
 	}

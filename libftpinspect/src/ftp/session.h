@@ -13,7 +13,6 @@
 #include "tls.h"
 #include "x509.h"
 
-#define FTPI__PENDING_MAX 16
 #define FTPI__USER_MAX 128
 #define FTPI__FILE_MAX 256
 #define FTPI__REPLY_TEXT_MAX 512
@@ -101,8 +100,8 @@ struct ftpi_session {
 #endif
 	struct ftpi_line line[2];
 
-	struct ftpi_pending pend[FTPI__PENDING_MAX];
-	uint8_t pend_head, pend_count;
+	struct ftpi_pending *pend; /* ring of cfg.max_pending_commands (pend_cap) entries */
+	uint16_t pend_cap, pend_head, pend_count;
 	uint8_t lost_sync;        /* commands were lost in a gap: pair replies by their codes */
 
 	/* multi-line reply being collected */
