@@ -242,6 +242,65 @@ static void test_out_of_order_and_overlap(void)
 	ASSERT_EQ(l.last_login, FTPI_LOGIN_SUCCESS);
 }
 
+static void show_passwords(struct ftpi_config *c)
+{
+	c->redact_credentials = 0;
+}
+
+static void test_overlap_orders_first_wins(void)
+{
+	/* A PASS line in two overlapping pieces plus a copy with other bytes, in all six arrival
+	 * orders: every byte is the one that arrived first (out of order, in order, or already
+	 * delivered), each conflict is counted and raises tcp_overlap_conflict */
+	static const char line[] = "PASS secret\r\n";
+	static const struct {
+		uint32_t off, len;
+		const char *bytes;
+	} piece[3] = {{0, 7, "PASS se"}, {4, 9, " secret\r\n"}, {5, 6, "XXXXXX"}};
+	static const int order[6][3] = {{0, 1, 2}, {0, 2, 1}, {1, 0, 2},
+					{1, 2, 0}, {2, 0, 1}, {2, 1, 0}};
+	for (int o = 0; o < 6; o++) {
+		static struct evlog l;
+		uint64_t ts = 1700000000000000ull;
+		struct conn c;
+		uint8_t b[256];
+		char want[32], got[64];
+		int seen[13] = {0};
+		ftpi_engine *e = new_engine(&l, show_passwords);
+		conn_init(&c, 0, 40011, 21, 100, 900);
+		handshake(e, &ts, &c);
+		send_data(e, &ts, &c, 1, "220 hi\r\n");
+		send_data(e, &ts, &c, 0, "USER bob\r\n");
+		send_data(e, &ts, &c, 1, "331 p\r\n");
+		memcpy(want, line, sizeof line);
+		for (int k = 0; k < 3; k++) {
+			int i = order[o][k];
+			for (uint32_t j = 0; j < piece[i].len; j++)
+				if (!seen[piece[i].off + j]++)
+					want[piece[i].off + j] = piece[i].bytes[j];
+			size_t n = mk_ip(b, &c, 0, c.cseq + piece[i].off, c.sseq, TH_ACK,
+					 piece[i].bytes, piece[i].len);
+			feed_raw(e, ts += 10, b, n);
+		}
+		want[11] = '\0';
+		c.cseq += 13;
+		send_data(e, &ts, &c, 1, "230 ok\r\n");
+		struct ftpi_stats st;
+		ftpi_engine_stats(e, &st, sizeof st);
+		ftpi_engine_flush(e);
+		ftpi_engine_free(e);
+		snprintf(got, sizeof got, "cmd PASS [%s]\n", want + 5);
+		if (strstr(l.text, got) == NULL)
+			fprintf(stderr, "order %d %d %d: want %s in\n%s", order[o][0], order[o][1],
+				order[o][2], got, l.text);
+		ASSERT_TRUE(strstr(l.text, got) != NULL);
+		ASSERT_GE(st.reasm_overlaps, 2);
+		ASSERT_GE(st.reasm_overlap_conflicts, 1);
+		ASSERT_GE(l.findings[FTPI_FINDING_TCP_OVERLAP_CONFLICT], 1);
+		ASSERT_TRUE(strstr(l.text, "finding tcp_overlap_conflict") != NULL);
+	}
+}
+
 static void test_sequence_wraparound(void)
 {
 	/* ISNs just below 2^32: the byte stream crosses the wrap without loss */
@@ -771,6 +830,7 @@ static const struct ftpi_test tests[] = {
 	{"link_types", test_link_types},
 	{"ipv6_extension_headers", test_ipv6_extension_headers},
 	{"out_of_order_and_overlap", test_out_of_order_and_overlap},
+	{"overlap_orders_first_wins", test_overlap_orders_first_wins},
 	{"sequence_wraparound", test_sequence_wraparound},
 	{"midstream_pickup", test_midstream_pickup},
 	{"gap_resync", test_gap_resync},

@@ -64,6 +64,7 @@ static void become_control(struct ftpi_engine *e, struct ftpi_flow *f, struct ft
 {
 	f->role = FTPI_ROLE_CONTROL;
 	f->app = s;
+	f->half[0].keep_hist = f->half[1].keep_hist = 1; /* to see conflicts with delivered bytes */
 	if (implicit)
 		ftpi__session_implicit_tls(&e->ftp, s);
 	/* what the other direction sent while undecided came first */
@@ -149,6 +150,14 @@ static int on_gap(void *user, struct ftpi_flow *f, int dir, uint64_t n)
 								      : SNIFF_CHUNKS_OTHER))
 		return become_other(e, f);
 	return FTPI_REASM_MORE;
+}
+
+static void on_conflict(void *user, struct ftpi_flow *f, int dir, uint64_t off, uint32_t n)
+{
+	struct ftpi_engine *e = user;
+	if (f->role == FTPI_ROLE_CONTROL && f->app)
+		ftpi__session_conflict(&e->ftp, f->app, FTPI_FINDING_TCP_OVERLAP_CONFLICT, dir, off,
+				       n);
 }
 
 void ftpi__dispatch_data(struct ftpi_engine *e, struct ftpi_flow *f, int dir, const uint8_t *p,
@@ -300,6 +309,7 @@ void ftpi__dispatch_install(struct ftpi_engine *e)
 	e->reasm.cx = &e->cx;
 	e->reasm.cbs.data = on_data;
 	e->reasm.cbs.gap = on_gap;
+	e->reasm.cbs.conflict = on_conflict;
 	e->reasm.cbs.user = e;
 	e->ftp.hooks.announce = hook_announce;
 	e->ftp.hooks.firm = hook_firm;

@@ -36,6 +36,9 @@ struct ftpi_half {
 	uint64_t bytes;      /* payload bytes by sequence space (delivered + skipped) */
 	uint64_t packets;
 	uint64_t gap_bytes;
+	uint8_t *hist;       /* the last hist_len delivered bytes, ending at next_seq (reasm/) */
+	uint16_t hist_len;
+	uint8_t keep_hist;   /* set by the engine: keep hist to see conflicts with delivered bytes */
 };
 
 #define FTPI_FLOW_STATE_MAP(XX)                                                                    \

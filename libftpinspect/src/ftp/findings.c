@@ -151,3 +151,35 @@ void ftpi__ftp_refused(struct ftpi__ftp *ftp, struct ftpi_session *s, int kind, 
 	ftpi__buf_escape(evd, sizeof evd, n, text, FTPI__MIN(tlen, 120));
 	ftpi__finding(ftp->cx, &s->fs, kind, NULL, NULL, msg, evd);
 }
+
+void ftpi__session_conflict(struct ftpi__ftp *ftp, struct ftpi_session *s, int kind, int dir,
+			    uint64_t off, uint32_t n)
+{
+	char msg[300], evd[200];
+	const char *who = dir == FTPI_DIR_TO_SERVER ? "client" : "server";
+	if (s->conflict_findings >= FTPI__ANOMALY_FINDINGS_MAX)
+		return;
+	s->conflict_findings++;
+	size_t k = ftpi__buf_printf(msg, sizeof msg, 0,
+				    kind == FTPI_FINDING_TCP_OVERLAP_CONFLICT
+					    ? "overlapping TCP segments of session %llu carry "
+					      "different bytes"
+					    : "overlapping IP fragments of session %llu carry "
+					      "different bytes",
+				    (unsigned long long)s->id);
+	if (n)
+		k = ftpi__buf_printf(msg, sizeof msg, k, " for bytes %llu-%llu of the %s's stream",
+				     (unsigned long long)off, (unsigned long long)(off + n - 1),
+				     who);
+	else
+		k = ftpi__buf_printf(msg, sizeof msg, k, " from the %s", who);
+	ftpi__buf_printf(msg, sizeof msg, k,
+			 ": an evasion attempt (hosts may read other bytes than this review); the "
+			 "bytes seen first were kept");
+	if (n)
+		ftpi__buf_printf(evd, sizeof evd, 0, "%s stream bytes %llu-%llu (%u bytes differ)",
+				 who, (unsigned long long)off, (unsigned long long)(off + n - 1), n);
+	else
+		ftpi__buf_printf(evd, sizeof evd, 0, "%s fragments", who);
+	ftpi__finding(ftp->cx, &s->fs, kind, NULL, NULL, msg, evd);
+}

@@ -126,6 +126,7 @@ struct ftpi_session {
 	uint8_t type;
 	uint8_t ended;
 	uint8_t anomaly_findings;
+	uint8_t conflict_findings; /* tcp_overlap_conflict / ip_fragment_conflict raised */
 	uint64_t commands, replies;
 	uint16_t banner_len;
 	char banner[128];
@@ -235,6 +236,11 @@ void ftpi__ftp_reply_line(struct ftpi__ftp *ftp, struct ftpi_session *s, const c
 void ftpi__ftp_anomaly(struct ftpi__ftp *ftp, struct ftpi_session *s, const char *kind,
 		       const char *detail, const char *line, size_t len);
 void ftpi__ftp_emit_login(struct ftpi__ftp *ftp, struct ftpi_session *s);
+/* Overlapping TCP segments (kind FTPI_FINDING_TCP_OVERLAP_CONFLICT) or IP fragments
+ * (FTPI_FINDING_IP_FRAGMENT_CONFLICT) of the control channel carried different bytes: n bytes
+ * from stream offset off of direction dir (n 0: not known). The first bytes were kept. */
+void ftpi__session_conflict(struct ftpi__ftp *ftp, struct ftpi_session *s, int kind, int dir,
+			    uint64_t off, uint32_t n);
 void ftpi__ftp_plaintext_auth(struct ftpi__ftp *ftp, struct ftpi_session *s, const char *arg,
 			      size_t arg_len);
 void ftpi__ftp_bounce(struct ftpi__ftp *ftp, struct ftpi_session *s, int ann,
