@@ -37,7 +37,7 @@ static void emit_command(struct ftpi__ftp *ftp, struct ftpi_session *s, int v,
 	ev.u.command.verb.ptr = vbuf;
 	ev.u.command.verb.len = strlen(vbuf);
 	ev.u.command.arg = *arg;
-	if (v == FTPI_CMD_PASS && ftp->cx->cfg.redact_credentials) {
+	if (ftp->cx->cfg.redact_credentials && ftpi__ftp_secret_arg(v, arg->ptr, arg->len)) {
 		ev.u.command.arg.ptr = "***";
 		ev.u.command.arg.len = 3;
 	}
@@ -85,7 +85,8 @@ static void announce_active(struct ftpi__ftp *ftp, struct ftpi_session *s, int v
 		if (av[i].verb != v)
 			continue;
 		if (!av[i].parse(arg->ptr, arg->len, &ep)) {
-			ftpi__ftp_anomaly(ftp, s, av[i].kind, av[i].what, line, len);
+			ftpi__ftp_anomaly(ftp, s, av[i].kind, av[i].what, FTPI__EVD_COMMAND, line,
+					  len);
 			continue;
 		}
 		/* Naming another host than the control client is a bounce, unless the data
@@ -157,11 +158,12 @@ void ftpi__ftp_command(struct ftpi__ftp *ftp, struct ftpi_session *s, const char
 	FTPI__COUNT(ftp->cx, ftp_commands);
 	if (truncated)
 		ftpi__ftp_anomaly(ftp, s, "overlong_command", "command line longer than max_line_len",
-				  line, len);
+				  FTPI__EVD_COMMAND, line, len);
 	if (len == 0)
 		return;
 	if (!ftpi__cmd_split(line, len, &verb, &arg)) {
-		ftpi__ftp_anomaly(ftp, s, "garbage_command", "not an FTP command line", line, len);
+		ftpi__ftp_anomaly(ftp, s, "garbage_command", "not an FTP command line",
+				  FTPI__EVD_UNPARSED, line, len);
 		return;
 	}
 	int v = ftpi__verb_lookup(verb.ptr, verb.len);

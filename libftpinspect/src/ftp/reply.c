@@ -191,7 +191,8 @@ static int pair_reply(struct ftpi__ftp *ftp, struct ftpi_session *s, unsigned co
 		if (code == 421 || code == 220 || s->midstream || s->incomplete)
 			return PAIR_NONE;
 		ftpi__ftp_anomaly(ftp, s, "reply_without_command",
-				  "server reply with no pending command", text, tlen);
+				  "server reply with no pending command", FTPI__EVD_SERVER, text,
+				  tlen);
 		return PAIR_NONE;
 	}
 	if (s->lost_sync && !reply_fits(code, s->pend[s->pend_head].verb))
@@ -295,7 +296,11 @@ static void on_auth(struct ftpi__ftp *ftp, struct ftpi_session *s, const struct 
 			s->server->tls_sessions++;
 		char evd[300];
 		size_t n = ftpi__buf_printf(evd, sizeof evd, 0, "AUTH ");
-		ftpi__buf_escape(evd, sizeof evd, n, cmd->arg, FTPI__MIN(cmd->arg_len, 32));
+		if (ftp->cx->cfg.redact_credentials &&
+		    ftpi__ftp_secret_arg(FTPI_CMD_AUTH, cmd->arg, cmd->arg_len))
+			ftpi__buf_printf(evd, sizeof evd, n, "***");
+		else
+			ftpi__buf_escape(evd, sizeof evd, n, cmd->arg, FTPI__MIN(cmd->arg_len, 32));
 		ftpi__finding_once(ftp->cx, &s->fs, FTPI_FINDING_ENCRYPTED_CONTROL,
 				   "AUTH accepted (234): the rest of the control channel is "
 				   "encrypted; commands and data announcements cannot be read",
@@ -380,7 +385,8 @@ static void on_passive(struct ftpi__ftp *ftp, struct ftpi_session *s,
 		if (pv[i].parse(r->text, r->tlen, &ep))
 			passive_announce(ftp, s, pv[i].ann, &ep, r->text, r->tlen);
 		else
-			ftpi__ftp_anomaly(ftp, s, pv[i].kind, pv[i].what, r->text, r->tlen);
+			ftpi__ftp_anomaly(ftp, s, pv[i].kind, pv[i].what, FTPI__EVD_SERVER,
+					  r->text, r->tlen);
 	}
 }
 
@@ -556,7 +562,7 @@ void ftpi__ftp_reply_line(struct ftpi__ftp *ftp, struct ftpi_session *s, const c
 
 	if (truncated)
 		ftpi__ftp_anomaly(ftp, s, "overlong_reply", "reply line longer than max_line_len",
-				  line, FTPI__MIN(len, 64));
+				  FTPI__EVD_SERVER, line, FTPI__MIN(len, 64));
 	if (s->in_multi) {
 		if (ok && code == s->multi_code && !cont && (len == 3 || line[3] == ' ')) {
 			reply_append(s, text.ptr, text.len);
@@ -572,8 +578,8 @@ void ftpi__ftp_reply_line(struct ftpi__ftp *ftp, struct ftpi_session *s, const c
 	if (!ok) {
 		if (len == 0)
 			return;
-		ftpi__ftp_anomaly(ftp, s, "garbage_reply", "server line is not an FTP reply", line,
-				  len);
+		ftpi__ftp_anomaly(ftp, s, "garbage_reply", "server line is not an FTP reply",
+				  FTPI__EVD_UNPARSED, line, len);
 		return;
 	}
 	s->reply_len = 0;

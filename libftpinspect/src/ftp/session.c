@@ -451,7 +451,7 @@ void ftpi__session_gap(struct ftpi__ftp *ftp, struct ftpi_session *s, int dir, u
 	char detail[96];
 	ftpi__buf_printf(detail, sizeof detail, 0, "%llu bytes lost in the %s direction",
 			 (unsigned long long)n, dir == FTPI_DIR_TO_SERVER ? "client" : "server");
-	ftpi__ftp_anomaly(ftp, s, "gap", detail, NULL, 0);
+	ftpi__ftp_anomaly(ftp, s, "gap", detail, FTPI__EVD_SERVER, NULL, 0);
 	if (in_tls(s)) {
 		if (s->tlsp)
 			ftpi__tls_gap(s->tlsp, dir);

@@ -233,8 +233,18 @@ void ftpi__ftp_command(struct ftpi__ftp *ftp, struct ftpi_session *s, const char
 		       int truncated);
 void ftpi__ftp_reply_line(struct ftpi__ftp *ftp, struct ftpi_session *s, const char *line,
 			  size_t len, int truncated);
+/* How a line is shown in evidence (redact_credentials on): a client command (verb shown; the
+ * argument of PASS, ACCT, ADAT, AUTH with data and unknown verbs redacted), server text (shown),
+ * or a line that does not parse (its length and first verb-like word only). */
+enum ftpi__evd { FTPI__EVD_COMMAND = 0, FTPI__EVD_SERVER, FTPI__EVD_UNPARSED };
 void ftpi__ftp_anomaly(struct ftpi__ftp *ftp, struct ftpi_session *s, const char *kind,
-		       const char *detail, const char *line, size_t len);
+		       const char *detail, int how, const char *line, size_t len);
+/* Appends the evidence form of a line (enum ftpi__evd) to buf; returns the new length. */
+size_t ftpi__ftp_line_evidence(const struct ftpi__ftp *ftp, int how, char *buf, size_t cap,
+			       size_t n, const char *line, size_t len);
+/* 1 when a command's argument is a secret: PASS, ACCT, ADAT, AUTH other than TLS/SSL (SASL
+ * data), and verbs that are not FTP's. */
+int ftpi__ftp_secret_arg(int verb, const char *arg, size_t len);
 void ftpi__ftp_emit_login(struct ftpi__ftp *ftp, struct ftpi_session *s);
 /* Overlapping TCP segments (kind FTPI_FINDING_TCP_OVERLAP_CONFLICT) or IP fragments
  * (FTPI_FINDING_IP_FRAGMENT_CONFLICT) of the control channel carried different bytes: n bytes
