@@ -240,6 +240,37 @@ static void tick(struct ftpi_engine *e)
 	ftpi__expect_tick(&e->xt, e->cx.now_us);
 }
 
+/* Which way a mid-stream payload goes by its content: FTPI_DIR_TO_CLIENT for a reply line (the
+ * sender is a server), FTPI_DIR_TO_SERVER for a command line, -1 when it says neither. */
+static int speaker(const struct ftpi_tcp_seg *seg)
+{
+	if (seg->len == 0)
+		return -1;
+	if (ftpi__ftp_looks_like_reply(seg->payload, seg->len))
+		return FTPI_DIR_TO_CLIENT;
+	if (ftpi__ftp_looks_like_command(seg->payload, seg->len))
+		return FTPI_DIR_TO_SERVER;
+	return -1;
+}
+
+/* A mid-stream flow picked up on a packet without payload was oriented by ports: the first
+ * payload (before any byte was delivered) may say the other way round. The swap happens
+ * before reassembly sees the packet. */
+static void reorient(struct ftpi_flow *f, const struct ftpi_tcp_seg *seg, int *dir)
+{
+	int says;
+	if (!f->midstream || f->role != FTPI_ROLE_UNKNOWN || f->half[0].bytes ||
+	    f->half[1].bytes || f->sniff_first || (says = speaker(seg)) < 0 || says == *dir)
+		return;
+	struct ftpi_endpoint ep = f->cli;
+	struct ftpi_half h = f->half[0];
+	f->cli = f->srv;
+	f->srv = ep;
+	f->half[0] = f->half[1];
+	f->half[1] = h;
+	*dir = says;
+}
+
 /* The flow of a segment, created when a packet may start one; NULL when none. hash_in, when not
  * NULL, is the segment's flow hash computed ahead (ftpi_engine_feed_batch). */
 static struct ftpi_flow *flow_of(struct ftpi_engine *e, const struct ftpi_tcp_seg *seg, int *dir,
@@ -273,8 +304,15 @@ static struct ftpi_flow *flow_of(struct ftpi_engine *e, const struct ftpi_tcp_se
 		cli = &seg->dst;
 		srv = &seg->src;
 	} else if (!syn_only) {
-		/* Mid-stream: guess the server by port. */
-		if ((ftpi__is_control_port(e, seg->src.port) &&
+		/* Mid-stream: the content says who is who (a reply comes from the server, a
+		 * command from the client), else guess the server by port. */
+		int says = speaker(seg);
+		if (says == FTPI_DIR_TO_CLIENT) {
+			cli = &seg->dst;
+			srv = &seg->src;
+		} else if (says == FTPI_DIR_TO_SERVER) {
+			/* the sender is the client */
+		} else if ((ftpi__is_control_port(e, seg->src.port) &&
 		     !ftpi__is_control_port(e, seg->dst.port)) ||
 		    (!ftpi__is_control_port(e, seg->dst.port) && seg->src.port != 20 &&
 		     seg->src.port < 1024 && seg->dst.port >= 1024)) {
@@ -329,6 +367,7 @@ static int feed_seg(ftpi_engine *e, const struct ftpi_tcp_seg *seg, const uint64
 	f = flow_of(e, seg, &dir, hash);
 	if (f == NULL)
 		goto out;
+	reorient(f, seg, &dir);
 	ftpi__flow_touch(&e->flows, f, e->cx.now_us);
 	e->flows.last = f;
 	if (f->ttl[dir] == 0)

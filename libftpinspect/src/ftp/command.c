@@ -122,11 +122,17 @@ static void command_effects(struct ftpi__ftp *ftp, struct ftpi_session *s, int v
 	case FTPI_CMD_PORT:
 	case FTPI_CMD_EPRT:
 	case FTPI_CMD_LPRT:
+		s->announced = 1;
 		announce_active(ftp, s, v, arg, line, len);
 		break;
 	case FTPI_CMD_EPSV:
 		if (arg->len == 3 && strncasecmp(arg->ptr, "ALL", 3) == 0)
 			s->epsv_all = 1;
+		s->announced = 1;
+		break;
+	case FTPI_CMD_PASV:
+	case FTPI_CMD_LPSV:
+		s->announced = 1;
 		break;
 	case FTPI_CMD_PROT: {
 		/* RFC 2228 §3: the level is one of C, S, E, P. Any other byte is not a level, even
@@ -139,6 +145,13 @@ static void command_effects(struct ftpi__ftp *ftp, struct ftpi_session *s, int v
 	default:
 		if (!ftpi__verb_is_transfer(v))
 			break;
+		if (!s->announced && !s->midstream && !FTPI__UNREADABLE(s) &&
+		    (v == FTPI_CMD_RETR || v == FTPI_CMD_STOR || v == FTPI_CMD_STOU ||
+		     v == FTPI_CMD_APPE))
+			ftpi__ftp_anomaly(ftp, s, "file_before_port",
+					  "file transfer before any PORT/EPRT/PASV/EPSV: the data "
+					  "connection can only go to the default port (RFC 959 §3.2)",
+					  FTPI__EVD_COMMAND, line, len);
 		memset(&s->xfer, 0, sizeof s->xfer);
 		s->xfer.verb = (uint8_t)v;
 		s->xfer.state = 1;
@@ -156,14 +169,15 @@ void ftpi__ftp_command(struct ftpi__ftp *ftp, struct ftpi_session *s, const char
 
 	s->commands++;
 	FTPI__COUNT(ftp->cx, ftp_commands);
-	if (truncated)
-		ftpi__ftp_anomaly(ftp, s, "overlong_command", "command line longer than max_line_len",
-				  FTPI__EVD_COMMAND, line, len);
+	(void)truncated; /* reported with its length by the session (overlong_command) */
 	if (len == 0)
 		return;
 	if (!ftpi__cmd_split(line, len, &verb, &arg)) {
 		ftpi__ftp_anomaly(ftp, s, "garbage_command", "not an FTP command line",
 				  FTPI__EVD_UNPARSED, line, len);
+		/* the server answers it too (500): it waits for its reply like any command */
+		struct ftpi_span none = {"", 0};
+		queue_pending(ftp, s, FTPI_CMD_UNKNOWN, &none);
 		return;
 	}
 	int v = ftpi__verb_lookup(verb.ptr, verb.len);

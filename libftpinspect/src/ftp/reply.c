@@ -181,13 +181,15 @@ static int pair_reply(struct ftpi__ftp *ftp, struct ftpi_session *s, unsigned co
 	if ((code == 227 || code == 228 || code == 229 || code == 234) &&
 	    pair_named(s, code, cmd) == PAIR_NAMED)
 		return PAIR_NAMED;
+	if (code == 220 && s->state == FTPI_SS_GREETING && !s->midstream) {
+		/* the greeting, also when the client did not wait for it: commands sent before
+		 * it keep waiting for their own replies */
+		s->banner_len = (uint16_t)FTPI__MIN(tlen, sizeof s->banner);
+		memcpy(s->banner, text, s->banner_len);
+		set_state(s, FTPI_SS_LOGIN);
+		return PAIR_NONE;
+	}
 	if (s->pend_count == 0) {
-		if (code == 220 && s->state == FTPI_SS_GREETING) {
-			s->banner_len = (uint16_t)FTPI__MIN(tlen, sizeof s->banner);
-			memcpy(s->banner, text, s->banner_len);
-			set_state(s, FTPI_SS_LOGIN);
-			return PAIR_NONE;
-		}
 		if (code == 421 || code == 220 || s->midstream || s->incomplete)
 			return PAIR_NONE;
 		ftpi__ftp_anomaly(ftp, s, "reply_without_command",
@@ -560,9 +562,7 @@ void ftpi__ftp_reply_line(struct ftpi__ftp *ftp, struct ftpi_session *s, const c
 	struct ftpi_span text;
 	int ok = ftpi__reply_parse(line, len, &code, &cont, &text);
 
-	if (truncated)
-		ftpi__ftp_anomaly(ftp, s, "overlong_reply", "reply line longer than max_line_len",
-				  FTPI__EVD_SERVER, line, FTPI__MIN(len, 64));
+	(void)truncated; /* reported with its length by the session (overlong_reply) */
 	if (s->in_multi) {
 		if (ok && code == s->multi_code && !cont && (len == 3 || line[3] == ' ')) {
 			reply_append(s, text.ptr, text.len);
@@ -575,11 +575,29 @@ void ftpi__ftp_reply_line(struct ftpi__ftp *ftp, struct ftpi_session *s, const c
 		}
 		return;
 	}
+	if (!ok && len > 3 && line[0] >= '1' && line[0] <= '5' && line[1] >= '0' &&
+	    line[1] <= '9' && line[2] >= '0' && line[2] <= '9') {
+		/* "230ok": a reply code without the space (RFC 959 §4.2 wants one); read as a
+		 * final reply so it still answers its command */
+		ftpi__ftp_anomaly(ftp, s, "reply_without_space", "reply code not followed by a space",
+				  FTPI__EVD_SERVER, line, len);
+		code = (unsigned)((line[0] - '0') * 100 + (line[1] - '0') * 10 + (line[2] - '0'));
+		cont = 0;
+		text.ptr = line + 3;
+		text.len = len - 3;
+		ok = 1;
+	}
 	if (!ok) {
 		if (len == 0)
 			return;
 		ftpi__ftp_anomaly(ftp, s, "garbage_reply", "server line is not an FTP reply",
 				  FTPI__EVD_UNPARSED, line, len);
+		/* a broken answer: the oldest command it stands for gets no other reply (not the
+		 * greeting's place: a server still to greet has answered nothing) */
+		if (s->pend_count && s->state != FTPI_SS_GREETING && !s->lost_sync) {
+			s->pend_head = (uint16_t)((s->pend_head + 1) % s->pend_cap);
+			s->pend_count--;
+		}
 		return;
 	}
 	s->reply_len = 0;

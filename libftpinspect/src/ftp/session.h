@@ -123,6 +123,7 @@ struct ftpi_session {
 	uint8_t midstream;
 	uint8_t epsv_all;
 	uint8_t nat_pending;      /* the last 227's NAT verdict waits for its data connection */
+	uint8_t announced;        /* a PORT/EPRT/LPRT/PASV/EPSV/LPSV command was seen */
 	uint8_t type;
 	uint8_t ended;
 	uint8_t anomaly_findings;
