@@ -627,7 +627,7 @@ FTPI_API int ftpi_stream_role(const ftpi_engine *e, uint64_t stream_id);
 	XX(ip_frag_overlap_conflicts) /* ... with different bytes */                               \
 	XX(ip_frag_tiny)             /* non-final fragments under 64 bytes (RFC 1858) */            \
 	XX(ip_frag_invalid)          /* beyond 65535 bytes, bad length, second last fragment */     \
-	XX(ip_frag_timeouts)         /* datagrams incomplete at timeout_frag, dropped */            \
+	XX(ip_frag_incomplete)       /* dropped incomplete (timeout_frag, connection/input end) */  \
 	XX(ip_frag_cap_drops)        /* datagrams dropped at max_frag_datagrams / frag_mem */       \
 	XX(ip_frag_bytes_held)                                                                    \
 	XX(ip_frag_bytes_high_water)                                                              \

@@ -17,11 +17,11 @@ import json
 import os
 import sys
 
-from scapy.all import Ether, conf
+from scapy.all import IP, TCP, Ether, IPv6, IPv6ExtHdrFragment, Raw, conf, fragment, fragment6
 from scapy.utils import PcapWriter
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from make import HERE, MAC, T0, Conv  # noqa: E402
+from make import HERE, MAC, T0, Conv, login_conv, truth  # noqa: E402
 
 
 def write_pcap(name, pkts, gz=False):
@@ -287,6 +287,103 @@ def pairing():
     write_truth("ftp_reply_pairing", t)
 
 
+# ---- IP fragments -----------------------------------------------------------------------------
+
+def frag_list(p, ident, size):
+    """The fragments of one packet (IPv4 or IPv6), each with the packet's time."""
+    if p.haslayer(IPv6):
+        v = p[IPv6]
+        q = IPv6(src=v.src, dst=v.dst) / IPv6ExtHdrFragment(id=ident) / v[TCP]
+        fr = fragment6(q, size)
+    else:
+        q = p[IP].copy()
+        q.id = ident & 0xffff
+        q.flags = 0
+        fr = fragment(q, fragsize=size)
+    for f in fr:
+        f.time = p.time
+    return fr
+
+
+def fragmented(pkts, v6, order="inorder", ctrl=24, data=512, conflict=None):
+    """Every packet with a payload is sent as fragments (control lines in tiny ones). order:
+    inorder or reversed. conflict: (needle, replacement, first): the packet whose payload holds
+    needle also gets a fragment with other bytes at the same offset, after the original (or
+    before it when first), both before the datagram is complete."""
+    out = []
+    for i, p in enumerate(pkts):
+        if not p.haslayer(Raw):
+            out.append(p)
+            continue
+        tcp = p[TCP]
+        size = (ctrl if 21 in (tcp.sport, tcp.dport) else data) + (48 if v6 else 0)
+        fr = frag_list(p, 0x1000 + i, size)
+        if order == "reversed":
+            fr = fr[::-1]
+        if conflict and conflict[0] in bytes(p[Raw]):
+            # the fragment that differs once the needle is replaced, sent again
+            evil = p.copy()
+            evil[Raw].load = bytes(p[Raw]).replace(conflict[0], conflict[1])
+            evil[TCP].chksum = TCP(bytes(p[TCP])).chksum  # the header fragment stays the same
+            orig = frag_list(p, 0x1000 + i, size)
+            efr = frag_list(evil, 0x1000 + i, size)
+            k = next(j for j in range(len(orig)) if bytes(orig[j]) != bytes(efr[j]))
+            pair = [efr[k], orig[k]] if conflict[2] else [orig[k], efr[k]]
+            fr = pair + [f for j, f in enumerate(orig) if j != k]  # both before completion
+        out += fr
+    return out
+
+
+def frag_cases():
+    for v6 in (False, True):
+        sfx = "_v6" if v6 else ""
+        for order in ("inorder", "reversed"):
+            name = "ip_frag%s_%s" % (sfx, order)
+            write_pcap(name + ".pcap", fragmented(login_conv(v6), v6, order))
+            truth(name, v6=v6, desc="every payload packet as IP fragments (%s): the same "
+                  "sessions, data connections and findings as unfragmented" % order)
+            add_secrets(name, ["s3cret"])
+        name = "ip_frag%s_conflict" % sfx
+        write_pcap(name + ".pcap", fragmented(login_conv(v6), v6, "inorder",
+                                              conflict=(b"s3cret", b"XXXXXX", False)))
+        truth(name, v6=v6, desc="a fragment of the PASS line sent again with other bytes: "
+              "the first bytes win, ip_fragment_conflict on the session",
+              extra=lambda t: t["findings"].update(
+                  {"ip_fragment_conflict": {"min": 1, "max": 1}}))
+        add_secrets(name, ["s3cret"])
+
+
+def frag_lost():
+    """A fragment of the PASS line never comes: the datagram is dropped at the end of input and
+    the session says so (and is incomplete)."""
+    c = Conv(False, 40700, 21)
+    c.handshake()
+    c.say(1, "220 hi\r\n")
+    c.say(0, "USER bob\r\n")
+    c.say(1, "331 p\r\n")
+    c.say(0, "PASS lostSecret13\r\n")
+    pkts = c.pkts[:-1] + frag_list(c.pkts[-1], 0x2000, 24)[:-1]
+    c.pkts = []
+    c.say(1, "230 ok\r\n")
+    c.say(0, "QUIT\r\n")
+    c.say(1, "221 bye\r\n")
+    c.close()
+    write_pcap("ip_frag_lost.pcap", pkts + c.pkts)
+    login_truth("ip_frag_lost", "the last fragment of the PASS line is missing: "
+                "ip_fragments_dropped on the session", ["lostSecret13"],
+                sessions=[{"client_ip": "10.1.0.1", "server_port": 21, "user": "bob"}])
+    t = json.load(open(os.path.join(HERE, "ip_frag_lost.truth.json")))
+    t["anomalies"] = {"ip_fragments_dropped": {"min": 1, "max": 1}}
+    write_truth("ip_frag_lost", t)
+
+
+def add_secrets(name, secrets):
+    path = os.path.join(HERE, name + ".truth.json")
+    t = json.load(open(path))
+    t["secrets"] = secrets
+    write_truth(name, t)
+
+
 def main():
     conf.verb = 0
     for name, fn, port, odd, secrets in LOOKALIKES:
@@ -302,6 +399,8 @@ def main():
     midstream_server_first()
     overlong_line()
     pairing()
+    frag_cases()
+    frag_lost()
 
 
 if __name__ == "__main__":

@@ -246,6 +246,44 @@ static void on_conflict(void *user, struct ftpi_flow *f, int dir, uint64_t off, 
 				       n);
 }
 
+void ftpi__dispatch_frag_conflict(struct ftpi_engine *e, struct ftpi_flow *f, int dir)
+{
+	if (f->role == FTPI_ROLE_CONTROL && f->app)
+		ftpi__session_conflict(&e->ftp, f->app, FTPI_FINDING_IP_FRAGMENT_CONFLICT, dir, 0, 0);
+}
+
+static void frag_dropped(struct ftpi_engine *e, const struct ftpi__frag_drop *r)
+{
+	static const char *const why[] = {"incomplete after timeout_frag",
+					  "dropped at max_frag_datagrams/frag_mem",
+					  "incomplete at the end of input",
+					  "incomplete when the connection ended"};
+	if (r->src.port != 0 || r->dst.port != 0) {
+		int dir;
+		uint64_t h = ftpi__flow_hash(&e->cx, &r->src, &r->dst);
+		struct ftpi_flow *f = ftpi__flow_lookup(&e->flows, &r->src, &r->dst, h, &dir);
+		if (f && f->role == FTPI_ROLE_CONTROL && f->app)
+			ftpi__session_frag_dropped(&e->ftp, f->app, dir, r->held, why[r->reason]);
+		return;
+	}
+	/* no first fragment, so no ports: the sessions between the two hosts */
+	struct ftpi_session *s;
+	for (s = ftpi__session_pair_first(&e->ftp, &r->src.addr, &r->dst.addr); s;
+	     s = ftpi__session_pair_next(s, &r->src.addr, &r->dst.addr))
+		ftpi__session_frag_dropped(&e->ftp, s,
+					   ftpi__addr_eq(&r->src.addr, &s->cli.addr)
+						   ? FTPI_DIR_TO_SERVER
+						   : FTPI_DIR_TO_CLIENT,
+					   r->held, why[r->reason]);
+}
+
+void ftpi__dispatch_frag_drops(struct ftpi_engine *e)
+{
+	struct ftpi__frag_drop r;
+	while (ftpi__defrag_take_drop(&e->defrag, &r))
+		frag_dropped(e, &r);
+}
+
 void ftpi__dispatch_data(struct ftpi_engine *e, struct ftpi_flow *f, int dir, const uint8_t *p,
 			 size_t n)
 {
@@ -265,6 +303,11 @@ void ftpi__dispatch_gap(struct ftpi_engine *e, struct ftpi_flow *f, int dir, uin
 static void close_upper(struct ftpi_engine *e, struct ftpi_flow *f)
 {
 	if (f->role == FTPI_ROLE_CONTROL && f->app) {
+		/* fragments of it still incomplete will never be: the session says so first */
+		ftpi__defrag_drop_between(&e->cx, &e->defrag, &f->cli, &f->srv);
+		ftpi__dispatch_frag_drops(e);
+		if (f->app == NULL)
+			return;
 		ftpi__session_close(&e->ftp, f->app);
 		f->app = NULL;
 	} else if (f->role == FTPI_ROLE_DATA && f->app) {

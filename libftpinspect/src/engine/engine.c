@@ -172,6 +172,7 @@ ftpi_engine *ftpi_engine_new(const struct ftpi_config *cfg, int *status)
 	}
 	e->cx = tmp;
 	e->cx.pool_cap[FTPI__POOL_REASM] = cfg->reasm_mem;
+	e->cx.pool_cap[FTPI__POOL_FRAG] = cfg->frag_mem;
 	ftpi__dispatch_install(e);
 	e->allow_clients = copy_array(e, cfg->allow_clients, cfg->n_allow_clients,
 				      sizeof *cfg->allow_clients, &ok);
@@ -204,6 +205,7 @@ void ftpi_engine_free(ftpi_engine *e)
 	if (e == NULL)
 		return;
 	e->cx.stop = 1; /* no events from here on */
+	ftpi__defrag_release(&e->cx, &e->defrag);
 	if (e->flows.buckets)
 		ftpi__flow_table_release(&e->cx, &e->flows);
 	if (e->xt.buckets)
@@ -236,6 +238,8 @@ static void tick(struct ftpi_engine *e)
 	if (e->cx.now_us - e->last_expire_us < 1000000)
 		return;
 	e->last_expire_us = e->cx.now_us;
+	ftpi__defrag_expire(&e->cx, &e->defrag, e->cx.now_us);
+	ftpi__dispatch_frag_drops(e);
 	ftpi__flow_expire(&e->flows, &e->cx, e->cx.now_us);
 	ftpi__expect_tick(&e->xt, e->cx.now_us);
 }
@@ -347,6 +351,9 @@ static int feed_start(ftpi_engine *e, const struct ftpi_packet *pkt)
 		e->cx.now_us = pkt->ts_us;
 	if (e->last_expire_us == 0)
 		e->last_expire_us = e->cx.now_us;
+	/* a datagram past timeout_frag is gone before a late fragment can complete it (one
+	 * comparison when nothing expires) */
+	ftpi__defrag_expire(&e->cx, &e->defrag, e->cx.now_us);
 	FTPI__COUNT(&e->cx, packets);
 	FTPI__COUNT_N(&e->cx, bytes, pkt->wirelen);
 	if (!ftpi_linktype_supported(pkt->linktype)) {
@@ -354,6 +361,12 @@ static int feed_start(ftpi_engine *e, const struct ftpi_packet *pkt)
 		return FTPI_E_LINKTYPE;
 	}
 	return FTPI_OK;
+}
+
+/* The defragmenter's state for the decoder, or NULL when defragmentation is off. */
+static struct ftpi__defrag *defrag_of(struct ftpi_engine *e)
+{
+	return e->cx.cfg.max_frag_datagrams && e->cx.cfg.frag_mem ? &e->defrag : NULL;
 }
 
 /* A decoded TCP segment (seg NULL: the packet was not one) through the rest of the pipeline. */
@@ -380,9 +393,14 @@ static int feed_seg(ftpi_engine *e, const struct ftpi_tcp_seg *seg, const uint64
 	    !ftpi__tcp_checksum_ok(seg))
 		FTPI__COUNT(&e->cx, bad_checksum);
 	ftpi__classify_packet(e, f, seg);
-	if (ftpi__reasm_segment(&e->reasm, f, dir, seg))
+	int closed = ftpi__reasm_segment(&e->reasm, f, dir, seg);
+	if (seg->frag_conflict)
+		ftpi__dispatch_frag_conflict(e, f, dir);
+	if (closed)
 		ftpi__dispatch_closed(e, f);
 out:
+	ftpi__defrag_done(&e->cx, &e->defrag); /* the reassembled datagram, if any, is used up */
+	ftpi__dispatch_frag_drops(e);
 	tick(e);
 	return e->cx.stop ? FTPI_E_CALLBACK : FTPI_OK;
 }
@@ -394,6 +412,7 @@ int ftpi_engine_feed(ftpi_engine *e, const struct ftpi_packet *pkt)
 
 	if (st != FTPI_OK)
 		return st;
+	seg.defrag = defrag_of(e);
 	if (!ftpi__decode_packet(&e->cx, pkt->linktype, pkt->data, pkt->caplen, &seg))
 		return feed_seg(e, NULL, NULL);
 	return feed_seg(e, &seg, NULL);
@@ -410,6 +429,7 @@ static void undecode(ftpi_engine *e, const struct ftpi_packet *pkts, size_t from
 	const uint64_t *delta = (const uint64_t *)(const void *)&tmp.st;
 
 	memset(&tmp.st, 0, sizeof tmp.st);
+	seg.defrag = NULL; /* fragments were counted only: they stay taken */
 	for (size_t j = from; j < to; j++)
 		if (pkts[j].data != NULL && ftpi_linktype_supported(pkts[j].linktype))
 			(void)ftpi__decode_packet(&tmp, pkts[j].linktype, pkts[j].data, pkts[j].caplen,
@@ -430,17 +450,27 @@ int ftpi_engine_feed_batch(ftpi_engine *e, const struct ftpi_packet *pkts, size_
 		*done = 0;
 	if (e == NULL || (pkts == NULL && n))
 		return FTPI_E_INVAL;
-	for (size_t i = 0; i < n; i += FTPI__FEED_BATCH) {
-		size_t m = FTPI__MIN(n - i, (size_t)FTPI__FEED_BATCH);
+	for (size_t i = 0, m = 0; i < n; i += m) {
+		m = FTPI__MIN(n - i, (size_t)FTPI__FEED_BATCH);
 		/* 1: decode and hash ahead, and ask for each flow's bucket while the others are
 		 * decoded. A packet with the previous one's endpoints is left to the last-flow
 		 * shortcut (its hash is computed later only if the shortcut misses). */
 		for (size_t k = 0; k < m; k++) {
 			const struct ftpi_packet *p = &pkts[i + k];
+			pre[k].seg.defrag = defrag_of(e);
+			if (pre[k].seg.defrag && p->ts_us > e->cx.now_us)
+				ftpi__defrag_expire(&e->cx, &e->defrag, p->ts_us);
 			pre[k].ok = (p->data != NULL || p->caplen == 0) &&
 				    ftpi_linktype_supported(p->linktype) &&
 				    ftpi__decode_packet(&e->cx, p->linktype, p->data, p->caplen,
 							&pre[k].seg);
+			if (pre[k].ok && pre[k].seg.reassembled) {
+				/* its datagram lives in the defragmenter's one output buffer until
+				 * it is fed: the look-ahead ends with it */
+				pre[k].hash = ftpi__flow_hash(&e->cx, &pre[k].seg.src, &pre[k].seg.dst);
+				m = k + 1;
+				break;
+			}
 			if (!pre[k].ok)
 				continue;
 			if (k > 0 && pre[k - 1].ok && ftpi__ep_eq(&pre[k].seg.src, &pre[k - 1].seg.src) &&
@@ -481,6 +511,8 @@ int ftpi_engine_advance(ftpi_engine *e, uint64_t now_us)
 	if (now_us > e->cx.now_us)
 		e->cx.now_us = now_us;
 	e->last_expire_us = e->cx.now_us;
+	ftpi__defrag_expire(&e->cx, &e->defrag, e->cx.now_us);
+	ftpi__dispatch_frag_drops(e);
 	ftpi__flow_expire(&e->flows, &e->cx, e->cx.now_us);
 	ftpi__expect_tick(&e->xt, e->cx.now_us);
 	return e->cx.stop ? FTPI_E_CALLBACK : FTPI_OK;
@@ -493,6 +525,8 @@ int ftpi_engine_flush(ftpi_engine *e)
 	e->cx.stop = 0;
 	ftpi__hold_release_all(e); /* streams held for an announcement that never came */
 	e->cx.in_flush = 1;
+	ftpi__defrag_flush(&e->cx, &e->defrag); /* incomplete datagrams: their sessions are told */
+	ftpi__dispatch_frag_drops(e);
 	ftpi__flow_end_all(&e->flows);
 	/* Flows ended first: every session has been closed by now, unless created by a stream
 	 * still open - those are closed here too. */

@@ -247,3 +247,16 @@ void ftpi__session_conflict(struct ftpi__ftp *ftp, struct ftpi_session *s, int k
 		ftpi__buf_printf(evd, sizeof evd, 0, "%s fragments", who);
 	ftpi__finding(ftp->cx, &s->fs, kind, NULL, NULL, msg, evd);
 }
+
+void ftpi__session_frag_dropped(struct ftpi__ftp *ftp, struct ftpi_session *s, int dir,
+				uint32_t held, const char *why)
+{
+	char detail[160];
+	if (s->ended)
+		return;
+	s->incomplete = 1;
+	ftpi__buf_printf(detail, sizeof detail, 0,
+			 "IP fragments from the %s (%u bytes) were dropped: %s",
+			 dir == FTPI_DIR_TO_SERVER ? "client" : "server", held, why);
+	ftpi__ftp_anomaly(ftp, s, "ip_fragments_dropped", detail, FTPI__EVD_SERVER, NULL, 0);
+}

@@ -234,6 +234,10 @@ void ftpi__ftp_command(struct ftpi__ftp *ftp, struct ftpi_session *s, const char
 		       int truncated);
 void ftpi__ftp_reply_line(struct ftpi__ftp *ftp, struct ftpi_session *s, const char *line,
 			  size_t len, int truncated);
+/* IP fragments of this session (direction dir, held bytes of data) had to be dropped: an
+ * ip_fragments_dropped anomaly, and the session is incomplete. */
+void ftpi__session_frag_dropped(struct ftpi__ftp *ftp, struct ftpi_session *s, int dir,
+				uint32_t held, const char *why);
 /* How a line is shown in evidence (redact_credentials on): a client command (verb shown; the
  * argument of PASS, ACCT, ADAT, AUTH with data and unknown verbs redacted), server text (shown),
  * or a line that does not parse (its length and first verb-like word only). */
