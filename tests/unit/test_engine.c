@@ -560,6 +560,89 @@ static void test_config_validation(void)
 	ASSERT_STR_EQ(ftpi_finding_name(FTPI_FINDING_PLAINTEXT_AUTH), "plaintext_auth");
 	ASSERT_EQ(ftpi_finding_from_name("bounce"), FTPI_FINDING_BOUNCE);
 	ASSERT_STR_EQ(ftpi_strerror(FTPI_E_NOMEM), "out of memory");
+	/* the fields added at the end are validated too; a trust store must hold a certificate */
+	ftpi_config_init(&cfg);
+	cfg.max_pending_commands = 0;
+	ASSERT_EQ(ftpi_config_validate(&cfg, field, sizeof field), FTPI_E_INVAL);
+	ASSERT_STR_EQ(field, "max_pending_commands");
+	ftpi_config_init(&cfg);
+	cfg.timeout_frag = 0;
+	ASSERT_EQ(ftpi_config_validate(&cfg, field, sizeof field), FTPI_E_INVAL);
+	ASSERT_STR_EQ(field, "timeout_frag");
+	ftpi_config_init(&cfg);
+	cfg.ca_file = "/nonexistent/ca.pem";
+	ASSERT_EQ(ftpi_config_validate(&cfg, field, sizeof field), FTPI_E_INVAL);
+	ASSERT_STR_EQ(field, "ca_file");
+	ftpi_config_init(&cfg);
+	cfg.ca_dir = "/nonexistent";
+	ASSERT_EQ(ftpi_config_validate(&cfg, field, sizeof field), FTPI_E_INVAL);
+	ASSERT_STR_EQ(field, "ca_dir");
+}
+
+static void frag_caps(struct ftpi_config *c)
+{
+	c->max_frag_datagrams = 4;
+	c->frag_mem = 4096;
+	c->timeout_frag = 1000000;
+}
+
+/* An IPv4 fragment of datagram id with MF set: n bytes of data at byte offset off. */
+static size_t mk_frag(uint8_t *b, uint16_t id, uint32_t off, size_t n, int more)
+{
+	memset(b, 0, 20 + n);
+	b[0] = 0x45;
+	put16(b + 2, (uint16_t)(20 + n));
+	put16(b + 4, id);
+	put16(b + 6, (uint16_t)((off / 8) | (more ? 0x2000 : 0)));
+	b[8] = 64;
+	b[9] = 6;
+	b[12] = b[16] = 10;
+	b[15] = 1;
+	b[19] = 2;
+	memset(b + 20, 'f', n);
+	return 20 + n;
+}
+
+static void test_frag_caps_and_timeouts(void)
+{
+	/* a flood of first fragments never completed: held bytes stay under frag_mem and the count
+	 * under max_frag_datagrams (the oldest dropped, counted); what is left is dropped at
+	 * timeout_frag of capture time; a fragment too late for its datagram completes nothing */
+	static struct evlog l;
+	uint64_t ts = 1700000000000000ull;
+	uint8_t b[600];
+	ftpi_engine *e = new_engine(&l, frag_caps);
+	struct ftpi_stats st;
+	for (uint16_t id = 1; id <= 100; id++) {
+		feed_raw(e, ts += 1000, b, mk_frag(b, id, 0, 512, 1));
+		ftpi_engine_stats(e, &st, sizeof st);
+		ASSERT_TRUE(st.ip_frag_bytes_held <= 4096);
+	}
+	ASSERT_EQ(st.ip_frag_fragments, 100);
+	ASSERT_GE(st.ip_frag_cap_drops, 96);
+	ASSERT_EQ(st.ip_frag_reassembled, 0);
+	feed_raw(e, ts += 2000000, b, mk_frag(b, 99, 512, 64, 0)); /* after the timeout */
+	ftpi_engine_stats(e, &st, sizeof st);
+	ASSERT_GE(st.ip_frag_incomplete, 1);
+	ASSERT_EQ(st.ip_frag_reassembled, 0);
+	ftpi_engine_flush(e);
+	ftpi_engine_stats(e, &st, sizeof st);
+	ASSERT_EQ(st.ip_frag_bytes_held, 0);
+	ftpi_engine_free(e);
+	/* in time, the same two fragments make one datagram; a third over them with other bytes
+	 * is a counted overlap conflict, the first bytes kept */
+	e = new_engine(&l, frag_caps);
+	feed_raw(e, ts += 1000, b, mk_frag(b, 7, 0, 512, 1));
+	size_t n = mk_frag(b, 7, 256, 64, 1);
+	b[20] = 'X';
+	feed_raw(e, ts += 1000, b, n);
+	feed_raw(e, ts += 1000, b, mk_frag(b, 7, 512, 64, 0));
+	ftpi_engine_stats(e, &st, sizeof st);
+	ASSERT_EQ(st.ip_frag_reassembled, 1);
+	ASSERT_EQ(st.ip_frag_overlaps, 1);
+	ASSERT_EQ(st.ip_frag_overlap_conflicts, 1);
+	ASSERT_EQ(st.ip_frag_tiny, 0);
+	ftpi_engine_free(e);
 }
 
 static void test_escape(void)
@@ -839,6 +922,7 @@ static const struct ftpi_test tests[] = {
 	{"ooo_burst_caps", test_ooo_burst_caps},
 	{"allocation_failures", test_allocation_failures},
 	{"config_validation", test_config_validation},
+	{"frag_caps_and_timeouts", test_frag_caps_and_timeouts},
 	{"escape", test_escape},
 };
 
