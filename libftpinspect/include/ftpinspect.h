@@ -440,6 +440,12 @@ struct ftpi_config {
 	uint64_t timeout_frag;       /* microseconds of capture time (default 30 s, like Linux) */
 	uint32_t max_pending_commands; /* commands waiting for their replies, per session
 	                                * (default 16; 1..256); the oldest is dropped beyond */
+	/* Per-session caps on what is kept of the control channel (like Zeek's max_*_length);
+	 * longer values are cut. */
+	uint32_t max_user_len;  /* user name (default 128; 1..128) */
+	uint32_t max_arg_len;   /* command argument kept: file names, PORT text (default 256;
+	                         * 1..256) */
+	uint32_t max_reply_len; /* reply text, multi-line replies joined (default 512; 16..512) */
 };
 
 /* Fills defaults. Always call it first. */

@@ -159,6 +159,44 @@ def t_bad_files():
 
 
 @test
+def t_limits():
+    """The line, pending-command and per-session limits are options (flags and config keys),
+    checked against their ranges; an overlong line's anomaly names its length and the limit."""
+    long_pcap = os.path.join(os.path.dirname(DATA), "..", "crafted", "tcp_overlong_line.pcap.gz")
+    rc, out, err = run("-r", long_pcap, "--format", "json", "-v", "--max-line-length", "64")
+    expect_rc(rc, 0, err, "--max-line-length 64")
+    an = [o for o in json_lines(out) if o.get("event") == "anomaly"
+          and o.get("kind") == "overlong_command"]
+    check(len(an) == 1 and "16777221 bytes" in an[0]["detail"] and "(64)" in an[0]["detail"],
+          "overlong_command does not name the length and the limit: %r" % an)
+    rc, out, err = run("-r", LOGIN, "--format", "json", "--max-user-length", "3",
+                       "--max-reply-length", "16", "--max-arg-length", "8",
+                       "--max-pending-commands", "2")
+    expect_rc(rc, 0, err, "limits")
+    sess = events(json_lines(out), "session")
+    check(sess and all(len(s["user"]) <= 3 for s in sess if s.get("user")),
+          "user not cut at --max-user-length 3: %r" % sess)
+    for flag, bad in (("--max-line-length", "63"), ("--max-pending-commands", "0"),
+                      ("--max-pending-commands", "257"), ("--max-user-length", "129"),
+                      ("--max-arg-length", "x"), ("--max-reply-length", "15")):
+        rc, out, err = run("-r", LOGIN, flag, bad)
+        expect_rc(rc, 2, err, flag + " " + bad)
+        check(flag in err and bad in err, "message does not name %s %s: %r" % (flag, bad, err))
+    d = tempfile.mkdtemp(prefix="ftpi-limits-")
+    try:
+        conf = os.path.join(d, "limits.conf")
+        with open(conf, "w") as f:
+            f.write("max-user-length = 2\n")
+        rc, out, err = run("-r", LOGIN, "--format", "json", "--config", conf)
+        expect_rc(rc, 0, err, "config max-user-length")
+        sess = events(json_lines(out), "session")
+        check(sess and all(len(s["user"]) <= 2 for s in sess if s.get("user")),
+              "config max-user-length not applied: %r" % sess)
+    finally:
+        shutil.rmtree(d)
+
+
+@test
 def t_not_a_pcap():
     rc, out, err = run("-r", NOTPCAP)
     expect_rc(rc, 1, err, "not a pcap")

@@ -323,10 +323,11 @@ static int build_engine(struct run *r, struct app *a, const struct cli_opts *o, 
 	cfg.ca_file = o->ca_file;
 	cfg.ca_dir = o->ca_dir;
 	cfg.server_name = o->server_name;
-	if (o->max_line_len)
-		cfg.max_line_len = o->max_line_len;
-	if (o->max_pending_commands)
-		cfg.max_pending_commands = o->max_pending_commands;
+	uint32_t *lim[] = {&cfg.max_line_len, &cfg.max_pending_commands, &cfg.max_user_len,
+			   &cfg.max_arg_len, &cfg.max_reply_len}; /* enum cli_key order */
+	for (size_t i = 0; i < sizeof lim / sizeof lim[0]; i++)
+		if (o->limit[i])
+			*lim[i] = o->limit[i];
 	if (o->n_ctrl_ports > 0) {
 		ports[np++] = 21;
 		ports[np++] = 990;

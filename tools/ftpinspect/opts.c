@@ -42,7 +42,10 @@ enum {
 	OPT_IMMEDIATE,
 	OPT_CA_DIR,
 	OPT_MAX_LINE,
-	OPT_MAX_PENDING
+	OPT_MAX_PENDING,
+	OPT_MAX_USER,
+	OPT_MAX_ARG,
+	OPT_MAX_REPLY
 };
 
 static const struct option long_opts[] = {
@@ -70,6 +73,9 @@ static const struct option long_opts[] = {
 	{"ca-dir", required_argument, NULL, OPT_CA_DIR},
 	{"max-line-length", required_argument, NULL, OPT_MAX_LINE},
 	{"max-pending-commands", required_argument, NULL, OPT_MAX_PENDING},
+	{"max-user-length", required_argument, NULL, OPT_MAX_USER},
+	{"max-arg-length", required_argument, NULL, OPT_MAX_ARG},
+	{"max-reply-length", required_argument, NULL, OPT_MAX_REPLY},
 	{"server-name", required_argument, NULL, OPT_SERVER_NAME},
 	{"ctrl-port", required_argument, NULL, OPT_CTRL_PORT},
 	{"no-ndpi", no_argument, NULL, OPT_NO_NDPI},
@@ -90,7 +96,13 @@ static const char *const key_names[CLI_K__COUNT] = {
 	"passive-range",  "allow-client", "allow-server",    "brute-force",
 	"show-passwords", "ca-file",	  "server-name",     "fail-on",
 	"ctrl-port",	  "no-ndpi",	  "verify-checksums", "ca-dir",
-	"max-line-length", "max-pending-commands"};
+	"max-line-length", "max-pending-commands", "max-user-length", "max-arg-length",
+	"max-reply-length"};
+
+/* The numeric limits, in enum cli_key order from CLI_K_MAX_LINE: allowed range. */
+static const struct {
+	uint32_t lo, hi;
+} limits[] = {{64, 1048576}, {1, 256}, {1, 128}, {1, 256}, {16, 512}};
 
 void cli_usage(FILE *f)
 {
@@ -167,6 +179,9 @@ void cli_usage(FILE *f)
 	      "  --max-pending-commands N\n"
 	      "                          commands waiting for replies per session, 1..256\n"
 	      "                          (default 16)\n"
+	      "  --max-user-length N     user name kept per session, 1..128 (default 128)\n"
+	      "  --max-arg-length N      command argument kept (file names), 1..256 (default 256)\n"
+	      "  --max-reply-length N    reply text kept, 16..512 (default 512)\n"
 	      "  --server-name NAME      name the server certificate must carry without SNI\n"
 	      "  --ctrl-port PORT        also treat PORT as an FTP control port; repeatable\n"
 	      "  --no-ndpi               do not classify flows with nDPI\n"
@@ -324,17 +339,16 @@ static int apply_key(struct cli_opts *o, int key, const char *val, int from_file
 			o->verify_checksums = flag;
 		return 0;
 	case CLI_K_MAX_LINE:
-	case CLI_K_MAX_PENDING: {
-		uint64_t lo = key == CLI_K_MAX_LINE ? 64 : 1, hi = key == CLI_K_MAX_LINE ? 1048576 : 256;
+	case CLI_K_MAX_PENDING:
+	case CLI_K_MAX_USER:
+	case CLI_K_MAX_ARG:
+	case CLI_K_MAX_REPLY: {
+		uint32_t lo = limits[key - CLI_K_MAX_LINE].lo, hi = limits[key - CLI_K_MAX_LINE].hi;
 		if (cli_parse_u64(val, hi, &a) != 0 || a < lo) {
-			snprintf(err, errlen, "bad value '%s': expected %llu..%llu", val,
-				 (unsigned long long)lo, (unsigned long long)hi);
+			snprintf(err, errlen, "bad value '%s': expected %u..%u", val, lo, hi);
 			return -1;
 		}
-		if (key == CLI_K_MAX_LINE)
-			o->max_line_len = (uint32_t)a;
-		else
-			o->max_pending_commands = (uint32_t)a;
+		o->limit[key - CLI_K_MAX_LINE] = (uint32_t)a;
 		return 0;
 	}
 	case CLI_K_CA_FILE:
@@ -592,11 +606,16 @@ int cli_opts_parse(struct cli_opts *o, int argc, char **argv)
 			r = flag_key(o, "--ca-dir", CLI_K_CA_DIR, optarg);
 			break;
 		case OPT_MAX_LINE:
-			r = flag_key(o, "--max-line-length", CLI_K_MAX_LINE, optarg);
-			break;
 		case OPT_MAX_PENDING:
-			r = flag_key(o, "--max-pending-commands", CLI_K_MAX_PENDING, optarg);
+		case OPT_MAX_USER:
+		case OPT_MAX_ARG:
+		case OPT_MAX_REPLY: {
+			int k = CLI_K_MAX_LINE + (c - OPT_MAX_LINE);
+			char flag[40];
+			snprintf(flag, sizeof flag, "--%s", key_names[k]);
+			r = flag_key(o, flag, k, optarg);
 			break;
+		}
 		case OPT_SERVER_NAME:
 			r = flag_key(o, "--server-name", CLI_K_SERVER_NAME, optarg);
 			break;

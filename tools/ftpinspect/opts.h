@@ -37,6 +37,9 @@ enum cli_key {
 	CLI_K_CA_DIR,
 	CLI_K_MAX_LINE,
 	CLI_K_MAX_PENDING,
+	CLI_K_MAX_USER,
+	CLI_K_MAX_ARG,
+	CLI_K_MAX_REPLY,
 	CLI_K__COUNT
 };
 
@@ -77,8 +80,9 @@ struct cli_opts {
 	int show_passwords;
 	char *ca_file;	   /* malloc'd */
 	char *ca_dir;	   /* malloc'd */
-	uint32_t max_line_len;	       /* 0 = library default */
-	uint32_t max_pending_commands; /* 0 = library default */
+	/* Limits, indexed by enum cli_key - CLI_K_MAX_LINE (0 = the library's default):
+	 * line length, pending commands, user, argument and reply lengths. */
+	uint32_t limit[CLI_K__COUNT - CLI_K_MAX_LINE];
 	char *server_name; /* malloc'd */
 	int fail_on;	   /* enum ftpi_severity, or -1 */
 	uint16_t ctrl_ports[CLI_MAX_CTRL_PORTS];

@@ -43,6 +43,9 @@ void ftpi_config_init(struct ftpi_config *cfg)
 	cfg->frag_mem = (size_t)4 << 20;
 	cfg->timeout_frag = 30ull * 1000000;
 	cfg->max_pending_commands = 16;
+	cfg->max_user_len = 128;
+	cfg->max_arg_len = 256;
+	cfg->max_reply_len = 512;
 }
 
 static int bad_field(char *field, size_t fieldlen, const char *name)
@@ -110,6 +113,12 @@ int ftpi_config_validate(const struct ftpi_config *cfg, char *field, size_t fiel
 		return bad_field(field, fieldlen, "timeout_frag");
 	if (cfg->max_pending_commands == 0 || cfg->max_pending_commands > 256)
 		return bad_field(field, fieldlen, "max_pending_commands");
+	if (cfg->max_user_len == 0 || cfg->max_user_len > FTPI__USER_MAX)
+		return bad_field(field, fieldlen, "max_user_len");
+	if (cfg->max_arg_len == 0 || cfg->max_arg_len > FTPI__FILE_MAX)
+		return bad_field(field, fieldlen, "max_arg_len");
+	if (cfg->max_reply_len < 16 || cfg->max_reply_len > FTPI__REPLY_TEXT_MAX)
+		return bad_field(field, fieldlen, "max_reply_len");
 	/* A trust store that cannot be read, or holds nothing, would silently turn every
 	 * certificate finding off: refused. */
 	uint64_t certs;

@@ -59,7 +59,7 @@ static struct ftpi_pending *queue_pending(struct ftpi__ftp *ftp, struct ftpi_ses
 	memset(p, 0, offsetof(struct ftpi_pending, arg));
 	p->verb = (uint8_t)v;
 	p->frame = ftp->cx->frame;
-	p->arg_len = (uint16_t)FTPI__MIN(arg->len, sizeof p->arg);
+	p->arg_len = (uint16_t)FTPI__MIN(arg->len, ftp->cx->cfg.max_arg_len);
 	memcpy(p->arg, arg->ptr, p->arg_len);
 	return p;
 }
@@ -104,7 +104,7 @@ static void command_effects(struct ftpi__ftp *ftp, struct ftpi_session *s, int v
 {
 	switch (v) {
 	case FTPI_CMD_USER:
-		s->user_len = (uint16_t)FTPI__MIN(arg->len, sizeof s->user);
+		s->user_len = (uint16_t)FTPI__MIN(arg->len, ftp->cx->cfg.max_user_len);
 		memcpy(s->user, arg->ptr, s->user_len);
 		s->anonymous = is_anonymous(arg->ptr, arg->len);
 		break;
@@ -155,7 +155,7 @@ static void command_effects(struct ftpi__ftp *ftp, struct ftpi_session *s, int v
 		memset(&s->xfer, 0, sizeof s->xfer);
 		s->xfer.verb = (uint8_t)v;
 		s->xfer.state = 1;
-		s->xfer.file_len = (uint16_t)FTPI__MIN(arg->len, sizeof s->xfer.file);
+		s->xfer.file_len = (uint16_t)FTPI__MIN(arg->len, ftp->cx->cfg.max_arg_len);
 		memcpy(s->xfer.file, arg->ptr, s->xfer.file_len);
 		ftp->hooks.xfer(ftp->hooks.user, s);
 		break;

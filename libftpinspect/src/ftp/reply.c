@@ -545,11 +545,13 @@ static void complete_reply(struct ftpi__ftp *ftp, struct ftpi_session *s, unsign
 	final_reply(ftp, s, code, s->reply, s->reply_len);
 }
 
-static void reply_append(struct ftpi_session *s, const char *text, size_t len)
+static void reply_append(struct ftpi__ftp *ftp, struct ftpi_session *s, const char *text,
+			 size_t len)
 {
-	if (s->reply_len && s->reply_len < sizeof s->reply)
+	size_t cap = ftp->cx->cfg.max_reply_len; /* <= sizeof s->reply (validated) */
+	if (s->reply_len && s->reply_len < cap)
 		s->reply[s->reply_len++] = '\n';
-	size_t k = FTPI__MIN(len, sizeof s->reply - s->reply_len);
+	size_t k = FTPI__MIN(len, cap - FTPI__MIN(cap, s->reply_len));
 	memcpy(s->reply + s->reply_len, text, k);
 	s->reply_len = (uint16_t)(s->reply_len + k);
 }
@@ -565,13 +567,13 @@ void ftpi__ftp_reply_line(struct ftpi__ftp *ftp, struct ftpi_session *s, const c
 	(void)truncated; /* reported with its length by the session (overlong_reply) */
 	if (s->in_multi) {
 		if (ok && code == s->multi_code && !cont && (len == 3 || line[3] == ' ')) {
-			reply_append(s, text.ptr, text.len);
+			reply_append(ftp, s, text.ptr, text.len);
 			s->in_multi = 0;
 			complete_reply(ftp, s, code);
 		} else if (ok && code == s->multi_code) {
-			reply_append(s, text.ptr, text.len); /* "220-more": the code is not text */
+			reply_append(ftp, s, text.ptr, text.len); /* "220-more": the code is not text */
 		} else {
-			reply_append(s, line, len);
+			reply_append(ftp, s, line, len);
 		}
 		return;
 	}
@@ -602,7 +604,7 @@ void ftpi__ftp_reply_line(struct ftpi__ftp *ftp, struct ftpi_session *s, const c
 	}
 	s->reply_len = 0;
 	s->reply_frame = ftp->cx->frame;
-	reply_append(s, text.ptr, text.len);
+	reply_append(ftp, s, text.ptr, text.len);
 	if (cont) {
 		s->in_multi = 1;
 		s->multi_code = code;
