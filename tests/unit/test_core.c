@@ -251,12 +251,34 @@ static int stopping_cb(void *user, const struct ftpi_event *ev)
 	return --stop_at == 0;
 }
 
+/* Feeding pkts in batches of several sizes gives the log and counters of one by one. */
+static void batches_match(const struct ftpi_packet *pkts, size_t n, const struct evlog *one,
+			  const struct ftpi_stats *s1)
+{
+	static struct evlog many;
+	static const size_t sizes[] = {1, 3, 8, 64, B_MAX};
+	struct ftpi_stats s2;
+	for (size_t z = 0; z < sizeof sizes / sizeof sizes[0]; z++) {
+		ftpi_engine *e2 = new_engine(&many, NULL);
+		for (size_t i = 0; i < n; i += sizes[z]) {
+			size_t m = n - i < sizes[z] ? n - i : sizes[z], done = 99;
+			ASSERT_EQ(ftpi_engine_feed_batch(e2, pkts + i, m, &done), FTPI_OK);
+			ASSERT_EQ(done, m);
+		}
+		ftpi_engine_stats(e2, &s2, sizeof s2);
+		ftpi_engine_flush(e2);
+		ftpi_engine_free(e2);
+		ASSERT_TRUE(memcmp(s1, &s2, sizeof s2) == 0);
+		ASSERT_EQ(many.len, one->len);
+		ASSERT_TRUE(memcmp(many.text, one->text, one->len) == 0);
+	}
+}
+
 static void test_feed_batch(void)
 {
 	/* the same packets, one by one and in batches of several sizes: the same events and
 	 * counters; then a callback that stops in the middle of a batch */
 	static struct evlog one, many;
-	static const size_t sizes[] = {1, 3, 8, 64, B_MAX};
 	struct ftpi_stats s1, s2;
 
 	b_build();
@@ -268,20 +290,7 @@ static void test_feed_batch(void)
 	ftpi_engine_flush(e1);
 	ftpi_engine_free(e1);
 	ASSERT_EQ(one.sessions, B_CONNS);
-	for (size_t z = 0; z < sizeof sizes / sizeof sizes[0]; z++) {
-		ftpi_engine *e2 = new_engine(&many, NULL);
-		for (size_t i = 0; i < b_n; i += sizes[z]) {
-			size_t m = b_n - i < sizes[z] ? b_n - i : sizes[z], done = 99;
-			ASSERT_EQ(ftpi_engine_feed_batch(e2, b_pkts + i, m, &done), FTPI_OK);
-			ASSERT_EQ(done, m);
-		}
-		ftpi_engine_stats(e2, &s2, sizeof s2);
-		ftpi_engine_flush(e2);
-		ftpi_engine_free(e2);
-		ASSERT_TRUE(memcmp(&s1, &s2, sizeof s1) == 0);
-		ASSERT_EQ(many.len, one.len);
-		ASSERT_TRUE(memcmp(many.text, one.text, one.len) == 0);
-	}
+	batches_match(b_pkts, b_n, &one, &s1);
 	/* stop at the 40th event: the batch reports how many packets it fed, and the counters
 	 * are those of feeding exactly these packets one by one */
 	struct ftpi_config cfg;
@@ -359,9 +368,8 @@ static void test_feed_batch_fragments(void)
 {
 	/* the same fragmented packets one by one and in batches: the same events and counters
 	 * (the look-ahead ends at a packet that completes a datagram) */
-	static struct evlog one, many;
-	static const size_t sizes[] = {1, 3, 8, 64, B_MAX};
-	struct ftpi_stats s1, s2;
+	static struct evlog one;
+	struct ftpi_stats s1;
 
 	b_build();
 	f_build();
@@ -375,20 +383,7 @@ static void test_feed_batch_fragments(void)
 	ASSERT_EQ(one.sessions, B_CONNS);
 	ASSERT_GT(s1.ip_frag_reassembled, 50);
 	ASSERT_EQ(s1.ip_frag_incomplete, 0);
-	for (size_t z = 0; z < sizeof sizes / sizeof sizes[0]; z++) {
-		ftpi_engine *e2 = new_engine(&many, NULL);
-		for (size_t i = 0; i < f_n; i += sizes[z]) {
-			size_t m = f_n - i < sizes[z] ? f_n - i : sizes[z], done = 99;
-			ASSERT_EQ(ftpi_engine_feed_batch(e2, f_pkts + i, m, &done), FTPI_OK);
-			ASSERT_EQ(done, m);
-		}
-		ftpi_engine_stats(e2, &s2, sizeof s2);
-		ftpi_engine_flush(e2);
-		ftpi_engine_free(e2);
-		ASSERT_TRUE(memcmp(&s1, &s2, sizeof s1) == 0);
-		ASSERT_EQ(many.len, one.len);
-		ASSERT_TRUE(memcmp(many.text, one.text, one.len) == 0);
-	}
+	batches_match(f_pkts, f_n, &one, &s1);
 }
 
 static const struct ftpi_test tests[] = {
