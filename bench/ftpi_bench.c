@@ -374,11 +374,10 @@ int main(int argc, char **argv)
 		       (unsigned long long)counts.by_type[i]);
 	/* Counters before the flush (the flush ends every flow), then the memory high-water. */
 	{
-		const uint64_t *f = (const uint64_t *)&st;
 		const char *name;
 
 		for (i = 0; (name = ftpi_stats_field_name(i)) != NULL; i++)
-			printf("stat.%s=%llu\n", name, (unsigned long long)f[i]);
+			printf("stat.%s=%llu\n", name, (unsigned long long)ftpi_stats_field(&st, i));
 	}
 	if (ftpi_engine_stats(e, &st, sizeof st) == FTPI_OK)
 		printf("mem_high_water=%llu\nmem_in_use_after_flush=%llu\n",

@@ -335,6 +335,16 @@ def main():
                     sc.append({"server_ip": e["server_ip"], "check": chk, "text_contains": [rng]})
     if sc:
         t["summary_checks"] = sc
+    # the passwords the client sent: no output may show them (tests/golden/check_secrets.py)
+    secrets = set()
+    for r in recs:
+        for e in r.get("transcript", []):
+            if len(e) > 2 and e[1] == ">" and str(e[2]).upper().startswith("PASS "):
+                pw = str(e[2])[5:]
+                if len(pw) >= 4 and pw != r.get("user"):
+                    secrets.add(pw)
+    if secrets:
+        t["secrets"] = sorted(secrets)
     with open(a.out, "w") as fh:
         json.dump(t, fh, indent=2)
         fh.write("\n")

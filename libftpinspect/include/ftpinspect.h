@@ -107,7 +107,9 @@ enum ftpi_severity { FTPI_SEV_INFO = 0, FTPI_SEV_LOW, FTPI_SEV_MEDIUM, FTPI_SEV_
 	XX(TLS_WEAK_VERSION, "tls_weak_version", FTPI_SEV_MEDIUM)                                     \
 	XX(TLS_WEAK_CIPHER, "tls_weak_cipher", FTPI_SEV_HIGH)                                         \
 	XX(TLS_CERT_NOT_VISIBLE, "tls_cert_not_visible", FTPI_SEV_INFO)                               \
-	XX(CAPTURE_LOSS, "capture_loss", FTPI_SEV_MEDIUM)
+	XX(CAPTURE_LOSS, "capture_loss", FTPI_SEV_MEDIUM)                                         \
+	XX(TCP_OVERLAP_CONFLICT, "tcp_overlap_conflict", FTPI_SEV_HIGH)                               \
+	XX(IP_FRAGMENT_CONFLICT, "ip_fragment_conflict", FTPI_SEV_HIGH)
 
 enum ftpi_finding_kind {
 #define FTPI__XX(name, id, sev) FTPI_FINDING_##name,
@@ -492,6 +494,23 @@ struct ftpi_config {
 	ftpi_expect_store *expect_store; /* shared expectations; NULL = this engine alone */
 	unsigned engine_index; /* distinct per engine of a store (< its max_engines); session ids
 				* interleave (engine i of n: i+1, i+1+n, ...): unique across engines */
+	/* Added in 0.2 (fields are only ever appended). */
+	const char *ca_dir;       /* directory of PEM certificates to trust (with or instead of
+	                           * ca_file). ftpi_engine_new() refuses a ca_file/ca_dir that cannot
+	                           * be read or holds no certificate (FTPI_E_INVAL, field named). */
+	/* IP defragmentation (IPv4, IPv6 fragment header). Datagrams being reassembled are capped
+	 * by count and bytes; a datagram incomplete after timeout_frag is dropped and counted. */
+	uint32_t max_frag_datagrams; /* datagrams being reassembled at once (default 1024) */
+	size_t frag_mem;             /* bytes held for them, all datagrams (default 4 MiB) */
+	uint64_t timeout_frag;       /* microseconds of capture time (default 30 s, like Linux) */
+	uint32_t max_pending_commands; /* commands waiting for their replies, per session
+	                                * (default 16; 1..256); the oldest is dropped beyond */
+	/* Per-session caps on what is kept of the control channel (like Zeek's max_*_length);
+	 * longer values are cut. */
+	uint32_t max_user_len;  /* user name (default 128; 1..128) */
+	uint32_t max_arg_len;   /* command argument kept: file names, PORT text (default 256;
+	                         * 1..256) */
+	uint32_t max_reply_len; /* reply text, multi-line replies joined (default 512; 16..512) */
 };
 
 /* Fills defaults. Always call it first. */
@@ -679,19 +698,38 @@ FTPI_API int ftpi_stream_role(const ftpi_engine *e, uint64_t stream_id);
 	XX(mem_cap_hits)                                                                              \
 	XX(alloc_failures)
 
+/* Counters added after findings_by_kind (the struct only grows at its end). */
+#define FTPI_STATS_MAP2(XX)                                                                        \
+	XX(ip_frag_fragments)        /* fragments taken into reassembly */                          \
+	XX(ip_frag_reassembled)      /* datagrams completed and decoded */                          \
+	XX(ip_frag_overlaps)         /* fragments overlapping bytes already held (first wins) */    \
+	XX(ip_frag_overlap_conflicts) /* ... with different bytes */                               \
+	XX(ip_frag_tiny)             /* non-final fragments under 64 bytes (RFC 1858) */            \
+	XX(ip_frag_invalid)          /* beyond 65535 bytes, bad length, second last fragment */     \
+	XX(ip_frag_incomplete)       /* dropped incomplete (timeout_frag, connection/input end) */  \
+	XX(ip_frag_cap_drops)        /* datagrams dropped at max_frag_datagrams / frag_mem */       \
+	XX(ip_frag_bytes_held)                                                                    \
+	XX(ip_frag_bytes_high_water)                                                              \
+	XX(ftp_pending_dropped)      /* commands dropped at max_pending_commands */
+
 struct ftpi_stats {
 #define FTPI__XX(name) uint64_t name;
 	FTPI_STATS_MAP(FTPI__XX)
 #undef FTPI__XX
 	uint64_t findings_by_kind[32];
+#define FTPI__XX(name) uint64_t name;
+	FTPI_STATS_MAP2(FTPI__XX)
+#undef FTPI__XX
 };
 
 /* Copies the counters into *out (caller-owned), at most out_size bytes. FTPI_OK or FTPI_E_INVAL. */
 FTPI_API int ftpi_engine_stats(const ftpi_engine *e, struct ftpi_stats *out, size_t out_size);
 
-/* Names of the flat counters, in struct order, for tools that print them all;
- * NULL past the end. */
+/* Names of the flat counters (FTPI_STATS_MAP, then FTPI_STATS_MAP2), for tools that print them
+ * all; NULL past the end. findings_by_kind is not among them. */
 FTPI_API const char *ftpi_stats_field_name(size_t index);
+/* The value of counter number index (as named by ftpi_stats_field_name); 0 past the end. */
+FTPI_API uint64_t ftpi_stats_field(const struct ftpi_stats *st, size_t index);
 
 #ifdef __cplusplus
 }

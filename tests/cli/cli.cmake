@@ -2,7 +2,7 @@
 # CLI tests of ftpinspect (label "cli"): options, exit statuses and messages, every output format,
 # read back with Python's standard library and tshark when present. Live capture tests (label
 # "live") need root and network namespaces; they skip (77) otherwise.
-set(FTPI_CLI_TESTS help version missing_file not_a_pcap truncated unknown_interface
+set(FTPI_CLI_TESTS help version missing_file bad_files limits not_a_pcap truncated unknown_interface
   live_root_refused bad_filter bad_flag bad_passive_range bad_config config json verbose text
   hostile zeek pcapng_out pcapng_keep_comments fail_on stdin gzip multiple_files summary
   stats_flows_count signals progress duration no_progress closed_pipe full_disk growing_file

@@ -116,9 +116,84 @@ def t_version():
 @test
 def t_missing_file():
     rc, out, err = run("-r", "/nonexistent/ftpi.pcap")
-    expect_rc(rc, 1, err, "missing file")
+    expect_rc(rc, 2, err, "missing file")
     check("/nonexistent/ftpi.pcap" in err, "message does not name the file: %r" % err)
     check(out == "", "output on a missing file: %r" % out)
+
+
+@test
+def t_bad_files():
+    """Every file option that cannot be read or holds nothing is a usage error naming the path:
+    a CA file without a certificate would silently turn every certificate finding off."""
+    d = tempfile.mkdtemp(prefix="ftpi-files-")
+    try:
+        empty = os.path.join(d, "empty")
+        open(empty, "w").close()
+        comments = os.path.join(d, "comments.conf")
+        with open(comments, "w") as f:
+            f.write("# nothing set\n\n")
+        ca = os.path.join(os.path.dirname(DATA), "..", "data", "tls", "ca.pem")
+        cadir = os.path.dirname(ca)
+        cases = [(["--ca-file", "/nonexistent/ca.pem"], "/nonexistent/ca.pem"),
+                 (["--ca-file", empty], empty),
+                 (["--ca-file", LOGIN], LOGIN),
+                 (["--ca-file", d], d),
+                 (["--ca-dir", "/nonexistent/cadir"], "/nonexistent/cadir"),
+                 (["--ca-dir", d], d),
+                 (["--ca-dir", empty], empty),
+                 (["--config", empty], empty),
+                 (["--config", comments], comments)]
+        for args, path in cases:
+            rc, out, err = run("-r", LOGIN, "--fail-on", "high", *args)
+            expect_rc(rc, 2, err, " ".join(args))
+            check(path in err, "%s: message does not name the path: %r" % (args, err))
+            check(out == "", "%s: output before the usage error: %r" % (args, out))
+        rc, out, err = run("-r", empty)
+        expect_rc(rc, 2, err, "-r empty file")
+        check(empty in err, "message does not name the file: %r" % err)
+        for args in (["--ca-file", ca], ["--ca-dir", cadir]):
+            rc, out, err = run("-r", LOGIN, "--format", "json", *args)
+            expect_rc(rc, 0, err, " ".join(args))
+    finally:
+        shutil.rmtree(d)
+
+
+@test
+def t_limits():
+    """The line, pending-command and per-session limits are options (flags and config keys),
+    checked against their ranges; an overlong line's anomaly names its length and the limit."""
+    long_pcap = os.path.join(os.path.dirname(DATA), "..", "crafted", "tcp_overlong_line.pcap.gz")
+    rc, out, err = run("-r", long_pcap, "--format", "json", "-v", "--max-line-length", "64")
+    expect_rc(rc, 0, err, "--max-line-length 64")
+    an = [o for o in json_lines(out) if o.get("event") == "anomaly"
+          and o.get("kind") == "overlong_command"]
+    check(len(an) == 1 and "16777221 bytes" in an[0]["detail"] and "(64)" in an[0]["detail"],
+          "overlong_command does not name the length and the limit: %r" % an)
+    rc, out, err = run("-r", LOGIN, "--format", "json", "--max-user-length", "3",
+                       "--max-reply-length", "16", "--max-arg-length", "8",
+                       "--max-pending-commands", "2")
+    expect_rc(rc, 0, err, "limits")
+    sess = events(json_lines(out), "session")
+    check(sess and all(len(s["user"]) <= 3 for s in sess if s.get("user")),
+          "user not cut at --max-user-length 3: %r" % sess)
+    for flag, bad in (("--max-line-length", "63"), ("--max-pending-commands", "0"),
+                      ("--max-pending-commands", "257"), ("--max-user-length", "129"),
+                      ("--max-arg-length", "x"), ("--max-reply-length", "15")):
+        rc, out, err = run("-r", LOGIN, flag, bad)
+        expect_rc(rc, 2, err, flag + " " + bad)
+        check(flag in err and bad in err, "message does not name %s %s: %r" % (flag, bad, err))
+    d = tempfile.mkdtemp(prefix="ftpi-limits-")
+    try:
+        conf = os.path.join(d, "limits.conf")
+        with open(conf, "w") as f:
+            f.write("max-user-length = 2\n")
+        rc, out, err = run("-r", LOGIN, "--format", "json", "--config", conf)
+        expect_rc(rc, 0, err, "config max-user-length")
+        sess = events(json_lines(out), "session")
+        check(sess and all(len(s["user"]) <= 2 for s in sess if s.get("user")),
+              "config max-user-length not applied: %r" % sess)
+    finally:
+        shutil.rmtree(d)
 
 
 @test
@@ -457,7 +532,7 @@ def t_pcapng_out():
             check(p.returncode == 0 and len(p.stdout.decode().splitlines()) == 38,
                   "tshark cannot read the file: %r" % p.stderr)
         rc, out, err = run("-r", LOGIN, "-w", os.path.join(d, "no", "such", "dir.pcapng"))
-        expect_rc(rc, 1, err, "-w into a missing directory")
+        expect_rc(rc, 2, err, "-w into a missing directory")
     finally:
         shutil.rmtree(d)
 

@@ -111,7 +111,8 @@ def truth(name, extra=None, v6=False, data=True, **kw):
          "findings": {"plaintext_auth": {"min": 1, "max": 1},
                       "cleartext_data": {"min": 1, "max": 1}},
          "absent_findings": ["bounce", "data_ip_mismatch", "nat_private_pasv",
-                             "data_connection_missing"]}
+                             "data_connection_missing"],
+         "secrets": ["s3cret"]}
     if extra:
         extra(t)
     with open(os.path.join(HERE, name + ".truth.json"), "w") as f:

@@ -123,6 +123,8 @@ def main():
     cmd = [a.ftpinspect, "-r", pcap, "--format", "json"] + opts
     if a.workers > 1:
         cmd += ["--workers", str(a.workers)]
+    if "anomalies" in truth:
+        cmd.append("-v")
     p = subprocess.run(cmd, capture_output=True, text=True)
     if p.returncode not in (0, 3):
         print(f"FAIL: {' '.join(cmd)} exited {p.returncode}: {p.stderr.strip()}")
@@ -239,12 +241,19 @@ def main():
     counts = {}
     for f in findings:
         counts[f["kind"]] = counts.get(f["kind"], 0) + 1
-    for kind, rng in truth.get("findings", {}).items():
-        n = counts.get(kind, 0)
-        lo = rng.get("min", 0)
-        hi = rng.get("max")
+    def check_range(what, kind, n, rng):
+        lo, hi = rng.get("min", 0), rng.get("max")
         if n < lo or (hi is not None and n > hi):
-            errors.append(f"finding {kind}: {n}, truth says {lo}..{'' if hi is None else hi}")
+            errors.append(f"{what} {kind}: {n}, truth says {lo}..{'' if hi is None else hi}")
+
+    for kind, rng in truth.get("findings", {}).items():
+        check_range("finding", kind, counts.get(kind, 0), rng)
+    acounts = {}
+    for e in events:
+        if e.get("event") == "anomaly":
+            acounts[e.get("kind")] = acounts.get(e.get("kind"), 0) + 1
+    for kind, rng in truth.get("anomalies", {}).items():
+        check_range("anomaly", kind, acounts.get(kind, 0), rng)
     for kind in truth.get("absent_findings", []):
         if counts.get(kind, 0):
             ex = next(f for f in findings if f["kind"] == kind)

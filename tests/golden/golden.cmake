@@ -47,3 +47,28 @@ ftpi_golden(lab check_truth.py ${FTPI_LAB_TRUTHS})
 ftpi_golden(crafted check_truth.py ${FTPI_CRAFTED_TRUTHS})
 ftpi_golden(public check_truth.py ${FTPI_PUBLIC_TRUTHS})
 ftpi_golden(tshark tshark_compare.py ${FTPI_LAB_TRUTHS})
+
+# No secret in any output (tests/golden/check_secrets.py): every format of every capture whose
+# truth file names its secrets; and the Wireshark plugin's tree for the crafted captures.
+foreach(set lab crafted public)
+  if(set STREQUAL "lab")
+    set(_truths ${FTPI_LAB_TRUTHS})
+  elseif(set STREQUAL "crafted")
+    set(_truths ${FTPI_CRAFTED_TRUTHS})
+  else()
+    set(_truths ${FTPI_PUBLIC_TRUTHS})
+  endif()
+  add_test(NAME golden.secrets.${set} COMMAND ${Python3_EXECUTABLE}
+    ${CMAKE_CURRENT_LIST_DIR}/check_secrets.py --ftpinspect $<TARGET_FILE:ftpinspect> ${_truths})
+  set_tests_properties(golden.secrets.${set} PROPERTIES LABELS golden SKIP_RETURN_CODE 77
+    TIMEOUT 600)
+endforeach()
+if(TARGET ftpinspect_wireshark AND NOT FTPI_SANITIZE)
+  get_target_property(_ftpi_ws_mm ftpinspect_wireshark FTPI_WIRESHARK_MAJMIN)
+  add_test(NAME wireshark.secrets COMMAND ${Python3_EXECUTABLE}
+    ${CMAKE_CURRENT_LIST_DIR}/check_secrets.py --ftpinspect $<TARGET_FILE:ftpinspect>
+    --ws-plugin $<TARGET_FILE:ftpinspect_wireshark> --ws-majmin ${_ftpi_ws_mm}
+    ${FTPI_CRAFTED_TRUTHS})
+  set_tests_properties(wireshark.secrets PROPERTIES LABELS wireshark SKIP_RETURN_CODE 77
+    TIMEOUT 600)
+endif()

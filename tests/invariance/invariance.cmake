@@ -5,9 +5,8 @@
 # covered once and every mode on several captures; tests/invariance/matrix.sh runs every mode on
 # every capture (and the public set). The split is recorded in tests/invariance/README.md.
 set(FTPI_INV_MODES seg1 segrand reorder dup vlan qinq sll2 gre erspan2 tshift)
-# IPv4 fragmentation: expected to fail until the defragmenter (issue 14) lands: the decoder
-# counts fragments and drops them, so nothing of the conversation is seen. When it lands these
-# start to pass, CTest reports them failed (WILL_FAIL), and WILL_FAIL is removed.
+# IPv4 fragmentation: the defragmenter (decode/defrag.c) puts the conversation together again,
+# so the events are those of the unfragmented capture.
 set(FTPI_INV_FRAG vsftpd_plain_passive link_ether tunnel_gre)
 # Cases that differ because of a library defect found by these tests (README.md, "Differences
 # found"): CTest expects them to fail until the defect is fixed, then reports them, and they
@@ -47,7 +46,7 @@ function(ftpi_invariance_test mode cap)
     --capture ${cap} --mode ${mode})
   set_tests_properties(invariance.${mode}.${n} PROPERTIES LABELS invariance SKIP_RETURN_CODE 77
     TIMEOUT 300)
-  if(mode STREQUAL "frag" OR "${mode}.${n}" IN_LIST FTPI_INV_KNOWN_FAIL)
+  if("${mode}.${n}" IN_LIST FTPI_INV_KNOWN_FAIL)
     set_tests_properties(invariance.${mode}.${n} PROPERTIES WILL_FAIL TRUE)
   endif()
 endfunction()

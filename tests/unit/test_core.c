@@ -251,12 +251,34 @@ static int stopping_cb(void *user, const struct ftpi_event *ev)
 	return --stop_at == 0;
 }
 
+/* Feeding pkts in batches of several sizes gives the log and counters of one by one. */
+static void batches_match(const struct ftpi_packet *pkts, size_t n, const struct evlog *one,
+			  const struct ftpi_stats *s1)
+{
+	static struct evlog many;
+	static const size_t sizes[] = {1, 3, 8, 64, B_MAX};
+	struct ftpi_stats s2;
+	for (size_t z = 0; z < sizeof sizes / sizeof sizes[0]; z++) {
+		ftpi_engine *e2 = new_engine(&many, NULL);
+		for (size_t i = 0; i < n; i += sizes[z]) {
+			size_t m = n - i < sizes[z] ? n - i : sizes[z], done = 99;
+			ASSERT_EQ(ftpi_engine_feed_batch(e2, pkts + i, m, &done), FTPI_OK);
+			ASSERT_EQ(done, m);
+		}
+		ftpi_engine_stats(e2, &s2, sizeof s2);
+		ftpi_engine_flush(e2);
+		ftpi_engine_free(e2);
+		ASSERT_TRUE(memcmp(s1, &s2, sizeof s2) == 0);
+		ASSERT_EQ(many.len, one->len);
+		ASSERT_TRUE(memcmp(many.text, one->text, one->len) == 0);
+	}
+}
+
 static void test_feed_batch(void)
 {
 	/* the same packets, one by one and in batches of several sizes: the same events and
 	 * counters; then a callback that stops in the middle of a batch */
 	static struct evlog one, many;
-	static const size_t sizes[] = {1, 3, 8, 64, B_MAX};
 	struct ftpi_stats s1, s2;
 
 	b_build();
@@ -268,20 +290,7 @@ static void test_feed_batch(void)
 	ftpi_engine_flush(e1);
 	ftpi_engine_free(e1);
 	ASSERT_EQ(one.sessions, B_CONNS);
-	for (size_t z = 0; z < sizeof sizes / sizeof sizes[0]; z++) {
-		ftpi_engine *e2 = new_engine(&many, NULL);
-		for (size_t i = 0; i < b_n; i += sizes[z]) {
-			size_t m = b_n - i < sizes[z] ? b_n - i : sizes[z], done = 99;
-			ASSERT_EQ(ftpi_engine_feed_batch(e2, b_pkts + i, m, &done), FTPI_OK);
-			ASSERT_EQ(done, m);
-		}
-		ftpi_engine_stats(e2, &s2, sizeof s2);
-		ftpi_engine_flush(e2);
-		ftpi_engine_free(e2);
-		ASSERT_TRUE(memcmp(&s1, &s2, sizeof s1) == 0);
-		ASSERT_EQ(many.len, one.len);
-		ASSERT_TRUE(memcmp(many.text, one.text, one.len) == 0);
-	}
+	batches_match(b_pkts, b_n, &one, &s1);
 	/* stop at the 40th event: the batch reports how many packets it fed, and the counters
 	 * are those of feeding exactly these packets one by one */
 	struct ftpi_config cfg;
@@ -312,7 +321,73 @@ static void test_feed_batch(void)
 	ASSERT_EQ(many.len, one.len);
 }
 
+/* The batch's packets again, every IPv4 one with a payload as two fragments (the second one
+ * first for every other packet). */
+static uint8_t f_arena[B_MAX * 2 * 160];
+static struct ftpi_packet f_pkts[B_MAX * 2];
+static size_t f_n;
+
+static void f_add(const struct ftpi_packet *p, const uint8_t *ip, uint32_t off, uint32_t n,
+		  int more, size_t *used)
+{
+	uint8_t *o = f_arena + *used;
+	memcpy(o, ip, 20);
+	memcpy(o + 20, ip + 20 + off, n);
+	put16(o + 2, (uint16_t)(20 + n));
+	put16(o + 4, (uint16_t)(f_n + 1));
+	put16(o + 6, (uint16_t)((off / 8) | (more ? 0x2000 : 0)));
+	f_pkts[f_n++] = (struct ftpi_packet){p->ts_us, 101, 20 + n, 20 + n, o};
+	*used += 20 + n;
+}
+
+static void f_build(void)
+{
+	size_t used = 0;
+	f_n = 0;
+	for (size_t i = 0; i < b_n; i++) {
+		const struct ftpi_packet *p = &b_pkts[i];
+		uint32_t pl = p->caplen > 20 ? p->caplen - 20 : 0;
+		if ((p->data[0] >> 4) != 4 || pl <= 24) {
+			f_pkts[f_n++] = *p;
+			continue;
+		}
+		size_t a = f_n;
+		f_add(p, p->data, 0, 24, 1, &used);
+		f_add(p, p->data, 24, pl - 24, 0, &used);
+		/* both fragments keep the same id */
+		put16((uint8_t *)f_pkts[a + 1].data + 4, (uint16_t)(a + 1));
+		if (i & 1) {
+			struct ftpi_packet t = f_pkts[a];
+			f_pkts[a] = f_pkts[a + 1];
+			f_pkts[a + 1] = t;
+		}
+	}
+}
+
+static void test_feed_batch_fragments(void)
+{
+	/* the same fragmented packets one by one and in batches: the same events and counters
+	 * (the look-ahead ends at a packet that completes a datagram) */
+	static struct evlog one;
+	struct ftpi_stats s1;
+
+	b_build();
+	f_build();
+	ASSERT_GT(f_n, b_n);
+	ftpi_engine *e1 = new_engine(&one, NULL);
+	for (size_t i = 0; i < f_n; i++)
+		ASSERT_EQ(ftpi_engine_feed(e1, &f_pkts[i]), FTPI_OK);
+	ftpi_engine_stats(e1, &s1, sizeof s1);
+	ftpi_engine_flush(e1);
+	ftpi_engine_free(e1);
+	ASSERT_EQ(one.sessions, B_CONNS);
+	ASSERT_GT(s1.ip_frag_reassembled, 50);
+	ASSERT_EQ(s1.ip_frag_incomplete, 0);
+	batches_match(f_pkts, f_n, &one, &s1);
+}
+
 static const struct ftpi_test tests[] = {
+	{"feed_batch_fragments", test_feed_batch_fragments},
 	{"flow_table", test_flow_table},
 	{"mem_classes", test_mem_classes},
 	{"buf_printf", test_buf_printf},

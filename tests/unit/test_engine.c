@@ -242,6 +242,65 @@ static void test_out_of_order_and_overlap(void)
 	ASSERT_EQ(l.last_login, FTPI_LOGIN_SUCCESS);
 }
 
+static void show_passwords(struct ftpi_config *c)
+{
+	c->redact_credentials = 0;
+}
+
+static void test_overlap_orders_first_wins(void)
+{
+	/* A PASS line in two overlapping pieces plus a copy with other bytes, in all six arrival
+	 * orders: every byte is the one that arrived first (out of order, in order, or already
+	 * delivered), each conflict is counted and raises tcp_overlap_conflict */
+	static const char line[] = "PASS secret\r\n";
+	static const struct {
+		uint32_t off, len;
+		const char *bytes;
+	} piece[3] = {{0, 7, "PASS se"}, {4, 9, " secret\r\n"}, {5, 6, "XXXXXX"}};
+	static const int order[6][3] = {{0, 1, 2}, {0, 2, 1}, {1, 0, 2},
+					{1, 2, 0}, {2, 0, 1}, {2, 1, 0}};
+	for (int o = 0; o < 6; o++) {
+		static struct evlog l;
+		uint64_t ts = 1700000000000000ull;
+		struct conn c;
+		uint8_t b[256];
+		char want[32], got[64];
+		int seen[13] = {0};
+		ftpi_engine *e = new_engine(&l, show_passwords);
+		conn_init(&c, 0, 40011, 21, 100, 900);
+		handshake(e, &ts, &c);
+		send_data(e, &ts, &c, 1, "220 hi\r\n");
+		send_data(e, &ts, &c, 0, "USER bob\r\n");
+		send_data(e, &ts, &c, 1, "331 p\r\n");
+		memcpy(want, line, sizeof line);
+		for (int k = 0; k < 3; k++) {
+			int i = order[o][k];
+			for (uint32_t j = 0; j < piece[i].len; j++)
+				if (!seen[piece[i].off + j]++)
+					want[piece[i].off + j] = piece[i].bytes[j];
+			size_t n = mk_ip(b, &c, 0, c.cseq + piece[i].off, c.sseq, TH_ACK,
+					 piece[i].bytes, piece[i].len);
+			feed_raw(e, ts += 10, b, n);
+		}
+		want[11] = '\0';
+		c.cseq += 13;
+		send_data(e, &ts, &c, 1, "230 ok\r\n");
+		struct ftpi_stats st;
+		ftpi_engine_stats(e, &st, sizeof st);
+		ftpi_engine_flush(e);
+		ftpi_engine_free(e);
+		snprintf(got, sizeof got, "cmd PASS [%s]\n", want + 5);
+		if (strstr(l.text, got) == NULL)
+			fprintf(stderr, "order %d %d %d: want %s in\n%s", order[o][0], order[o][1],
+				order[o][2], got, l.text);
+		ASSERT_TRUE(strstr(l.text, got) != NULL);
+		ASSERT_GE(st.reasm_overlaps, 2);
+		ASSERT_GE(st.reasm_overlap_conflicts, 1);
+		ASSERT_GE(l.findings[FTPI_FINDING_TCP_OVERLAP_CONFLICT], 1);
+		ASSERT_TRUE(strstr(l.text, "finding tcp_overlap_conflict") != NULL);
+	}
+}
+
 static void test_sequence_wraparound(void)
 {
 	/* ISNs just below 2^32: the byte stream crosses the wrap without loss */
@@ -501,6 +560,89 @@ static void test_config_validation(void)
 	ASSERT_STR_EQ(ftpi_finding_name(FTPI_FINDING_PLAINTEXT_AUTH), "plaintext_auth");
 	ASSERT_EQ(ftpi_finding_from_name("bounce"), FTPI_FINDING_BOUNCE);
 	ASSERT_STR_EQ(ftpi_strerror(FTPI_E_NOMEM), "out of memory");
+	/* the fields added at the end are validated too; a trust store must hold a certificate */
+	ftpi_config_init(&cfg);
+	cfg.max_pending_commands = 0;
+	ASSERT_EQ(ftpi_config_validate(&cfg, field, sizeof field), FTPI_E_INVAL);
+	ASSERT_STR_EQ(field, "max_pending_commands");
+	ftpi_config_init(&cfg);
+	cfg.timeout_frag = 0;
+	ASSERT_EQ(ftpi_config_validate(&cfg, field, sizeof field), FTPI_E_INVAL);
+	ASSERT_STR_EQ(field, "timeout_frag");
+	ftpi_config_init(&cfg);
+	cfg.ca_file = "/nonexistent/ca.pem";
+	ASSERT_EQ(ftpi_config_validate(&cfg, field, sizeof field), FTPI_E_INVAL);
+	ASSERT_STR_EQ(field, "ca_file");
+	ftpi_config_init(&cfg);
+	cfg.ca_dir = "/nonexistent";
+	ASSERT_EQ(ftpi_config_validate(&cfg, field, sizeof field), FTPI_E_INVAL);
+	ASSERT_STR_EQ(field, "ca_dir");
+}
+
+static void frag_caps(struct ftpi_config *c)
+{
+	c->max_frag_datagrams = 4;
+	c->frag_mem = 4096;
+	c->timeout_frag = 1000000;
+}
+
+/* An IPv4 fragment of datagram id with MF set: n bytes of data at byte offset off. */
+static size_t mk_frag(uint8_t *b, uint16_t id, uint32_t off, size_t n, int more)
+{
+	memset(b, 0, 20 + n);
+	b[0] = 0x45;
+	put16(b + 2, (uint16_t)(20 + n));
+	put16(b + 4, id);
+	put16(b + 6, (uint16_t)((off / 8) | (more ? 0x2000 : 0)));
+	b[8] = 64;
+	b[9] = 6;
+	b[12] = b[16] = 10;
+	b[15] = 1;
+	b[19] = 2;
+	memset(b + 20, 'f', n);
+	return 20 + n;
+}
+
+static void test_frag_caps_and_timeouts(void)
+{
+	/* a flood of first fragments never completed: held bytes stay under frag_mem and the count
+	 * under max_frag_datagrams (the oldest dropped, counted); what is left is dropped at
+	 * timeout_frag of capture time; a fragment too late for its datagram completes nothing */
+	static struct evlog l;
+	uint64_t ts = 1700000000000000ull;
+	uint8_t b[600];
+	ftpi_engine *e = new_engine(&l, frag_caps);
+	struct ftpi_stats st;
+	for (uint16_t id = 1; id <= 100; id++) {
+		feed_raw(e, ts += 1000, b, mk_frag(b, id, 0, 512, 1));
+		ftpi_engine_stats(e, &st, sizeof st);
+		ASSERT_TRUE(st.ip_frag_bytes_held <= 4096);
+	}
+	ASSERT_EQ(st.ip_frag_fragments, 100);
+	ASSERT_GE(st.ip_frag_cap_drops, 96);
+	ASSERT_EQ(st.ip_frag_reassembled, 0);
+	feed_raw(e, ts += 2000000, b, mk_frag(b, 99, 512, 64, 0)); /* after the timeout */
+	ftpi_engine_stats(e, &st, sizeof st);
+	ASSERT_GE(st.ip_frag_incomplete, 1);
+	ASSERT_EQ(st.ip_frag_reassembled, 0);
+	ftpi_engine_flush(e);
+	ftpi_engine_stats(e, &st, sizeof st);
+	ASSERT_EQ(st.ip_frag_bytes_held, 0);
+	ftpi_engine_free(e);
+	/* in time, the same two fragments make one datagram; a third over them with other bytes
+	 * is a counted overlap conflict, the first bytes kept */
+	e = new_engine(&l, frag_caps);
+	feed_raw(e, ts += 1000, b, mk_frag(b, 7, 0, 512, 1));
+	size_t n = mk_frag(b, 7, 256, 64, 1);
+	b[20] = 'X';
+	feed_raw(e, ts += 1000, b, n);
+	feed_raw(e, ts += 1000, b, mk_frag(b, 7, 512, 64, 0));
+	ftpi_engine_stats(e, &st, sizeof st);
+	ASSERT_EQ(st.ip_frag_reassembled, 1);
+	ASSERT_EQ(st.ip_frag_overlaps, 1);
+	ASSERT_EQ(st.ip_frag_overlap_conflicts, 1);
+	ASSERT_EQ(st.ip_frag_tiny, 0);
+	ftpi_engine_free(e);
 }
 
 static void test_escape(void)
@@ -771,6 +913,7 @@ static const struct ftpi_test tests[] = {
 	{"link_types", test_link_types},
 	{"ipv6_extension_headers", test_ipv6_extension_headers},
 	{"out_of_order_and_overlap", test_out_of_order_and_overlap},
+	{"overlap_orders_first_wins", test_overlap_orders_first_wins},
 	{"sequence_wraparound", test_sequence_wraparound},
 	{"midstream_pickup", test_midstream_pickup},
 	{"gap_resync", test_gap_resync},
@@ -779,6 +922,7 @@ static const struct ftpi_test tests[] = {
 	{"ooo_burst_caps", test_ooo_burst_caps},
 	{"allocation_failures", test_allocation_failures},
 	{"config_validation", test_config_validation},
+	{"frag_caps_and_timeouts", test_frag_caps_and_timeouts},
 	{"escape", test_escape},
 };
 

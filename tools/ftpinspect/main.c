@@ -11,6 +11,7 @@
  * closed output pipe ends the run quietly with status 0.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <poll.h>
 #include <pwd.h>
@@ -18,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <time.h>
 #include <unistd.h>
@@ -246,7 +248,7 @@ static int open_write(struct app *a, const struct cli_opts *o)
 		return 0;
 	a->pcapng = pcapng_open(o->write_file, err, sizeof err);
 	if (a->pcapng == NULL) {
-		fprintf(stderr, "ftpinspect: %s: %s\n", o->write_file, err);
+		fprintf(stderr, "ftpinspect: -w %s: %s\n", o->write_file, err);
 		return -1;
 	}
 	app_on_reopen(a, o->write_file, reopen_pcapng, (void *)o->write_file);
@@ -273,6 +275,42 @@ capture:
 		print_cap_stats(&cs);
 }
 
+/* A file option that cannot be read, or holds nothing, is a usage error naming the path: a
+ * trust store that silently loads nothing would turn every certificate finding off. */
+static int check_readable(const char *flag, const char *path, int want_dir)
+{
+	struct stat sb;
+	int fd = open(path, O_RDONLY | (want_dir ? O_DIRECTORY : 0));
+	if (fd < 0 || fstat(fd, &sb) != 0) {
+		fprintf(stderr, "ftpinspect: %s %s: cannot read: %s\n", flag, path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	close(fd);
+	if (!want_dir && S_ISDIR(sb.st_mode)) {
+		fprintf(stderr, "ftpinspect: %s %s: is a directory\n", flag, path);
+		return -1;
+	}
+	if (!want_dir && S_ISREG(sb.st_mode) && sb.st_size == 0) {
+		fprintf(stderr, "ftpinspect: %s %s: empty file\n", flag, path);
+		return -1;
+	}
+	return 0;
+}
+
+static int check_files(const struct cli_opts *o)
+{
+	for (size_t i = 0; i < o->n_inputs; i++)
+		if (strcmp(o->inputs[i], "-") != 0 && check_readable("-r", o->inputs[i], 0) != 0)
+			return -1;
+	if (o->ca_file != NULL && check_readable("--ca-file", o->ca_file, 0) != 0)
+		return -1;
+	if (o->ca_dir != NULL && check_readable("--ca-dir", o->ca_dir, 1) != 0)
+		return -1;
+	return 0;
+}
+
 static int build_engine(struct run *r, struct app *a, const struct cli_opts *o, int *exit_code)
 {
 	static uint16_t ports[CLI_MAX_CTRL_PORTS + 2];
@@ -294,7 +332,13 @@ static int build_engine(struct run *r, struct app *a, const struct cli_opts *o, 
 	}
 	cfg.redact_credentials = !o->show_passwords;
 	cfg.ca_file = o->ca_file;
+	cfg.ca_dir = o->ca_dir;
 	cfg.server_name = o->server_name;
+	uint32_t *lim[] = {&cfg.max_line_len, &cfg.max_pending_commands, &cfg.max_user_len,
+			   &cfg.max_arg_len, &cfg.max_reply_len}; /* enum cli_key order */
+	for (size_t i = 0; i < sizeof lim / sizeof lim[0]; i++)
+		if (o->limit[i])
+			*lim[i] = o->limit[i];
 	if (o->n_ctrl_ports > 0) {
 		ports[np++] = 21;
 		ports[np++] = 990;
@@ -324,6 +368,14 @@ static int build_engine(struct run *r, struct app *a, const struct cli_opts *o, 
 
 	field[0] = '\0';
 	status = ftpi_config_validate(&cfg, field, sizeof field);
+	if (status == FTPI_E_INVAL &&
+	    (strcmp(field, "ca_file") == 0 || strcmp(field, "ca_dir") == 0)) {
+		int is_file = field[3] == 'f';
+		fprintf(stderr, "ftpinspect: %s %s: holds no readable certificate\n",
+			is_file ? "--ca-file" : "--ca-dir", is_file ? o->ca_file : o->ca_dir);
+		*exit_code = EXIT_USAGE;
+		return -1;
+	}
 	if (status != FTPI_OK) {
 		fprintf(stderr, "ftpinspect: invalid setting%s%s: %s\n", field[0] ? " " : "", field,
 			ftpi_strerror(status));
@@ -529,6 +581,10 @@ int main(int argc, char **argv)
 		cli_opts_free(&o);
 		return EXIT_USAGE;
 	}
+	if (check_files(&o) != 0) {
+		cli_opts_free(&o);
+		return EXIT_USAGE;
+	}
 	if (o.drop_user != NULL && getpwnam(o.drop_user) == NULL) {
 		fprintf(stderr, "ftpinspect: -Z %s: no such user\n", o.drop_user);
 		cli_opts_free(&o);
@@ -626,7 +682,7 @@ int main(int argc, char **argv)
 			goto finish;
 		}
 		if (open_write(&a, &o) != 0) {
-			exit_code = EXIT_RUNTIME;
+			exit_code = EXIT_USAGE;
 			goto finish;
 		}
 		if (!o.quiet)
@@ -659,7 +715,7 @@ int main(int argc, char **argv)
 			break;
 		}
 		if (i == 0 && open_write(&a, &o) != 0) {
-			exit_code = EXIT_RUNTIME;
+			exit_code = EXIT_USAGE;
 			break;
 		}
 		if (a.pcapng != NULL)

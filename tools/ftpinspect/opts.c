@@ -42,7 +42,13 @@ enum {
 	OPT_NO_PROGRESS,
 	OPT_IMMEDIATE,
 	OPT_WORKERS,
-	OPT_SORT
+	OPT_SORT,
+	OPT_CA_DIR,
+	OPT_MAX_LINE,
+	OPT_MAX_PENDING,
+	OPT_MAX_USER,
+	OPT_MAX_ARG,
+	OPT_MAX_REPLY
 };
 
 static const struct option long_opts[] = {
@@ -67,6 +73,12 @@ static const struct option long_opts[] = {
 	{"brute-force", required_argument, NULL, OPT_BRUTE_FORCE},
 	{"show-passwords", no_argument, NULL, OPT_SHOW_PASSWORDS},
 	{"ca-file", required_argument, NULL, OPT_CA_FILE},
+	{"ca-dir", required_argument, NULL, OPT_CA_DIR},
+	{"max-line-length", required_argument, NULL, OPT_MAX_LINE},
+	{"max-pending-commands", required_argument, NULL, OPT_MAX_PENDING},
+	{"max-user-length", required_argument, NULL, OPT_MAX_USER},
+	{"max-arg-length", required_argument, NULL, OPT_MAX_ARG},
+	{"max-reply-length", required_argument, NULL, OPT_MAX_REPLY},
 	{"server-name", required_argument, NULL, OPT_SERVER_NAME},
 	{"ctrl-port", required_argument, NULL, OPT_CTRL_PORT},
 	{"no-ndpi", no_argument, NULL, OPT_NO_NDPI},
@@ -88,7 +100,14 @@ static const struct option long_opts[] = {
 static const char *const key_names[CLI_K__COUNT] = {
 	"passive-range",  "allow-client", "allow-server",    "brute-force",
 	"show-passwords", "ca-file",	  "server-name",     "fail-on",
-	"ctrl-port",	  "no-ndpi",	  "verify-checksums"};
+	"ctrl-port",	  "no-ndpi",	  "verify-checksums", "ca-dir",
+	"max-line-length", "max-pending-commands", "max-user-length", "max-arg-length",
+	"max-reply-length"};
+
+/* The numeric limits, in enum cli_key order from CLI_K_MAX_LINE: allowed range. */
+static const struct {
+	uint32_t lo, hi;
+} limits[] = {{64, 1048576}, {1, 256}, {1, 128}, {1, 256}, {16, 512}};
 
 void cli_usage(FILE *f)
 {
@@ -163,7 +182,17 @@ void cli_usage(FILE *f)
 	      "  --brute-force N/SECONDS failed logins from one client within SECONDS (e.g. "
 	      "5/300)\n"
 	      "  --show-passwords        show passwords instead of *** (off by default)\n"
-	      "  --ca-file FILE          PEM CA bundle for certificate checks\n"
+	      "  --ca-file FILE          PEM CA bundle for certificate checks (must hold a\n"
+	      "                          certificate: exit 2 otherwise)\n"
+	      "  --ca-dir DIR            directory of PEM CA certificates (same rule)\n"
+	      "  --max-line-length N     control line cap in bytes, 64..1048576 (default 4096);\n"
+	      "                          longer lines are reported as overlong\n"
+	      "  --max-pending-commands N\n"
+	      "                          commands waiting for replies per session, 1..256\n"
+	      "                          (default 16)\n"
+	      "  --max-user-length N     user name kept per session, 1..128 (default 128)\n"
+	      "  --max-arg-length N      command argument kept (file names), 1..256 (default 256)\n"
+	      "  --max-reply-length N    reply text kept, 16..512 (default 512)\n"
 	      "  --server-name NAME      name the server certificate must carry without SNI\n"
 	      "  --ctrl-port PORT        also treat PORT as an FTP control port; repeatable\n"
 	      "  --no-ndpi               do not classify flows with nDPI\n"
@@ -320,9 +349,25 @@ static int apply_key(struct cli_opts *o, int key, const char *val, int from_file
 		else
 			o->verify_checksums = flag;
 		return 0;
+	case CLI_K_MAX_LINE:
+	case CLI_K_MAX_PENDING:
+	case CLI_K_MAX_USER:
+	case CLI_K_MAX_ARG:
+	case CLI_K_MAX_REPLY: {
+		uint32_t lo = limits[key - CLI_K_MAX_LINE].lo, hi = limits[key - CLI_K_MAX_LINE].hi;
+		if (cli_parse_u64(val, hi, &a) != 0 || a < lo) {
+			snprintf(err, errlen, "bad value '%s': expected %u..%u", val, lo, hi);
+			return -1;
+		}
+		o->limit[key - CLI_K_MAX_LINE] = (uint32_t)a;
+		return 0;
+	}
 	case CLI_K_CA_FILE:
+	case CLI_K_CA_DIR:
 	case CLI_K_SERVER_NAME: {
-		char **dst = key == CLI_K_CA_FILE ? &o->ca_file : &o->server_name;
+		char **dst = key == CLI_K_CA_FILE  ? &o->ca_file
+			     : key == CLI_K_CA_DIR ? &o->ca_dir
+						   : &o->server_name;
 		if (*val == '\0') {
 			snprintf(err, errlen, "empty value");
 			return -1;
@@ -372,7 +417,7 @@ static char *trim(char *s)
 static int load_config(struct cli_opts *o, const char *path)
 {
 	char line[4096], err[256];
-	unsigned long lineno = 0;
+	unsigned long lineno = 0, keys = 0;
 	FILE *f = fopen(path, "r");
 
 	if (f == NULL) {
@@ -431,6 +476,7 @@ static int load_config(struct cli_opts *o, const char *path)
 			fclose(f);
 			return -1;
 		}
+		keys++;
 	}
 	if (ferror(f)) {
 		fprintf(stderr, "ftpinspect: %s: read error\n", path);
@@ -438,6 +484,10 @@ static int load_config(struct cli_opts *o, const char *path)
 		return -1;
 	}
 	fclose(f);
+	if (keys == 0) {
+		fprintf(stderr, "ftpinspect: %s: config file holds no setting\n", path);
+		return -1;
+	}
 	return 0;
 }
 
@@ -564,6 +614,20 @@ int cli_opts_parse(struct cli_opts *o, int argc, char **argv)
 		case OPT_CA_FILE:
 			r = flag_key(o, "--ca-file", CLI_K_CA_FILE, optarg);
 			break;
+		case OPT_CA_DIR:
+			r = flag_key(o, "--ca-dir", CLI_K_CA_DIR, optarg);
+			break;
+		case OPT_MAX_LINE:
+		case OPT_MAX_PENDING:
+		case OPT_MAX_USER:
+		case OPT_MAX_ARG:
+		case OPT_MAX_REPLY: {
+			int k = CLI_K_MAX_LINE + (c - OPT_MAX_LINE);
+			char flag[40];
+			snprintf(flag, sizeof flag, "--%s", key_names[k]);
+			r = flag_key(o, flag, k, optarg);
+			break;
+		}
 		case OPT_SERVER_NAME:
 			r = flag_key(o, "--server-name", CLI_K_SERVER_NAME, optarg);
 			break;
@@ -701,6 +765,7 @@ void cli_opts_free(struct cli_opts *o)
 {
 	free(o->filter);
 	free(o->ca_file);
+	free(o->ca_dir);
 	free(o->server_name);
-	o->filter = o->ca_file = o->server_name = NULL;
+	o->filter = o->ca_file = o->ca_dir = o->server_name = NULL;
 }

@@ -35,6 +35,12 @@ enum cli_key {
 	CLI_K_CTRL_PORT,
 	CLI_K_NO_NDPI,
 	CLI_K_VERIFY_CHECKSUMS,
+	CLI_K_CA_DIR,
+	CLI_K_MAX_LINE,
+	CLI_K_MAX_PENDING,
+	CLI_K_MAX_USER,
+	CLI_K_MAX_ARG,
+	CLI_K_MAX_REPLY,
 	CLI_K__COUNT
 };
 
@@ -76,6 +82,10 @@ struct cli_opts {
 	uint64_t bf_window_s;
 	int show_passwords;
 	char *ca_file;	   /* malloc'd */
+	char *ca_dir;	   /* malloc'd */
+	/* Limits, indexed by enum cli_key - CLI_K_MAX_LINE (0 = the library's default):
+	 * line length, pending commands, user, argument and reply lengths. */
+	uint32_t limit[CLI_K__COUNT - CLI_K_MAX_LINE];
 	char *server_name; /* malloc'd */
 	int fail_on;	   /* enum ftpi_severity, or -1 */
 	uint16_t ctrl_ports[CLI_MAX_CTRL_PORTS];

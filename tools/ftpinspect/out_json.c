@@ -288,12 +288,11 @@ static void json_event(struct app *a, const struct ftpi_event *ev)
 
 static void json_stats(struct app *a, const struct ftpi_stats *st, const struct cap_stats *cs)
 {
-	const uint64_t *v = (const uint64_t *)st;
 	json_t *o = json_object(), *byk = json_object();
 	const char *name;
 
 	for (size_t i = 0; (name = ftpi_stats_field_name(i)) != NULL; i++)
-		json_object_set_new(o, name, json_integer((json_int_t)v[i]));
+		json_object_set_new(o, name, json_integer((json_int_t)ftpi_stats_field(st, i)));
 	for (int k = 0; k < FTPI_FINDING__COUNT && k < 32; k++)
 		json_object_set_new(byk, ftpi_finding_name(k),
 				    json_integer((json_int_t)st->findings_by_kind[k]));

@@ -264,12 +264,11 @@ static void text_event(struct app *a, const struct ftpi_event *ev)
 
 static void text_stats(struct app *a, const struct ftpi_stats *st, const struct cap_stats *cs)
 {
-	const uint64_t *v = (const uint64_t *)st;
 	const char *name;
 
 	fputs("statistics:\n", a->fp);
 	for (size_t i = 0; (name = ftpi_stats_field_name(i)) != NULL; i++)
-		fprintf(a->fp, "  %-28s %llu\n", name, (unsigned long long)v[i]);
+		fprintf(a->fp, "  %-28s %llu\n", name, (unsigned long long)ftpi_stats_field(st, i));
 	for (int k = 0; k < FTPI_FINDING__COUNT && k < 32; k++)
 		if (st->findings_by_kind[k])
 			fprintf(a->fp, "  findings.%-19s %llu\n", ftpi_finding_name(k),

@@ -52,6 +52,7 @@ enum ftpi__pool {
 	FTPI__POOL_TLS,
 	FTPI__POOL_NDPI,
 	FTPI__POOL_MISC,
+	FTPI__POOL_FRAG, /* IP fragments being reassembled (cap frag_mem) */
 	FTPI__POOL__COUNT
 };
 

@@ -130,7 +130,13 @@ FTPI__NAME_TABLE(ftpi_flow_state_name, "syn_sent", "syn_rcvd", "established", "c
 
 static const char *const stats_names[] = {
 #define FTPI__XX(name) #name,
-	FTPI_STATS_MAP(FTPI__XX)
+	FTPI_STATS_MAP(FTPI__XX) FTPI_STATS_MAP2(FTPI__XX)
+#undef FTPI__XX
+};
+
+static const size_t stats_offsets[] = {
+#define FTPI__XX(name) offsetof(struct ftpi_stats, name),
+	FTPI_STATS_MAP(FTPI__XX) FTPI_STATS_MAP2(FTPI__XX)
 #undef FTPI__XX
 };
 
@@ -139,6 +145,15 @@ const char *ftpi_stats_field_name(size_t index)
 	if (index >= FTPI__ARRAY_LEN(stats_names))
 		return NULL;
 	return stats_names[index];
+}
+
+uint64_t ftpi_stats_field(const struct ftpi_stats *st, size_t index)
+{
+	uint64_t v;
+	if (st == NULL || index >= FTPI__ARRAY_LEN(stats_offsets))
+		return 0;
+	memcpy(&v, (const char *)st + stats_offsets[index], sizeof v);
+	return v;
 }
 
 size_t ftpi_addr_format(const struct ftpi_addr *a, char *buf, size_t buflen)

@@ -4,11 +4,13 @@
  * tags, Linux cooked v1/v2, raw IPv4/IPv6, BSD NULL/LOOP), tunnels (GRE RFC 2784/2890, ERSPAN
  * type II and III, IP-in-IP, IPv6-in-IPv4), IPv4 with options (RFC 791), IPv6 with extension
  * headers (RFC 8200 §4) and TCP (RFC 793 §3.1). Every read goes through cursor.h; nothing is read
- * past caplen. Fragments are counted, not reassembled. Each reason for giving up is its own
- * counter (truncated = a length check failed; *_invalid = a value check failed).
+ * past caplen. Fragments go to defrag.c when the caller gave its state; a datagram they complete
+ * is decoded here like any packet. Each reason for giving up is its own counter (truncated = a
+ * length check failed; *_invalid = a value check failed).
  */
 #include "cursor.h"
 #include "decode.h"
+#include "defrag.h"
 #include "internal.h"
 
 #define ETH_IPV4 0x0800
@@ -146,6 +148,17 @@ int ftpi__tcp_checksum_ok(const struct ftpi_tcp_seg *seg)
 	return tcp_checksum_ok(seg, seg->tcp, (uint32_t)(seg->payload - seg->tcp) + seg->len);
 }
 
+/* A datagram the fragments completed: decoded like a packet, the segment marked. */
+static int reassembled(struct ftpi__ctx *cx, uint16_t ethertype, int depth, int conflict,
+		       struct ftpi_tcp_seg *seg)
+{
+	struct ftpi__defrag *d = seg->defrag;
+	int r = ftpi__decode_l3(cx, ethertype, d->out, (uint32_t)d->out_len, depth + 1, seg);
+	seg->reassembled = 1;
+	seg->frag_conflict = (uint8_t)(seg->frag_conflict | conflict);
+	return r;
+}
+
 static int decode_ipv4(struct ftpi__ctx *cx, const uint8_t *p, uint32_t len, int depth,
 		       struct ftpi_tcp_seg *seg)
 {
@@ -178,7 +191,25 @@ static int decode_ipv4(struct ftpi__ctx *cx, const uint8_t *p, uint32_t len, int
 	FTPI__COUNT(cx, ipv4);
 	if ((frag & 0x3fff) != 0) { /* MF or an offset: a fragment */
 		FTPI__COUNT(cx, decode_ip_fragment);
-		return 0;
+		if (seg->defrag == NULL) { /* counted only; its addresses are still told */
+			seg->src.addr = (struct ftpi_addr){.family = 4};
+			seg->dst.addr = (struct ftpi_addr){.family = 4};
+			memcpy(seg->src.addr.ip, src, 4);
+			memcpy(seg->dst.addr.ip, dst, 4);
+			return 0;
+		}
+		if (len < tot) {
+			FTPI__COUNT(cx, truncated);
+			return 0;
+		}
+		if (cx->cfg.verify_checksums && csum_fold(csum_add(0, p, ihl)) != 0) {
+			FTPI__COUNT(cx, bad_checksum);
+			return 0;
+		}
+		int conflict = 0;
+		if (!ftpi__defrag_ipv4(cx, seg->defrag, p, len, tot, ihl, &conflict))
+			return 0;
+		return reassembled(cx, ETH_IPV4, depth, conflict, seg);
 	}
 	uint32_t present = FTPI__MIN(len, (uint32_t)tot);
 	if (cx->cfg.verify_checksums && csum_fold(csum_add(0, p, ihl)) != 0) {
@@ -220,8 +251,11 @@ static int decode_ipv6(struct ftpi__ctx *cx, const uint8_t *p, uint32_t len, int
 	uint32_t present = FTPI__MIN(len, wire_end);
 	c.len = present; /* never read the link layer's trailer as extension headers */
 
-	/* Extension headers (RFC 8200 §4), bounded by the packet and a count. */
+	/* Extension headers (RFC 8200 §4), bounded by the packet and a count. nh_pos: the byte
+	 * that names the header being read (for reassembly). */
+	uint32_t nh_pos = 6;
 	for (int n = 0; n < 16; n++) {
+		uint32_t start = (uint32_t)c.off;
 		switch (nh) {
 		case 0:   /* hop-by-hop */
 		case 43:  /* routing */
@@ -247,12 +281,27 @@ static int decode_ipv6(struct ftpi__ctx *cx, const uint8_t *p, uint32_t len, int
 			uint8_t next = ftpi__cur_u8(&c);
 			ftpi__cur_skip(&c, 1);
 			uint16_t off = ftpi__cur_be16(&c);
-			ftpi__cur_skip(&c, 4);
+			uint32_t id = ftpi__cur_be32(&c);
 			if (c.bad)
 				break;
 			if ((off & 0xfff9) != 0) { /* offset or M flag: a real fragment */
 				FTPI__COUNT(cx, decode_ip_fragment);
-				return 0;
+				if (seg->defrag == NULL) { /* counted only; addresses told */
+					seg->src.addr.family = seg->dst.addr.family = 6;
+					memcpy(seg->src.addr.ip, src, 16);
+					memcpy(seg->dst.addr.ip, dst, 16);
+					return 0;
+				}
+				if (present < wire_end) {
+					FTPI__COUNT(cx, truncated);
+					return 0;
+				}
+				int conflict = 0;
+				if (!ftpi__defrag_ipv6(cx, seg->defrag, p, start, nh_pos, next, off, id,
+						       p + c.off, wire_end - (uint32_t)c.off,
+						       &conflict))
+					return 0;
+				return reassembled(cx, ETH_IPV6, depth, conflict, seg);
 			}
 			nh = next; /* atomic fragment (RFC 6946) */
 			break;
@@ -264,6 +313,7 @@ static int decode_ipv6(struct ftpi__ctx *cx, const uint8_t *p, uint32_t len, int
 			FTPI__COUNT(cx, truncated);
 			return 0;
 		}
+		nh_pos = start;
 	}
 	FTPI__COUNT(cx, decode_ip_invalid); /* too many extension headers */
 	return 0;
@@ -455,6 +505,8 @@ int ftpi__decode_packet(struct ftpi__ctx *cx, int linktype, const uint8_t *data,
 	struct ftpi_cur c;
 	ftpi__cur_init(&c, data, caplen);
 
+	seg->frag_conflict = 0;
+	seg->reassembled = 0;
 	switch (linktype) {
 	case 1:
 		return ftpi__decode_ether(cx, data, caplen, 0, seg);

@@ -23,6 +23,10 @@ struct ftpi_tcp_seg {
 	uint32_t tcp_len;     /* header + payload bytes present from tcp */
 	const uint8_t *ip;    /* start of the IP header (for nDPI) */
 	uint32_t ip_len;      /* bytes present from ip */
+	/* Set by the caller: the defragmenter's state (NULL: fragments are counted only). */
+	struct ftpi__defrag *defrag;
+	uint8_t frag_conflict; /* out: reassembled from fragments that overlapped with other bytes */
+	uint8_t reassembled;   /* out: the segment came from fragments */
 };
 
 #define FTPI_TH_FIN 0x01

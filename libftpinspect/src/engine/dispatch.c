@@ -12,10 +12,13 @@
  * start mid-line); nothing is created for a connection that never shows FTP (HTTP on 990, Telnet
  * on 21).
  */
+#include <strings.h>
+
 #include "engine.h"
 
-#define SNIFF_CHUNKS_CONTROL_PORT 8
-#define SNIFF_CHUNKS_OTHER 3
+#define SNIFF_LINES_CONTROL_PORT 8
+#define SNIFF_GAPS 3
+#define SNIFF_HOLD 2048 /* bytes held per direction while a flow is sniffed */
 
 int ftpi__is_control_port(const struct ftpi_engine *e, uint16_t port)
 {
@@ -48,11 +51,23 @@ void ftpi__dispatch_new(struct ftpi_engine *e, struct ftpi_flow *f)
 		ftpi__dconn_infer(&e->xt, f, 1);
 }
 
+/* The bytes held while a flow is sniffed. */
+static void sniff_release(struct ftpi_engine *e, struct ftpi_flow *f)
+{
+	for (int d = 0; d < 2; d++) {
+		if (f->sniff_buf[d])
+			ftpi__free(&e->cx, FTPI__POOL_FLOW, f->sniff_buf[d], SNIFF_HOLD);
+		f->sniff_buf[d] = NULL;
+		f->sniff_len[d] = 0;
+	}
+}
+
 /* Not FTP: counted only from now on, unless it is an unannounced connection between the hosts of
  * a readable session (worth a finding, and followed as a data connection). */
 static int become_other(struct ftpi_engine *e, struct ftpi_flow *f)
 {
 	f->role = FTPI_ROLE_OTHER;
+	sniff_release(e, f);
 	if (!f->midstream && (f->srv.port >= 1024 || f->cli.port == 20) &&
 	    !ftpi__is_control_port(e, f->srv.port) && ftpi__dconn_infer(&e->xt, f, 0))
 		return FTPI_REASM_DROP;
@@ -64,62 +79,136 @@ static void become_control(struct ftpi_engine *e, struct ftpi_flow *f, struct ft
 {
 	f->role = FTPI_ROLE_CONTROL;
 	f->app = s;
+	f->half[0].keep_hist = f->half[1].keep_hist = 1; /* to see conflicts with delivered bytes */
 	if (implicit)
 		ftpi__session_implicit_tls(&e->ftp, s);
-	/* what the other direction sent while undecided came first */
-	int o = !dir;
-	if (f->sniff_len[o])
-		ftpi__session_data(&e->ftp, s, o, f->sniff_buf[o], f->sniff_len[o]);
-	ftpi__session_data(&e->ftp, s, dir, f->sniff_buf[dir], f->sniff_len[dir]);
+	/* what was held while undecided, the direction that spoke first first */
+	int first = f->sniff_first ? f->sniff_first - 1 : !dir;
+	for (int k = 0; k < 2; k++) {
+		int d = k == 0 ? first : !first;
+		if (f->sniff_len[d])
+			ftpi__session_data(&e->ftp, s, d, f->sniff_buf[d], f->sniff_len[d]);
+	}
+	sniff_release(e, f);
 	if (n > take)
 		ftpi__session_data(&e->ftp, s, dir, p + take, n - take);
 }
 
-/* Looks at the first bytes of each direction, collected across segments (a peer may send one
- * byte per segment), and decides once there is enough: a line end, or the buffer full. */
+/* FTP verbs that other line protocols share (SMTP, POP3, NNTP): no evidence on their own.
+ * After a 220 greeting, AUTH and MODE are FTP's (an SMTP client says EHLO first; an NNTP server
+ * greets with 200/201). */
+static int shared_verb(const uint8_t *p, size_t n, int greeted)
+{
+	static const char *const v[] = {"QUIT", "NOOP", "HELP", "STAT", "AUTH", "MODE"};
+	size_t i = 0;
+	while (i < n && p[i] != ' ' && p[i] != '\r' && p[i] != '\n')
+		i++;
+	for (size_t k = 0; k < FTPI__ARRAY_LEN(v); k++)
+		if (i == 4 && strncasecmp((const char *)p, v[k], 4) == 0) {
+			if (k >= 4 && greeted)
+				return 0;
+			/* AUTH TLS / AUTH SSL is FTP's (RFC 4217); SASL mechanisms are not */
+			if (k == 4 && n >= 8 && (strncasecmp((const char *)p + 5, "TLS", 3) == 0 ||
+						 strncasecmp((const char *)p + 5, "SSL", 3) == 0))
+				return 0;
+			return 1;
+		}
+	return 0;
+}
+
+/* What the held bytes of one direction say: 1 FTP, -1 not FTP, 0 not enough bytes yet.
+ * strict (a port that is not an FTP control port): the responder's first line must be the 220
+ * greeting when it spoke first (any reply when it answers), and a command must be an FTP verb
+ * that other protocols do not share. */
+static int verdict(const struct ftpi_flow *f, int dir, int strict)
+{
+	const uint8_t *b = f->sniff_buf[dir];
+	size_t have = f->sniff_len[dir];
+	if (have == 0)
+		return 0;
+	const uint8_t *lf = memchr(b, '\n', have);
+	if (lf == NULL && have < 64)
+		return 0; /* the first line is not complete */
+	if (dir == FTPI_DIR_TO_CLIENT) {
+		if (!ftpi__ftp_looks_like_reply(b, have))
+			return -1;
+		if (strict && !f->midstream && f->sniff_first == 1 + FTPI_DIR_TO_CLIENT &&
+		    !(b[0] == '2' && b[1] == '2' && b[2] == '0') &&
+		    !(b[0] == '1' && b[1] == '2' && b[2] == '0'))
+			return -1; /* SMTP says 220 too, NNTP 200/201: the client tells them apart */
+		return 1;
+	}
+	if (!ftpi__ftp_looks_like_command(b, have))
+		return -1;
+	int greeted = f->sniff_first == 1 + FTPI_DIR_TO_CLIENT &&
+		      ftpi__ftp_looks_like_reply(f->sniff_buf[!dir], f->sniff_len[!dir]);
+	return strict && shared_verb(b, have, greeted) ? -1 : 1;
+}
+
+/* Drops the first line of a direction's held bytes (a line that is not FTP on a control
+ * port: a capture that starts mid-line). */
+static void skip_line(struct ftpi_flow *f, int dir)
+{
+	uint8_t *b = f->sniff_buf[dir];
+	const uint8_t *lf = memchr(b, '\n', f->sniff_len[dir]);
+	size_t k = lf ? (size_t)(lf - b) + 1 : f->sniff_len[dir];
+	memmove(b, b + k, f->sniff_len[dir] - k);
+	f->sniff_len[dir] = (uint16_t)(f->sniff_len[dir] - k);
+}
+
+/* Holds the first bytes of each direction (a peer may send one byte per segment) and decides
+ * once they say enough. On an FTP control port one direction that speaks FTP is enough (and a
+ * TLS ClientHello is implicit FTPS); elsewhere both must: a greeting or reply from the
+ * responder and an FTP verb from the initiator, so SMTP, NNTP, POP3 and IMAP stay what they
+ * are. */
 static int sniff(struct ftpi_engine *e, struct ftpi_flow *f, int dir, const uint8_t *p, size_t n)
 {
 	int ctrl_port = ftpi__is_control_port(e, f->srv.port);
+	int strict = !ctrl_port && f->srv.port != 2121;
 	int ftp = 0, implicit = 0;
-	uint8_t *b = f->sniff_buf[dir];
-	size_t have = f->sniff_len[dir];
-	size_t take = FTPI__MIN(n, sizeof f->sniff_buf[dir] - have);
 
-	memcpy(b + have, p, take);
-	have += take;
-	f->sniff_len[dir] = (uint8_t)have;
-	int tls = ctrl_port && dir == FTPI_DIR_TO_SERVER ? ftpi__tls_sniff(b, have) : 0;
-	if (dir == FTPI_DIR_TO_CLIENT)
-		ftp = ftpi__ftp_looks_like_reply(b, have);
-	else if (ftpi__ftp_looks_like_command(b, have))
-		ftp = 1;
-	else if (tls == 1)
-		implicit = 1;
-	if (!ftp && !implicit && ctrl_port && f->ndpi_done && f->app_name &&
-	    strncmp(f->app_name, "FTP", 3) == 0)
-		ftp = 1;
-	if (ftp || implicit) {
-		struct ftpi_session *s = ftpi__session_new(&e->ftp, f);
-		if (s == NULL)
+	if (f->sniff_buf[dir] == NULL) {
+		f->sniff_buf[dir] = ftpi__alloc(&e->cx, FTPI__POOL_FLOW, SNIFF_HOLD);
+		if (f->sniff_buf[dir] == NULL)
 			return become_other(e, f);
-		become_control(e, f, s, dir, p, n, take, implicit);
-		return FTPI_REASM_MORE;
 	}
-	int complete = memchr(b, '\n', have) != NULL || have == sizeof f->sniff_buf[dir];
-	if (!complete)
-		return FTPI_REASM_MORE; /* not enough to decide yet: sniff_buf bytes at most */
-	if (++f->sniff_pkts >= (ctrl_port ? SNIFF_CHUNKS_CONTROL_PORT : SNIFF_CHUNKS_OTHER) ||
-	    have == sizeof f->sniff_buf[dir]) {
-		if (have == sizeof f->sniff_buf[dir] && f->sniff_pkts < SNIFF_CHUNKS_OTHER &&
-		    ctrl_port) {
-			/* captures that start mid-line on a control port: look again, fresh */
-			f->sniff_len[dir] = 0;
+	if (f->sniff_first == 0)
+		f->sniff_first = (uint8_t)(1 + dir);
+	size_t have = f->sniff_len[dir];
+	size_t take = FTPI__MIN(n, SNIFF_HOLD - have);
+	memcpy(f->sniff_buf[dir] + have, p, take);
+	f->sniff_len[dir] = (uint16_t)(have + take);
+	int full = f->sniff_len[dir] == SNIFF_HOLD;
+
+	for (;;) {
+		if (ctrl_port && dir == FTPI_DIR_TO_SERVER &&
+		    ftpi__tls_sniff(f->sniff_buf[dir], f->sniff_len[dir]) == 1)
+			implicit = 1;
+		int v = verdict(f, dir, strict), vo = verdict(f, !dir, strict);
+		ftp = strict ? v == 1 && vo == 1 : v == 1 || vo == 1;
+		if (!ftp && !implicit && ctrl_port && f->ndpi_done && f->app_name &&
+		    strncmp(f->app_name, "FTP", 3) == 0)
+			ftp = 1;
+		if (!ftp && strict && full && v == 1 && dir == FTPI_DIR_TO_CLIENT && vo == 0 &&
+		    f->sniff_first == 1 + FTPI_DIR_TO_CLIENT)
+			ftp = 1; /* a 220 greeting longer than what is held, the client still silent */
+		if (ftp || implicit) {
+			struct ftpi_session *s = ftpi__session_new(&e->ftp, f);
+			if (s == NULL)
+				return become_other(e, f);
+			become_control(e, f, s, dir, p, n, take, implicit);
 			return FTPI_REASM_MORE;
 		}
-		return become_other(e, f);
+		if (strict)
+			return v == -1 || vo == -1 || full ? become_other(e, f) : FTPI_REASM_MORE;
+		if (v != -1)
+			return FTPI_REASM_MORE;
+		/* a control port: a line that is not FTP may be a capture starting mid-line; the
+		 * next lines get a look, up to a few */
+		if (++f->sniff_pkts >= SNIFF_LINES_CONTROL_PORT)
+			return become_other(e, f);
+		skip_line(f, dir);
 	}
-	f->sniff_len[dir] = 0; /* a full line that is not FTP: the next one gets a look */
-	return FTPI_REASM_MORE;
 }
 
 static int on_data(void *user, struct ftpi_flow *f, int dir, const uint8_t *p, size_t n)
@@ -144,11 +233,55 @@ static int on_gap(void *user, struct ftpi_flow *f, int dir, uint64_t n)
 	struct ftpi_engine *e = user;
 	if (f->role == FTPI_ROLE_CONTROL && f->app)
 		ftpi__session_gap(&e->ftp, f->app, dir, n);
-	else if (f->role == FTPI_ROLE_UNKNOWN &&
-		 ++f->sniff_pkts >= (ftpi__is_control_port(e, f->srv.port) ? SNIFF_CHUNKS_CONTROL_PORT
-								      : SNIFF_CHUNKS_OTHER))
+	else if (f->role == FTPI_ROLE_UNKNOWN && ++f->sniff_pkts >= SNIFF_GAPS)
 		return become_other(e, f);
 	return FTPI_REASM_MORE;
+}
+
+static void on_conflict(void *user, struct ftpi_flow *f, int dir, uint64_t off, uint32_t n)
+{
+	struct ftpi_engine *e = user;
+	if (f->role == FTPI_ROLE_CONTROL && f->app)
+		ftpi__session_conflict(&e->ftp, f->app, FTPI_FINDING_TCP_OVERLAP_CONFLICT, dir, off,
+				       n);
+}
+
+void ftpi__dispatch_frag_conflict(struct ftpi_engine *e, struct ftpi_flow *f, int dir)
+{
+	if (f->role == FTPI_ROLE_CONTROL && f->app)
+		ftpi__session_conflict(&e->ftp, f->app, FTPI_FINDING_IP_FRAGMENT_CONFLICT, dir, 0, 0);
+}
+
+static void frag_dropped(struct ftpi_engine *e, const struct ftpi__frag_drop *r)
+{
+	static const char *const why[] = {"incomplete after timeout_frag",
+					  "dropped at max_frag_datagrams/frag_mem",
+					  "incomplete at the end of input",
+					  "incomplete when the connection ended"};
+	if (r->src.port != 0 || r->dst.port != 0) {
+		int dir;
+		uint64_t h = ftpi__flow_hash(&e->cx, &r->src, &r->dst);
+		struct ftpi_flow *f = ftpi__flow_lookup(&e->flows, &r->src, &r->dst, h, &dir);
+		if (f && f->role == FTPI_ROLE_CONTROL && f->app)
+			ftpi__session_frag_dropped(&e->ftp, f->app, dir, r->held, why[r->reason]);
+		return;
+	}
+	/* no first fragment, so no ports: the sessions between the two hosts */
+	struct ftpi_session *s;
+	for (s = ftpi__session_pair_first(&e->ftp, &r->src.addr, &r->dst.addr); s;
+	     s = ftpi__session_pair_next(s, &r->src.addr, &r->dst.addr))
+		ftpi__session_frag_dropped(&e->ftp, s,
+					   ftpi__addr_eq(&r->src.addr, &s->cli.addr)
+						   ? FTPI_DIR_TO_SERVER
+						   : FTPI_DIR_TO_CLIENT,
+					   r->held, why[r->reason]);
+}
+
+void ftpi__dispatch_frag_drops(struct ftpi_engine *e)
+{
+	struct ftpi__frag_drop r;
+	while (ftpi__defrag_take_drop(&e->defrag, &r))
+		frag_dropped(e, &r);
 }
 
 void ftpi__dispatch_data(struct ftpi_engine *e, struct ftpi_flow *f, int dir, const uint8_t *p,
@@ -170,6 +303,11 @@ void ftpi__dispatch_gap(struct ftpi_engine *e, struct ftpi_flow *f, int dir, uin
 static void close_upper(struct ftpi_engine *e, struct ftpi_flow *f)
 {
 	if (f->role == FTPI_ROLE_CONTROL && f->app) {
+		/* fragments of it still incomplete will never be: the session says so first */
+		ftpi__defrag_drop_between(&e->cx, &e->defrag, &f->cli, &f->srv);
+		ftpi__dispatch_frag_drops(e);
+		if (f->app == NULL)
+			return;
 		ftpi__session_close(&e->ftp, f->app);
 		f->app = NULL;
 	} else if (f->role == FTPI_ROLE_DATA && f->app) {
@@ -193,6 +331,7 @@ static void release_upper(void *user, struct ftpi_flow *f)
 	else if (f->role == FTPI_ROLE_DATA && f->app)
 		ftpi__dconn_detach(&e->xt, f->app);
 	f->app = NULL;
+	sniff_release(e, f);
 	ftpi__reasm_release(&e->cx, &f->half[0]);
 	ftpi__reasm_release(&e->cx, &f->half[1]);
 	if (f->hold)
@@ -300,6 +439,7 @@ void ftpi__dispatch_install(struct ftpi_engine *e)
 	e->reasm.cx = &e->cx;
 	e->reasm.cbs.data = on_data;
 	e->reasm.cbs.gap = on_gap;
+	e->reasm.cbs.conflict = on_conflict;
 	e->reasm.cbs.user = e;
 	e->ftp.hooks.announce = hook_announce;
 	e->ftp.hooks.firm = hook_firm;

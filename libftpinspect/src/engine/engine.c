@@ -39,6 +39,13 @@ void ftpi_config_init(struct ftpi_config *cfg)
 	cfg->use_ndpi = 1;
 #endif
 	cfg->event_mask = ~0u;
+	cfg->max_frag_datagrams = 1024;
+	cfg->frag_mem = (size_t)4 << 20;
+	cfg->timeout_frag = 30ull * 1000000;
+	cfg->max_pending_commands = 16;
+	cfg->max_user_len = 128;
+	cfg->max_arg_len = 256;
+	cfg->max_reply_len = 512;
 }
 
 static int bad_field(char *field, size_t fieldlen, const char *name)
@@ -100,6 +107,29 @@ int ftpi_config_validate(const struct ftpi_config *cfg, char *field, size_t fiel
 			return bad_field(field, fieldlen, "allow_servers");
 	if ((cfg->allocator.alloc == NULL) != (cfg->allocator.free == NULL))
 		return bad_field(field, fieldlen, "allocator");
+	if (cfg->max_frag_datagrams > (1u << 20))
+		return bad_field(field, fieldlen, "max_frag_datagrams");
+	if (cfg->frag_mem > ((size_t)1 << 32))
+		return bad_field(field, fieldlen, "frag_mem");
+	if (cfg->timeout_frag == 0)
+		return bad_field(field, fieldlen, "timeout_frag");
+	if (cfg->max_pending_commands == 0 || cfg->max_pending_commands > 256)
+		return bad_field(field, fieldlen, "max_pending_commands");
+	if (cfg->max_user_len == 0 || cfg->max_user_len > FTPI__USER_MAX)
+		return bad_field(field, fieldlen, "max_user_len");
+	if (cfg->max_arg_len == 0 || cfg->max_arg_len > FTPI__FILE_MAX)
+		return bad_field(field, fieldlen, "max_arg_len");
+	if (cfg->max_reply_len < 16 || cfg->max_reply_len > FTPI__REPLY_TEXT_MAX)
+		return bad_field(field, fieldlen, "max_reply_len");
+	/* A trust store that cannot be read, or holds nothing, would silently turn every
+	 * certificate finding off: refused. */
+	uint64_t certs;
+	if (cfg->ca_file != NULL &&
+	    (ftpi__x509_trust_count(cfg->ca_file, NULL, &certs) != FTPI_OK || certs == 0))
+		return bad_field(field, fieldlen, "ca_file");
+	if (cfg->ca_dir != NULL &&
+	    (ftpi__x509_trust_count(NULL, cfg->ca_dir, &certs) != FTPI_OK || certs == 0))
+		return bad_field(field, fieldlen, "ca_dir");
 #ifndef FTPI_WITH_NDPI
 	if (cfg->use_ndpi)
 		return bad_field(field, fieldlen, "use_ndpi (built without nDPI)");
@@ -153,6 +183,7 @@ ftpi_engine *ftpi_engine_new(const struct ftpi_config *cfg, int *status)
 	}
 	e->cx = tmp;
 	e->cx.pool_cap[FTPI__POOL_REASM] = cfg->reasm_mem;
+	e->cx.pool_cap[FTPI__POOL_FRAG] = cfg->frag_mem;
 	ftpi__dispatch_install(e);
 	e->allow_clients = copy_array(e, cfg->allow_clients, cfg->n_allow_clients,
 				      sizeof *cfg->allow_clients, &ok);
@@ -162,11 +193,13 @@ ftpi_engine *ftpi_engine_new(const struct ftpi_config *cfg, int *status)
 				      sizeof *cfg->control_ports, &ok);
 	e->ca_file = copy_str(e, cfg->ca_file, &ok);
 	e->server_name = copy_str(e, cfg->server_name, &ok);
+	e->ca_dir = copy_str(e, cfg->ca_dir, &ok);
 	e->cx.cfg.allow_clients = e->allow_clients;
 	e->cx.cfg.allow_servers = e->allow_servers;
 	e->cx.cfg.control_ports = e->control_ports;
 	e->cx.cfg.ca_file = e->ca_file;
 	e->cx.cfg.server_name = e->server_name;
+	e->cx.cfg.ca_dir = e->ca_dir;
 	if (!ok || ftpi__flow_table_init(&e->cx, &e->flows, &e->flows.cbs) != FTPI_OK ||
 	    ftpi__ftp_init(&e->ftp, &e->cx, &e->tlsr, &e->ftp.hooks) != FTPI_OK ||
 	    ftpi__expect_init(&e->xt, &e->cx, &e->ftp) != FTPI_OK) {
@@ -197,6 +230,7 @@ void ftpi_engine_free(ftpi_engine *e)
 	if (e == NULL)
 		return;
 	e->cx.stop = 1; /* no events from here on */
+	ftpi__defrag_release(&e->cx, &e->defrag);
 	if (e->flows.buckets)
 		ftpi__flow_table_release(&e->cx, &e->flows);
 	if (e->xt.buckets)
@@ -218,6 +252,8 @@ void ftpi_engine_free(ftpi_engine *e)
 		ftpi__free(&e->cx, FTPI__POOL_MISC, e->ca_file, strlen(e->ca_file) + 1);
 	if (e->server_name)
 		ftpi__free(&e->cx, FTPI__POOL_MISC, e->server_name, strlen(e->server_name) + 1);
+	if (e->ca_dir)
+		ftpi__free(&e->cx, FTPI__POOL_MISC, e->ca_dir, strlen(e->ca_dir) + 1);
 	struct ftpi__ctx tmp = e->cx;
 	ftpi__free(&tmp, FTPI__POOL_MISC, e, sizeof *e);
 	ftpi__mem_drain(&tmp);
@@ -229,8 +265,41 @@ static void tick(struct ftpi_engine *e)
 	if (e->cx.now_us - e->last_expire_us < 1000000)
 		return;
 	e->last_expire_us = e->cx.now_us;
+	ftpi__defrag_expire(&e->cx, &e->defrag, e->cx.now_us);
+	ftpi__dispatch_frag_drops(e);
 	ftpi__flow_expire(&e->flows, &e->cx, e->cx.now_us);
 	ftpi__expect_tick(&e->xt, e->cx.now_us);
+}
+
+/* Which way a mid-stream payload goes by its content: FTPI_DIR_TO_CLIENT for a reply line (the
+ * sender is a server), FTPI_DIR_TO_SERVER for a command line, -1 when it says neither. */
+static int speaker(const struct ftpi_tcp_seg *seg)
+{
+	if (seg->len == 0)
+		return -1;
+	if (ftpi__ftp_looks_like_reply(seg->payload, seg->len))
+		return FTPI_DIR_TO_CLIENT;
+	if (ftpi__ftp_looks_like_command(seg->payload, seg->len))
+		return FTPI_DIR_TO_SERVER;
+	return -1;
+}
+
+/* A mid-stream flow picked up on a packet without payload was oriented by ports: the first
+ * payload (before any byte was delivered) may say the other way round. The swap happens
+ * before reassembly sees the packet. */
+static void reorient(struct ftpi_flow *f, const struct ftpi_tcp_seg *seg, int *dir)
+{
+	int says;
+	if (!f->midstream || f->role != FTPI_ROLE_UNKNOWN || f->half[0].bytes ||
+	    f->half[1].bytes || f->sniff_first || (says = speaker(seg)) < 0 || says == *dir)
+		return;
+	struct ftpi_endpoint ep = f->cli;
+	struct ftpi_half h = f->half[0];
+	f->cli = f->srv;
+	f->srv = ep;
+	f->half[0] = f->half[1];
+	f->half[1] = h;
+	*dir = says;
 }
 
 /* The flow of a segment, created when a packet may start one; NULL when none. hash_in, when not
@@ -266,8 +335,15 @@ static struct ftpi_flow *flow_of(struct ftpi_engine *e, const struct ftpi_tcp_se
 		cli = &seg->dst;
 		srv = &seg->src;
 	} else if (!syn_only) {
-		/* Mid-stream: guess the server by port. */
-		if ((ftpi__is_control_port(e, seg->src.port) &&
+		/* Mid-stream: the content says who is who (a reply comes from the server, a
+		 * command from the client), else guess the server by port. */
+		int says = speaker(seg);
+		if (says == FTPI_DIR_TO_CLIENT) {
+			cli = &seg->dst;
+			srv = &seg->src;
+		} else if (says == FTPI_DIR_TO_SERVER) {
+			/* the sender is the client */
+		} else if ((ftpi__is_control_port(e, seg->src.port) &&
 		     !ftpi__is_control_port(e, seg->dst.port)) ||
 		    (!ftpi__is_control_port(e, seg->dst.port) && seg->src.port != 20 &&
 		     seg->src.port < 1024 && seg->dst.port >= 1024)) {
@@ -304,6 +380,9 @@ static int feed_start(ftpi_engine *e, const struct ftpi_packet *pkt)
 		ftpi__store_mark(e->xt.store, e->xt.me, e->cx.now_us);
 	if (e->last_expire_us == 0)
 		e->last_expire_us = e->cx.now_us;
+	/* a datagram past timeout_frag is gone before a late fragment can complete it (one
+	 * comparison when nothing expires) */
+	ftpi__defrag_expire(&e->cx, &e->defrag, e->cx.now_us);
 	FTPI__COUNT(&e->cx, packets);
 	FTPI__COUNT_N(&e->cx, bytes, pkt->wirelen);
 	if (!ftpi_linktype_supported(pkt->linktype)) {
@@ -311,6 +390,12 @@ static int feed_start(ftpi_engine *e, const struct ftpi_packet *pkt)
 		return FTPI_E_LINKTYPE;
 	}
 	return FTPI_OK;
+}
+
+/* The defragmenter's state for the decoder, or NULL when defragmentation is off. */
+static struct ftpi__defrag *defrag_of(struct ftpi_engine *e)
+{
+	return e->cx.cfg.max_frag_datagrams && e->cx.cfg.frag_mem ? &e->defrag : NULL;
 }
 
 /* A decoded TCP segment (seg NULL: the packet was not one) through the rest of the pipeline. */
@@ -324,6 +409,7 @@ static int feed_seg(ftpi_engine *e, const struct ftpi_tcp_seg *seg, const uint64
 	f = flow_of(e, seg, &dir, hash);
 	if (f == NULL)
 		goto out;
+	reorient(f, seg, &dir);
 	ftpi__flow_touch(&e->flows, f, e->cx.now_us);
 	e->flows.last = f;
 	if (f->ttl[dir] == 0)
@@ -336,12 +422,17 @@ static int feed_seg(ftpi_engine *e, const struct ftpi_tcp_seg *seg, const uint64
 	    !ftpi__tcp_checksum_ok(seg))
 		FTPI__COUNT(&e->cx, bad_checksum);
 	ftpi__classify_packet(e, f, seg);
-	if (ftpi__reasm_segment(&e->reasm, f, dir, seg))
+	int closed = ftpi__reasm_segment(&e->reasm, f, dir, seg);
+	if (seg->frag_conflict)
+		ftpi__dispatch_frag_conflict(e, f, dir);
+	if (closed)
 		ftpi__dispatch_closed(e, f);
 	else if (FTPI__UNLIKELY(e->xt.remote_open) && f->role == FTPI_ROLE_DATA && f->app &&
 		 f->half[1].syn_seen)
 		ftpi__dconn_answered(&e->xt, f->app); /* a claimed connection was answered */
 out:
+	ftpi__defrag_done(&e->cx, &e->defrag); /* the reassembled datagram, if any, is used up */
+	ftpi__dispatch_frag_drops(e);
 	tick(e);
 	return e->cx.stop ? FTPI_E_CALLBACK : FTPI_OK;
 }
@@ -353,6 +444,7 @@ int ftpi_engine_feed(ftpi_engine *e, const struct ftpi_packet *pkt)
 
 	if (st != FTPI_OK)
 		return st;
+	seg.defrag = defrag_of(e);
 	if (!ftpi__decode_packet(&e->cx, pkt->linktype, pkt->data, pkt->caplen, &seg))
 		return feed_seg(e, NULL, NULL);
 	return feed_seg(e, &seg, NULL);
@@ -369,6 +461,7 @@ static void undecode(ftpi_engine *e, const struct ftpi_packet *pkts, size_t from
 	const uint64_t *delta = (const uint64_t *)(const void *)&tmp.st;
 
 	memset(&tmp.st, 0, sizeof tmp.st);
+	seg.defrag = NULL; /* fragments were counted only: they stay taken */
 	for (size_t j = from; j < to; j++)
 		if (pkts[j].data != NULL && ftpi_linktype_supported(pkts[j].linktype))
 			(void)ftpi__decode_packet(&tmp, pkts[j].linktype, pkts[j].data, pkts[j].caplen,
@@ -389,17 +482,27 @@ int ftpi_engine_feed_batch(ftpi_engine *e, const struct ftpi_packet *pkts, size_
 		*done = 0;
 	if (e == NULL || (pkts == NULL && n))
 		return FTPI_E_INVAL;
-	for (size_t i = 0; i < n; i += FTPI__FEED_BATCH) {
-		size_t m = FTPI__MIN(n - i, (size_t)FTPI__FEED_BATCH);
+	for (size_t i = 0, m = 0; i < n; i += m) {
+		m = FTPI__MIN(n - i, (size_t)FTPI__FEED_BATCH);
 		/* 1: decode and hash ahead, and ask for each flow's bucket while the others are
 		 * decoded. A packet with the previous one's endpoints is left to the last-flow
 		 * shortcut (its hash is computed later only if the shortcut misses). */
 		for (size_t k = 0; k < m; k++) {
 			const struct ftpi_packet *p = &pkts[i + k];
+			pre[k].seg.defrag = defrag_of(e);
+			if (pre[k].seg.defrag && p->ts_us > e->cx.now_us)
+				ftpi__defrag_expire(&e->cx, &e->defrag, p->ts_us);
 			pre[k].ok = (p->data != NULL || p->caplen == 0) &&
 				    ftpi_linktype_supported(p->linktype) &&
 				    ftpi__decode_packet(&e->cx, p->linktype, p->data, p->caplen,
 							&pre[k].seg);
+			if (pre[k].ok && pre[k].seg.reassembled) {
+				/* its datagram lives in the defragmenter's one output buffer until
+				 * it is fed: the look-ahead ends with it */
+				pre[k].hash = ftpi__flow_hash(&e->cx, &pre[k].seg.src, &pre[k].seg.dst);
+				m = k + 1;
+				break;
+			}
 			if (!pre[k].ok)
 				continue;
 			if (k > 0 && pre[k - 1].ok && ftpi__ep_eq(&pre[k].seg.src, &pre[k - 1].seg.src) &&
@@ -450,6 +553,8 @@ int ftpi_engine_advance(ftpi_engine *e, uint64_t now_us)
 	e->last_expire_us = e->cx.now_us;
 	if (e->xt.store)
 		ftpi__store_mark(e->xt.store, e->xt.me, e->cx.now_us);
+	ftpi__defrag_expire(&e->cx, &e->defrag, e->cx.now_us);
+	ftpi__dispatch_frag_drops(e);
 	ftpi__flow_expire(&e->flows, &e->cx, e->cx.now_us);
 	ftpi__expect_tick(&e->xt, e->cx.now_us);
 	return e->cx.stop ? FTPI_E_CALLBACK : FTPI_OK;
@@ -472,6 +577,8 @@ int ftpi_engine_flush(ftpi_engine *e)
 	e->cx.in_flush = 1;
 	if (e->xt.store) /* no more input for this engine: others stop waiting for it */
 		ftpi_expect_store_done(e->xt.store, e->xt.me);
+	ftpi__defrag_flush(&e->cx, &e->defrag); /* incomplete datagrams: their sessions are told */
+	ftpi__dispatch_frag_drops(e);
 	ftpi__flow_end_all(&e->flows);
 	/* Flows ended first: every session has been closed by now, unless created by a stream
 	 * still open - those are closed here too. */

@@ -7,11 +7,13 @@
 #define FTPI_ENGINE_H
 
 #include "decode.h"
+#include "defrag.h"
 #include "expect.h"
 #include "flow.h"
 #include "reasm.h"
 #include "review.h"
 #include "session.h"
+#include "x509.h"
 
 struct ftpi__ndpi;
 
@@ -49,9 +51,11 @@ struct ftpi_engine {
 	uint16_t *control_ports;
 	char *ca_file;
 	char *server_name;
+	char *ca_dir;
 	uint64_t last_expire_us;
 
 	/* the stages, bottom up */
+	struct ftpi__defrag defrag; /* IP fragments being reassembled (decode/defrag.c) */
 	struct ftpi_flow_table flows;
 	struct ftpi_reasm reasm;
 	struct ftpi__tlsrev tlsr;
@@ -81,6 +85,11 @@ void ftpi__dispatch_closed(struct ftpi_engine *e, struct ftpi_flow *f);
 void ftpi__dispatch_data(struct ftpi_engine *e, struct ftpi_flow *f, int dir, const uint8_t *p,
 			 size_t n);
 void ftpi__dispatch_gap(struct ftpi_engine *e, struct ftpi_flow *f, int dir, uint64_t n);
+/* A segment reassembled from IP fragments that overlapped with other bytes: raised on its
+ * control session (ip_fragment_conflict). */
+void ftpi__dispatch_frag_conflict(struct ftpi_engine *e, struct ftpi_flow *f, int dir);
+/* Datagrams whose fragments were dropped: the sessions they belonged to are told. */
+void ftpi__dispatch_frag_drops(struct ftpi_engine *e);
 /* 21, 990, or one of the config's control_ports. */
 int ftpi__is_control_port(const struct ftpi_engine *e, uint16_t port);
 

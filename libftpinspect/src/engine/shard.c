@@ -36,8 +36,12 @@ static int decode(const struct ftpi_packet *pkt, struct ftpi_tcp_seg *seg)
 	    (pkt->data == NULL && pkt->caplen))
 		return 0;
 	memset(&cx, 0, sizeof cx);
+	memset(seg, 0, sizeof *seg);
 	cx.cfg.size = sizeof cx.cfg;
-	return ftpi__decode_packet(&cx, pkt->linktype, pkt->data, pkt->caplen, seg);
+	if (ftpi__decode_packet(&cx, pkt->linktype, pkt->data, pkt->caplen, seg))
+		return 1;
+	/* an IP fragment is not decoded here (no defragmenter), but its addresses are known */
+	return seg->src.addr.family != 0 ? 2 : 0;
 }
 
 unsigned ftpi_shard_of(const struct ftpi_packet *pkt, unsigned n)
@@ -51,8 +55,11 @@ unsigned ftpi_shard_of(const struct ftpi_packet *pkt, unsigned n)
 unsigned ftpi_shard_of_conn(const struct ftpi_packet *pkt, unsigned n)
 {
 	struct ftpi_tcp_seg seg;
-	if (n <= 1 || !decode(pkt, &seg))
+	int how = n <= 1 ? 0 : decode(pkt, &seg);
+	if (how == 0)
 		return 0;
+	if (how == 2) /* a fragment: no ports, so by its host pair */
+		return ftpi_shard_of_addrs(&seg.src.addr, &seg.dst.addr, n);
 	uint64_t x = addr_hash(&seg.src.addr) ^ ((uint64_t)seg.src.port * 0x9e3779b97f4a7c15ull);
 	uint64_t y = addr_hash(&seg.dst.addr) ^ ((uint64_t)seg.dst.port * 0x9e3779b97f4a7c15ull);
 	uint64_t h = (x ^ y) * 0xbf58476d1ce4e5b9ull; /* symmetric: both directions together */

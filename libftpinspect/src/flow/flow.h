@@ -36,6 +36,9 @@ struct ftpi_half {
 	uint64_t bytes;      /* payload bytes by sequence space (delivered + skipped) */
 	uint64_t packets;
 	uint64_t gap_bytes;
+	uint8_t *hist;       /* the last hist_len delivered bytes, ending at next_seq (reasm/) */
+	uint16_t hist_len;
+	uint8_t keep_hist;   /* set by the engine: keep hist to see conflicts with delivered bytes */
 };
 
 #define FTPI_FLOW_STATE_MAP(XX)                                                                    \
@@ -78,8 +81,9 @@ struct ftpi_flow {
 	uint8_t checksum_bad;
 	uint8_t ttl[2];     /* first IP TTL / hop limit seen per direction (0 = none yet) */
 	struct ftpi_half half[2]; /* [FTPI_DIR_TO_SERVER], [FTPI_DIR_TO_CLIENT] */
-	uint8_t sniff_len[2];
-	uint8_t sniff_buf[2][24]; /* first bytes of each direction while ROLE_UNKNOWN */
+	uint8_t sniff_first; /* 1 + the direction that sent bytes first while ROLE_UNKNOWN */
+	uint16_t sniff_len[2];
+	uint8_t *sniff_buf[2]; /* bytes of each direction while ROLE_UNKNOWN (engine/dispatch.c) */
 	void *app;          /* struct ftpi_session * (control) or struct ftpi_dconn * (data) */
 	struct ftpi__ndpi_flow *ndpi;
 	struct ftpi__hold *hold; /* a stream held for a late announcement (engine/stream.c) */

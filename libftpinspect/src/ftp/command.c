@@ -37,7 +37,7 @@ static void emit_command(struct ftpi__ftp *ftp, struct ftpi_session *s, int v,
 	ev.u.command.verb.ptr = vbuf;
 	ev.u.command.verb.len = strlen(vbuf);
 	ev.u.command.arg = *arg;
-	if (v == FTPI_CMD_PASS && ftp->cx->cfg.redact_credentials) {
+	if (ftp->cx->cfg.redact_credentials && ftpi__ftp_secret_arg(v, arg->ptr, arg->len)) {
 		ev.u.command.arg.ptr = "***";
 		ev.u.command.arg.len = 3;
 	}
@@ -49,16 +49,17 @@ static struct ftpi_pending *queue_pending(struct ftpi__ftp *ftp, struct ftpi_ses
 					  const struct ftpi_span *arg)
 {
 	struct ftpi_pending *p;
-	if (s->pend_count == FTPI__PENDING_MAX) {
-		s->pend_head = (uint8_t)((s->pend_head + 1) % FTPI__PENDING_MAX);
+	if (s->pend_count == s->pend_cap) {
+		s->pend_head = (uint16_t)((s->pend_head + 1) % s->pend_cap);
 		s->pend_count--;
+		FTPI__COUNT(ftp->cx, ftp_pending_dropped);
 	}
-	p = &s->pend[(s->pend_head + s->pend_count) % FTPI__PENDING_MAX];
+	p = &s->pend[(s->pend_head + s->pend_count) % s->pend_cap];
 	s->pend_count++;
 	memset(p, 0, offsetof(struct ftpi_pending, arg));
 	p->verb = (uint8_t)v;
 	p->frame = ftp->cx->frame;
-	p->arg_len = (uint16_t)FTPI__MIN(arg->len, sizeof p->arg);
+	p->arg_len = (uint16_t)FTPI__MIN(arg->len, ftp->cx->cfg.max_arg_len);
 	memcpy(p->arg, arg->ptr, p->arg_len);
 	return p;
 }
@@ -84,7 +85,8 @@ static void announce_active(struct ftpi__ftp *ftp, struct ftpi_session *s, int v
 		if (av[i].verb != v)
 			continue;
 		if (!av[i].parse(arg->ptr, arg->len, &ep)) {
-			ftpi__ftp_anomaly(ftp, s, av[i].kind, av[i].what, line, len);
+			ftpi__ftp_anomaly(ftp, s, av[i].kind, av[i].what, FTPI__EVD_COMMAND, line,
+					  len);
 			continue;
 		}
 		/* Naming another host than the control client is a bounce, unless the data
@@ -102,7 +104,7 @@ static void command_effects(struct ftpi__ftp *ftp, struct ftpi_session *s, int v
 {
 	switch (v) {
 	case FTPI_CMD_USER:
-		s->user_len = (uint16_t)FTPI__MIN(arg->len, sizeof s->user);
+		s->user_len = (uint16_t)FTPI__MIN(arg->len, ftp->cx->cfg.max_user_len);
 		memcpy(s->user, arg->ptr, s->user_len);
 		s->anonymous = is_anonymous(arg->ptr, arg->len);
 		break;
@@ -120,11 +122,17 @@ static void command_effects(struct ftpi__ftp *ftp, struct ftpi_session *s, int v
 	case FTPI_CMD_PORT:
 	case FTPI_CMD_EPRT:
 	case FTPI_CMD_LPRT:
+		s->announced = 1;
 		announce_active(ftp, s, v, arg, line, len);
 		break;
 	case FTPI_CMD_EPSV:
 		if (arg->len == 3 && strncasecmp(arg->ptr, "ALL", 3) == 0)
 			s->epsv_all = 1;
+		s->announced = 1;
+		break;
+	case FTPI_CMD_PASV:
+	case FTPI_CMD_LPSV:
+		s->announced = 1;
 		break;
 	case FTPI_CMD_PROT: {
 		/* RFC 2228 §3: the level is one of C, S, E, P. Any other byte is not a level, even
@@ -137,10 +145,17 @@ static void command_effects(struct ftpi__ftp *ftp, struct ftpi_session *s, int v
 	default:
 		if (!ftpi__verb_is_transfer(v))
 			break;
+		if (!s->announced && !s->midstream && !FTPI__UNREADABLE(s) &&
+		    (v == FTPI_CMD_RETR || v == FTPI_CMD_STOR || v == FTPI_CMD_STOU ||
+		     v == FTPI_CMD_APPE))
+			ftpi__ftp_anomaly(ftp, s, "file_before_port",
+					  "file transfer before any PORT/EPRT/PASV/EPSV: the data "
+					  "connection can only go to the default port (RFC 959 §3.2)",
+					  FTPI__EVD_COMMAND, line, len);
 		memset(&s->xfer, 0, sizeof s->xfer);
 		s->xfer.verb = (uint8_t)v;
 		s->xfer.state = 1;
-		s->xfer.file_len = (uint16_t)FTPI__MIN(arg->len, sizeof s->xfer.file);
+		s->xfer.file_len = (uint16_t)FTPI__MIN(arg->len, ftp->cx->cfg.max_arg_len);
 		memcpy(s->xfer.file, arg->ptr, s->xfer.file_len);
 		ftp->hooks.xfer(ftp->hooks.user, s);
 		break;
@@ -154,13 +169,15 @@ void ftpi__ftp_command(struct ftpi__ftp *ftp, struct ftpi_session *s, const char
 
 	s->commands++;
 	FTPI__COUNT(ftp->cx, ftp_commands);
-	if (truncated)
-		ftpi__ftp_anomaly(ftp, s, "overlong_command", "command line longer than max_line_len",
-				  line, len);
+	(void)truncated; /* reported with its length by the session (overlong_command) */
 	if (len == 0)
 		return;
 	if (!ftpi__cmd_split(line, len, &verb, &arg)) {
-		ftpi__ftp_anomaly(ftp, s, "garbage_command", "not an FTP command line", line, len);
+		ftpi__ftp_anomaly(ftp, s, "garbage_command", "not an FTP command line",
+				  FTPI__EVD_UNPARSED, line, len);
+		/* the server answers it too (500): it waits for its reply like any command */
+		struct ftpi_span none = {"", 0};
+		queue_pending(ftp, s, FTPI_CMD_UNKNOWN, &none);
 		return;
 	}
 	int v = ftpi__verb_lookup(verb.ptr, verb.len);

@@ -4,10 +4,70 @@
  * protocol anomalies, clear-text credentials and data, bounce, NAT and passive-range findings,
  * and the login event. The state machine decides when; this file says what.
  */
+#include <strings.h>
+
 #include "session.h"
 
+int ftpi__ftp_secret_arg(int verb, const char *arg, size_t len)
+{
+	static const char *const tls[] = {"TLS", "SSL", "TLS-C", "TLS-P"};
+	switch (verb) {
+	case FTPI_CMD_PASS:
+	case FTPI_CMD_ACCT:
+	case FTPI_CMD_ADAT:
+		return 1;
+	case FTPI_CMD_AUTH:
+		for (size_t i = 0; i < FTPI__ARRAY_LEN(tls); i++)
+			if (len == strlen(tls[i]) && strncasecmp(arg, tls[i], len) == 0)
+				return 0;
+		return len > 0;
+	case FTPI_CMD_UNKNOWN:
+		return len > 0;
+	default:
+		return 0;
+	}
+}
+
+/* The first word of a line when it looks like a protocol verb (3-12 capitals: AUTHINFO, EHLO),
+ * else 0: a lone word in lower case or with digits may be a password typed at the wrong
+ * prompt. */
+static size_t verb_like(const char *p, size_t n)
+{
+	size_t i = 0;
+	while (i < n && i < 13 && p[i] >= 'A' && p[i] <= 'Z')
+		i++;
+	if (i < 3 || i > 12 || (i < n && ((p[i] >= 'a' && p[i] <= 'z') ||
+					 (p[i] >= '0' && p[i] <= '9'))))
+		return 0;
+	return i;
+}
+
+size_t ftpi__ftp_line_evidence(const struct ftpi__ftp *ftp, int how, char *buf, size_t cap,
+			       size_t n, const char *line, size_t len)
+{
+	struct ftpi_span verb, arg;
+	if (!ftp->cx->cfg.redact_credentials || how == FTPI__EVD_SERVER)
+		return ftpi__buf_escape(buf, cap, n, line, FTPI__MIN(len, 120));
+	if (how == FTPI__EVD_COMMAND && ftpi__cmd_split(line, len, &verb, &arg)) {
+		int v = ftpi__verb_lookup(verb.ptr, verb.len);
+		if (!ftpi__ftp_secret_arg(v, arg.ptr, arg.len))
+			return ftpi__buf_escape(buf, cap, n, line, FTPI__MIN(len, 120));
+		if (v == FTPI_CMD_UNKNOWN && verb_like(verb.ptr, verb.len) == 0)
+			return ftpi__buf_printf(buf, cap, n, "(%zu bytes)", len);
+		n = ftpi__buf_escape(buf, cap, n, verb.ptr, verb.len);
+		return ftpi__buf_printf(buf, cap, n, " *** (%zu bytes)", len);
+	}
+	size_t w = verb_like(line, len);
+	n = ftpi__buf_printf(buf, cap, n, "(%zu bytes", len);
+	if (w) {
+		n = ftpi__buf_printf(buf, cap, n, ", first word ");
+		n = ftpi__buf_escape(buf, cap, n, line, w);
+	}
+	return ftpi__buf_printf(buf, cap, n, ")");
+}
+
 void ftpi__ftp_anomaly(struct ftpi__ftp *ftp, struct ftpi_session *s, const char *kind,
-		    const char *detail, const char *line, size_t len)
+		    const char *detail, int how, const char *line, size_t len)
 {
 	char ev_txt[300];
 	struct ftpi_event ev;
@@ -15,7 +75,7 @@ void ftpi__ftp_anomaly(struct ftpi__ftp *ftp, struct ftpi_session *s, const char
 	FTPI__COUNT(ftp->cx, anomalies);
 	ev_txt[0] = '\0';
 	if (line)
-		ftpi__buf_escape(ev_txt, 200, 0, line, FTPI__MIN(len, 120));
+		ftpi__ftp_line_evidence(ftp, how, ev_txt, 200, 0, line, len);
 	ftpi__event_of(&ev, FTPI_EV_ANOMALY, &s->fs);
 	ev.u.anomaly.kind.ptr = kind;
 	ev.u.anomaly.kind.len = strlen(kind);
@@ -144,10 +204,59 @@ void ftpi__ftp_refused(struct ftpi__ftp *ftp, struct ftpi_session *s, int kind, 
 		ftpi__buf_printf(msg, sizeof msg, n, "\"");
 	} else {
 		n = ftpi__buf_printf(msg, sizeof msg, 0, "%s", what);
-		n = ftpi__buf_escape(msg, sizeof msg, n, arg, FTPI__MIN(arg_len, 32));
+		if (ftp->cx->cfg.redact_credentials &&
+		    ftpi__ftp_secret_arg(FTPI_CMD_AUTH, arg, arg_len))
+			n = ftpi__buf_printf(msg, sizeof msg, n, "***");
+		else
+			n = ftpi__buf_escape(msg, sizeof msg, n, arg, FTPI__MIN(arg_len, 32));
 		ftpi__buf_printf(msg, sizeof msg, n, ": the session continues in clear text");
 	}
 	n = ftpi__buf_printf(evd, sizeof evd, 0, "%u ", code);
 	ftpi__buf_escape(evd, sizeof evd, n, text, FTPI__MIN(tlen, 120));
 	ftpi__finding(ftp->cx, &s->fs, kind, NULL, NULL, msg, evd);
+}
+
+void ftpi__session_conflict(struct ftpi__ftp *ftp, struct ftpi_session *s, int kind, int dir,
+			    uint64_t off, uint32_t n)
+{
+	char msg[300], evd[200];
+	const char *who = dir == FTPI_DIR_TO_SERVER ? "client" : "server";
+	if (s->conflict_findings >= FTPI__ANOMALY_FINDINGS_MAX)
+		return;
+	s->conflict_findings++;
+	size_t k = ftpi__buf_printf(msg, sizeof msg, 0,
+				    kind == FTPI_FINDING_TCP_OVERLAP_CONFLICT
+					    ? "overlapping TCP segments of session %llu carry "
+					      "different bytes"
+					    : "overlapping IP fragments of session %llu carry "
+					      "different bytes",
+				    (unsigned long long)s->id);
+	if (n)
+		k = ftpi__buf_printf(msg, sizeof msg, k, " for bytes %llu-%llu of the %s's stream",
+				     (unsigned long long)off, (unsigned long long)(off + n - 1),
+				     who);
+	else
+		k = ftpi__buf_printf(msg, sizeof msg, k, " from the %s", who);
+	ftpi__buf_printf(msg, sizeof msg, k,
+			 ": an evasion attempt (hosts may read other bytes than this review); the "
+			 "bytes seen first were kept");
+	if (n)
+		ftpi__buf_printf(evd, sizeof evd, 0, "%s stream bytes %llu-%llu (%u bytes differ)",
+				 who, (unsigned long long)off, (unsigned long long)(off + n - 1), n);
+	else
+		ftpi__buf_printf(evd, sizeof evd, 0, "%s fragments", who);
+	ftpi__finding(ftp->cx, &s->fs, kind, NULL, NULL, msg, evd);
+}
+
+void ftpi__session_frag_dropped(struct ftpi__ftp *ftp, struct ftpi_session *s, int dir,
+				uint32_t held, const char *why)
+{
+	char detail[160];
+	if (s->ended)
+		return;
+	s->incomplete = 1;
+	ftpi__buf_printf(detail, sizeof detail, 0,
+			 "IP fragments from the %s (%u bytes) were dropped: %s",
+			 dir == FTPI_DIR_TO_SERVER ? "client" : "server", held, why);
+	ftpi__ftp_anomaly(ftp, s, "ip_fragments_dropped", detail, FTPI__EVD_SERVER, NULL, 0);
 }

@@ -17,10 +17,15 @@ struct ftpi_line {
 	uint8_t discard;  /* after an overlong line: drop bytes up to the next LF */
 	uint8_t iac;      /* Telnet command parsing state */
 	uint8_t resync;   /* after a gap: drop the partial line, restart at the next LF */
+	uint8_t unterminated; /* the overlong line being delivered ended without a line end */
+	uint64_t over;    /* bytes of the overlong line being discarded (its full length once
+	                   * delivered); read by the callback when truncated is set */
 };
 
 /* Called once per complete line, without its CR LF. truncated: the line was longer than the cap
- * (text holds the first max_line_len bytes). Return non-zero to stop framing this chunk. */
+ * (text holds the first max_line_len bytes; the line's full length is in l->over). An overlong
+ * line is delivered once, at its end (LF, or ftpi__line_finish). Return non-zero to stop framing
+ * this chunk. */
 typedef int (*ftpi_line_cb)(void *ctx, const char *text, size_t len, int truncated);
 
 /* Frames bytes; returns the number of bytes consumed (all, unless cb stopped early). Returns
@@ -28,6 +33,9 @@ typedef int (*ftpi_line_cb)(void *ctx, const char *text, size_t len, int truncat
 size_t ftpi__line_feed(struct ftpi__ctx *cx, struct ftpi_line *l, const uint8_t *p, size_t n,
 		       ftpi_line_cb cb, void *ctx);
 void ftpi__line_gap(struct ftpi_line *l);
+/* The stream ended or lost bytes: delivers an overlong line still being discarded (its length
+ * so far, unterminated set). Call before ftpi__line_gap / release. */
+void ftpi__line_finish(struct ftpi__ctx *cx, struct ftpi_line *l, ftpi_line_cb cb, void *ctx);
 void ftpi__line_release(struct ftpi__ctx *cx, struct ftpi_line *l);
 
 /* ---- parse.c ---- */

@@ -3,9 +3,10 @@
  * ftp_line.c - the control-channel line framer: a resumable push parser over arbitrary slices of
  * one direction. It strips Telnet commands (RFC 854: IAC IAC is a data 0xff; IAC WILL/WONT/DO/
  * DONT x and IAC SB ... IAC SE are dropped; other IAC x pairs such as the IP/DM of an ABOR are
- * dropped), accepts CR LF and a bare LF, holds at most max_line_len bytes, delivers an overlong
- * line once (truncated) and then discards up to the next LF, and after a gap drops the partial
- * line and resynchronises at the next LF. It knows nothing of FTP verbs or replies.
+ * dropped), accepts CR LF and a bare LF, holds at most max_line_len bytes; an overlong line
+ * keeps its first max_line_len bytes, counts the rest up to the next LF and is delivered once
+ * (truncated, with its full length) at that LF or when the stream ends; after a gap it drops the
+ * partial line and resynchronises at the next LF. It knows nothing of FTP verbs or replies.
  */
 #include "internal.h"
 #include "ftp.h"
@@ -55,7 +56,20 @@ static int emit_line(struct ftpi__ctx *cx, struct ftpi_line *l, int truncated, f
 		n--;
 	l->len = 0;
 	FTPI__COUNT(cx, ftp_lines);
-	return cb(ctx, l->buf, n, truncated);
+	int r = cb(ctx, l->buf, n, truncated);
+	l->over = 0;
+	l->unterminated = 0;
+	return r;
+}
+
+void ftpi__line_finish(struct ftpi__ctx *cx, struct ftpi_line *l, ftpi_line_cb cb, void *ctx)
+{
+	if (!l->discard || l->buf == NULL)
+		return;
+	l->discard = 0;
+	l->unterminated = 1;
+	l->len = FTPI__MIN(l->len, l->cap);
+	emit_line(cx, l, 1, cb, ctx);
 }
 
 size_t ftpi__line_feed(struct ftpi__ctx *cx, struct ftpi_line *l, const uint8_t *p, size_t n,
@@ -112,6 +126,8 @@ size_t ftpi__line_feed(struct ftpi__ctx *cx, struct ftpi_line *l, const uint8_t 
 					stop = iac;
 				size_t run = (size_t)(stop - start);
 				if (l->resync || l->discard) {
+					if (l->discard)
+						l->over += run;
 					i += run - 1;
 					continue;
 				}
@@ -129,9 +145,15 @@ size_t ftpi__line_feed(struct ftpi__ctx *cx, struct ftpi_line *l, const uint8_t 
 			}
 		}
 		if (c == '\n') {
-			if (l->resync || l->discard) {
-				l->resync = 0;
+			if (l->discard) { /* the end of an overlong line: delivered now, with its length */
 				l->discard = 0;
+				l->resync = 0;
+				if (emit_line(cx, l, 1, cb, ctx))
+					return i;
+				continue;
+			}
+			if (l->resync) {
+				l->resync = 0;
 				l->len = 0;
 				continue;
 			}
@@ -139,13 +161,17 @@ size_t ftpi__line_feed(struct ftpi__ctx *cx, struct ftpi_line *l, const uint8_t 
 				return i;
 			continue;
 		}
-		if (l->resync || l->discard)
+		if (l->resync)
 			continue;
+		if (l->discard) {
+			l->over++;
+			continue;
+		}
 		if (l->len == l->cap && !grow(cx, l)) {
+			/* overlong: the first cap bytes are kept, the rest counted up to the LF */
 			FTPI__COUNT(cx, ftp_overlong_lines);
 			l->discard = 1;
-			if (emit_line(cx, l, 1, cb, ctx))
-				return i;
+			l->over = (uint64_t)l->len + 1;
 			continue;
 		}
 		l->buf[l->len++] = (char)c;

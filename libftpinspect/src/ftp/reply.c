@@ -161,15 +161,15 @@ static int pair_named(struct ftpi_session *s, unsigned code, struct ftpi_pending
 				     : FTPI_CMD_AUTH;
 	unsigned k;
 	for (k = 0; k < s->pend_count; k++)
-		if (s->pend[(s->pend_head + k) % FTPI__PENDING_MAX].verb == want)
+		if (s->pend[(s->pend_head + k) % s->pend_cap].verb == want)
 			break;
 	if (k == s->pend_count) {
 		memset(cmd, 0, sizeof *cmd);
 		cmd->verb = want;
 		return PAIR_NAMED;
 	}
-	s->pend_head = (uint8_t)((s->pend_head + k) % FTPI__PENDING_MAX);
-	s->pend_count = (uint8_t)(s->pend_count - k);
+	s->pend_head = (uint16_t)((s->pend_head + k) % s->pend_cap);
+	s->pend_count = (uint16_t)(s->pend_count - k);
 	return PAIR_NONE;
 }
 
@@ -181,23 +181,26 @@ static int pair_reply(struct ftpi__ftp *ftp, struct ftpi_session *s, unsigned co
 	if ((code == 227 || code == 228 || code == 229 || code == 234) &&
 	    pair_named(s, code, cmd) == PAIR_NAMED)
 		return PAIR_NAMED;
+	if (code == 220 && s->state == FTPI_SS_GREETING && !s->midstream) {
+		/* the greeting, also when the client did not wait for it: commands sent before
+		 * it keep waiting for their own replies */
+		s->banner_len = (uint16_t)FTPI__MIN(tlen, sizeof s->banner);
+		memcpy(s->banner, text, s->banner_len);
+		set_state(s, FTPI_SS_LOGIN);
+		return PAIR_NONE;
+	}
 	if (s->pend_count == 0) {
-		if (code == 220 && s->state == FTPI_SS_GREETING) {
-			s->banner_len = (uint16_t)FTPI__MIN(tlen, sizeof s->banner);
-			memcpy(s->banner, text, s->banner_len);
-			set_state(s, FTPI_SS_LOGIN);
-			return PAIR_NONE;
-		}
 		if (code == 421 || code == 220 || s->midstream || s->incomplete)
 			return PAIR_NONE;
 		ftpi__ftp_anomaly(ftp, s, "reply_without_command",
-				  "server reply with no pending command", text, tlen);
+				  "server reply with no pending command", FTPI__EVD_SERVER, text,
+				  tlen);
 		return PAIR_NONE;
 	}
 	if (s->lost_sync && !reply_fits(code, s->pend[s->pend_head].verb))
 		return PAIR_NONE; /* the reply of a command lost in a gap */
 	*cmd = s->pend[s->pend_head];
-	s->pend_head = (uint8_t)((s->pend_head + 1) % FTPI__PENDING_MAX);
+	s->pend_head = (uint16_t)((s->pend_head + 1) % s->pend_cap);
 	s->pend_count--;
 	if (s->pend_count == 0)
 		s->lost_sync = 0;
@@ -295,7 +298,11 @@ static void on_auth(struct ftpi__ftp *ftp, struct ftpi_session *s, const struct 
 			s->server->tls_sessions++;
 		char evd[300];
 		size_t n = ftpi__buf_printf(evd, sizeof evd, 0, "AUTH ");
-		ftpi__buf_escape(evd, sizeof evd, n, cmd->arg, FTPI__MIN(cmd->arg_len, 32));
+		if (ftp->cx->cfg.redact_credentials &&
+		    ftpi__ftp_secret_arg(FTPI_CMD_AUTH, cmd->arg, cmd->arg_len))
+			ftpi__buf_printf(evd, sizeof evd, n, "***");
+		else
+			ftpi__buf_escape(evd, sizeof evd, n, cmd->arg, FTPI__MIN(cmd->arg_len, 32));
 		ftpi__finding_once(ftp->cx, &s->fs, FTPI_FINDING_ENCRYPTED_CONTROL,
 				   "AUTH accepted (234): the rest of the control channel is "
 				   "encrypted; commands and data announcements cannot be read",
@@ -380,7 +387,8 @@ static void on_passive(struct ftpi__ftp *ftp, struct ftpi_session *s,
 		if (pv[i].parse(r->text, r->tlen, &ep))
 			passive_announce(ftp, s, pv[i].ann, &ep, r->text, r->tlen);
 		else
-			ftpi__ftp_anomaly(ftp, s, pv[i].kind, pv[i].what, r->text, r->tlen);
+			ftpi__ftp_anomaly(ftp, s, pv[i].kind, pv[i].what, FTPI__EVD_SERVER,
+					  r->text, r->tlen);
 	}
 }
 
@@ -537,11 +545,13 @@ static void complete_reply(struct ftpi__ftp *ftp, struct ftpi_session *s, unsign
 	final_reply(ftp, s, code, s->reply, s->reply_len);
 }
 
-static void reply_append(struct ftpi_session *s, const char *text, size_t len)
+static void reply_append(struct ftpi__ftp *ftp, struct ftpi_session *s, const char *text,
+			 size_t len)
 {
-	if (s->reply_len && s->reply_len < sizeof s->reply)
+	size_t cap = ftp->cx->cfg.max_reply_len; /* <= sizeof s->reply (validated) */
+	if (s->reply_len && s->reply_len < cap)
 		s->reply[s->reply_len++] = '\n';
-	size_t k = FTPI__MIN(len, sizeof s->reply - s->reply_len);
+	size_t k = FTPI__MIN(len, cap - FTPI__MIN(cap, s->reply_len));
 	memcpy(s->reply + s->reply_len, text, k);
 	s->reply_len = (uint16_t)(s->reply_len + k);
 }
@@ -554,31 +564,47 @@ void ftpi__ftp_reply_line(struct ftpi__ftp *ftp, struct ftpi_session *s, const c
 	struct ftpi_span text;
 	int ok = ftpi__reply_parse(line, len, &code, &cont, &text);
 
-	if (truncated)
-		ftpi__ftp_anomaly(ftp, s, "overlong_reply", "reply line longer than max_line_len",
-				  line, FTPI__MIN(len, 64));
+	(void)truncated; /* reported with its length by the session (overlong_reply) */
 	if (s->in_multi) {
 		if (ok && code == s->multi_code && !cont && (len == 3 || line[3] == ' ')) {
-			reply_append(s, text.ptr, text.len);
+			reply_append(ftp, s, text.ptr, text.len);
 			s->in_multi = 0;
 			complete_reply(ftp, s, code);
 		} else if (ok && code == s->multi_code) {
-			reply_append(s, text.ptr, text.len); /* "220-more": the code is not text */
+			reply_append(ftp, s, text.ptr, text.len); /* "220-more": the code is not text */
 		} else {
-			reply_append(s, line, len);
+			reply_append(ftp, s, line, len);
 		}
 		return;
+	}
+	if (!ok && len > 3 && line[0] >= '1' && line[0] <= '5' && line[1] >= '0' &&
+	    line[1] <= '9' && line[2] >= '0' && line[2] <= '9') {
+		/* "230ok": a reply code without the space (RFC 959 §4.2 wants one); read as a
+		 * final reply so it still answers its command */
+		ftpi__ftp_anomaly(ftp, s, "reply_without_space", "reply code not followed by a space",
+				  FTPI__EVD_SERVER, line, len);
+		code = (unsigned)((line[0] - '0') * 100 + (line[1] - '0') * 10 + (line[2] - '0'));
+		cont = 0;
+		text.ptr = line + 3;
+		text.len = len - 3;
+		ok = 1;
 	}
 	if (!ok) {
 		if (len == 0)
 			return;
-		ftpi__ftp_anomaly(ftp, s, "garbage_reply", "server line is not an FTP reply", line,
-				  len);
+		ftpi__ftp_anomaly(ftp, s, "garbage_reply", "server line is not an FTP reply",
+				  FTPI__EVD_UNPARSED, line, len);
+		/* a broken answer: the oldest command it stands for gets no other reply (not the
+		 * greeting's place: a server still to greet has answered nothing) */
+		if (s->pend_count && s->state != FTPI_SS_GREETING && !s->lost_sync) {
+			s->pend_head = (uint16_t)((s->pend_head + 1) % s->pend_cap);
+			s->pend_count--;
+		}
 		return;
 	}
 	s->reply_len = 0;
 	s->reply_frame = ftp->cx->frame;
-	reply_append(s, text.ptr, text.len);
+	reply_append(ftp, s, text.ptr, text.len);
 	if (cont) {
 		s->in_multi = 1;
 		s->multi_code = code;

@@ -39,6 +39,8 @@ static void session_free(struct ftpi__ftp *ftp, struct ftpi_session *s)
 {
 	ftpi__line_release(ftp->cx, &s->line[0]);
 	ftpi__line_release(ftp->cx, &s->line[1]);
+	if (s->pend)
+		ftpi__free(ftp->cx, FTPI__POOL_SESSION, s->pend, s->pend_cap * sizeof *s->pend);
 	if (s->tlsp) {
 		ftpi__tls_release(ftp->cx, s->tlsp);
 		ftpi__free(ftp->cx, FTPI__POOL_TLS, s->tlsp, sizeof *s->tlsp);
@@ -158,6 +160,13 @@ struct ftpi_session *ftpi__session_new(struct ftpi__ftp *ftp, struct ftpi_flow *
 		FTPI__COUNT(ftp->cx, sessions_memcap);
 		return NULL;
 	}
+	s->pend_cap = (uint16_t)ftp->cx->cfg.max_pending_commands;
+	s->pend = ftpi__alloc(ftp->cx, FTPI__POOL_SESSION, s->pend_cap * sizeof *s->pend);
+	if (s->pend == NULL) {
+		ftpi__free(ftp->cx, FTPI__POOL_SESSION, s, sizeof *s);
+		FTPI__COUNT(ftp->cx, sessions_memcap);
+		return NULL;
+	}
 	s->id = ftp->next_session_id;
 	ftp->next_session_id += ftp->session_id_step;
 	s->flow = f;
@@ -226,10 +235,14 @@ void ftpi__session_detach(struct ftpi_session *s)
 	s->fs.ndpi_risks = NULL;
 }
 
+static void finish_line(struct ftpi__ftp *ftp, struct ftpi_session *s, int dir);
+
 void ftpi__session_close(struct ftpi__ftp *ftp, struct ftpi_session *s)
 {
 	if (s->ended)
 		return;
+	finish_line(ftp, s, FTPI_DIR_TO_SERVER);
+	finish_line(ftp, s, FTPI_DIR_TO_CLIENT);
 	s->ended = 1;
 	s->end_us = ftp->cx->now_us;
 	if (s->flow) {
@@ -338,15 +351,40 @@ struct line_ctx {
 	int was_tls; /* the framer runs inside TLS records (NULL cipher): no phase change */
 };
 
+/* An overlong line: an anomaly naming its length (the line itself is still parsed). */
+static void overlong(struct ftpi__ftp *ftp, struct ftpi_session *s, int dir, const char *text,
+		     size_t len)
+{
+	const struct ftpi_line *l = &s->line[dir];
+	char detail[160];
+	int cmd = dir == FTPI_DIR_TO_SERVER;
+	ftpi__buf_printf(detail, sizeof detail, 0, "%s line of %s%llu bytes%s, longer than "
+			 "max_line_len (%u)", cmd ? "command" : "reply",
+			 l->unterminated ? "at least " : "", (unsigned long long)l->over,
+			 l->unterminated ? " without a line end" : "", ftp->cx->cfg.max_line_len);
+	ftpi__ftp_anomaly(ftp, s, cmd ? "overlong_command" : "overlong_reply", detail,
+			  cmd ? FTPI__EVD_COMMAND : FTPI__EVD_SERVER, text, FTPI__MIN(len, 64));
+}
+
 static int on_line(void *ctx, const char *text, size_t len, int truncated)
 {
 	struct line_ctx *c = ctx;
+	if (truncated)
+		overlong(c->ftp, c->s, c->dir, text, len);
 	if (c->dir == FTPI_DIR_TO_SERVER)
 		ftpi__ftp_command(c->ftp, c->s, text, len, truncated);
 	else
 		ftpi__ftp_reply_line(c->ftp, c->s, text, len, truncated);
 	/* After 234 the next bytes in both directions are TLS: stop framing this chunk. */
 	return (in_tls(c->s) && !c->was_tls) || c->s->ended;
+}
+
+/* An overlong line still open when the stream ends or loses bytes is reported with its
+ * length so far. */
+static void finish_line(struct ftpi__ftp *ftp, struct ftpi_session *s, int dir)
+{
+	struct line_ctx c = {ftp, s, dir, in_tls(s)};
+	ftpi__line_finish(ftp->cx, &s->line[dir], on_line, &c);
 }
 
 /* Frames clear text; returns the bytes consumed (fewer when the channel turned to TLS), or
@@ -441,10 +479,11 @@ void ftpi__session_gap(struct ftpi__ftp *ftp, struct ftpi_session *s, int dir, u
 	if (s->ended)
 		return;
 	s->incomplete = 1;
+	finish_line(ftp, s, dir);
 	char detail[96];
 	ftpi__buf_printf(detail, sizeof detail, 0, "%llu bytes lost in the %s direction",
 			 (unsigned long long)n, dir == FTPI_DIR_TO_SERVER ? "client" : "server");
-	ftpi__ftp_anomaly(ftp, s, "gap", detail, NULL, 0);
+	ftpi__ftp_anomaly(ftp, s, "gap", detail, FTPI__EVD_SERVER, NULL, 0);
 	if (in_tls(s)) {
 		if (s->tlsp)
 			ftpi__tls_gap(s->tlsp, dir);

@@ -13,7 +13,6 @@
 #include "tls.h"
 #include "x509.h"
 
-#define FTPI__PENDING_MAX 16
 #define FTPI__USER_MAX 128
 #define FTPI__FILE_MAX 256
 #define FTPI__REPLY_TEXT_MAX 512
@@ -101,8 +100,8 @@ struct ftpi_session {
 #endif
 	struct ftpi_line line[2];
 
-	struct ftpi_pending pend[FTPI__PENDING_MAX];
-	uint8_t pend_head, pend_count;
+	struct ftpi_pending *pend; /* ring of cfg.max_pending_commands (pend_cap) entries */
+	uint16_t pend_cap, pend_head, pend_count;
 	uint8_t lost_sync;        /* commands were lost in a gap: pair replies by their codes */
 
 	/* multi-line reply being collected */
@@ -124,9 +123,11 @@ struct ftpi_session {
 	uint8_t midstream;
 	uint8_t epsv_all;
 	uint8_t nat_pending;      /* the last 227's NAT verdict waits for its data connection */
+	uint8_t announced;        /* a PORT/EPRT/LPRT/PASV/EPSV/LPSV command was seen */
 	uint8_t type;
 	uint8_t ended;
 	uint8_t anomaly_findings;
+	uint8_t conflict_findings; /* tcp_overlap_conflict / ip_fragment_conflict raised */
 	uint64_t commands, replies;
 	uint16_t banner_len;
 	char banner[128];
@@ -234,9 +235,28 @@ void ftpi__ftp_command(struct ftpi__ftp *ftp, struct ftpi_session *s, const char
 		       int truncated);
 void ftpi__ftp_reply_line(struct ftpi__ftp *ftp, struct ftpi_session *s, const char *line,
 			  size_t len, int truncated);
+/* IP fragments of this session (direction dir, held bytes of data) had to be dropped: an
+ * ip_fragments_dropped anomaly, and the session is incomplete. */
+void ftpi__session_frag_dropped(struct ftpi__ftp *ftp, struct ftpi_session *s, int dir,
+				uint32_t held, const char *why);
+/* How a line is shown in evidence (redact_credentials on): a client command (verb shown; the
+ * argument of PASS, ACCT, ADAT, AUTH with data and unknown verbs redacted), server text (shown),
+ * or a line that does not parse (its length and first verb-like word only). */
+enum ftpi__evd { FTPI__EVD_COMMAND = 0, FTPI__EVD_SERVER, FTPI__EVD_UNPARSED };
 void ftpi__ftp_anomaly(struct ftpi__ftp *ftp, struct ftpi_session *s, const char *kind,
-		       const char *detail, const char *line, size_t len);
+		       const char *detail, int how, const char *line, size_t len);
+/* Appends the evidence form of a line (enum ftpi__evd) to buf; returns the new length. */
+size_t ftpi__ftp_line_evidence(const struct ftpi__ftp *ftp, int how, char *buf, size_t cap,
+			       size_t n, const char *line, size_t len);
+/* 1 when a command's argument is a secret: PASS, ACCT, ADAT, AUTH other than TLS/SSL (SASL
+ * data), and verbs that are not FTP's. */
+int ftpi__ftp_secret_arg(int verb, const char *arg, size_t len);
 void ftpi__ftp_emit_login(struct ftpi__ftp *ftp, struct ftpi_session *s);
+/* Overlapping TCP segments (kind FTPI_FINDING_TCP_OVERLAP_CONFLICT) or IP fragments
+ * (FTPI_FINDING_IP_FRAGMENT_CONFLICT) of the control channel carried different bytes: n bytes
+ * from stream offset off of direction dir (n 0: not known). The first bytes were kept. */
+void ftpi__session_conflict(struct ftpi__ftp *ftp, struct ftpi_session *s, int kind, int dir,
+			    uint64_t off, uint32_t n);
 void ftpi__ftp_plaintext_auth(struct ftpi__ftp *ftp, struct ftpi_session *s, const char *arg,
 			      size_t arg_len);
 void ftpi__ftp_bounce(struct ftpi__ftp *ftp, struct ftpi_session *s, int ann,

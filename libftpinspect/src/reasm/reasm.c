@@ -23,7 +23,7 @@ static void seg_free(struct ftpi__ctx *cx, struct ftpi_half *h, struct ftpi_seg 
 	ftpi__free(cx, FTPI__POOL_REASM, s, sizeof *s + s->alloc);
 }
 
-void ftpi__reasm_release(struct ftpi__ctx *cx, struct ftpi_half *h)
+static void release_ooo(struct ftpi__ctx *cx, struct ftpi_half *h)
 {
 	struct ftpi_seg *s, *next;
 	for (s = h->ooo; s; s = next) {
@@ -48,6 +48,85 @@ static void stop_reading(struct ftpi__ctx *cx, struct ftpi_half *h)
 	ftpi__reasm_release(cx, h);
 }
 
+void ftpi__reasm_release(struct ftpi__ctx *cx, struct ftpi_half *h)
+{
+	release_ooo(cx, h);
+	if (h->hist)
+		ftpi__free(cx, FTPI__POOL_REASM, h->hist, FTPI__REASM_HIST);
+	h->hist = NULL;
+	h->hist_len = 0;
+}
+
+/* Stream offset of sequence number seq (0 = the first byte of the direction). */
+static uint64_t stream_off(const struct ftpi_half *h, uint32_t seq)
+{
+	return h->bytes + (uint64_t)(int64_t)(int32_t)(seq - h->next_seq);
+}
+
+/* An overlap: counted (a whole retransmission only when its bytes differ); when its bytes
+ * differ from the kept ones, a conflict is counted and reported. */
+static void overlap(struct ftpi_reasm *r, struct ftpi_flow *f, int dir, uint32_t seq,
+		    const uint8_t *kept, const uint8_t *later, uint32_t n, int retrans)
+{
+	int differ = n > 0 && memcmp(kept, later, n) != 0;
+	if (!retrans || differ)
+		FTPI__COUNT(r->cx, reasm_overlaps);
+	if (!differ)
+		return;
+	FTPI__COUNT(r->cx, reasm_overlap_conflicts);
+	/* the differing range, trimmed to the bytes that differ */
+	uint32_t a = 0, b = n;
+	while (kept[a] == later[a])
+		a++;
+	while (kept[b - 1] == later[b - 1])
+		b--;
+	if (r->cbs.conflict)
+		r->cbs.conflict(r->cbs.user, f, dir, stream_off(&f->half[dir], seq + a), b - a);
+}
+
+/* Keeps the last delivered bytes (control channels): see FTPI__REASM_HIST. */
+static void hist_add(struct ftpi__ctx *cx, struct ftpi_half *h, const uint8_t *p, uint32_t n)
+{
+	if (h->hist == NULL) {
+		h->hist = ftpi__alloc(cx, FTPI__POOL_REASM, FTPI__REASM_HIST);
+		h->hist_len = 0;
+		if (h->hist == NULL)
+			return;
+	}
+	if (n >= FTPI__REASM_HIST) {
+		memcpy(h->hist, p + n - FTPI__REASM_HIST, FTPI__REASM_HIST);
+		h->hist_len = FTPI__REASM_HIST;
+		return;
+	}
+	uint32_t keep = FTPI__MIN((uint32_t)h->hist_len, FTPI__REASM_HIST - n);
+	memmove(h->hist, h->hist + h->hist_len - keep, keep);
+	memcpy(h->hist + keep, p, n);
+	h->hist_len = (uint16_t)(keep + n);
+}
+
+/* Bytes [seq, seq+n) overlap bytes already delivered: compared with what the history still
+ * holds of them. */
+static void overlap_delivered(struct ftpi_reasm *r, struct ftpi_flow *f, int dir, uint32_t seq,
+			      const uint8_t *p, uint32_t n, int retrans)
+{
+	struct ftpi_half *h = &f->half[dir];
+	uint32_t back = h->next_seq - seq; /* n <= back */
+	if (h->hist == NULL || back > h->hist_len) {
+		/* older than the history: only the part it still holds is compared */
+		uint32_t skip = h->hist ? back - h->hist_len : back;
+		if (skip >= n) {
+			if (!retrans)
+				FTPI__COUNT(r->cx, reasm_overlaps);
+			return;
+		}
+		seq += skip;
+		p += skip;
+		n -= skip;
+		back -= skip;
+	}
+	overlap(r, f, dir, seq, h->hist + h->hist_len - back, p, n, retrans);
+}
+
 void ftpi__reasm_unwant(struct ftpi__ctx *cx, struct ftpi_flow *f)
 {
 	stop_reading(cx, &f->half[0]);
@@ -60,8 +139,8 @@ static void answer(struct ftpi_reasm *r, struct ftpi_flow *f, int want)
 	if (want & FTPI_REASM_UNWANT) {
 		ftpi__reasm_unwant(r->cx, f);
 	} else if (want & FTPI_REASM_DROP) {
-		ftpi__reasm_release(r->cx, &f->half[0]);
-		ftpi__reasm_release(r->cx, &f->half[1]);
+		release_ooo(r->cx, &f->half[0]);
+		release_ooo(r->cx, &f->half[1]);
 	}
 }
 
@@ -77,6 +156,8 @@ static void deliver(struct ftpi_reasm *r, struct ftpi_flow *f, int dir, const ui
 	struct ftpi_half *h = &f->half[dir];
 	if (n == 0)
 		return;
+	if (h->keep_hist && h->want)
+		hist_add(r->cx, h, p, n);
 	h->next_seq += n;
 	h->bytes += n;
 	FTPI__COUNT_N(r->cx, reasm_bytes_delivered, n);
@@ -92,6 +173,7 @@ static void gap(struct ftpi_reasm *r, struct ftpi_flow *f, int dir, uint32_t n)
 	h->next_seq += n;
 	h->bytes += n;
 	h->gap_bytes += n;
+	h->hist_len = 0; /* the history ends at next_seq: nothing before a gap is compared */
 	FTPI__COUNT(r->cx, reasm_gaps);
 	FTPI__COUNT_N(r->cx, reasm_gap_bytes, n);
 	if (h->want && !f->app_closed)
@@ -113,7 +195,7 @@ static void drain(struct ftpi_reasm *r, struct ftpi_flow *f, int dir)
 		}
 		seg_free(r->cx, h, s);
 		if (!h->want) { /* the receiver stopped wanting bytes during delivery */
-			ftpi__reasm_release(r->cx, h);
+			release_ooo(r->cx, h);
 			break;
 		}
 	}
@@ -177,9 +259,10 @@ static int insert_piece(struct ftpi_reasm *r, struct ftpi_half *h, struct ftpi_s
 
 /* Inserts [seq, seq+n) into the sorted list, keeping bytes already there (policy FIRST).
  * Returns 0 when a cap refused a piece. */
-static int insert_ooo(struct ftpi_reasm *r, struct ftpi_half *h, uint32_t seq, const uint8_t *p,
-		      uint32_t n)
+static int insert_ooo(struct ftpi_reasm *r, struct ftpi_flow *f, int dir, uint32_t seq,
+		      const uint8_t *p, uint32_t n)
 {
+	struct ftpi_half *h = &f->half[dir];
 	struct ftpi_seg **pp = &h->ooo;
 	uint32_t cur = seq, end = seq + n;
 
@@ -200,15 +283,58 @@ static int insert_ooo(struct ftpi_reasm *r, struct ftpi_half *h, uint32_t seq, c
 		}
 		/* [cur, min(end, s_end)) overlaps s: the buffered copy wins */
 		uint32_t ov_end = FTPI__SEQ_LT(end, s_end) ? end : s_end;
-		FTPI__COUNT(r->cx, reasm_overlaps);
-		if (memcmp(s->data + (cur - s->seq), p + (cur - seq), ov_end - cur) != 0)
-			FTPI__COUNT(r->cx, reasm_overlap_conflicts);
+		overlap(r, f, dir, cur, s->data + (cur - s->seq), p + (cur - seq), ov_end - cur, 0);
 		cur = ov_end;
 		pp = &s->next;
 	}
 	if (FTPI__SEQ_LT(cur, end))
 		return insert_piece(r, h, pp, cur, p + (cur - seq), end - cur);
 	return 1;
+}
+
+/* In-order bytes [next_seq, next_seq+n) that may run over buffered segments: the buffered
+ * bytes came first and win (policy FIRST); the new bytes fill only what lies between them. */
+static void deliver_in_order(struct ftpi_reasm *r, struct ftpi_flow *f, int dir,
+			     const uint8_t *p, uint32_t n)
+{
+	struct ftpi_half *h = &f->half[dir];
+	uint32_t cur = h->next_seq, end = h->next_seq + n;
+
+	while (FTPI__SEQ_LT(cur, end)) {
+		struct ftpi_seg *s = h->ooo;
+		if (!h->want) { /* stopped reading: the rest is counted past what it counted */
+			if (FTPI__SEQ_GT(end, h->next_seq))
+				deliver(r, f, dir, p, end - h->next_seq);
+			return;
+		}
+		if (s == NULL || FTPI__SEQ_GEQ(s->seq, end)) {
+			deliver(r, f, dir, p, end - cur);
+			return;
+		}
+		if (FTPI__SEQ_LEQ(s->seq + s->len, cur)) { /* wholly delivered already */
+			h->ooo = s->next;
+			seg_free(r->cx, h, s);
+			continue;
+		}
+		if (FTPI__SEQ_GT(s->seq, cur)) {
+			uint32_t k = s->seq - cur;
+			deliver(r, f, dir, p, k);
+			p += k;
+			cur += k;
+			continue; /* the receiver may have dropped the buffer meanwhile */
+		}
+		/* s starts at cur (drained before): compare, then deliver the buffered copy */
+		uint32_t s_end = s->seq + s->len, skip = cur - s->seq;
+		uint32_t ov = FTPI__SEQ_LT(end, s_end) ? end - cur : s_end - cur;
+		overlap(r, f, dir, cur, s->data + skip, p, ov, 0);
+		h->ooo = s->next;
+		deliver(r, f, dir, s->data + skip, s->len - skip);
+		seg_free(r->cx, h, s);
+		p += ov;
+		cur += ov;
+		if (FTPI__SEQ_GT(s_end, end))
+			return; /* the rest of the buffered segment went out with it */
+	}
 }
 
 static void add_data(struct ftpi_reasm *r, struct ftpi_flow *f, int dir, uint32_t seq,
@@ -227,11 +353,16 @@ static void add_data(struct ftpi_reasm *r, struct ftpi_flow *f, int dir, uint32_
 	}
 	if (FTPI__SEQ_LEQ(end, h->next_seq)) {
 		FTPI__COUNT(r->cx, reasm_retransmissions);
+		if (h->keep_hist && len > 0)
+			overlap_delivered(r, f, dir, seq, p, len, 1);
 		return;
 	}
 	if (FTPI__SEQ_LT(seq, h->next_seq)) { /* partly old: trim the front */
 		uint32_t skip = h->next_seq - seq;
-		FTPI__COUNT(r->cx, reasm_overlaps);
+		if (h->keep_hist && skip <= len)
+			overlap_delivered(r, f, dir, seq, p, skip, 0);
+		else
+			FTPI__COUNT(r->cx, reasm_overlaps);
 		seq += skip;
 		wire_len -= skip;
 		if (skip >= len) {
@@ -249,14 +380,14 @@ static void add_data(struct ftpi_reasm *r, struct ftpi_flow *f, int dir, uint32_
 			return add_data(r, f, dir, seq, p, len, wire_len); /* once: trims or counts */
 	}
 	if (seq == h->next_seq) {
-		deliver(r, f, dir, p, len);
+		deliver_in_order(r, f, dir, p, len);
 		if (wire_len > len) /* cut by the snap length */
 			gap(r, f, dir, wire_len - len);
 		drain(r, f, dir);
 		return;
 	}
 	/* Out of order. */
-	if (insert_ooo(r, h, seq, p, len))
+	if (insert_ooo(r, f, dir, seq, p, len))
 		return;
 	/* A cap refused it: give up on the holes before it so the flow keeps moving, then place
 	 * it again (it is delivered now, or buffered in the room the delivery freed). */

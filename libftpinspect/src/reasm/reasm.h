@@ -23,8 +23,15 @@ struct ftpi_reasm_cbs {
 	int (*data)(void *user, struct ftpi_flow *f, int dir, const uint8_t *p, size_t n);
 	/* n bytes of one direction were lost. Returns enum ftpi_reasm_want bits. */
 	int (*gap)(void *user, struct ftpi_flow *f, int dir, uint64_t n);
+	/* An overlap carried bytes that differ from the ones kept (first wins): n bytes from
+	 * stream offset off (0 = the first byte after the SYN, or the first byte seen). */
+	void (*conflict)(void *user, struct ftpi_flow *f, int dir, uint64_t off, uint32_t n);
 	void *user;
 };
+
+/* Bytes of recently delivered data kept per direction when the engine asks (keep_hist), so an
+ * overlap with bytes already delivered is compared too. */
+#define FTPI__REASM_HIST 1024
 
 struct ftpi_reasm {
 	struct ftpi__ctx *cx;

@@ -87,7 +87,8 @@ static void review_chain(struct ftpi__ctx *cx, struct ftpi__tlsrev *r, struct ft
 			 const struct ftpi__tls *t, struct ftpi__x509_result **cert)
 {
 	if (r->x509 == NULL && !r->x509_failed) {
-		if (ftpi__x509_store_new(cx, cx->cfg.ca_file, &r->x509) != FTPI_OK) {
+		if (ftpi__x509_store_new_paths(cx, cx->cfg.ca_file, cx->cfg.ca_dir, &r->x509) !=
+		    FTPI_OK) {
 			r->x509 = NULL;
 			r->x509_failed = 1;
 		}

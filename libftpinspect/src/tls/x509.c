@@ -14,6 +14,8 @@
 #include "x509.h"
 
 #include <arpa/inet.h>
+#include <dirent.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
@@ -54,7 +56,68 @@ struct verify_state {
 	int first_error; /* first non-time error, 0 = none */
 };
 
+/* Certificates in a store. */
+static uint64_t store_certs(X509_STORE *st)
+{
+	STACK_OF(X509_OBJECT) *objs = X509_STORE_get0_objects(st);
+	uint64_t n = 0;
+	for (int i = 0; objs && i < sk_X509_OBJECT_num(objs); i++)
+		if (X509_OBJECT_get_type(sk_X509_OBJECT_value(objs, i)) == X509_LU_X509)
+			n++;
+	return n;
+}
+
+/* Loads every regular file of a directory that holds PEM certificates (at most 4096 files;
+ * others are skipped), so the directory need not be hashed (c_rehash). 0 when unreadable. */
+static int load_dir(X509_STORE *st, const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	char path[4096];
+	int files = 0;
+	if (d == NULL)
+		return 0;
+	while (files < 4096 && (de = readdir(d)) != NULL) {
+		struct stat sb;
+		if (de->d_name[0] == '.')
+			continue;
+		if ((size_t)snprintf(path, sizeof path, "%s/%s", dir, de->d_name) >= sizeof path)
+			continue;
+		if (stat(path, &sb) != 0 || !S_ISREG(sb.st_mode))
+			continue;
+		files++;
+		(void)X509_STORE_load_file(st, path); /* not a certificate: skipped */
+	}
+	closedir(d);
+	ERR_clear_error();
+	return 1;
+}
+
+int ftpi__x509_trust_count(const char *ca_file, const char *ca_dir, uint64_t *n)
+{
+	X509_STORE *st = X509_STORE_new();
+	int rc = FTPI_OK;
+	if (st == NULL)
+		return FTPI_E_NOMEM;
+	*n = 0;
+	if (ca_file != NULL && X509_STORE_load_file(st, ca_file) != 1)
+		rc = FTPI_E_INVAL;
+	if (rc == FTPI_OK && ca_dir != NULL && !load_dir(st, ca_dir))
+		rc = FTPI_E_INVAL;
+	if (rc == FTPI_OK)
+		*n = store_certs(st);
+	ERR_clear_error();
+	X509_STORE_free(st);
+	return rc;
+}
+
 int ftpi__x509_store_new(struct ftpi__ctx *cx, const char *ca_file, struct ftpi__x509_store **out)
+{
+	return ftpi__x509_store_new_paths(cx, ca_file, NULL, out);
+}
+
+int ftpi__x509_store_new_paths(struct ftpi__ctx *cx, const char *ca_file, const char *ca_dir,
+			       struct ftpi__x509_store **out)
 {
 	struct ftpi__x509_store *s;
 
@@ -69,9 +132,12 @@ int ftpi__x509_store_new(struct ftpi__ctx *cx, const char *ca_file, struct ftpi_
 		ftpi__free(cx, FTPI__POOL_TLS, s, sizeof *s);
 		return FTPI_E_NOMEM;
 	}
-	int ok;
-	if (ca_file != NULL) {
-		ok = X509_STORE_load_file(s->store, ca_file) == 1;
+	int ok = 1;
+	if (ca_file != NULL || ca_dir != NULL) {
+		if (ca_file != NULL)
+			ok = X509_STORE_load_file(s->store, ca_file) == 1;
+		if (ok && ca_dir != NULL)
+			ok = load_dir(s->store, ca_dir);
 	} else {
 		/* The system's hashed CA directory is read on demand: only the issuers a chain
 		 * needs are loaded, instead of parsing the whole bundle per engine. Without such

@@ -37,6 +37,12 @@ struct ftpi__x509_result {
 /* Loads the CA bundle (NULL = OpenSSL's default paths). FTPI_OK, FTPI_E_INVAL (unreadable file),
  * FTPI_E_NOMEM. */
 int ftpi__x509_store_new(struct ftpi__ctx *cx, const char *ca_file, struct ftpi__x509_store **out);
+/* The same with a CA directory too (either may be NULL; both NULL = OpenSSL's default paths). */
+int ftpi__x509_store_new_paths(struct ftpi__ctx *cx, const char *ca_file, const char *ca_dir,
+			       struct ftpi__x509_store **out);
+/* Counts the certificates a CA file (PEM bundle) or a CA directory (every regular file in it,
+ * at most 4096) holds. FTPI_OK with *n (0 = none), or FTPI_E_INVAL when it cannot be read. */
+int ftpi__x509_trust_count(const char *ca_file, const char *ca_dir, uint64_t *n);
 void ftpi__x509_store_free(struct ftpi__ctx *cx, struct ftpi__x509_store *s);
 
 /* Reviews a DER chain (leaf first). name/name_len: the SNI or configured server name (may be
