@@ -951,6 +951,97 @@ def t_sighup():
     finally:
         shutil.rmtree(d)
 
+LAB = os.path.join(HERE, "..", "..", "captures")
+# Community IDs Wireshark 4.0.17 gives (tshark --enable-protocol communityid) for
+# captures/vsftpd_active_port.pcap: the control connection and the LIST data connection.
+CID_KNOWN = {
+    (("10.0.1.2", 38768), ("10.0.2.2", 21)): "1:+wZLD5lOVKH/SKWTC3j6beZqa1w=",
+    (("10.0.2.2", 20), ("10.0.1.2", 44769)): "1:0QldKeipsTaanBQS2yWEkk5sre4=",
+}
+
+
+def cid_events(path):
+    rc, out, err = run("-r", path, "--format", "json", "-v", "--flows")
+    expect_rc(rc, 0, err, path)
+    got = {}
+    for o in json_lines(out):
+        if "community_id" not in o:
+            continue
+        c, s = o["client"], o["server"]
+        key = tuple(sorted(((c["ip"], c["port"]), (s["ip"], s["port"]))))
+        check(got.setdefault(key, o["community_id"]) == o["community_id"],
+              "%s: two community ids for %r" % (path, key))
+    return got
+
+
+@test
+def t_community_id():
+    got = cid_events(os.path.join(LAB, "vsftpd_active_port.pcap"))
+    for key, want in CID_KNOWN.items():
+        k = tuple(sorted(key))
+        check(got.get(k) == want, "community_id of %r: %r, want %r" % (k, got.get(k), want))
+    # Every event naming a connection has one; server/expect events have none.
+    rc, out, err = run("-r", LOGIN, "--format", "json", "-v", "--stats", "--summary")
+    for o in json_lines(out):
+        named = o["event"] in ("session", "data", "command", "reply") or (
+            o["event"] == "finding" and o["client"]["port"] != 0)
+        check(("community_id" in o) == named, "community_id presence: %r" % o)
+    # Against Wireshark's own Community ID dissector on every lab capture, when tshark is here.
+    tshark = shutil.which("tshark")
+    if tshark is None:
+        print("tshark not found: only the known values were checked")
+        return
+    n = 0
+    # Every eighth lab capture (tshark takes a while), and IPv6 ones when the public set is here.
+    paths = [os.path.join(LAB, f) for f in sorted(os.listdir(LAB)) if f.endswith(".pcap")][::8]
+    pub = os.path.join(HERE, "..", "..", "..", "shared", "captures-public", "zeek")
+    v6 = [os.path.join(pub, f) for f in ("ipv6.pcap", "ipv6-retr-samba.pcap")]
+    if all(os.path.exists(f) for f in v6):
+        paths += v6
+    else:
+        print("../shared/captures-public absent: IPv6 not compared with Wireshark")
+    for path in paths:
+        name = os.path.basename(path)
+        p = subprocess.run([tshark, "--enable-protocol", "communityid", "-r", path, "-Y", "tcp",
+                            "-T", "fields", "-e", "communityid", "-e", "ip.src", "-e",
+                            "ipv6.src", "-e", "tcp.srcport", "-e", "ip.dst", "-e", "ipv6.dst",
+                            "-e", "tcp.dstport"], capture_output=True, text=True, timeout=120)
+        ref = {}
+        for line in p.stdout.splitlines():
+            f = line.split("\t")
+            if len(f) != 7 or not f[0]:
+                continue
+            key = tuple(sorted(((f[1] or f[2], int(f[3])), (f[4] or f[5], int(f[6])))))
+            ref[key] = f[0]
+        for key, cid in cid_events(path).items():
+            if key in ref:
+                check(ref[key] == cid, "%s %r: %s, Wireshark %s" % (name, key, cid, ref[key]))
+                n += 1
+    check(n > 0, "no connection compared with Wireshark")
+    print("%d connections agree with Wireshark's Community ID" % n)
+
+
+@test
+def t_eve_timestamp():
+    import datetime
+    for tz, off in (("UTC", "+0000"), ("IST-05:30", "+0530"), ("EST+05", "-0500")):
+        env = dict(os.environ, TZ=tz)
+        rc, out, err = run("-r", LOGIN, "--format", "json", "-v", "--stats", "--summary",
+                           env=env)
+        expect_rc(rc, 0, err, "json TZ=" + tz)
+        objs = json_lines(out)
+        check(objs, "no events")
+        for o in objs:
+            ts = o.get("timestamp")
+            check(isinstance(ts, str) and re.fullmatch(
+                r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}[+-]\d{4}", ts),
+                "TZ=%s: bad timestamp %r" % (tz, ts))
+            check(ts.endswith(off), "TZ=%s: offset of %r, want %s" % (tz, ts, off))
+            t = datetime.datetime.strptime(ts, "%Y-%m-%dT%H:%M:%S.%f%z")
+            us = round(o["ts"] * 1e6)
+            got = int(t.timestamp()) * 1000000 + t.microsecond
+            check(got == us, "TZ=%s: timestamp %s is not ts %.6f" % (tz, ts, o["ts"]))
+
 
 def main():
     global BIN

@@ -309,6 +309,15 @@ void cli_jw_array_end(struct cli_jw *w);
 
 /* {"ip": .., "port": ..} */
 json_t *cli_json_endpoint(const struct ftpi_endpoint *ep);
+/* The time as Suricata's EVE writes it: local time with microseconds and the numeric offset
+ * ("2024-05-01T10:00:00.123456+0000"); NULL when it cannot be formatted. */
+const char *cli_eve_time(char *buf, size_t buflen, uint64_t us);
+/* obj["timestamp"] = that time (null when it cannot be formatted). */
+void cli_json_timestamp(json_t *obj, uint64_t us);
+/* Community ID v1 (seed 0) of a connection: "1:" + base64(SHA-1), or NULL when the endpoints
+ * cannot make one (unset, mixed families). */
+const char *cli_community_id(char *buf, size_t buflen, const struct ftpi_endpoint *client,
+			     const struct ftpi_endpoint *server, uint8_t proto);
 /* Writes {"event":event,"ts":ts, ...obj} as one line and releases obj. */
 void cli_json_emit(FILE *f, const char *event, uint64_t ts_us, json_t *obj);
 

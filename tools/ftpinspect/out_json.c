@@ -201,6 +201,34 @@ static void json_end(struct app *a)
 	a->fmt = NULL;
 }
 
+/* EVE's "timestamp" beside "ts". */
+static void cli_jw_timestamp(struct cli_jw *w, uint64_t us)
+{
+	char buf[64];
+	const char *s = cli_eve_time(buf, sizeof buf, us);
+
+	if (s)
+		cli_jw_str(w, "timestamp", s);
+	else
+		cli_jw_null(w, "timestamp");
+}
+
+/* "community_id" when the event names a TCP connection (client and server with ports). */
+static void cli_jw_community_id(struct cli_jw *w, const struct ftpi_event *ev)
+{
+	uint8_t proto = 6; /* TCP: every connection the engine reports, flows aside */
+	char id[64];
+
+	if (ev->type == FTPI_EV_SERVER || ev->type == FTPI_EV_EXPECT || ev->type == FTPI_EV_ANOMALY)
+		return; /* one endpoint, a connection not made yet, or no endpoints written */
+	if (ev->type == FTPI_EV_FLOW_END)
+		proto = (uint8_t)ev->u.flow.proto;
+	if (proto != 6 || ev->client.port == 0 || ev->server.port == 0 ||
+	    cli_community_id(id, sizeof id, &ev->client, &ev->server, proto) == NULL)
+		return;
+	cli_jw_str(w, "community_id", id);
+}
+
 static void json_event(struct app *a, const struct ftpi_event *ev)
 {
 	struct cli_jw *w = a->fmt;
@@ -224,6 +252,7 @@ static void json_event(struct app *a, const struct ftpi_event *ev)
 		return;
 	}
 	cli_jw_begin(w, name, ev->ts_us);
+	cli_jw_timestamp(w, ev->ts_us);
 	switch (ev->type) {
 	case FTPI_EV_FINDING: {
 		const struct ftpi_finding_info *f = &ev->u.finding;
@@ -283,6 +312,7 @@ static void json_event(struct app *a, const struct ftpi_event *ev)
 		flow_event(w, ev);
 		break;
 	}
+	cli_jw_community_id(w, ev);
 	cli_jw_end(w, a->fp);
 }
 
@@ -292,6 +322,7 @@ static void json_stats(struct app *a, const struct ftpi_stats *st, const struct 
 	json_t *o = json_object(), *byk = json_object();
 	const char *name;
 
+	cli_json_timestamp(o, a->last_ts_us);
 	for (size_t i = 0; (name = ftpi_stats_field_name(i)) != NULL; i++)
 		json_object_set_new(o, name, json_integer((json_int_t)v[i]));
 	for (int k = 0; k < FTPI_FINDING__COUNT && k < 32; k++)
