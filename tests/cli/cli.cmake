@@ -6,7 +6,8 @@ set(FTPI_CLI_TESTS help version missing_file not_a_pcap truncated unknown_interf
   live_root_refused bad_filter bad_flag bad_passive_range bad_config config json verbose text
   hostile zeek pcapng_out pcapng_keep_comments fail_on stdin gzip multiple_files summary
   stats_flows_count signals progress duration no_progress closed_pipe full_disk growing_file
-  tcpdump_habits no_color sighup community_id eve_timestamp)
+  tcpdump_habits no_color sighup community_id eve_timestamp log_dir
+  zeek_commands log_dir_sighup)
 
 if(NOT Python3_Interpreter_FOUND)
   find_package(Python3 COMPONENTS Interpreter)

@@ -86,7 +86,7 @@ HELP_WORDS = ["-r", "-i", "-s", "-B", "-c", "-G", "--duration", "-Z", "--allow-r
               "-V", "--version", "filter", "--read", "--interface", "--snaplen", "--buffer-size",
               "--count", "--user", "--verbose", "--write", "-n", "-D", "--list-interfaces",
               "-l", "-U", "-q", "--quiet", "--immediate", "--immediate-mode", "NO_COLOR",
-              "SIGHUP"]
+              "SIGHUP", "--log-dir", "--zeek-commands"]
 
 
 @test
@@ -340,6 +340,20 @@ def t_hostile():
             s = events(objs, "session")
             check(s and s[0]["user"] == "ev\\x1b[31mil\\x09user\\x5c\\xc3(",
                   "escaped user: %r" % (s and s[0]["user"]))
+    # --log-dir: ftp.log and notice.log, every column free of raw bytes and separators.
+    d = tempfile.mkdtemp(prefix="ftpi-cli-")
+    try:
+        p = subprocess.run([BIN, "-r", HOSTILE, "-q", "--log-dir", d], capture_output=True,
+                           timeout=60)
+        check(p.returncode == 0, "--log-dir: exit %d %r" % (p.returncode, p.stderr))
+        for name in ("ftp.log", "notice.log"):
+            with open(os.path.join(d, name), "rb") as f:
+                out = f.read()
+            bad = [b for b in set(out) if (b < 0x20 and b not in (0x09, 0x0a)) or b >= 0x7f]
+            check(not bad, "%s has raw bytes %r" % (name, sorted(bad)))
+            read_zeek(os.path.join(d, name))  # every row has as many columns as #fields
+    finally:
+        shutil.rmtree(d)
 
 
 @test
@@ -383,7 +397,7 @@ def t_zeek():
     retr = [r for r in byname if r["command"] == "RETR"]
     check(retr, "no RETR row" + ENGINE)
     check(retr[0]["user"] == "alice" and retr[0]["reply_code"] == "226"
-          and retr[0]["arg"] == "hello.txt" and retr[0]["password"] == "<hidden>",
+          and retr[0]["arg"] == "ftp://10.0.0.1/./hello.txt" and retr[0]["password"] == "<hidden>",
           "RETR row: %r" % retr[0])
     check(retr[0]["file_size"] == "12", "file_size: %r" % retr[0]["file_size"])
     pasv = [r for r in byname if r["command"] == "PASV"]
@@ -951,6 +965,7 @@ def t_sighup():
     finally:
         shutil.rmtree(d)
 
+
 LAB = os.path.join(HERE, "..", "..", "captures")
 # Community IDs Wireshark 4.0.17 gives (tshark --enable-protocol communityid) for
 # captures/vsftpd_active_port.pcap: the control connection and the LIST data connection.
@@ -1041,6 +1056,173 @@ def t_eve_timestamp():
             us = round(o["ts"] * 1e6)
             got = int(t.timestamp()) * 1000000 + t.microsecond
             check(got == us, "TZ=%s: timestamp %s is not ts %.6f" % (tz, ts, o["ts"]))
+
+def read_zeek(path):
+    """(header dict, list of row dicts) of every header block in a Zeek TSV log."""
+    hdr, rows, fields = {}, [], None
+    with open(path, encoding="utf-8") as f:
+        for line in f.read().splitlines():
+            parts = line.split("\t")
+            if line.startswith("#"):
+                hdr.setdefault(parts[0], []).append(parts[1:])
+                if parts[0] == "#fields":
+                    fields = parts[1:]
+                continue
+            check(fields and len(parts) == len(fields), "%s: bad row %r" % (path, line))
+            rows.append(dict(zip(fields, parts)))
+    return hdr, rows
+
+
+def zeek_stamp_now(stamp):
+    import time
+    t = time.mktime(time.strptime(stamp, "%Y-%m-%d-%H-%M-%S"))
+    return abs(t - time.time()) < 300
+
+
+# Zeek's own baseline (testing/btest/Baseline/scripts.base.protocols.ftp.cwd-navigation/ftp.log)
+# for ../shared/captures-public/zeek/cwd-navigation.pcap: the first RETR arguments.
+CWD_NAV_ZEEK = [
+    "ftp://10.167.25.101/./pub/data/noaa/isd-lite/2015/720962-99999-2015.gz",
+    "ftp://10.167.25.101/./pub/data/noaa/isd-lite/2016/720962-99999-2016.gz",
+    "ftp://10.167.25.101/./pub/data/noaa/isd-lite/2011/720963-99999-2011.gz",
+]
+
+
+@test
+def t_log_dir():
+    d = tempfile.mkdtemp(prefix="ftpi-cli-")
+    try:
+        logs = os.path.join(d, "logs")
+        rc, out, err = run("-r", LOGIN, "-r", ANON, "--format", "json", "--log-dir", logs)
+        expect_rc(rc, 0, err, "--log-dir")
+        findings = events(json_lines(out), "finding")
+        fh, ftp = read_zeek(os.path.join(logs, "ftp.log"))
+        nh, notice = read_zeek(os.path.join(logs, "notice.log"))
+        for h, name in ((fh, "ftp"), (nh, "notice")):
+            check(h["#path"] == [[name]], "%s.log #path %r" % (name, h["#path"]))
+            check(len(h["#open"]) == 1 and zeek_stamp_now(h["#open"][0][0]),
+                  "%s.log #open %r is not now" % (name, h["#open"]))
+            check(len(h["#close"]) == 1 and zeek_stamp_now(h["#close"][0][0]),
+                  "%s.log #close %r is not now" % (name, h["#close"]))
+        check(nh["#fields"][0][:6] == ["ts", "uid", "id.orig_h", "id.orig_p", "id.resp_h",
+                                       "id.resp_p"], "notice fields %r" % nh["#fields"])
+        for k in ("note", "msg", "sub", "src", "dst", "p", "actions"):
+            check(k in nh["#fields"][0], "notice.log lacks %s" % k)
+        check(len(notice) == len(findings) > 0,
+              "%d notice rows for %d findings" % (len(notice), len(findings)))
+        check(sorted(r["note"] for r in notice) ==
+              sorted("FTPInspect::" + f["kind"] for f in findings), "notes differ from findings")
+        # One uid per session, the same in both logs.
+        by_conn = {}
+        for r in ftp + notice:
+            if r["uid"] == "-":
+                continue
+            check(re.fullmatch(r"C[0-9A-Za-z]{17}", r["uid"]), "uid %r" % r["uid"])
+            key = (r["id.orig_h"], r["id.orig_p"])
+            check(by_conn.setdefault(key, r["uid"]) == r["uid"], "two uids for %r" % (key,))
+        check(len(set(by_conn.values())) == len(by_conn) == 2, "uids %r" % by_conn)
+        plaintext = [r for r in notice if r["note"] == "FTPInspect::plaintext_auth"]
+        check(plaintext and plaintext[0]["uid"] in {r["uid"] for r in ftp},
+              "plaintext_auth notice has no ftp.log uid")
+        retr = [r for r in ftp if r["command"] == "RETR"]
+        check(retr and retr[0]["arg"] == "ftp://10.0.0.1/./hello.txt",
+              "RETR arg %r" % (retr and retr[0]["arg"]))
+        for name in ("ftp.log", "notice.log"):
+            with open(os.path.join(logs, name), encoding="utf-8") as f:
+                check("s3cret" not in f.read(), "the password leaked into " + name)
+        # Random per run.
+        rc, out, err = run("-r", LOGIN, "--format", "json", "--log-dir", logs)
+        expect_rc(rc, 0, err, "--log-dir again")
+        _, ftp2 = read_zeek(os.path.join(logs, "ftp.log"))
+        check(ftp2 and ftp2[0]["uid"] not in by_conn.values(), "uid not random per run")
+        # Zeek's own rows for a capture that walks directories.
+        nav = os.path.join(HERE, "..", "..", "..", "shared", "captures-public", "zeek",
+                           "cwd-navigation.pcap")
+        if not os.path.exists(nav):
+            print("../shared/captures-public absent: Zeek baseline comparison skipped")
+            return
+        rc, out, err = run("-r", nav, "-q", "--log-dir", logs)
+        expect_rc(rc, 0, err, nav)
+        _, rows = read_zeek(os.path.join(logs, "ftp.log"))
+        got = [r["arg"] for r in rows if r["command"] == "RETR"][:len(CWD_NAV_ZEEK)]
+        check(got == CWD_NAV_ZEEK, "cwd-navigation RETR args %r" % got)
+    finally:
+        shutil.rmtree(d)
+
+
+@test
+def t_zeek_commands():
+    d = tempfile.mkdtemp(prefix="ftpi-cli-")
+    try:
+        # The logged set is configurable, like Zeek's FTP::logged_commands.
+        rc, out, err = run("-r", LOGIN, "-r", ANON, "--format", "zeek",
+                           "--zeek-commands", "retr,pasv")
+        expect_rc(rc, 0, err, "--zeek-commands")
+        p = os.path.join(d, "ftp.log")
+        with open(p, "w") as f:
+            f.write(out)
+        _, rows = read_zeek(p)
+        by_uid = {}
+        for r in rows:
+            by_uid.setdefault(r["uid"], []).append(r["command"])
+        check(len(by_uid) == 2, "sessions %r" % by_uid)
+        for cmds in by_uid.values():
+            # The logged commands, or the one row of a session that ran none of them.
+            check(set(cmds) <= {"RETR", "PASV"} or len(cmds) == 1, "commands %r" % by_uid)
+        check(any("RETR" in c for c in by_uid.values()), "no RETR row: %r" % by_uid)
+        # log_at_least_one_command: a session that logged in and ran none of the logged
+        # commands still has one row (its last command).
+        rc, out, err = run("-r", LOGIN, "--format", "zeek", "--zeek-commands", "DELE")
+        expect_rc(rc, 0, err, "--zeek-commands DELE")
+        with open(p, "w") as f:
+            f.write(out)
+        _, rows = read_zeek(p)
+        check(len(rows) == 1 and rows[0]["user"] == "alice" and rows[0]["command"] != "DELE",
+              "log_at_least_one_command rows %r" % rows)
+        check(rows[0]["password"] == "<hidden>", "password %r" % rows[0]["password"])
+        rc, out, err = run("-r", LOGIN, "--zeek-commands", "RE TR")
+        expect_rc(rc, 2, err, "--zeek-commands with a space")
+        check("--zeek-commands" in err, "error does not name the option: %r" % err)
+    finally:
+        shutil.rmtree(d)
+
+
+@test
+def t_log_dir_sighup():
+    # SIGHUP reopens the Zeek logs (log rotation): both generations are whole logs with their
+    # own header and #close, and together hold every row a run without rotation writes.
+    import signal
+    import time
+    d = tempfile.mkdtemp(prefix="ftpi-cli-")
+    try:
+        big = os.path.join(d, "many.pcap")
+        make_many_sessions(big, 3000)
+        ref = os.path.join(d, "ref")
+        rc, out, err = run("-r", big, "-q", "--log-dir", ref)
+        expect_rc(rc, 0, err, "reference run")
+        _, want_ftp = read_zeek(os.path.join(ref, "ftp.log"))
+        _, want_notice = read_zeek(os.path.join(ref, "notice.log"))
+        logs = os.path.join(d, "logs")
+        p = subprocess.Popen([BIN, "-r", big, "--format", "json", "-v", "--log-dir", logs],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        os.read(p.stdout.fileno(), 65536)
+        time.sleep(0.5)  # the pipe is full: ftpinspect waits in a write
+        for n in ("ftp.log", "notice.log"):
+            os.rename(os.path.join(logs, n), os.path.join(logs, n + ".1"))
+        p.send_signal(signal.SIGHUP)
+        time.sleep(0.2)
+        out, err = p.communicate(timeout=120)
+        check(p.returncode == 0, "exit %d: %r" % (p.returncode, err))
+        for n, want in (("ftp.log", want_ftp), ("notice.log", want_notice)):
+            h1, a = read_zeek(os.path.join(logs, n + ".1"))
+            h2, b = read_zeek(os.path.join(logs, n))
+            check(len(h1["#close"]) == 1 and len(h2["#open"]) == 1 and len(h2["#close"]) == 1,
+                  "%s: headers %r / %r" % (n, h1.get("#close"), h2.get("#open")))
+            check(b, "%s: no rows after the rotation" % n)
+            check(len(a) + len(b) == len(want) > 0,
+                  "%s: %d + %d rows, want %d" % (n, len(a), len(b), len(want)))
+    finally:
+        shutil.rmtree(d)
 
 
 def main():

@@ -232,6 +232,9 @@ struct app {
 	} reopen[APP_MAX_REOPEN];
 	size_t n_reopen;
 
+	/* --log-dir: the Zeek logs, or NULL. */
+	struct zeek_logs *zlogs;
+
 	/* Live: when the capture dropped packets (main.c), or NULL. */
 	struct drop_watch *drops;
 	struct sorted *sorted; /* --sort: events held until the end */
@@ -248,6 +251,22 @@ int app_wants(const struct app *a, int ev_type);
 extern const struct out_ops out_text_ops;
 extern const struct out_ops out_json_ops;
 extern const struct out_ops out_zeek_ops;
+
+/* ---- out_zeek.c: Zeek logs ------------------------------------------------------------------ */
+struct zeek_logs;
+/* ftp.log written to f (--format zeek; f stays open). NULL when out of memory. */
+struct zeek_logs *zeek_logs_open_stream(const struct cli_opts *o, FILE *f);
+/* --log-dir: DIR/ftp.log and DIR/notice.log (DIR is created when missing). NULL with a reason. */
+struct zeek_logs *zeek_logs_open_dir(const struct cli_opts *o, const char *dir, char *err,
+				     size_t errlen);
+void zeek_logs_event(struct zeek_logs *z, const struct ftpi_event *ev);
+/* SIGHUP: each file gets its #close line and is opened anew (appending) with a new header. */
+int zeek_logs_reopen(struct zeek_logs *z, char *err, size_t errlen);
+int zeek_logs_flush(struct zeek_logs *z);
+/* Ends the open sessions' rows, writes #close lines, closes the files: 0 or -1 (write error). */
+int zeek_logs_close(struct zeek_logs *z);
+/* The Zeek connection uid of a session ("C" + 17 base-62 digits, random per run; "-" for 0). */
+const char *zeek_uid(char *buf, size_t buflen, uint64_t session_id);
 
 /* ---- out_util.c: helpers shared by the formats ------------------------------------------- */
 /* Escapes a wire span into buf (always NUL-terminated). */

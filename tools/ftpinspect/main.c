@@ -97,6 +97,7 @@ static int on_event(void *user, const struct ftpi_event *ev)
 	if (a->sorted != NULL)
 		return sort_event(a, ev);
 	a->out->event(a, ev);
+	zeek_logs_event(a->zlogs, ev);
 	return 0;
 }
 
@@ -253,6 +254,28 @@ static int open_write(struct app *a, const struct cli_opts *o)
 	return 0;
 }
 
+static int reopen_zeek(struct app *a, void *arg, char *err, size_t errlen)
+{
+	(void)arg;
+	return zeek_logs_reopen(a->zlogs, err, errlen);
+}
+
+/* --log-dir: opens the Zeek logs and registers them for SIGHUP. 0, or -1 (said on stderr). */
+static int open_log_dir(struct app *a, const struct cli_opts *o)
+{
+	char err[256];
+
+	if (o->log_dir == NULL)
+		return 0;
+	a->zlogs = zeek_logs_open_dir(o, o->log_dir, err, sizeof err);
+	if (a->zlogs == NULL) {
+		fprintf(stderr, "ftpinspect: --log-dir %s: %s\n", o->log_dir, err);
+		return -1;
+	}
+	app_on_reopen(a, o->log_dir, reopen_zeek, NULL);
+	return 0;
+}
+
 static void print_stats_stderr(struct run *r)
 {
 	struct ftpi_stats st;
@@ -315,7 +338,7 @@ static int build_engine(struct run *r, struct app *a, const struct cli_opts *o, 
 	if (o->flows)
 		a->user_mask |= FTPI_EVMASK_FLOWS;
 	cfg.event_mask = a->user_mask;
-	if (o->format == CLI_FMT_ZEEK)
+	if (o->format == CLI_FMT_ZEEK || o->log_dir != NULL)
 		cfg.event_mask |= FTPI_EVMASK_COMMANDS | FTPI_EVMASK_EXPECT;
 	if (o->write_file != NULL || o->iface != NULL)
 		cfg.event_mask |= FTPI_EVMASK_EXPECT; /* -w annotations; live: drop windows */
@@ -391,6 +414,8 @@ static int read_capture(struct run *r)
 			print_stats_stderr(r);
 		if (cap_take_hup())
 			reopen_all(r->a);
+		if (live)
+			zeek_logs_flush(r->a->zlogs);
 		check_output(r, live);
 		if (res == CAP_EOF)
 			break;
@@ -494,6 +519,7 @@ static void report_capture_loss(struct app *a, const struct cap_stats *cs)
 	if (ev.u.finding.severity > a->max_sev)
 		a->max_sev = ev.u.finding.severity;
 	a->out->event(a, &ev);
+	zeek_logs_event(a->zlogs, &ev);
 }
 
 static int no_color_env(void)
@@ -625,7 +651,7 @@ int main(int argc, char **argv)
 			exit_code = EXIT_USAGE;
 			goto finish;
 		}
-		if (open_write(&a, &o) != 0) {
+		if (open_write(&a, &o) != 0 || open_log_dir(&a, &o) != 0) {
 			exit_code = EXIT_RUNTIME;
 			goto finish;
 		}
@@ -658,7 +684,7 @@ int main(int argc, char **argv)
 			exit_code = EXIT_RUNTIME;
 			break;
 		}
-		if (i == 0 && open_write(&a, &o) != 0) {
+		if (i == 0 && (open_write(&a, &o) != 0 || open_log_dir(&a, &o) != 0)) {
 			exit_code = EXIT_RUNTIME;
 			break;
 		}
@@ -726,6 +752,12 @@ finish:
 	if (a.out->end != NULL)
 		a.out->end(&a);
 out:
+	if (zeek_logs_close(a.zlogs) != 0) {
+		fprintf(stderr, "ftpinspect: --log-dir %s: write error\n", o.log_dir);
+		if (exit_code == EXIT_OK)
+			exit_code = EXIT_RUNTIME;
+	}
+	a.zlogs = NULL;
 	check_output(&r, 1);
 	if (r.out_failed) {
 		fprintf(stderr, "ftpinspect: write error on %s\n",

@@ -42,7 +42,9 @@ enum {
 	OPT_NO_PROGRESS,
 	OPT_IMMEDIATE,
 	OPT_WORKERS,
-	OPT_SORT
+	OPT_SORT,
+	OPT_LOG_DIR,
+	OPT_ZEEK_COMMANDS
 };
 
 static const struct option long_opts[] = {
@@ -77,6 +79,8 @@ static const struct option long_opts[] = {
 	{"immediate", no_argument, NULL, OPT_IMMEDIATE},
 	{"immediate-mode", no_argument, NULL, OPT_IMMEDIATE},
 	{"list-interfaces", no_argument, NULL, 'D'},
+	{"log-dir", required_argument, NULL, OPT_LOG_DIR},
+	{"zeek-commands", required_argument, NULL, OPT_ZEEK_COMMANDS},
 	{"quiet", no_argument, NULL, 'q'},
 	{"workers", required_argument, NULL, OPT_WORKERS},
 	{"sort", no_argument, NULL, OPT_SORT},
@@ -146,6 +150,12 @@ void cli_usage(FILE *f)
 	      "                          anyway)\n"
 	      "  -q, --quiet             no 'listening on' line, progress line or final packet\n"
 	      "                          counts on stderr (drops are still reported)\n"
+	      "  --log-dir DIR           also write Zeek logs into DIR (created when missing):\n"
+	      "                          ftp.log and notice.log (one row per finding); SIGHUP\n"
+	      "                          reopens them\n"
+	      "  --zeek-commands LIST    commands ftp.log rows are written for, comma-separated\n"
+	      "                          (Zeek's FTP::logged_commands; default APPE,DELE,RETR,\n"
+	      "                          STOR,STOU,ACCT,PORT,PASV,EPRT,EPSV)\n"
 	      "  --summary               per-server review with recommendations at the end\n"
 	      "  --color auto|always|never\n"
 	      "                          colour text output (auto: when stdout is a terminal and\n"
@@ -457,6 +467,38 @@ static int flag_key(struct cli_opts *o, const char *flag, int key, const char *v
 	return CLI_PARSE_OK;
 }
 
+/* --zeek-commands: comma-separated verbs (letters only, upper-cased). */
+static int parse_zeek_commands(struct cli_opts *o, const char *val)
+{
+	const char *p = val;
+
+	o->n_zeek_commands = 0;
+	while (*p) {
+		size_t n = strcspn(p, ",");
+		char *dst;
+		if (n == 0 || n >= sizeof o->zeek_commands[0] || o->n_zeek_commands >= CLI_MAX_ZEEK_CMDS)
+			return bad_value("--zeek-commands", val,
+					 "expected VERB[,VERB]... (at most " CLI_STR(CLI_MAX_ZEEK_CMDS) ")");
+		dst = o->zeek_commands[o->n_zeek_commands++];
+		for (size_t i = 0; i < n; i++) {
+			char c = p[i];
+			if (c >= 'a' && c <= 'z')
+				c = (char)(c - 'a' + 'A');
+			if (c < 'A' || c > 'Z')
+				return bad_value("--zeek-commands", val,
+						 "commands are letters, separated by commas");
+			dst[i] = c;
+		}
+		dst[n] = '\0';
+		p += n;
+		if (*p == ',')
+			p++;
+	}
+	if (o->n_zeek_commands == 0)
+		return bad_value("--zeek-commands", val, "expected VERB[,VERB]...");
+	return CLI_PARSE_OK;
+}
+
 static void version(void)
 {
 	printf("ftpinspect %s (libftpinspect %s)\n", FTPI_VERSION_STRING, ftpi_version_string());
@@ -589,6 +631,14 @@ int cli_opts_parse(struct cli_opts *o, int argc, char **argv)
 			else
 				return bad_value("--color", optarg,
 						 "expected auto, always or never");
+			break;
+		case OPT_LOG_DIR:
+			if (*optarg == '\0')
+				return bad_value("--log-dir", optarg, "expected a directory");
+			o->log_dir = optarg;
+			break;
+		case OPT_ZEEK_COMMANDS:
+			r = parse_zeek_commands(o, optarg);
 			break;
 		case OPT_NO_PROGRESS:
 			o->no_progress = 1;

@@ -18,6 +18,7 @@
 #define CLI_MAX_CIDRS	   64
 #define CLI_MAX_CTRL_PORTS 32
 #define CLI_MAX_WORKERS	   64
+#define CLI_MAX_ZEEK_CMDS  64
 
 enum cli_format { CLI_FMT_TEXT = 0, CLI_FMT_JSON, CLI_FMT_ZEEK };
 enum cli_color { CLI_COLOR_AUTO = 0, CLI_COLOR_ALWAYS, CLI_COLOR_NEVER };
@@ -65,6 +66,9 @@ struct cli_opts {
 	int quiet;	     /* -q */
 	unsigned workers; /* --workers (default 1) */
 	int sort;	  /* --sort */
+	const char *log_dir; /* --log-dir: Zeek ftp.log and notice.log there */
+	char zeek_commands[CLI_MAX_ZEEK_CMDS][16]; /* --zeek-commands; none: Zeek's default set */
+	size_t n_zeek_commands;
 
 	/* Policy, settable from the config file too. */
 	uint16_t pasv_min, pasv_max;
