@@ -1224,6 +1224,73 @@ def t_log_dir_sighup():
     finally:
         shutil.rmtree(d)
 
+@test
+def t_config_ini():
+    """--config with libinih: sections, comments, every long option as a key, the command line
+    winning, errors naming file and line, and the default file."""
+    d = tempfile.mkdtemp(prefix="ftpi-cli-")
+    try:
+        logs = os.path.join(d, "logs")
+        path = write_tmp("; sensor settings\n[output]\nformat = json\nsummary = yes\n"
+                         "verbose = yes\nlog-dir = %s\nzeek-commands = RETR\n\n"
+                         "[policy]  # the agreed policy\npassive-range = 50000-50100 # agreed\n"
+                         "fail-on = high\n" % logs)
+        try:
+            env = dict(os.environ, FTPINSPECT_CONFIG="")
+            rc, out, err = run("-r", LOGIN, "--config", path, env=env)
+            expect_rc(rc, 3, err, "config with sections (fail-on = high)" + ENGINE)
+            objs = json_lines(out)
+            check(events(objs, "summary") and events(objs, "command"),
+                  "summary/verbose from the file not applied")
+            _, rows = read_zeek(os.path.join(logs, "ftp.log"))
+            check(rows and {r["command"] for r in rows} == {"RETR"}, "log-dir/zeek-commands")
+            # The command line wins over the file, for plain options and policy keys alike.
+            rc, out, err = run("-r", LOGIN, "--config", path, "--format", "text",
+                               "--fail-on", "info", env=env)
+            expect_rc(rc, 3, err, "--fail-on info")
+            check(not out.startswith("{") and "SESSION" in out, "--format text did not win")
+            # The default file: $FTPINSPECT_CONFIG names it (empty: none).
+            env2 = dict(os.environ, FTPINSPECT_CONFIG=path)
+            rc, out, err = run("-r", LOGIN, env=env2)
+            expect_rc(rc, 3, err, "default config from FTPINSPECT_CONFIG")
+            check(out.startswith("{"), "the default config file was not read")
+            rc, out, err = run("-r", LOGIN, env=env)
+            expect_rc(rc, 0, err, "FTPINSPECT_CONFIG empty")
+        finally:
+            os.unlink(path)
+        cases = [("[output]\nformat = xml\n", ":2:", "format"),
+                 ("[a]\n[b\nformat = json\n", ":2:", "syntax"),
+                 ("[policy]\n\nnot-an-option = 1\n", ":3:", "not-an-option"),
+                 ("help = yes\n", ":1:", "help"),
+                 ("verbose = maybe\n", ":1:", "verbose"),
+                 ("snaplen = -1\n", ":1:", "snaplen"),
+                 ("# x\nserver-name = %s\n" % ("a" * 300), ":2:", "too long")]
+        for text, where, word in cases:
+            path = write_tmp(text)
+            try:
+                rc, out, err = run("-r", LOGIN, "--config", path)
+                expect_rc(rc, 2, err, "config %r" % text[:40])
+                check(path + where in err, "message does not name file:line %r: %r" % (where, err))
+                check(word in err, "message does not name %r: %r" % (word, err))
+            finally:
+                os.unlink(path)
+        # /etc/ftpinspect/ftpinspect.conf itself, in a private mount namespace.
+        if os.geteuid() != 0 or not shutil.which("unshare"):
+            print("not root: /etc/ftpinspect/ftpinspect.conf itself not tried")
+            return
+        etc = os.path.join(d, "etc")
+        os.makedirs(os.path.join(etc, "ftpinspect"))
+        with open(os.path.join(etc, "ftpinspect", "ftpinspect.conf"), "w") as f:
+            f.write("[output]\nformat = json\n")
+        env = {k: v for k, v in os.environ.items() if k != "FTPINSPECT_CONFIG"}
+        p = subprocess.run(["unshare", "-m", "sh", "-c", 'mount --bind "$0" /etc && exec "$1" '
+                            '-r "$2" -q', etc, BIN, LOGIN], capture_output=True, env=env,
+                           timeout=60)
+        check(p.returncode == 0 and p.stdout.startswith(b"{"),
+              "/etc/ftpinspect/ftpinspect.conf not read: rc %d %r" % (p.returncode, p.stderr))
+    finally:
+        shutil.rmtree(d)
+
 
 def main():
     global BIN
@@ -1231,6 +1298,8 @@ def main():
         sys.stderr.write("usage: cli_test.py FTPINSPECT {%s}\n" % ",".join(sorted(TESTS)))
         return 2
     BIN = sys.argv[1]
+    # No test reads this machine's /etc/ftpinspect/ftpinspect.conf unless it says so.
+    os.environ.setdefault("FTPINSPECT_CONFIG", "")
     try:
         TESTS[sys.argv[2]]()
     except Skip as e:
