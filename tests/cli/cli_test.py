@@ -86,7 +86,7 @@ HELP_WORDS = ["-r", "-i", "-s", "-B", "-c", "-G", "--duration", "-Z", "--allow-r
               "-V", "--version", "filter", "--read", "--interface", "--snaplen", "--buffer-size",
               "--count", "--user", "--verbose", "--write", "-n", "-D", "--list-interfaces",
               "-l", "-U", "-q", "--quiet", "--immediate", "--immediate-mode", "NO_COLOR",
-              "SIGHUP", "--log-dir", "--zeek-commands"]
+              "SIGHUP", "--log-dir", "--zeek-commands", "--report"]
 
 
 @test
@@ -1288,6 +1288,77 @@ def t_config_ini():
                            timeout=60)
         check(p.returncode == 0 and p.stdout.startswith(b"{"),
               "/etc/ftpinspect/ftpinspect.conf not read: rc %d %r" % (p.returncode, p.stderr))
+    finally:
+        shutil.rmtree(d)
+
+def chromium():
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        path = shutil.which(name)
+        if path:
+            return path
+    return None
+
+
+@test
+def t_report():
+    """--report: one self-contained page, rendered by headless Chromium; its text names every
+    server and every finding kind of the run."""
+    d = tempfile.mkdtemp(prefix="ftpi-cli-")
+    try:
+        caps = [os.path.join(LAB, f) for f in sorted(os.listdir(LAB)) if f.endswith(".pcap")][:12]
+        caps += [LOGIN, ANON, HOSTILE]
+        page = os.path.join(d, "report.html")
+        args = []
+        for c in caps:
+            args += ["-r", c]
+        rc, out, err = run(*(args + ["--format", "json", "--passive-range", "50000-50100",
+                                     "--report", page, "-q"]))
+        check(rc == 0, "exit %d: %r" % (rc, err[-500:]))
+        objs = json_lines(out)
+        servers = set()
+        for o in events(objs, "session"):
+            ip = o["server"]["ip"]
+            servers.add(("[%s]" % ip if ":" in ip else ip) + ":%d" % o["server"]["port"])
+        kinds = {o["kind"] for o in events(objs, "finding")}
+        check(len(servers) >= 2 and len(kinds) >= 5, "too little to check: %r %r" %
+              (servers, kinds))
+        with open(page, "rb") as f:
+            raw = f.read()
+        bad = [b for b in set(raw) if (b < 0x20 and b not in (0x09, 0x0a)) or b >= 0x7f]
+        check(not bad, "raw bytes in the page: %r" % sorted(bad))
+        html = raw.decode("ascii")
+        # Self-contained: no script, no resource from elsewhere (the SVG namespace is a name).
+        low = html.lower().replace('xmlns="http://www.w3.org/2000/svg"', "")
+        for word in ("<script", "src=", "href=", "url(", "@import", "http:", "https:"):
+            check(word not in low, "the page has %r" % word)
+        check(html.count("<svg") >= 2 * len(servers), "charts are not inline SVG")
+        check("nft add rule" in html and "50000-50100" in html, "no firewall rule")
+        check("s3cret" not in html, "the password leaked into the report")
+        browser = chromium()
+        if browser is None:
+            raise Skip("no chromium: the page was checked, not rendered")
+        flags = [browser, "--headless", "--no-sandbox", "--disable-gpu",
+                 "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run", "--user-data-dir=" + os.path.join(d, "u")]
+        url = "file://" + page
+        png = os.path.join(d, "report.png")
+        p = subprocess.run(flags + ["--window-size=1200,3000", "--screenshot=" + png, url],
+                           capture_output=True, timeout=120)
+        check(p.returncode == 0 and os.path.exists(png), "screenshot: rc %d %r" %
+              (p.returncode, p.stderr[-300:]))
+        with open(png, "rb") as f:
+            img = f.read()
+        check(img[:8] == b"\x89PNG\r\n\x1a\n" and len(img) > 20000, "not a rendered PNG")
+        p = subprocess.run(flags + ["--dump-dom", url], capture_output=True, timeout=120)
+        check(p.returncode == 0, "dump-dom: rc %d %r" % (p.returncode, p.stderr[-300:]))
+        dom = p.stdout.decode("utf-8", "replace")
+        text = re.sub(r"<[^>]*>", " ", dom).replace("&amp;", "&")
+        for s in sorted(servers):
+            check("Server " + s in text, "the rendered page does not name server %s" % s)
+        for k in sorted(kinds):
+            check(k in text, "the rendered page does not name finding %s" % k)
+        print("%d servers, %d finding kinds rendered; PNG %d bytes" %
+              (len(servers), len(kinds), len(img)))
     finally:
         shutil.rmtree(d)
 

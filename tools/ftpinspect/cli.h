@@ -234,6 +234,8 @@ struct app {
 
 	/* --log-dir: the Zeek logs, or NULL. */
 	struct zeek_logs *zlogs;
+	/* --report: the HTML report's tables, or NULL. */
+	struct report *report;
 
 	/* Live: when the capture dropped packets (main.c), or NULL. */
 	struct drop_watch *drops;
@@ -267,6 +269,15 @@ int zeek_logs_flush(struct zeek_logs *z);
 int zeek_logs_close(struct zeek_logs *z);
 /* The Zeek connection uid of a session ("C" + 17 base-62 digits, random per run; "-" for 0). */
 const char *zeek_uid(char *buf, size_t buflen, uint64_t session_id);
+
+/* ---- out_report.c: --report FILE.html ------------------------------------------------------- */
+struct report;
+/* NULL when out of memory. The agreed passive range (0, 0: none) colours the histogram. */
+struct report *report_new(const char *path, uint16_t pasv_min, uint16_t pasv_max);
+void report_event(struct report *r, const struct ftpi_event *ev);
+/* Writes the page: 0, or -1 with a reason in err. */
+int report_write(struct report *r, char *err, size_t errlen);
+void report_free(struct report *r);
 
 /* ---- out_util.c: helpers shared by the formats ------------------------------------------- */
 /* Escapes a wire span into buf (always NUL-terminated). */

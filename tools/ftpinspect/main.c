@@ -98,6 +98,7 @@ static int on_event(void *user, const struct ftpi_event *ev)
 		return sort_event(a, ev);
 	a->out->event(a, ev);
 	zeek_logs_event(a->zlogs, ev);
+	report_event(a->report, ev);
 	return 0;
 }
 
@@ -520,6 +521,7 @@ static void report_capture_loss(struct app *a, const struct cap_stats *cs)
 		a->max_sev = ev.u.finding.severity;
 	a->out->event(a, &ev);
 	zeek_logs_event(a->zlogs, &ev);
+	report_event(a->report, &ev);
 }
 
 static int no_color_env(void)
@@ -593,10 +595,20 @@ int main(int argc, char **argv)
 		}
 		a.drops = drops;
 	}
+	if (o.report != NULL) {
+		a.report = report_new(o.report, o.pasv_min, o.pasv_max);
+		if (a.report == NULL) {
+			fputs("ftpinspect: out of memory\n", stderr);
+			drop_watch_free(drops);
+			cli_opts_free(&o);
+			return EXIT_RUNTIME;
+		}
+	}
 	if (o.summary) {
 		a.sum = summary_new();
 		if (a.sum == NULL) {
 			fputs("ftpinspect: out of memory\n", stderr);
+			report_free(a.report);
 			drop_watch_free(drops);
 			cli_opts_free(&o);
 			return EXIT_RUNTIME;
@@ -605,6 +617,7 @@ int main(int argc, char **argv)
 	if (build_engine(&r, &a, &o, &exit_code) != 0) {
 		drop_watch_free(drops);
 		summary_free(a.sum);
+		report_free(a.report);
 		cli_opts_free(&o);
 		return exit_code;
 	}
@@ -751,6 +764,11 @@ finish:
 	}
 	if (a.out->end != NULL)
 		a.out->end(&a);
+	if (a.report != NULL && report_write(a.report, err, sizeof err) != 0) {
+		fprintf(stderr, "ftpinspect: --report %s: %s\n", o.report, err);
+		if (exit_code == EXIT_OK)
+			exit_code = EXIT_RUNTIME;
+	}
 out:
 	if (zeek_logs_close(a.zlogs) != 0) {
 		fprintf(stderr, "ftpinspect: --log-dir %s: write error\n", o.log_dir);
@@ -779,6 +797,7 @@ out:
 	workers_free(r.wk);
 	sort_write(&a); /* nothing left when the run got this far; frees it otherwise */
 	summary_free(a.sum);
+	report_free(a.report);
 	drop_watch_free(drops);
 	cli_opts_free(&o);
 	if (exit_code == EXIT_OK && o.fail_on >= 0 && a.max_sev >= o.fail_on)

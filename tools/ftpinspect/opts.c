@@ -52,7 +52,8 @@ enum {
 	OPT_WORKERS,
 	OPT_SORT,
 	OPT_LOG_DIR,
-	OPT_ZEEK_COMMANDS
+	OPT_ZEEK_COMMANDS,
+	OPT_REPORT
 };
 
 static const struct option long_opts[] = {
@@ -89,6 +90,7 @@ static const struct option long_opts[] = {
 	{"list-interfaces", no_argument, NULL, 'D'},
 	{"log-dir", required_argument, NULL, OPT_LOG_DIR},
 	{"zeek-commands", required_argument, NULL, OPT_ZEEK_COMMANDS},
+	{"report", required_argument, NULL, OPT_REPORT},
 	{"quiet", no_argument, NULL, 'q'},
 	{"workers", required_argument, NULL, OPT_WORKERS},
 	{"sort", no_argument, NULL, OPT_SORT},
@@ -158,6 +160,10 @@ void cli_usage(FILE *f)
 	      "  --zeek-commands LIST    commands ftp.log rows are written for, comma-separated\n"
 	      "                          (Zeek's FTP::logged_commands; default APPE,DELE,RETR,\n"
 	      "                          STOR,STOU,ACCT,PORT,PASV,EPRT,EPSV)\n"
+	      "  --report FILE.html      at the end, a self-contained HTML report (no scripts,\n"
+	      "                          inline SVG charts): per server sessions, logins,\n"
+	      "                          findings, passive ports, firewall rule, certificates;\n"
+	      "                          a timeline\n"
 	      "  --summary               per-server review with recommendations at the end\n"
 	      "  --color auto|always|never\n"
 	      "                          colour text output (auto: when stdout is a terminal and\n"
@@ -415,6 +421,8 @@ static const char *opt_expect(int c)
 		return "expected 1..64 or auto";
 	case OPT_LOG_DIR:
 		return "expected a directory";
+	case OPT_REPORT:
+		return "expected a file name";
 	case OPT_ZEEK_COMMANDS:
 		return "expected VERB[,VERB]... (letters; at most " CLI_STR(CLI_MAX_ZEEK_CMDS) ")";
 	default:
@@ -586,6 +594,11 @@ static int apply_opt(struct cli_opts *o, int c, const char *val, int from_file, 
 		if (cli_parse_u64(val, CLI_MAX_WORKERS, &v) != 0 || v == 0)
 			break;
 		o->workers = (unsigned)v;
+		return 0;
+	case OPT_REPORT:
+		if (*val == '\0')
+			break;
+		o->report = keep(o, val, from_file);
 		return 0;
 	case 'v':
 	case 'q':
