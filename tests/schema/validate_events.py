@@ -86,7 +86,7 @@ def run_set(a, schema, which):
     lines = 0
     for pcap, opts in pairs:
         cmd = [a.ftpinspect, "-r", pcap, "--format", "json", "-v", "--flows", "--stats",
-               "--summary"] + opts
+               "--summary", "--file-hashes=md5,sha1,sha256"] + opts
         p = subprocess.run(cmd, capture_output=True, text=True)
         name = os.path.relpath(pcap, a.source)
         if p.returncode != 0:

@@ -236,6 +236,9 @@ struct app {
 	struct zeek_logs *zlogs;
 	/* --report: the HTML report's tables, or NULL. */
 	struct report *report;
+	/* --file-hashes: libmagic, and the type of the data event being handled (or NULL). */
+	struct filetype *ftype;
+	const char *data_mime;
 
 	/* Live: when the capture dropped packets (main.c), or NULL. */
 	struct drop_watch *drops;
@@ -261,7 +264,8 @@ struct zeek_logs *zeek_logs_open_stream(const struct cli_opts *o, FILE *f);
 /* --log-dir: DIR/ftp.log and DIR/notice.log (DIR is created when missing). NULL with a reason. */
 struct zeek_logs *zeek_logs_open_dir(const struct cli_opts *o, const char *dir, char *err,
 				     size_t errlen);
-void zeek_logs_event(struct zeek_logs *z, const struct ftpi_event *ev);
+/* mime: the content type of a data event (--file-hashes), or NULL. */
+void zeek_logs_event(struct zeek_logs *z, const struct ftpi_event *ev, const char *mime);
 /* SIGHUP: each file gets its #close line and is opened anew (appending) with a new header. */
 int zeek_logs_reopen(struct zeek_logs *z, char *err, size_t errlen);
 int zeek_logs_flush(struct zeek_logs *z);
@@ -269,6 +273,16 @@ int zeek_logs_flush(struct zeek_logs *z);
 int zeek_logs_close(struct zeek_logs *z);
 /* The Zeek connection uid of a session ("C" + 17 base-62 digits, random per run; "-" for 0). */
 const char *zeek_uid(char *buf, size_t buflen, uint64_t session_id);
+
+/* ---- filetype.c: --file-hashes, content types with libmagic --------------------------------- */
+struct filetype;
+struct filetype *filetype_open(char *err, size_t errlen);
+/* The MIME type of content starting with head ("text/plain"), or NULL. Valid until the next
+ * call. */
+const char *filetype_mime(struct filetype *t, struct ftpi_span head);
+void filetype_close(struct filetype *t);
+/* Lower-case hex of n bytes into buf (2n + 1 bytes). */
+const char *cli_hex(char *buf, size_t buflen, const uint8_t *p, size_t n);
 
 /* ---- out_report.c: --report FILE.html ------------------------------------------------------- */
 struct report;

@@ -94,11 +94,15 @@ static int on_event(void *user, const struct ftpi_event *ev)
 		summary_event(a->sum, ev);
 	if (a->pcapng != NULL)
 		annot_event(&a->annot, &a->pc, a->frame, ev);
+	a->data_mime = ev->type == FTPI_EV_DATA && a->ftype != NULL
+			       ? filetype_mime(a->ftype, ev->u.data.head)
+			       : NULL;
+	/* The Zeek logs and the report have their own files (not sorted by --sort). */
+	zeek_logs_event(a->zlogs, ev, a->data_mime);
+	report_event(a->report, ev);
 	if (a->sorted != NULL)
 		return sort_event(a, ev);
 	a->out->event(a, ev);
-	zeek_logs_event(a->zlogs, ev);
-	report_event(a->report, ev);
 	return 0;
 }
 
@@ -330,6 +334,7 @@ static int build_engine(struct run *r, struct app *a, const struct cli_opts *o, 
 	if (o->no_ndpi)
 		cfg.use_ndpi = 0;
 	cfg.verify_checksums = o->verify_checksums;
+	cfg.file_hashes = o->file_hashes;
 	if (getrandom(cfg.hash_seed, sizeof cfg.hash_seed, GRND_NONBLOCK) != sizeof cfg.hash_seed)
 		cfg.hash_seed[0] ^= (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
 
@@ -520,7 +525,7 @@ static void report_capture_loss(struct app *a, const struct cap_stats *cs)
 	if (ev.u.finding.severity > a->max_sev)
 		a->max_sev = ev.u.finding.severity;
 	a->out->event(a, &ev);
-	zeek_logs_event(a->zlogs, &ev);
+	zeek_logs_event(a->zlogs, &ev, NULL);
 	report_event(a->report, &ev);
 }
 
@@ -594,6 +599,12 @@ int main(int argc, char **argv)
 			return EXIT_RUNTIME;
 		}
 		a.drops = drops;
+	}
+	if (o.file_hashes != 0 && (a.ftype = filetype_open(err, sizeof err)) == NULL) {
+		fprintf(stderr, "ftpinspect: --file-hashes: %s\n", err);
+		drop_watch_free(drops);
+		cli_opts_free(&o);
+		return EXIT_RUNTIME;
 	}
 	if (o.report != NULL) {
 		a.report = report_new(o.report, o.pasv_min, o.pasv_max);
@@ -798,6 +809,7 @@ out:
 	sort_write(&a); /* nothing left when the run got this far; frees it otherwise */
 	summary_free(a.sum);
 	report_free(a.report);
+	filetype_close(a.ftype);
 	drop_watch_free(drops);
 	cli_opts_free(&o);
 	if (exit_code == EXIT_OK && o.fail_on >= 0 && a.max_sev >= o.fail_on)

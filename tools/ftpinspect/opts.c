@@ -53,7 +53,8 @@ enum {
 	OPT_SORT,
 	OPT_LOG_DIR,
 	OPT_ZEEK_COMMANDS,
-	OPT_REPORT
+	OPT_REPORT,
+	OPT_FILE_HASHES
 };
 
 static const struct option long_opts[] = {
@@ -91,6 +92,7 @@ static const struct option long_opts[] = {
 	{"log-dir", required_argument, NULL, OPT_LOG_DIR},
 	{"zeek-commands", required_argument, NULL, OPT_ZEEK_COMMANDS},
 	{"report", required_argument, NULL, OPT_REPORT},
+	{"file-hashes", optional_argument, NULL, OPT_FILE_HASHES},
 	{"quiet", no_argument, NULL, 'q'},
 	{"workers", required_argument, NULL, OPT_WORKERS},
 	{"sort", no_argument, NULL, OPT_SORT},
@@ -164,6 +166,11 @@ void cli_usage(FILE *f)
 	      "                          inline SVG charts): per server sessions, logins,\n"
 	      "                          findings, passive ports, firewall rule, certificates;\n"
 	      "                          a timeline\n"
+	      "  --file-hashes, --file-hashes=LIST\n"
+	      "                          hash each clear-text data connection's payload as it\n"
+	      "                          streams (LIST: md5,sha1,sha256; default sha256) and\n"
+	      "                          type it from its first bytes (libmagic): data events\n"
+	      "                          get sha256 and mime_type, --log-dir a files.log\n"
 	      "  --summary               per-server review with recommendations at the end\n"
 	      "  --color auto|always|never\n"
 	      "                          colour text output (auto: when stdout is a terminal and\n"
@@ -423,6 +430,8 @@ static const char *opt_expect(int c)
 		return "expected a directory";
 	case OPT_REPORT:
 		return "expected a file name";
+	case OPT_FILE_HASHES:
+		return "expected md5, sha1, sha256, comma-separated (yes/no in the config file)";
 	case OPT_ZEEK_COMMANDS:
 		return "expected VERB[,VERB]... (letters; at most " CLI_STR(CLI_MAX_ZEEK_CMDS) ")";
 	default:
@@ -445,6 +454,38 @@ static const char *opt_name(int c, char *buf, size_t buflen)
 	}
 	snprintf(buf, buflen, "?");
 	return buf;
+}
+
+/* --file-hashes[=LIST]: none given = sha256; the config file may say yes (sha256) or no. */
+static int parse_hashes(const char *val, int from_file, unsigned *out)
+{
+	static const char *const names[] = {"md5", "sha1", "sha256"};
+	static const unsigned bits[] = {FTPI_HASH_MD5, FTPI_HASH_SHA1, FTPI_HASH_SHA256};
+	const char *p = val;
+	int on;
+
+	if (val == NULL) {
+		*out = FTPI_HASH_SHA256;
+		return 0;
+	}
+	if (from_file && parse_bool(val, &on) == 0) {
+		*out = on ? FTPI_HASH_SHA256 : 0;
+		return 0;
+	}
+	*out = 0;
+	while (*p) {
+		size_t n = strcspn(p, ","), i;
+		for (i = 0; i < 3; i++)
+			if (strlen(names[i]) == n && strncasecmp(p, names[i], n) == 0)
+				break;
+		if (i == 3)
+			return -1;
+		*out |= bits[i];
+		p += n;
+		if (*p == ',')
+			p++;
+	}
+	return *out != 0 ? 0 : -1;
 }
 
 /* --zeek-commands: comma-separated verbs (letters only, upper-cased). 0 or -1. */
@@ -594,6 +635,10 @@ static int apply_opt(struct cli_opts *o, int c, const char *val, int from_file, 
 		if (cli_parse_u64(val, CLI_MAX_WORKERS, &v) != 0 || v == 0)
 			break;
 		o->workers = (unsigned)v;
+		return 0;
+	case OPT_FILE_HASHES:
+		if (parse_hashes(val, from_file, &o->file_hashes) != 0)
+			break;
 		return 0;
 	case OPT_REPORT:
 		if (*val == '\0')

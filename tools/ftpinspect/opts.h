@@ -69,6 +69,7 @@ struct cli_opts {
 	int sort;	  /* --sort */
 	const char *log_dir; /* --log-dir: Zeek ftp.log and notice.log there */
 	const char *report;  /* --report FILE.html */
+	unsigned file_hashes; /* --file-hashes: FTPI_HASH_* bits */
 	char zeek_commands[CLI_MAX_ZEEK_CMDS][16]; /* --zeek-commands; none: Zeek's default set */
 	size_t n_zeek_commands;
 

@@ -7,6 +7,7 @@
  * are printable ASCII. Adding a field to an event is one cli_jw_* call in its function below, at
  * the place in the key order docs/events.md gives it.
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -201,6 +202,33 @@ static void json_end(struct app *a)
 	a->fmt = NULL;
 }
 
+/* --file-hashes: the digests asked for (null when not computed) and the content type. */
+static void file_fields(struct cli_jw *w, const struct app *a, const struct ftpi_data_info *d)
+{
+	static const struct {
+		unsigned bit;
+		const char *key;
+		size_t off, len;
+	} h[] = {{FTPI_HASH_MD5, "md5", offsetof(struct ftpi_data_info, md5), 16},
+		 {FTPI_HASH_SHA1, "sha1", offsetof(struct ftpi_data_info, sha1), 20},
+		 {FTPI_HASH_SHA256, "sha256", offsetof(struct ftpi_data_info, sha256), 32}};
+	char hex[80];
+
+	for (size_t i = 0; i < sizeof h / sizeof *h; i++) {
+		if (!(a->o->file_hashes & h[i].bit))
+			continue;
+		if (d->hashes & h[i].bit)
+			cli_jw_str(w, h[i].key,
+				   cli_hex(hex, sizeof hex, (const uint8_t *)d + h[i].off, h[i].len));
+		else
+			cli_jw_null(w, h[i].key);
+	}
+	if (a->data_mime != NULL)
+		cli_jw_str(w, "mime_type", a->data_mime);
+	else
+		cli_jw_null(w, "mime_type");
+}
+
 /* EVE's "timestamp" beside "ts". */
 static void cli_jw_timestamp(struct cli_jw *w, uint64_t us)
 {
@@ -312,6 +340,8 @@ static void json_event(struct app *a, const struct ftpi_event *ev)
 		flow_event(w, ev);
 		break;
 	}
+	if (ev->type == FTPI_EV_DATA && a->o->file_hashes != 0)
+		file_fields(w, a, &ev->u.data);
 	cli_jw_community_id(w, ev);
 	cli_jw_end(w, a->fp);
 }

@@ -252,6 +252,20 @@ void cli_json_timestamp(json_t *obj, uint64_t us)
 	json_object_set_new(obj, "timestamp", s ? json_string(s) : json_null());
 }
 
+const char *cli_hex(char *buf, size_t buflen, const uint8_t *p, size_t n)
+{
+	static const char x[] = "0123456789abcdef";
+	size_t i;
+
+	for (i = 0; i < n && 2 * i + 2 < buflen; i++) {
+		buf[2 * i] = x[p[i] >> 4];
+		buf[2 * i + 1] = x[p[i] & 15];
+	}
+	if (buflen > 0)
+		buf[2 * i < buflen ? 2 * i : buflen - 1] = '\0';
+	return buf;
+}
+
 /* Orders two endpoints as the spec does: address bytes, then port. */
 static int ep_less(const struct ftpi_endpoint *a, const struct ftpi_endpoint *b, size_t alen)
 {

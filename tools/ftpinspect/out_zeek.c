@@ -11,6 +11,8 @@
  *               (FTP::log_at_least_one_command). Other commands still take their place in the
  *               per-session command queue so replies pair up.
  *   notice.log  (--log-dir) one row per finding, note FTPInspect::<kind>.
+ *   files.log   (--log-dir with --file-hashes) one row per data connection that carried
+ *               payload: its digests and content type, fuid random per run.
  *
  * `--format zeek` writes ftp.log to standard output; `--log-dir DIR` writes DIR/ftp.log and
  * DIR/notice.log beside any --format, reopened on SIGHUP. Connection uids are random per run
@@ -88,7 +90,8 @@ struct z_log {
 
 struct zeek_logs {
 	int show_passwords;
-	struct z_log ftp, notice;
+	unsigned file_hashes;
+	struct z_log ftp, notice, files;
 	char logged[Z_MAX_LOGGED][16];
 	size_t n_logged;
 	struct z_sess *s[Z_MAX_SESSIONS];
@@ -108,6 +111,16 @@ static const char notice_fields[] =
 static const char notice_types[] = "time\tstring\taddr\tport\taddr\tport\tstring\tstring\t"
 				   "string\tenum\tenum\tstring\tstring\taddr\taddr\tport\tcount\t"
 				   "string\tset[enum]\tset[string]\tinterval";
+
+static const char files_fields[] =
+	"ts\tfuid\tuid\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\tsource\tdepth\tanalyzers\t"
+	"mime_type\tfilename\tduration\tlocal_orig\tis_orig\tseen_bytes\ttotal_bytes\t"
+	"missing_bytes\toverflow_bytes\ttimedout\tparent_fuid\tmd5\tsha1\tsha256\textracted\t"
+	"extracted_cutoff\textracted_size";
+static const char files_types[] = "time\tstring\tstring\taddr\tport\taddr\tport\tstring\tcount\t"
+				  "set[string]\tstring\tstring\tinterval\tbool\tbool\tcount\t"
+				  "count\tcount\tcount\tbool\tstring\tstring\tstring\tstring\t"
+				  "string\tbool\tcount";
 
 /* Zeek's FTP::logged_commands. */
 static const char *const default_logged[] = {"APPE", "DELE", "RETR", "STOR", "STOU",
@@ -189,6 +202,26 @@ const char *zeek_uid(char *buf, size_t buflen, uint64_t session_id)
 	hi = mix64(session_id ^ uid_key[0]);
 	lo = mix64(hi ^ uid_key[1]) >> 32;
 	buf[0] = 'C';
+	b62(buf + 1, hi, 11);
+	b62(buf + 12, lo, 6);
+	buf[18] = '\0';
+	return buf;
+}
+
+/* A data connection's own uid (Zeek gives ftp-data connections theirs), and a file's fuid. */
+static const char *zeek_id(char *buf, size_t buflen, char prefix, uint64_t id, uint64_t salt)
+{
+	uint64_t hi, lo;
+
+	if (buflen < 19) {
+		if (buflen > 0)
+			buf[0] = '\0';
+		return buf;
+	}
+	uid_init();
+	hi = mix64(id ^ uid_key[0] ^ salt);
+	lo = mix64(hi ^ uid_key[1]) >> 32;
+	buf[0] = prefix;
 	b62(buf + 1, hi, 11);
 	b62(buf + 12, lo, 6);
 	buf[18] = '\0';
@@ -618,6 +651,44 @@ static void write_notice(struct zeek_logs *z, const struct ftpi_event *ev)
 	fputs("-\t-\tNotice::ACTION_LOG\t(empty)\t3600.000000\n", f);
 }
 
+/* ---- files.log ------------------------------------------------------------------------- */
+static void write_file(struct zeek_logs *z, const struct ftpi_event *ev, const char *mime)
+{
+	const struct ftpi_data_info *d = &ev->u.data;
+	FILE *f = z->files.f;
+	char ts[40], fu[24], u[24], ch[64], sh[64], name[Z_ARG_MAX], hex[80], an[32];
+	const uint8_t *dig[3] = {d->md5, d->sha1, d->sha256};
+	static const size_t dlen[3] = {16, 20, 32};
+	static const unsigned bit[3] = {FTPI_HASH_MD5, FTPI_HASH_SHA1, FTPI_HASH_SHA256};
+	static const char *const aname[3] = {"MD5", "SHA1", "SHA256"};
+	size_t n = 0;
+
+	if (f == NULL || d->tls || d->hash_dir < 0 || d->hashed_bytes == 0)
+		return;
+	ftpi_addr_format(&ev->client.addr, ch, sizeof ch);
+	ftpi_addr_format(&ev->server.addr, sh, sizeof sh);
+	cli_esc(name, sizeof name, d->file);
+	an[0] = '\0';
+	for (int i = 0; i < 3; i++)
+		if (z->file_hashes & bit[i])
+			n += (size_t)snprintf(an + n, sizeof an - n, "%s%s", n ? "," : "", aname[i]);
+	fprintf(f, "%s\t%s\t%s\t%s\t%u\t%s\t%u\tFTP_DATA\t0\t%s\t%s\t%s\t",
+		cli_time(ts, sizeof ts, d->start_us ? d->start_us : ev->ts_us),
+		zeek_id(fu, sizeof fu, 'F', ev->stream_id, 0x46696c65ULL),
+		zeek_id(u, sizeof u, 'C', ev->stream_id, 0x44617461ULL), ch, ev->client.port, sh,
+		ev->server.port, an[0] ? an : "(empty)", mime ? mime : "-",
+		name[0] ? name : "-");
+	if (d->end_us >= d->start_us && d->start_us != 0)
+		fprintf(f, "%.6f\t", (double)(d->end_us - d->start_us) / 1e6);
+	else
+		fputs("-\t", f);
+	fprintf(f, "-\t%s\t%llu\t-\t%s\t0\tF\t-", d->hash_dir == 0 ? "T" : "F",
+		(unsigned long long)d->hashed_bytes, d->hashes ? "0" : "-");
+	for (int i = 0; i < 3; i++)
+		fprintf(f, "\t%s", (d->hashes & bit[i]) ? cli_hex(hex, sizeof hex, dig[i], dlen[i]) : "-");
+	fputs("\t-\t-\t-\n", f);
+}
+
 /* ---- the logs --------------------------------------------------------------------------- */
 static struct zeek_logs *logs_new(const struct cli_opts *o)
 {
@@ -628,6 +699,8 @@ static struct zeek_logs *logs_new(const struct cli_opts *o)
 	z->show_passwords = o->show_passwords;
 	z->ftp = (struct z_log){NULL, NULL, "ftp", ftp_fields, ftp_types};
 	z->notice = (struct z_log){NULL, NULL, "notice", notice_fields, notice_types};
+	z->files = (struct z_log){NULL, NULL, "files", files_fields, files_types};
+	z->file_hashes = o->file_hashes;
 	if (o->n_zeek_commands > 0) {
 		for (size_t i = 0; i < o->n_zeek_commands && i < Z_MAX_LOGGED; i++)
 			snprintf(z->logged[z->n_logged++], sizeof z->logged[0], "%s",
@@ -673,14 +746,15 @@ struct zeek_logs *zeek_logs_open_dir(const struct cli_opts *o, const char *dir, 
 		return NULL;
 	}
 	if (log_open(&z->ftp, dir, "w", err, errlen) != 0 ||
-	    log_open(&z->notice, dir, "w", err, errlen) != 0) {
+	    log_open(&z->notice, dir, "w", err, errlen) != 0 ||
+	    (o->file_hashes != 0 && log_open(&z->files, dir, "w", err, errlen) != 0)) {
 		zeek_logs_close(z);
 		return NULL;
 	}
 	return z;
 }
 
-void zeek_logs_event(struct zeek_logs *z, const struct ftpi_event *ev)
+void zeek_logs_event(struct zeek_logs *z, const struct ftpi_event *ev, const char *mime)
 {
 	struct z_sess *s;
 
@@ -710,6 +784,9 @@ void zeek_logs_event(struct zeek_logs *z, const struct ftpi_event *ev)
 	case FTPI_EV_FINDING:
 		write_notice(z, ev);
 		break;
+	case FTPI_EV_DATA:
+		write_file(z, ev, mime);
+		break;
 	default:
 		break;
 	}
@@ -725,12 +802,14 @@ int zeek_logs_flush(struct zeek_logs *z)
 		rc = -1;
 	if (z->notice.f != NULL && fflush(z->notice.f) != 0)
 		rc = -1;
+	if (z->files.f != NULL && fflush(z->files.f) != 0)
+		rc = -1;
 	return rc;
 }
 
 int zeek_logs_reopen(struct zeek_logs *z, char *err, size_t errlen)
 {
-	struct z_log *logs[] = {&z->ftp, &z->notice};
+	struct z_log *logs[] = {&z->ftp, &z->notice, &z->files};
 	int rc = 0;
 
 	for (size_t i = 0; i < sizeof logs / sizeof *logs; i++) {
@@ -753,10 +832,11 @@ int zeek_logs_close(struct zeek_logs *z)
 		return 0;
 	while (z->n > 0)
 		end_session(z, z->s[z->n - 1]);
-	if (log_finish(&z->ftp) != 0 || log_finish(&z->notice) != 0)
+	if (log_finish(&z->ftp) != 0 || log_finish(&z->notice) != 0 || log_finish(&z->files) != 0)
 		rc = -1;
 	free(z->ftp.path);
 	free(z->notice.path);
+	free(z->files.path);
 	free(z);
 	return rc;
 }
@@ -775,7 +855,7 @@ static int zeek_begin(struct app *a)
 static void zeek_event(struct app *a, const struct ftpi_event *ev)
 {
 	if (ev->type != FTPI_EV_FINDING) /* findings: notice.log with --log-dir */
-		zeek_logs_event(a->fmt, ev);
+		zeek_logs_event(a->fmt, ev, a->data_mime);
 }
 
 static void zeek_stats(struct app *a, const struct ftpi_stats *st, const struct cap_stats *cs)

@@ -100,6 +100,8 @@ int ftpi_config_validate(const struct ftpi_config *cfg, char *field, size_t fiel
 			return bad_field(field, fieldlen, "allow_servers");
 	if ((cfg->allocator.alloc == NULL) != (cfg->allocator.free == NULL))
 		return bad_field(field, fieldlen, "allocator");
+	if (cfg->file_hashes & ~(FTPI_HASH_MD5 | FTPI_HASH_SHA1 | FTPI_HASH_SHA256))
+		return bad_field(field, fieldlen, "file_hashes");
 #ifndef FTPI_WITH_NDPI
 	if (cfg->use_ndpi)
 		return bad_field(field, fieldlen, "use_ndpi (built without nDPI)");
