@@ -610,6 +610,7 @@ int main(int argc, char **argv)
 		a.report = report_new(o.report, o.pasv_min, o.pasv_max);
 		if (a.report == NULL) {
 			fputs("ftpinspect: out of memory\n", stderr);
+			filetype_close(a.ftype);
 			drop_watch_free(drops);
 			cli_opts_free(&o);
 			return EXIT_RUNTIME;
@@ -620,6 +621,7 @@ int main(int argc, char **argv)
 		if (a.sum == NULL) {
 			fputs("ftpinspect: out of memory\n", stderr);
 			report_free(a.report);
+			filetype_close(a.ftype);
 			drop_watch_free(drops);
 			cli_opts_free(&o);
 			return EXIT_RUNTIME;
@@ -629,6 +631,7 @@ int main(int argc, char **argv)
 		drop_watch_free(drops);
 		summary_free(a.sum);
 		report_free(a.report);
+		filetype_close(a.ftype);
 		cli_opts_free(&o);
 		return exit_code;
 	}
