@@ -4,9 +4,9 @@
 set -eu
 export DEBIAN_FRONTEND=noninteractive
 PKGS="build-essential cmake pkg-config clang libclang-rt-14-dev libnids-dev
-libpcap-dev libndpi-dev libjansson-dev libssl-dev zlib1g-dev
+libpcap-dev libndpi-dev libjansson-dev libssl-dev zlib1g-dev libinih-dev libmagic-dev
 python3 python3-jsonschema python3-scapy groff-base tshark wireshark-dev tcpdump tcpreplay iproute2 iptables vsftpd lftp curl openssl
-xvfb wireshark-qt x11-apps xdotool"
+xvfb wireshark-qt x11-apps xdotool chromium"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||

@@ -253,6 +253,12 @@ struct ftpi_session_info {
 	struct ftpi_span banner; /* the 220 greeting text */
 };
 
+/* File hashes (ftpi_config.file_hashes, ftpi_data_info.hashes). */
+#define FTPI_HASH_MD5	   0x1u
+#define FTPI_HASH_SHA1	   0x2u
+#define FTPI_HASH_SHA256   0x4u
+#define FTPI_DATA_HEAD_MAX 1024 /* first payload bytes given with a hashed data connection */
+
 struct ftpi_data_info {
 	int link;          /* enum ftpi_link */
 	int announced_by;  /* enum ftpi_announce */
@@ -269,6 +275,16 @@ struct ftpi_data_info {
 	 * names are static strings or NULL. */
 	uint16_t tls_version, tls_cipher;
 	const char *tls_version_name, *tls_cipher_name;
+	/* With config file_hashes: digests of the payload of a clear-text data connection, in the
+	 * one direction that carried it (hash_dir: FTPI_DIR_*-like 0 = to the server, 1 = to the
+	 * client, -1 none). hashes = the FTPI_HASH_* bits filled: 0 when a gap lost bytes, for
+	 * TLS, or when nothing flowed. head = its first bytes (at most FTPI_DATA_HEAD_MAX), for
+	 * typing the content; nothing else of the payload is kept. */
+	unsigned hashes;
+	int hash_dir;
+	uint64_t hashed_bytes;
+	uint8_t md5[16], sha1[20], sha256[32];
+	struct ftpi_span head;
 };
 
 struct ftpi_expect_info {
@@ -511,6 +527,10 @@ struct ftpi_config {
 	uint32_t max_arg_len;   /* command argument kept: file names, PORT text (default 256;
 	                         * 1..256) */
 	uint32_t max_reply_len; /* reply text, multi-line replies joined (default 512; 16..512) */
+
+	/* File hashes (appended): FTPI_HASH_* bits: hash each clear data connection's payload as
+	 * it streams (data events); default 0 = none. */
+	unsigned file_hashes;
 };
 
 /* Fills defaults. Always call it first. */

@@ -20,7 +20,7 @@ import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 KEPT = ("finding", "data", "session", "server")
-TIME_KEYS = ("ts", "frame", "start", "end", "announce_frame")
+TIME_KEYS = ("ts", "timestamp", "frame", "start", "end", "announce_frame")
 # nDPI dissects packet by packet: whether it flags clear-text credentials depends on the
 # segmentation, so its note in a finding's evidence is not compared.
 NDPI_NOTE = re.compile(r"; nDPI risk: [^;]*")

@@ -86,7 +86,7 @@ LD_LIBRARY_PATH="$root/usr/$libdir" ldd "$tool" | grep -q "not found" && fail "u
 LD_LIBRARY_PATH="$root/usr/$libdir" "$tool" --version
 out=$(LD_LIBRARY_PATH="$root/usr/$libdir" "$tool" -r "$src/captures/vsftpd_plain_passive.pcap" \
 	--format json) || fail "the unpacked tool failed"
-echo "$out" | grep -q '"event":"finding","ts":[0-9.]*,"kind":"plaintext_auth"' ||
+echo "$out" | grep -q '"event":"finding","ts":[0-9.]*,"timestamp":"[^"]*","kind":"plaintext_auth"' ||
 	fail "no plaintext_auth finding from the unpacked tool"
 echo "unpacked tool: $(echo "$out" | grep -c '"event":"finding"') findings," \
 	"$(echo "$out" | grep -c '"event":"session"') sessions on vsftpd_plain_passive.pcap"

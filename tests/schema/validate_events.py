@@ -86,7 +86,7 @@ def run_set(a, schema, which):
     lines = 0
     for pcap, opts in pairs:
         cmd = [a.ftpinspect, "-r", pcap, "--format", "json", "-v", "--flows", "--stats",
-               "--summary"] + opts
+               "--summary", "--file-hashes=md5,sha1,sha256"] + opts
         p = subprocess.run(cmd, capture_output=True, text=True)
         name = os.path.relpath(pcap, a.source)
         if p.returncode != 0:
@@ -130,7 +130,8 @@ def check_doc(a, schema):
     v = validator(schema)
     defs = schema["$defs"]
     # The schema must reject what it claims to.
-    good = {"event": "finding", "ts": 1.5, "kind": "plaintext_auth", "severity": "high",
+    good = {"event": "finding", "ts": 1.5, "timestamp": "1970-01-01T00:00:01.500000+0000",
+            "community_id": "1:+wZLD5lOVKH/SKWTC3j6beZqa1w=", "kind": "plaintext_auth", "severity": "high",
             "session": 1, "client": {"ip": "192.0.2.1", "port": 40000},
             "server": {"ip": "2001:db8::1", "port": 21}, "message": "m", "evidence": "e",
             "frame": 4}
@@ -140,7 +141,8 @@ def check_doc(a, schema):
     bad = []
     for path, value in (("extra", 1), ("kind", "plaintext"), ("severity", "critical"),
                         ("client.ip", "not-an-ip"), ("client.ip", "192.0.2.999"), ("client.port", 70000),
-                        ("client.extra", 1), ("message", "bell\x07"), ("session", 0)):
+                        ("client.extra", 1), ("message", "bell\x07"), ("session", 0),
+                        ("timestamp", "1970-01-01T00:00:01Z"), ("community_id", "1:abc")):
         ev = copy.deepcopy(good)
         obj = ev
         keys = path.split(".")

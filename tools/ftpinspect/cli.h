@@ -232,6 +232,14 @@ struct app {
 	} reopen[APP_MAX_REOPEN];
 	size_t n_reopen;
 
+	/* --log-dir: the Zeek logs, or NULL. */
+	struct zeek_logs *zlogs;
+	/* --report: the HTML report's tables, or NULL. */
+	struct report *report;
+	/* --file-hashes: libmagic, and the type of the data event being handled (or NULL). */
+	struct filetype *ftype;
+	const char *data_mime;
+
 	/* Live: when the capture dropped packets (main.c), or NULL. */
 	struct drop_watch *drops;
 	struct sorted *sorted; /* --sort: events held until the end */
@@ -248,6 +256,42 @@ int app_wants(const struct app *a, int ev_type);
 extern const struct out_ops out_text_ops;
 extern const struct out_ops out_json_ops;
 extern const struct out_ops out_zeek_ops;
+
+/* ---- out_zeek.c: Zeek logs ------------------------------------------------------------------ */
+struct zeek_logs;
+/* ftp.log written to f (--format zeek; f stays open). NULL when out of memory. */
+struct zeek_logs *zeek_logs_open_stream(const struct cli_opts *o, FILE *f);
+/* --log-dir: DIR/ftp.log and DIR/notice.log (DIR is created when missing). NULL with a reason. */
+struct zeek_logs *zeek_logs_open_dir(const struct cli_opts *o, const char *dir, char *err,
+				     size_t errlen);
+/* mime: the content type of a data event (--file-hashes), or NULL. */
+void zeek_logs_event(struct zeek_logs *z, const struct ftpi_event *ev, const char *mime);
+/* SIGHUP: each file gets its #close line and is opened anew (appending) with a new header. */
+int zeek_logs_reopen(struct zeek_logs *z, char *err, size_t errlen);
+int zeek_logs_flush(struct zeek_logs *z);
+/* Ends the open sessions' rows, writes #close lines, closes the files: 0 or -1 (write error). */
+int zeek_logs_close(struct zeek_logs *z);
+/* The Zeek connection uid of a session ("C" + 17 base-62 digits, random per run; "-" for 0). */
+const char *zeek_uid(char *buf, size_t buflen, uint64_t session_id);
+
+/* ---- filetype.c: --file-hashes, content types with libmagic --------------------------------- */
+struct filetype;
+struct filetype *filetype_open(char *err, size_t errlen);
+/* The MIME type of content starting with head ("text/plain"), or NULL. Valid until the next
+ * call. */
+const char *filetype_mime(struct filetype *t, struct ftpi_span head);
+void filetype_close(struct filetype *t);
+/* Lower-case hex of n bytes into buf (2n + 1 bytes). */
+const char *cli_hex(char *buf, size_t buflen, const uint8_t *p, size_t n);
+
+/* ---- out_report.c: --report FILE.html ------------------------------------------------------- */
+struct report;
+/* NULL when out of memory. The agreed passive range (0, 0: none) colours the histogram. */
+struct report *report_new(const char *path, uint16_t pasv_min, uint16_t pasv_max);
+void report_event(struct report *r, const struct ftpi_event *ev);
+/* Writes the page: 0, or -1 with a reason in err. */
+int report_write(struct report *r, char *err, size_t errlen);
+void report_free(struct report *r);
 
 /* ---- out_util.c: helpers shared by the formats ------------------------------------------- */
 /* Escapes a wire span into buf (always NUL-terminated). */
@@ -309,6 +353,15 @@ void cli_jw_array_end(struct cli_jw *w);
 
 /* {"ip": .., "port": ..} */
 json_t *cli_json_endpoint(const struct ftpi_endpoint *ep);
+/* The time as Suricata's EVE writes it: local time with microseconds and the numeric offset
+ * ("2024-05-01T10:00:00.123456+0000"); NULL when it cannot be formatted. */
+const char *cli_eve_time(char *buf, size_t buflen, uint64_t us);
+/* obj["timestamp"] = that time (null when it cannot be formatted). */
+void cli_json_timestamp(json_t *obj, uint64_t us);
+/* Community ID v1 (seed 0) of a connection: "1:" + base64(SHA-1), or NULL when the endpoints
+ * cannot make one (unset, mixed families). */
+const char *cli_community_id(char *buf, size_t buflen, const struct ftpi_endpoint *client,
+			     const struct ftpi_endpoint *server, uint8_t proto);
 /* Writes {"event":event,"ts":ts, ...obj} as one line and releases obj. */
 void cli_json_emit(FILE *f, const char *event, uint64_t ts_us, json_t *obj);
 

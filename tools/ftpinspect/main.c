@@ -96,6 +96,12 @@ static int on_event(void *user, const struct ftpi_event *ev)
 		summary_event(a->sum, ev);
 	if (a->pcapng != NULL)
 		annot_event(&a->annot, &a->pc, a->frame, ev);
+	a->data_mime = ev->type == FTPI_EV_DATA && a->ftype != NULL
+			       ? filetype_mime(a->ftype, ev->u.data.head)
+			       : NULL;
+	/* The Zeek logs and the report have their own files (not sorted by --sort). */
+	zeek_logs_event(a->zlogs, ev, a->data_mime);
+	report_event(a->report, ev);
 	if (a->sorted != NULL)
 		return sort_event(a, ev);
 	a->out->event(a, ev);
@@ -255,6 +261,28 @@ static int open_write(struct app *a, const struct cli_opts *o)
 	return 0;
 }
 
+static int reopen_zeek(struct app *a, void *arg, char *err, size_t errlen)
+{
+	(void)arg;
+	return zeek_logs_reopen(a->zlogs, err, errlen);
+}
+
+/* --log-dir: opens the Zeek logs and registers them for SIGHUP. 0, or -1 (said on stderr). */
+static int open_log_dir(struct app *a, const struct cli_opts *o)
+{
+	char err[256];
+
+	if (o->log_dir == NULL)
+		return 0;
+	a->zlogs = zeek_logs_open_dir(o, o->log_dir, err, sizeof err);
+	if (a->zlogs == NULL) {
+		fprintf(stderr, "ftpinspect: --log-dir %s: %s\n", o->log_dir, err);
+		return -1;
+	}
+	app_on_reopen(a, o->log_dir, reopen_zeek, NULL);
+	return 0;
+}
+
 static void print_stats_stderr(struct run *r)
 {
 	struct ftpi_stats st;
@@ -350,6 +378,7 @@ static int build_engine(struct run *r, struct app *a, const struct cli_opts *o, 
 	if (o->no_ndpi)
 		cfg.use_ndpi = 0;
 	cfg.verify_checksums = o->verify_checksums;
+	cfg.file_hashes = o->file_hashes;
 	if (getrandom(cfg.hash_seed, sizeof cfg.hash_seed, GRND_NONBLOCK) != sizeof cfg.hash_seed)
 		cfg.hash_seed[0] ^= (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
 
@@ -359,7 +388,7 @@ static int build_engine(struct run *r, struct app *a, const struct cli_opts *o, 
 	if (o->flows)
 		a->user_mask |= FTPI_EVMASK_FLOWS;
 	cfg.event_mask = a->user_mask;
-	if (o->format == CLI_FMT_ZEEK)
+	if (o->format == CLI_FMT_ZEEK || o->log_dir != NULL)
 		cfg.event_mask |= FTPI_EVMASK_COMMANDS | FTPI_EVMASK_EXPECT;
 	if (o->write_file != NULL || o->iface != NULL)
 		cfg.event_mask |= FTPI_EVMASK_EXPECT; /* -w annotations; live: drop windows */
@@ -443,6 +472,8 @@ static int read_capture(struct run *r)
 			print_stats_stderr(r);
 		if (cap_take_hup())
 			reopen_all(r->a);
+		if (live)
+			zeek_logs_flush(r->a->zlogs);
 		check_output(r, live);
 		if (res == CAP_EOF)
 			break;
@@ -546,6 +577,8 @@ static void report_capture_loss(struct app *a, const struct cap_stats *cs)
 	if (ev.u.finding.severity > a->max_sev)
 		a->max_sev = ev.u.finding.severity;
 	a->out->event(a, &ev);
+	zeek_logs_event(a->zlogs, &ev, NULL);
+	report_event(a->report, &ev);
 }
 
 static int no_color_env(void)
@@ -623,10 +656,28 @@ int main(int argc, char **argv)
 		}
 		a.drops = drops;
 	}
+	if (o.file_hashes != 0 && (a.ftype = filetype_open(err, sizeof err)) == NULL) {
+		fprintf(stderr, "ftpinspect: --file-hashes: %s\n", err);
+		drop_watch_free(drops);
+		cli_opts_free(&o);
+		return EXIT_RUNTIME;
+	}
+	if (o.report != NULL) {
+		a.report = report_new(o.report, o.pasv_min, o.pasv_max);
+		if (a.report == NULL) {
+			fputs("ftpinspect: out of memory\n", stderr);
+			filetype_close(a.ftype);
+			drop_watch_free(drops);
+			cli_opts_free(&o);
+			return EXIT_RUNTIME;
+		}
+	}
 	if (o.summary) {
 		a.sum = summary_new();
 		if (a.sum == NULL) {
 			fputs("ftpinspect: out of memory\n", stderr);
+			report_free(a.report);
+			filetype_close(a.ftype);
 			drop_watch_free(drops);
 			cli_opts_free(&o);
 			return EXIT_RUNTIME;
@@ -635,6 +686,8 @@ int main(int argc, char **argv)
 	if (build_engine(&r, &a, &o, &exit_code) != 0) {
 		drop_watch_free(drops);
 		summary_free(a.sum);
+		report_free(a.report);
+		filetype_close(a.ftype);
 		cli_opts_free(&o);
 		return exit_code;
 	}
@@ -681,7 +734,7 @@ int main(int argc, char **argv)
 			exit_code = EXIT_USAGE;
 			goto finish;
 		}
-		if (open_write(&a, &o) != 0) {
+		if (open_write(&a, &o) != 0 || open_log_dir(&a, &o) != 0) {
 			exit_code = EXIT_USAGE;
 			goto finish;
 		}
@@ -714,7 +767,7 @@ int main(int argc, char **argv)
 			exit_code = EXIT_RUNTIME;
 			break;
 		}
-		if (i == 0 && open_write(&a, &o) != 0) {
+		if (i == 0 && (open_write(&a, &o) != 0 || open_log_dir(&a, &o) != 0)) {
 			exit_code = EXIT_USAGE;
 			break;
 		}
@@ -781,7 +834,18 @@ finish:
 	}
 	if (a.out->end != NULL)
 		a.out->end(&a);
+	if (a.report != NULL && report_write(a.report, err, sizeof err) != 0) {
+		fprintf(stderr, "ftpinspect: --report %s: %s\n", o.report, err);
+		if (exit_code == EXIT_OK)
+			exit_code = EXIT_RUNTIME;
+	}
 out:
+	if (zeek_logs_close(a.zlogs) != 0) {
+		fprintf(stderr, "ftpinspect: --log-dir %s: write error\n", o.log_dir);
+		if (exit_code == EXIT_OK)
+			exit_code = EXIT_RUNTIME;
+	}
+	a.zlogs = NULL;
 	check_output(&r, 1);
 	if (r.out_failed) {
 		fprintf(stderr, "ftpinspect: write error on %s\n",
@@ -803,6 +867,8 @@ out:
 	workers_free(r.wk);
 	sort_write(&a); /* nothing left when the run got this far; frees it otherwise */
 	summary_free(a.sum);
+	report_free(a.report);
+	filetype_close(a.ftype);
 	drop_watch_free(drops);
 	cli_opts_free(&o);
 	if (exit_code == EXIT_OK && o.fail_on >= 0 && a.max_sev >= o.fail_on)

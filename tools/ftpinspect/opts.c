@@ -3,21 +3,29 @@
  * opts.c - command line (getopt_long) and config file parsing for ftpinspect. Every number is
  * read with a strict bounded parser (no atoi/sscanf/strtol on user text); every error names the
  * flag, or the config file and line, and the bad value, and is a usage error (exit 2). The
- * config file holds `key = value` lines named like the long options, with `#` comments.
+ * config file is read with libinih: `key = value` lines whose keys are the long options'
+ * names, `[sections]` to group them (their names are free), `#` and `;` comments.
  */
 #include <errno.h>
 #include <getopt.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
 
+#include <ini.h>
+
 #include "cli.h"
 #include "opts.h"
 
 #define CLI_STR2(x) #x
 #define CLI_STR(x)  CLI_STR2(x)
+
+#ifndef FTPI_DEFAULT_CONFIG
+#define FTPI_DEFAULT_CONFIG "/etc/ftpinspect/ftpinspect.conf"
+#endif
 
 enum {
 	OPT_FORMAT = 256,
@@ -43,6 +51,10 @@ enum {
 	OPT_IMMEDIATE,
 	OPT_WORKERS,
 	OPT_SORT,
+	OPT_LOG_DIR,
+	OPT_ZEEK_COMMANDS,
+	OPT_REPORT,
+	OPT_FILE_HASHES,
 	OPT_CA_DIR,
 	OPT_MAX_LINE,
 	OPT_MAX_PENDING,
@@ -89,25 +101,16 @@ static const struct option long_opts[] = {
 	{"immediate", no_argument, NULL, OPT_IMMEDIATE},
 	{"immediate-mode", no_argument, NULL, OPT_IMMEDIATE},
 	{"list-interfaces", no_argument, NULL, 'D'},
+	{"log-dir", required_argument, NULL, OPT_LOG_DIR},
+	{"zeek-commands", required_argument, NULL, OPT_ZEEK_COMMANDS},
+	{"report", required_argument, NULL, OPT_REPORT},
+	{"file-hashes", optional_argument, NULL, OPT_FILE_HASHES},
 	{"quiet", no_argument, NULL, 'q'},
 	{"workers", required_argument, NULL, OPT_WORKERS},
 	{"sort", no_argument, NULL, OPT_SORT},
 	{"help", no_argument, NULL, 'h'},
 	{"version", no_argument, NULL, 'V'},
 	{NULL, 0, NULL, 0}};
-
-/* Config file keys, in enum cli_key order. */
-static const char *const key_names[CLI_K__COUNT] = {
-	"passive-range",  "allow-client", "allow-server",    "brute-force",
-	"show-passwords", "ca-file",	  "server-name",     "fail-on",
-	"ctrl-port",	  "no-ndpi",	  "verify-checksums", "ca-dir",
-	"max-line-length", "max-pending-commands", "max-user-length", "max-arg-length",
-	"max-reply-length"};
-
-/* The numeric limits, in enum cli_key order from CLI_K_MAX_LINE: allowed range. */
-static const struct {
-	uint32_t lo, hi;
-} limits[] = {{64, 1048576}, {1, 256}, {1, 128}, {1, 256}, {16, 512}};
 
 void cli_usage(FILE *f)
 {
@@ -165,6 +168,21 @@ void cli_usage(FILE *f)
 	      "                          anyway)\n"
 	      "  -q, --quiet             no 'listening on' line, progress line or final packet\n"
 	      "                          counts on stderr (drops are still reported)\n"
+	      "  --log-dir DIR           also write Zeek logs into DIR (created when missing):\n"
+	      "                          ftp.log and notice.log (one row per finding); SIGHUP\n"
+	      "                          reopens them\n"
+	      "  --zeek-commands LIST    commands ftp.log rows are written for, comma-separated\n"
+	      "                          (Zeek's FTP::logged_commands; default APPE,DELE,RETR,\n"
+	      "                          STOR,STOU,ACCT,PORT,PASV,EPRT,EPSV)\n"
+	      "  --report FILE.html      at the end, a self-contained HTML report (no scripts,\n"
+	      "                          inline SVG charts): per server sessions, logins,\n"
+	      "                          findings, passive ports, firewall rule, certificates;\n"
+	      "                          a timeline\n"
+	      "  --file-hashes, --file-hashes=LIST\n"
+	      "                          hash each clear-text data connection's payload as it\n"
+	      "                          streams (LIST: md5,sha1,sha256; default sha256) and\n"
+	      "                          type it from its first bytes (libmagic): data events\n"
+	      "                          get sha256 and mime_type, --log-dir a files.log\n"
 	      "  --summary               per-server review with recommendations at the end\n"
 	      "  --color auto|always|never\n"
 	      "                          colour text output (auto: when stdout is a terminal and\n"
@@ -174,8 +192,13 @@ void cli_usage(FILE *f)
 	      "                          the order between sessions is otherwise free with\n"
 	      "                          --workers)\n"
 	      "\n"
-	      "Policy (also from --config FILE, 'key = value' lines; flags override the file):\n"
-	      "  --config FILE           read policy settings from FILE\n"
+	      "Config file: --config FILE, else /etc/ftpinspect/ftpinspect.conf when present\n"
+	      "($FTPINSPECT_CONFIG names another; empty: none): INI 'key = value' lines, keys\n"
+	      "named like the long options (yes/no for flags), [sections] free; flags override\n"
+	      "the file.\n"
+	      "  --config FILE           read settings from FILE\n"
+	      "\n"
+	      "Policy:\n"
 	      "  --passive-range LO-HI   the agreed passive port range, e.g. 50000-50100\n"
 	      "  --allow-client CIDR     allowed client network; repeatable\n"
 	      "  --allow-server CIDR     allowed server network; repeatable\n"
@@ -284,18 +307,17 @@ static char *xstrdup(const char *s)
 	return d;
 }
 
-/* Applies one policy key. from_file: skipped when the command line set the key. On error writes
- * a reason into err and returns -1. */
-static int apply_key(struct cli_opts *o, int key, const char *val, int from_file, char *err,
-		     size_t errlen)
+/* Applies one policy key (val NULL: a flag from the command line). On error writes a reason
+ * into err and returns -1. */
+/* The numeric limits, in enum cli_key order from CLI_K_MAX_LINE: allowed range. */
+static const struct {
+	uint32_t lo, hi;
+} limits[] = {{64, 1048576}, {1, 256}, {1, 128}, {1, 256}, {16, 512}};
+
+static int apply_key(struct cli_opts *o, int key, const char *val, char *err, size_t errlen)
 {
 	uint64_t a, b;
 	int flag;
-
-	if (from_file && (o->set_by_flag & (1u << key)))
-		return 0;
-	if (!from_file)
-		o->set_by_flag |= 1u << key;
 
 	switch (key) {
 	case CLI_K_PASSIVE_RANGE:
@@ -414,97 +436,430 @@ static char *trim(char *s)
 	return s;
 }
 
-static int load_config(struct cli_opts *o, const char *path)
+/* The option of each policy key, in enum cli_key order. */
+static const int key_opts[CLI_K__COUNT] = {
+	OPT_PASSIVE_RANGE, OPT_ALLOW_CLIENT, OPT_ALLOW_SERVER, OPT_BRUTE_FORCE,
+	OPT_SHOW_PASSWORDS, OPT_CA_FILE, OPT_SERVER_NAME, OPT_FAIL_ON,
+	OPT_CTRL_PORT, OPT_NO_NDPI, OPT_VERIFY_CHECKSUMS, OPT_CA_DIR,
+	OPT_MAX_LINE, OPT_MAX_PENDING, OPT_MAX_USER, OPT_MAX_ARG, OPT_MAX_REPLY};
+
+#define OPT_SLOTS 512
+static size_t opt_slot(int c)
 {
-	char line[4096], err[256];
-	unsigned long lineno = 0, keys = 0;
-	FILE *f = fopen(path, "r");
+	return (size_t)c % OPT_SLOTS;
+}
 
-	if (f == NULL) {
-		fprintf(stderr, "ftpinspect: %s: cannot read config file: %s\n", path,
-			strerror(errno));
-		return -1;
+/* What a bad value of option c should have been. */
+static const char *opt_expect(int c)
+{
+	switch (c) {
+	case 's':
+		return "expected 0..262144 (0: 262144)";
+	case 'B':
+		return "expected a size in KiB, 1..4194303";
+	case 'c':
+		return "expected a positive packet count";
+	case 'G':
+	case OPT_DURATION:
+		return "expected a positive number of seconds";
+	case 'Z':
+		return "expected a user name";
+	case OPT_FORMAT:
+		return "expected text, json or zeek";
+	case OPT_COLOR:
+		return "expected auto, always or never";
+	case OPT_WORKERS:
+		return "expected 1..64 or auto";
+	case OPT_LOG_DIR:
+		return "expected a directory";
+	case OPT_REPORT:
+		return "expected a file name";
+	case OPT_FILE_HASHES:
+		return "expected md5, sha1, sha256, comma-separated (yes/no in the config file)";
+	case OPT_ZEEK_COMMANDS:
+		return "expected VERB[,VERB]... (letters; at most " CLI_STR(CLI_MAX_ZEEK_CMDS) ")";
+	default:
+		return "invalid";
 	}
-	while (fgets(line, sizeof line, f) != NULL) {
-		char *p, *eq, *key, *val;
-		int k;
+}
 
-		lineno++;
-		if (strchr(line, '\n') == NULL && !feof(f)) {
-			fprintf(stderr, "ftpinspect: %s:%lu: line too long (at most %zu bytes)\n",
-				path, lineno, sizeof line - 2);
-			fclose(f);
-			return -1;
-		}
-		/* A comment starts with '#' at the line start or after blanks. */
-		for (p = line; *p; p++) {
-			if (*p == '#' && (p == line || p[-1] == ' ' || p[-1] == '\t')) {
-				*p = '\0';
-				break;
-			}
-		}
-		p = trim(line);
-		if (*p == '\0')
-			continue;
-		eq = strchr(p, '=');
-		if (eq == NULL) {
-			fprintf(stderr, "ftpinspect: %s:%lu: expected 'key = value', got '%s'\n",
-				path, lineno, p);
-			fclose(f);
-			return -1;
-		}
-		*eq = '\0';
-		key = trim(p);
-		val = trim(eq + 1);
-		for (k = 0; k < CLI_K__COUNT; k++)
-			if (strcmp(key, key_names[k]) == 0)
-				break;
-		if (k == CLI_K__COUNT) {
-			fprintf(stderr, "ftpinspect: %s:%lu: unknown key '%s'\n", path, lineno,
-				key);
-			fclose(f);
-			return -1;
-		}
-		if (*val == '\0') {
-			fprintf(stderr, "ftpinspect: %s:%lu: %s: missing value\n", path, lineno,
-				key);
-			fclose(f);
-			return -1;
-		}
-		if (apply_key(o, k, val, 1, err, sizeof err) != 0) {
-			fprintf(stderr, "ftpinspect: %s:%lu: %s: %s\n", path, lineno, key, err);
-			fclose(f);
-			return -1;
-		}
-		keys++;
+/* "-s" or "--snaplen": the option as the user wrote it (short form when it has one). */
+static const char *opt_name(int c, char *buf, size_t buflen)
+{
+	if (c > 0 && c < 256) {
+		snprintf(buf, buflen, "-%c", c);
+		return buf;
 	}
-	if (ferror(f)) {
-		fprintf(stderr, "ftpinspect: %s: read error\n", path);
-		fclose(f);
-		return -1;
+	for (const struct option *lo = long_opts; lo->name != NULL; lo++) {
+		if (lo->val == c) {
+			snprintf(buf, buflen, "--%s", lo->name);
+			return buf;
+		}
 	}
-	fclose(f);
-	if (keys == 0) {
-		fprintf(stderr, "ftpinspect: %s: config file holds no setting\n", path);
+	snprintf(buf, buflen, "?");
+	return buf;
+}
+
+/* --file-hashes[=LIST]: none given = sha256; the config file may say yes (sha256) or no. */
+static int parse_hashes(const char *val, int from_file, unsigned *out)
+{
+	static const char *const names[] = {"md5", "sha1", "sha256"};
+	static const unsigned bits[] = {FTPI_HASH_MD5, FTPI_HASH_SHA1, FTPI_HASH_SHA256};
+	const char *p = val;
+	int on;
+
+	if (val == NULL) {
+		*out = FTPI_HASH_SHA256;
+		return 0;
+	}
+	if (from_file && parse_bool(val, &on) == 0) {
+		*out = on ? FTPI_HASH_SHA256 : 0;
+		return 0;
+	}
+	*out = 0;
+	while (*p) {
+		size_t n = strcspn(p, ","), i;
+		for (i = 0; i < 3; i++)
+			if (strlen(names[i]) == n && strncasecmp(p, names[i], n) == 0)
+				break;
+		if (i == 3)
+			return -1;
+		*out |= bits[i];
+		p += n;
+		if (*p == ',')
+			p++;
+	}
+	return *out != 0 ? 0 : -1;
+}
+
+/* --zeek-commands: comma-separated verbs (letters only, upper-cased). 0 or -1. */
+static int parse_zeek_commands(struct cli_opts *o, const char *val)
+{
+	const char *p = val;
+
+	o->n_zeek_commands = 0;
+	while (*p) {
+		size_t n = strcspn(p, ",");
+		char *dst;
+		if (n == 0 || n >= sizeof o->zeek_commands[0] ||
+		    o->n_zeek_commands >= CLI_MAX_ZEEK_CMDS)
+			return -1;
+		dst = o->zeek_commands[o->n_zeek_commands++];
+		for (size_t i = 0; i < n; i++) {
+			char ch = p[i];
+			if (ch >= 'a' && ch <= 'z')
+				ch = (char)(ch - 'a' + 'A');
+			if (ch < 'A' || ch > 'Z')
+				return -1;
+			dst[i] = ch;
+		}
+		dst[n] = '\0';
+		p += n;
+		if (*p == ',')
+			p++;
+	}
+	return o->n_zeek_commands > 0 ? 0 : -1;
+}
+
+/* Keeps a config file's string for the run (options point at argv or at these). */
+static const char *keep(struct cli_opts *o, const char *val, int from_file)
+{
+	char *d;
+
+	if (!from_file)
+		return val;
+	if (o->n_owned >= CLI_MAX_OWNED) {
+		fputs("ftpinspect: too many config file strings\n", stderr);
+		exit(2);
+	}
+	d = xstrdup(val);
+	o->owned[o->n_owned++] = d;
+	return d;
+}
+
+/* A flag (no value) from the command line is on; from the config file it is yes or no. */
+static int flag_value(const char *val, int *on, char *err, size_t errlen)
+{
+	if (val == NULL) {
+		*on = 1;
+		return 0;
+	}
+	if (parse_bool(val, on) != 0) {
+		snprintf(err, errlen, "bad value '%s': expected yes or no", val);
 		return -1;
 	}
 	return 0;
 }
 
-static int bad_value(const char *flag, const char *val, const char *why)
+static int enum_value(const char *val, const char *const *names, size_t n, int *out)
 {
-	fprintf(stderr, "ftpinspect: %s: bad value '%s': %s\n", flag, val, why);
-	return CLI_PARSE_USAGE;
+	for (size_t i = 0; i < n; i++) {
+		if (strcmp(val, names[i]) == 0) {
+			*out = (int)i;
+			return 0;
+		}
+	}
+	return -1;
 }
 
-static int flag_key(struct cli_opts *o, const char *flag, int key, const char *val)
+/* Applies one option (getopt code c) with its value (NULL: a flag from the command line).
+ * from_file: the value comes from the config file (strings are copied). 0, or -1 with the
+ * reason in err. */
+static int apply_opt(struct cli_opts *o, int c, const char *val, int from_file, char *err,
+		     size_t errlen)
 {
-	char err[256];
-	if (apply_key(o, key, val, 0, err, sizeof err) != 0) {
-		fprintf(stderr, "ftpinspect: %s: %s\n", flag, err);
-		return CLI_PARSE_USAGE;
+	static const char *const formats[] = {"text", "json", "zeek"};
+	static const char *const colors[] = {"auto", "always", "never"};
+	uint64_t v;
+	int on, e;
+
+	switch (c) {
+	case 'r':
+		if (o->n_inputs >= CLI_MAX_INPUTS) {
+			snprintf(err, errlen, "too many files (at most %d)", CLI_MAX_INPUTS);
+			return -1;
+		}
+		o->inputs[o->n_inputs++] = keep(o, val, from_file);
+		return 0;
+	case 'i':
+		o->iface = keep(o, val, from_file);
+		return 0;
+	case 's':
+		if (cli_parse_u64(val, 262144, &v) != 0)
+			break;
+		o->snaplen = v == 0 ? 262144 : (uint32_t)v;
+		return 0;
+	case 'B':
+		if (cli_parse_u64(val, 4194303, &v) != 0 || v == 0)
+			break;
+		o->buffer_kib = (uint32_t)v;
+		return 0;
+	case 'c':
+		if (cli_parse_u64(val, UINT64_MAX, &v) != 0 || v == 0)
+			break;
+		o->count = v;
+		return 0;
+	case 'G':
+	case OPT_DURATION:
+		if (cli_parse_u64(val, 315360000, &v) != 0 || v == 0)
+			break;
+		o->duration_s = v;
+		return 0;
+	case 'Z':
+		if (*val == '\0')
+			break;
+		o->drop_user = keep(o, val, from_file);
+		return 0;
+	case 'w':
+		o->write_file = keep(o, val, from_file);
+		return 0;
+	case OPT_FORMAT:
+		if (enum_value(val, formats, 3, &o->format) != 0)
+			break;
+		return 0;
+	case OPT_COLOR:
+		if (enum_value(val, colors, 3, &o->color) != 0)
+			break;
+		return 0;
+	case OPT_LOG_DIR:
+		if (*val == '\0')
+			break;
+		o->log_dir = keep(o, val, from_file);
+		return 0;
+	case OPT_ZEEK_COMMANDS:
+		if (parse_zeek_commands(o, val) != 0)
+			break;
+		return 0;
+	case OPT_WORKERS:
+		if (strcmp(val, "auto") == 0) {
+			long n = sysconf(_SC_NPROCESSORS_ONLN);
+			o->workers = n < 1 ? 1 : n > CLI_MAX_WORKERS ? CLI_MAX_WORKERS : (unsigned)n;
+			return 0;
+		}
+		if (cli_parse_u64(val, CLI_MAX_WORKERS, &v) != 0 || v == 0)
+			break;
+		o->workers = (unsigned)v;
+		return 0;
+	case OPT_FILE_HASHES:
+		if (parse_hashes(val, from_file, &o->file_hashes) != 0)
+			break;
+		return 0;
+	case OPT_REPORT:
+		if (*val == '\0')
+			break;
+		o->report = keep(o, val, from_file);
+		return 0;
+	case 'v':
+	case 'q':
+	case OPT_SORT:
+	case OPT_ALLOW_ROOT:
+	case OPT_FLOWS:
+	case OPT_STATS:
+	case OPT_SUMMARY:
+	case OPT_NO_PROGRESS:
+	case OPT_IMMEDIATE: {
+		int *dst = c == 'v'		  ? &o->verbose
+			   : c == 'q'		  ? &o->quiet
+			   : c == OPT_SORT	  ? &o->sort
+			   : c == OPT_ALLOW_ROOT  ? &o->allow_root
+			   : c == OPT_FLOWS	  ? &o->flows
+			   : c == OPT_STATS	  ? &o->stats
+			   : c == OPT_SUMMARY	  ? &o->summary
+			   : c == OPT_NO_PROGRESS ? &o->no_progress
+						  : &o->immediate;
+		if (flag_value(val, &on, err, errlen) != 0)
+			return -1;
+		*dst = on;
+		return 0;
 	}
-	return CLI_PARSE_OK;
+	default:
+		for (e = 0; e < CLI_K__COUNT; e++)
+			if (key_opts[e] == c)
+				return apply_key(o, e, val, err, errlen);
+		snprintf(err, errlen, "not a setting");
+		return -1;
+	}
+	snprintf(err, errlen, "bad value '%s': %s", val, opt_expect(c));
+	return -1;
+}
+
+/* ---- the config file, read with libinih ----------------------------------------------------- */
+struct cfg_read {
+	FILE *f;
+	struct cli_opts *o;
+	const unsigned char *given; /* options given on the command line */
+	unsigned long lineno;
+	unsigned long err_line;	   /* first error's line, 0 none */
+	unsigned long keys;	   /* settings read */
+	char err[320];		   /* its message */
+	int long_line;
+};
+
+/* The config file's options: every long option but these. */
+static int cfg_excluded(const char *name)
+{
+	static const char *const no[] = {"config", "help", "version", "list-interfaces"};
+	for (size_t i = 0; i < sizeof no / sizeof *no; i++)
+		if (strcmp(name, no[i]) == 0)
+			return 1;
+	return 0;
+}
+
+__attribute__((format(printf, 2, 3))) static void cfg_error(struct cfg_read *c, const char *fmt,
+								...)
+{
+	va_list ap;
+
+	if (c->err_line != 0)
+		return;
+	c->err_line = c->lineno;
+	va_start(ap, fmt);
+	vsnprintf(c->err, sizeof c->err, fmt, ap);
+	va_end(ap);
+}
+
+/* inih's reader: one line at a time, with what inih does not do itself: blanks at the start
+ * do not continue the previous value, `#` after a blank starts a comment, and an over-long
+ * line is an error rather than two lines. */
+static char *cfg_reader(char *str, int num, void *stream)
+{
+	struct cfg_read *c = stream;
+	char line[4096], *p;
+	size_t n;
+
+	if (fgets(line, sizeof line, c->f) == NULL)
+		return NULL;
+	c->lineno++;
+	n = strlen(line);
+	if ((n > 0 && line[n - 1] != '\n' && !feof(c->f)) || n + 1 > (size_t)num) {
+		int ch;
+		if (n > 0 && line[n - 1] != '\n')
+			while ((ch = fgetc(c->f)) != EOF && ch != '\n')
+				;
+		cfg_error(c, "line too long (at most %d bytes)", num - 2);
+		snprintf(str, (size_t)num, "\n");
+		return str;
+	}
+	for (p = line; *p; p++) {
+		if (*p == '#' && (p == line || p[-1] == ' ' || p[-1] == '\t')) {
+			*p = '\0';
+			break;
+		}
+	}
+	p = trim(line);
+	/* A line inih rejects ("key" without "=") is reported here, with the expected form. */
+	if (*p != '\0' && *p != ';' && *p != '[' && strpbrk(p, "=:") == NULL)
+		cfg_error(c, "expected 'key = value' or '[section]', got '%s'", p);
+	snprintf(str, (size_t)num, "%s\n", p);
+	return str;
+}
+
+/* inih's handler: sections only group keys; each key is a long option's name. */
+static int cfg_handler(void *user, const char *section, const char *name, const char *value)
+{
+	struct cfg_read *c = user;
+	const struct option *lo;
+	char err[256];
+
+	(void)section;
+	for (lo = long_opts; lo->name != NULL; lo++)
+		if (strcmp(lo->name, name) == 0 && !cfg_excluded(name))
+			break;
+	if (lo->name == NULL) {
+		cfg_error(c, "unknown key '%s'", name);
+		return 0;
+	}
+	if (*value == '\0') {
+		cfg_error(c, "%s: missing value", name);
+		return 0;
+	}
+	/* The command line wins; for inputs, any -r/-i there replaces the file's inputs. */
+	if (c->given[opt_slot(lo->val)] ||
+	    ((lo->val == 'r' || lo->val == 'i') && (c->given[opt_slot('r')] || c->given[opt_slot('i')])))
+		return 1;
+	c->keys++;
+	if (apply_opt(c->o, lo->val, value, 1, err, sizeof err) != 0) {
+		cfg_error(c, "%s: %s", name, err);
+		return 0;
+	}
+	return 1;
+}
+
+static int load_config(struct cli_opts *o, const char *path, const unsigned char *given)
+{
+	struct cfg_read c;
+	int rc;
+
+	memset(&c, 0, sizeof c);
+	c.o = o;
+	c.given = given;
+	c.f = fopen(path, "r");
+	if (c.f == NULL) {
+		fprintf(stderr, "ftpinspect: %s: cannot read config file: %s\n", path,
+			strerror(errno));
+		return -1;
+	}
+	rc = ini_parse_stream(cfg_reader, &c, cfg_handler, &c);
+	if (ferror(c.f)) {
+		fprintf(stderr, "ftpinspect: %s: read error\n", path);
+		fclose(c.f);
+		return -1;
+	}
+	fclose(c.f);
+	if (rc == 0 && c.err_line == 0 && c.keys == 0) {
+		fprintf(stderr, "ftpinspect: %s: config file holds no setting\n", path);
+		return -1;
+	}
+	if (rc == 0 && c.err_line == 0)
+		return 0;
+	if (c.err_line == 0 || (rc > 0 && (unsigned long)rc < c.err_line)) {
+		/* inih's own syntax error (an unclosed section header, say). */
+		fprintf(stderr, "ftpinspect: %s:%d: syntax error: expected 'key = value' or "
+				"'[section]'\n", path, rc);
+		return -1;
+	}
+	fprintf(stderr, "ftpinspect: %s:%lu: %s\n", path, c.err_line, c.err);
+	return -1;
 }
 
 static void version(void)
@@ -512,181 +867,47 @@ static void version(void)
 	printf("ftpinspect %s (libftpinspect %s)\n", FTPI_VERSION_STRING, ftpi_version_string());
 }
 
+/* The config file read without --config: $FTPINSPECT_CONFIG (empty: none), else the default
+ * path when it exists. NULL: none. */
+static const char *default_config(void)
+{
+	const char *env = getenv("FTPINSPECT_CONFIG");
+
+	if (env != NULL)
+		return *env ? env : NULL;
+	return access(FTPI_DEFAULT_CONFIG, F_OK) == 0 ? FTPI_DEFAULT_CONFIG : NULL;
+}
+
 int cli_opts_parse(struct cli_opts *o, int argc, char **argv)
 {
-	uint64_t v;
-	int c, r;
+	static unsigned char given[OPT_SLOTS];
+	const char *config;
+	char err[256], name[64];
+	int c;
 
 	memset(o, 0, sizeof *o);
+	memset(given, 0, sizeof given);
 	o->snaplen = 262144;
 	o->fail_on = -1;
 	o->workers = 1;
 	opterr = 0;
 
 	while ((c = getopt_long(argc, argv, ":r:i:s:B:c:G:Z:w:vhVnDlUq", long_opts, NULL)) != -1) {
-		r = CLI_PARSE_OK;
 		switch (c) {
-		case 'r':
-			if (o->n_inputs >= CLI_MAX_INPUTS) {
-				fprintf(stderr, "ftpinspect: -r: too many files (at most %d)\n",
-					CLI_MAX_INPUTS);
-				return CLI_PARSE_USAGE;
-			}
-			o->inputs[o->n_inputs++] = optarg;
-			break;
-		case 'i':
-			o->iface = optarg;
-			break;
-		case 's':
-			if (cli_parse_u64(optarg, 262144, &v) != 0)
-				return bad_value("-s", optarg, "expected 0..262144 (0: 262144)");
-			o->snaplen = v == 0 ? 262144 : (uint32_t)v;
-			break;
-		case 'B':
-			if (cli_parse_u64(optarg, 4194303, &v) != 0 || v == 0)
-				return bad_value("-B", optarg,
-						 "expected a size in KiB, 1..4194303");
-			o->buffer_kib = (uint32_t)v;
-			break;
-		case 'c':
-			if (cli_parse_u64(optarg, UINT64_MAX, &v) != 0 || v == 0)
-				return bad_value("-c", optarg, "expected a positive packet count");
-			o->count = v;
-			break;
-		case 'G':
-		case OPT_DURATION:
-			if (cli_parse_u64(optarg, 315360000, &v) != 0 || v == 0)
-				return bad_value(c == 'G' ? "-G" : "--duration", optarg,
-						 "expected a positive number of seconds");
-			o->duration_s = v;
-			break;
-		case 'Z':
-			if (*optarg == '\0')
-				return bad_value("-Z", optarg, "expected a user name");
-			o->drop_user = optarg;
-			break;
-		case OPT_ALLOW_ROOT:
-			o->allow_root = 1;
-			break;
-		case OPT_FORMAT:
-			if (strcmp(optarg, "text") == 0)
-				o->format = CLI_FMT_TEXT;
-			else if (strcmp(optarg, "json") == 0)
-				o->format = CLI_FMT_JSON;
-			else if (strcmp(optarg, "zeek") == 0)
-				o->format = CLI_FMT_ZEEK;
-			else
-				return bad_value("--format", optarg, "expected text, json or zeek");
-			break;
-		case 'v':
-			o->verbose = 1;
-			break;
-		case OPT_FLOWS:
-			o->flows = 1;
-			break;
-		case OPT_STATS:
-			o->stats = 1;
-			break;
-		case 'w':
-			o->write_file = optarg;
-			break;
-		case OPT_SUMMARY:
-			o->summary = 1;
-			break;
 		case OPT_CONFIG:
 			o->config_file = optarg;
-			break;
-		case OPT_PASSIVE_RANGE:
-			r = flag_key(o, "--passive-range", CLI_K_PASSIVE_RANGE, optarg);
-			break;
-		case OPT_ALLOW_CLIENT:
-			r = flag_key(o, "--allow-client", CLI_K_ALLOW_CLIENT, optarg);
-			break;
-		case OPT_ALLOW_SERVER:
-			r = flag_key(o, "--allow-server", CLI_K_ALLOW_SERVER, optarg);
-			break;
-		case OPT_BRUTE_FORCE:
-			r = flag_key(o, "--brute-force", CLI_K_BRUTE_FORCE, optarg);
-			break;
-		case OPT_SHOW_PASSWORDS:
-			r = flag_key(o, "--show-passwords", CLI_K_SHOW_PASSWORDS, NULL);
-			break;
-		case OPT_CA_FILE:
-			r = flag_key(o, "--ca-file", CLI_K_CA_FILE, optarg);
-			break;
-		case OPT_CA_DIR:
-			r = flag_key(o, "--ca-dir", CLI_K_CA_DIR, optarg);
-			break;
-		case OPT_MAX_LINE:
-		case OPT_MAX_PENDING:
-		case OPT_MAX_USER:
-		case OPT_MAX_ARG:
-		case OPT_MAX_REPLY: {
-			int k = CLI_K_MAX_LINE + (c - OPT_MAX_LINE);
-			char flag[40];
-			snprintf(flag, sizeof flag, "--%s", key_names[k]);
-			r = flag_key(o, flag, k, optarg);
-			break;
-		}
-		case OPT_SERVER_NAME:
-			r = flag_key(o, "--server-name", CLI_K_SERVER_NAME, optarg);
-			break;
-		case OPT_CTRL_PORT:
-			r = flag_key(o, "--ctrl-port", CLI_K_CTRL_PORT, optarg);
-			break;
-		case OPT_NO_NDPI:
-			r = flag_key(o, "--no-ndpi", CLI_K_NO_NDPI, NULL);
-			break;
-		case OPT_VERIFY_CHECKSUMS:
-			r = flag_key(o, "--verify-checksums", CLI_K_VERIFY_CHECKSUMS, NULL);
-			break;
-		case OPT_FAIL_ON:
-			r = flag_key(o, "--fail-on", CLI_K_FAIL_ON, optarg);
-			break;
-		case OPT_COLOR:
-			if (strcmp(optarg, "auto") == 0)
-				o->color = CLI_COLOR_AUTO;
-			else if (strcmp(optarg, "always") == 0)
-				o->color = CLI_COLOR_ALWAYS;
-			else if (strcmp(optarg, "never") == 0)
-				o->color = CLI_COLOR_NEVER;
-			else
-				return bad_value("--color", optarg,
-						 "expected auto, always or never");
-			break;
-		case OPT_NO_PROGRESS:
-			o->no_progress = 1;
-			break;
-		case OPT_IMMEDIATE:
-			o->immediate = 1;
-			break;
+			continue;
 		case 'n':
-			break; /* names are never resolved */
+			continue; /* names are never resolved */
 		case 'D':
 			o->list_ifaces = 1;
-			break;
+			continue;
 		case 'l':
 			o->line_buffered = 1;
-			break;
+			continue;
 		case 'U':
 			o->packet_buffered = 1;
-			break;
-		case 'q':
-			o->quiet = 1;
-			break;
-		case OPT_WORKERS:
-			if (strcmp(optarg, "auto") == 0) {
-				long n = sysconf(_SC_NPROCESSORS_ONLN);
-				o->workers = n < 1 ? 1 : n > CLI_MAX_WORKERS ? CLI_MAX_WORKERS : (unsigned)n;
-			} else if (cli_parse_u64(optarg, CLI_MAX_WORKERS, &v) != 0 || v == 0) {
-				return bad_value("--workers", optarg, "expected 1..64 or auto");
-			} else {
-				o->workers = (unsigned)v;
-			}
-			break;
-		case OPT_SORT:
-			o->sort = 1;
-			break;
+			continue;
 		case 'h':
 			cli_usage(stdout);
 			return CLI_PARSE_EXIT0;
@@ -701,7 +922,7 @@ int cli_opts_parse(struct cli_opts *o, int argc, char **argv)
 				fprintf(stderr, "ftpinspect: -%c: missing value\n", optopt);
 			fputs("Try 'ftpinspect --help'.\n", stderr);
 			return CLI_PARSE_USAGE;
-		default:
+		case '?':
 			if (optopt != 0 && optopt < 256)
 				fprintf(stderr, "ftpinspect: unknown option -%c\n", optopt);
 			else
@@ -709,9 +930,14 @@ int cli_opts_parse(struct cli_opts *o, int argc, char **argv)
 					argv[optind - 1]);
 			fputs("Try 'ftpinspect --help'.\n", stderr);
 			return CLI_PARSE_USAGE;
+		default:
+			given[opt_slot(c)] = 1;
+			if (apply_opt(o, c, optarg, 0, err, sizeof err) != 0) {
+				fprintf(stderr, "ftpinspect: %s: %s\n", opt_name(c, name, sizeof name),
+					err);
+				return CLI_PARSE_USAGE;
+			}
 		}
-		if (r != CLI_PARSE_OK)
-			return r;
 	}
 
 	/* Trailing words: the BPF filter. */
@@ -732,7 +958,8 @@ int cli_opts_parse(struct cli_opts *o, int argc, char **argv)
 		}
 	}
 
-	if (o->config_file != NULL && load_config(o, o->config_file) != 0)
+	config = o->config_file != NULL ? o->config_file : default_config();
+	if (config != NULL && load_config(o, config, given) != 0)
 		return CLI_PARSE_USAGE;
 
 	if (o->list_ifaces)
@@ -763,6 +990,9 @@ int cli_opts_parse(struct cli_opts *o, int argc, char **argv)
 
 void cli_opts_free(struct cli_opts *o)
 {
+	for (size_t i = 0; i < o->n_owned; i++)
+		free(o->owned[i]);
+	o->n_owned = 0;
 	free(o->filter);
 	free(o->ca_file);
 	free(o->ca_dir);

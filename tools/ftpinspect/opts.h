@@ -18,11 +18,13 @@
 #define CLI_MAX_CIDRS	   64
 #define CLI_MAX_CTRL_PORTS 32
 #define CLI_MAX_WORKERS	   64
+#define CLI_MAX_ZEEK_CMDS  64
+#define CLI_MAX_OWNED	   (CLI_MAX_INPUTS + 64)
 
 enum cli_format { CLI_FMT_TEXT = 0, CLI_FMT_JSON, CLI_FMT_ZEEK };
 enum cli_color { CLI_COLOR_AUTO = 0, CLI_COLOR_ALWAYS, CLI_COLOR_NEVER };
 
-/* Keys that may come from both the command line and the config file. */
+/* The policy keys (the other settings are plain options; all may come from the config file). */
 enum cli_key {
 	CLI_K_PASSIVE_RANGE = 0,
 	CLI_K_ALLOW_CLIENT,
@@ -71,6 +73,11 @@ struct cli_opts {
 	int quiet;	     /* -q */
 	unsigned workers; /* --workers (default 1) */
 	int sort;	  /* --sort */
+	const char *log_dir; /* --log-dir: Zeek ftp.log and notice.log there */
+	const char *report;  /* --report FILE.html */
+	unsigned file_hashes; /* --file-hashes: FTPI_HASH_* bits */
+	char zeek_commands[CLI_MAX_ZEEK_CMDS][16]; /* --zeek-commands; none: Zeek's default set */
+	size_t n_zeek_commands;
 
 	/* Policy, settable from the config file too. */
 	uint16_t pasv_min, pasv_max;
@@ -93,7 +100,9 @@ struct cli_opts {
 	int no_ndpi;
 	int verify_checksums;
 
-	unsigned set_by_flag; /* bit (1 << enum cli_key) given on the command line */
+	/* Strings from the config file that options point at (freed by cli_opts_free). */
+	char *owned[CLI_MAX_OWNED];
+	size_t n_owned;
 };
 
 enum cli_parse_result { CLI_PARSE_OK = 0, CLI_PARSE_EXIT0, CLI_PARSE_USAGE };

@@ -7,6 +7,7 @@
  * are printable ASCII. Adding a field to an event is one cli_jw_* call in its function below, at
  * the place in the key order docs/events.md gives it.
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -201,6 +202,61 @@ static void json_end(struct app *a)
 	a->fmt = NULL;
 }
 
+/* --file-hashes: the digests asked for (null when not computed) and the content type. */
+static void file_fields(struct cli_jw *w, const struct app *a, const struct ftpi_data_info *d)
+{
+	static const struct {
+		unsigned bit;
+		const char *key;
+		size_t off, len;
+	} h[] = {{FTPI_HASH_MD5, "md5", offsetof(struct ftpi_data_info, md5), 16},
+		 {FTPI_HASH_SHA1, "sha1", offsetof(struct ftpi_data_info, sha1), 20},
+		 {FTPI_HASH_SHA256, "sha256", offsetof(struct ftpi_data_info, sha256), 32}};
+	char hex[80];
+
+	for (size_t i = 0; i < sizeof h / sizeof *h; i++) {
+		if (!(a->o->file_hashes & h[i].bit))
+			continue;
+		if (d->hashes & h[i].bit)
+			cli_jw_str(w, h[i].key,
+				   cli_hex(hex, sizeof hex, (const uint8_t *)d + h[i].off, h[i].len));
+		else
+			cli_jw_null(w, h[i].key);
+	}
+	if (a->data_mime != NULL)
+		cli_jw_str(w, "mime_type", a->data_mime);
+	else
+		cli_jw_null(w, "mime_type");
+}
+
+/* EVE's "timestamp" beside "ts". */
+static void cli_jw_timestamp(struct cli_jw *w, uint64_t us)
+{
+	char buf[64];
+	const char *s = cli_eve_time(buf, sizeof buf, us);
+
+	if (s)
+		cli_jw_str(w, "timestamp", s);
+	else
+		cli_jw_null(w, "timestamp");
+}
+
+/* "community_id" when the event names a TCP connection (client and server with ports). */
+static void cli_jw_community_id(struct cli_jw *w, const struct ftpi_event *ev)
+{
+	uint8_t proto = 6; /* TCP: every connection the engine reports, flows aside */
+	char id[64];
+
+	if (ev->type == FTPI_EV_SERVER || ev->type == FTPI_EV_EXPECT || ev->type == FTPI_EV_ANOMALY)
+		return; /* one endpoint, a connection not made yet, or no endpoints written */
+	if (ev->type == FTPI_EV_FLOW_END)
+		proto = (uint8_t)ev->u.flow.proto;
+	if (proto != 6 || ev->client.port == 0 || ev->server.port == 0 ||
+	    cli_community_id(id, sizeof id, &ev->client, &ev->server, proto) == NULL)
+		return;
+	cli_jw_str(w, "community_id", id);
+}
+
 static void json_event(struct app *a, const struct ftpi_event *ev)
 {
 	struct cli_jw *w = a->fmt;
@@ -224,6 +280,7 @@ static void json_event(struct app *a, const struct ftpi_event *ev)
 		return;
 	}
 	cli_jw_begin(w, name, ev->ts_us);
+	cli_jw_timestamp(w, ev->ts_us);
 	switch (ev->type) {
 	case FTPI_EV_FINDING: {
 		const struct ftpi_finding_info *f = &ev->u.finding;
@@ -283,6 +340,9 @@ static void json_event(struct app *a, const struct ftpi_event *ev)
 		flow_event(w, ev);
 		break;
 	}
+	if (ev->type == FTPI_EV_DATA && a->o->file_hashes != 0)
+		file_fields(w, a, &ev->u.data);
+	cli_jw_community_id(w, ev);
 	cli_jw_end(w, a->fp);
 }
 
@@ -291,6 +351,7 @@ static void json_stats(struct app *a, const struct ftpi_stats *st, const struct 
 	json_t *o = json_object(), *byk = json_object();
 	const char *name;
 
+	cli_json_timestamp(o, a->last_ts_us);
 	for (size_t i = 0; (name = ftpi_stats_field_name(i)) != NULL; i++)
 		json_object_set_new(o, name, json_integer((json_int_t)ftpi_stats_field(st, i)));
 	for (int k = 0; k < FTPI_FINDING__COUNT && k < 32; k++)

@@ -10,6 +10,9 @@
 #include <string.h>
 #include <time.h>
 
+#include <openssl/evp.h>
+#include <openssl/sha.h>
+
 #include "cli.h"
 
 int app_wants(const struct app *a, int ev_type)
@@ -226,6 +229,84 @@ json_t *cli_json_endpoint(const struct ftpi_endpoint *ep)
 	return json_pack("{s:s,s:i}", "ip", ip, "port", (json_int_t)ep->port);
 }
 
+
+const char *cli_eve_time(char *buf, size_t buflen, uint64_t us)
+{
+	time_t t = (time_t)(us / 1000000u);
+	struct tm tm;
+	char day[32], off[8];
+
+	/* Suricata's EVE form: local time, microseconds, numeric offset. */
+	if (localtime_r(&t, &tm) == NULL || strftime(day, sizeof day, "%Y-%m-%dT%H:%M:%S", &tm) == 0 ||
+	    strftime(off, sizeof off, "%z", &tm) == 0)
+		return NULL;
+	snprintf(buf, buflen, "%s.%06u%s", day, (unsigned)(us % 1000000u), off);
+	return buf;
+}
+
+void cli_json_timestamp(json_t *obj, uint64_t us)
+{
+	char buf[64];
+	const char *s = cli_eve_time(buf, sizeof buf, us);
+
+	json_object_set_new(obj, "timestamp", s ? json_string(s) : json_null());
+}
+
+const char *cli_hex(char *buf, size_t buflen, const uint8_t *p, size_t n)
+{
+	static const char x[] = "0123456789abcdef";
+	size_t i;
+
+	for (i = 0; i < n && 2 * i + 2 < buflen; i++) {
+		buf[2 * i] = x[p[i] >> 4];
+		buf[2 * i + 1] = x[p[i] & 15];
+	}
+	if (buflen > 0)
+		buf[2 * i < buflen ? 2 * i : buflen - 1] = '\0';
+	return buf;
+}
+
+/* Orders two endpoints as the spec does: address bytes, then port. */
+static int ep_less(const struct ftpi_endpoint *a, const struct ftpi_endpoint *b, size_t alen)
+{
+	int c = memcmp(a->addr.ip, b->addr.ip, alen);
+	return c < 0 || (c == 0 && a->port < b->port);
+}
+
+const char *cli_community_id(char *buf, size_t buflen, const struct ftpi_endpoint *client,
+			     const struct ftpi_endpoint *server, uint8_t proto)
+{
+	/* seed(2) saddr daddr proto(1) pad(1) sport(2) dport(2), network order */
+	uint8_t in[2 + 16 + 16 + 2 + 4], md[SHA_DIGEST_LENGTH];
+	unsigned char b64[4 * ((SHA_DIGEST_LENGTH + 2) / 3) + 1];
+	const struct ftpi_endpoint *lo = client, *hi = server;
+	size_t alen, n = 0;
+
+	if (client->addr.family == 0 || client->addr.family != server->addr.family ||
+	    buflen < sizeof b64 + 2)
+		return NULL;
+	alen = client->addr.family == 4 ? 4 : 16;
+	if (!ep_less(client, server, alen)) {
+		lo = server;
+		hi = client;
+	}
+	in[n++] = 0; /* seed 0 */
+	in[n++] = 0;
+	memcpy(in + n, lo->addr.ip, alen);
+	n += alen;
+	memcpy(in + n, hi->addr.ip, alen);
+	n += alen;
+	in[n++] = proto;
+	in[n++] = 0;
+	in[n++] = (uint8_t)(lo->port >> 8);
+	in[n++] = (uint8_t)lo->port;
+	in[n++] = (uint8_t)(hi->port >> 8);
+	in[n++] = (uint8_t)hi->port;
+	SHA1(in, n, md);
+	EVP_EncodeBlock(b64, md, SHA_DIGEST_LENGTH);
+	snprintf(buf, buflen, "1:%s", (const char *)b64);
+	return buf;
+}
 
 
 void cli_json_emit(FILE *f, const char *event, uint64_t ts_us, json_t *obj)

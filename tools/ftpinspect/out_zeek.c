@@ -1,17 +1,33 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * out_zeek.c - `--format zeek`: an ftp.log in Zeek's TSV log format (the #separator, #fields and
- * #types header lines, `-` for unset and `(empty)` for empty fields), so existing Zeek tooling
- * (zeek-cut, SIEM parsers) reads it. Like Zeek's base/protocols/ftp, one row per command/reply
- * pair for the commands Zeek logs by default (FTP::logged_commands: APPE DELE RETR STOR STOU
- * ACCT PORT PASV EPRT EPSV); the other commands still take their place in the per-session
- * command queue so replies pair up. The engine's COMMAND, REPLY and EXPECT events are enabled
- * for this format internally. Findings are not written here (use --format json for them).
+ * out_zeek.c - Zeek logs in Zeek's TSV log format (the #separator, #fields and #types header
+ * lines, `-` for unset and `(empty)` for empty fields, real #open/#close times), so existing
+ * Zeek tooling (zeek-cut, SIEM parsers, Zeek users' scripts) reads them:
+ *
+ *   ftp.log     as Zeek's base/protocols/ftp writes it: one row per command/reply pair for the
+ *               logged commands (FTP::logged_commands, --zeek-commands), file arguments as
+ *               ftp://host/dir/file with the working directory followed through CWD, CDUP and
+ *               PWD, and one row for a session that logged in but ran no logged command
+ *               (FTP::log_at_least_one_command). Other commands still take their place in the
+ *               per-session command queue so replies pair up.
+ *   notice.log  (--log-dir) one row per finding, note FTPInspect::<kind>.
+ *   files.log   (--log-dir with --file-hashes) one row per data connection that carried
+ *               payload: its digests and content type, fuid random per run.
+ *
+ * `--format zeek` writes ftp.log to standard output; `--log-dir DIR` writes DIR/ftp.log and
+ * DIR/notice.log beside any --format, reopened on SIGHUP. Connection uids are random per run
+ * (Zeek's "C..." form) and the same in every log. Every wire string is escaped with
+ * ftpi_escape() (no tab, newline or control byte reaches a row); passwords are "<hidden>"
+ * unless --show-passwords.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cli.h"
 
@@ -19,6 +35,8 @@
 #define Z_QUEUE	       16
 #define Z_ARG_MAX      512
 #define Z_USER_MAX     Z_ARG_MAX
+#define Z_URL_MAX      (Z_ARG_MAX * 2 + 80)
+#define Z_MAX_LOGGED   64
 
 struct z_dc {
 	int set;
@@ -42,34 +60,87 @@ struct z_row {
 	unsigned code;
 	char msg[Z_ARG_MAX];
 	struct z_dc dc;
+	char url[Z_URL_MAX]; /* the arg column: the argument, or the ftp:// URL of a file */
 };
 
 struct z_sess {
 	uint64_t id;
 	struct ftpi_endpoint client, server;
 	char user[Z_USER_MAX];
+	int has_user;
 	char password[Z_USER_MAX];
 	int has_password;
+	char cwd[Z_ARG_MAX];
 	struct z_cmd q[Z_QUEUE];
 	size_t head, n;
 	struct z_row held; /* a data-channel row waiting for its EXPECT event */
 	int has_held;
 	struct z_dc last_dc; /* an EXPECT seen before its reply */
 	uint64_t last_dc_frame;
+	int logged_seen;     /* a row was written for this session */
+	struct z_row last;   /* the last command/reply pair, for log_at_least_one_command */
+	int has_last, last_replied;
 };
 
-struct z_state {
+struct z_log {
+	FILE *f;
+	char *path; /* NULL: a stream the caller owns (standard output) */
+	const char *name, *fields, *types;
+};
+
+struct zeek_logs {
+	int show_passwords;
+	unsigned file_hashes;
+	struct z_log ftp, notice, files;
+	char logged[Z_MAX_LOGGED][16];
+	size_t n_logged;
 	struct z_sess *s[Z_MAX_SESSIONS];
 	size_t n;
 };
 
-static const char *const logged_commands[] = {"APPE", "DELE", "RETR", "STOR", "STOU",
-					      "ACCT", "PORT", "PASV", "EPRT", "EPSV"};
+static const char ftp_fields[] =
+	"ts\tuid\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\tuser\tpassword\tcommand\targ\t"
+	"mime_type\tfile_size\treply_code\treply_msg\tdata_channel.passive\tdata_channel.orig_h\t"
+	"data_channel.resp_h\tdata_channel.resp_p\tfuid";
+static const char ftp_types[] = "time\tstring\taddr\tport\taddr\tport\tstring\tstring\tstring\t"
+				"string\tstring\tcount\tcount\tstring\tbool\taddr\taddr\tport\t"
+				"string";
+static const char notice_fields[] =
+	"ts\tuid\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\tfuid\tfile_mime_type\tfile_desc\t"
+	"proto\tnote\tmsg\tsub\tsrc\tdst\tp\tn\tpeer_descr\tactions\temail_dest\tsuppress_for";
+static const char notice_types[] = "time\tstring\taddr\tport\taddr\tport\tstring\tstring\t"
+				   "string\tenum\tenum\tstring\tstring\taddr\taddr\tport\tcount\t"
+				   "string\tset[enum]\tset[string]\tinterval";
 
-static int is_logged(const char *verb)
+static const char files_fields[] =
+	"ts\tfuid\tuid\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\tsource\tdepth\tanalyzers\t"
+	"mime_type\tfilename\tduration\tlocal_orig\tis_orig\tseen_bytes\ttotal_bytes\t"
+	"missing_bytes\toverflow_bytes\ttimedout\tparent_fuid\tmd5\tsha1\tsha256\textracted\t"
+	"extracted_cutoff\textracted_size";
+static const char files_types[] = "time\tstring\tstring\taddr\tport\taddr\tport\tstring\tcount\t"
+				  "set[string]\tstring\tstring\tinterval\tbool\tbool\tcount\t"
+				  "count\tcount\tcount\tbool\tstring\tstring\tstring\tstring\t"
+				  "string\tbool\tcount";
+
+/* Zeek's FTP::logged_commands. */
+static const char *const default_logged[] = {"APPE", "DELE", "RETR", "STOR", "STOU",
+					     "ACCT", "PORT", "PASV", "EPRT", "EPSV"};
+/* Zeek's file_cmds: their argument is logged as an ftp:// URL. */
+static const char *const file_cmds[] = {"APPE", "CWD", "DELE", "MKD",  "RETR", "RMD", "RNFR",
+					"RNTO", "STOR", "STOU", "REST", "SIZE", "MDTM"};
+
+static int in_list(const char *verb, const char *const *list, size_t n)
 {
-	for (size_t i = 0; i < sizeof logged_commands / sizeof logged_commands[0]; i++)
-		if (strcmp(verb, logged_commands[i]) == 0)
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(verb, list[i]) == 0)
+			return 1;
+	return 0;
+}
+
+static int is_logged(const struct zeek_logs *z, const char *verb)
+{
+	for (size_t i = 0; i < z->n_logged; i++)
+		if (strcmp(verb, z->logged[i]) == 0)
 			return 1;
 	return 0;
 }
@@ -80,24 +151,84 @@ static int is_dc_verb(const char *verb)
 	       strcmp(verb, "PORT") == 0 || strcmp(verb, "EPRT") == 0;
 }
 
-static void uid(char *buf, size_t buflen, uint64_t id)
-{
-	static const char b62[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
-	char tmp[16];
-	size_t n = 0;
+/* ---- uids: "C" and 96 random-looking bits in base 62, one key per run ------------------- */
+static uint64_t uid_key[2];
 
-	do {
-		tmp[n++] = b62[id % 62];
-		id /= 62;
-	} while (id > 0 && n < sizeof tmp);
-	if (buflen < n + 2)
-		return;
-	buf[0] = 'C';
-	for (size_t i = 0; i < n; i++)
-		buf[1 + i] = tmp[n - 1 - i];
-	buf[n + 1] = '\0';
+static uint64_t mix64(uint64_t x)
+{
+	x ^= x >> 30;
+	x *= 0xbf58476d1ce4e5b9ULL;
+	x ^= x >> 27;
+	x *= 0x94d049bb133111ebULL;
+	return x ^ (x >> 31);
 }
 
+static void uid_init(void)
+{
+	if (uid_key[0] != 0 || uid_key[1] != 0)
+		return;
+	if (getrandom(uid_key, sizeof uid_key, GRND_NONBLOCK) != (ssize_t)sizeof uid_key) {
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		uid_key[0] = mix64((uint64_t)ts.tv_nsec ^ ((uint64_t)getpid() << 32));
+		uid_key[1] = mix64((uint64_t)ts.tv_sec ^ uid_key[0]);
+	}
+	uid_key[0] |= 1; /* never both zero: initialised */
+}
+
+static void b62(char *out, uint64_t v, int digits)
+{
+	static const char a[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+	for (int i = digits - 1; i >= 0; i--) {
+		out[i] = a[v % 62];
+		v /= 62;
+	}
+}
+
+const char *zeek_uid(char *buf, size_t buflen, uint64_t session_id)
+{
+	uint64_t hi, lo;
+
+	if (buflen < 19) {
+		if (buflen > 0)
+			buf[0] = '\0';
+		return buf;
+	}
+	if (session_id == 0) {
+		snprintf(buf, buflen, "-");
+		return buf;
+	}
+	uid_init();
+	hi = mix64(session_id ^ uid_key[0]);
+	lo = mix64(hi ^ uid_key[1]) >> 32;
+	buf[0] = 'C';
+	b62(buf + 1, hi, 11);
+	b62(buf + 12, lo, 6);
+	buf[18] = '\0';
+	return buf;
+}
+
+/* A data connection's own uid (Zeek gives ftp-data connections theirs), and a file's fuid. */
+static const char *zeek_id(char *buf, size_t buflen, char prefix, uint64_t id, uint64_t salt)
+{
+	uint64_t hi, lo;
+
+	if (buflen < 19) {
+		if (buflen > 0)
+			buf[0] = '\0';
+		return buf;
+	}
+	uid_init();
+	hi = mix64(id ^ uid_key[0] ^ salt);
+	lo = mix64(hi ^ uid_key[1]) >> 32;
+	buf[0] = prefix;
+	b62(buf + 1, hi, 11);
+	b62(buf + 12, lo, 6);
+	buf[18] = '\0';
+	return buf;
+}
+
+/* ---- log files -------------------------------------------------------------------------- */
 static void now_stamp(char *buf, size_t buflen)
 {
 	time_t t = time(NULL);
@@ -107,73 +238,220 @@ static void now_stamp(char *buf, size_t buflen)
 		snprintf(buf, buflen, "-");
 }
 
-static int zeek_begin(struct app *a)
+static void log_header(struct z_log *l)
 {
 	char stamp[32];
 
-	a->fmt = calloc(1, sizeof(struct z_state));
-	if (a->fmt == NULL) {
-		fputs("ftpinspect: out of memory\n", stderr);
+	now_stamp(stamp, sizeof stamp);
+	fprintf(l->f,
+		"#separator \\x09\n#set_separator\t,\n#empty_field\t(empty)\n#unset_field\t-\n"
+		"#path\t%s\n#open\t%s\n#fields\t%s\n#types\t%s\n",
+		l->name, stamp, l->fields, l->types);
+}
+
+static void log_close_line(struct z_log *l)
+{
+	char stamp[32];
+
+	now_stamp(stamp, sizeof stamp);
+	fprintf(l->f, "#close\t%s\n", stamp);
+}
+
+static int log_open(struct z_log *l, const char *dir, const char *mode, char *err, size_t errlen)
+{
+	size_t n = strlen(dir) + strlen(l->name) + 6;
+	char *path = l->path;
+
+	if (path == NULL) {
+		path = malloc(n);
+		if (path == NULL) {
+			snprintf(err, errlen, "out of memory");
+			return -1;
+		}
+		snprintf(path, n, "%s/%s.log", dir, l->name);
+	}
+	l->f = fopen(path, mode);
+	if (l->f == NULL) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		if (l->path == NULL)
+			free(path);
 		return -1;
 	}
-	now_stamp(stamp, sizeof stamp);
-	fprintf(a->fp,
-		"#separator \\x09\n#set_separator\t,\n#empty_field\t(empty)\n#unset_field\t-\n"
-		"#path\tftp\n#open\t%s\n",
-		stamp);
-	fputs("#fields\tts\tuid\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\tuser\tpassword\t"
-	      "command\targ\tmime_type\tfile_size\treply_code\treply_msg\tdata_channel.passive\t"
-	      "data_channel.orig_h\tdata_channel.resp_h\tdata_channel.resp_p\tfuid\n",
-	      a->fp);
-	fputs("#types\ttime\tstring\taddr\tport\taddr\tport\tstring\tstring\tstring\tstring\t"
-	      "string\tcount\tcount\tstring\tbool\taddr\taddr\tport\tstring\n",
-	      a->fp);
+	l->path = path;
+	log_header(l);
 	return 0;
 }
 
+/* 0, or -1 on a write error. */
+static int log_finish(struct z_log *l)
+{
+	int rc = 0;
+
+	if (l->f == NULL)
+		return 0;
+	log_close_line(l);
+	if (l->path != NULL) {
+		rc = fclose(l->f) == 0 ? 0 : -1;
+	} else {
+		rc = fflush(l->f) == 0 ? 0 : -1;
+	}
+	l->f = NULL;
+	return rc;
+}
+
+/* ---- ftp.log rows ----------------------------------------------------------------------- */
 static const char *field(const char *s)
 {
 	return s[0] ? s : "(empty)";
 }
 
-static void write_row(struct app *a, const struct z_sess *s, const struct z_row *r, int has_reply)
+/* Zeek's compress_path: "dir/.." pairs collapse, empty components go; "." stays. */
+static void compress_path(char *out, size_t outlen, const char *in)
 {
-	char ts[40], u[24], ch[64], sh[64], oh[64], rh[64];
+	const char *comp[128];
+	size_t clen[128], n = 0, used = 0;
+	int abs = in[0] == '/', trail;
+	const char *p = in;
 
-	uid(u, sizeof u, s->id);
-	ftpi_addr_format(&s->client.addr, ch, sizeof ch);
-	ftpi_addr_format(&s->server.addr, sh, sizeof sh);
-	fprintf(a->fp, "%s\t%s\t%s\t%u\t%s\t%u\t%s\t%s\t%s\t%s\t-\t",
-		cli_time(ts, sizeof ts, r->cmd.ts_us), u, ch, s->client.port, sh, s->server.port,
-		s->user[0] ? s->user : "<unknown>", s->has_password ? field(s->password) : "-",
-		r->cmd.verb, r->cmd.arg[0] ? r->cmd.arg : "-");
-	if (r->cmd.has_size)
-		fprintf(a->fp, "%llu\t", (unsigned long long)r->cmd.size);
-	else
-		fputs("-\t", a->fp);
-	if (has_reply)
-		fprintf(a->fp, "%u\t%s\t", r->code, field(r->msg));
-	else
-		fputs("-\t-\t", a->fp);
-	if (r->dc.set) {
-		ftpi_addr_format(&r->dc.orig, oh, sizeof oh);
-		ftpi_addr_format(&r->dc.resp, rh, sizeof rh);
-		fprintf(a->fp, "%s\t%s\t%s\t%u\t-\n", r->dc.passive ? "T" : "F", oh, rh,
-			r->dc.resp_p);
-	} else {
-		fputs("-\t-\t-\t-\t-\n", a->fp);
+	trail = in[0] != '\0' && in[strlen(in) - 1] == '/';
+	while (*p) {
+		const char *e = strchr(p, '/');
+		size_t len = e ? (size_t)(e - p) : strlen(p);
+		if (len == 2 && p[0] == '.' && p[1] == '.' && n > 0 &&
+		    !(clen[n - 1] == 2 && comp[n - 1][0] == '.' && comp[n - 1][1] == '.')) {
+			n--;
+		} else if (len == 2 && p[0] == '.' && p[1] == '.' && abs && n == 0) {
+			/* above the root: stays at the root */
+		} else if (len > 0 && n < 128) {
+			comp[n] = p;
+			clen[n++] = len;
+		}
+		p += len;
+		if (*p == '/')
+			p++;
+	}
+	if (outlen == 0)
+		return;
+	out[0] = '\0';
+	if (abs && outlen > 1) {
+		out[used++] = '/';
+		out[used] = '\0';
+	}
+	for (size_t i = 0; i < n; i++) {
+		int w = snprintf(out + used, outlen - used, "%s%.*s", i ? "/" : "", (int)clen[i],
+				 comp[i]);
+		if (w < 0 || (size_t)w >= outlen - used)
+			return;
+		used += (size_t)w;
+	}
+	if (trail && n > 0 && used + 1 < outlen) {
+		out[used++] = '/';
+		out[used] = '\0';
 	}
 }
 
-static void flush_held(struct app *a, struct z_sess *s)
+/* Zeek's build_path_compressed(dir, file). */
+static void build_path(char *out, size_t outlen, const char *dir, const char *file)
+{
+	char tmp[Z_URL_MAX];
+	size_t dl = strlen(dir);
+
+	if (file[0] == '/' || dir[0] == '\0')
+		snprintf(tmp, sizeof tmp, "%s", file);
+	else
+		snprintf(tmp, sizeof tmp, "%s%s%s", dir, dl > 0 && dir[dl - 1] == '/' ? "" : "/",
+			 file);
+	compress_path(out, outlen, tmp);
+}
+
+/* Zeek's build_url_ftp: ftp://<server address in URI form><absolute path>. */
+static void build_url(char *out, size_t outlen, const struct z_sess *s, const char *arg)
+{
+	char path[Z_URL_MAX], host[64];
+
+	build_path(path, sizeof path, s->cwd, arg);
+	ftpi_addr_format(&s->server.addr, host, sizeof host);
+	int w = snprintf(out, outlen, "ftp://%s%s%s%s%s", s->server.addr.family == 6 ? "[" : "",
+			 host, s->server.addr.family == 6 ? "]" : "", path[0] == '/' ? "" : "/", path);
+	if (w < 0 || (size_t)w >= outlen) /* cut: Zeek caps arg at 4096 bytes too */
+		out[outlen - 1] = '\0';
+}
+
+/* Zeek's extract_path: the first quoted absolute path of a 257 reply, else the first bare one. */
+static void extract_path(char *out, size_t outlen, const char *msg)
+{
+	const char *q = strchr(msg, '"'), *e;
+
+	out[0] = '\0';
+	if (q != NULL && q[1] == '/' && (e = strchr(q + 1, '"')) != NULL) {
+		snprintf(out, outlen, "%.*s", (int)(e - q - 1), q + 1);
+		return;
+	}
+	q = strchr(msg, '/');
+	if (q == NULL)
+		return;
+	e = q + strcspn(q, "\" ");
+	snprintf(out, outlen, "%.*s", (int)(e - q), q);
+}
+
+static void write_row(struct zeek_logs *z, struct z_sess *s, const struct z_row *r,
+		      int has_reply)
+{
+	FILE *f = z->ftp.f;
+	char ts[40], u[24], ch[64], sh[64], oh[64], rh[64], url[Z_URL_MAX];
+	const char *arg = r->cmd.arg;
+
+	if (f == NULL)
+		return;
+	if (arg[0] != '\0' && in_list(r->cmd.verb, file_cmds, sizeof file_cmds / sizeof *file_cmds)) {
+		build_url(url, sizeof url, s, arg);
+		arg = url;
+	}
+	zeek_uid(u, sizeof u, s->id);
+	ftpi_addr_format(&s->client.addr, ch, sizeof ch);
+	ftpi_addr_format(&s->server.addr, sh, sizeof sh);
+	fprintf(f, "%s\t%s\t%s\t%u\t%s\t%u\t%s\t%s\t%s\t%s\t-\t",
+		cli_time(ts, sizeof ts, r->cmd.ts_us), u, ch, s->client.port, sh, s->server.port,
+		s->has_user ? field(s->user) : "-", s->has_password ? field(s->password) : "-",
+		field(r->cmd.verb), arg[0] ? arg : "-");
+	if (r->cmd.has_size)
+		fprintf(f, "%llu\t", (unsigned long long)r->cmd.size);
+	else
+		fputs("-\t", f);
+	if (has_reply)
+		fprintf(f, "%u\t%s\t", r->code, field(r->msg));
+	else
+		fputs("-\t-\t", f);
+	if (r->dc.set) {
+		ftpi_addr_format(&r->dc.orig, oh, sizeof oh);
+		ftpi_addr_format(&r->dc.resp, rh, sizeof rh);
+		fprintf(f, "%s\t%s\t%s\t%u\t-\n", r->dc.passive ? "T" : "F", oh, rh, r->dc.resp_p);
+	} else {
+		fputs("-\t-\t-\t-\t-\n", f);
+	}
+	s->logged_seen = 1;
+}
+
+/* A command/reply pair is done: written when its command is logged, remembered either way. */
+static void pair_done(struct zeek_logs *z, struct z_sess *s, const struct z_row *r,
+		      int has_reply)
+{
+	s->last = *r;
+	s->has_last = 1;
+	s->last_replied = has_reply;
+	if (r->cmd.logged)
+		write_row(z, s, r, has_reply);
+}
+
+static void flush_held(struct zeek_logs *z, struct z_sess *s)
 {
 	if (s->has_held) {
-		write_row(a, s, &s->held, 1);
+		pair_done(z, s, &s->held, 1);
 		s->has_held = 0;
 	}
 }
 
-static struct z_sess *find(struct z_state *z, const struct ftpi_event *ev, int create)
+static struct z_sess *find(struct zeek_logs *z, const struct ftpi_event *ev, int create)
 {
 	struct z_sess *s;
 
@@ -188,21 +466,25 @@ static struct z_sess *find(struct z_state *z, const struct ftpi_event *ev, int c
 	s->id = ev->session_id;
 	s->client = ev->client;
 	s->server = ev->server;
+	snprintf(s->cwd, sizeof s->cwd, ".");
 	z->s[z->n++] = s;
 	return s;
 }
 
-static void end_session(struct app *a, struct z_state *z, struct z_sess *s)
+static void end_session(struct zeek_logs *z, struct z_sess *s)
 {
-	flush_held(a, s);
+	flush_held(z, s);
 	/* Commands never answered: logged without a reply, as Zeek does at connection end. */
 	for (; s->n > 0; s->n--, s->head = (s->head + 1) % Z_QUEUE) {
 		struct z_row r;
 		memset(&r, 0, sizeof r);
 		r.cmd = s->q[s->head];
-		if (r.cmd.logged)
-			write_row(a, s, &r, 0);
+		pair_done(z, s, &r, 0);
 	}
+	/* FTP::log_at_least_one_command: a session that got as far as USER but ran no logged
+	 * command still gets one row, its last command. */
+	if (s->has_user && !s->logged_seen && s->has_last)
+		write_row(z, s, &s->last, s->last_replied);
 	for (size_t i = 0; i < z->n; i++) {
 		if (z->s[i] == s) {
 			z->s[i] = z->s[--z->n];
@@ -229,18 +511,17 @@ static int parse_size(const char *text, uint64_t *out)
 	return 0;
 }
 
-static void on_command(struct app *a, struct z_sess *s, const struct ftpi_event *ev)
+static void on_command(struct zeek_logs *z, struct z_sess *s, const struct ftpi_event *ev)
 {
 	struct z_cmd *c;
 
-	flush_held(a, s);
+	flush_held(z, s);
 	if (s->n == Z_QUEUE) {
 		/* Queue full (pipelining without replies): the oldest goes out unanswered. */
 		struct z_row r;
 		memset(&r, 0, sizeof r);
 		r.cmd = s->q[s->head];
-		if (r.cmd.logged)
-			write_row(a, s, &r, 0);
+		pair_done(z, s, &r, 0);
 		s->head = (s->head + 1) % Z_QUEUE;
 		s->n--;
 	}
@@ -250,25 +531,43 @@ static void on_command(struct app *a, struct z_sess *s, const struct ftpi_event 
 	c->frame = ev->frame;
 	cli_esc(c->verb, sizeof c->verb, ev->u.command.verb);
 	cli_esc(c->arg, sizeof c->arg, ev->u.command.arg);
-	c->logged = is_logged(c->verb);
+	c->logged = is_logged(z, c->verb);
 	s->n++;
 	if (strcmp(c->verb, "USER") == 0) {
 		snprintf(s->user, sizeof s->user, "%s", c->arg);
+		s->has_user = 1;
 	} else if (strcmp(c->verb, "PASS") == 0) {
 		s->has_password = 1;
 		snprintf(s->password, sizeof s->password, "%s",
-			 a->o->show_passwords ? c->arg : "<hidden>");
-		if (!a->o->show_passwords)
+			 z->show_passwords ? c->arg : "<hidden>");
+		if (!z->show_passwords)
 			snprintf(c->arg, sizeof c->arg, "<hidden>");
 	}
 }
 
-static void on_reply(struct app *a, struct z_sess *s, const struct ftpi_event *ev)
+/* Zeek's directory_cmds: the working directory follows successful CWD, CDUP and PWD. */
+static void follow_cwd(struct z_sess *s, const struct z_cmd *c, unsigned code, const char *msg)
+{
+	char tmp[Z_ARG_MAX];
+
+	if (strcmp(c->verb, "CWD") == 0 && code == 250) {
+		build_path(tmp, sizeof tmp, s->cwd, c->arg);
+	} else if (strcmp(c->verb, "CDUP") == 0 && (code == 200 || code == 250)) {
+		build_path(tmp, sizeof tmp, s->cwd, "/..");
+	} else if ((strcmp(c->verb, "PWD") == 0 || strcmp(c->verb, "XPWD") == 0) && code == 257) {
+		extract_path(tmp, sizeof tmp, msg);
+	} else {
+		return;
+	}
+	snprintf(s->cwd, sizeof s->cwd, "%s", tmp);
+}
+
+static void on_reply(struct zeek_logs *z, struct z_sess *s, const struct ftpi_event *ev)
 {
 	struct z_row r;
 	unsigned code = ev->u.reply.code;
 
-	flush_held(a, s);
+	flush_held(z, s);
 	if (s->n == 0)
 		return; /* greeting or unsolicited reply */
 	if (code < 200) {
@@ -283,11 +582,11 @@ static void on_reply(struct app *a, struct z_sess *s, const struct ftpi_event *e
 	r.cmd = s->q[s->head];
 	s->head = (s->head + 1) % Z_QUEUE;
 	s->n--;
-	if (!r.cmd.logged)
-		return;
 	r.code = code;
 	cli_esc(r.msg, sizeof r.msg, ev->u.reply.text);
-	if (is_dc_verb(r.cmd.verb) && code < 300) {
+	/* As in Zeek, the directory follows the reply before the row is written. */
+	follow_cwd(s, &r.cmd, code, r.msg);
+	if (r.cmd.logged && is_dc_verb(r.cmd.verb) && code < 300) {
 		/* PORT/EPRT: the expectation came with the command; PASV/EPSV: with this reply,
 		 * before it or (held below) after it. */
 		if (s->last_dc.set && s->last_dc_frame >= r.cmd.frame) {
@@ -299,15 +598,14 @@ static void on_reply(struct app *a, struct z_sess *s, const struct ftpi_event *e
 			return;
 		}
 	}
-	write_row(a, s, &r, 1);
+	pair_done(z, s, &r, 1);
 }
 
-static void on_expect(struct app *a, struct z_sess *s, const struct ftpi_event *ev)
+static void on_expect(struct zeek_logs *z, struct z_sess *s, const struct ftpi_event *ev)
 {
 	const struct ftpi_expect_info *x = &ev->u.expect;
 	struct z_dc dc;
 
-	(void)a;
 	memset(&dc, 0, sizeof dc);
 	dc.set = 1;
 	dc.passive = !x->active;
@@ -316,18 +614,152 @@ static void on_expect(struct app *a, struct z_sess *s, const struct ftpi_event *
 	dc.resp_p = x->target.port;
 	if (s->has_held && !s->held.dc.set) {
 		s->held.dc = dc;
-		flush_held(a, s);
+		flush_held(z, s);
 		return;
 	}
 	s->last_dc = dc;
 	s->last_dc_frame = ev->frame;
 }
 
-static void zeek_event(struct app *a, const struct ftpi_event *ev)
+/* ---- notice.log ------------------------------------------------------------------------- */
+static void write_notice(struct zeek_logs *z, const struct ftpi_event *ev)
 {
-	struct z_state *z = a->fmt;
+	const struct ftpi_finding_info *fi = &ev->u.finding;
+	FILE *f = z->notice.f;
+	char ts[40], u[24], ch[64], sh[64], msg[CLI_TEXT_MAX * 2], ev_txt[CLI_TEXT_MAX * 2];
+	const char *kind = ftpi_finding_name(fi->kind), *sev = ftpi_severity_name(fi->severity);
+	int has_c = ev->client.addr.family != 0, has_s = ev->server.addr.family != 0;
+
+	if (f == NULL)
+		return;
+	ftpi_addr_format(&ev->client.addr, ch, sizeof ch);
+	ftpi_addr_format(&ev->server.addr, sh, sizeof sh);
+	cli_safe(msg, sizeof msg, fi->message);
+	cli_safe(ev_txt, sizeof ev_txt, fi->evidence);
+	fprintf(f, "%s\t%s\t", cli_time(ts, sizeof ts, ev->ts_us),
+		zeek_uid(u, sizeof u, ev->session_id));
+	if (has_c && has_s)
+		fprintf(f, "%s\t%u\t%s\t%u\t", ch, ev->client.port, sh, ev->server.port);
+	else
+		fputs("-\t-\t-\t-\t", f);
+	fprintf(f, "-\t-\t-\ttcp\tFTPInspect::%s\t%s\tseverity %s; %s\t%s\t%s\t", kind ? kind : "unknown",
+		field(msg), sev ? sev : "-", ev_txt, has_c ? ch : "-", has_s ? sh : "-");
+	if (has_s && ev->server.port != 0)
+		fprintf(f, "%u\t", ev->server.port);
+	else
+		fputs("-\t", f);
+	fputs("-\t-\tNotice::ACTION_LOG\t(empty)\t3600.000000\n", f);
+}
+
+/* ---- files.log ------------------------------------------------------------------------- */
+static void write_file(struct zeek_logs *z, const struct ftpi_event *ev, const char *mime)
+{
+	const struct ftpi_data_info *d = &ev->u.data;
+	FILE *f = z->files.f;
+	char ts[40], fu[24], u[24], ch[64], sh[64], name[Z_ARG_MAX], hex[80], an[32];
+	const uint8_t *dig[3] = {d->md5, d->sha1, d->sha256};
+	static const size_t dlen[3] = {16, 20, 32};
+	static const unsigned bit[3] = {FTPI_HASH_MD5, FTPI_HASH_SHA1, FTPI_HASH_SHA256};
+	static const char *const aname[3] = {"MD5", "SHA1", "SHA256"};
+	size_t n = 0;
+
+	if (f == NULL || d->tls || d->hash_dir < 0 || d->hashed_bytes == 0)
+		return;
+	ftpi_addr_format(&ev->client.addr, ch, sizeof ch);
+	ftpi_addr_format(&ev->server.addr, sh, sizeof sh);
+	cli_esc(name, sizeof name, d->file);
+	an[0] = '\0';
+	for (int i = 0; i < 3; i++)
+		if (z->file_hashes & bit[i])
+			n += (size_t)snprintf(an + n, sizeof an - n, "%s%s", n ? "," : "", aname[i]);
+	fprintf(f, "%s\t%s\t%s\t%s\t%u\t%s\t%u\tFTP_DATA\t0\t%s\t%s\t%s\t",
+		cli_time(ts, sizeof ts, d->start_us ? d->start_us : ev->ts_us),
+		zeek_id(fu, sizeof fu, 'F', ev->stream_id, 0x46696c65ULL),
+		zeek_id(u, sizeof u, 'C', ev->stream_id, 0x44617461ULL), ch, ev->client.port, sh,
+		ev->server.port, an[0] ? an : "(empty)", mime ? mime : "-",
+		name[0] ? name : "-");
+	if (d->end_us >= d->start_us && d->start_us != 0)
+		fprintf(f, "%.6f\t", (double)(d->end_us - d->start_us) / 1e6);
+	else
+		fputs("-\t", f);
+	fprintf(f, "-\t%s\t%llu\t-\t%s\t0\tF\t-", d->hash_dir == 0 ? "T" : "F",
+		(unsigned long long)d->hashed_bytes, d->hashes ? "0" : "-");
+	for (int i = 0; i < 3; i++)
+		fprintf(f, "\t%s", (d->hashes & bit[i]) ? cli_hex(hex, sizeof hex, dig[i], dlen[i]) : "-");
+	fputs("\t-\t-\t-\n", f);
+}
+
+/* ---- the logs --------------------------------------------------------------------------- */
+static struct zeek_logs *logs_new(const struct cli_opts *o)
+{
+	struct zeek_logs *z = calloc(1, sizeof *z);
+
+	if (z == NULL)
+		return NULL;
+	z->show_passwords = o->show_passwords;
+	z->ftp = (struct z_log){NULL, NULL, "ftp", ftp_fields, ftp_types};
+	z->notice = (struct z_log){NULL, NULL, "notice", notice_fields, notice_types};
+	z->files = (struct z_log){NULL, NULL, "files", files_fields, files_types};
+	z->file_hashes = o->file_hashes;
+	if (o->n_zeek_commands > 0) {
+		for (size_t i = 0; i < o->n_zeek_commands && i < Z_MAX_LOGGED; i++)
+			snprintf(z->logged[z->n_logged++], sizeof z->logged[0], "%s",
+				 o->zeek_commands[i]);
+	} else {
+		for (size_t i = 0; i < sizeof default_logged / sizeof *default_logged; i++)
+			snprintf(z->logged[z->n_logged++], sizeof z->logged[0], "%s",
+				 default_logged[i]);
+	}
+	uid_init();
+	return z;
+}
+
+struct zeek_logs *zeek_logs_open_stream(const struct cli_opts *o, FILE *ftp)
+{
+	struct zeek_logs *z = logs_new(o);
+
+	if (z == NULL)
+		return NULL;
+	z->ftp.f = ftp;
+	log_header(&z->ftp);
+	return z;
+}
+
+struct zeek_logs *zeek_logs_open_dir(const struct cli_opts *o, const char *dir, char *err,
+				     size_t errlen)
+{
+	struct zeek_logs *z;
+	struct stat st;
+
+	if (stat(dir, &st) != 0) {
+		if (errno != ENOENT || mkdir(dir, 0755) != 0) {
+			snprintf(err, errlen, "%s", strerror(errno));
+			return NULL;
+		}
+	} else if (!S_ISDIR(st.st_mode)) {
+		snprintf(err, errlen, "not a directory");
+		return NULL;
+	}
+	z = logs_new(o);
+	if (z == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	if (log_open(&z->ftp, dir, "w", err, errlen) != 0 ||
+	    log_open(&z->notice, dir, "w", err, errlen) != 0 ||
+	    (o->file_hashes != 0 && log_open(&z->files, dir, "w", err, errlen) != 0)) {
+		zeek_logs_close(z);
+		return NULL;
+	}
+	return z;
+}
+
+void zeek_logs_event(struct zeek_logs *z, const struct ftpi_event *ev, const char *mime)
+{
 	struct z_sess *s;
 
+	if (z == NULL)
+		return;
 	switch (ev->type) {
 	case FTPI_EV_COMMAND:
 	case FTPI_EV_REPLY:
@@ -338,20 +770,92 @@ static void zeek_event(struct app *a, const struct ftpi_event *ev)
 		if (s == NULL)
 			return;
 		if (ev->type == FTPI_EV_COMMAND)
-			on_command(a, s, ev);
+			on_command(z, s, ev);
 		else if (ev->type == FTPI_EV_REPLY)
-			on_reply(a, s, ev);
+			on_reply(z, s, ev);
 		else
-			on_expect(a, s, ev);
+			on_expect(z, s, ev);
 		break;
 	case FTPI_EV_SESSION_END:
 		s = find(z, ev, 0);
 		if (s != NULL)
-			end_session(a, z, s);
+			end_session(z, s);
+		break;
+	case FTPI_EV_FINDING:
+		write_notice(z, ev);
+		break;
+	case FTPI_EV_DATA:
+		write_file(z, ev, mime);
 		break;
 	default:
 		break;
 	}
+}
+
+int zeek_logs_flush(struct zeek_logs *z)
+{
+	int rc = 0;
+
+	if (z == NULL)
+		return 0;
+	if (z->ftp.f != NULL && fflush(z->ftp.f) != 0)
+		rc = -1;
+	if (z->notice.f != NULL && fflush(z->notice.f) != 0)
+		rc = -1;
+	if (z->files.f != NULL && fflush(z->files.f) != 0)
+		rc = -1;
+	return rc;
+}
+
+int zeek_logs_reopen(struct zeek_logs *z, char *err, size_t errlen)
+{
+	struct z_log *logs[] = {&z->ftp, &z->notice, &z->files};
+	int rc = 0;
+
+	for (size_t i = 0; i < sizeof logs / sizeof *logs; i++) {
+		struct z_log *l = logs[i];
+		if (l->path == NULL || l->f == NULL)
+			continue;
+		log_finish(l);
+		/* Appending: a file that was not moved away keeps its rows. */
+		if (log_open(l, "", "a", err, errlen) != 0)
+			rc = -1;
+	}
+	return rc;
+}
+
+int zeek_logs_close(struct zeek_logs *z)
+{
+	int rc = 0;
+
+	if (z == NULL)
+		return 0;
+	while (z->n > 0)
+		end_session(z, z->s[z->n - 1]);
+	if (log_finish(&z->ftp) != 0 || log_finish(&z->notice) != 0 || log_finish(&z->files) != 0)
+		rc = -1;
+	free(z->ftp.path);
+	free(z->notice.path);
+	free(z->files.path);
+	free(z);
+	return rc;
+}
+
+/* ---- --format zeek: ftp.log on standard output ------------------------------------------ */
+static int zeek_begin(struct app *a)
+{
+	a->fmt = zeek_logs_open_stream(a->o, a->fp);
+	if (a->fmt == NULL) {
+		fputs("ftpinspect: out of memory\n", stderr);
+		return -1;
+	}
+	return 0;
+}
+
+static void zeek_event(struct app *a, const struct ftpi_event *ev)
+{
+	if (ev->type != FTPI_EV_FINDING) /* findings: notice.log with --log-dir */
+		zeek_logs_event(a->fmt, ev, a->data_mime);
 }
 
 static void zeek_stats(struct app *a, const struct ftpi_stats *st, const struct cap_stats *cs)
@@ -370,17 +874,8 @@ static void zeek_summary(struct app *a)
 
 static void zeek_end(struct app *a)
 {
-	struct z_state *z = a->fmt;
-	char stamp[32];
-
-	if (z != NULL) {
-		while (z->n > 0)
-			end_session(a, z, z->s[z->n - 1]);
-		free(z);
-		a->fmt = NULL;
-	}
-	now_stamp(stamp, sizeof stamp);
-	fprintf(a->fp, "#close\t%s\n", stamp);
+	zeek_logs_close(a->fmt);
+	a->fmt = NULL;
 }
 
 const struct out_ops out_zeek_ops = {zeek_begin, zeek_event, zeek_stats, zeek_summary, zeek_end};

@@ -452,6 +452,7 @@ void summary_print_json(struct summary *s, FILE *f, uint64_t ts_us)
 	if (s == NULL)
 		return;
 	o = json_object();
+	cli_json_timestamp(o, ts_us);
 	servers = json_array();
 	for (size_t i = 0; i < s->n; i++) {
 		const struct srv *v = s->srv[i];

@@ -233,6 +233,8 @@ static int on_gap(void *user, struct ftpi_flow *f, int dir, uint64_t n)
 	struct ftpi_engine *e = user;
 	if (f->role == FTPI_ROLE_CONTROL && f->app)
 		ftpi__session_gap(&e->ftp, f->app, dir, n);
+	else if (f->role == FTPI_ROLE_DATA && f->app)
+		ftpi__dconn_gap(&e->xt, f->app, dir);
 	else if (f->role == FTPI_ROLE_UNKNOWN && ++f->sniff_pkts >= SNIFF_GAPS)
 		return become_other(e, f);
 	return FTPI_REASM_MORE;

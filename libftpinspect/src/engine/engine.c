@@ -130,6 +130,8 @@ int ftpi_config_validate(const struct ftpi_config *cfg, char *field, size_t fiel
 	if (cfg->ca_dir != NULL &&
 	    (ftpi__x509_trust_count(NULL, cfg->ca_dir, &certs) != FTPI_OK || certs == 0))
 		return bad_field(field, fieldlen, "ca_dir");
+	if (cfg->file_hashes & ~(FTPI_HASH_MD5 | FTPI_HASH_SHA1 | FTPI_HASH_SHA256))
+		return bad_field(field, fieldlen, "file_hashes");
 #ifndef FTPI_WITH_NDPI
 	if (cfg->use_ndpi)
 		return bad_field(field, fieldlen, "use_ndpi (built without nDPI)");

@@ -3,7 +3,8 @@
  * dconn.c - a data connection's life up to its data event: its first bytes (TLS or clear, the
  * ClientHello that proves a resumed TLS session), the transfer command it carries, the final
  * reply it waits for, and attempts that never became a connection. Data connections are never
- * buffered: only their first bytes are looked at.
+ * buffered: only their first bytes are looked at, and with file_hashes the payload is hashed as
+ * it streams (core/fhash.c), its first bytes kept for typing.
  */
 #include "expect.h"
 
@@ -58,6 +59,16 @@ int ftpi__dconn_data(struct ftpi__expect_tab *xt, struct ftpi_dconn *d, struct f
 			}
 		}
 	}
+	if (xt->cx->cfg.file_hashes != 0 && !d->fh_done) {
+		d->fh_done = 1;
+		d->fh = ftpi__fhash_new(xt->cx, xt->cx->cfg.file_hashes);
+	}
+	if (d->fh != NULL && d->tls_checked && d->tls) {
+		/* TLS: the payload is ciphertext, no file to hash */
+		ftpi__fhash_free(xt->cx, d->fh);
+		d->fh = NULL;
+	}
+	ftpi__fhash_update(d->fh, dir, p, n);
 	int more = 0;
 	if (d->tls && d->tlsp) {
 		int tdir = dir == FTPI_DIR_TO_SERVER ? (d->active ? 1 : 0) : (d->active ? 0 : 1);
@@ -74,7 +85,7 @@ int ftpi__dconn_data(struct ftpi__expect_tab *xt, struct ftpi_dconn *d, struct f
 		if (f->half[0].bytes + f->half[1].bytes > DCONN_TLS_BYTES)
 			more = 0;
 	}
-	if (!more && d->tls_checked && d->first_len[0] + d->first_len[1] > 0) {
+	if (!more && d->tls_checked && d->first_len[0] + d->first_len[1] > 0 && d->fh == NULL) {
 		/* nothing more to learn: count only from here */
 		if (d->tlsp) {
 			ftpi__tls_release(xt->cx, d->tlsp);
@@ -84,6 +95,12 @@ int ftpi__dconn_data(struct ftpi__expect_tab *xt, struct ftpi_dconn *d, struct f
 		return FTPI_REASM_DROP | FTPI_REASM_UNWANT;
 	}
 	return FTPI_REASM_MORE;
+}
+
+void ftpi__dconn_gap(struct ftpi__expect_tab *xt, struct ftpi_dconn *d, int dir)
+{
+	(void)xt;
+	ftpi__fhash_gap(d->fh, dir);
 }
 
 static void dconn_emit(struct ftpi__expect_tab *xt, struct ftpi_dconn *d)
@@ -129,6 +146,8 @@ static void dconn_emit(struct ftpi__expect_tab *xt, struct ftpi_dconn *d)
 	di->tls_cipher = d->tls_cipher;
 	di->tls_version_name = d->tls_version ? ftpi__tls_version_name(d->tls_version) : NULL;
 	di->tls_cipher_name = d->tls_version ? ftpi__tls_cipher_name(d->tls_cipher) : NULL;
+	di->hash_dir = -1;
+	ftpi__fhash_final(d->fh, di);
 	ev.ts_us = d->end_us ? d->end_us : xt->cx->now_us;
 	ev.frame = 0;
 	ftpi__emit(xt->cx, &ev);
@@ -151,6 +170,8 @@ static void dconn_free(struct ftpi__expect_tab *xt, struct ftpi_dconn *d)
 		ftpi__tls_release(xt->cx, d->tlsp);
 		ftpi__free(xt->cx, FTPI__POOL_TLS, d->tlsp, sizeof *d->tlsp);
 	}
+	ftpi__fhash_free(xt->cx, d->fh);
+	d->fh = NULL;
 	if (d->sref) {
 		if (!d->answered)
 			xt->remote_open--;

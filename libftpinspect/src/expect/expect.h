@@ -10,6 +10,7 @@
 #include "reasm.h"
 #include "session.h"
 #include "store.h"
+#include "fhash.h"
 
 struct ftpi_expect {
 	struct ftpi_expect *hnext;         /* bucket by port */
@@ -61,6 +62,8 @@ struct ftpi_dconn {
 	uint64_t bytes_to_server, bytes_to_client;
 	uint64_t announce_frame;
 	struct ftpi__tls *tlsp;    /* data-channel ClientHello, for resumption linking */
+	struct ftpi__fhash *fh;    /* file hashes (config file_hashes), or NULL */
+	uint8_t fh_done;           /* hashing was tried (fh may be NULL: refused, or TLS) */
 	uint8_t first[2][8];       /* first payload bytes each way */
 	uint8_t first_len[2];
 	/* claimed from another engine's expectation (sid is then that engine's session): the entry */
@@ -114,6 +117,8 @@ struct ftpi_dconn *ftpi__dconn_infer(struct ftpi__expect_tab *xt, struct ftpi_fl
 /* A claimed connection's responder answered (its owner counts it as a data connection). */
 void ftpi__dconn_answered(struct ftpi__expect_tab *xt, struct ftpi_dconn *d);
 /* In-order bytes of a data connection; returns enum ftpi_reasm_want bits. */
+/* Bytes lost in direction dir (a reassembly gap). */
+void ftpi__dconn_gap(struct ftpi__expect_tab *xt, struct ftpi_dconn *d, int dir);
 int ftpi__dconn_data(struct ftpi__expect_tab *xt, struct ftpi_dconn *d, struct ftpi_flow *f,
 		     int dir, const uint8_t *p, size_t n);
 /* f is the flow when it just closed; NULL for a forced end (timeout, session end). */
