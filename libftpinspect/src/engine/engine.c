@@ -433,7 +433,10 @@ static int feed_seg(ftpi_engine *e, const struct ftpi_tcp_seg *seg, const uint64
 		 f->half[1].syn_seen)
 		ftpi__dconn_answered(&e->xt, f->app); /* a claimed connection was answered */
 out:
-	ftpi__defrag_done(&e->cx, &e->defrag); /* the reassembled datagram, if any, is used up */
+	/* the reassembled datagram, if any, is used up (in a batch: only the look-ahead's last
+	 * packet can own it, and earlier ones must not free it) */
+	if (!e->defrag_hold)
+		ftpi__defrag_done(&e->cx, &e->defrag);
 	ftpi__dispatch_frag_drops(e);
 	tick(e);
 	return e->cx.stop ? FTPI_E_CALLBACK : FTPI_OK;
@@ -498,10 +501,12 @@ int ftpi_engine_feed_batch(ftpi_engine *e, const struct ftpi_packet *pkts, size_
 				    ftpi_linktype_supported(p->linktype) &&
 				    ftpi__decode_packet(&e->cx, p->linktype, p->data, p->caplen,
 							&pre[k].seg);
-			if (pre[k].ok && pre[k].seg.reassembled) {
+			if (e->defrag.out != NULL) {
 				/* its datagram lives in the defragmenter's one output buffer until
-				 * it is fed: the look-ahead ends with it */
-				pre[k].hash = ftpi__flow_hash(&e->cx, &pre[k].seg.src, &pre[k].seg.dst);
+				 * it is fed (TCP or not): the look-ahead ends with it */
+				if (pre[k].ok)
+					pre[k].hash = ftpi__flow_hash(&e->cx, &pre[k].seg.src,
+								      &pre[k].seg.dst);
 				m = k + 1;
 				break;
 			}
@@ -518,10 +523,13 @@ int ftpi_engine_feed_batch(ftpi_engine *e, const struct ftpi_packet *pkts, size_
 		/* 2: feed them in order, exactly as ftpi_engine_feed would */
 		for (size_t k = 0; k < m; k++) {
 			int st = feed_start(e, &pkts[i + k]);
+			e->defrag_hold = k + 1 < m;
 			if (st == FTPI_OK)
 				st = feed_seg(e, pre[k].ok ? &pre[k].seg : NULL,
 					      pre[k].ok == 1 ? &pre[k].hash : NULL);
+			e->defrag_hold = 0;
 			if (st != FTPI_OK) {
+				ftpi__defrag_done(&e->cx, &e->defrag);
 				size_t fed = k + (st == FTPI_E_CALLBACK);
 				if (st != FTPI_E_CALLBACK && pre[k].ok)
 					undecode(e, pkts, i + k, i + k + 1);

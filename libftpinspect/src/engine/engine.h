@@ -71,6 +71,7 @@ struct ftpi_engine {
 	uint64_t hold_seen_expect; /* expectations_created at the last look at held streams */
 	uint64_t hold_checked_us;
 	uint64_t stream_ref;      /* the host's packet reference for stream calls */
+	int defrag_hold;          /* feeding a batch: the reassembled datagram is not yet used up */
 };
 
 /* dispatch.c: the wiring. Installs the stages' callback tables (once, at engine creation). */
