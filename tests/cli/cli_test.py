@@ -1225,6 +1225,83 @@ def t_log_dir():
         shutil.rmtree(d)
 
 
+# Zeek's ftp.log for ../shared/captures-public/zeek/ipv4.pcap with files (base/protocols/ftp/
+# files.zeek): the fuid of the session's latest file, kept from row to row; mime_type only on the
+# row written after the file was typed (its RETR). As Zeek's modern baselines show it
+# (testing/btest/Baseline/scripts.base.protocols.ftp.ftp-get-file-size: the PASV rows carry
+# the fuid of the previous LIST). (command, index of the file in files.log or None, mime_type)
+# Lab captures with clear-text transfers both ways (RETR, STOR, APPE, STOU; passive and active).
+HASHED_CAPS = ("vsftpd_active_port.pcap", "vsftpd_plain_passive.pcap",
+               "pyftpdlib_mlsd_nlst_appe_stou.pcap")
+IPV4_ZEEK_FILES = [("PASV", None, "-"), ("PASV", 0, "-"), ("RETR", 1, "text/plain"),
+                   ("PORT", 1, "-"), ("PORT", 2, "-"), ("RETR", 3, "text/plain")]
+
+
+@test
+def t_zeek_file_ids():
+    """ftp.log's mime_type and fuid with --file-hashes: the fuid is files.log's for the same
+    transfer, the same in --format zeek and --log-dir; both stay "-" without hashing."""
+    d = tempfile.mkdtemp(prefix="ftpi-cli-")
+    try:
+        n = 0
+        for cap in HASHED_CAPS:
+            logs = os.path.join(d, cap)
+            rc, out, err = run("-r", os.path.join(LAB, cap), "--format", "zeek",
+                               "--file-hashes", "--zeek-commands",
+                               "RETR,STOR,APPE,STOU,PASV,EPSV,PORT,EPRT,LIST,NLST,MLSD",
+                               "--log-dir", logs)
+            expect_rc(rc, 0, err, cap)
+            _, ftp = read_zeek(os.path.join(logs, "ftp.log"))
+            _, files = read_zeek(os.path.join(logs, "files.log"))
+            stdout_rows = [line.split("\t") for line in out.splitlines()
+                           if line and not line.startswith("#")]
+            check([r[18] for r in stdout_rows] == [r["fuid"] for r in ftp],
+                  "%s: --format zeek and --log-dir differ in fuid" % cap)
+            by_fuid = {r["fuid"]: r for r in files}
+            check(len(by_fuid) == len(files) > 0, "%s: files.log fuids %r" % (cap, files))
+            seen = False
+            for r in ftp:
+                if r["fuid"] == "-":
+                    check(not seen, "%s: fuid lost after a file: %r" % (cap, r))
+                    continue
+                seen = True
+                f = by_fuid.get(r["fuid"])
+                check(f is not None, "%s: fuid %s not in files.log" % (cap, r["fuid"]))
+                if r["command"] in ("RETR", "STOR", "APPE", "STOU") and f is not None:
+                    # its own transfer: files.log names the same file and type
+                    check(r["arg"].endswith("/" + f["filename"]) or  # STOU: no name
+                          r["arg"] == f["filename"] == "-", "%s: %s row %s has the fuid of "
+                          "%s" % (cap, r["command"], r["arg"], f["filename"]))
+                    check(r["mime_type"] == f["mime_type"] != "-", "%s: mime_type %r, "
+                          "files.log %r" % (cap, r["mime_type"], f["mime_type"]))
+                    n += 1
+                if r["command"] in ("PASV", "EPSV", "PORT", "EPRT"):
+                    check(r["mime_type"] == "-", "%s: mime_type on %r" % (cap, r))
+        check(n >= 4, "only %d transfers with their own fuid" % n)
+        # Without --file-hashes nothing is filled.
+        rc, out, err = run("-r", os.path.join(LAB, "vsftpd_plain_passive.pcap"), "--format",
+                           "zeek")
+        rows = [line.split("\t") for line in out.splitlines() if line[:1] not in ("#", "")]
+        check(rows and all(r[10] == "-" and r[18] == "-" for r in rows),
+              "mime_type/fuid without --file-hashes")
+        pub = os.path.join(HERE, "..", "..", "..", "shared", "captures-public", "zeek",
+                           "ipv4.pcap")
+        if not os.path.exists(pub):
+            print("../shared/captures-public absent: ipv4.pcap against Zeek skipped")
+            return
+        logs = os.path.join(d, "ipv4")
+        rc, out, err = run("-r", pub, "-q", "--file-hashes", "--log-dir", logs)
+        expect_rc(rc, 0, err, pub)
+        _, ftp = read_zeek(os.path.join(logs, "ftp.log"))
+        _, files = read_zeek(os.path.join(logs, "files.log"))
+        fuids = [f["fuid"] for f in files]
+        got = [(r["command"], fuids.index(r["fuid"]) if r["fuid"] in fuids else None,
+                r["mime_type"]) for r in ftp]
+        check(got == IPV4_ZEEK_FILES, "ipv4.pcap rows %r" % got)
+    finally:
+        shutil.rmtree(d)
+
+
 @test
 def t_zeek_commands():
     d = tempfile.mkdtemp(prefix="ftpi-cli-")
@@ -1473,8 +1550,7 @@ def t_file_hashes():
     d = tempfile.mkdtemp(prefix="ftpi-cli-")
     try:
         n = 0
-        for cap in ("vsftpd_active_port.pcap", "vsftpd_plain_passive.pcap",
-                    "pyftpdlib_mlsd_nlst_appe_stou.pcap"):
+        for cap in HASHED_CAPS:
             path = os.path.join(LAB, cap)
             logs = os.path.join(d, cap)
             rc, out, err = run("-r", path, "--format", "json", "--file-hashes=md5,sha1,sha256",

@@ -9,7 +9,12 @@
  *               ftp://host/dir/file with the working directory followed through CWD, CDUP and
  *               PWD, and one row for a session that logged in but ran no logged command
  *               (FTP::log_at_least_one_command). Other commands still take their place in the
- *               per-session command queue so replies pair up.
+ *               per-session command queue so replies pair up. As in Zeek, a pair is written
+ *               when the next command comes (or at once when more commands wait, or at the
+ *               session's end), and with --file-hashes the file of the session's latest data
+ *               connection fills the row: mime_type on the next row only (Zeek deletes it after
+ *               each pair), fuid, the same as files.log's, on every row from there on (Zeek
+ *               keeps it in the session's record).
  *   notice.log  (--log-dir) one row per finding, note FTPInspect::<kind>.
  *   files.log   (--log-dir with --file-hashes) one row per data connection that carried
  *               payload: its digests and content type, fuid random per run.
@@ -75,6 +80,10 @@ struct z_sess {
 	size_t head, n;
 	struct z_row held; /* a data-channel row waiting for its EXPECT event */
 	int has_held;
+	struct z_row done; /* the last pair, written when the next command comes */
+	int has_done, done_replied;
+	char fuid[24];     /* the latest file of this session's data connections ("" none) */
+	char mime[128];    /* its content type, until the next pair is written ("" none) */
 	struct z_dc last_dc; /* an EXPECT seen before its reply */
 	uint64_t last_dc_frame;
 	int logged_seen;     /* a row was written for this session */
@@ -410,10 +419,10 @@ static void write_row(struct zeek_logs *z, struct z_sess *s, const struct z_row 
 	zeek_uid(u, sizeof u, s->id);
 	ftpi_addr_format(&s->client.addr, ch, sizeof ch);
 	ftpi_addr_format(&s->server.addr, sh, sizeof sh);
-	fprintf(f, "%s\t%s\t%s\t%u\t%s\t%u\t%s\t%s\t%s\t%s\t-\t",
+	fprintf(f, "%s\t%s\t%s\t%u\t%s\t%u\t%s\t%s\t%s\t%s\t%s\t",
 		cli_time(ts, sizeof ts, r->cmd.ts_us), u, ch, s->client.port, sh, s->server.port,
 		s->has_user ? field(s->user) : "-", s->has_password ? field(s->password) : "-",
-		field(r->cmd.verb), arg[0] ? arg : "-");
+		field(r->cmd.verb), arg[0] ? arg : "-", s->mime[0] ? s->mime : "-");
 	if (r->cmd.has_size)
 		fprintf(f, "%llu\t", (unsigned long long)r->cmd.size);
 	else
@@ -425,22 +434,48 @@ static void write_row(struct zeek_logs *z, struct z_sess *s, const struct z_row 
 	if (r->dc.set) {
 		ftpi_addr_format(&r->dc.orig, oh, sizeof oh);
 		ftpi_addr_format(&r->dc.resp, rh, sizeof rh);
-		fprintf(f, "%s\t%s\t%s\t%u\t-\n", r->dc.passive ? "T" : "F", oh, rh, r->dc.resp_p);
+		fprintf(f, "%s\t%s\t%s\t%u\t", r->dc.passive ? "T" : "F", oh, rh, r->dc.resp_p);
 	} else {
-		fputs("-\t-\t-\t-\t-\n", f);
+		fputs("-\t-\t-\t-\t", f);
 	}
+	fprintf(f, "%s\n", s->fuid[0] ? s->fuid : "-");
 	s->logged_seen = 1;
 }
 
-/* A command/reply pair is done: written when its command is logged, remembered either way. */
-static void pair_done(struct zeek_logs *z, struct z_sess *s, const struct z_row *r,
-		      int has_reply)
+/* Zeek's ftp_message: a pair goes out (written when its command is logged, remembered either
+ * way), and the content type, which belongs to one transfer, is forgotten. */
+static void pair_out(struct zeek_logs *z, struct z_sess *s, const struct z_row *r, int has_reply)
 {
 	s->last = *r;
 	s->has_last = 1;
 	s->last_replied = has_reply;
 	if (r->cmd.logged)
 		write_row(z, s, r, has_reply);
+	s->mime[0] = '\0';
+}
+
+static void flush_done(struct zeek_logs *z, struct z_sess *s)
+{
+	if (s->has_done) {
+		s->has_done = 0;
+		pair_out(z, s, &s->done, s->done_replied);
+	}
+}
+
+/* A command/reply pair is done. Zeek writes it when the next command comes, so that what the
+ * transfer's data connection showed (the file's fuid and type) is in it; at once when more
+ * commands wait for their replies. */
+static void pair_done(struct zeek_logs *z, struct z_sess *s, const struct z_row *r,
+		      int has_reply)
+{
+	flush_done(z, s);
+	if (s->n > 0) {
+		pair_out(z, s, r, has_reply);
+		return;
+	}
+	s->done = *r;
+	s->done_replied = has_reply;
+	s->has_done = 1;
 }
 
 static void flush_held(struct zeek_logs *z, struct z_sess *s)
@@ -474,12 +509,13 @@ static struct z_sess *find(struct zeek_logs *z, const struct ftpi_event *ev, int
 static void end_session(struct zeek_logs *z, struct z_sess *s)
 {
 	flush_held(z, s);
+	flush_done(z, s);
 	/* Commands never answered: logged without a reply, as Zeek does at connection end. */
 	for (; s->n > 0; s->n--, s->head = (s->head + 1) % Z_QUEUE) {
 		struct z_row r;
 		memset(&r, 0, sizeof r);
 		r.cmd = s->q[s->head];
-		pair_done(z, s, &r, 0);
+		pair_out(z, s, &r, 0);
 	}
 	/* FTP::log_at_least_one_command: a session that got as far as USER but ran no logged
 	 * command still gets one row, its last command. */
@@ -516,12 +552,13 @@ static void on_command(struct zeek_logs *z, struct z_sess *s, const struct ftpi_
 	struct z_cmd *c;
 
 	flush_held(z, s);
+	flush_done(z, s);
 	if (s->n == Z_QUEUE) {
 		/* Queue full (pipelining without replies): the oldest goes out unanswered. */
 		struct z_row r;
 		memset(&r, 0, sizeof r);
 		r.cmd = s->q[s->head];
-		pair_done(z, s, &r, 0);
+		pair_out(z, s, &r, 0);
 		s->head = (s->head + 1) % Z_QUEUE;
 		s->n--;
 	}
@@ -652,6 +689,29 @@ static void write_notice(struct zeek_logs *z, const struct ftpi_event *ev)
 }
 
 /* ---- files.log ------------------------------------------------------------------------- */
+/* A data connection is a file of files.log: hashed, clear text, with payload. */
+static int is_file(const struct zeek_logs *z, const struct ftpi_data_info *d)
+{
+	return z->file_hashes != 0 && !d->tls && d->hash_dir >= 0 && d->hashed_bytes > 0;
+}
+
+static const char *file_id(char *buf, size_t buflen, const struct ftpi_event *ev)
+{
+	return zeek_id(buf, buflen, 'F', ev->stream_id, 0x46696c65ULL);
+}
+
+/* Zeek's file_over_new_connection and file_sniff: the session's record takes the file's fuid
+ * and content type. */
+static void session_file(struct zeek_logs *z, const struct ftpi_event *ev, const char *mime)
+{
+	struct z_sess *s = ev->session_id != 0 ? find(z, ev, 0) : NULL;
+
+	if (s == NULL || !is_file(z, &ev->u.data))
+		return;
+	file_id(s->fuid, sizeof s->fuid, ev);
+	snprintf(s->mime, sizeof s->mime, "%s", mime != NULL ? mime : ""); /* escaped already */
+}
+
 static void write_file(struct zeek_logs *z, const struct ftpi_event *ev, const char *mime)
 {
 	const struct ftpi_data_info *d = &ev->u.data;
@@ -663,7 +723,7 @@ static void write_file(struct zeek_logs *z, const struct ftpi_event *ev, const c
 	static const char *const aname[3] = {"MD5", "SHA1", "SHA256"};
 	size_t n = 0;
 
-	if (f == NULL || d->tls || d->hash_dir < 0 || d->hashed_bytes == 0)
+	if (f == NULL || !is_file(z, d))
 		return;
 	ftpi_addr_format(&ev->client.addr, ch, sizeof ch);
 	ftpi_addr_format(&ev->server.addr, sh, sizeof sh);
@@ -674,7 +734,7 @@ static void write_file(struct zeek_logs *z, const struct ftpi_event *ev, const c
 			n += (size_t)snprintf(an + n, sizeof an - n, "%s%s", n ? "," : "", aname[i]);
 	fprintf(f, "%s\t%s\t%s\t%s\t%u\t%s\t%u\tFTP_DATA\t0\t%s\t%s\t%s\t",
 		cli_time(ts, sizeof ts, d->start_us ? d->start_us : ev->ts_us),
-		zeek_id(fu, sizeof fu, 'F', ev->stream_id, 0x46696c65ULL),
+		file_id(fu, sizeof fu, ev),
 		zeek_id(u, sizeof u, 'C', ev->stream_id, 0x44617461ULL), ch, ev->client.port, sh,
 		ev->server.port, an[0] ? an : "(empty)", mime ? mime : "-",
 		name[0] ? name : "-");
@@ -785,6 +845,7 @@ void zeek_logs_event(struct zeek_logs *z, const struct ftpi_event *ev, const cha
 		write_notice(z, ev);
 		break;
 	case FTPI_EV_DATA:
+		session_file(z, ev, mime);
 		write_file(z, ev, mime);
 		break;
 	default:
