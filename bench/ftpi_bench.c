@@ -41,6 +41,7 @@ struct opts {
 	const char *file;
 	uint32_t max_flows, max_sessions;
 	int no_ndpi, preload, batch;
+	unsigned file_hashes;
 	uint64_t trace, synflood;
 };
 
@@ -149,7 +150,7 @@ static void make_syn(uint8_t *buf, uint64_t i)
 static void usage(void)
 {
 	fprintf(stderr, "usage: ftpi_bench [--preload|--batch] [--trace N] [--max-flows N] "
-			"[--max-sessions N] [--no-ndpi] FILE\n"
+			"[--max-sessions N] [--no-ndpi] [--file-hashes] FILE\n"
 			"       ftpi_bench --synflood N [--trace N] [--max-flows N] [--no-ndpi]\n");
 }
 
@@ -181,6 +182,8 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			o->preload = o->batch = 1;
 		} else if (strcmp(a, "--no-ndpi") == 0) {
 			o->no_ndpi = 1;
+		} else if (strcmp(a, "--file-hashes") == 0) {
+			o->file_hashes = FTPI_HASH_SHA256; /* the CLI's --file-hashes, without libmagic */
 		} else if (strcmp(a, "--trace") == 0 && i + 1 < argc) {
 			if (parse_u64(argv[++i], &o->trace) != 0)
 				return -1;
@@ -259,6 +262,7 @@ int main(int argc, char **argv)
 		cfg.max_sessions = o.max_sessions;
 	if (o.no_ndpi)
 		cfg.use_ndpi = 0;
+	cfg.file_hashes = o.file_hashes;
 	e = ftpi_engine_new(&cfg, &status);
 	if (e == NULL) {
 		fprintf(stderr, "ftpi_bench: ftpi_engine_new: %s\n", ftpi_strerror(status));

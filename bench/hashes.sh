@@ -1,90 +1,88 @@
 #!/bin/sh
 # SPDX-License-Identifier: BSD-2-Clause
-# bench/hashes.sh - what --file-hashes costs (issue 17): on the benchmark corpus, interleaved
-# rounds of the bare libpcap read loop and `ftpinspect --format json` without hashing, with
-# --file-hashes (SHA-256 and libmagic typing) and with --file-hashes=md5,sha1,sha256. Prints and
-# writes into bench/results.md (between "<!-- hashes begin -->" and "<!-- hashes end -->", a
-# block bench/run.sh keeps) the median CPU and wall time, the ratio to the bare read and the
-# cost of hashing over the run without it. Not part of CI.
-# Knobs: ROUNDS (5), BUILD_DIR (build-bench), CORPUS (bench/work/corpus.pcap, made with
-# make_corpus.py --target-mb BENCH_MB (100) when absent), RESULTS_MD (bench/results.md; empty:
-# print only).
+# bench/hashes.sh - what --file-hashes costs (issue 17), on the benchmark corpus, in interleaved
+# rounds: the bare libpcap read loop; the engine alone (ftpi_bench) without and with SHA-256 of
+# every data connection (the digest's cost); `ftpinspect --format json` without hashing, with
+# --file-hashes (SHA-256 and libmagic typing) and with --file-hashes=md5,sha1,sha256. CPU time
+# (user + system) from wait4 (microseconds). Prints, and writes into bench/results.md between
+# "<!-- hashes begin -->" and "<!-- hashes end -->" (a block bench/run.sh keeps), the medians,
+# the ratio to the bare read and to the same run without hashing. Not part of CI.
+# Knobs: ROUNDS (5), BUILD_DIR (build-bench), CORPUS (bench/work/corpus.pcap; made with
+# make_corpus.py --target-mb BENCH_MB (300, as bench/run.sh) when absent), RESULTS_MD
+# (bench/results.md; empty: print only), COMMIT (the commit named; git's HEAD by default).
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/.." && pwd)
 cd "$repo"
 BUILD_DIR=${BUILD_DIR:-build-bench}
-ROUNDS=${ROUNDS:-5}
-BENCH_MB=${BENCH_MB:-100}
 CORPUS=${CORPUS:-$here/work/corpus.pcap}
-RESULTS_MD=${RESULTS_MD-$here/results.md}
-out=$here/work/hashes
-mkdir -p "$out"
-[ -x /usr/bin/time ] || { echo "hashes.sh: /usr/bin/time is required (apt-get install time)" >&2; exit 1; }
 if [ ! -f "$CORPUS" ]; then
-	echo "== corpus ($BENCH_MB MB): $CORPUS" >&2
-	python3 "$here/make_corpus.py" --out "$CORPUS" --target-mb "$BENCH_MB"
+	echo "== corpus (${BENCH_MB:-300} MB): $CORPUS" >&2
+	python3 "$here/make_corpus.py" --out "$CORPUS" --target-mb "${BENCH_MB:-300}"
 fi
 echo "== build ($BUILD_DIR)" >&2
-cmake -S . -B "$BUILD_DIR" -DFTPI_BUILD_BENCH=ON -DFTPI_BUILD_TESTS=OFF >"$out/cmake.log" 2>&1
-cmake --build "$BUILD_DIR" -j2 --target pcap_read ftpinspect >>"$out/cmake.log" 2>&1
-B=$repo/$BUILD_DIR
-CLI="$B/tools/ftpinspect/ftpinspect -r $CORPUS --format json --no-progress"
-cat "$CORPUS" >/dev/null # into the page cache
-: >"$out/times.tsv"
-for r in $(seq "$ROUNDS"); do
-	echo "== round $r of $ROUNDS" >&2
-	for cfg in bare json sha256 all3; do
-		case $cfg in
-		bare) set -- "$B/bench/pcap_read" "$CORPUS" ;;
-		json) set -- $CLI ;;
-		sha256) set -- $CLI --file-hashes ;;
-		all3) set -- $CLI --file-hashes=md5,sha1,sha256 ;;
-		esac
-		/usr/bin/time -f "%e %U %S %M" -o "$out/t.$cfg" "$@" >"$out/$cfg.out" 2>"$out/$cfg.err" ||
-			{ echo "hashes.sh: $cfg failed, see $out/$cfg.err" >&2; exit 1; }
-		printf '%s %s\n' "$cfg" "$(cat "$out/t.$cfg")" >>"$out/times.tsv"
-	done
-done
-commit=$(git rev-parse --short HEAD 2>/dev/null || echo "?")
-python3 - "$out" "$CORPUS" "$commit" "$ROUNDS" "$RESULTS_MD" <<'PY'
-import datetime, json, os, statistics, sys
-out, corpus, commit, rounds, md = sys.argv[1:6]
-t = {}
-for line in open(os.path.join(out, "times.tsv")):
-    cfg, wall, user, sys_, rss = line.split()
-    t.setdefault(cfg, []).append((float(wall), float(user) + float(sys_), int(rss)))
-med = lambda cfg, i: statistics.median(x[i] for x in t[cfg])
-# what the hashed runs saw: data events with a sha256, and their bytes
-hashed, nbytes, data = 0, 0, 0
-for line in open(os.path.join(out, "sha256.out")):
-    o = json.loads(line)
-    if o.get("event") == "data":
-        data += 1
-        if o.get("sha256"):
-            hashed += 1
-            nbytes += o.get("bytes_to_server", 0) + o.get("bytes_to_client", 0)
-names = {"bare": "`pcap_read` (bare `pcap_next_ex` loop)",
-         "json": "`ftpinspect --format json`",
-         "sha256": "`ftpinspect --format json --file-hashes` (SHA-256, libmagic)",
-         "all3": "`ftpinspect --format json --file-hashes=md5,sha1,sha256`"}
-L = ["<!-- hashes begin -->", "## Hashing cost (bench/hashes.sh)", ""]
-L.append("- date: %s UTC; commit: %s; %s interleaved rounds, medians; machine: %d cores "
-         "(shared), load average at the end: %s" % (
-             datetime.datetime.utcnow().strftime("%Y-%m-%d %H:%M"), commit, rounds,
-             os.cpu_count() or 0, " ".join("%.2f" % x for x in os.getloadavg())))
-L.append("- corpus: `%s`, %d bytes; %d data connections, %d of them hashed (%.1f MB of "
-         "payload through the digests)" % (os.path.relpath(corpus), os.path.getsize(corpus),
-                                           data, hashed, nbytes / 1e6))
-L.append("")
-L.append("| run | wall s | CPU s | max RSS MiB | CPU / bare read | CPU / without hashing |")
-L.append("|---|---:|---:|---:|---:|---:|")
-for cfg in ("bare", "json", "sha256", "all3"):
-    c = med(cfg, 1)
-    rel = "-" if cfg == "bare" else "%.2fx" % (c / med("json", 1))
-    L.append("| %s | %.2f | %.2f | %.0f | %.2fx | %s |" % (
-        names[cfg], med(cfg, 0), c, max(x[2] for x in t[cfg]) / 1024, c / med("bare", 1), rel))
-L += ["", "<!-- hashes end -->"]
+mkdir -p "$here/work"
+cmake -S . -B "$BUILD_DIR" -DFTPI_BUILD_BENCH=ON -DFTPI_BUILD_TESTS=OFF >"$here/work/hashes-cmake.log"
+cmake --build "$BUILD_DIR" -j2 --target pcap_read ftpi_bench ftpinspect >>"$here/work/hashes-cmake.log"
+export COMMIT="${COMMIT:-$(git rev-parse --short HEAD 2>/dev/null || echo unknown)}"
+exec python3 - "$repo/$BUILD_DIR" "$CORPUS" "${ROUNDS:-5}" "${RESULTS_MD-$here/results.md}" <<'PY'
+import datetime, json, os, statistics, subprocess, sys, time
+build, corpus, rounds, md = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
+cli = [build + "/tools/ftpinspect/ftpinspect", "-r", corpus, "--format", "json", "--no-progress"]
+runs = [  # name, what, command, the run it adds hashing to
+    ("bare", "`pcap_read` (bare `pcap_next_ex` loop)", [build + "/bench/pcap_read", corpus], None),
+    ("engine", "engine alone (`ftpi_bench`)", [build + "/bench/ftpi_bench", corpus], None),
+    ("engine_sha256", "engine alone, SHA-256 of every data connection (`ftpi_bench "
+     "--file-hashes`)", [build + "/bench/ftpi_bench", "--file-hashes", corpus], "engine"),
+    ("json", "`ftpinspect --format json`", cli, None),
+    ("json_sha256", "`ftpinspect --format json --file-hashes` (SHA-256, libmagic)",
+     cli + ["--file-hashes"], "json"),
+    ("json_all3", "`ftpinspect --format json --file-hashes=md5,sha1,sha256` (and libmagic)",
+     cli + ["--file-hashes=md5,sha1,sha256"], "json"),
+]
+with open(corpus, "rb") as f:  # into the page cache
+    while f.read(1 << 24):
+        pass
+res = {name: [] for name, *_ in runs}
+for r in range(rounds):
+    print("== round %d of %d" % (r + 1, rounds), file=sys.stderr)
+    for name, _, cmd, _ in runs:
+        t0 = time.monotonic()
+        with open(os.devnull, "wb") as null:
+            p = subprocess.Popen(cmd, stdout=null, stderr=subprocess.DEVNULL)
+            _, status, ru = os.wait4(p.pid, 0)
+        if os.waitstatus_to_exitcode(status) != 0:
+            sys.exit("hashes.sh: %s failed: %s" % (name, " ".join(cmd)))
+        res[name].append((ru.ru_utime + ru.ru_stime, time.monotonic() - t0, ru.ru_maxrss))
+cpu = {n: statistics.median(x[0] for x in v) for n, v in res.items()}
+# what hashing saw: data events, those with a digest, their payload
+ev = [json.loads(line) for line in subprocess.run(cli + ["--file-hashes"], capture_output=True,
+                                                  text=True, check=True).stdout.splitlines()]
+data = [e for e in ev if e.get("event") == "data"]
+hashed = [e for e in data if e.get("sha256")]
+payload = sum(e["bytes_to_server"] + e["bytes_to_client"] for e in hashed)
+L = ["<!-- hashes begin -->", "## Hashing cost (bench/hashes.sh)", "",
+     "- date: %s UTC; commit: %s; %d interleaved rounds, medians; %d cores (a shared VM), load "
+     "average at the end: %s" % (datetime.datetime.now(datetime.timezone.utc).strftime(
+         "%Y-%m-%d %H:%M"), os.environ.get("COMMIT", "unknown"), rounds, os.cpu_count() or 0,
+         " ".join("%.2f" % x for x in os.getloadavg())),
+     "- corpus: `%s` (%d bytes): %d data connections, %d of them hashed, %.1f MB of payload "
+     "through the digests" % (os.path.basename(corpus), os.path.getsize(corpus), len(data),
+                              len(hashed), payload / 1e6),
+     "- CPU = user + system time from wait4; the ratio to the bare read is the project's "
+     "measure, the last column what hashing adds to the same run", "",
+     "| run | CPU s | wall s | max RSS MiB | CPU / bare read | CPU / without hashing |",
+     "|---|---:|---:|---:|---:|---:|"]
+for name, what, _, base in runs:
+    v = res[name]
+    L.append("| %s | %.3f | %.3f | %.0f | %.2fx | %s |" % (
+        what, cpu[name], statistics.median(x[1] for x in v), max(x[2] for x in v) / 1024,
+        cpu[name] / cpu["bare"], "%.2fx" % (cpu[name] / cpu[base]) if base else "-"))
+digest = cpu["engine_sha256"] - cpu["engine"]
+L += ["", "SHA-256 in the engine: %.3f s for %.1f MB (%.0f MB/s); the CLI's --file-hashes adds "
+      "%.3f s, the rest of it libmagic (one magic_buffer() per data connection) and the longer "
+      "events." % (digest, payload / 1e6, payload / 1e6 / digest if digest > 0 else 0,
+                   cpu["json_sha256"] - cpu["json"]), "", "<!-- hashes end -->"]
 block = "\n".join(L)
 print(block)
 if md:
@@ -94,6 +92,7 @@ if md:
         new = old[:old.index(b)] + block + old[old.index(e) + len(e):]
     else:
         new = old.rstrip("\n") + "\n\n" + block + "\n"
-    open(md, "w").write(new)
+    with open(md, "w") as f:
+        f.write(new)
     print("wrote", md, file=sys.stderr)
 PY
