@@ -4,7 +4,9 @@
 # extcap.sh - tests of the Wireshark extcap (tools/extcap/ftpinspect-extcap).
 #
 #   extcap.sh protocol EXTCAP   the extcap protocol answers (no root needed): interfaces, DLTs,
-#                               config, errors; tshark -D lists the interfaces.
+#                               config, errors; tshark -D lists the interfaces; a capture reads
+#                               ftpinspect's config file (--config, $FTPINSPECT_CONFIG) and
+#                               refuses a bad one with its file and line, as the tool does.
 #   extcap.sh live EXTCAP       (root, network namespaces; CTest label "live") in namespaces
 #                               ws-ext-srv / ws-ext-cli joined by a veth (10.198.0.1 server,
 #                               10.198.0.2 client), vsftpd serves anonymous FTP and Python's
@@ -17,6 +19,7 @@
 #        data-connection packets, the control channel still annotated;
 #     3. the extcap run by hand as root with --drop-user nobody and --ca-file: it becomes nobody
 #        once the interface is open, and the comments are in the fifo while it still runs;
+#        its --config file's passive range (not vsftpd's) gives pasv_port_out_of_policy;
 #        a missing CA file is refused.
 # Exits 77 (skipped) when a requirement is missing. Nothing leaves the namespaces; the EXIT trap
 # removes them.
@@ -87,7 +90,7 @@ if [ "$MODE" = protocol ]; then
     "$BIN" --extcap-dlts --extcap-interface lo >/dev/null 2>&1 &&
         fail "--extcap-dlts accepts an interface without the ftpinspect- prefix"
     out=$("$BIN" --extcap-config --extcap-interface ftpinspect-lo)
-    for call in --filter --ca-file --drop-user; do
+    for call in --filter --ca-file --drop-user --config; do
         echo "$out" | grep -q "^arg {number=[0-9]}{call=$call}" ||
             fail "--extcap-config: no $call: $out"
     done
@@ -102,6 +105,29 @@ if [ "$MODE" = protocol ]; then
             fail "root without --drop-user: $err"
     fi
     "$BIN" --help | grep -q -- "--extcap-interfaces" || fail "--help"
+    # The config file ftpinspect reads: its errors name file and line, its settings apply (the
+    # CA file and the user are checked before the interface is opened).
+    cap=(--capture --extcap-interface ftpinspect-lo --fifo "$WORK/out/x" --allow-root)
+    printf '[policy]\npassive-range = 50000-50100\nno-such-key = 1\n' >"$WORK/bad.conf"
+    err=$("$BIN" "${cap[@]}" --config "$WORK/bad.conf" 2>&1)
+    [ $? = 2 ] && echo "$err" | grep -q "bad.conf:3: unknown key 'no-such-key'" ||
+        fail "--config with a bad key: $err"
+    printf '[review]\nca-file = %s\n' "$WORK/no-such-ca.pem" >"$WORK/ca.conf"
+    err=$("$BIN" "${cap[@]}" --config "$WORK/ca.conf" 2>&1)
+    [ $? = 2 ] && echo "$err" | grep -q "CA file $WORK/no-such-ca.pem" ||
+        fail "--config's ca-file is not used: $err"
+    err=$(FTPINSPECT_CONFIG="$WORK/ca.conf" "$BIN" "${cap[@]}" 2>&1)
+    [ $? = 2 ] && echo "$err" | grep -q "CA file $WORK/no-such-ca.pem" ||
+        fail "\$FTPINSPECT_CONFIG (the tool's default file) is not read: $err"
+    printf 'user = ftpi-no-such-user\n' >"$WORK/user.conf"
+    err=$("$BIN" --capture --extcap-interface ftpinspect-lo --fifo "$WORK/out/x" \
+        --config "$WORK/user.conf" 2>&1)
+    [ $? = 2 ] && echo "$err" | grep -q "ftpi-no-such-user: no such user" ||
+        fail "--config's user (-Z) is not used: $err"
+    err=$("$BIN" "${cap[@]}" --config "$WORK/user.conf" --ca-file "$WORK/no-such-ca.pem" \
+        --drop-user nobody 2>&1)
+    [ $? = 2 ] && echo "$err" | grep -q "CA file" && ! echo "$err" | grep -q "no such user" ||
+        fail "the command line does not win over --config: $err"
     if command -v tshark >/dev/null; then
         out=$(cd "$WORK/home" && as_user tshark -D 2>&1)
         echo "$out" | grep -q 'ftpinspect-lo (ftpinspect: lo' || fail "tshark -D: $out"
@@ -234,8 +260,10 @@ $(tshark -r "$f" 2>&1 | head -40)"
 # 3. by hand as root: --drop-user, --ca-file, comments while it runs
 fifo="$WORK/out/direct.pcapng"
 # ip netns exec execs the extcap: $! is the extcap itself (the ns function would add a shell).
+printf '[policy]\npassive-range = 40000-40010\n' >"$WORK/policy.conf"
 ip netns exec $NS_S "$BIN" --capture --extcap-interface "ftpinspect-$IF_S" --fifo "$fifo" \
-    --drop-user nobody --ca-file /etc/ssl/certs/ca-certificates.crt >"$WORK/direct.err" 2>&1 &
+    --drop-user nobody --ca-file /etc/ssl/certs/ca-certificates.crt \
+    --config "$WORK/policy.conf" >"$WORK/direct.err" 2>&1 &
 pid=$!
 PIDS+=($pid)
 for _ in $(seq 1 100); do
@@ -250,6 +278,8 @@ kill -0 $pid 2>/dev/null || fail "3: the extcap ended early: $(cat "$WORK/direct
 cp "$fifo" "$WORK/snapshot.pcapng"
 [ -n "$(frames "$WORK/snapshot.pcapng" 'frame.comment contains "ftpinspect: anonymous_login"')" ] ||
     fail "3: the comment is not in the fifo while the capture runs"
+[ -n "$(frames "$WORK/snapshot.pcapng" 'frame.comment contains "ftpinspect: pasv_port_out_of_policy"')" ] ||
+    fail "3: --config's passive-range gave no pasv_port_out_of_policy comment"
 kill -TERM $pid
 wait $pid
 rc=$?

@@ -11,8 +11,15 @@
  *   --extcap-dlts --extcap-interface IF       the link type of IF
  *   --extcap-config --extcap-interface IF     the options the capture dialog shows
  *   --capture --extcap-interface IF --fifo PATH [--extcap-capture-filter BPF]
- *             [--filter BPF] [--ca-file FILE] [-Z USER]
+ *             [--filter BPF] [--ca-file FILE] [-Z USER] [--config FILE]
  * Wireshark stops a capture with SIGTERM (or by closing the fifo).
+ *
+ * A capture reads the config file ftpinspect reads (opts.c): --config FILE, else
+ * $FTPINSPECT_CONFIG, else /etc/ftpinspect/ftpinspect.conf when present. Its policy, caps and
+ * review settings (passive-range, allow-client, ca-file, max-line-length, ...) shape the engine
+ * as they do the tool's, and user (-Z), allow-root, snaplen and buffer-size the capture; the
+ * output settings (format, log-dir, write, ...) are the tool's alone. What the capture dialog
+ * gives wins over the file.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -38,6 +45,8 @@ struct extcap_opts {
 	const char *filter; /* --extcap-capture-filter or --filter */
 	const char *ca_file;
 	const char *drop_user;
+	const char *config_file; /* --config; NULL: the tool's default */
+	struct cli_opts file;	 /* the config file's settings */
 };
 
 /* The state of a capture, for the callbacks. */
@@ -128,6 +137,9 @@ static int list_config(void)
 	puts("arg {number=2}{call=--drop-user}{display=Run as user (-Z)}{type=string}"
 	     "{tooltip=When started as root: the user to become once the interface is open}"
 	     "{group=Capture}");
+	puts("arg {number=3}{call=--config}{display=Config file}{type=fileselect}"
+	     "{mustexist=true}{tooltip=ftpinspect's config file (policy, CA, caps); empty: "
+	     "$FTPINSPECT_CONFIG or /etc/ftpinspect/ftpinspect.conf when present}{group=Review}");
 	return 0;
 }
 
@@ -161,13 +173,11 @@ static ftpi_engine *make_engine(const struct extcap_opts *o, struct run *r)
 	char field[128] = "";
 	int status = 0;
 
-	ftpi_config_init(&cfg);
+	cli_engine_config(&o->file, &cfg); /* the config file's settings, as the tool's */
 	cfg.ca_file = o->ca_file;
 	cfg.event_mask = FTPI_EVMASK_EXPECT;
 	cfg.on_event = on_event;
 	cfg.user = r;
-	if (getrandom(cfg.hash_seed, sizeof cfg.hash_seed, GRND_NONBLOCK) != sizeof cfg.hash_seed)
-		cfg.hash_seed[0] ^= (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
 	status = ftpi_config_validate(&cfg, field, sizeof field);
 	if (status == FTPI_OK) {
 		ftpi_engine *e = ftpi_engine_new(&cfg, &status);
@@ -193,7 +203,7 @@ static int run_capture(const struct extcap_opts *o)
 				"NAME and --fifo PATH\n");
 		return 2;
 	}
-	if (geteuid() == 0 && o->drop_user == NULL && !o->allow_root) {
+	if (geteuid() == 0 && o->drop_user == NULL && !o->allow_root && !o->file.allow_root) {
 		fprintf(stderr, "ftpinspect-extcap: refusing to capture as root: set \"Run as "
 				"user\" (--drop-user USER) or pass --allow-root\n");
 		return 2;
@@ -215,7 +225,9 @@ static int run_capture(const struct extcap_opts *o)
 		return 1;
 	cap_signals_install();
 	signal(SIGPIPE, SIG_IGN); /* Wireshark closing the fifo ends the capture via EPIPE */
-	c = cap_open_live(real, SNAPLEN, 0, 1, err, sizeof err); /* immediate: Wireshark shows packets as they come */
+	/* immediate: Wireshark shows packets as they come */
+	c = cap_open_live(real, o->file.snaplen ? o->file.snaplen : SNAPLEN, o->file.buffer_kib, 1,
+			  err, sizeof err);
 	if (c == NULL) {
 		fprintf(stderr, "ftpinspect-extcap: %s: %s\n", real, err);
 		goto out;
@@ -279,7 +291,9 @@ static void usage(FILE *f)
 	      "       ftpinspect-extcap --extcap-config --extcap-interface " IF_PREFIX "IF\n"
 	      "       ftpinspect-extcap --capture --extcap-interface " IF_PREFIX "IF --fifo PATH\n"
 	      "           [--extcap-capture-filter BPF | --filter BPF] [--ca-file FILE]\n"
-	      "           [-Z USER | --drop-user USER] [--allow-root]\n"
+	      "           [-Z USER | --drop-user USER] [--allow-root] [--config FILE]\n"
+	      "A capture reads ftpinspect's config file: --config FILE, else $FTPINSPECT_CONFIG,\n"
+	      "else /etc/ftpinspect/ftpinspect.conf when present.\n"
 	      "A Wireshark extcap: install it into Wireshark's extcap folder\n"
 	      "(tshark -G folders).\n",
 	      f);
@@ -297,6 +311,7 @@ enum {
 	OPT_FILTER,
 	OPT_CA_FILE,
 	OPT_ALLOW_ROOT,
+	OPT_CONFIG_FILE,
 	OPT_IGNORED,
 	OPT_IGNORED_ARG
 };
@@ -316,6 +331,7 @@ int main(int argc, char **argv)
 		{ "ca-file", required_argument, NULL, OPT_CA_FILE },
 		{ "drop-user", required_argument, NULL, 'Z' },
 		{ "allow-root", no_argument, NULL, OPT_ALLOW_ROOT },
+		{ "config", required_argument, NULL, OPT_CONFIG_FILE },
 		{ "debug", no_argument, NULL, OPT_IGNORED },
 		{ "debug-file", required_argument, NULL, OPT_IGNORED_ARG },
 		{ "extcap-reload-option", required_argument, NULL, OPT_IGNORED_ARG },
@@ -362,6 +378,9 @@ int main(int argc, char **argv)
 		case OPT_ALLOW_ROOT:
 			o.allow_root = 1;
 			break;
+		case OPT_CONFIG_FILE:
+			o.config_file = *optarg ? optarg : NULL;
+			break;
 		case OPT_VERSION:
 		case OPT_IGNORED:
 		case OPT_IGNORED_ARG:
@@ -388,8 +407,18 @@ int main(int argc, char **argv)
 		return list_dlts(&o);
 	if (o.config)
 		return list_config();
-	if (o.capture)
-		return run_capture(&o);
+	if (o.capture) {
+		const char *used;
+		if (cli_opts_load_file(&o.file, o.config_file, &used) != 0)
+			return 2;
+		if (o.ca_file == NULL) /* the dialog's settings win over the file's */
+			o.ca_file = o.file.ca_file;
+		if (o.drop_user == NULL)
+			o.drop_user = o.file.drop_user;
+		int rc = run_capture(&o);
+		cli_opts_free(&o.file);
+		return rc;
+	}
 	usage(stderr);
 	return 2;
 }

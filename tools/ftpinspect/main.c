@@ -341,47 +341,11 @@ static int check_files(const struct cli_opts *o)
 
 static int build_engine(struct run *r, struct app *a, const struct cli_opts *o, int *exit_code)
 {
-	static uint16_t ports[CLI_MAX_CTRL_PORTS + 2];
 	struct ftpi_config cfg;
 	char field[128];
 	int status = 0;
-	size_t np = 0;
 
-	ftpi_config_init(&cfg);
-	cfg.pasv_min = o->pasv_min;
-	cfg.pasv_max = o->pasv_max;
-	cfg.allow_clients = o->allow_clients;
-	cfg.n_allow_clients = o->n_allow_clients;
-	cfg.allow_servers = o->allow_servers;
-	cfg.n_allow_servers = o->n_allow_servers;
-	if (o->bf_threshold > 0) {
-		cfg.brute_force_threshold = o->bf_threshold;
-		cfg.brute_force_window = o->bf_window_s * 1000000u;
-	}
-	cfg.redact_credentials = !o->show_passwords;
-	cfg.ca_file = o->ca_file;
-	cfg.ca_dir = o->ca_dir;
-	cfg.server_name = o->server_name;
-	uint32_t *lim[] = {&cfg.max_line_len, &cfg.max_pending_commands, &cfg.max_user_len,
-			   &cfg.max_arg_len, &cfg.max_reply_len}; /* enum cli_key order */
-	for (size_t i = 0; i < sizeof lim / sizeof lim[0]; i++)
-		if (o->limit[i])
-			*lim[i] = o->limit[i];
-	if (o->n_ctrl_ports > 0) {
-		ports[np++] = 21;
-		ports[np++] = 990;
-		for (size_t i = 0; i < o->n_ctrl_ports; i++)
-			ports[np++] = o->ctrl_ports[i];
-		cfg.control_ports = ports;
-		cfg.n_control_ports = np;
-	}
-	if (o->no_ndpi)
-		cfg.use_ndpi = 0;
-	cfg.verify_checksums = o->verify_checksums;
-	cfg.file_hashes = o->file_hashes;
-	if (getrandom(cfg.hash_seed, sizeof cfg.hash_seed, GRND_NONBLOCK) != sizeof cfg.hash_seed)
-		cfg.hash_seed[0] ^= (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
-
+	cli_engine_config(o, &cfg);
 	a->user_mask = 0;
 	if (o->verbose)
 		a->user_mask |= FTPI_EVMASK_COMMANDS | FTPI_EVMASK_EXPECT | FTPI_EVMASK_ANOMALY;

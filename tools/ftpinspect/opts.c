@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/random.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <ini.h>
@@ -878,6 +880,65 @@ static const char *default_config(void)
 	return access(FTPI_DEFAULT_CONFIG, F_OK) == 0 ? FTPI_DEFAULT_CONFIG : NULL;
 }
 
+static void defaults(struct cli_opts *o)
+{
+	memset(o, 0, sizeof *o);
+	o->snaplen = 262144;
+	o->fail_on = -1;
+	o->workers = 1;
+}
+
+int cli_opts_load_file(struct cli_opts *o, const char *path, const char **used)
+{
+	static const unsigned char none[OPT_SLOTS];
+
+	defaults(o);
+	*used = path != NULL ? path : default_config();
+	return *used != NULL && load_config(o, *used, none) != 0 ? -1 : 0;
+}
+
+void cli_engine_config(const struct cli_opts *o, struct ftpi_config *cfg)
+{
+	static uint16_t ports[CLI_MAX_CTRL_PORTS + 2];
+	size_t np = 0;
+
+	ftpi_config_init(cfg);
+	cfg->pasv_min = o->pasv_min;
+	cfg->pasv_max = o->pasv_max;
+	cfg->allow_clients = o->allow_clients;
+	cfg->n_allow_clients = o->n_allow_clients;
+	cfg->allow_servers = o->allow_servers;
+	cfg->n_allow_servers = o->n_allow_servers;
+	if (o->bf_threshold > 0) {
+		cfg->brute_force_threshold = o->bf_threshold;
+		cfg->brute_force_window = o->bf_window_s * 1000000u;
+	}
+	cfg->redact_credentials = !o->show_passwords;
+	cfg->ca_file = o->ca_file;
+	cfg->ca_dir = o->ca_dir;
+	cfg->server_name = o->server_name;
+	uint32_t *lim[] = {&cfg->max_line_len, &cfg->max_pending_commands, &cfg->max_user_len,
+			   &cfg->max_arg_len, &cfg->max_reply_len}; /* enum cli_key order */
+	for (size_t i = 0; i < sizeof lim / sizeof lim[0]; i++)
+		if (o->limit[i])
+			*lim[i] = o->limit[i];
+	if (o->n_ctrl_ports > 0) {
+		ports[np++] = 21;
+		ports[np++] = 990;
+		for (size_t i = 0; i < o->n_ctrl_ports; i++)
+			ports[np++] = o->ctrl_ports[i];
+		cfg->control_ports = ports;
+		cfg->n_control_ports = np;
+	}
+	if (o->no_ndpi)
+		cfg->use_ndpi = 0;
+	cfg->verify_checksums = o->verify_checksums;
+	cfg->file_hashes = o->file_hashes;
+	if (getrandom(cfg->hash_seed, sizeof cfg->hash_seed, GRND_NONBLOCK) !=
+	    sizeof cfg->hash_seed)
+		cfg->hash_seed[0] ^= (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
+}
+
 int cli_opts_parse(struct cli_opts *o, int argc, char **argv)
 {
 	static unsigned char given[OPT_SLOTS];
@@ -885,11 +946,8 @@ int cli_opts_parse(struct cli_opts *o, int argc, char **argv)
 	char err[256], name[64];
 	int c;
 
-	memset(o, 0, sizeof *o);
+	defaults(o);
 	memset(given, 0, sizeof given);
-	o->snaplen = 262144;
-	o->fail_on = -1;
-	o->workers = 1;
 	opterr = 0;
 
 	while ((c = getopt_long(argc, argv, ":r:i:s:B:c:G:Z:w:vhVnDlUq", long_opts, NULL)) != -1) {

@@ -111,6 +111,16 @@ enum cli_parse_result { CLI_PARSE_OK = 0, CLI_PARSE_EXIT0, CLI_PARSE_USAGE };
  * Prints its own error messages on stderr. CLI_PARSE_EXIT0 after --help/--version. */
 int cli_opts_parse(struct cli_opts *o, int argc, char **argv);
 
+/* For programs that share the tool's config file (the extcap): *o defaulted, then the settings
+ * of path, or with path NULL of the file the tool reads without --config ($FTPINSPECT_CONFIG,
+ * else /etc/ftpinspect/ftpinspect.conf when present). *used = the file read, or NULL. 0, or -1
+ * after the error (file and line) was printed on stderr. Free with cli_opts_free. */
+int cli_opts_load_file(struct cli_opts *o, const char *path, const char **used);
+
+/* The engine settings the options give (policy, caps, CA, hashes, a random hash seed); the
+ * caller adds event_mask, on_event and user. Points into *o, which must outlive the engine. */
+void cli_engine_config(const struct cli_opts *o, struct ftpi_config *cfg);
+
 /* Frees what cli_opts_parse allocated. */
 void cli_opts_free(struct cli_opts *o);
 
