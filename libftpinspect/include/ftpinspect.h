@@ -232,8 +232,11 @@ struct ftpi_tls_info {
 	struct ftpi_span cert_issuer;
 	int64_t cert_not_after; /* epoch seconds; 0 = not seen */
 	int64_t cert_not_before;
-	const char *version_name; /* "TLSv1.2"; static string or NULL */
-	const char *cipher_name;  /* IANA name, static string or NULL */
+	/* Names when version != 0 (else NULL), valid during the callback: the version's from nDPI
+	 * ("TLSv1.2"), the suite's IANA name from OpenSSL, else nDPI; a code point neither library
+	 * knows (or, built without nDPI, a version) as hex, "0x0303". */
+	const char *version_name;
+	const char *cipher_name;
 };
 
 struct ftpi_session_info {
@@ -272,7 +275,7 @@ struct ftpi_data_info {
 	int nat_used;      /* enum ftpi_nat_used */
 	uint64_t announce_frame;
 	/* TLS on the data connection (tls = 1): negotiated version and suite, 0 when not seen;
-	 * names are static strings or NULL. */
+	 * names as in struct ftpi_tls_info (NULL when not seen). */
 	uint16_t tls_version, tls_cipher;
 	const char *tls_version_name, *tls_cipher_name;
 	/* With config file_hashes: digests of the payload of a clear-text data connection, in the

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 
 #include "engine.h"
+#include "ndpi_glue.h"
 
 void ftpi_config_init(struct ftpi_config *cfg)
 {
@@ -202,6 +203,11 @@ ftpi_engine *ftpi_engine_new(const struct ftpi_config *cfg, int *status)
 	e->cx.cfg.ca_file = e->ca_file;
 	e->cx.cfg.server_name = e->server_name;
 	e->cx.cfg.ca_dir = e->ca_dir;
+#ifdef FTPI_WITH_NDPI
+	/* nDPI names what OpenSSL leaves out, whether or not it classifies flows */
+	e->tlsr.names.suite_name = ftpi__ndpi_suite_name;
+	e->tlsr.names.version_name = ftpi__ndpi_version_name;
+#endif
 	if (!ok || ftpi__flow_table_init(&e->cx, &e->flows, &e->flows.cbs) != FTPI_OK ||
 	    ftpi__ftp_init(&e->ftp, &e->cx, &e->tlsr, &e->ftp.hooks) != FTPI_OK ||
 	    ftpi__expect_init(&e->xt, &e->cx, &e->ftp) != FTPI_OK) {

@@ -18,6 +18,8 @@
 #include "ndpi_glue.h"
 
 #include <stdalign.h>
+#include <stdio.h>
+#include <string.h>
 
 #include <ndpi_api.h>
 
@@ -280,4 +282,27 @@ uint32_t ftpi__ndpi_risks_now(const struct ftpi__ndpi_flow *f)
 	if (f == NULL || f->nf == NULL)
 		return 0;
 	return map_risks(f->nf->risk);
+}
+
+int ftpi__ndpi_suite_name(uint16_t v, char *buf, size_t len)
+{
+	const char *s = ndpi_cipher2str(v);
+	char *a;
+
+	if (s == NULL || s[0] == '0' || len == 0) /* "0X%04X": not a suite nDPI knows */
+		return -1;
+	snprintf(buf, len, "%s", s);
+	while ((a = strstr(buf, "_ANON_")) != NULL)
+		memcpy(a, "_anon_", 6);
+	return 0;
+}
+
+int ftpi__ndpi_version_name(uint16_t v, char *buf, size_t len)
+{
+	u_int8_t unknown = 1;
+
+	if (len < 2 || len > INT32_MAX || ndpi_ssl_version2str(buf, (int)len, v, &unknown) == NULL ||
+	    unknown)
+		return -1;
+	return 0;
 }

@@ -60,4 +60,12 @@ uint32_t ftpi__ndpi_risks_now(const struct ftpi__ndpi_flow *f);
 /* sizeof nDPI's per-flow struct plus ours (for docs and tests). */
 size_t ftpi__ndpi_flow_size(void);
 
+/* nDPI's names of TLS cipher suites and versions, for tls/names.c (installed by the engine,
+ * whether or not flows are classified): the name of v into buf (len bytes), suites spelled as
+ * IANA spells them ("DH_anon", where nDPI writes "DH_ANON"); 0, or -1 when nDPI does not know
+ * v. Thread-safe for every code point nDPI knows; for the others nDPI 4.2's ndpi_cipher2str
+ * writes its "0X..." answer into a static buffer, which is only read for its first two bytes. */
+int ftpi__ndpi_suite_name(uint16_t v, char *buf, size_t len);
+int ftpi__ndpi_version_name(uint16_t v, char *buf, size_t len);
+
 #endif /* FTPI_NDPI_GLUE_H */

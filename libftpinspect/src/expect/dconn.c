@@ -26,7 +26,7 @@ static void review_tls(struct ftpi__expect_tab *xt, struct ftpi_dconn *d)
 	d->tls_version = d->tlsp->version;
 	d->tls_cipher = d->tlsp->cipher;
 	if (d->s != NULL)
-		ftpi__tlsreview_weak(xt->cx, &d->s->fs, d->tlsp, &d->cli, &d->srv,
+		ftpi__tlsreview_weak(xt->cx, xt->ftp->tlsr, &d->s->fs, d->tlsp, &d->cli, &d->srv,
 				     " on a data connection");
 }
 
@@ -106,6 +106,8 @@ void ftpi__dconn_gap(struct ftpi__expect_tab *xt, struct ftpi_dconn *d, int dir)
 static void dconn_emit(struct ftpi__expect_tab *xt, struct ftpi_dconn *d)
 {
 	struct ftpi_event ev;
+	struct ftpi__tls_namebufs nb;
+	struct ftpi__tls_names *names = &xt->ftp->tlsr->names;
 	if (d->emitted)
 		return;
 	d->emitted = 1;
@@ -144,8 +146,10 @@ static void dconn_emit(struct ftpi__expect_tab *xt, struct ftpi_dconn *d)
 	di->announce_frame = d->announce_frame;
 	di->tls_version = d->tls_version;
 	di->tls_cipher = d->tls_cipher;
-	di->tls_version_name = d->tls_version ? ftpi__tls_version_name(d->tls_version) : NULL;
-	di->tls_cipher_name = d->tls_version ? ftpi__tls_cipher_name(d->tls_cipher) : NULL;
+	if (d->tls_version) {
+		di->tls_version_name = ftpi__tls_version_name(names, d->tls_version, nb.version);
+		di->tls_cipher_name = ftpi__tls_cipher_name(names, d->tls_cipher, nb.cipher);
+	}
 	di->hash_dir = -1;
 	ftpi__fhash_final(d->fh, di);
 	ev.ts_us = d->end_us ? d->end_us : xt->cx->now_us;

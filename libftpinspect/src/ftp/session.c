@@ -205,6 +205,7 @@ struct ftpi_session *ftpi__session_new(struct ftpi__ftp *ftp, struct ftpi_flow *
 static void emit_session_end(struct ftpi__ftp *ftp, struct ftpi_session *s)
 {
 	struct ftpi_event ev;
+	struct ftpi__tls_namebufs nb;
 	ftpi__event_of(&ev, FTPI_EV_SESSION_END, &s->fs);
 	struct ftpi_session_info *si = &ev.u.session;
 	si->user.ptr = s->user;
@@ -224,7 +225,7 @@ static void emit_session_end(struct ftpi__ftp *ftp, struct ftpi_session *s)
 	si->banner.ptr = s->banner;
 	si->banner.len = s->banner_len;
 	if (s->tlsp)
-		ftpi__tlsreview_info(s->tlsp, s->cert, &si->tls_info);
+		ftpi__tlsreview_info(ftp->tlsr, s->tlsp, s->cert, &si->tls_info, &nb);
 	ev.ts_us = ftp->cx->now_us;
 	ftpi__emit(ftp->cx, &ev);
 }
@@ -420,7 +421,7 @@ static void read_handshake(struct ftpi__ftp *ftp, struct ftpi_session *s, int di
 			set_state(s, FTPI_SS_TLS);
 	}
 	if (s->null_mac == 0 && t->seen_server_hello) {
-		int mac = ftpi__tls_null_mac_len(t->cipher);
+		int mac = ftpi__tls_null_mac_len(&ftp->tlsr->names, t->cipher);
 		s->null_mac = mac > 0 ? (int16_t)mac : -1;
 		for (int d = 0; mac > 0 && d < 2; d++) { /* the text inside the records is read */
 			s->line[d].len = 0;

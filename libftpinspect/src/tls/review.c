@@ -19,10 +19,12 @@ void ftpi__tlsreview_release(struct ftpi__ctx *cx, struct ftpi__tlsrev *r)
 		ftpi__x509_store_free(cx, r->x509);
 		r->x509 = NULL;
 	}
+	ftpi__tls_names_release(&r->names);
 }
 
-void ftpi__tlsreview_info(const struct ftpi__tls *t, const struct ftpi__x509_result *cert,
-			  struct ftpi_tls_info *out)
+void ftpi__tlsreview_info(struct ftpi__tlsrev *r, const struct ftpi__tls *t,
+			  const struct ftpi__x509_result *cert, struct ftpi_tls_info *out,
+			  struct ftpi__tls_namebufs *nb)
 {
 	memset(out, 0, sizeof *out);
 	if (t == NULL)
@@ -30,8 +32,8 @@ void ftpi__tlsreview_info(const struct ftpi__tls *t, const struct ftpi__x509_res
 	if (t->seen_server_hello) {
 		out->version = t->version;
 		out->cipher = t->cipher;
-		out->version_name = ftpi__tls_version_name(t->version);
-		out->cipher_name = ftpi__tls_cipher_name(t->cipher);
+		out->version_name = ftpi__tls_version_name(&r->names, t->version, nb->version);
+		out->cipher_name = ftpi__tls_cipher_name(&r->names, t->cipher, nb->cipher);
 	}
 	out->sni.ptr = t->sni;
 	out->sni.len = t->sni_len;
@@ -111,25 +113,26 @@ static void review_chain(struct ftpi__ctx *cx, struct ftpi__tlsrev *r, struct ft
 		cert_findings(cx, s, *cert, name, name_len);
 }
 
-void ftpi__tlsreview_weak(struct ftpi__ctx *cx, struct ftpi__subject *s, const struct ftpi__tls *t,
-			  const struct ftpi_endpoint *cli, const struct ftpi_endpoint *srv,
-			  const char *where)
+void ftpi__tlsreview_weak(struct ftpi__ctx *cx, struct ftpi__tlsrev *r, struct ftpi__subject *s,
+			  const struct ftpi__tls *t, const struct ftpi_endpoint *cli,
+			  const struct ftpi_endpoint *srv, const char *where)
 {
-	char msg[200], evd[100];
-	const char *vn = ftpi__tls_version_name(t->version);
-	const char *cn = ftpi__tls_cipher_name(t->cipher);
+	char msg[200 + 2 * FTPI__TLS_NAME_MAX], evd[100];
+	struct ftpi__tls_namebufs nb;
+	const char *vn = ftpi__tls_version_name(&r->names, t->version, nb.version);
+	const char *cn = ftpi__tls_cipher_name(&r->names, t->cipher, nb.cipher);
 	int data = *where != '\0'; /* a data connection: once per session */
 	if (ftpi__tls_version_weak(t->version) &&
 	    !(data && ftpi__subject_has(s, FTPI_FINDING_TLS_WEAK_VERSION))) {
-		ftpi__buf_printf(msg, sizeof msg, 0, "weak TLS protocol version %s negotiated%s",
-				 vn ? vn : "?", where);
+		ftpi__buf_printf(msg, sizeof msg, 0, "weak TLS protocol version %s negotiated%s", vn,
+				 where);
 		ftpi__buf_printf(evd, sizeof evd, 0, "ServerHello version 0x%04x", t->version);
 		ftpi__finding(cx, s, FTPI_FINDING_TLS_WEAK_VERSION, cli, srv, msg, evd);
 	}
-	if (ftpi__tls_cipher_weak(t->cipher) &&
+	if (ftpi__tls_cipher_weak(&r->names, t->cipher) &&
 	    !(data && ftpi__subject_has(s, FTPI_FINDING_TLS_WEAK_CIPHER))) {
-		ftpi__buf_printf(msg, sizeof msg, 0, "weak TLS cipher suite %s negotiated%s",
-				 cn ? cn : "?", where);
+		ftpi__buf_printf(msg, sizeof msg, 0, "weak TLS cipher suite %s negotiated%s", cn,
+				 where);
 		ftpi__buf_printf(evd, sizeof evd, 0, "ServerHello cipher suite 0x%04x", t->cipher);
 		ftpi__finding(cx, s, FTPI_FINDING_TLS_WEAK_CIPHER, cli, srv, msg, evd);
 	}
@@ -141,13 +144,14 @@ void ftpi__tlsreview_report(struct ftpi__ctx *cx, struct ftpi__tlsrev *r, struct
 	if (t == NULL || !t->seen_server_hello)
 		return;
 	FTPI__COUNT(cx, tls_handshakes);
-	const char *vn = ftpi__tls_version_name(t->version);
-	ftpi__tlsreview_weak(cx, s, t, NULL, NULL, "");
+	struct ftpi__tls_namebufs nb;
+	const char *vn = ftpi__tls_version_name(&r->names, t->version, nb.version);
+	ftpi__tlsreview_weak(cx, r, s, t, NULL, NULL, "");
 	if (t->version >= 0x0304) {
 		ftpi__finding_once(cx, s, FTPI_FINDING_TLS_CERT_NOT_VISIBLE,
 				   "TLS 1.3: the server certificate is encrypted and could not be "
 				   "reviewed (not a sign that it is fine)",
-				   vn ? vn : "TLSv1.3");
+				   vn);
 	} else if (t->n_certs == 0 && t->certs_truncated) {
 		ftpi__finding_once(cx, s, FTPI_FINDING_TLS_CERT_NOT_VISIBLE,
 				   "the server certificate chain was larger than the handshake cap "
@@ -158,7 +162,7 @@ void ftpi__tlsreview_report(struct ftpi__ctx *cx, struct ftpi__tlsrev *r, struct
 	}
 	struct ftpi_event ev;
 	ftpi__event_of(&ev, FTPI_EV_TLS, s);
-	ftpi__tlsreview_info(t, *cert, &ev.u.tls);
+	ftpi__tlsreview_info(r, t, *cert, &ev.u.tls, &nb);
 	ftpi__emit(cx, &ev);
 	/* certificates are no longer needed */
 	ftpi__tls_drop_certs(cx, t);
@@ -195,22 +199,4 @@ int ftpi__tlsreview_link(const struct ftpi__tls *c, uint64_t *last_psk_hash,
 			return FTPI_LINK_TLS_PSK;
 	}
 	return link;
-}
-
-int ftpi__tls_null_mac_len(uint16_t suite)
-{
-	const char *n = ftpi__tls_cipher_name(suite);
-	const char *w;
-	if (n == NULL || suite == 0x0000 || (w = strstr(n, "_WITH_NULL_")) == NULL)
-		return -1;
-	w += strlen("_WITH_NULL_");
-	if (strcmp(w, "MD5") == 0)
-		return 16;
-	if (strcmp(w, "SHA") == 0)
-		return 20;
-	if (strcmp(w, "SHA256") == 0)
-		return 32;
-	if (strcmp(w, "SHA384") == 0)
-		return 48;
-	return -1;
 }

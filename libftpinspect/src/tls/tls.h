@@ -123,13 +123,6 @@ void ftpi__tls_gap(struct ftpi__tls *t, int dir);
  * (0x16 0x03 0x00..0x04, handshake type 1), 0 = no, -1 = need more bytes. */
 int ftpi__tls_sniff(const uint8_t *data, size_t len);
 
-/* Static names: "TLSv1.2", "SSLv3", ...; NULL when unknown. */
-const char *ftpi__tls_version_name(uint16_t v);
-/* IANA cipher suite name, or NULL. */
-const char *ftpi__tls_cipher_name(uint16_t suite);
-/* 1 when the suite is NULL, export, RC4, DES/3DES or anonymous. */
-int ftpi__tls_cipher_weak(uint16_t suite);
-/* 1 for SSL 2/3, TLS 1.0, TLS 1.1. */
-int ftpi__tls_version_weak(uint16_t v);
+/* Names of versions and suites, weak ones: names.h. */
 
 #endif /* FTPI_TLS_H */
