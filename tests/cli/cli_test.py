@@ -1167,7 +1167,7 @@ CWD_NAV_ZEEK = [
 def t_log_dir():
     d = tempfile.mkdtemp(prefix="ftpi-cli-")
     try:
-        logs = os.path.join(d, "logs")
+        logs = os.path.join(d, "zeek", "logs")  # created with its missing parent, as mkdir -p
         rc, out, err = run("-r", LOGIN, "-r", ANON, "--format", "json", "--log-dir", logs)
         expect_rc(rc, 0, err, "--log-dir")
         findings = events(json_lines(out), "finding")

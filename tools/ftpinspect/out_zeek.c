@@ -785,6 +785,28 @@ struct zeek_logs *zeek_logs_open_stream(const struct cli_opts *o, FILE *ftp)
 	return z;
 }
 
+/* mkdir -p: the missing folders of path, 0755. 0, or -1 with errno. */
+static int make_dirs(const char *path)
+{
+	char buf[4096];
+	size_t n = strlen(path);
+
+	if (n == 0 || n >= sizeof buf) {
+		errno = n == 0 ? ENOENT : ENAMETOOLONG;
+		return -1;
+	}
+	memcpy(buf, path, n + 1);
+	for (char *p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(buf, 0755) != 0 && errno != EEXIST)
+			return -1;
+		*p = '/';
+	}
+	return mkdir(buf, 0755) != 0 && errno != EEXIST ? -1 : 0;
+}
+
 struct zeek_logs *zeek_logs_open_dir(const struct cli_opts *o, const char *dir, char *err,
 				     size_t errlen)
 {
@@ -792,7 +814,7 @@ struct zeek_logs *zeek_logs_open_dir(const struct cli_opts *o, const char *dir, 
 	struct stat st;
 
 	if (stat(dir, &st) != 0) {
-		if (errno != ENOENT || mkdir(dir, 0755) != 0) {
+		if (errno != ENOENT || make_dirs(dir) != 0) {
 			snprintf(err, errlen, "%s", strerror(errno));
 			return NULL;
 		}
