@@ -402,7 +402,7 @@ static void test_selfsigned_and_weak(void)
 	ASSERT_EQ(t.state, FTPI__TLS_DONE);
 	ASSERT_EQ(t.version, 0x0301);
 #ifdef FTPI_WITH_NDPI
-	ASSERT_STR_EQ(version_name(t.version), "TLSv1");
+	ASSERT_STR_EQ(version_name(t.version), "TLSv1.0");
 #endif
 	ASSERT_EQ(t.cipher, 0xc018);
 	ASSERT_STR_EQ(cipher_name(t.cipher), "TLS_ECDH_anon_WITH_AES_128_CBC_SHA");
@@ -949,7 +949,7 @@ static void test_names(void)
 	ASSERT_STR_EQ(version_name(0x0305), "0x0305");
 #ifdef FTPI_WITH_NDPI
 	ASSERT_STR_EQ(version_name(0x0300), "SSLv3");
-	ASSERT_STR_EQ(version_name(0x0301), "TLSv1");
+	ASSERT_STR_EQ(version_name(0x0301), "TLSv1.0");
 	ASSERT_STR_EQ(version_name(0x0302), "TLSv1.1");
 	ASSERT_STR_EQ(version_name(0x0303), "TLSv1.2");
 	ASSERT_STR_EQ(version_name(0x0304), "TLSv1.3");

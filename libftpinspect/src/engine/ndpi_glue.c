@@ -19,6 +19,7 @@
 
 #include <stdalign.h>
 #include <stdio.h>
+#include <pthread.h>
 #include <string.h>
 
 #include <ndpi_api.h>
@@ -284,14 +285,27 @@ uint32_t ftpi__ndpi_risks_now(const struct ftpi__ndpi_flow *f)
 	return map_risks(f->nf->risk);
 }
 
+/* nDPI 4.2's ndpi_cipher2str writes an unknown suite's hex form into one static buffer: engines
+ * on several threads serialise the call (it is asked only for suites OpenSSL does not name). */
+static pthread_mutex_t suite_name_lock = PTHREAD_MUTEX_INITIALIZER;
+
 int ftpi__ndpi_suite_name(uint16_t v, char *buf, size_t len)
 {
-	const char *s = ndpi_cipher2str(v);
+	const char *s;
 	char *a;
+	int rc = -1;
 
-	if (s == NULL || s[0] == '0' || len == 0) /* "0X%04X": not a suite nDPI knows */
+	if (len == 0)
 		return -1;
-	snprintf(buf, len, "%s", s);
+	pthread_mutex_lock(&suite_name_lock);
+	s = ndpi_cipher2str(v);
+	if (s != NULL && s[0] != '0') { /* "0X%04X": not a suite nDPI knows */
+		snprintf(buf, len, "%s", s);
+		rc = 0;
+	}
+	pthread_mutex_unlock(&suite_name_lock);
+	if (rc != 0)
+		return rc;
 	while ((a = strstr(buf, "_ANON_")) != NULL)
 		memcpy(a, "_anon_", 6);
 	return 0;
@@ -300,9 +314,16 @@ int ftpi__ndpi_suite_name(uint16_t v, char *buf, size_t len)
 int ftpi__ndpi_version_name(uint16_t v, char *buf, size_t len)
 {
 	u_int8_t unknown = 1;
+	char *draft;
 
-	if (len < 2 || len > INT32_MAX || ndpi_ssl_version2str(buf, (int)len, v, &unknown) == NULL ||
-	    unknown)
+	if (len < sizeof "TLSv1.0" || len > INT32_MAX ||
+	    ndpi_ssl_version2str(buf, (int)len, v, &unknown) == NULL || unknown)
 		return -1;
+	/* nDPI's names, with the two spellings events have always carried kept: "TLSv1.0" and
+	 * "TLSv1.3-draft" (nDPI: "TLSv1", "TLSv1.3 (draft)"). */
+	if (strcmp(buf, "TLSv1") == 0)
+		snprintf(buf, len, "TLSv1.0");
+	else if ((draft = strstr(buf, " (draft)")) != NULL)
+		snprintf(draft, len - (size_t)(draft - buf), "-draft");
 	return 0;
 }
