@@ -40,18 +40,24 @@ def events(ftpinspect, pcap, workers):
     return sorted(out)
 
 
+def find_pcaps(paths):
+    """The captures named, and those under the folders named (*.pcap*, recursively)."""
+    pcaps = []
+    for p in paths:
+        if os.path.isdir(p):
+            pcaps += sorted(glob.glob(os.path.join(p, "**", "*.pcap*"), recursive=True))
+        elif os.path.exists(p):
+            pcaps.append(p)
+    return pcaps
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--ftpinspect", required=True)
     ap.add_argument("--workers", type=int, default=4)
     ap.add_argument("paths", nargs="+", help="captures, or folders searched for *.pcap*")
     a = ap.parse_args()
-    pcaps = []
-    for p in a.paths:
-        if os.path.isdir(p):
-            pcaps += sorted(glob.glob(os.path.join(p, "**", "*.pcap*"), recursive=True))
-        elif os.path.exists(p):
-            pcaps.append(p)
+    pcaps = find_pcaps(a.paths)
     if not pcaps:
         print(f"SKIP: no capture under {a.paths} (public captures are not part of this clone)")
         return SKIP
