@@ -904,9 +904,163 @@ static void test_stream_attempts(void)
 	ASSERT_TRUE(strstr(l.missing_msg[1], "SYN without answer") != NULL);
 }
 
+/* Flow ends and data events of the counting test, by stream id. */
+struct clog {
+	uint64_t id[16], pk[16][2], by[16][2];
+	int n, data;
+	uint64_t data_bytes;
+};
+
+static int clog_cb(void *user, const struct ftpi_event *ev)
+{
+	struct clog *l = user;
+	if (ev->type == FTPI_EV_FLOW_END && l->n < 16) {
+		l->id[l->n] = ev->stream_id;
+		l->pk[l->n][0] = ev->u.flow.packets_to_server;
+		l->pk[l->n][1] = ev->u.flow.packets_to_client;
+		l->by[l->n][0] = ev->u.flow.bytes_to_server;
+		l->by[l->n][1] = ev->u.flow.bytes_to_client;
+		l->n++;
+	} else if (ev->type == FTPI_EV_DATA) {
+		l->data++;
+		l->data_bytes = ev->u.data.bytes_to_server + ev->u.data.bytes_to_client;
+	}
+	return 0;
+}
+
+static int clog_find(const struct clog *l, uint64_t id)
+{
+	for (int i = 0; i < l->n; i++)
+		if (l->id[i] == id)
+			return i;
+	return -1;
+}
+
+/* An engine without nDPI that logs flow ends and data events (max_flows 0: the default). */
+static ftpi_engine *clog_engine(struct clog *l, uint32_t max_flows)
+{
+	struct ftpi_config cfg;
+	ftpi_config_init(&cfg);
+	cfg.use_ndpi = 0;
+	cfg.on_event = clog_cb;
+	cfg.user = l;
+	cfg.event_mask |= FTPI_EVMASK_FLOWS;
+	if (max_flows)
+		cfg.max_flows = max_flows;
+	memset(l, 0, sizeof *l);
+	return ftpi_engine_new(&cfg, NULL);
+}
+
+static void test_stream_counts_only(void)
+{
+	/* calls that only count (a stream that is not FTP, a data connection past its first
+	 * bytes) are counted in the stream's handle: flow ends (close, flush) and data
+	 * events still give every packet and byte, also across the once-a-second LRU moves */
+	static struct clog l;
+	static const uint8_t http[64] = "GET / HTTP/1.1\r\nHost: example\r\n\r\n";
+	static uint8_t blob[1000];
+	uint64_t ts = 1700000000000000ull, c = 0, d = 0, o[6] = {0};
+	struct ftpi_endpoint cli = {{4, {10, 0, 0, 1}}, 40000}, srv = {{4, {10, 0, 0, 2}}, 21};
+	struct ftpi_endpoint dcli = {{4, {10, 0, 0, 1}}, 40001}, dsrv = {{4, {10, 0, 0, 2}}, 50000};
+	struct ftpi_endpoint ocli = {{4, {10, 0, 0, 9}}, 41000}, osrv = {{4, {10, 0, 0, 8}}, 8080};
+	memset(blob, 'x', sizeof blob);
+	ftpi_engine *e = clog_engine(&l, 0);
+	ASSERT_TRUE(e != NULL);
+	/* a data connection: 120 chunks of 1000 bytes over 6 s of capture time */
+	ASSERT_EQ(ftpi_stream_open(e, &cli, &srv, ts, &c), FTPI_OK);
+	stream_text(e, c, 1, &ts, "220 hi\r\n");
+	stream_text(e, c, 0, &ts, "USER a\r\nPASS b\r\nPASV\r\n");
+	stream_text(e, c, 1, &ts, "331 p\r\n230 ok\r\n227 Entering Passive Mode (10,0,0,2,195,80).\r\n");
+	ASSERT_EQ(ftpi_stream_open(e, &dcli, &dsrv, ts, &d), FTPI_OK);
+	stream_text(e, c, 0, &ts, "RETR f\r\n");
+	stream_text(e, c, 1, &ts, "150 here\r\n");
+	for (int i = 0; i < 120; i++) {
+		ts += 50000;
+		ASSERT_EQ(ftpi_stream_data(e, d, FTPI_DIR_TO_CLIENT, ts, blob, sizeof blob), FTPI_OK);
+	}
+	ASSERT_EQ(ftpi_stream_data(e, d, FTPI_DIR_TO_SERVER, ts, NULL, 0), FTPI_OK);
+	ASSERT_EQ(ftpi_stream_role(e, d), FTPI_STREAM_DATA);
+	ASSERT_EQ(ftpi_stream_close(e, d, ts), FTPI_OK);
+	stream_text(e, c, 1, &ts, "226 done\r\n");
+	ASSERT_EQ(l.data, 1);
+	ASSERT_EQ(l.data_bytes, 120000);
+	int k = clog_find(&l, d);
+	ASSERT_TRUE(k >= 0);
+	ASSERT_EQ(l.pk[k][1], 120);
+	ASSERT_EQ(l.pk[k][0], 1);
+	ASSERT_EQ(l.by[k][1], 120000);
+	/* streams that are not FTP, ended at flush with what they counted, some across LRU moves */
+	ASSERT_EQ(ftpi_stream_open(e, &ocli, &osrv, ts, &o[0]), FTPI_OK);
+	for (int i = 0; i < 30; i++)
+		ASSERT_EQ(ftpi_stream_data(e, o[0], i & 1, ts, http, sizeof http), FTPI_OK);
+	ASSERT_EQ(ftpi_stream_role(e, o[0]), FTPI_STREAM_OTHER);
+	for (int i = 1; i < 6; i++) {
+		ts += 700000;
+		ocli.port++;
+		ASSERT_EQ(ftpi_stream_open(e, &ocli, &osrv, ts, &o[i]), FTPI_OK);
+		for (int j = 0; j < 7; j++)
+			ASSERT_EQ(ftpi_stream_data(e, o[i], 0, ts + j * 300000, http, 10), FTPI_OK);
+	}
+	ASSERT_EQ(ftpi_stream_close(e, o[5], ts + 3000000), FTPI_OK);
+	ftpi_engine_flush(e);
+	k = clog_find(&l, o[0]);
+	ASSERT_TRUE(k >= 0);
+	ASSERT_EQ(l.pk[k][0], 15);
+	ASSERT_EQ(l.pk[k][1], 15);
+	ASSERT_EQ(l.by[k][0], 15 * sizeof http);
+	ASSERT_EQ(l.by[k][1], 15 * sizeof http);
+	for (int i = 1; i < 6; i++) {
+		k = clog_find(&l, o[i]);
+		ASSERT_TRUE(k >= 0);
+		ASSERT_EQ(l.pk[k][0], 7);
+		ASSERT_EQ(l.by[k][0], 70);
+	}
+	ftpi_engine_free(e);
+}
+
+static void test_stream_handle_overflow(void)
+{
+	/* streams that live while the ids go round the handle table (cap 1024 with max_flows 16)
+	 * share a window of slots, then the overflow list: every one is still found and counted */
+	static struct clog l;
+	static const uint8_t http[64] = "GET / HTTP/1.1\r\nHost: example\r\n\r\n";
+	uint64_t ts = 1700000000000000ull, keep[6] = {0}, tmp = 0;
+	struct ftpi_endpoint cli = {{4, {10, 0, 0, 9}}, 1000}, srv = {{4, {10, 0, 0, 8}}, 8080};
+	ftpi_engine *e = clog_engine(&l, 16);
+	ASSERT_TRUE(e != NULL);
+	for (int i = 0; i < 6; i++) {
+		cli.port++;
+		ASSERT_EQ(ftpi_stream_open(e, &cli, &srv, ts, &keep[i]), FTPI_OK);
+		if (i > 0)
+			ASSERT_EQ(keep[i] - keep[0], (uint64_t)i * 1024); /* the same home slot */
+		for (int j = 0; j < 1023; j++) { /* ids go round */
+			cli.port++;
+			ASSERT_EQ(ftpi_stream_open(e, &cli, &srv, ts, &tmp), FTPI_OK);
+			ASSERT_EQ(ftpi_stream_close(e, tmp, ts), FTPI_OK);
+		}
+	}
+	l.n = 0;
+	for (int r = 0; r < 3; r++)
+		for (int i = 0; i < 6; i++)
+			ASSERT_EQ(ftpi_stream_data(e, keep[i], 0, ts, http, (size_t)(10 + i)), FTPI_OK);
+	ASSERT_EQ(ftpi_stream_close(e, keep[4], ts), FTPI_OK); /* the first in the overflow list */
+	ASSERT_EQ(ftpi_stream_data(e, keep[4], 0, ts, http, 1), FTPI_E_NOTFOUND);
+	ASSERT_EQ(ftpi_stream_data(e, keep[5], 0, ts, http, 15), FTPI_OK);
+	ftpi_engine_flush(e);
+	for (int i = 0; i < 6; i++) {
+		int k = clog_find(&l, keep[i]);
+		ASSERT_TRUE(k >= 0);
+		ASSERT_EQ(l.pk[k][0], (uint64_t)(i == 5 ? 4 : 3));
+		ASSERT_EQ(l.by[k][0], (uint64_t)((10 + i) * (i == 5 ? 4 : 3)));
+	}
+	ftpi_engine_free(e);
+}
+
 static const struct ftpi_test tests[] = {
 	{"stream_late_announcement", test_stream_late_announcement},
 	{"stream_attempts", test_stream_attempts},
+	{"stream_counts_only", test_stream_counts_only},
+	{"stream_handle_overflow", test_stream_handle_overflow},
 	{"reauth_after_ccc", test_reauth_after_ccc},
 	{"gap_keeps_bytes_after_it", test_gap_keeps_bytes_after_it},
 	{"data_connections", test_data_connections},

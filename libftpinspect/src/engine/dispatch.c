@@ -382,6 +382,8 @@ void ftpi__dispatch_end(struct ftpi_engine *e, struct ftpi_flow *f, int reason)
 	if (!f->external) {
 		ftpi__reasm_finish(&e->reasm, f, FTPI_DIR_TO_SERVER);
 		ftpi__reasm_finish(&e->reasm, f, FTPI_DIR_TO_CLIENT);
+	} else {
+		ftpi__sidx_sync(e, f); /* counts its stream handle made */
 	}
 	if (f->session_id == 0)
 		f->session_id = session_id_of(f);

@@ -17,11 +17,62 @@
 
 struct ftpi__ndpi;
 
-/* Stream ids to flows (streamidx.c). */
-struct ftpi__sidx {
-	struct ftpi_flow **slots;
-	uint32_t cap, n;
+/* A stream's handle (streamidx.c): one cache line holding what a call that only counts needs,
+ * so that ftpi_stream_data on a stream that is not FTP, or on a data connection past its first
+ * bytes, reads this line and no other (the flow itself is cold with 100,000 open streams).
+ * Counts made here are folded into the flow (f->half[]) before anything else reads them: at the
+ * stream's next call that is not a count, and when the flow ends (ftpi__sidx_sync). */
+struct ftpi__shandle {
+	_Alignas(64) uint64_t id; /* the stream id; 0 = a free slot */
+	struct ftpi_flow *f;
+	uint64_t touch_us;        /* capture time of the flow's next LRU move (f->last_us + 1 s) */
+	uint64_t packets[2], bytes[2]; /* counted here, not yet in f->half[] */
+	uint8_t fast[2];          /* a data call in this direction only counts */
+	uint8_t pending;          /* packets/bytes hold counts */
 };
+
+/* Stream ids to handles (streamidx.c). Ids are given out in sequence, so the handle of id lives
+ * at slot id % cap or one of the next FTPI__SIDX_WINDOW - 1 slots (cap >= 2 max_flows): the open
+ * streams' handles sit side by side, a lookup reads one line, and the table has no clusters to
+ * walk. A stream that finds its window full (streams that lived across cap later opens) goes to
+ * a small overflow list. */
+#define FTPI__SIDX_WINDOW 4
+#define FTPI__SIDX_OVERFLOW 256
+struct ftpi__sidx {
+	struct ftpi__shandle *slots; /* cap + FTPI__SIDX_WINDOW - 1, 64-byte aligned, inside raw */
+	struct ftpi__shandle *over;  /* FTPI__SIDX_OVERFLOW */
+	void *raw;
+	size_t raw_size;
+	uint32_t cap, n, n_over;
+};
+
+/* The handle of stream id, or NULL. */
+static inline struct ftpi__shandle *ftpi__sidx_find(const struct ftpi__sidx *t, uint64_t id)
+{
+	if (t->slots == NULL || id == 0)
+		return NULL;
+	struct ftpi__shandle *h = &t->slots[id & (t->cap - 1)];
+	for (int k = 0; k < FTPI__SIDX_WINDOW; k++)
+		if (h[k].id == id)
+			return &h[k];
+	for (uint32_t k = 0; k < t->n_over; k++)
+		if (t->over[k].id == id)
+			return &t->over[k];
+	return NULL;
+}
+
+/* Folds the handle's counts into its flow. */
+static inline void ftpi__shandle_fold(struct ftpi__shandle *h)
+{
+	if (!h->pending)
+		return;
+	for (int d = 0; d < 2; d++) {
+		h->f->half[d].packets += h->packets[d];
+		h->f->half[d].bytes += h->bytes[d];
+		h->packets[d] = h->bytes[d] = 0;
+	}
+	h->pending = 0;
+}
 
 /* Streams held for a late announcement (stream.c): a list, bounded in count. */
 #define FTPI__HOLD_MAX 1024
@@ -97,6 +148,10 @@ int ftpi__is_control_port(const struct ftpi_engine *e, uint16_t port);
 /* streamidx.c */
 int ftpi__sidx_put(struct ftpi_engine *e, struct ftpi_flow *f);
 struct ftpi_flow *ftpi__sidx_get(const struct ftpi_engine *e, uint64_t id);
+/* The flow's counts made in its handle are folded into it (before the flow is read whole). */
+void ftpi__sidx_sync(struct ftpi_engine *e, struct ftpi_flow *f);
+/* After a call that may have changed the flow: which data calls may only count from now on. */
+void ftpi__sidx_refresh(struct ftpi_engine *e, uint64_t id);
 void ftpi__sidx_del(struct ftpi_engine *e, const struct ftpi_flow *f);
 void ftpi__sidx_release(struct ftpi_engine *e);
 

@@ -105,16 +105,21 @@ int ftpi_stream_attempt(ftpi_engine *e, const struct ftpi_endpoint *client,
 	return open_stream(e, client, server, ts_us, 1, stream_id);
 }
 
+/* A call that does more than count: the handle's counts go to the flow first. */
 static struct ftpi_flow *stream_get(ftpi_engine *e, uint64_t id, uint64_t ts_us)
 {
-	struct ftpi_flow *f = ftpi__sidx_get(e, id);
-	if (f == NULL || !f->external)
+	struct ftpi__shandle *h = ftpi__sidx_find(&e->sidx, id);
+	if (h == NULL)
 		return NULL;
+	struct ftpi_flow *f = h->f;
+	ftpi__shandle_fold(h);
 	clock_to(e, ts_us);
 	/* A stream's place in the LRU list (for eviction at max_flows) moves once a second of
 	 * capture time at most: relinking on every call would touch its neighbours' memory too. */
-	if (e->cx.now_us >= f->last_us + 1000000)
+	if (e->cx.now_us >= f->last_us + 1000000) {
 		ftpi__flow_touch(&e->flows, f, e->cx.now_us);
+		h->touch_us = f->last_us + 1000000;
+	}
 	return f;
 }
 
@@ -194,9 +199,20 @@ int ftpi_stream_data(ftpi_engine *e, uint64_t stream_id, int dir, uint64_t ts_us
 {
 	if (e == NULL || (data == NULL && len) || (dir != 0 && dir != 1))
 		return FTPI_E_INVAL;
-	struct ftpi_flow *f = stream_get(e, stream_id, ts_us);
-	if (f == NULL)
+	struct ftpi__shandle *sh = ftpi__sidx_find(&e->sidx, stream_id);
+	if (sh == NULL)
 		return FTPI_E_NOTFOUND;
+	if (sh->fast[dir] && ts_us < sh->touch_us && e->cx.now_us < sh->touch_us) {
+		/* only counted (not FTP, or a data connection past its first bytes): the handle's
+		 * line is all this call touches */
+		clock_to(e, ts_us);
+		sh->packets[dir]++;
+		sh->bytes[dir] += len;
+		sh->pending = 1;
+		FTPI__COUNT_N(&e->cx, reasm_bytes_delivered, len);
+		return done(e);
+	}
+	struct ftpi_flow *f = stream_get(e, stream_id, ts_us);
 	struct ftpi_half *h = &f->half[dir];
 	h->packets++;
 	h->bytes += len;
@@ -207,6 +223,7 @@ int ftpi_stream_data(ftpi_engine *e, uint64_t stream_id, int dir, uint64_t ts_us
 		hold_bytes(f->hold, dir, data, len);
 	else if (h->want && len && !f->app_closed)
 		ftpi__dispatch_data(e, f, dir, data, len);
+	ftpi__sidx_refresh(e, stream_id); /* the flow may have changed, or ended, under the call */
 	return done(e);
 }
 

@@ -1,84 +1,103 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * streamidx.c - the stream API's bookkeeping: stream ids to flows in O(1) (an open-addressed
- * table, linear probing with backward-shift deletion, sized once for max_flows streams on the
- * first ftpi_stream_open; packet-fed flows are not in it), and the memory of streams held for a
- * late announcement (capped in count, accounted to the REASM pool).
+ * streamidx.c - the stream API's bookkeeping: stream ids to handles in O(1) (one-line handles
+ * at slot id % cap or the few after it, a small overflow list for the rest; sized once for
+ * max_flows streams on the first ftpi_stream_open; packet-fed flows are not in it), and the
+ * memory of streams held for a late announcement (capped in count, accounted to the REASM pool).
+ * A handle carries what a call that only counts needs (engine.h).
  */
 #include "engine.h"
 
-static uint64_t mix(uint64_t x)
+/* One allocation: the slots (aligned to a line; the window runs past the last), the overflow. */
+static int sidx_init(struct ftpi_engine *e, struct ftpi__sidx *t)
 {
-	x ^= x >> 33;
-	x *= 0xff51afd7ed558ccdull;
-	x ^= x >> 33;
-	return x;
+	uint32_t cap = 1024;
+	while (cap < 2 * e->cx.cfg.max_flows && cap < (1u << 25))
+		cap <<= 1;
+	size_t nslots = (size_t)cap + FTPI__SIDX_WINDOW - 1 + FTPI__SIDX_OVERFLOW;
+	size_t size = 64 + nslots * sizeof *t->slots;
+	t->raw = ftpi__alloc(&e->cx, FTPI__POOL_FLOW, size);
+	if (t->raw == NULL)
+		return FTPI_E_NOMEM;
+	t->raw_size = size;
+	t->slots = (struct ftpi__shandle *)(((uintptr_t)t->raw + 63) & ~(uintptr_t)63);
+	t->over = t->slots + cap + FTPI__SIDX_WINDOW - 1;
+	t->cap = cap;
+	return FTPI_OK;
 }
 
 int ftpi__sidx_put(struct ftpi_engine *e, struct ftpi_flow *f)
 {
 	struct ftpi__sidx *t = &e->sidx;
-	if (t->slots == NULL) {
-		uint32_t cap = 1024;
-		while (cap < 2 * e->cx.cfg.max_flows && cap < (1u << 25))
-			cap <<= 1;
-		t->slots = ftpi__alloc(&e->cx, FTPI__POOL_FLOW, (size_t)cap * sizeof *t->slots);
-		if (t->slots == NULL)
-			return FTPI_E_NOMEM;
-		t->cap = cap;
-	}
-	if (t->n + 1 > t->cap / 2)
+	if (t->slots == NULL && sidx_init(e, t) != FTPI_OK)
+		return FTPI_E_NOMEM;
+	struct ftpi__shandle *h = &t->slots[f->id & (t->cap - 1)];
+	int k = 0;
+	while (k < FTPI__SIDX_WINDOW && h[k].id != 0)
+		k++;
+	if (k < FTPI__SIDX_WINDOW) {
+		h += k;
+	} else if (t->n_over < FTPI__SIDX_OVERFLOW) {
+		h = &t->over[t->n_over++];
+	} else {
 		return FTPI_E_LIMIT;
-	uint32_t i = (uint32_t)(mix(f->id) & (t->cap - 1));
-	while (t->slots[i] != NULL)
-		i = (i + 1) & (t->cap - 1);
-	t->slots[i] = f;
+	}
+	memset(h, 0, sizeof *h);
+	h->id = f->id;
+	h->f = f;
+	h->touch_us = f->last_us + 1000000; /* fast[] = 0: the first data call refreshes */
 	t->n++;
 	return FTPI_OK;
 }
 
 struct ftpi_flow *ftpi__sidx_get(const struct ftpi_engine *e, uint64_t id)
 {
-	const struct ftpi__sidx *t = &e->sidx;
-	if (t->slots == NULL || id == 0)
-		return NULL;
-	uint32_t i = (uint32_t)(mix(id) & (t->cap - 1));
-	while (t->slots[i] != NULL) {
-		if (t->slots[i]->id == id)
-			return t->slots[i];
-		i = (i + 1) & (t->cap - 1);
-	}
-	return NULL;
+	struct ftpi__shandle *h = ftpi__sidx_find(&e->sidx, id);
+	return h ? h->f : NULL;
+}
+
+void ftpi__sidx_sync(struct ftpi_engine *e, struct ftpi_flow *f)
+{
+	struct ftpi__shandle *h = ftpi__sidx_find(&e->sidx, f->id);
+	if (h != NULL && h->f == f)
+		ftpi__shandle_fold(h);
+}
+
+void ftpi__sidx_refresh(struct ftpi_engine *e, uint64_t id)
+{
+	struct ftpi__shandle *h = ftpi__sidx_find(&e->sidx, id);
+	if (h == NULL)
+		return;
+	const struct ftpi_flow *f = h->f;
+	/* a call only counts when no byte goes up (the direction is not wanted, or the upper
+	 * stages were told the flow ended), nothing is held, and the handshake is known done */
+	for (int d = 0; d < 2; d++)
+		h->fast[d] = f->hold == NULL && f->half[1].syn_seen &&
+			     (!f->half[d].want || f->app_closed);
+	h->touch_us = f->last_us + 1000000;
 }
 
 void ftpi__sidx_del(struct ftpi_engine *e, const struct ftpi_flow *f)
 {
 	struct ftpi__sidx *t = &e->sidx;
-	if (t->slots == NULL)
+	struct ftpi__shandle *h = ftpi__sidx_find(t, f->id);
+	if (h == NULL || h->f != f)
 		return;
-	uint32_t mask = t->cap - 1, i = (uint32_t)(mix(f->id) & mask);
-	while (t->slots[i] != NULL && t->slots[i] != f)
-		i = (i + 1) & mask;
-	if (t->slots[i] == NULL)
-		return;
-	t->slots[i] = NULL;
 	t->n--;
-	/* backward shift: move later entries of the cluster into the hole when they may */
-	for (uint32_t j = (i + 1) & mask; t->slots[j] != NULL; j = (j + 1) & mask) {
-		uint32_t home = (uint32_t)(mix(t->slots[j]->id) & mask);
-		if (((j - home) & mask) >= ((j - i) & mask)) {
-			t->slots[i] = t->slots[j];
-			t->slots[j] = NULL;
-			i = j;
-		}
+	if (h >= t->over) { /* the overflow list stays packed */
+		*h = t->over[--t->n_over];
+		t->over[t->n_over].id = 0;
+		return;
 	}
+	h->id = 0;
+	h->f = NULL;
 }
 
 void ftpi__sidx_release(struct ftpi_engine *e)
 {
 	struct ftpi__sidx *t = &e->sidx;
-	if (t->slots)
-		ftpi__free(&e->cx, FTPI__POOL_FLOW, t->slots, (size_t)t->cap * sizeof *t->slots);
+	if (t->raw)
+		ftpi__free(&e->cx, FTPI__POOL_FLOW, t->raw, t->raw_size);
 	memset(t, 0, sizeof *t);
 }
 
