@@ -408,12 +408,16 @@ def main():
     if os.path.exists(analysis) and os.path.abspath(md_path) == os.path.join(here, "results.md"):
         L.append(open(analysis).read().rstrip())
         L.append("")
-    # Sections other scripts maintain (their own runs, their own commits) are kept:
-    # bench/live.sh's live capture, bench/sweep.py's concurrency and size sweep and
+    # Sections other scripts or rounds maintain (their own runs, their own commits) are kept:
+    # the stages refactor round, bench/live.sh's live capture, the stream API's cost per call
+    # (bench/stream_runs.py), bench/sweep.py's concurrency and size sweep, the workers round and
     # bench/hashes.sh's cost of --file-hashes.
     old = open(md_path).read() if os.path.exists(md_path) else ""
-    for begin, end in (("<!-- live.sh begin -->", "<!-- live.sh end -->"),
+    for begin, end in (("<!-- stages begin -->", "<!-- stages end -->"),
+                       ("<!-- live.sh begin -->", "<!-- live.sh end -->"),
+                       ("<!-- stream begin -->", "<!-- stream end -->"),
                        ("<!-- sweep begin -->", "<!-- sweep end -->"),
+                       ("<!-- workers begin -->", "<!-- workers end -->"),
                        ("<!-- hashes begin -->", "<!-- hashes end -->")):
         if begin in old and end in old:
             L.append(old[old.index(begin):old.index(end) + len(end)])
