@@ -150,7 +150,7 @@ static void command_effects(struct ftpi__ftp *ftp, struct ftpi_session *s, int v
 		     v == FTPI_CMD_APPE))
 			ftpi__ftp_anomaly(ftp, s, "file_before_port",
 					  "file transfer before any PORT/EPRT/PASV/EPSV: the data "
-					  "connection can only go to the default port (RFC 959 §3.2)",
+					  "connection can only go to the default port (RFC 959 section 3.2)",
 					  FTPI__EVD_COMMAND, line, len);
 		memset(&s->xfer, 0, sizeof s->xfer);
 		s->xfer.verb = (uint8_t)v;
