@@ -48,13 +48,13 @@ static void share_key(struct ftpi__expect_tab *xt, const struct ftpi_expect *x, 
 
 /* Tells Redis about a change to an expectation of ours. */
 static void share_update(struct ftpi__expect_tab *xt, const struct ftpi_expect *x, uint64_t firm_us,
-			 int matched, const struct ftpi_xfer *xf, int gone)
+			 int matched, const struct ftpi_xfer *xf, uint64_t gone_us)
 {
 	char key[FTPI__SH_KEY];
 	if (x->shseq == 0 || x->s == NULL)
 		return;
 	share_key(xt, x, x->s->id, key);
-	ftpi__share_update(xt->share, key, firm_us, matched, xf, gone);
+	ftpi__share_update(xt->share, key, firm_us, matched, xf, gone_us);
 }
 
 /* ---- expectations ---- */
@@ -100,7 +100,7 @@ static void exp_free(struct ftpi__expect_tab *xt, struct ftpi_expect *x)
 	if (x->sref)
 		ftpi__store_owner_release(xt->store, x->sref);
 	if (x->shseq)
-		share_update(xt, x, 0, 0, NULL, 1);
+		share_update(xt, x, 0, 0, NULL, FTPI__MAX(xt->cx->now_us, 1));
 	exp_unlink(xt, x);
 	xt->n--;
 	ftpi__free(xt->cx, FTPI__POOL_EXPECT, x, sizeof *x);

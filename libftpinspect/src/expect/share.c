@@ -150,8 +150,8 @@ struct req {
 	char field[16];
 	struct ftpi__sx_pub p;      /* PUB */
 	struct ftpi_xfer x;         /* PUB, UPD */
-	uint8_t has_x, matched, gone;
-	uint64_t firm_us;           /* UPD */
+	uint8_t has_x, matched;
+	uint64_t firm_us, gone_us;  /* UPD */
 	struct ftpi_endpoint cli, srv; /* LOOKUP */
 	uint64_t now_us, max_age_us;
 	char *line;                 /* XADD */
@@ -330,12 +330,13 @@ static uint64_t ttl_s(const struct ftpi__share *sh)
 }
 
 /* A flat field/value array (HGETALL) into an expectation. */
-static void parse_entry(const redisReply *h, struct ftpi__sh_answer *a, int *matched)
+static void parse_entry(const redisReply *h, struct ftpi__sh_answer *a, int *matched,
+			uint64_t *gone_us)
 {
 	memset(&a->p, 0, sizeof a->p);
 	memset(&a->x, 0, sizeof a->x);
 	*matched = 0;
-	a->gone = 0;
+	*gone_us = 0;
 	a->sensor[0] = 0;
 	for (size_t i = 0; i + 1 < h->elements; i += 2) {
 		const redisReply *k = h->element[i], *v = h->element[i + 1];
@@ -381,8 +382,8 @@ static void parse_entry(const redisReply *h, struct ftpi__sh_answer *a, int *mat
 			a->p.frame = num(s, l);
 		else if (F("matched"))
 			*matched = (int)num(s, l);
-		else if (F("gone"))
-			a->gone = (uint8_t)num(s, l);
+		else if (F("gone_us"))
+			*gone_us = num(s, l);
 		else if (F("xverb"))
 			a->x.verb = (uint8_t)num(s, l);
 		else if (F("xstate"))
@@ -544,11 +545,12 @@ static void do_upd(struct ftpi__share *sh, const struct req *q)
 		av[ac] = "1";
 		al[ac++] = 1;
 	}
-	if (q->gone) {
-		av[ac] = "gone";
-		al[ac++] = 4;
-		av[ac] = "1";
-		al[ac++] = 1;
+	if (q->gone_us) {
+		snprintf(b[1], sizeof b[1], "%llu", (unsigned long long)q->gone_us);
+		av[ac] = "gone_us";
+		al[ac++] = 7;
+		av[ac] = b[1];
+		al[ac++] = strlen(b[1]);
 	}
 	if (q->has_x)
 		xfer_args(&q->x, av, al, &ac, nb);
@@ -609,9 +611,16 @@ static void do_lookup(struct ftpi__share *sh, const struct req *q, struct ftpi__
 		    e->element[2]->type != REDIS_REPLY_ARRAY)
 			continue;
 		int matched;
-		parse_entry(e->element[2], &t, &matched);
-		if (strcmp(t.sensor, sh->sensor) == 0 || t.gone || t.p.target.port != q->srv.port)
-			continue; /* our own: the engine's table has it */
+		uint64_t gone_us;
+		parse_entry(e->element[2], &t, &matched, &gone_us);
+		/* ours: the engine's table has it (gone only means "no more updates": a sensor far
+		 * ahead in its capture may let go before another reaches the connection) */
+		if (strcmp(t.sensor, sh->sensor) == 0 || t.p.target.port != q->srv.port)
+			continue;
+		/* announced after the connection came, or let go (replaced, session over) before:
+		 * not its expectation (capture time, as one sensor would see it) */
+		if (t.p.created_us > q->now_us || (gone_us && gone_us < q->now_us))
+			continue;
 		uint64_t t0 = t.p.firm ? t.p.firm_us : t.p.created_us;
 		if (q->now_us > t0 && q->now_us - t0 >= q->max_age_us)
 			continue;
@@ -655,7 +664,8 @@ static void do_lookup(struct ftpi__share *sh, const struct req *q, struct ftpi__
 			continue;
 		}
 		int matched;
-		parse_entry(e->element[2], a, &matched);
+		uint64_t gone_us;
+		parse_entry(e->element[2], a, &matched, &gone_us);
 		snprintf(a->key, sizeof a->key, "%s", key);
 		memset(&a->c, 0, sizeof a->c);
 		a->c.cli = q->cli;
@@ -741,8 +751,10 @@ static void do_xfer(struct ftpi__share *sh, const struct req *q, struct ftpi__sh
 		return;
 	}
 	int matched;
+	uint64_t gone_us;
 	a->result = FTPI__SHA_FOUND;
-	parse_entry(r, a, &matched);
+	parse_entry(r, a, &matched, &gone_us);
+	a->gone = gone_us != 0;
 	if (r->type != REDIS_REPLY_ARRAY || r->elements == 0)
 		a->gone = 1; /* expired: nothing more will come */
 	freeReplyObject(r);
@@ -1057,7 +1069,7 @@ uint32_t ftpi__share_publish(struct ftpi__share *sh, const struct ftpi__sx_pub *
 }
 
 void ftpi__share_update(struct ftpi__share *sh, const char *key, uint64_t firm_us, int matched,
-			const struct ftpi_xfer *x, int gone)
+			const struct ftpi_xfer *x, uint64_t gone_us)
 {
 	struct req q;
 	memset(&q, 0, sizeof q);
@@ -1065,7 +1077,7 @@ void ftpi__share_update(struct ftpi__share *sh, const char *key, uint64_t firm_u
 	snprintf(q.key, sizeof q.key, "%s", key);
 	q.firm_us = firm_us;
 	q.matched = (uint8_t)matched;
-	q.gone = (uint8_t)gone;
+	q.gone_us = gone_us;
 	if (x) {
 		q.x = *x;
 		q.has_x = 1;
@@ -1250,14 +1262,14 @@ void ftpi__share_key(const struct ftpi__share *sh, const struct ftpi_endpoint *t
 	key[0] = 0;
 }
 void ftpi__share_update(struct ftpi__share *sh, const char *key, uint64_t firm_us, int matched,
-			const struct ftpi_xfer *x, int gone)
+			const struct ftpi_xfer *x, uint64_t gone_us)
 {
 	(void)sh;
 	(void)key;
 	(void)firm_us;
 	(void)matched;
 	(void)x;
-	(void)gone;
+	(void)gone_us;
 }
 int ftpi__share_check(struct ftpi__share *sh, unsigned me, uint32_t ticket, const char *key)
 {

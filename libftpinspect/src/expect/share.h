@@ -52,9 +52,9 @@ uint32_t ftpi__share_publish(struct ftpi__share *sh, const struct ftpi__sx_pub *
 void ftpi__share_key(const struct ftpi__share *sh, const struct ftpi_endpoint *target,
 		     uint64_t sid, uint32_t seq, char key[FTPI__SH_KEY]);
 /* Updates an entry of ours: firm_us (0 = unchanged), matched, the transfer (NULL = unchanged),
- * gone (the owner let go of it). */
+ * gone_us (capture time the owner let go of it: replaced, session over; 0 = still held). */
 void ftpi__share_update(struct ftpi__share *sh, const char *key, uint64_t firm_us, int matched,
-			const struct ftpi_xfer *x, int gone);
+			const struct ftpi_xfer *x, uint64_t gone_us);
 /* Asks whether an entry of ours was claimed (answer CHECK). -1 when refused. */
 int ftpi__share_check(struct ftpi__share *sh, unsigned me, uint32_t ticket, const char *key);
 
