@@ -502,6 +502,9 @@ struct ftpi_share_stats {
  * latest error text, with the URL shown without its password. */
 FTPI_API int ftpi_share_stats_get(ftpi_expect_store *st, struct ftpi_share_stats *out,
 				  size_t out_size, char *last_error, size_t n);
+/* Waits (at most wait_us of wall time) until what the engines queued for Redis has been sent or
+ * has failed (call after ftpi_engine_flush, before reading the final counters). */
+FTPI_API void ftpi_share_flush(ftpi_expect_store *st, uint64_t wait_us);
 /* The URL as it may be shown: the password replaced by nothing (redis://user@host:port/db). */
 FTPI_API size_t ftpi_share_url_display(const char *url, char *buf, size_t n);
 

@@ -783,6 +783,7 @@ int main(int argc, char **argv)
 finish:
 	flush_engines(&r);
 	sort_write(&a);
+	ftpi_share_flush(a.share, 5000000);
 	cli_share_check(&a);
 	{
 		struct cap_stats cs;

@@ -133,6 +133,12 @@ int ftpi_share_stats_get(ftpi_expect_store *st, struct ftpi_share_stats *out, si
 	return FTPI_OK;
 }
 
+void ftpi_share_flush(ftpi_expect_store *st, uint64_t wait_us)
+{
+	if (st && st->share)
+		ftpi__share_drain(st->share, wait_us);
+}
+
 struct ftpi__share *ftpi__store_share(const struct ftpi_expect_store *st)
 {
 	return st ? st->share : NULL;
