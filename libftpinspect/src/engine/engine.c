@@ -393,8 +393,11 @@ static int feed_start(ftpi_engine *e, const struct ftpi_packet *pkt)
 		e->cx.now_us = pkt->ts_us;
 	if (e->xt.store) /* everything before this packet is done */
 		ftpi__store_mark(e->xt.store, e->xt.me, e->cx.now_us);
-	if (FTPI__UNLIKELY(e->xt.sh_used)) /* Redis answers that came, retries due */
-		ftpi__expect_share_poll(&e->xt);
+	if (e->xt.share) {
+		ftpi__expect_share_mark(&e->xt);
+		if (e->xt.sh_used) /* Redis answers that came, retries due */
+			ftpi__expect_share_poll(&e->xt);
+	}
 	if (e->last_expire_us == 0)
 		e->last_expire_us = e->cx.now_us;
 	/* a datagram past timeout_frag is gone before a late fragment can complete it (one

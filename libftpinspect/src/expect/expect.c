@@ -36,6 +36,7 @@ int ftpi__expect_share_init(struct ftpi__expect_tab *xt, struct ftpi__share *sha
 		xt->sh_slots[i].next = i + 1 < cap ? i + 1 : FTPI__SHSLOT_NIL;
 	xt->sh_cap = cap;
 	xt->sh_free = 0;
+	xt->sh_hold_us = UINT64_MAX;
 	xt->share = share;
 	return FTPI_OK;
 }
@@ -147,6 +148,7 @@ struct withheld {
 	struct ftpi_endpoint scli, ssrv;
 	char key[FTPI__SH_KEY];
 	char why[64];
+	uint64_t t; /* capture time it was let go */
 };
 
 static int withhold(struct ftpi__expect_tab *xt, struct ftpi_expect *x, const char *why)
@@ -170,9 +172,11 @@ static int withhold(struct ftpi__expect_tab *xt, struct ftpi_expect *x, const ch
 	w->ssrv = x->s->srv;
 	share_key(xt, x, x->s->id, w->key);
 	snprintf(w->why, sizeof w->why, "%s", why);
+	w->t = xt->cx->now_us;
 	struct ftpi__shslot *s = &xt->sh_slots[sl - 1];
 	s->since = ftpi__share_now();
-	s->busy = ftpi__share_check(xt->share, xt->me, ftpi__shslot_ticket(xt, sl - 1), w->key) == 0;
+	s->busy = ftpi__share_check(xt->share, xt->me, ftpi__shslot_ticket(xt, sl - 1), w->key,
+				    w->t, 0) == 0;
 	s->due = s->busy ? 0 : s->since + 100000;
 	ftpi__share_count_withheld(xt->share, 0);
 	return 1;
@@ -799,7 +803,7 @@ static struct ftpi_dconn *share_pending(struct ftpi__expect_tab *xt, struct ftpi
 		return NULL;
 	}
 	if (ftpi__share_lookup(xt->share, xt->me, ftpi__shslot_ticket(xt, sl - 1), &f->cli, &f->srv,
-			       f->first_us, xt->cx->cfg.timeout_expect) != 0) {
+			       f->first_us, xt->cx->cfg.timeout_expect, 0) != 0) {
 		ftpi__shslot_free(xt, sl);
 		ftpi__share_count_dropped(xt->share);
 		return NULL;
@@ -816,6 +820,8 @@ static struct ftpi_dconn *share_pending(struct ftpi__expect_tab *xt, struct ftpi
 	d->shslot = sl;
 	d->sh_pending = 1;
 	xt->remote_open++;
+	if (f->first_us < xt->sh_hold_us)
+		xt->sh_hold_us = f->first_us; /* decided up to here only, for the other sensors */
 	return d;
 }
 
@@ -858,10 +864,17 @@ static void lookup_answer(struct ftpi__expect_tab *xt, uint32_t idx1, const stru
 		ftpi__dconn_share_claimed(xt, d);
 		return;
 	}
-	if (a->result == FTPI__SHA_NONE &&
-	    (now - sl->since < wait || xt->cx->now_us - d->start_us < wait)) {
-		sl->due = now + 100000; /* the owner may not have published yet: ask again */
-		return;
+	if (a->result == FTPI__SHA_NONE && !a->decided) {
+		/* another sensor is not this far yet: ask again, at the end once more whatever */
+		if (now - sl->since < wait || xt->cx->now_us - d->start_us < wait) {
+			sl->due = now + 20000;
+			return;
+		}
+		if (!sl->final) {
+			sl->final = 1;
+			sl->due = now;
+			return;
+		}
 	}
 	if (a->result == FTPI__SHA_ERROR)
 		ftpi__share_count_dropped(xt->share);
@@ -880,9 +893,10 @@ static void resend(struct ftpi__expect_tab *xt, uint32_t i)
 	if (sl->kind == FTPI__SH_LOOKUP) {
 		const struct ftpi_dconn *d = sl->obj;
 		r = ftpi__share_lookup(xt->share, xt->me, t, &d->cli, &d->srv, d->start_us,
-				       xt->cx->cfg.timeout_expect);
+				       xt->cx->cfg.timeout_expect, sl->final);
 	} else if (sl->kind == FTPI__SH_CHECK) {
-		r = ftpi__share_check(xt->share, xt->me, t, ((struct withheld *)sl->obj)->key);
+		const struct withheld *w = sl->obj;
+		r = ftpi__share_check(xt->share, xt->me, t, w->key, w->t, sl->final);
 	} else if (sl->kind == FTPI__SH_XFER) {
 		r = ftpi__share_xfer(xt->share, xt->me, t, ((struct ftpi_dconn *)sl->obj)->rkey);
 	}
@@ -905,10 +919,14 @@ void ftpi__expect_share_poll(struct ftpi__expect_tab *xt)
 		if (a.kind == FTPI__SH_LOOKUP) {
 			lookup_answer(xt, idx1, &a, now);
 		} else if (a.kind == FTPI__SH_CHECK) {
-			if (a.result == FTPI__SHA_NONE && now - sl->since < wait)
-				sl->due = now + 100000;
-			else
+			if (a.result == FTPI__SHA_NONE && !a.decided && now - sl->since < wait) {
+				sl->due = now + 20000;
+			} else if (a.result == FTPI__SHA_NONE && !a.decided && !sl->final) {
+				sl->final = 1;
+				sl->due = now;
+			} else {
 				withheld_end(xt, idx1, a.result == FTPI__SHA_FOUND);
+			}
 		} else if (a.kind == FTPI__SH_XFER) {
 			if (!ftpi__dconn_share_xfer(xt, sl->obj, &a, now - sl->since >= wait))
 				sl->due = now + 100000;
@@ -916,9 +934,12 @@ void ftpi__expect_share_poll(struct ftpi__expect_tab *xt)
 	}
 	if (now < xt->sh_next_due)
 		return;
-	uint64_t next = UINT64_MAX;
+	uint64_t next = UINT64_MAX, hold = UINT64_MAX;
 	for (uint32_t i = 0; i < xt->sh_cap && xt->sh_used; i++) {
 		struct ftpi__shslot *sl = &xt->sh_slots[i];
+		if (sl->obj && sl->kind == FTPI__SH_LOOKUP &&
+		    ((struct ftpi_dconn *)sl->obj)->start_us < hold)
+			hold = ((struct ftpi_dconn *)sl->obj)->start_us;
 		if (sl->obj == NULL || sl->busy || sl->due == 0)
 			continue;
 		if (sl->due <= now)
@@ -926,13 +947,22 @@ void ftpi__expect_share_poll(struct ftpi__expect_tab *xt)
 		if (!sl->busy && sl->due && sl->due < next)
 			next = sl->due;
 	}
-	xt->sh_next_due = next == UINT64_MAX ? 0 : next;
+	xt->sh_next_due = next == UINT64_MAX ? now + 20000 : next;
+	xt->sh_hold_us = hold;
+	ftpi__expect_share_mark(xt);
+}
+
+void ftpi__expect_share_mark(struct ftpi__expect_tab *xt)
+{
+	uint64_t t = xt->cx->in_flush ? UINT64_MAX : xt->cx->now_us;
+	ftpi__share_progress(xt->share, xt->me, FTPI__MIN(t, xt->sh_hold_us));
 }
 
 /* End of input: answers are awaited (wall clock, bounded), then what is left is decided here. */
 static void share_drain(struct ftpi__expect_tab *xt)
 {
 	uint64_t end = ftpi__share_now() + 2 * ftpi__share_wait_us(xt->share) + 1000000;
+	ftpi__expect_share_mark(xt);
 	while (xt->sh_used && ftpi__share_now() < end) {
 		xt->sh_next_due = 0;
 		ftpi__expect_share_poll(xt);

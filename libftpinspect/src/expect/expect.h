@@ -86,6 +86,7 @@ struct ftpi__shslot {
 	uint32_t gen, next;
 	uint8_t kind;    /* FTPI__SH_LOOKUP, _CHECK, _XFER */
 	uint8_t busy;    /* a request is out */
+	uint8_t final;   /* the last ask: decided whatever the other sensors' progress */
 	uint64_t since, due; /* wall clock (ftpi__share_now): first request, next retry */
 };
 
@@ -106,6 +107,7 @@ struct ftpi__expect_tab {
 	struct ftpi__shslot *sh_slots;  /* max_pending of the share */
 	uint32_t sh_cap, sh_used, sh_free;
 	uint64_t sh_next_due;           /* wall clock of the next retry, 0 = none */
+	uint64_t sh_hold_us;            /* oldest connection still looked up (capture time) */
 };
 
 int ftpi__expect_init(struct ftpi__expect_tab *xt, struct ftpi__ctx *cx, struct ftpi__ftp *ftp);
@@ -129,6 +131,8 @@ void ftpi__expect_session_ending(struct ftpi__expect_tab *xt, struct ftpi_sessio
 void ftpi__expect_tick(struct ftpi__expect_tab *xt, uint64_t now);
 /* Redis: takes the answers that came and sends the retries that are due (never waits). */
 void ftpi__expect_share_poll(struct ftpi__expect_tab *xt);
+/* Tells the other sensors how far this engine has decided (every packet; an atomic store). */
+void ftpi__expect_share_mark(struct ftpi__expect_tab *xt);
 void ftpi__expect_flush(struct ftpi__expect_tab *xt);
 
 /* A new flow: is it a data connection of some session? Returns a dconn (flow->role becomes DATA)

@@ -153,7 +153,8 @@ struct req {
 	uint8_t has_x, matched;
 	uint64_t firm_us, gone_us;  /* UPD */
 	struct ftpi_endpoint cli, srv; /* LOOKUP */
-	uint64_t now_us, max_age_us;
+	uint64_t now_us, max_age_us;    /* LOOKUP; CHECK: now_us = when the expectation ended */
+	uint8_t final;                  /* LOOKUP, CHECK: decide now, whatever others' progress */
 	char *line;                 /* XADD */
 	size_t len;
 };
@@ -183,6 +184,8 @@ struct ftpi__share {
 	pthread_t thr;
 	int started;
 	struct aring *ar;
+	_Atomic uint64_t *progress; /* per engine: everything before it is decided */
+	uint64_t wm_sent, wm_sent_at;
 	redisContext *c;
 	uint64_t next_try_us, backoff_us;
 	int ever_connected;
@@ -563,6 +566,59 @@ static void do_upd(struct ftpi__share *sh, const struct req *q)
 	freeReplyObject(r);
 }
 
+/* The sensor's progress for the others: every publication and decision before T is in Redis.
+ * Called with the lock held and the queue empty (so whatever the engines queued before they
+ * stored their progress has been sent). */
+static uint64_t progress_min(struct ftpi__share *sh)
+{
+	uint64_t t = UINT64_MAX;
+	for (unsigned i = 0; i < sh->engines; i++) {
+		uint64_t v = atomic_load_explicit(&sh->progress[i], memory_order_acquire);
+		if (v < t)
+			t = v;
+	}
+	return t;
+}
+
+static void write_wm(struct ftpi__share *sh, uint64_t t)
+{
+	uint64_t now = ftpi__share_now();
+	if (sh->stream_maxlen || t == sh->wm_sent || (now - sh->wm_sent_at < 20000 && t != UINT64_MAX))
+		return;
+	if (ensure_conn(sh) != 0)
+		return;
+	redisReply *r = redisCommand(sh->c, "HSET ftpi:{wm}:progress %s %llu", sh->sensor,
+				     (unsigned long long)t);
+	if (reply_bad(sh, r, "progress"))
+		return;
+	freeReplyObject(r);
+	r = redisCommand(sh->c, "EXPIRE ftpi:{wm}:progress %llu", (unsigned long long)ttl_s(sh));
+	if (reply_bad(sh, r, "progress"))
+		return;
+	freeReplyObject(r);
+	sh->wm_sent = t;
+	sh->wm_sent_at = now;
+}
+
+/* Not decidable yet (from a flat HGETALL of the progress hash): another sensor has not decided
+ * everything before t, or no other sensor is known (one may start later: the wait decides). */
+static int others_behind(const struct ftpi__share *sh, const redisReply *w, uint64_t t)
+{
+	int others = 0;
+	if (w == NULL || w->type != REDIS_REPLY_ARRAY)
+		return 1;
+	for (size_t i = 0; i + 1 < w->elements; i += 2) {
+		const redisReply *k = w->element[i], *v = w->element[i + 1];
+		if (k->type != REDIS_REPLY_STRING || v->type != REDIS_REPLY_STRING ||
+		    strcmp(k->str, sh->sensor) == 0)
+			continue;
+		others++;
+		if (num(v->str, (size_t)v->len) < t)
+			return 1;
+	}
+	return others == 0;
+}
+
 static const char *LOOKUP_LUA =
 	"local out = {} "
 	"for _, k in ipairs(redis.call('SMEMBERS', KEYS[1])) do "
@@ -570,7 +626,7 @@ static const char *LOOKUP_LUA =
 	"  if #h == 0 then redis.call('SREM', KEYS[1], k) "
 	"  else out[#out + 1] = {k, redis.call('EXISTS', k .. ':claim'), h} end "
 	"end "
-	"return out";
+	"return {redis.call('HGETALL', KEYS[2]), out}";
 
 static void answer(struct ftpi__share *sh, unsigned me, const struct ftpi__sh_answer *a)
 {
@@ -597,11 +653,19 @@ static void do_lookup(struct ftpi__share *sh, const struct req *q, struct ftpi__
 	tag_of(&q->srv.addr, tag, sizeof tag);
 	snprintf(idx, sizeof idx, "ftpi:{%s}:idx:%u", tag, q->srv.port);
 	atomic_fetch_add(&sh->lookups, 1);
-	redisReply *r = redisCommand(sh->c, "EVAL %s 1 %s", LOOKUP_LUA, idx);
-	if (reply_bad(sh, r, "lookup")) {
+	redisReply *top = redisCommand(sh->c, "EVAL %s 2 %s ftpi:{wm}:progress", LOOKUP_LUA, idx);
+	if (reply_bad(sh, top, "lookup")) {
 		a->result = FTPI__SHA_ERROR;
 		return;
 	}
+	if (top->type != REDIS_REPLY_ARRAY || top->elements != 2) {
+		freeReplyObject(top);
+		a->result = FTPI__SHA_ERROR;
+		return;
+	}
+	/* a sensor not this far yet may still publish this connection's expectation */
+	int behind = others_behind(sh, top->element[0], q->now_us);
+	const redisReply *r = top->element[1];
 	struct cand cs[16];
 	size_t nc = 0;
 	struct ftpi__sh_answer t;
@@ -647,6 +711,11 @@ static void do_lookup(struct ftpi__share *sh, const struct req *q, struct ftpi__
 			cs[j - 1] = tmp;
 		}
 	a->result = FTPI__SHA_NONE;
+	if (behind && !q->final) {
+		freeReplyObject(top);
+		return; /* not yet: asked again */
+	}
+	a->decided = 1;
 	for (size_t k = 0; k < nc && k < 4; k++) {
 		redisReply *e = r->element[cs[k].i];
 		const char *key = e->element[0]->str;
@@ -695,13 +764,21 @@ static void do_lookup(struct ftpi__share *sh, const struct req *q, struct ftpi__
 		a->result = FTPI__SHA_FOUND;
 		break;
 	}
-	freeReplyObject(r); /* the claim's failures never free the lookup's reply */
+	freeReplyObject(top); /* the claim's failures never free the lookup's reply */
 }
 
 static void do_check(struct ftpi__share *sh, const struct req *q, struct ftpi__sh_answer *a)
 {
 	char ck[FTPI__SH_KEY + 8];
 	snprintf(ck, sizeof ck, "%s:claim", q->key);
+	redisReply *w = redisCommand(sh->c, "HGETALL ftpi:{wm}:progress");
+	if (reply_bad(sh, w, "check")) {
+		a->result = FTPI__SHA_ERROR;
+		return;
+	}
+	/* read before the claim: a claimant past t had claimed by then */
+	a->decided = q->final || !others_behind(sh, w, q->now_us);
+	freeReplyObject(w);
 	redisReply *r = redisCommand(sh->c, "HGETALL %s", ck);
 	if (reply_bad(sh, r, "check")) {
 		a->result = FTPI__SHA_ERROR;
@@ -835,8 +912,16 @@ static void *io_main(void *arg)
 	for (;;) {
 		while (sh->qn == 0 && !sh->stop) {
 			struct timespec ts;
+			if (sh->progress) {
+				uint64_t t = progress_min(sh);
+				pthread_mutex_unlock(&sh->lock);
+				write_wm(sh, t);
+				pthread_mutex_lock(&sh->lock);
+				if (sh->qn)
+					break;
+			}
 			clock_gettime(CLOCK_REALTIME, &ts);
-			ts.tv_nsec += 200000000;
+			ts.tv_nsec += 20000000;
 			if (ts.tv_nsec >= 1000000000) {
 				ts.tv_sec++;
 				ts.tv_nsec -= 1000000000;
@@ -942,7 +1027,9 @@ struct ftpi__share *ftpi__share_new(const struct ftpi_share_config *sc, unsigned
 	sh->engines = engines;
 	sh->q = calloc(sh->qcap, sizeof *sh->q);
 	sh->ar = calloc(engines, sizeof *sh->ar);
-	if (sh->q == NULL || sh->ar == NULL)
+	if (stream_maxlen == 0)
+		sh->progress = calloc(engines, sizeof *sh->progress);
+	if (sh->q == NULL || sh->ar == NULL || (stream_maxlen == 0 && sh->progress == NULL))
 		goto nomem;
 	for (unsigned i = 0; i < engines && stream_maxlen == 0; i++) {
 		sh->ar[i].a = calloc(sh->max_pending, sizeof *sh->ar[i].a);
@@ -966,6 +1053,7 @@ nomem:
 		for (unsigned i = 0; i < engines; i++)
 			free(sh->ar[i].a);
 	free(sh->ar);
+	free((void *)sh->progress);
 	free(sh->q);
 	free(sh);
 	*status = FTPI_E_NOMEM;
@@ -994,6 +1082,7 @@ void ftpi__share_free(struct ftpi__share *sh)
 	pthread_mutex_destroy(&sh->lock);
 	pthread_cond_destroy(&sh->cv);
 	pthread_cond_destroy(&sh->idle);
+	free((void *)sh->progress);
 	free(sh->ar);
 	free(sh->q);
 	free(sh);
@@ -1085,11 +1174,19 @@ void ftpi__share_update(struct ftpi__share *sh, const char *key, uint64_t firm_u
 	push(sh, &q);
 }
 
-int ftpi__share_check(struct ftpi__share *sh, unsigned me, uint32_t ticket, const char *key)
+void ftpi__share_progress(struct ftpi__share *sh, unsigned me, uint64_t t)
+{
+	atomic_store_explicit(&sh->progress[me], t, memory_order_release);
+}
+
+int ftpi__share_check(struct ftpi__share *sh, unsigned me, uint32_t ticket, const char *key,
+		      uint64_t t, int final)
 {
 	struct req q;
 	memset(&q, 0, sizeof q);
 	q.type = R_CHECK;
+	q.now_us = t;
+	q.final = (uint8_t)final;
 	q.me = (uint16_t)me;
 	q.ticket = ticket;
 	snprintf(q.key, sizeof q.key, "%s", key);
@@ -1098,10 +1195,11 @@ int ftpi__share_check(struct ftpi__share *sh, unsigned me, uint32_t ticket, cons
 
 int ftpi__share_lookup(struct ftpi__share *sh, unsigned me, uint32_t ticket,
 		       const struct ftpi_endpoint *cli, const struct ftpi_endpoint *srv,
-		       uint64_t now_us, uint64_t max_age_us)
+		       uint64_t now_us, uint64_t max_age_us, int final)
 {
 	struct req q;
 	memset(&q, 0, sizeof q);
+	q.final = (uint8_t)final;
 	q.type = R_LOOKUP;
 	q.me = (uint16_t)me;
 	q.ticket = ticket;
@@ -1271,18 +1369,28 @@ void ftpi__share_update(struct ftpi__share *sh, const char *key, uint64_t firm_u
 	(void)x;
 	(void)gone_us;
 }
-int ftpi__share_check(struct ftpi__share *sh, unsigned me, uint32_t ticket, const char *key)
+void ftpi__share_progress(struct ftpi__share *sh, unsigned me, uint64_t t)
+{
+	(void)sh;
+	(void)me;
+	(void)t;
+}
+int ftpi__share_check(struct ftpi__share *sh, unsigned me, uint32_t ticket, const char *key,
+		      uint64_t t, int final)
 {
 	(void)sh;
 	(void)me;
 	(void)ticket;
 	(void)key;
+	(void)t;
+	(void)final;
 	return -1;
 }
 int ftpi__share_lookup(struct ftpi__share *sh, unsigned me, uint32_t ticket,
 		       const struct ftpi_endpoint *cli, const struct ftpi_endpoint *srv,
-		       uint64_t now_us, uint64_t max_age_us)
+		       uint64_t now_us, uint64_t max_age_us, int final)
 {
+	(void)final;
 	(void)sh;
 	(void)me;
 	(void)ticket;
@@ -1294,7 +1402,7 @@ int ftpi__share_lookup(struct ftpi__share *sh, unsigned me, uint32_t ticket,
 }
 int ftpi__share_xfer(struct ftpi__share *sh, unsigned me, uint32_t ticket, const char *key)
 {
-	return ftpi__share_check(sh, me, ticket, key);
+	return ftpi__share_check(sh, me, ticket, key, 0, 0);
 }
 void ftpi__share_note(struct ftpi__share *sh, const char *key, const char *field)
 {

@@ -24,6 +24,7 @@ enum { FTPI__SHA_NONE = 0, FTPI__SHA_FOUND, FTPI__SHA_ERROR };
 struct ftpi__sh_answer {
 	uint32_t ticket;
 	uint8_t kind, result, gone;
+	uint8_t decided; /* NONE that is final: every other sensor had decided up to its time */
 	struct ftpi__sx_pub p;
 	struct ftpi__sx_claim c;
 	struct ftpi_xfer x;
@@ -55,14 +56,20 @@ void ftpi__share_key(const struct ftpi__share *sh, const struct ftpi_endpoint *t
  * gone_us (capture time the owner let go of it: replaced, session over; 0 = still held). */
 void ftpi__share_update(struct ftpi__share *sh, const char *key, uint64_t firm_us, int matched,
 			const struct ftpi_xfer *x, uint64_t gone_us);
-/* Asks whether an entry of ours was claimed (answer CHECK). -1 when refused. */
-int ftpi__share_check(struct ftpi__share *sh, unsigned me, uint32_t ticket, const char *key);
+/* Asks whether an entry of ours, let go at capture time t, was claimed (answer CHECK; decided
+ * when every other sensor has decided everything before t, or final). -1 when refused. */
+int ftpi__share_check(struct ftpi__share *sh, unsigned me, uint32_t ticket, const char *key,
+		      uint64_t t, int final);
+/* Engine me has decided everything before t (its capture time, held back by connections still
+ * looked up): other sensors wait for this before deciding from Redis. */
+void ftpi__share_progress(struct ftpi__share *sh, unsigned me, uint64_t t);
 
 /* Claimant side: the best entry of another sensor for the connection cli -> srv (seen first at
- * now_us), claimed atomically (answer LOOKUP). -1 when refused (queue or answer ring full). */
+ * now_us), claimed atomically (answer LOOKUP); NONE not decided while another sensor has not
+ * reached now_us, unless final. -1 when refused (queue or answer ring full). */
 int ftpi__share_lookup(struct ftpi__share *sh, unsigned me, uint32_t ticket,
 		       const struct ftpi_endpoint *cli, const struct ftpi_endpoint *srv,
-		       uint64_t now_us, uint64_t max_age_us);
+		       uint64_t now_us, uint64_t max_age_us, int final);
 /* The owner's transfer for a claimed entry (answer XFER). */
 int ftpi__share_xfer(struct ftpi__share *sh, unsigned me, uint32_t ticket, const char *key);
 /* Notes on our claim: "answered" (SYN-ACK seen) or "clear" (first payload not TLS). */
