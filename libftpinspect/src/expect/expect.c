@@ -825,6 +825,14 @@ static struct ftpi_dconn *share_pending(struct ftpi__expect_tab *xt, struct ftpi
 	return d;
 }
 
+/* Asked again after 20 ms, doubling to 320 ms: the other sensors may be far behind. */
+static uint64_t retry_in(struct ftpi__shslot *sl)
+{
+	if (sl->tries < 4)
+		sl->tries++;
+	return 20000ull << sl->tries >> 1;
+}
+
 static void lookup_answer(struct ftpi__expect_tab *xt, uint32_t idx1, const struct ftpi__sh_answer *a,
 			  uint64_t now)
 {
@@ -867,7 +875,7 @@ static void lookup_answer(struct ftpi__expect_tab *xt, uint32_t idx1, const stru
 	if (a->result == FTPI__SHA_NONE && !a->decided) {
 		/* another sensor is not this far yet: ask again, at the end once more whatever */
 		if (now - sl->since < wait || xt->cx->now_us - d->start_us < wait) {
-			sl->due = now + 20000;
+			sl->due = now + retry_in(sl);
 			return;
 		}
 		if (!sl->final) {
@@ -920,7 +928,7 @@ void ftpi__expect_share_poll(struct ftpi__expect_tab *xt)
 			lookup_answer(xt, idx1, &a, now);
 		} else if (a.kind == FTPI__SH_CHECK) {
 			if (a.result == FTPI__SHA_NONE && !a.decided && now - sl->since < wait) {
-				sl->due = now + 20000;
+				sl->due = now + retry_in(sl);
 			} else if (a.result == FTPI__SHA_NONE && !a.decided && !sl->final) {
 				sl->final = 1;
 				sl->due = now;

@@ -87,6 +87,7 @@ struct ftpi__shslot {
 	uint8_t kind;    /* FTPI__SH_LOOKUP, _CHECK, _XFER */
 	uint8_t busy;    /* a request is out */
 	uint8_t final;   /* the last ask: decided whatever the other sensors' progress */
+	uint8_t tries;   /* asks so far (the retry interval doubles) */
 	uint64_t since, due; /* wall clock (ftpi__share_now): first request, next retry */
 };
 

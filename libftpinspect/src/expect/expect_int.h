@@ -40,6 +40,7 @@ static inline uint32_t ftpi__shslot_new(struct ftpi__expect_tab *xt, int kind, v
 	sl->kind = (uint8_t)kind;
 	sl->busy = 0;
 	sl->final = 0;
+	sl->tries = 0;
 	sl->since = sl->due = 0;
 	xt->sh_used++;
 	return i + 1;

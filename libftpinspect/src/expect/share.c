@@ -175,6 +175,7 @@ struct ftpi__share {
 	uint32_t max_pending, qcap;
 	unsigned engines;
 	struct req *q;
+	struct req *batch; /* the I/O thread's (BATCH) */
 	uint32_t qhead, qn;
 	size_t qbytes, qbytes_cap;
 	int busy; /* the thread is working on a request taken from the ring */
@@ -420,7 +421,7 @@ static void xfer_args(const struct ftpi_xfer *x, const char **av, size_t *al, in
 	al[(*ac)++] = x->file_len;
 }
 
-static void do_pub(struct ftpi__share *sh, const struct req *q)
+static int app_pub(struct ftpi__share *sh, const struct req *q)
 {
 	const struct ftpi__sx_pub *p = &q->p;
 	char b[20][64], nb[3][24];
@@ -510,18 +511,10 @@ static void do_pub(struct ftpi__share *sh, const struct req *q)
 		redisAppendCommand(sh->c, "EXPIRE %s %llu", idx, (unsigned long long)ttl);
 		n += 2;
 	}
-	for (int i = 0; i < n; i++) {
-		redisReply *r = NULL;
-		if (redisGetReply(sh->c, (void **)&r) != REDIS_OK)
-			r = NULL;
-		if (reply_bad(sh, r, "publish"))
-			return;
-		freeReplyObject(r);
-	}
-	atomic_fetch_add(&sh->published, 1);
+	return n;
 }
 
-static void do_upd(struct ftpi__share *sh, const struct req *q)
+static int app_upd(struct ftpi__share *sh, const struct req *q)
 {
 	char b[3][24], nb[3][24];
 	const char *av[24];
@@ -558,12 +551,9 @@ static void do_upd(struct ftpi__share *sh, const struct req *q)
 	if (q->has_x)
 		xfer_args(&q->x, av, al, &ac, nb);
 	if (ac == 2)
-		return;
-	/* only an entry that still exists: EXISTS then HSET in one script */
-	redisReply *r = redisCommandArgv(sh->c, ac, av, al);
-	if (reply_bad(sh, r, "update"))
-		return;
-	freeReplyObject(r);
+		return 0;
+	redisAppendCommandArgv(sh->c, ac, av, al);
+	return 1;
 }
 
 /* The sensor's progress for the others: every publication and decision before T is in Redis.
@@ -837,17 +827,15 @@ static void do_xfer(struct ftpi__share *sh, const struct req *q, struct ftpi__sh
 	freeReplyObject(r);
 }
 
-static void do_note(struct ftpi__share *sh, const struct req *q)
+static int app_note(struct ftpi__share *sh, const struct req *q)
 {
 	char ck[FTPI__SH_KEY + 8];
 	snprintf(ck, sizeof ck, "%s:claim", q->key);
-	redisReply *r = redisCommand(sh->c, "HSET %s %s 1", ck, q->field);
-	if (reply_bad(sh, r, "claim note"))
-		return;
-	freeReplyObject(r);
+	redisAppendCommand(sh->c, "HSET %s %s 1", ck, q->field);
+	return 1;
 }
 
-static void do_xadd(struct ftpi__share *sh, const struct req *q)
+static int app_xadd(struct ftpi__share *sh, const struct req *q)
 {
 	const char *av[8];
 	size_t al[8];
@@ -864,13 +852,26 @@ static void do_xadd(struct ftpi__share *sh, const struct req *q)
 	for (int i = 0; i < 7; i++)
 		al[i] = strlen(av[i]);
 	al[7] = q->len;
-	redisReply *r = redisCommandArgv(sh->c, 8, av, al);
-	if (reply_bad(sh, r, "XADD")) {
-		atomic_fetch_add(&sh->stream_dropped, 1);
-		return;
+	redisAppendCommandArgv(sh->c, 8, av, al);
+	return 1;
+}
+
+/* Replies of the pipelined requests of a batch: n commands for npub publications and nx stream
+ * lines. A failure drops the connection: what was not confirmed is counted as lost. */
+static void read_batch(struct ftpi__share *sh, int n, int npub, int nx)
+{
+	for (int i = 0; i < n; i++) {
+		redisReply *r = NULL;
+		if (redisGetReply(sh->c, (void **)&r) != REDIS_OK)
+			r = NULL;
+		if (reply_bad(sh, r, nx ? "XADD" : "publish")) {
+			atomic_fetch_add(&sh->stream_dropped, (uint64_t)nx);
+			return;
+		}
+		freeReplyObject(r);
 	}
-	freeReplyObject(r);
-	atomic_fetch_add(&sh->stream_events, 1);
+	atomic_fetch_add(&sh->published, (uint64_t)npub);
+	atomic_fetch_add(&sh->stream_events, (uint64_t)nx);
 }
 
 static void run_req(struct ftpi__share *sh, struct req *q)
@@ -887,13 +888,9 @@ static void run_req(struct ftpi__share *sh, struct req *q)
 	}
 	if (ensure_conn(sh) == 0) {
 		switch (q->type) {
-		case R_PUB: do_pub(sh, q); break;
-		case R_UPD: do_upd(sh, q); break;
 		case R_LOOKUP: do_lookup(sh, q, &a); break;
 		case R_CHECK: do_check(sh, q, &a); break;
 		case R_XFER: do_xfer(sh, q, &a); break;
-		case R_NOTE: do_note(sh, q); break;
-		case R_XADD: do_xadd(sh, q); break;
 		}
 	} else if (q->type == R_XADD) {
 		atomic_fetch_add(&sh->stream_dropped, 1);
@@ -904,10 +901,42 @@ static void run_req(struct ftpi__share *sh, struct req *q)
 		answer(sh, q->me, &a);
 }
 
+#define BATCH 64 /* requests taken from the ring at once: their writes go in one pipeline */
+
+/* A batch, in order: writes (publications, updates, notes, stream lines) are pipelined; a
+ * request with an answer first collects the pipeline's replies, then runs on its own. */
+static void run_batch(struct ftpi__share *sh, struct req *b, uint32_t nb)
+{
+	int pend = 0, npub = 0, nx = 0;
+	for (uint32_t i = 0; i < nb; i++) {
+		struct req *q = &b[i];
+		int write = q->type == R_PUB || q->type == R_UPD || q->type == R_NOTE ||
+			    q->type == R_XADD;
+		if (!write) {
+			if (pend)
+				read_batch(sh, pend, npub, nx);
+			pend = npub = nx = 0;
+			run_req(sh, q);
+			continue;
+		}
+		if (sh->c == NULL && ensure_conn(sh) != 0) {
+			atomic_fetch_add(q->type == R_XADD ? &sh->stream_dropped : &sh->errors, 1);
+			continue;
+		}
+		pend += q->type == R_PUB    ? app_pub(sh, q)
+			: q->type == R_UPD  ? app_upd(sh, q)
+			: q->type == R_NOTE ? app_note(sh, q)
+					    : app_xadd(sh, q);
+		npub += q->type == R_PUB;
+		nx += q->type == R_XADD;
+	}
+	if (pend)
+		read_batch(sh, pend, npub, nx);
+}
+
 static void *io_main(void *arg)
 {
 	struct ftpi__share *sh = arg;
-	struct req q;
 	pthread_mutex_lock(&sh->lock);
 	for (;;) {
 		while (sh->qn == 0 && !sh->stop) {
@@ -930,18 +959,22 @@ static void *io_main(void *arg)
 		}
 		if (sh->qn == 0 && sh->stop)
 			break;
-		q = sh->q[sh->qhead];
-		sh->qhead = (sh->qhead + 1) % sh->qcap;
-		sh->qn--;
+		uint32_t nb = 0;
+		size_t bytes = 0;
+		while (sh->qn && nb < BATCH) {
+			sh->batch[nb] = sh->q[sh->qhead];
+			bytes += sh->batch[nb++].len;
+			sh->qhead = (sh->qhead + 1) % sh->qcap;
+			sh->qn--;
+		}
 		sh->busy = 1;
 		pthread_mutex_unlock(&sh->lock);
-		run_req(sh, &q);
+		run_batch(sh, sh->batch, nb);
+		for (uint32_t i = 0; i < nb; i++)
+			free(sh->batch[i].line);
 		pthread_mutex_lock(&sh->lock);
+		sh->qbytes -= bytes;
 		sh->busy = 0;
-		if (q.line) {
-			sh->qbytes -= q.len;
-			free(q.line);
-		}
 		if (sh->qn == 0)
 			pthread_cond_broadcast(&sh->idle);
 	}
@@ -1027,6 +1060,9 @@ struct ftpi__share *ftpi__share_new(const struct ftpi_share_config *sc, unsigned
 	sh->engines = engines;
 	sh->q = calloc(sh->qcap, sizeof *sh->q);
 	sh->ar = calloc(engines, sizeof *sh->ar);
+	sh->batch = calloc(BATCH, sizeof *sh->batch);
+	if (sh->batch == NULL)
+		goto nomem;
 	if (stream_maxlen == 0)
 		sh->progress = calloc(engines, sizeof *sh->progress);
 	if (sh->q == NULL || sh->ar == NULL || (stream_maxlen == 0 && sh->progress == NULL))
@@ -1053,6 +1089,7 @@ nomem:
 		for (unsigned i = 0; i < engines; i++)
 			free(sh->ar[i].a);
 	free(sh->ar);
+	free(sh->batch);
 	free((void *)sh->progress);
 	free(sh->q);
 	free(sh);
@@ -1083,6 +1120,7 @@ void ftpi__share_free(struct ftpi__share *sh)
 	pthread_cond_destroy(&sh->cv);
 	pthread_cond_destroy(&sh->idle);
 	free((void *)sh->progress);
+	free(sh->batch);
 	free(sh->ar);
 	free(sh->q);
 	free(sh);
