@@ -637,13 +637,20 @@ struct cand {
 	struct ftpi__fit fit;
 };
 
-static void do_lookup(struct ftpi__share *sh, const struct req *q, struct ftpi__sh_answer *a)
+static void append_lookup(struct ftpi__share *sh, const struct req *q)
 {
 	char tag[64], idx[FTPI__SH_KEY];
 	tag_of(&q->srv.addr, tag, sizeof tag);
 	snprintf(idx, sizeof idx, "ftpi:{%s}:idx:%u", tag, q->srv.port);
 	atomic_fetch_add(&sh->lookups, 1);
-	redisReply *top = redisCommand(sh->c, "EVAL %s 2 %s ftpi:{wm}:progress", LOOKUP_LUA, idx);
+	redisAppendCommand(sh->c, "EVAL %s 2 %s ftpi:{wm}:progress", LOOKUP_LUA, idx);
+}
+
+/* The lookup's answer from its EVAL reply (top, freed here; NULL: the call failed): the best
+ * entry, claimed. */
+static void lookup_reply(struct ftpi__share *sh, const struct req *q, struct ftpi__sh_answer *a,
+			 redisReply *top)
+{
 	if (reply_bad(sh, top, "lookup")) {
 		a->result = FTPI__SHA_ERROR;
 		return;
@@ -706,6 +713,12 @@ static void do_lookup(struct ftpi__share *sh, const struct req *q, struct ftpi__
 		return; /* not yet: asked again */
 	}
 	a->decided = 1;
+	if (nc && sh->c == NULL) { /* an earlier lookup of the batch lost the connection */
+		a->result = FTPI__SHA_ERROR;
+		a->decided = 0;
+		freeReplyObject(top);
+		return;
+	}
 	for (size_t k = 0; k < nc && k < 4; k++) {
 		redisReply *e = r->element[cs[k].i];
 		const char *key = e->element[0]->str;
@@ -874,21 +887,50 @@ static void read_batch(struct ftpi__share *sh, int n, int npub, int nx)
 	atomic_fetch_add(&sh->stream_events, (uint64_t)nx);
 }
 
+#define BATCH 64 /* requests taken from the ring at once: their writes go in one pipeline */
+
+static void answer_init(struct ftpi__sh_answer *a, const struct req *q)
+{
+	memset(a, 0, sizeof *a);
+	a->ticket = q->ticket;
+	a->kind = q->type == R_LOOKUP  ? FTPI__SH_LOOKUP
+		  : q->type == R_CHECK ? FTPI__SH_CHECK
+				       : FTPI__SH_XFER;
+	a->result = FTPI__SHA_ERROR;
+}
+
+/* Consecutive lookups: their EVALs in one pipeline, then each one's claim. */
+static void run_lookups(struct ftpi__share *sh, struct req *b, uint32_t n)
+{
+	struct ftpi__sh_answer a;
+	redisReply *top[BATCH];
+	int up = ensure_conn(sh) == 0;
+	for (uint32_t i = 0; up && i < n; i++)
+		append_lookup(sh, &b[i]);
+	/* every EVAL's reply first: the claims that follow are calls of their own */
+	for (uint32_t i = 0; i < n; i++) {
+		top[i] = NULL;
+		if (up && (sh->c == NULL || redisGetReply(sh->c, (void **)&top[i]) != REDIS_OK))
+			top[i] = NULL;
+	}
+	for (uint32_t i = 0; i < n; i++) {
+		answer_init(&a, &b[i]);
+		if (!up)
+			atomic_fetch_add(&sh->errors, 1); /* not sent: Redis unreachable */
+		else
+			lookup_reply(sh, &b[i], &a, top[i]);
+		answer(sh, b[i].me, &a);
+	}
+}
+
 static void run_req(struct ftpi__share *sh, struct req *q)
 {
 	struct ftpi__sh_answer a;
 	int answers = q->type == R_LOOKUP || q->type == R_CHECK || q->type == R_XFER;
-	if (answers) {
-		memset(&a, 0, sizeof a);
-		a.ticket = q->ticket;
-		a.kind = q->type == R_LOOKUP ? FTPI__SH_LOOKUP
-			 : q->type == R_CHECK ? FTPI__SH_CHECK
-					      : FTPI__SH_XFER;
-		a.result = FTPI__SHA_ERROR;
-	}
+	if (answers)
+		answer_init(&a, q);
 	if (ensure_conn(sh) == 0) {
 		switch (q->type) {
-		case R_LOOKUP: do_lookup(sh, q, &a); break;
 		case R_CHECK: do_check(sh, q, &a); break;
 		case R_XFER: do_xfer(sh, q, &a); break;
 		}
@@ -901,7 +943,6 @@ static void run_req(struct ftpi__share *sh, struct req *q)
 		answer(sh, q->me, &a);
 }
 
-#define BATCH 64 /* requests taken from the ring at once: their writes go in one pipeline */
 
 /* A batch, in order: writes (publications, updates, notes, stream lines) are pipelined; a
  * request with an answer first collects the pipeline's replies, then runs on its own. */
@@ -916,6 +957,14 @@ static void run_batch(struct ftpi__share *sh, struct req *b, uint32_t nb)
 			if (pend)
 				read_batch(sh, pend, npub, nx);
 			pend = npub = nx = 0;
+			if (q->type == R_LOOKUP) {
+				uint32_t j = i;
+				while (j < nb && b[j].type == R_LOOKUP)
+					j++;
+				run_lookups(sh, q, j - i);
+				i = j - 1;
+				continue;
+			}
 			run_req(sh, q);
 			continue;
 		}
@@ -989,8 +1038,8 @@ static int push(struct ftpi__share *sh, const struct req *q)
 	pthread_mutex_lock(&sh->lock);
 	if (sh->qn < sh->qcap) {
 		sh->q[(sh->qhead + sh->qn) % sh->qcap] = *q;
-		sh->qn++;
-		pthread_cond_signal(&sh->cv);
+		if (sh->qn++ == 0) /* the thread waits only on an empty ring */
+			pthread_cond_signal(&sh->cv);
 		ok = 1;
 	}
 	pthread_mutex_unlock(&sh->lock);
@@ -1308,8 +1357,8 @@ void ftpi__share_add_line(struct ftpi__share *sh, const char *line, size_t len)
 			q.len = len;
 			sh->qbytes += len;
 			sh->q[(sh->qhead + sh->qn) % sh->qcap] = q;
-			sh->qn++;
-			pthread_cond_signal(&sh->cv);
+			if (sh->qn++ == 0)
+				pthread_cond_signal(&sh->cv);
 			ok = 1;
 		}
 	}
