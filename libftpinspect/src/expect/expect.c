@@ -175,8 +175,9 @@ static int withhold(struct ftpi__expect_tab *xt, struct ftpi_expect *x, const ch
 	w->t = xt->cx->now_us;
 	struct ftpi__shslot *s = &xt->sh_slots[sl - 1];
 	s->since = ftpi__share_now();
+	s->final = ftpi__share_wait_us(xt->share) == 0;
 	s->busy = ftpi__share_check(xt->share, xt->me, ftpi__shslot_ticket(xt, sl - 1), w->key,
-				    w->t, 0) == 0;
+				    w->t, s->final) == 0;
 	s->due = s->busy ? 0 : s->since + 100000;
 	ftpi__share_count_withheld(xt->share, 0);
 	return 1;
@@ -802,8 +803,9 @@ static struct ftpi_dconn *share_pending(struct ftpi__expect_tab *xt, struct ftpi
 		ftpi__share_count_dropped(xt->share);
 		return NULL;
 	}
+	int final = ftpi__share_wait_us(xt->share) == 0; /* no wait: decide at the first ask */
 	if (ftpi__share_lookup(xt->share, xt->me, ftpi__shslot_ticket(xt, sl - 1), &f->cli, &f->srv,
-			       f->first_us, xt->cx->cfg.timeout_expect, 0) != 0) {
+			       f->first_us, xt->cx->cfg.timeout_expect, final) != 0) {
 		ftpi__shslot_free(xt, sl);
 		ftpi__share_count_dropped(xt->share);
 		return NULL;
@@ -816,6 +818,7 @@ static struct ftpi_dconn *share_pending(struct ftpi__expect_tab *xt, struct ftpi
 	struct ftpi__shslot *s = &xt->sh_slots[sl - 1];
 	s->obj = d;
 	s->busy = 1;
+	s->final = (uint8_t)final;
 	s->since = ftpi__share_now();
 	d->shslot = sl;
 	d->sh_pending = 1;

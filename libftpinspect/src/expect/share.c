@@ -220,7 +220,8 @@ static int reply_bad(struct ftpi__share *sh, redisReply *r, const char *what)
 {
 	if (r == NULL) {
 		set_error(sh, what, sh->c && sh->c->errstr[0] ? sh->c->errstr : "no reply");
-		drop_conn(sh);
+		if (sh->c) /* (a pipeline's later replies find it dropped already) */
+			drop_conn(sh);
 		return 1;
 	}
 	if (r->type == REDIS_REPLY_ERROR) {
@@ -770,19 +771,19 @@ static void lookup_reply(struct ftpi__share *sh, const struct req *q, struct ftp
 	freeReplyObject(top); /* the claim's failures never free the lookup's reply */
 }
 
-static void do_check(struct ftpi__share *sh, const struct req *q, struct ftpi__sh_answer *a)
+/* A claim check from its replies: the progress hash (w), read before the claim (r), so a
+ * claimant past t had claimed by then. Both are freed here; NULL: the call failed. */
+static void check_reply(struct ftpi__share *sh, const struct req *q, struct ftpi__sh_answer *a,
+			redisReply *w, redisReply *r)
 {
-	char ck[FTPI__SH_KEY + 8];
-	snprintf(ck, sizeof ck, "%s:claim", q->key);
-	redisReply *w = redisCommand(sh->c, "HGETALL ftpi:{wm}:progress");
 	if (reply_bad(sh, w, "check")) {
+		if (r)
+			freeReplyObject(r);
 		a->result = FTPI__SHA_ERROR;
 		return;
 	}
-	/* read before the claim: a claimant past t had claimed by then */
 	a->decided = q->final || !others_behind(sh, w, q->now_us);
 	freeReplyObject(w);
-	redisReply *r = redisCommand(sh->c, "HGETALL %s", ck);
 	if (reply_bad(sh, r, "check")) {
 		a->result = FTPI__SHA_ERROR;
 		return;
@@ -823,9 +824,8 @@ static void do_check(struct ftpi__share *sh, const struct req *q, struct ftpi__s
 	freeReplyObject(r);
 }
 
-static void do_xfer(struct ftpi__share *sh, const struct req *q, struct ftpi__sh_answer *a)
+static void xfer_reply(struct ftpi__share *sh, struct ftpi__sh_answer *a, redisReply *r)
 {
-	redisReply *r = redisCommand(sh->c, "HGETALL %s", q->key);
 	if (reply_bad(sh, r, "transfer")) {
 		a->result = FTPI__SHA_ERROR;
 		return;
@@ -923,24 +923,39 @@ static void run_lookups(struct ftpi__share *sh, struct req *b, uint32_t n)
 	}
 }
 
-static void run_req(struct ftpi__share *sh, struct req *q)
+/* Consecutive claim checks and transfer reads: one pipeline. */
+static void run_reads(struct ftpi__share *sh, struct req *b, uint32_t n)
 {
 	struct ftpi__sh_answer a;
-	int answers = q->type == R_LOOKUP || q->type == R_CHECK || q->type == R_XFER;
-	if (answers)
-		answer_init(&a, q);
-	if (ensure_conn(sh) == 0) {
-		switch (q->type) {
-		case R_CHECK: do_check(sh, q, &a); break;
-		case R_XFER: do_xfer(sh, q, &a); break;
+	redisReply *rep[2 * BATCH];
+	uint32_t k = 0;
+	int up = ensure_conn(sh) == 0;
+	for (uint32_t i = 0; up && i < n; i++) {
+		if (b[i].type == R_CHECK) {
+			redisAppendCommand(sh->c, "HGETALL ftpi:{wm}:progress");
+			redisAppendCommand(sh->c, "HGETALL %s:claim", b[i].key);
+			k += 2;
+		} else {
+			redisAppendCommand(sh->c, "HGETALL %s", b[i].key);
+			k++;
 		}
-	} else if (q->type == R_XADD) {
-		atomic_fetch_add(&sh->stream_dropped, 1);
-	} else {
-		atomic_fetch_add(&sh->errors, 1); /* not sent: Redis unreachable */
 	}
-	if (answers)
-		answer(sh, q->me, &a);
+	for (uint32_t i = 0; i < k; i++)
+		if (sh->c == NULL || redisGetReply(sh->c, (void **)&rep[i]) != REDIS_OK)
+			rep[i] = NULL;
+	k = 0;
+	for (uint32_t i = 0; i < n; i++) {
+		answer_init(&a, &b[i]);
+		if (!up) {
+			atomic_fetch_add(&sh->errors, 1); /* not sent: Redis unreachable */
+		} else if (b[i].type == R_CHECK) {
+			check_reply(sh, &b[i], &a, rep[k], rep[k + 1]);
+			k += 2;
+		} else {
+			xfer_reply(sh, &a, rep[k++]);
+		}
+		answer(sh, b[i].me, &a);
+	}
 }
 
 
@@ -957,15 +972,17 @@ static void run_batch(struct ftpi__share *sh, struct req *b, uint32_t nb)
 			if (pend)
 				read_batch(sh, pend, npub, nx);
 			pend = npub = nx = 0;
+			uint32_t j = i;
 			if (q->type == R_LOOKUP) {
-				uint32_t j = i;
 				while (j < nb && b[j].type == R_LOOKUP)
 					j++;
 				run_lookups(sh, q, j - i);
-				i = j - 1;
-				continue;
+			} else {
+				while (j < nb && (b[j].type == R_CHECK || b[j].type == R_XFER))
+					j++;
+				run_reads(sh, q, j - i);
 			}
-			run_req(sh, q);
+			i = j - 1;
 			continue;
 		}
 		if (sh->c == NULL && ensure_conn(sh) != 0) {
