@@ -21,6 +21,11 @@ set(_sens_tests
   "split.active_port:split:5:vsftpd_active_port"
   "faults:faults:6:vsftpd_data_from_other_ip"
   "stream:stream:7:vsftpd_plain_passive")
+add_test(NAME sensors.solo
+  COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_LIST_DIR}/share_test.py solo
+    $<TARGET_FILE:ftpinspect> ${_sens_state} 8 ${PROJECT_SOURCE_DIR}/captures)
+set_tests_properties(sensors.solo PROPERTIES FIXTURES_REQUIRED ftpi_redis
+  LABELS sensors SKIP_RETURN_CODE 77 TIMEOUT 300)
 foreach(t ${_sens_tests})
   string(REPLACE ":" ";" f ${t})
   list(GET f 0 name)

@@ -11,6 +11,8 @@ ctest fixture started (redis_fixture.sh; its port in STATE/port).
       killed mid-run: exit 0, local results complete, one warning naming the URL without its
       password, the counters
   stream FTPINSPECT STATE DB CAPTURE  --events-to: XRANGE gives back stdout's lines
+  solo FTPINSPECT STATE DB CAPDIR     one sensor with --share on every lab capture: the data
+      events and findings it gives alone
 Exit 77 (skipped) when the fixture found no redis-server."""
 import json
 import os
@@ -289,6 +291,34 @@ def stream(exe, state, db, cap):
     return 0 if ok and n == len(lines) else 1
 
 
+def solo(exe, state, db, capdir):
+    """One sensor with the whole capture and --share reports what it reports alone (every lab
+    capture; the port-2121 one with --ctrl-port 2121: with --share an unknown high port is first
+    a possible remote data connection, docs/sensors.md)."""
+    port = fixture(state)
+    url = "redis://127.0.0.1:%d/%d" % (port, db)
+    fails = n = 0
+    for cap in sorted(os.listdir(capdir)):
+        if not cap.endswith(".pcap"):
+            continue
+        extra = ["--ctrl-port", "2121"] if "2121" in cap else []
+        path = os.path.join(capdir, cap)
+        alone = subprocess.run([exe, "-r", path, "--format", "json", "-q"] + extra,
+                               capture_output=True, text=True, timeout=60)
+        rcli(port, db, "FLUSHDB")
+        shared = subprocess.run([exe, "-r", path, "--format", "json", "-q", "--share", url,
+                                 "--sensor", "solo", "--share-wait", "200ms"] + extra,
+                                capture_output=True, text=True, timeout=60)
+        n += 1
+        if shared.returncode != alone.returncode or \
+                facts(events(shared.stdout)) != facts(events(alone.stdout)):
+            fails += 1
+            print("FAIL %s" % cap)
+    print("%s solo: %d captures, %d differ" % ("ok" if fails == 0 else "FAIL", n, fails))
+    return 1 if fails else 0
+
+
 if __name__ == "__main__":
     cmd, exe, state, db, cap = sys.argv[1:6]
-    sys.exit({"split": split, "faults": faults, "stream": stream}[cmd](exe, state, int(db), cap))
+    sys.exit({"split": split, "faults": faults, "stream": stream,
+              "solo": solo}[cmd](exe, state, int(db), cap))

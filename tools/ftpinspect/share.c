@@ -101,8 +101,8 @@ int cli_share_open(struct app *a, const struct cli_opts *o, struct ftpi_config *
 		if (a->share == NULL) {
 			snprintf(err, n, "--share %s: %s", disp,
 				 st == FTPI_E_UNSUPPORTED
-					 ? "not available (built without hiredis, or rediss:// "
-					   "without hiredis_ssl)"
+					 ? "not available (built without hiredis; rediss:// is not "
+					   "supported yet)"
 				 : st == FTPI_E_INVAL ? "expected redis://[USER:PASS@]HOST:PORT[/DB]"
 						      : ftpi_strerror(st));
 			return -1;

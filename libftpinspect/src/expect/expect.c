@@ -149,6 +149,7 @@ struct withheld {
 	char key[FTPI__SH_KEY];
 	char why[64];
 	uint64_t t; /* capture time it was let go */
+	uint64_t frame; /* the packet that let go of it: the finding's frame */
 };
 
 static int withhold(struct ftpi__expect_tab *xt, struct ftpi_expect *x, const char *why)
@@ -173,6 +174,7 @@ static int withhold(struct ftpi__expect_tab *xt, struct ftpi_expect *x, const ch
 	share_key(xt, x, x->s->id, w->key);
 	snprintf(w->why, sizeof w->why, "%s", why);
 	w->t = xt->cx->now_us;
+	w->frame = xt->cx->frame;
 	struct ftpi__shslot *s = &xt->sh_slots[sl - 1];
 	s->since = ftpi__share_now();
 	s->final = ftpi__share_wait_us(xt->share) == 0;
@@ -188,8 +190,15 @@ static void withheld_end(struct ftpi__expect_tab *xt, uint32_t idx1, int claimed
 	struct withheld *w = xt->sh_slots[idx1 - 1].obj;
 	if (claimed)
 		ftpi__share_count_withheld(xt->share, 1); /* the claimant reports it */
-	else
+	else {
+		/* said as of the packet that let go of it, as without Redis */
+		uint64_t frame = xt->cx->frame, now = xt->cx->now_us;
+		xt->cx->frame = w->frame;
+		xt->cx->now_us = w->t;
 		missing_on(xt, &w->x, &w->fs, &w->scli, &w->ssrv, w->why);
+		xt->cx->frame = frame;
+		xt->cx->now_us = now;
+	}
 	ftpi__shslot_free(xt, idx1);
 	ftpi__free(xt->cx, FTPI__POOL_EXPECT, w, sizeof *w);
 }
@@ -234,10 +243,6 @@ static void exp_end(struct ftpi__expect_tab *xt, struct ftpi_expect *x, const ch
 		if (ftpi__store_claims(xt->store, x->sref, &c))
 			remote_claimed(xt, x, &c);
 	}
-	if (x->firm && !x->matched && xt->share && withhold(xt, x, why)) {
-		exp_free(xt, x);
-		return;
-	}
 	if (x->firm && !x->matched) {
 		if (x->nat_pending) { /* the announced address did not work for this client */
 			if (!ftpi__subject_has(&x->s->fs, FTPI_FINDING_NAT_PRIVATE_PASV))
@@ -247,7 +252,9 @@ static void exp_end(struct ftpi__expect_tab *xt, struct ftpi_expect *x, const ch
 				x->s->server->nat_problems++;
 		}
 		private_pasv_unused(xt, x);
-		missing(xt, x, why);
+		/* Redis: another sensor may have met it; the NAT verdicts above stay local */
+		if (!(xt->share && withhold(xt, x, why)))
+			missing(xt, x, why);
 	}
 	exp_free(xt, x);
 }
