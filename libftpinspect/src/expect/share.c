@@ -605,12 +605,23 @@ static int others_behind(const struct ftpi__share *sh, const redisReply *w, uint
 	return others == 0;
 }
 
+/* KEYS: the index, the progress hash; ARGV: the connection's time, the expectations' lifetime
+ * (µs of capture time). Only entries that may be the connection's come back, at most 32: not
+ * announced after it, not let go before it, not expired (entries gone from Redis leave the
+ * index). */
 static const char *LOOKUP_LUA =
-	"local out = {} "
+	"local now, life, out = tonumber(ARGV[1]), tonumber(ARGV[2]), {} "
 	"for _, k in ipairs(redis.call('SMEMBERS', KEYS[1])) do "
-	"  local h = redis.call('HGETALL', k) "
-	"  if #h == 0 then redis.call('SREM', KEYS[1], k) "
-	"  else out[#out + 1] = {k, redis.call('EXISTS', k .. ':claim'), h} end "
+	"  local m = redis.call('HMGET', k, 'created_us', 'gone_us', 'firm_us') "
+	"  if not m[1] then redis.call('SREM', KEYS[1], k) "
+	"  else "
+	"    local c, g, f = tonumber(m[1]), tonumber(m[2] or '0'), tonumber(m[3] or '0') "
+	"    local t0 = (f > 0) and f or c "
+	"    if c <= now and (g == 0 or g >= now) and (now <= t0 or now - t0 < life) "
+	"       and #out < 32 then "
+	"      out[#out + 1] = {k, redis.call('EXISTS', k .. ':claim'), redis.call('HGETALL', k)} "
+	"    end "
+	"  end "
 	"end "
 	"return {redis.call('HGETALL', KEYS[2]), out}";
 
@@ -639,7 +650,8 @@ static void append_lookup(struct ftpi__share *sh, const struct req *q)
 	tag_of(&q->srv.addr, tag, sizeof tag);
 	snprintf(idx, sizeof idx, "ftpi:{%s}:idx:%u", tag, q->srv.port);
 	atomic_fetch_add(&sh->lookups, 1);
-	redisAppendCommand(sh->c, "EVAL %s 2 %s ftpi:{wm}:progress", LOOKUP_LUA, idx);
+	redisAppendCommand(sh->c, "EVAL %s 2 %s ftpi:{wm}:progress %llu %llu", LOOKUP_LUA, idx,
+			   (unsigned long long)q->now_us, (unsigned long long)q->max_age_us);
 }
 
 /* The lookup's answer from its EVAL reply (top, freed here; NULL: the call failed): the best
