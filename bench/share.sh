@@ -104,6 +104,8 @@ for k, what in (("share", "with the default --share-wait 3 (the end of a file wa
              (what, 100 * (med[k][0] / med["plain"][0] - 1), 100 * (med[k][1] / med["plain"][1] - 1)))
 st = open(os.path.join(out, "share_stats.txt")).read().split()
 L.append("Counters of the last --share round: " + ", ".join(x.strip('"') for x in st) + ".")
+L += ["", "Load average during the runs: %s (a shared machine makes the figures noisy)." %
+      open("/proc/loadavg").read().split()[0]]
 L += ["", "Lookups one Redis serves: the corpus' control half published by one sensor, then N "
       "data sensors reading the data half at the same time (`--share-wait 0`: one lookup per "
       "unexplained connection, EVAL of the index plus HSETNX for a claim).", "",
