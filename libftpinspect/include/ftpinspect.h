@@ -62,7 +62,8 @@ FTPI_API const char *ftpi_version_string(void);
 	XX(-4, E_ABI, "config struct size does not match this library")                               \
 	XX(-5, E_LINKTYPE, "unsupported link type")                                                   \
 	XX(-6, E_CALLBACK, "the event callback asked to stop")                                        \
-	XX(-7, E_NOTFOUND, "no such stream")
+	XX(-7, E_NOTFOUND, "no such stream")                                                          \
+	XX(-8, E_UNSUPPORTED, "not built with this feature")
 
 enum ftpi_status {
 #define FTPI__XX(num, name, str) FTPI_##name = (num),
@@ -288,6 +289,9 @@ struct ftpi_data_info {
 	uint64_t hashed_bytes;
 	uint8_t md5[16], sha1[20], sha256[32];
 	struct ftpi_span head;
+	/* Shared store (Redis): the sensor whose session announced this connection, when another
+	 * sensor saw the control connection; empty otherwise. */
+	struct ftpi_span control_sensor;
 };
 
 struct ftpi_expect_info {
@@ -443,6 +447,83 @@ struct ftpi_expect_store_stats {
 };
 FTPI_API int ftpi_expect_store_stats(ftpi_expect_store *st, struct ftpi_expect_store_stats *out,
 				     size_t out_size);
+
+/* ---------------------------------------------------------------------------------------------
+ * Sharing across machines: the same store backed by Redis. Sensors (processes, hosts) publish
+ * their expectations as Redis keys with a TTL; a sensor that sees a connection its own table
+ * cannot explain looks it up there and claims the entry atomically, so the data event comes once,
+ * from the sensor that saw the connection, with the owner's session id and control_sensor. The
+ * packet path never waits on the network: publications, lookups and claims go through a bounded
+ * queue to one I/O thread per store that owns the Redis connection; an unexplained connection is
+ * followed as a pending data connection until the answer comes (or wait_us of capture time and
+ * of wall time have passed). The owner of an expectation that nothing met withholds
+ * data_connection_missing until wait_us after its deadline without a claim. Redis down, slow or
+ * refusing the password: inspection goes on locally, counted in ftpi_share_stats. No password
+ * seen in traffic goes to Redis (file names and addresses do). docs/sensors.md has the key
+ * layout. Built only with hiredis: otherwise ftpi_expect_store_new_shared gives
+ * FTPI_E_UNSUPPORTED.
+ */
+struct ftpi_share_config {
+	size_t size;         /* set by ftpi_share_config_init */
+	const char *url;     /* redis://[USER:PASS@]HOST:PORT[/DB] (rediss:// with hiredis_ssl) */
+	const char *sensor;  /* this sensor's name: [A-Za-z0-9._-], 1..48 characters */
+	uint64_t wait_us;    /* pending lookups and withheld verdicts (default 3 s) */
+	uint32_t max_pending; /* connections held pending per engine (default 4096) */
+	uint32_t queue_len;  /* requests queued to the I/O thread (default 16384) */
+	uint64_t timeout_expect; /* the engines' timeout_expect: the keys' TTL (default 120 s) */
+	uint64_t io_timeout_us; /* connect and command timeout (default 500 ms) */
+};
+FTPI_API void ftpi_share_config_init(struct ftpi_share_config *sc);
+/* An expectation store (as ftpi_expect_store_new, for engines of this process) that also
+ * shares through Redis. The config and its strings are copied. The connection is made by the
+ * I/O thread: an unreachable server is not an error here (see ftpi_share_stats). NULL with
+ * *status FTPI_E_INVAL (bad URL or sensor), FTPI_E_NOMEM, FTPI_E_UNSUPPORTED (no hiredis, or
+ * rediss:// without hiredis_ssl). */
+FTPI_API FTPI_WARN_UNUSED ftpi_expect_store *ftpi_expect_store_new_shared(
+	const struct ftpi_share_config *sc, uint32_t max_entries, unsigned max_engines,
+	uint64_t max_wait_us, int *status);
+
+struct ftpi_share_stats {
+	uint64_t connected;       /* 1 while the I/O thread holds a working connection */
+	uint64_t errors;          /* connection, auth and command failures */
+	uint64_t reconnects;      /* connection attempts after the first */
+	uint64_t published;       /* expectations published */
+	uint64_t lookups;         /* lookups sent for unexplained connections */
+	uint64_t claims;          /* remote expectations this process claimed */
+	uint64_t claim_lost;      /* a claim another sensor won first */
+	uint64_t pending_dropped; /* connections given up unanswered (Redis down, queue full) */
+	uint64_t queue_full;      /* requests refused: the queue was full */
+	uint64_t withheld;        /* missing-data verdicts withheld for a remote claim */
+	uint64_t remote_claimed;  /* of those, claimed by another sensor (not reported here) */
+	uint64_t stream_events;   /* ftpi_share_stream: events appended */
+	uint64_t stream_dropped;  /* ftpi_share_stream: events dropped (queue full, Redis down) */
+};
+/* Counters of a shared store or stream (either may be NULL); last_error (may be NULL) gets the
+ * latest error text, with the URL shown without its password. */
+FTPI_API int ftpi_share_stats_get(ftpi_expect_store *st, struct ftpi_share_stats *out,
+				  size_t out_size, char *last_error, size_t n);
+/* Waits (at most wait_us of wall time) until what the engines queued for Redis has been sent or
+ * has failed (call after ftpi_engine_flush, before reading the final counters). */
+FTPI_API void ftpi_share_flush(ftpi_expect_store *st, uint64_t wait_us);
+/* The URL as it may be shown: the password replaced by nothing (redis://user@host:port/db). */
+FTPI_API size_t ftpi_share_url_display(const char *url, char *buf, size_t n);
+
+/* Events to a Redis stream (XADD key MAXLEN ~ maxlen * event <line>): url is
+ * redis://[USER:PASS@]HOST:PORT/STREAM (a DB number is not part of it). Lines are copied into a
+ * bounded queue (queue_bytes, default 16 MiB) and sent by an I/O thread; a full queue or a
+ * Redis that is down drops lines and counts them. */
+typedef struct ftpi_share_stream ftpi_share_stream;
+FTPI_API FTPI_WARN_UNUSED ftpi_share_stream *ftpi_share_stream_new(const char *url,
+								  uint64_t maxlen,
+								  size_t queue_bytes,
+								  uint64_t io_timeout_us,
+								  int *status);
+FTPI_API void ftpi_share_stream_add(ftpi_share_stream *s, const char *line, size_t len);
+/* Waits (at most wait_us of wall time) until the queue has been sent. */
+FTPI_API void ftpi_share_stream_drain(ftpi_share_stream *s, uint64_t wait_us);
+FTPI_API int ftpi_share_stream_stats(ftpi_share_stream *s, struct ftpi_share_stats *out,
+				     size_t out_size, char *last_error, size_t n);
+FTPI_API void ftpi_share_stream_free(ftpi_share_stream *s);
 
 /* The shard (0..n-1) of a packet by an unordered hash of its IP addresses, so that both
  * directions, and a session's control and usual data connections (same host pair), go to one

@@ -243,7 +243,23 @@ struct app {
 	/* Live: when the capture dropped packets (main.c), or NULL. */
 	struct drop_watch *drops;
 	struct sorted *sorted; /* --sort: events held until the end */
+
+	/* --share / --events-to (share.c), or NULL. */
+	ftpi_expect_store *share;
+	ftpi_share_stream *events;
+	FILE *fp_real; /* stdout under the --events-to tee */
+	char sensor[64];
+	int share_warned, events_warned;
 };
+
+/* share.c: --share, --sensor, --share-wait, --events-to. 0, or -1 with the reason in err. */
+int cli_share_open(struct app *a, const struct cli_opts *o, struct ftpi_config *cfg, char *err,
+		   size_t n);
+void cli_share_check(struct app *a);
+size_t cli_share_counters(struct app *a, const char *names[16], uint64_t values[16]);
+void cli_share_drain(struct app *a);
+void cli_share_close(struct app *a);
+void cli_share_free(struct app *a);
 
 /* Registers an output file for SIGHUP reopening. 0, or -1 when the table is full. */
 int app_on_reopen(struct app *a, const char *name, app_reopen_fn fn, void *arg);

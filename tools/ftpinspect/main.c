@@ -358,6 +358,14 @@ static int build_engine(struct run *r, struct app *a, const struct cli_opts *o, 
 		cfg.event_mask |= FTPI_EVMASK_EXPECT; /* -w annotations; live: drop windows */
 	cfg.on_event = on_event;
 	cfg.user = a;
+	{
+		char err[400];
+		if (cli_share_open(a, o, &cfg, err, sizeof err) != 0) {
+			fprintf(stderr, "ftpinspect: %s\n", err);
+			*exit_code = EXIT_USAGE;
+			return -1;
+		}
+	}
 
 	field[0] = '\0';
 	status = ftpi_config_validate(&cfg, field, sizeof field);
@@ -432,6 +440,8 @@ static int read_capture(struct run *r)
 			max = (int)(o->count - r->fed);
 		res = cap_dispatch(r->cap, max, on_packet, r, &n);
 		progress(r, 0);
+		if (r->a->share != NULL || r->a->events != NULL)
+			cli_share_check(r->a);
 		if (cap_take_usr1())
 			print_stats_stderr(r);
 		if (cap_take_hup())
@@ -648,6 +658,8 @@ int main(int argc, char **argv)
 		}
 	}
 	if (build_engine(&r, &a, &o, &exit_code) != 0) {
+		cli_share_close(&a);
+		cli_share_free(&a);
 		drop_watch_free(drops);
 		summary_free(a.sum);
 		report_free(a.report);
@@ -771,6 +783,8 @@ int main(int argc, char **argv)
 finish:
 	flush_engines(&r);
 	sort_write(&a);
+	ftpi_share_flush(a.share, 5000000);
+	cli_share_check(&a);
 	{
 		struct cap_stats cs;
 		int have_cs = r.wk != NULL ? o.iface != NULL && workers_cap_stats(r.wk, &cs) == 0
@@ -826,9 +840,11 @@ out:
 	a.pcapng = NULL;
 	if (r.write_failed && exit_code == EXIT_OK)
 		exit_code = EXIT_RUNTIME;
+	cli_share_close(&a);
 	cap_close(r.cap);
 	ftpi_engine_free(r.e);
 	workers_free(r.wk);
+	cli_share_free(&a);
 	sort_write(&a); /* nothing left when the run got this far; frees it otherwise */
 	summary_free(a.sum);
 	report_free(a.report);

@@ -62,7 +62,12 @@ enum {
 	OPT_MAX_PENDING,
 	OPT_MAX_USER,
 	OPT_MAX_ARG,
-	OPT_MAX_REPLY
+	OPT_MAX_REPLY,
+	OPT_SHARE,
+	OPT_SENSOR,
+	OPT_SHARE_WAIT,
+	OPT_EVENTS_TO,
+	OPT_EVENTS_MAXLEN
 };
 
 static const struct option long_opts[] = {
@@ -110,6 +115,11 @@ static const struct option long_opts[] = {
 	{"quiet", no_argument, NULL, 'q'},
 	{"workers", required_argument, NULL, OPT_WORKERS},
 	{"sort", no_argument, NULL, OPT_SORT},
+	{"share", required_argument, NULL, OPT_SHARE},
+	{"sensor", required_argument, NULL, OPT_SENSOR},
+	{"share-wait", required_argument, NULL, OPT_SHARE_WAIT},
+	{"events-to", required_argument, NULL, OPT_EVENTS_TO},
+	{"events-maxlen", required_argument, NULL, OPT_EVENTS_MAXLEN},
 	{"help", no_argument, NULL, 'h'},
 	{"version", no_argument, NULL, 'V'},
 	{NULL, 0, NULL, 0}};
@@ -144,6 +154,17 @@ void cli_usage(FILE *f)
 	      "  --workers N|auto        N engines on N threads (default 1; auto = cores); files:\n"
 	      "                          one reader, one queue per worker; live: an AF_PACKET\n"
 	      "                          fanout group of N sockets\n"
+	      "  --share redis://[USER:PASS@]HOST:PORT[/DB]\n"
+	      "                          share expectations with other sensors through Redis\n"
+	      "                          (docs/sensors.md): a data connection whose control\n"
+	      "                          connection another sensor saw is reported here, with\n"
+	      "                          control_sensor; the URL is never shown with its password\n"
+	      "  --sensor NAME           this sensor's name in Redis (default: the host name;\n"
+	      "                          letters, digits, '.', '_', '-')\n"
+	      "  --share-wait SECONDS|MSms\n"
+	      "                          how long an unexplained connection waits for another\n"
+	      "                          sensor's expectation, and a missing-data verdict for a\n"
+	      "                          claim (capture and wall time; default 3)\n"
 	      "  --allow-root            keep running as root on a live interface\n"
 	      "  -n                      accepted for tcpdump users: names are never resolved\n"
 	      "  FILTER                  trailing words form a BPF filter (as in tcpdump), "
@@ -185,6 +206,10 @@ void cli_usage(FILE *f)
 	      "                          streams (LIST: md5,sha1,sha256; default sha256) and\n"
 	      "                          type it from its first bytes (libmagic): data events\n"
 	      "                          get sha256 and mime_type, --log-dir a files.log\n"
+	      "  --events-to redis://[USER:PASS@]HOST:PORT/STREAM\n"
+	      "                          also append every JSON event to a Redis stream (XADD,\n"
+	      "                          MAXLEN ~ --events-maxlen, default 100000), as stdout's\n"
+	      "                          JSON lines\n"
 	      "  --summary               per-server review with recommendations at the end\n"
 	      "  --color auto|always|never\n"
 	      "                          colour text output (auto: when stdout is a terminal and\n"
@@ -472,6 +497,12 @@ static const char *opt_expect(int c)
 		return "expected auto, always or never";
 	case OPT_WORKERS:
 		return "expected 1..64 or auto";
+	case OPT_SENSOR:
+		return "expected 1..48 letters, digits, '.', '_' or '-'";
+	case OPT_SHARE_WAIT:
+		return "expected seconds (0..3600) or milliseconds (NNNms)";
+	case OPT_EVENTS_MAXLEN:
+		return "expected a positive number of entries";
 	case OPT_LOG_DIR:
 		return "expected a directory";
 	case OPT_REPORT:
@@ -690,6 +721,41 @@ static int apply_opt(struct cli_opts *o, int c, const char *val, int from_file, 
 		if (*val == '\0')
 			break;
 		o->report = keep(o, val, from_file);
+		return 0;
+	case OPT_SHARE: /* checked when the store is made: an error must not echo a password */
+		o->share_url = keep(o, val, from_file);
+		return 0;
+	case OPT_EVENTS_TO:
+		o->events_to = keep(o, val, from_file);
+		return 0;
+	case OPT_SENSOR: {
+		size_t n = strlen(val);
+		if (n == 0 || n > 48 || strspn(val, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+					     "0123456789._-") != n)
+			break;
+		o->sensor = keep(o, val, from_file);
+		return 0;
+	}
+	case OPT_SHARE_WAIT: {
+		size_t n = strlen(val);
+		char num[24];
+		int ms = n > 2 && strcmp(val + n - 2, "ms") == 0;
+		if (ms)
+			n -= 2;
+		if (n == 0 || n >= sizeof num)
+			break;
+		memcpy(num, val, n);
+		num[n] = 0;
+		if (cli_parse_u64(num, ms ? 3600000 : 3600, &v) != 0)
+			break;
+		o->share_wait_ms = ms ? v : v * 1000;
+		o->share_wait_set = 1;
+		return 0;
+	}
+	case OPT_EVENTS_MAXLEN:
+		if (cli_parse_u64(val, UINT32_MAX, &v) != 0 || v == 0)
+			break;
+		o->events_maxlen = v;
 		return 0;
 	case 'v':
 	case 'q':

@@ -76,6 +76,12 @@ struct cli_opts {
 	const char *log_dir; /* --log-dir: Zeek ftp.log and notice.log there */
 	const char *report;  /* --report FILE.html */
 	unsigned file_hashes; /* --file-hashes: FTPI_HASH_* bits */
+	const char *share_url; /* --share redis://... (may hold a password: never print it) */
+	const char *sensor;    /* --sensor (NULL: the host name) */
+	uint64_t share_wait_ms; /* --share-wait */
+	int share_wait_set;
+	const char *events_to; /* --events-to redis://.../STREAM */
+	uint64_t events_maxlen; /* --events-maxlen (0: 100000) */
 	char zeek_commands[CLI_MAX_ZEEK_CMDS][16]; /* --zeek-commands; none: Zeek's default set */
 	size_t n_zeek_commands;
 

@@ -123,6 +123,8 @@ static void data_event(struct cli_jw *w, const struct ftpi_event *ev)
 						       : NULL);
 	cli_jw_str(w, "tls_version", d->tls_version_name);
 	cli_jw_str(w, "tls_cipher", d->tls_cipher_name);
+	if (d->control_sensor.len) /* --share: the sensor that saw the control connection */
+		cli_jw_span(w, "control_sensor", d->control_sensor, 0);
 }
 
 static void server_event(struct cli_jw *w, const struct ftpi_event *ev)
@@ -362,6 +364,13 @@ static void json_stats(struct app *a, const struct ftpi_stats *st, const struct 
 		json_object_set_new(o, "pcap_received", json_integer((json_int_t)cs->received));
 		json_object_set_new(o, "pcap_dropped", json_integer((json_int_t)cs->dropped));
 		json_object_set_new(o, "pcap_ifdropped", json_integer((json_int_t)cs->ifdropped));
+	}
+	{
+		const char *nm[16];
+		uint64_t v[16];
+		size_t k = cli_share_counters(a, nm, v);
+		for (size_t i = 0; i < k; i++)
+			json_object_set_new(o, nm[i], json_integer((json_int_t)v[i]));
 	}
 	cli_json_emit(a->fp, "stats", a->last_ts_us, o);
 }

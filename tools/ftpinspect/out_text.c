@@ -273,6 +273,13 @@ static void text_stats(struct app *a, const struct ftpi_stats *st, const struct 
 		if (st->findings_by_kind[k])
 			fprintf(a->fp, "  findings.%-19s %llu\n", ftpi_finding_name(k),
 				(unsigned long long)st->findings_by_kind[k]);
+	{
+		const char *nm[16];
+		uint64_t v[16];
+		size_t k = cli_share_counters(a, nm, v);
+		for (size_t i = 0; i < k; i++)
+			fprintf(a->fp, "  %-28s %llu\n", nm[i], (unsigned long long)v[i]);
+	}
 	if (cs != NULL) {
 		fprintf(a->fp, "  %-28s %llu\n", "pcap_received", (unsigned long long)cs->received);
 		fprintf(a->fp, "  %-28s %llu\n", "pcap_dropped", (unsigned long long)cs->dropped);

@@ -229,6 +229,13 @@ ftpi_engine *ftpi_engine_new(const struct ftpi_config *cfg, int *status)
 		}
 		e->xt.store = cfg->expect_store;
 		e->xt.me = cfg->engine_index;
+		struct ftpi__share *sh = ftpi__store_share(cfg->expect_store);
+		if (sh && ftpi__expect_share_init(&e->xt, sh) != FTPI_OK) {
+			ftpi_engine_free(e);
+			if (status)
+				*status = FTPI_E_NOMEM;
+			return NULL;
+		}
 	}
 	return e;
 }
@@ -386,6 +393,11 @@ static int feed_start(ftpi_engine *e, const struct ftpi_packet *pkt)
 		e->cx.now_us = pkt->ts_us;
 	if (e->xt.store) /* everything before this packet is done */
 		ftpi__store_mark(e->xt.store, e->xt.me, e->cx.now_us);
+	if (e->xt.share) {
+		ftpi__expect_share_mark(&e->xt);
+		if (e->xt.sh_used) /* Redis answers that came, retries due */
+			ftpi__expect_share_poll(&e->xt);
+	}
 	if (e->last_expire_us == 0)
 		e->last_expire_us = e->cx.now_us;
 	/* a datagram past timeout_frag is gone before a late fragment can complete it (one
@@ -573,6 +585,7 @@ int ftpi_engine_advance(ftpi_engine *e, uint64_t now_us)
 	ftpi__dispatch_frag_drops(e);
 	ftpi__flow_expire(&e->flows, &e->cx, e->cx.now_us);
 	ftpi__expect_tick(&e->xt, e->cx.now_us);
+	ftpi__expect_share_poll(&e->xt);
 	return e->cx.stop ? FTPI_E_CALLBACK : FTPI_OK;
 }
 

@@ -51,6 +51,8 @@ int ftpi__dconn_data(struct ftpi__expect_tab *xt, struct ftpi_dconn *d, struct f
 								      "not TLS");
 			} else if (!d->tls && d->sref) {
 				ftpi__store_note_clear(xt->store, d->sref); /* the owner says it */
+			} else if (!d->tls && d->sh_claimed) {
+				ftpi__share_note(xt->share, d->rkey, "clear");
 			}
 			if (d->tls && d->tlsp == NULL && ((d->s && d->s->tlsp) || d->tls_session)) {
 				d->tlsp = ftpi__alloc(xt->cx, FTPI__POOL_TLS, sizeof *d->tlsp);
@@ -152,6 +154,10 @@ static void dconn_emit(struct ftpi__expect_tab *xt, struct ftpi_dconn *d)
 	}
 	di->hash_dir = -1;
 	ftpi__fhash_final(d->fh, di);
+	if (d->rsensor[0]) {
+		di->control_sensor.ptr = d->rsensor;
+		di->control_sensor.len = strlen(d->rsensor);
+	}
 	ev.ts_us = d->end_us ? d->end_us : xt->cx->now_us;
 	ev.frame = 0;
 	ftpi__emit(xt->cx, &ev);
@@ -176,11 +182,12 @@ static void dconn_free(struct ftpi__expect_tab *xt, struct ftpi_dconn *d)
 	}
 	ftpi__fhash_free(xt->cx, d->fh);
 	d->fh = NULL;
-	if (d->sref) {
-		if (!d->answered)
-			xt->remote_open--;
+	if ((d->sref || d->sh_pending || d->sh_claimed) && !d->answered)
+		xt->remote_open--;
+	if (d->sref)
 		ftpi__store_claim_release(xt->store, d->sref);
-	}
+	if (d->shslot)
+		ftpi__shslot_free(xt, d->shslot);
 	ftpi__free(xt->cx, FTPI__POOL_SESSION, d, sizeof *d);
 }
 
@@ -229,21 +236,26 @@ static int dconn_ready(struct ftpi__expect_tab *xt, const struct ftpi_dconn *d)
 
 void ftpi__dconn_answered(struct ftpi__expect_tab *xt, struct ftpi_dconn *d)
 {
-	if (d->sref == 0 || d->answered)
+	if ((d->sref == 0 && !d->sh_pending && !d->sh_claimed) || d->answered)
 		return;
 	d->answered = 1;
 	xt->remote_open--;
-	ftpi__store_note_answered(xt->store, d->sref);
+	if (d->sref)
+		ftpi__store_note_answered(xt->store, d->sref);
+	if (d->sh_claimed)
+		ftpi__share_note(xt->share, d->rkey, "answered");
 }
 
 /* A connection that was tried (SYN) and never answered, or refused: no data connection came. */
 static int never_established(const struct ftpi_dconn *d, const struct ftpi_flow *f)
 {
 	return !f->midstream && !f->half[1].syn_seen && f->half[0].bytes == 0 &&
-	       f->half[1].bytes == 0 && (d->s || d->sref) && d->link == FTPI_LINK_ANNOUNCED;
+	       f->half[1].bytes == 0 && (d->s || d->sref || d->sh_claimed) &&
+	       d->link == FTPI_LINK_ANNOUNCED;
 }
 
-static void report_never(struct ftpi__expect_tab *xt, struct ftpi_dconn *d, const struct ftpi_flow *f)
+static void report_never(struct ftpi__expect_tab *xt, struct ftpi_dconn *d, uint64_t syns,
+			 uint64_t back)
 {
 	char msg[300], evd[200];
 	struct ftpi__subject rs, *fs;
@@ -270,13 +282,115 @@ static void report_never(struct ftpi__expect_tab *xt, struct ftpi_dconn *d, cons
 		n = ftpi__buf_printf(msg, sizeof msg, n, "the SYN went to %s instead of %s, ", a, b);
 	}
 	ftpi__buf_printf(msg, sizeof msg, n, "%s",
-			 f->half[1].packets ? "refused (RST)" : "SYN without answer");
+			 back ? "refused (RST)" : "SYN without answer");
 	n = ftpi__buf_printf(evd, sizeof evd, 0, "%llu SYN packet(s) from ",
-			     (unsigned long long)f->half[0].packets);
+			     (unsigned long long)syns);
 	ftpi__buf_endpoint(evd, sizeof evd, n, &d->cli);
 	ftpi__finding(xt->cx, fs, FTPI_FINDING_DATA_CONNECTION_MISSING, &d->cli, &d->srv, msg, evd);
 	if (d->s && d->s->n_dconns)
 		d->s->n_dconns--;
+}
+
+/* ---- Redis (share.h): connections looked up or claimed from another sensor ---- */
+
+static void hold(struct ftpi__expect_tab *xt, struct ftpi_dconn *d)
+{
+	if (d->sh_held)
+		return;
+	d->sh_held = 1;
+	d->snext = xt->remote;
+	xt->remote = d;
+}
+
+static void unhold(struct ftpi__expect_tab *xt, struct ftpi_dconn *d)
+{
+	if (!d->sh_held)
+		return;
+	for (struct ftpi_dconn **pp = &xt->remote; *pp; pp = &(*pp)->snext)
+		if (*pp == d) {
+			*pp = d->snext;
+			break;
+		}
+	d->sh_held = 0;
+	d->snext = NULL;
+}
+
+static int xfer_final(const struct ftpi_dconn *d)
+{
+	return d->has_xfer && (d->xfer.state == 3 || d->xfer.status != FTPI_DATA_UNKNOWN);
+}
+
+/* Asks the owner's transfer for a closed claimed connection (held until the answer). */
+static void ask_xfer(struct ftpi__expect_tab *xt, struct ftpi_dconn *d)
+{
+	if (d->shslot == 0)
+		d->shslot = ftpi__shslot_new(xt, FTPI__SH_XFER, d);
+	if (d->shslot == 0) { /* every slot taken: as it is */
+		unhold(xt, d);
+		dconn_emit(xt, d);
+		dconn_free(xt, d);
+		return;
+	}
+	struct ftpi__shslot *sl = &xt->sh_slots[d->shslot - 1];
+	sl->kind = FTPI__SH_XFER;
+	sl->since = ftpi__share_now();
+	sl->busy = ftpi__share_xfer(xt->share, xt->me, ftpi__shslot_ticket(xt, d->shslot - 1),
+				    d->rkey) == 0;
+	sl->due = sl->busy ? 0 : sl->since + 100000;
+	hold(xt, d);
+}
+
+void ftpi__dconn_share_claimed(struct ftpi__expect_tab *xt, struct ftpi_dconn *d)
+{
+	if (d->answered)
+		ftpi__share_note(xt->share, d->rkey, "answered");
+	if (d->tls_checked && !d->tls)
+		ftpi__share_note(xt->share, d->rkey, "clear");
+	if (!d->closed)
+		return;
+	if (d->sh_never) {
+		unhold(xt, d);
+		report_never(xt, d, d->sh_syns, d->sh_back);
+		dconn_free(xt, d);
+		return;
+	}
+	if (xfer_final(d)) {
+		unhold(xt, d);
+		dconn_emit(xt, d);
+		dconn_free(xt, d);
+		return;
+	}
+	ask_xfer(xt, d);
+}
+
+struct ftpi_flow *ftpi__dconn_share_giveup(struct ftpi__expect_tab *xt, struct ftpi_dconn *d)
+{
+	struct ftpi_flow *f = d->flow;
+	unhold(xt, d);
+	if (f) {
+		f->app = NULL;
+		f->role = FTPI_ROLE_OTHER;
+		d->flow = NULL;
+	}
+	if (xt->cx->st.data_connections)
+		xt->cx->st.data_connections--; /* it was not one */
+	dconn_free(xt, d);
+	return f;
+}
+
+int ftpi__dconn_share_xfer(struct ftpi__expect_tab *xt, struct ftpi_dconn *d,
+			   const struct ftpi__sh_answer *a, int force)
+{
+	if (a && a->result == FTPI__SHA_FOUND && a->x.state) {
+		d->xfer = a->x;
+		d->has_xfer = 1;
+	}
+	if (!force && a && a->result == FTPI__SHA_FOUND && !a->gone && !xfer_final(d))
+		return 0;
+	unhold(xt, d);
+	dconn_emit(xt, d);
+	dconn_free(xt, d);
+	return 1;
 }
 
 /* f is the flow when it just closed; NULL for a forced end (timeout, session end). */
@@ -290,8 +404,21 @@ void ftpi__dconn_close(struct ftpi__expect_tab *xt, struct ftpi_dconn *d, struct
 		d->bytes_to_client = f->half[1].bytes;
 		f->app = NULL;
 		d->flow = NULL;
+		if (d->sh_pending || d->sh_claimed) {
+			/* Redis: the owner's facts come by answer */
+			d->sh_never = !f->midstream && !f->half[1].syn_seen &&
+				      f->half[0].bytes == 0 && f->half[1].bytes == 0;
+			d->sh_syns = f->half[0].packets;
+			d->sh_back = f->half[1].packets;
+			if (d->sh_pending) {
+				hold(xt, d);
+				return;
+			}
+			ftpi__dconn_share_claimed(xt, d);
+			return;
+		}
 		if (never_established(d, f)) {
-			report_never(xt, d, f);
+			report_never(xt, d, f->half[0].packets, f->half[1].packets);
 			dconn_free(xt, d);
 			return;
 		}
@@ -318,9 +445,15 @@ void ftpi__dconn_xfer_update(struct ftpi__expect_tab *xt, struct ftpi_session *s
 {
 	struct ftpi_dconn *target = NULL;
 	/* another engine may carry this transfer's connection: it reads the transfer there */
-	for (struct ftpi_expect *x = s->expects; x; x = x->snext)
+	for (struct ftpi_expect *x = s->expects; x; x = x->snext) {
 		if (x->sref && !x->matched)
 			ftpi__store_xfer(xt->store, x->sref, &s->xfer);
+		if (x->shseq && !x->matched) {
+			char key[FTPI__SH_KEY];
+			ftpi__share_key(xt->share, &x->target, s->id, x->shseq, key);
+			ftpi__share_update(xt->share, key, 0, 0, &s->xfer, 0);
+		}
+	}
 	/* the newest connection that carries this transfer, or an open one without any */
 	for (struct ftpi_dconn *d = s->dconns; d; d = d->snext) {
 		if (d->has_xfer && d->xfer.state < 3 && d->xfer.verb == s->xfer.verb) {
@@ -351,7 +484,7 @@ void ftpi__dconn_session_end(struct ftpi__expect_tab *xt, struct ftpi_session *s
 		struct ftpi_dconn *d = s->dconns;
 		if (d->flow && never_established(d, d->flow)) {
 			struct ftpi_flow *f = d->flow;
-			report_never(xt, d, f);
+			report_never(xt, d, f->half[0].packets, f->half[1].packets);
 			f->app = NULL;
 			f->role = FTPI_ROLE_OTHER;
 			d->flow = NULL;
@@ -392,6 +525,18 @@ void ftpi__dconn_session_end(struct ftpi__expect_tab *xt, struct ftpi_session *s
 void ftpi__dconn_remote_tick(struct ftpi__expect_tab *xt, uint64_t now, int force)
 {
 	for (struct ftpi_dconn **pp = &xt->remote, *d; (d = *pp) != NULL;) {
+		if (d->sh_held) { /* Redis answers decide; at the end, as they are */
+			if (!force) {
+				pp = &d->snext;
+				continue;
+			}
+			*pp = d->snext;
+			d->sh_held = 0;
+			if (!d->sh_pending)
+				dconn_emit(xt, d);
+			dconn_free(xt, d);
+			continue;
+		}
 		if (force || now - d->closed_us > DCONN_WAIT_US || dconn_ready(xt, d)) {
 			*pp = d->snext;
 			dconn_emit(xt, d);

@@ -6,9 +6,13 @@
  * channel is encrypted (same hosts, passive range); data_connection_missing with its likely
  * cause. The data connections themselves live in dconn.c.
  */
+#include <stdio.h>
+#include <time.h>
+
 #include "expect.h"
 
 #include "expect_int.h"
+#include "fit.h"
 
 #define EXP_BUCKET(xt, port) ((port) & ((xt)->nbuckets - 1))
 
@@ -19,6 +23,39 @@ int ftpi__expect_init(struct ftpi__expect_tab *xt, struct ftpi__ctx *cx, struct 
 	xt->nbuckets = 4096;
 	xt->buckets = ftpi__alloc(cx, FTPI__POOL_EXPECT, xt->nbuckets * sizeof *xt->buckets);
 	return xt->buckets ? FTPI_OK : FTPI_E_NOMEM;
+}
+
+int ftpi__expect_share_init(struct ftpi__expect_tab *xt, struct ftpi__share *share)
+{
+	uint32_t cap = ftpi__share_max_pending(share);
+	xt->sh_slots = ftpi__alloc(xt->cx, FTPI__POOL_EXPECT, cap * sizeof *xt->sh_slots);
+	if (xt->sh_slots == NULL)
+		return FTPI_E_NOMEM;
+	memset(xt->sh_slots, 0, cap * sizeof *xt->sh_slots);
+	for (uint32_t i = 0; i < cap; i++)
+		xt->sh_slots[i].next = i + 1 < cap ? i + 1 : FTPI__SHSLOT_NIL;
+	xt->sh_cap = cap;
+	xt->sh_free = 0;
+	xt->sh_hold_us = UINT64_MAX;
+	xt->share = share;
+	return FTPI_OK;
+}
+
+static void share_key(struct ftpi__expect_tab *xt, const struct ftpi_expect *x, uint64_t sid,
+		      char key[FTPI__SH_KEY])
+{
+	ftpi__share_key(xt->share, &x->target, sid, x->shseq, key);
+}
+
+/* Tells Redis about a change to an expectation of ours. */
+static void share_update(struct ftpi__expect_tab *xt, const struct ftpi_expect *x, uint64_t firm_us,
+			 int matched, const struct ftpi_xfer *xf, uint64_t gone_us)
+{
+	char key[FTPI__SH_KEY];
+	if (x->shseq == 0 || x->s == NULL)
+		return;
+	share_key(xt, x, x->s->id, key);
+	ftpi__share_update(xt->share, key, firm_us, matched, xf, gone_us);
 }
 
 /* ---- expectations ---- */
@@ -63,15 +100,18 @@ static void exp_free(struct ftpi__expect_tab *xt, struct ftpi_expect *x)
 	settle_bounce(xt, x);
 	if (x->sref)
 		ftpi__store_owner_release(xt->store, x->sref);
+	if (x->shseq)
+		share_update(xt, x, 0, 0, NULL, FTPI__MAX(xt->cx->now_us, 1));
 	exp_unlink(xt, x);
 	xt->n--;
 	ftpi__free(xt->cx, FTPI__POOL_EXPECT, x, sizeof *x);
 }
 
 /* A firm expectation that nothing met: the finding users feel as "can connect, can't list". */
-static void missing(struct ftpi__expect_tab *xt, struct ftpi_expect *x, const char *why)
+static void missing_on(struct ftpi__expect_tab *xt, const struct ftpi_expect *x,
+		       struct ftpi__subject *fs, const struct ftpi_endpoint *scli,
+		       const struct ftpi_endpoint *ssrv, const char *why)
 {
-	struct ftpi_session *s = x->s;
 	char msg[400], evd[300], a[64];
 	size_t n;
 
@@ -82,8 +122,8 @@ static void missing(struct ftpi__expect_tab *xt, struct ftpi_expect *x, const ch
 	n = ftpi__buf_printf(msg, sizeof msg, n, " that never came (%s)", why);
 	/* only what the capture shows: nothing reached the announced port here */
 	n = ftpi__buf_printf(msg, sizeof msg, n, "; no SYN to it seen at this capture point");
-	if (!x->active && s && !ftpi__addr_eq(&x->target.addr, &s->srv.addr) &&
-	    ftpi__addr_is_private(&x->target.addr) && !ftpi__addr_is_private(&s->cli.addr))
+	if (!x->active && !ftpi__addr_eq(&x->target.addr, &ssrv->addr) &&
+	    ftpi__addr_is_private(&x->target.addr) && !ftpi__addr_is_private(&scli->addr))
 		n = ftpi__buf_printf(msg, sizeof msg, n,
 				     " (the announced address %s is private: a client outside the "
 				     "NAT cannot reach it)",
@@ -92,7 +132,75 @@ static void missing(struct ftpi__expect_tab *xt, struct ftpi_expect *x, const ch
 	n = ftpi__buf_printf(evd, sizeof evd, 0, "%s %s announced in frame %llu",
 			     x->active ? "active" : "passive", ftpi_announce_name(x->announce),
 			     (unsigned long long)x->frame);
-	ftpi__finding(xt->cx, &s->fs, FTPI_FINDING_DATA_CONNECTION_MISSING, NULL, NULL, msg, evd);
+	ftpi__finding(xt->cx, fs, FTPI_FINDING_DATA_CONNECTION_MISSING, NULL, NULL, msg, evd);
+}
+
+static void missing(struct ftpi__expect_tab *xt, struct ftpi_expect *x, const char *why)
+{
+	missing_on(xt, x, &x->s->fs, &x->s->cli, &x->s->srv, why);
+}
+
+/* Redis: a firm expectation of ours that nothing met here may have been met at another sensor.
+ * The verdict waits for its claim (a CHECK answer) for wait_us. */
+struct withheld {
+	struct ftpi_expect x; /* a copy; x.s is NULL */
+	struct ftpi__subject fs;
+	struct ftpi_endpoint scli, ssrv;
+	char key[FTPI__SH_KEY];
+	char why[64];
+	uint64_t t; /* capture time it was let go */
+	uint64_t frame; /* the packet that let go of it: the finding's frame */
+};
+
+static int withhold(struct ftpi__expect_tab *xt, struct ftpi_expect *x, const char *why)
+{
+	if (xt->share == NULL || x->shseq == 0 || x->s == NULL)
+		return 0;
+	struct withheld *w = ftpi__alloc(xt->cx, FTPI__POOL_EXPECT, sizeof *w);
+	if (w == NULL)
+		return 0;
+	uint32_t sl = ftpi__shslot_new(xt, FTPI__SH_CHECK, w);
+	if (sl == 0) {
+		ftpi__free(xt->cx, FTPI__POOL_EXPECT, w, sizeof *w);
+		return 0;
+	}
+	memset(w, 0, sizeof *w);
+	w->x = *x;
+	w->x.s = NULL;
+	w->fs = x->s->fs;
+	w->fs.ndpi_risks = NULL;
+	w->scli = x->s->cli;
+	w->ssrv = x->s->srv;
+	share_key(xt, x, x->s->id, w->key);
+	snprintf(w->why, sizeof w->why, "%s", why);
+	w->t = xt->cx->now_us;
+	w->frame = xt->cx->frame;
+	struct ftpi__shslot *s = &xt->sh_slots[sl - 1];
+	s->since = ftpi__share_now();
+	s->final = ftpi__share_wait_us(xt->share) == 0;
+	s->busy = ftpi__share_check(xt->share, xt->me, ftpi__shslot_ticket(xt, sl - 1), w->key,
+				    w->t, s->final) == 0;
+	s->due = s->busy ? 0 : s->since + 100000;
+	ftpi__share_count_withheld(xt->share, 0);
+	return 1;
+}
+
+static void withheld_end(struct ftpi__expect_tab *xt, uint32_t idx1, int claimed)
+{
+	struct withheld *w = xt->sh_slots[idx1 - 1].obj;
+	if (claimed)
+		ftpi__share_count_withheld(xt->share, 1); /* the claimant reports it */
+	else {
+		/* said as of the packet that let go of it, as without Redis */
+		uint64_t frame = xt->cx->frame, now = xt->cx->now_us;
+		xt->cx->frame = w->frame;
+		xt->cx->now_us = w->t;
+		missing_on(xt, &w->x, &w->fs, &w->scli, &w->ssrv, w->why);
+		xt->cx->frame = frame;
+		xt->cx->now_us = now;
+	}
+	ftpi__shslot_free(xt, idx1);
+	ftpi__free(xt->cx, FTPI__POOL_EXPECT, w, sizeof *w);
 }
 
 /* Seen from the server's side of a NAT: the 227 named the server's own private address to a
@@ -123,6 +231,8 @@ static void private_pasv_unused(struct ftpi__expect_tab *xt, struct ftpi_expect 
 
 static void remote_claimed(struct ftpi__expect_tab *xt, struct ftpi_expect *x,
 			   const struct ftpi__sx_claim *c);
+static int withhold(struct ftpi__expect_tab *xt, struct ftpi_expect *x, const char *why);
+static void share_drain(struct ftpi__expect_tab *xt);
 
 static void exp_end(struct ftpi__expect_tab *xt, struct ftpi_expect *x, const char *why)
 {
@@ -142,7 +252,9 @@ static void exp_end(struct ftpi__expect_tab *xt, struct ftpi_expect *x, const ch
 				x->s->server->nat_problems++;
 		}
 		private_pasv_unused(xt, x);
-		missing(xt, x, why);
+		/* Redis: another sensor may have met it; the NAT verdicts above stay local */
+		if (!(xt->share && withhold(xt, x, why)))
+			missing(xt, x, why);
 	}
 	exp_free(xt, x);
 }
@@ -228,6 +340,8 @@ void ftpi__expect_add(struct ftpi__expect_tab *xt, struct ftpi_session *s, int a
 		p.firm_us = x->firm_us;
 		p.frame = x->frame;
 		x->sref = ftpi__store_publish(xt->store, xt->me, &p);
+		if (xt->share)
+			x->shseq = ftpi__share_publish(xt->share, &p, &s->xfer);
 	}
 
 	ftpi__event_of(&ev, FTPI_EV_EXPECT, &s->fs);
@@ -250,6 +364,8 @@ void ftpi__expect_firm(struct ftpi__expect_tab *xt, struct ftpi_session *s, int 
 			x->firm_us = xt->cx->now_us;
 			if (x->sref)
 				ftpi__store_firm(xt->store, x->sref, x->firm_us);
+			if (x->shseq)
+				share_update(xt, x, x->firm_us, 0, NULL, 0);
 			return;
 		}
 }
@@ -302,6 +418,8 @@ void ftpi__expect_flush(struct ftpi__expect_tab *xt)
 {
 	while (xt->list)
 		exp_end(xt, xt->list, "input ended");
+	if (xt->share)
+		share_drain(xt);
 	if (xt->remote) {
 		/* every engine's input has ended: the owners' transfers are final */
 		ftpi__store_wait(xt->store, xt->me, UINT64_MAX);
@@ -357,9 +475,13 @@ struct owner_view {
 	uint16_t port;
 };
 
-static void mismatch(struct ftpi__expect_tab *xt, const struct owner_view *s, struct ftpi_flow *f,
-		     int cli_bad, int srv_bad)
+static void mismatch(struct ftpi__expect_tab *xt, const struct owner_view *s,
+		     const struct ftpi_endpoint *fcli, const struct ftpi_endpoint *fsrv, int cli_bad,
+		     int srv_bad)
 {
+	const struct {
+		struct ftpi_endpoint cli, srv;
+	} fv = {*fcli, *fsrv}, *f = &fv;
 	char msg[400], evd[300], a[64], b[64];
 	size_t n = ftpi__buf_printf(msg, sizeof msg, 0, "data connection on the %s port %u ",
 				    ftpi_announce_name(s->announce), s->port);
@@ -413,64 +535,12 @@ static void count_mismatch(struct ftpi_session *s, int active, int srv_bad)
 	}
 }
 
-/* Two addresses of one subnet (/24, /64): nodes behind one load balancer. */
-static int same_subnet(const struct ftpi_addr *a, const struct ftpi_addr *b)
+/* The engine's own rule: the fit, plus unmatched and firm bonuses. */
+static struct ftpi__fit fit(const struct ftpi_expect *x, const struct ftpi_flow *f)
 {
-	if (a->family != b->family)
-		return 0;
-	return memcmp(a->ip, b->ip, a->family == 6 ? 8 : 3) == 0;
-}
-
-struct candidate {
-	int score, cli_bad, srv_bad, nat;
-};
-
-/* What fit() needs of an expectation: the engine's own, or a copy from the store. */
-struct fit_view {
-	const struct ftpi_endpoint *target, *scli, *ssrv;
-	int active, bounce, has_reached;
-};
-
-/* How well a new connection fits an expectation, without the matched/firm bonus; score -1 when
- * it does not. */
-static struct candidate fit_view(const struct fit_view *x, const struct ftpi_flow *f)
-{
-	struct {
-		struct ftpi_endpoint cli, srv;
-	} sv = {*x->scli, *x->ssrv}, *s = &sv;
-	struct candidate c = {-1, 0, 0, FTPI_NAT_NA};
-	if (!x->active) {
-		int to_target = ftpi__addr_eq(&f->srv.addr, &x->target->addr);
-		int to_reached = ftpi__addr_eq(&f->srv.addr, &s->srv.addr);
-		c.cli_bad = !ftpi__addr_eq(&f->cli.addr, &s->cli.addr);
-		if (!to_target && !to_reached) {
-			/* the control's client, to the announced port of another node next to the
-			 * control's server: a balancer sent it elsewhere */
-			if (c.cli_bad || !same_subnet(&f->srv.addr, &s->srv.addr))
-				return c;
-			c.srv_bad = 1;
-		} else if (x->has_reached) {
-			c.nat = to_target ? FTPI_NAT_ANNOUNCED : FTPI_NAT_REACHED;
-		}
-	} else if (ftpi__addr_eq(&f->srv.addr, &x->target->addr)) {
-		c.srv_bad = !ftpi__addr_eq(&f->cli.addr, &s->srv.addr);
-	} else if (x->bounce && ftpi__addr_eq(&f->srv.addr, &s->cli.addr) &&
-		   ftpi__addr_eq(&f->cli.addr, &s->srv.addr)) {
-		c.nat = FTPI_NAT_REWRITTEN; /* the control's own host pair, the announced port */
-	} else {
-		return c;
-	}
-	if (c.cli_bad && c.srv_bad)
-		return c; /* nothing but the port in common */
-	c.score = !c.cli_bad && !c.srv_bad ? 8 : 0;
-	return c;
-}
-
-static struct candidate fit(const struct ftpi_expect *x, const struct ftpi_flow *f)
-{
-	struct fit_view v = {&x->target, &x->s->cli, &x->s->srv, x->active, x->bounce,
-			     x->has_reached};
-	struct candidate c = fit_view(&v, f);
+	struct ftpi__fit_view v = {&x->target, &x->s->cli, &x->s->srv, x->active, x->bounce,
+				   x->has_reached};
+	struct ftpi__fit c = ftpi__fit_conn(&v, &f->cli, &f->srv);
 	if (c.score >= 0)
 		c.score += (x->matched ? 0 : 4) + (x->firm ? 2 : 0);
 	return c;
@@ -478,16 +548,17 @@ static struct candidate fit(const struct ftpi_expect *x, const struct ftpi_flow 
 
 static struct ftpi_dconn *match_remote(struct ftpi__expect_tab *xt, struct ftpi_flow *f,
 				       int min_score, uint64_t min_created);
+static struct ftpi_dconn *share_pending(struct ftpi__expect_tab *xt, struct ftpi_flow *f);
 
 struct ftpi_dconn *ftpi__expect_match(struct ftpi__expect_tab *xt, struct ftpi_flow *f)
 {
 	struct ftpi_expect *best = NULL;
-	struct candidate bc = {-1, 0, 0, FTPI_NAT_NA};
+	struct ftpi__fit bc = {-1, 0, 0, FTPI_NAT_NA};
 
 	for (struct ftpi_expect *x = xt->buckets[EXP_BUCKET(xt, f->srv.port)]; x; x = x->hnext) {
 		if (x->target.port != f->srv.port || x->s == NULL || x->s->ended)
 			continue;
-		struct candidate c = fit(x, f);
+		struct ftpi__fit c = fit(x, f);
 		if (c.score < 0)
 			continue;
 		if (c.score > bc.score || (c.score == bc.score && x->created_us >= best->created_us)) {
@@ -499,11 +570,11 @@ struct ftpi_dconn *ftpi__expect_match(struct ftpi__expect_tab *xt, struct ftpi_f
 		/* another engine's unmatched expectation would rank above this one in one table */
 		struct ftpi_dconn *rd = match_remote(xt, f, best ? bc.score : -1,
 						     best ? best->created_us : 0);
-		if (rd || best == NULL)
+		if (rd)
 			return rd;
 	}
 	if (best == NULL)
-		return NULL;
+		return xt->share ? share_pending(xt, f) : NULL;
 	struct ftpi_dconn *d = ftpi__dconn_new(xt, best->s, f, FTPI_LINK_ANNOUNCED);
 	if (d == NULL)
 		return NULL;
@@ -511,6 +582,8 @@ struct ftpi_dconn *ftpi__expect_match(struct ftpi__expect_tab *xt, struct ftpi_f
 		FTPI__COUNT(xt->cx, expectations_matched);
 		if (best->sref)
 			ftpi__store_matched(xt->store, best->sref);
+		if (best->shseq)
+			share_update(xt, best, 0, 1, NULL, 0);
 	}
 	best->matched = 1;
 	best->syn_seen = 1;
@@ -531,7 +604,7 @@ struct ftpi_dconn *ftpi__expect_match(struct ftpi__expect_tab *xt, struct ftpi_f
 	if (bc.cli_bad || bc.srv_bad) {
 		struct owner_view ov = {&best->s->fs, best->s->cli, best->s->srv, best->announce,
 					best->active, best->target.port};
-		mismatch(xt, &ov, f, bc.cli_bad, bc.srv_bad);
+		mismatch(xt, &ov, &f->cli, &f->srv, bc.cli_bad, bc.srv_bad);
 		count_mismatch(best->s, best->active, bc.srv_bad);
 	}
 	return d;
@@ -542,8 +615,9 @@ struct ftpi_dconn *ftpi__expect_match(struct ftpi__expect_tab *xt, struct ftpi_f
 static int remote_fit(void *arg, const struct ftpi__sx_pub *p, struct ftpi__sx_claim *c)
 {
 	const struct ftpi_flow *f = arg;
-	struct fit_view v = {&p->target, &p->scli, &p->ssrv, p->active, p->bounce, p->has_reached};
-	struct candidate k = fit_view(&v, f);
+	struct ftpi__fit_view v = {&p->target, &p->scli, &p->ssrv, p->active, p->bounce,
+				   p->has_reached};
+	struct ftpi__fit k = ftpi__fit_conn(&v, &f->cli, &f->srv);
 	if (k.score < 0)
 		return -1;
 	c->cli = f->cli;
@@ -590,7 +664,7 @@ static struct ftpi_dconn *match_remote(struct ftpi__expect_tab *xt, struct ftpi_
 		subj.cli = p.scli;
 		subj.srv = p.ssrv;
 		struct owner_view ov = {&subj, p.scli, p.ssrv, p.announce, p.active, p.target.port};
-		mismatch(xt, &ov, f, c.cli_bad, c.srv_bad);
+		mismatch(xt, &ov, &f->cli, &f->srv, c.cli_bad, c.srv_bad);
 	}
 	return d;
 }
@@ -710,6 +784,227 @@ struct ftpi_dconn *ftpi__dconn_infer(struct ftpi__expect_tab *xt, struct ftpi_fl
 }
 
 
+/* ---- Redis: connections of other sensors' sessions (share.h) ---- */
+
+static int is_control_port(const struct ftpi__expect_tab *xt, uint16_t port)
+{
+	if (port == 21 || port == 990)
+		return 1;
+	for (size_t i = 0; i < xt->cx->cfg.n_control_ports; i++)
+		if (xt->cx->cfg.control_ports[i] == port)
+			return 1;
+	return 0;
+}
+
+/* A new connection nothing here explains: followed as a pending data connection while Redis is
+ * asked for another sensor's expectation. */
+static struct ftpi_dconn *share_pending(struct ftpi__expect_tab *xt, struct ftpi_flow *f)
+{
+	if (is_control_port(xt, f->srv.port) || (f->srv.port < 1024 && f->cli.port != 20))
+		return NULL;
+	/* a session of ours between these hosts: ours to infer, not another sensor's */
+	if (ftpi__session_pair_first(xt->ftp, &f->cli.addr, &f->srv.addr))
+		return NULL;
+	uint32_t sl = ftpi__shslot_new(xt, FTPI__SH_LOOKUP, NULL);
+	if (sl == 0) {
+		ftpi__share_count_dropped(xt->share);
+		return NULL;
+	}
+	int final = ftpi__share_wait_us(xt->share) == 0; /* no wait: decide at the first ask */
+	if (ftpi__share_lookup(xt->share, xt->me, ftpi__shslot_ticket(xt, sl - 1), &f->cli, &f->srv,
+			       f->first_us, xt->cx->cfg.timeout_expect, final) != 0) {
+		ftpi__shslot_free(xt, sl);
+		ftpi__share_count_dropped(xt->share);
+		return NULL;
+	}
+	struct ftpi_dconn *d = ftpi__dconn_new(xt, NULL, f, FTPI_LINK_NONE);
+	if (d == NULL) {
+		ftpi__shslot_free(xt, sl); /* its answer finds nothing */
+		return NULL;
+	}
+	struct ftpi__shslot *s = &xt->sh_slots[sl - 1];
+	s->obj = d;
+	s->busy = 1;
+	s->final = (uint8_t)final;
+	s->since = ftpi__share_now();
+	d->shslot = sl;
+	d->sh_pending = 1;
+	xt->remote_open++;
+	if (f->first_us < xt->sh_hold_us)
+		xt->sh_hold_us = f->first_us; /* decided up to here only, for the other sensors */
+	return d;
+}
+
+/* Asked again after 20 ms, doubling to 320 ms: the other sensors may be far behind. */
+static uint64_t retry_in(struct ftpi__shslot *sl)
+{
+	if (sl->tries < 4)
+		sl->tries++;
+	return 20000ull << sl->tries >> 1;
+}
+
+static void lookup_answer(struct ftpi__expect_tab *xt, uint32_t idx1, const struct ftpi__sh_answer *a,
+			  uint64_t now)
+{
+	struct ftpi__shslot *sl = &xt->sh_slots[idx1 - 1];
+	struct ftpi_dconn *d = sl->obj;
+	uint64_t wait = ftpi__share_wait_us(xt->share);
+	if (a->result == FTPI__SHA_FOUND) {
+		ftpi__shslot_free(xt, idx1);
+		d->shslot = 0;
+		d->sh_pending = 0;
+		d->sh_claimed = 1;
+		d->link = FTPI_LINK_ANNOUNCED;
+		d->sid = a->p.session_id;
+		d->rcli = a->p.scli;
+		d->rsrv = a->p.ssrv;
+		d->announce = a->p.announce;
+		d->active = a->p.active;
+		d->nat_used = a->c.nat;
+		d->announce_frame = a->p.frame;
+		d->tls_session = a->p.tls_session;
+		memcpy(d->rkey, a->key, sizeof d->rkey);
+		memcpy(d->rsensor, a->sensor, sizeof d->rsensor);
+		if (a->x.state) {
+			d->xfer = a->x;
+			d->has_xfer = 1;
+		}
+		if (a->c.cli_bad || a->c.srv_bad) {
+			struct ftpi__subject subj;
+			memset(&subj, 0, sizeof subj);
+			subj.id = a->p.session_id;
+			subj.cli = a->p.scli;
+			subj.srv = a->p.ssrv;
+			struct owner_view ov = {&subj, a->p.scli, a->p.ssrv, a->p.announce,
+						a->p.active, a->p.target.port};
+			mismatch(xt, &ov, &d->cli, &d->srv, a->c.cli_bad, a->c.srv_bad);
+		}
+		ftpi__dconn_share_claimed(xt, d);
+		return;
+	}
+	if (a->result == FTPI__SHA_NONE && !a->decided) {
+		/* another sensor is not this far yet: ask again, at the end once more whatever */
+		if (now - sl->since < wait || xt->cx->now_us - d->start_us < wait) {
+			sl->due = now + retry_in(sl);
+			return;
+		}
+		if (!sl->final) {
+			sl->final = 1;
+			sl->due = now;
+			return;
+		}
+	}
+	if (a->result == FTPI__SHA_ERROR)
+		ftpi__share_count_dropped(xt->share);
+	ftpi__shslot_free(xt, idx1);
+	d->shslot = 0;
+	struct ftpi_flow *f = ftpi__dconn_share_giveup(xt, d);
+	if (f && !xt->cx->in_flush && !ftpi__dconn_infer(xt, f, 0))
+		ftpi__reasm_unwant(xt->cx, f);
+}
+
+static void resend(struct ftpi__expect_tab *xt, uint32_t i)
+{
+	struct ftpi__shslot *sl = &xt->sh_slots[i];
+	uint32_t t = ftpi__shslot_ticket(xt, i);
+	int r = -1;
+	if (sl->kind == FTPI__SH_LOOKUP) {
+		const struct ftpi_dconn *d = sl->obj;
+		r = ftpi__share_lookup(xt->share, xt->me, t, &d->cli, &d->srv, d->start_us,
+				       xt->cx->cfg.timeout_expect, sl->final);
+	} else if (sl->kind == FTPI__SH_CHECK) {
+		const struct withheld *w = sl->obj;
+		r = ftpi__share_check(xt->share, xt->me, t, w->key, w->t, sl->final);
+	} else if (sl->kind == FTPI__SH_XFER) {
+		r = ftpi__share_xfer(xt->share, xt->me, t, ((struct ftpi_dconn *)sl->obj)->rkey);
+	}
+	sl->busy = r == 0;
+	sl->due = r == 0 ? 0 : ftpi__share_now() + 100000;
+}
+
+void ftpi__expect_share_poll(struct ftpi__expect_tab *xt)
+{
+	struct ftpi__sh_answer a;
+	if (xt->share == NULL || xt->sh_used == 0)
+		return;
+	uint64_t now = ftpi__share_now(), wait = ftpi__share_wait_us(xt->share);
+	while (ftpi__share_poll(xt->share, xt->me, &a)) {
+		struct ftpi__shslot *sl = ftpi__shslot_of(xt, a.ticket);
+		if (sl == NULL || !sl->busy)
+			continue; /* its connection went away */
+		uint32_t idx1 = (uint32_t)(sl - xt->sh_slots) + 1;
+		sl->busy = 0;
+		if (a.kind == FTPI__SH_LOOKUP) {
+			lookup_answer(xt, idx1, &a, now);
+		} else if (a.kind == FTPI__SH_CHECK) {
+			if (a.result == FTPI__SHA_NONE && !a.decided && now - sl->since < wait) {
+				sl->due = now + retry_in(sl);
+			} else if (a.result == FTPI__SHA_NONE && !a.decided && !sl->final) {
+				sl->final = 1;
+				sl->due = now;
+			} else {
+				withheld_end(xt, idx1, a.result == FTPI__SHA_FOUND);
+			}
+		} else if (a.kind == FTPI__SH_XFER) {
+			if (!ftpi__dconn_share_xfer(xt, sl->obj, &a, now - sl->since >= wait))
+				sl->due = now + 100000;
+		}
+	}
+	if (now < xt->sh_next_due)
+		return;
+	uint64_t next = UINT64_MAX, hold = UINT64_MAX;
+	for (uint32_t i = 0; i < xt->sh_cap && xt->sh_used; i++) {
+		struct ftpi__shslot *sl = &xt->sh_slots[i];
+		if (sl->obj && sl->kind == FTPI__SH_LOOKUP &&
+		    ((struct ftpi_dconn *)sl->obj)->start_us < hold)
+			hold = ((struct ftpi_dconn *)sl->obj)->start_us;
+		if (sl->obj == NULL || sl->busy || sl->due == 0)
+			continue;
+		if (sl->due <= now)
+			resend(xt, i);
+		if (!sl->busy && sl->due && sl->due < next)
+			next = sl->due;
+	}
+	xt->sh_next_due = next == UINT64_MAX ? now + 20000 : next;
+	xt->sh_hold_us = hold;
+	ftpi__expect_share_mark(xt);
+}
+
+void ftpi__expect_share_mark(struct ftpi__expect_tab *xt)
+{
+	uint64_t t = xt->cx->in_flush ? UINT64_MAX : xt->cx->now_us;
+	ftpi__share_progress(xt->share, xt->me, FTPI__MIN(t, xt->sh_hold_us));
+}
+
+/* End of input: answers are awaited (wall clock, bounded), then what is left is decided here. */
+static void share_drain(struct ftpi__expect_tab *xt)
+{
+	uint64_t end = ftpi__share_now() + 2 * ftpi__share_wait_us(xt->share) + 1000000;
+	ftpi__expect_share_mark(xt);
+	while (xt->sh_used && ftpi__share_now() < end) {
+		xt->sh_next_due = 0;
+		ftpi__expect_share_poll(xt);
+		struct timespec ts = {0, 2000000};
+		nanosleep(&ts, NULL);
+	}
+	for (uint32_t i = 0; i < xt->sh_cap && xt->sh_used; i++) {
+		struct ftpi__shslot *sl = &xt->sh_slots[i];
+		if (sl->obj == NULL)
+			continue;
+		ftpi__share_count_dropped(xt->share);
+		if (sl->kind == FTPI__SH_CHECK) {
+			withheld_end(xt, i + 1, 0);
+		} else if (sl->kind == FTPI__SH_XFER) {
+			ftpi__dconn_share_xfer(xt, sl->obj, NULL, 1);
+		} else {
+			struct ftpi_dconn *d = sl->obj;
+			ftpi__shslot_free(xt, i + 1);
+			d->shslot = 0;
+			ftpi__dconn_share_giveup(xt, d);
+		}
+	}
+}
+
 void ftpi__expect_release(struct ftpi__expect_tab *xt)
 {
 	/* Flows are gone already (unowned dconns were released with them). */
@@ -718,6 +1013,15 @@ void ftpi__expect_release(struct ftpi__expect_tab *xt)
 	for (struct ftpi_session *s = xt->ftp->sessions; s; s = s->next)
 		ftpi__dconn_release_all(xt, s);
 	ftpi__dconn_remote_release(xt);
+	for (uint32_t i = 0; i < xt->sh_cap; i++) /* withheld verdicts (dconns went above) */
+		if (xt->sh_slots[i].obj && xt->sh_slots[i].kind == FTPI__SH_CHECK) {
+			ftpi__free(xt->cx, FTPI__POOL_EXPECT, xt->sh_slots[i].obj,
+				   sizeof(struct withheld));
+			ftpi__shslot_free(xt, i + 1);
+		}
+	if (xt->sh_slots)
+		ftpi__free(xt->cx, FTPI__POOL_EXPECT, xt->sh_slots, xt->sh_cap * sizeof *xt->sh_slots);
+	xt->sh_slots = NULL;
 	ftpi__free(xt->cx, FTPI__POOL_EXPECT, xt->buckets, xt->nbuckets * sizeof *xt->buckets);
 	xt->buckets = NULL;
 }

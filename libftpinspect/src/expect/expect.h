@@ -10,6 +10,7 @@
 #include "reasm.h"
 #include "session.h"
 #include "store.h"
+#include "share.h"
 #include "fhash.h"
 
 struct ftpi_expect {
@@ -35,6 +36,7 @@ struct ftpi_expect {
 	uint64_t created_us, firm_us;
 	uint64_t frame;
 	ftpi__sref sref;                   /* published in the shared store, 0 = not */
+	uint32_t shseq;                    /* published in Redis (share.h), 0 = not */
 };
 
 struct ftpi_dconn {
@@ -70,6 +72,23 @@ struct ftpi_dconn {
 	ftpi__sref sref;
 	struct ftpi_endpoint rcli, rsrv; /* that session's control connection */
 	uint8_t answered;                /* the responder's SYN-ACK was seen */
+	/* Redis (share.h): looked up (sh_pending) or claimed (sh_claimed) from another sensor */
+	uint32_t shslot;                 /* its request slot + 1, 0 = none */
+	uint8_t sh_pending, sh_claimed, sh_never, sh_held;
+	uint64_t sh_syns, sh_back;       /* a closed claimed connection's packets each way */
+	char rkey[FTPI__SH_KEY];         /* the claimed entry */
+	char rsensor[FTPI__SH_SENSOR];   /* the sensor of its control connection */
+};
+
+/* A request to Redis in flight or waiting for a retry, and what it is for. */
+struct ftpi__shslot {
+	void *obj;       /* the dconn or the withheld verdict; NULL = free */
+	uint32_t gen, next;
+	uint8_t kind;    /* FTPI__SH_LOOKUP, _CHECK, _XFER */
+	uint8_t busy;    /* a request is out */
+	uint8_t final;   /* the last ask: decided whatever the other sensors' progress */
+	uint8_t tries;   /* asks so far (the retry interval doubles) */
+	uint64_t since, due; /* wall clock (ftpi__share_now): first request, next retry */
 };
 
 /* The expect stage's state. */
@@ -85,9 +104,16 @@ struct ftpi__expect_tab {
 	unsigned me;                    /* this engine's index in the store */
 	struct ftpi_dconn *remote;      /* closed claimed data connections waiting for their reply */
 	uint32_t remote_open;           /* claimed connections not answered yet */
+	struct ftpi__share *share;      /* Redis, or NULL */
+	struct ftpi__shslot *sh_slots;  /* max_pending of the share */
+	uint32_t sh_cap, sh_used, sh_free;
+	uint64_t sh_next_due;           /* wall clock of the next retry, 0 = none */
+	uint64_t sh_hold_us;            /* oldest connection still looked up (capture time) */
 };
 
 int ftpi__expect_init(struct ftpi__expect_tab *xt, struct ftpi__ctx *cx, struct ftpi__ftp *ftp);
+/* With a Redis store (share.h): the request slots. */
+int ftpi__expect_share_init(struct ftpi__expect_tab *xt, struct ftpi__share *share);
 /* Frees every expectation and every session's data connections, without events. */
 void ftpi__expect_release(struct ftpi__expect_tab *xt);
 
@@ -104,6 +130,10 @@ void ftpi__dconn_xfer_update(struct ftpi__expect_tab *xt, struct ftpi_session *s
 void ftpi__expect_session_ending(struct ftpi__expect_tab *xt, struct ftpi_session *s);
 
 void ftpi__expect_tick(struct ftpi__expect_tab *xt, uint64_t now);
+/* Redis: takes the answers that came and sends the retries that are due (never waits). */
+void ftpi__expect_share_poll(struct ftpi__expect_tab *xt);
+/* Tells the other sensors how far this engine has decided (every packet; an atomic store). */
+void ftpi__expect_share_mark(struct ftpi__expect_tab *xt);
 void ftpi__expect_flush(struct ftpi__expect_tab *xt);
 
 /* A new flow: is it a data connection of some session? Returns a dconn (flow->role becomes DATA)

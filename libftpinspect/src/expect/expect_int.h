@@ -20,4 +20,60 @@ void ftpi__dconn_remote_tick(struct ftpi__expect_tab *xt, uint64_t now, int forc
 /* Frees them without events (teardown). */
 void ftpi__dconn_remote_release(struct ftpi__expect_tab *xt);
 
+/* ---- Redis request slots (ftpi__expect_tab.sh_slots): ticket = index | generation << 20 ---- */
+#define FTPI__SHSLOT_NIL UINT32_MAX
+
+static inline uint32_t ftpi__shslot_ticket(const struct ftpi__expect_tab *xt, uint32_t idx)
+{
+	return idx | ((xt->sh_slots[idx].gen & 0xfffu) << 20);
+}
+
+/* A free slot for obj: its index + 1, or 0 when all are taken. */
+static inline uint32_t ftpi__shslot_new(struct ftpi__expect_tab *xt, int kind, void *obj)
+{
+	uint32_t i = xt->sh_free;
+	if (i == FTPI__SHSLOT_NIL)
+		return 0;
+	struct ftpi__shslot *sl = &xt->sh_slots[i];
+	xt->sh_free = sl->next;
+	sl->obj = obj;
+	sl->kind = (uint8_t)kind;
+	sl->busy = 0;
+	sl->final = 0;
+	sl->tries = 0;
+	sl->since = sl->due = 0;
+	xt->sh_used++;
+	return i + 1;
+}
+
+static inline void ftpi__shslot_free(struct ftpi__expect_tab *xt, uint32_t idx1)
+{
+	struct ftpi__shslot *sl = &xt->sh_slots[idx1 - 1];
+	sl->obj = NULL;
+	sl->gen++;
+	sl->next = xt->sh_free;
+	xt->sh_free = idx1 - 1;
+	xt->sh_used--;
+}
+
+/* The slot an answer is for, NULL when its object went away. */
+static inline struct ftpi__shslot *ftpi__shslot_of(struct ftpi__expect_tab *xt, uint32_t ticket)
+{
+	uint32_t i = ticket & 0xfffffu;
+	if (i >= xt->sh_cap || xt->sh_slots[i].obj == NULL ||
+	    (xt->sh_slots[i].gen & 0xfffu) != ticket >> 20)
+		return NULL;
+	return &xt->sh_slots[i];
+}
+
+/* Redis answers for data connections (dconn.c). A LOOKUP that found and claimed an entry: the
+ * connection now belongs to that session (d filled by the caller). */
+void ftpi__dconn_share_claimed(struct ftpi__expect_tab *xt, struct ftpi_dconn *d);
+/* Nothing to claim: d is freed; returns its flow when it is still open (for a second look as
+ * an ordinary connection), else NULL. */
+struct ftpi_flow *ftpi__dconn_share_giveup(struct ftpi__expect_tab *xt, struct ftpi_dconn *d);
+/* The owner's transfer: 1 when d was emitted and freed (final, owner gone, error, or force). */
+int ftpi__dconn_share_xfer(struct ftpi__expect_tab *xt, struct ftpi_dconn *d,
+			   const struct ftpi__sh_answer *a, int force);
+
 #endif /* FTPI_EXPECT_INT_H */

@@ -15,6 +15,8 @@
 
 #include "store.h"
 
+#include "share.h"
+
 #define STRIPES 64
 #define NIL UINT32_MAX
 
@@ -40,6 +42,7 @@ struct ftpi_expect_store {
 	_Atomic uint64_t *wm;
 	_Atomic int *attached;
 	_Atomic uint64_t published, claimed, lookups, full, waits, wait_timeouts, wait_ns;
+	struct ftpi__share *share; /* Redis (ftpi_expect_store_new_shared), or NULL */
 };
 
 static uint32_t bucket_of(const struct ftpi_expect_store *st, uint16_t port)
@@ -97,10 +100,55 @@ nomem:
 	return NULL;
 }
 
+ftpi_expect_store *ftpi_expect_store_new_shared(const struct ftpi_share_config *sc,
+						uint32_t max_entries, unsigned max_engines,
+						uint64_t max_wait_us, int *status)
+{
+	int st_status;
+	struct ftpi_expect_store *st = ftpi_expect_store_new(max_entries, max_engines, max_wait_us,
+							     &st_status);
+	if (st == NULL) {
+		if (status)
+			*status = st_status;
+		return NULL;
+	}
+	st->share = ftpi__share_new(sc, max_engines, 0, 0, &st_status);
+	if (status)
+		*status = st_status;
+	if (st->share == NULL) {
+		ftpi_expect_store_free(st);
+		return NULL;
+	}
+	return st;
+}
+
+int ftpi_share_stats_get(ftpi_expect_store *st, struct ftpi_share_stats *out, size_t out_size,
+			 char *last_error, size_t n)
+{
+	struct ftpi_share_stats s;
+	if (st == NULL || out == NULL || st->share == NULL)
+		return FTPI_E_INVAL;
+	ftpi__share_stats(st->share, &s, last_error, n);
+	memcpy(out, &s, FTPI__MIN(out_size, sizeof s));
+	return FTPI_OK;
+}
+
+void ftpi_share_flush(ftpi_expect_store *st, uint64_t wait_us)
+{
+	if (st && st->share)
+		ftpi__share_drain(st->share, wait_us);
+}
+
+struct ftpi__share *ftpi__store_share(const struct ftpi_expect_store *st)
+{
+	return st ? st->share : NULL;
+}
+
 void ftpi_expect_store_free(ftpi_expect_store *st)
 {
 	if (st == NULL)
 		return;
+	ftpi__share_free(st->share);
 	if (st->e && st->bucket && st->wm && st->attached) {
 		for (int i = 0; i < STRIPES; i++)
 			pthread_mutex_destroy(&st->stripe[i]);

@@ -39,6 +39,9 @@ typedef int (*ftpi__sx_fit)(void *arg, const struct ftpi__sx_pub *p, struct ftpi
 /* A reference to an entry: index and generation; 0 = none. */
 typedef uint64_t ftpi__sref;
 
+struct ftpi__share;
+/* The Redis side of a shared store (share.h), or NULL. */
+struct ftpi__share *ftpi__store_share(const struct ftpi_expect_store *st);
 /* max_engines of the store. */
 unsigned ftpi__store_engines(const struct ftpi_expect_store *st);
 /* Registers an engine; FTPI_E_INVAL when the index is out of range or taken. */

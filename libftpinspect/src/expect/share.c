@@ -1,0 +1,1607 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * share.c - Redis for a shared expectation store and for the event stream (share.h). One I/O
+ * thread per object owns a hiredis connection and runs synchronous, pipelined calls; engines
+ * talk to it through a bounded request ring and their own answer rings, so nothing on the packet
+ * path waits. Key layout (docs/sensors.md): an expectation is the hash
+ * ftpi:{TAG}:exp:PORT:SENSOR:SID:SEQ with a TTL, indexed in the set ftpi:{TAG}:idx:PORT, where TAG
+ * is the responder's /24 (IPv4) or /64 (IPv6) prefix, so a Redis Cluster keeps a server's keys
+ * (and a load balancer's nodes) in one slot; its claim is the hash KEY:claim, taken with HSETNX.
+ * A failure drops the connection; the thread reconnects with backoff (100 ms doubling to 5 s) and
+ * answers "error" meanwhile, so engines decide locally. Allocation: fixed rings at creation, and
+ * stream lines under a byte cap. Without hiredis only the stubs at the end are built.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "share.h"
+
+#include "fit.h"
+
+uint64_t ftpi__share_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+/* URL: redis://[USER:PASS@]HOST:PORT[/DB or /STREAM]; rediss:// for TLS. */
+struct sh_url {
+	int tls;
+	char user[64], pass[128], host[128], path[128];
+	int port;
+};
+
+static int url_parse(const char *url, struct sh_url *u)
+{
+	const char *p, *at, *colon, *slash;
+	memset(u, 0, sizeof *u);
+	u->port = 6379;
+	if (url == NULL)
+		return -1;
+	if (strncmp(url, "redis://", 8) == 0) {
+		p = url + 8;
+	} else if (strncmp(url, "rediss://", 9) == 0) {
+		p = url + 9;
+		u->tls = 1;
+	} else {
+		return -1;
+	}
+	slash = strchr(p, '/');
+	if (slash == NULL)
+		slash = p + strlen(p);
+	at = memchr(p, '@', (size_t)(slash - p));
+	if (at != NULL) {
+		const char *c = memchr(p, ':', (size_t)(at - p));
+		size_t ul = c ? (size_t)(c - p) : (size_t)(at - p);
+		if (ul >= sizeof u->user)
+			return -1;
+		memcpy(u->user, p, ul);
+		if (c) {
+			size_t pl = (size_t)(at - c - 1);
+			if (pl >= sizeof u->pass)
+				return -1;
+			memcpy(u->pass, c + 1, pl);
+		}
+		p = at + 1;
+	}
+	colon = memchr(p, ':', (size_t)(slash - p));
+	const char *hend = colon ? colon : slash;
+	if (hend == p || (size_t)(hend - p) >= sizeof u->host)
+		return -1;
+	memcpy(u->host, p, (size_t)(hend - p));
+	if (colon) {
+		long v = 0;
+		const char *q = colon + 1;
+		if (q == slash)
+			return -1;
+		for (; q < slash; q++) {
+			if (*q < '0' || *q > '9' || (v = v * 10 + (*q - '0')) > 65535)
+				return -1;
+		}
+		if (v == 0)
+			return -1;
+		u->port = (int)v;
+	}
+	if (*slash == '/') {
+		if (strlen(slash + 1) >= sizeof u->path)
+			return -1;
+		strcpy(u->path, slash + 1);
+	}
+	return 0;
+}
+
+size_t ftpi_share_url_display(const char *url, char *buf, size_t n)
+{
+	struct sh_url u;
+	int k;
+	if (buf == NULL || n == 0)
+		return 0;
+	if (url_parse(url, &u) != 0)
+		k = snprintf(buf, n, "(invalid redis URL)");
+	else
+		k = snprintf(buf, n, "%s://%s%s%s:%d%s%s", u.tls ? "rediss" : "redis", u.user,
+			     u.user[0] ? "@" : "", u.host, u.port, u.path[0] ? "/" : "", u.path);
+	return k < 0 ? 0 : FTPI__MIN((size_t)k, n - 1);
+}
+
+void ftpi_share_config_init(struct ftpi_share_config *sc)
+{
+	if (sc == NULL)
+		return;
+	memset(sc, 0, sizeof *sc);
+	sc->size = sizeof *sc;
+	sc->wait_us = 3000000;
+	sc->max_pending = 4096;
+	sc->queue_len = 16384;
+	sc->timeout_expect = 120000000;
+	sc->io_timeout_us = 500000;
+}
+
+static int sensor_ok(const char *s)
+{
+	size_t n = s ? strlen(s) : 0;
+	if (n == 0 || n >= FTPI__SH_SENSOR)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '.' || c == '_' || c == '-'))
+			return 0;
+	}
+	return 1;
+}
+
+#ifdef FTPI_WITH_REDIS
+#include <hiredis/hiredis.h>
+
+enum { R_PUB = 1, R_UPD, R_LOOKUP, R_CHECK, R_XFER, R_NOTE, R_XADD };
+
+struct req {
+	uint8_t type;
+	uint16_t me;
+	uint32_t ticket;
+	char key[FTPI__SH_KEY];
+	char field[16];
+	struct ftpi__sx_pub p;      /* PUB */
+	struct ftpi_xfer x;         /* PUB, UPD */
+	uint8_t has_x, matched;
+	uint64_t firm_us, gone_us;  /* UPD */
+	struct ftpi_endpoint cli, srv; /* LOOKUP */
+	uint64_t now_us, max_age_us;    /* LOOKUP; CHECK: now_us = when the expectation ended */
+	uint8_t final;                  /* LOOKUP, CHECK: decide now, whatever others' progress */
+	char *line;                 /* XADD */
+	size_t len;
+};
+
+struct aring {
+	pthread_mutex_t lock;
+	struct ftpi__sh_answer *a;
+	uint32_t head, n;
+	_Atomic uint32_t outstanding; /* requests sent whose answer was not taken */
+	_Atomic uint32_t ready;       /* answers waiting in the ring */
+};
+
+struct ftpi__share {
+	struct sh_url url;
+	char disp[300];
+	char sensor[FTPI__SH_SENSOR];
+	uint64_t wait_us, timeout_expect, io_timeout_us, stream_maxlen;
+	uint32_t max_pending, qcap;
+	unsigned engines;
+	struct req *q;
+	struct req *batch; /* the I/O thread's (BATCH) */
+	uint32_t qhead, qn;
+	size_t qbytes, qbytes_cap;
+	int busy; /* the thread is working on a request taken from the ring */
+	pthread_mutex_t lock;
+	pthread_cond_t cv, idle;
+	int stop;
+	pthread_t thr;
+	int started;
+	struct aring *ar;
+	_Atomic uint64_t *progress; /* per engine: everything before it is decided */
+	uint64_t wm_sent, wm_sent_at;
+	redisContext *c;
+	uint64_t next_try_us, backoff_us;
+	int ever_connected;
+	char last_error[400];
+	_Atomic uint32_t seq;
+	_Atomic uint64_t connected, errors, reconnects, published, lookups, claims, claim_lost,
+		pending_dropped, queue_full, withheld, remote_claimed, stream_events, stream_dropped;
+};
+
+static void set_error(struct ftpi__share *sh, const char *what, const char *detail)
+{
+	atomic_fetch_add(&sh->errors, 1);
+	pthread_mutex_lock(&sh->lock);
+	snprintf(sh->last_error, sizeof sh->last_error, "%.200s: %.20s%s%.150s", sh->disp, what,
+		 detail ? ": " : "", detail ? detail : "");
+	pthread_mutex_unlock(&sh->lock);
+}
+
+static void drop_conn(struct ftpi__share *sh)
+{
+	if (sh->c)
+		redisFree(sh->c);
+	sh->c = NULL;
+	atomic_store(&sh->connected, 0);
+	sh->backoff_us = sh->backoff_us ? FTPI__MIN(sh->backoff_us * 2, 5000000u) : 100000u;
+	sh->next_try_us = ftpi__share_now() + sh->backoff_us;
+}
+
+/* A reply that is an error (or none) drops the connection. */
+static int reply_bad(struct ftpi__share *sh, redisReply *r, const char *what)
+{
+	if (r == NULL) {
+		set_error(sh, what, sh->c && sh->c->errstr[0] ? sh->c->errstr : "no reply");
+		if (sh->c) /* (a pipeline's later replies find it dropped already) */
+			drop_conn(sh);
+		return 1;
+	}
+	if (r->type == REDIS_REPLY_ERROR) {
+		set_error(sh, what, r->str);
+		freeReplyObject(r);
+		drop_conn(sh);
+		return 1;
+	}
+	return 0;
+}
+
+static int ensure_conn(struct ftpi__share *sh)
+{
+	if (sh->c)
+		return 0;
+	if (ftpi__share_now() < sh->next_try_us)
+		return -1;
+	if (sh->ever_connected || sh->next_try_us)
+		atomic_fetch_add(&sh->reconnects, 1);
+	struct timeval tv = {(time_t)(sh->io_timeout_us / 1000000),
+			     (suseconds_t)(sh->io_timeout_us % 1000000)};
+	sh->c = redisConnectWithTimeout(sh->url.host, sh->url.port, tv);
+	if (sh->c == NULL || sh->c->err) {
+		set_error(sh, "connect", sh->c ? sh->c->errstr : "out of memory");
+		drop_conn(sh);
+		return -1;
+	}
+	redisSetTimeout(sh->c, tv);
+	redisReply *r;
+	if (sh->url.pass[0]) {
+		if (sh->url.user[0])
+			r = redisCommand(sh->c, "AUTH %s %s", sh->url.user, sh->url.pass);
+		else
+			r = redisCommand(sh->c, "AUTH %s", sh->url.pass);
+		if (reply_bad(sh, r, "AUTH"))
+			return -1;
+		freeReplyObject(r);
+	}
+	if (sh->stream_maxlen == 0 && sh->url.path[0]) {
+		r = redisCommand(sh->c, "SELECT %s", sh->url.path);
+		if (reply_bad(sh, r, "SELECT"))
+			return -1;
+		freeReplyObject(r);
+	}
+	r = redisCommand(sh->c, "PING");
+	if (reply_bad(sh, r, "PING"))
+		return -1;
+	freeReplyObject(r);
+	sh->ever_connected = 1;
+	sh->backoff_us = 0;
+	atomic_store(&sh->connected, 1);
+	return 0;
+}
+
+/* ---- keys and values ---- */
+
+static void tag_of(const struct ftpi_addr *a, char *buf, size_t n)
+{
+	if (a->family == 6)
+		snprintf(buf, n, "%02x%02x:%02x%02x:%02x%02x:%02x%02x::/64", a->ip[0], a->ip[1],
+			 a->ip[2], a->ip[3], a->ip[4], a->ip[5], a->ip[6], a->ip[7]);
+	else
+		snprintf(buf, n, "%u.%u.%u.0/24", a->ip[0], a->ip[1], a->ip[2]);
+}
+
+static void addr_text(const struct ftpi_addr *a, char *buf, size_t n)
+{
+	if (a->family == 0)
+		snprintf(buf, n, "-");
+	else
+		ftpi_addr_format(a, buf, n);
+}
+
+static int addr_parse(const char *s, size_t len, struct ftpi_addr *a)
+{
+	char t[64];
+	memset(a, 0, sizeof *a);
+	if (len == 0 || len >= sizeof t)
+		return -1;
+	memcpy(t, s, len);
+	t[len] = 0;
+	if (strcmp(t, "-") == 0)
+		return 0;
+	if (inet_pton(AF_INET, t, a->ip) == 1) {
+		a->family = 4;
+		return 0;
+	}
+	if (inet_pton(AF_INET6, t, a->ip) == 1) {
+		a->family = 6;
+		return 0;
+	}
+	return -1;
+}
+
+static uint64_t num(const char *s, size_t len)
+{
+	uint64_t v = 0;
+	for (size_t i = 0; i < len && s[i] >= '0' && s[i] <= '9'; i++)
+		v = v * 10 + (uint64_t)(s[i] - '0');
+	return v;
+}
+
+static uint64_t ttl_s(const struct ftpi__share *sh)
+{
+	return (sh->timeout_expect + 2 * sh->wait_us) / 1000000u + 10u;
+}
+
+/* A flat field/value array (HGETALL) into an expectation. */
+static void parse_entry(const redisReply *h, struct ftpi__sh_answer *a, int *matched,
+			uint64_t *gone_us)
+{
+	memset(&a->p, 0, sizeof a->p);
+	memset(&a->x, 0, sizeof a->x);
+	*matched = 0;
+	*gone_us = 0;
+	a->sensor[0] = 0;
+	for (size_t i = 0; i + 1 < h->elements; i += 2) {
+		const redisReply *k = h->element[i], *v = h->element[i + 1];
+		if (k->type != REDIS_REPLY_STRING || v->type != REDIS_REPLY_STRING)
+			continue;
+		const char *f = k->str, *s = v->str;
+		size_t l = (size_t)v->len;
+#define F(name) (strcmp(f, name) == 0)
+		if (F("sid"))
+			a->p.session_id = num(s, l);
+		else if (F("sensor"))
+			snprintf(a->sensor, sizeof a->sensor, "%.*s", (int)FTPI__MIN(l, 48), s);
+		else if (F("ctl_client"))
+			addr_parse(s, l, &a->p.scli.addr);
+		else if (F("ctl_client_port"))
+			a->p.scli.port = (uint16_t)num(s, l);
+		else if (F("ctl_server"))
+			addr_parse(s, l, &a->p.ssrv.addr);
+		else if (F("ctl_server_port"))
+			a->p.ssrv.port = (uint16_t)num(s, l);
+		else if (F("target"))
+			addr_parse(s, l, &a->p.target.addr);
+		else if (F("port"))
+			a->p.target.port = (uint16_t)num(s, l);
+		else if (F("reached"))
+			a->p.has_reached = addr_parse(s, l, &a->p.reached) == 0 &&
+					   a->p.reached.family != 0;
+		else if (F("announce"))
+			a->p.announce = (uint8_t)num(s, l);
+		else if (F("active"))
+			a->p.active = (uint8_t)num(s, l);
+		else if (F("firm"))
+			a->p.firm = (uint8_t)num(s, l);
+		else if (F("bounce"))
+			a->p.bounce = (uint8_t)num(s, l);
+		else if (F("tls"))
+			a->p.tls_session = (uint8_t)num(s, l);
+		else if (F("created_us"))
+			a->p.created_us = num(s, l);
+		else if (F("firm_us"))
+			a->p.firm_us = num(s, l);
+		else if (F("frame"))
+			a->p.frame = num(s, l);
+		else if (F("matched"))
+			*matched = (int)num(s, l);
+		else if (F("gone_us"))
+			*gone_us = num(s, l);
+		else if (F("xverb"))
+			a->x.verb = (uint8_t)num(s, l);
+		else if (F("xstate"))
+			a->x.state = (uint8_t)num(s, l);
+		else if (F("xstatus"))
+			a->x.status = (uint8_t)num(s, l);
+		else if (F("file")) {
+			a->x.file_len = (uint16_t)FTPI__MIN(l, sizeof a->x.file);
+			memcpy(a->x.file, s, a->x.file_len);
+		}
+#undef F
+	}
+}
+
+static void xfer_args(const struct ftpi_xfer *x, const char **av, size_t *al, int *ac,
+		      char nb[3][24])
+{
+	snprintf(nb[0], 24, "%u", x->verb);
+	snprintf(nb[1], 24, "%u", x->state);
+	snprintf(nb[2], 24, "%u", x->status);
+	const char *f[] = {"xverb", "xstate", "xstatus"};
+	for (int i = 0; i < 3; i++) {
+		av[*ac] = f[i];
+		al[(*ac)++] = strlen(f[i]);
+		av[*ac] = nb[i];
+		al[(*ac)++] = strlen(nb[i]);
+	}
+	av[*ac] = "file";
+	al[(*ac)++] = 4;
+	av[*ac] = x->file;
+	al[(*ac)++] = x->file_len;
+}
+
+static int app_pub(struct ftpi__share *sh, const struct req *q)
+{
+	const struct ftpi__sx_pub *p = &q->p;
+	char b[20][64], nb[3][24];
+	const char *av[64];
+	size_t al[64];
+	int ac = 0, k = 0;
+	uint64_t deadline = (p->firm ? p->firm_us : p->created_us) + sh->timeout_expect;
+#define KV(name, ...)                                                                              \
+	do {                                                                                       \
+		snprintf(b[k], sizeof b[k], __VA_ARGS__);                                          \
+		av[ac] = name;                                                                     \
+		al[ac++] = strlen(name);                                                           \
+		av[ac] = b[k];                                                                     \
+		al[ac++] = strlen(b[k++]);                                                         \
+	} while (0)
+	av[ac] = "HSET";
+	al[ac++] = 4;
+	av[ac] = q->key;
+	al[ac++] = strlen(q->key);
+	KV("sid", "%llu", (unsigned long long)p->session_id);
+	KV("sensor", "%s", sh->sensor);
+	addr_text(&p->scli.addr, b[k], sizeof b[k]);
+	av[ac] = "ctl_client";
+	al[ac++] = 10;
+	av[ac] = b[k];
+	al[ac++] = strlen(b[k++]);
+	KV("ctl_client_port", "%u", p->scli.port);
+	addr_text(&p->ssrv.addr, b[k], sizeof b[k]);
+	av[ac] = "ctl_server";
+	al[ac++] = 10;
+	av[ac] = b[k];
+	al[ac++] = strlen(b[k++]);
+	KV("ctl_server_port", "%u", p->ssrv.port);
+	addr_text(&p->target.addr, b[k], sizeof b[k]);
+	av[ac] = "target";
+	al[ac++] = 6;
+	av[ac] = b[k];
+	al[ac++] = strlen(b[k++]);
+	KV("port", "%u", p->target.port);
+	if (p->has_reached) {
+		addr_text(&p->reached, b[k], sizeof b[k]);
+		av[ac] = "reached";
+		al[ac++] = 7;
+		av[ac] = b[k];
+		al[ac++] = strlen(b[k++]);
+	}
+	KV("announce", "%u", p->announce);
+	KV("command", "%s", ftpi_announce_name(p->announce) ? ftpi_announce_name(p->announce) : "");
+	KV("active", "%u", p->active);
+	KV("firm", "%u", p->firm);
+	KV("bounce", "%u", p->bounce);
+	KV("tls", "%u", p->tls_session);
+	KV("created_us", "%llu", (unsigned long long)p->created_us);
+	KV("firm_us", "%llu", (unsigned long long)p->firm_us);
+	KV("frame", "%llu", (unsigned long long)p->frame);
+	KV("deadline_us", "%llu", (unsigned long long)deadline);
+#undef KV
+	if (q->has_x)
+		xfer_args(&q->x, av, al, &ac, nb);
+	uint64_t ttl = ttl_s(sh);
+	int n = 0;
+	redisAppendCommandArgv(sh->c, ac, av, al);
+	n++;
+	redisAppendCommand(sh->c, "EXPIRE %s %llu", q->key, (unsigned long long)ttl);
+	n++;
+	/* indexed under the target's prefix, and where else the connection may go */
+	struct ftpi_addr where[3];
+	int nw = 0;
+	where[nw++] = p->target.addr;
+	if (!p->active && p->has_reached)
+		where[nw++] = p->reached;
+	if (!p->active && !ftpi__addr_eq(&p->ssrv.addr, &p->target.addr))
+		where[nw++] = p->ssrv.addr;
+	if (p->active && p->bounce)
+		where[nw++] = p->scli.addr;
+	char tags[3][64];
+	for (int i = 0; i < nw; i++) {
+		tag_of(&where[i], tags[i], sizeof tags[i]);
+		int dup = 0;
+		for (int j = 0; j < i; j++)
+			dup |= strcmp(tags[i], tags[j]) == 0;
+		if (dup)
+			continue;
+		char idx[FTPI__SH_KEY];
+		snprintf(idx, sizeof idx, "ftpi:{%s}:idx:%u", tags[i], p->target.port);
+		redisAppendCommand(sh->c, "SADD %s %s", idx, q->key);
+		redisAppendCommand(sh->c, "EXPIRE %s %llu", idx, (unsigned long long)ttl);
+		n += 2;
+	}
+	return n;
+}
+
+static int app_upd(struct ftpi__share *sh, const struct req *q)
+{
+	char b[3][24], nb[3][24];
+	const char *av[24];
+	size_t al[24];
+	int ac = 0;
+	av[ac] = "HSET";
+	al[ac++] = 4;
+	av[ac] = q->key;
+	al[ac++] = strlen(q->key);
+	if (q->firm_us) {
+		snprintf(b[0], sizeof b[0], "%llu", (unsigned long long)q->firm_us);
+		av[ac] = "firm";
+		al[ac++] = 4;
+		av[ac] = "1";
+		al[ac++] = 1;
+		av[ac] = "firm_us";
+		al[ac++] = 7;
+		av[ac] = b[0];
+		al[ac++] = strlen(b[0]);
+	}
+	if (q->matched) {
+		av[ac] = "matched";
+		al[ac++] = 7;
+		av[ac] = "1";
+		al[ac++] = 1;
+	}
+	if (q->gone_us) {
+		snprintf(b[1], sizeof b[1], "%llu", (unsigned long long)q->gone_us);
+		av[ac] = "gone_us";
+		al[ac++] = 7;
+		av[ac] = b[1];
+		al[ac++] = strlen(b[1]);
+	}
+	if (q->has_x)
+		xfer_args(&q->x, av, al, &ac, nb);
+	if (ac == 2)
+		return 0;
+	redisAppendCommandArgv(sh->c, ac, av, al);
+	return 1;
+}
+
+/* The sensor's progress for the others: every publication and decision before T is in Redis.
+ * Called with the lock held and the queue empty (so whatever the engines queued before they
+ * stored their progress has been sent). */
+static uint64_t progress_min(struct ftpi__share *sh)
+{
+	uint64_t t = UINT64_MAX;
+	for (unsigned i = 0; i < sh->engines; i++) {
+		uint64_t v = atomic_load_explicit(&sh->progress[i], memory_order_acquire);
+		if (v < t)
+			t = v;
+	}
+	return t;
+}
+
+static void write_wm(struct ftpi__share *sh, uint64_t t)
+{
+	uint64_t now = ftpi__share_now();
+	if (sh->stream_maxlen || t == sh->wm_sent || (now - sh->wm_sent_at < 20000 && t != UINT64_MAX))
+		return;
+	if (ensure_conn(sh) != 0)
+		return;
+	redisReply *r = redisCommand(sh->c, "HSET ftpi:{wm}:progress %s %llu", sh->sensor,
+				     (unsigned long long)t);
+	if (reply_bad(sh, r, "progress"))
+		return;
+	freeReplyObject(r);
+	r = redisCommand(sh->c, "EXPIRE ftpi:{wm}:progress %llu", (unsigned long long)ttl_s(sh));
+	if (reply_bad(sh, r, "progress"))
+		return;
+	freeReplyObject(r);
+	sh->wm_sent = t;
+	sh->wm_sent_at = now;
+}
+
+/* Not decidable yet (from a flat HGETALL of the progress hash): another sensor has not decided
+ * everything before t, or no other sensor is known (one may start later: the wait decides). */
+static int others_behind(const struct ftpi__share *sh, const redisReply *w, uint64_t t)
+{
+	int others = 0;
+	if (w == NULL || w->type != REDIS_REPLY_ARRAY)
+		return 1;
+	for (size_t i = 0; i + 1 < w->elements; i += 2) {
+		const redisReply *k = w->element[i], *v = w->element[i + 1];
+		if (k->type != REDIS_REPLY_STRING || v->type != REDIS_REPLY_STRING ||
+		    strcmp(k->str, sh->sensor) == 0)
+			continue;
+		others++;
+		if (num(v->str, (size_t)v->len) < t)
+			return 1;
+	}
+	return others == 0;
+}
+
+/* KEYS: the index, the progress hash; ARGV: the connection's time, the expectations' lifetime
+ * (µs of capture time). Only entries that may be the connection's come back, at most 32: not
+ * announced after it, not let go before it, not expired (entries gone from Redis leave the
+ * index). */
+static const char *LOOKUP_LUA =
+	"local now, life, out = tonumber(ARGV[1]), tonumber(ARGV[2]), {} "
+	"for _, k in ipairs(redis.call('SMEMBERS', KEYS[1])) do "
+	"  local m = redis.call('HMGET', k, 'created_us', 'gone_us', 'firm_us') "
+	"  if not m[1] then redis.call('SREM', KEYS[1], k) "
+	"  else "
+	"    local c, g, f = tonumber(m[1]), tonumber(m[2] or '0'), tonumber(m[3] or '0') "
+	"    local t0 = (f > 0) and f or c "
+	"    if c <= now and (g == 0 or g >= now) and (now <= t0 or now - t0 < life) "
+	"       and #out < 32 then "
+	"      out[#out + 1] = {k, redis.call('EXISTS', k .. ':claim'), redis.call('HGETALL', k)} "
+	"    end "
+	"  end "
+	"end "
+	"return {redis.call('HGETALL', KEYS[2]), out}";
+
+static void answer(struct ftpi__share *sh, unsigned me, const struct ftpi__sh_answer *a)
+{
+	struct aring *r = &sh->ar[me];
+	pthread_mutex_lock(&r->lock);
+	if (FTPI__ALWAYS(r->n < sh->max_pending)) {
+		r->a[(r->head + r->n) % sh->max_pending] = *a;
+		r->n++;
+		atomic_fetch_add(&r->ready, 1);
+	}
+	pthread_mutex_unlock(&r->lock);
+}
+
+struct cand {
+	int score;
+	uint64_t created;
+	size_t i;
+	struct ftpi__fit fit;
+};
+
+static void append_lookup(struct ftpi__share *sh, const struct req *q)
+{
+	char tag[64], idx[FTPI__SH_KEY];
+	tag_of(&q->srv.addr, tag, sizeof tag);
+	snprintf(idx, sizeof idx, "ftpi:{%s}:idx:%u", tag, q->srv.port);
+	atomic_fetch_add(&sh->lookups, 1);
+	redisAppendCommand(sh->c, "EVAL %s 2 %s ftpi:{wm}:progress %llu %llu", LOOKUP_LUA, idx,
+			   (unsigned long long)q->now_us, (unsigned long long)q->max_age_us);
+}
+
+/* The lookup's answer from its EVAL reply (top, freed here; NULL: the call failed): the best
+ * entry, claimed. */
+static void lookup_reply(struct ftpi__share *sh, const struct req *q, struct ftpi__sh_answer *a,
+			 redisReply *top)
+{
+	if (reply_bad(sh, top, "lookup")) {
+		a->result = FTPI__SHA_ERROR;
+		return;
+	}
+	if (top->type != REDIS_REPLY_ARRAY || top->elements != 2) {
+		freeReplyObject(top);
+		a->result = FTPI__SHA_ERROR;
+		return;
+	}
+	/* a sensor not this far yet may still publish this connection's expectation */
+	int behind = others_behind(sh, top->element[0], q->now_us);
+	const redisReply *r = top->element[1];
+	struct cand cs[16];
+	size_t nc = 0;
+	struct ftpi__sh_answer t;
+	for (size_t i = 0; r->type == REDIS_REPLY_ARRAY && i < r->elements && nc < 16; i++) {
+		redisReply *e = r->element[i];
+		if (e->type != REDIS_REPLY_ARRAY || e->elements != 3 ||
+		    e->element[2]->type != REDIS_REPLY_ARRAY)
+			continue;
+		int matched;
+		uint64_t gone_us;
+		parse_entry(e->element[2], &t, &matched, &gone_us);
+		/* ours: the engine's table has it (gone only means "no more updates": a sensor far
+		 * ahead in its capture may let go before another reaches the connection) */
+		if (strcmp(t.sensor, sh->sensor) == 0 || t.p.target.port != q->srv.port)
+			continue;
+		/* announced after the connection came, or let go (replaced, session over) before:
+		 * not its expectation (capture time, as one sensor would see it) */
+		if (t.p.created_us > q->now_us || (gone_us && gone_us < q->now_us))
+			continue;
+		uint64_t t0 = t.p.firm ? t.p.firm_us : t.p.created_us;
+		if (q->now_us > t0 && q->now_us - t0 >= q->max_age_us)
+			continue;
+		struct ftpi__fit_view v = {&t.p.target, &t.p.scli, &t.p.ssrv, t.p.active,
+					   t.p.bounce, t.p.has_reached};
+		struct ftpi__fit f = ftpi__fit_conn(&v, &q->cli, &q->srv);
+		if (f.score < 0)
+			continue;
+		int claimed = e->element[1]->type == REDIS_REPLY_INTEGER && e->element[1]->integer;
+		f.score += (claimed || matched ? 0 : 4) + (t.p.firm ? 2 : 0);
+		cs[nc].score = f.score;
+		cs[nc].created = t.p.created_us;
+		cs[nc].i = i;
+		cs[nc++].fit = f;
+	}
+	/* best first: score, then the newest */
+	for (size_t i = 1; i < nc; i++)
+		for (size_t j = i; j > 0 && (cs[j].score > cs[j - 1].score ||
+					     (cs[j].score == cs[j - 1].score &&
+					      cs[j].created > cs[j - 1].created));
+		     j--) {
+			struct cand tmp = cs[j];
+			cs[j] = cs[j - 1];
+			cs[j - 1] = tmp;
+		}
+	a->result = FTPI__SHA_NONE;
+	if (behind && !q->final) {
+		freeReplyObject(top);
+		return; /* not yet: asked again */
+	}
+	a->decided = 1;
+	if (nc && sh->c == NULL) { /* an earlier lookup of the batch lost the connection */
+		a->result = FTPI__SHA_ERROR;
+		a->decided = 0;
+		freeReplyObject(top);
+		return;
+	}
+	for (size_t k = 0; k < nc && k < 4; k++) {
+		redisReply *e = r->element[cs[k].i];
+		const char *key = e->element[0]->str;
+		char ck[FTPI__SH_KEY + 8];
+		snprintf(ck, sizeof ck, "%s:claim", key);
+		redisReply *w = redisCommand(sh->c, "HSETNX %s by %s", ck, sh->sensor);
+		if (reply_bad(sh, w, "claim")) {
+			a->result = FTPI__SHA_ERROR;
+			break;
+		}
+		int won = w->type == REDIS_REPLY_INTEGER && w->integer == 1;
+		freeReplyObject(w);
+		if (!won) {
+			atomic_fetch_add(&sh->claim_lost, 1);
+			continue;
+		}
+		int matched;
+		uint64_t gone_us;
+		parse_entry(e->element[2], a, &matched, &gone_us);
+		snprintf(a->key, sizeof a->key, "%s", key);
+		memset(&a->c, 0, sizeof a->c);
+		a->c.cli = q->cli;
+		a->c.srv = q->srv;
+		a->c.cli_bad = (uint8_t)cs[k].fit.cli_bad;
+		a->c.srv_bad = (uint8_t)cs[k].fit.srv_bad;
+		a->c.nat = (uint8_t)cs[k].fit.nat;
+		a->c.n = 1;
+		char cip[64], sip[64];
+		addr_text(&q->cli.addr, cip, sizeof cip);
+		addr_text(&q->srv.addr, sip, sizeof sip);
+		redisAppendCommand(sh->c,
+				   "HSET %s client %s client_port %u server %s server_port %u "
+				   "cli_bad %u srv_bad %u nat %u",
+				   ck, cip, q->cli.port, sip, q->srv.port, a->c.cli_bad, a->c.srv_bad,
+				   a->c.nat);
+		redisAppendCommand(sh->c, "EXPIRE %s %llu", ck, (unsigned long long)ttl_s(sh));
+		for (int i = 0; i < 2; i++) {
+			redisReply *x = NULL;
+			if (redisGetReply(sh->c, (void **)&x) != REDIS_OK)
+				x = NULL;
+			if (reply_bad(sh, x, "claim"))
+				break;
+			freeReplyObject(x);
+		}
+		atomic_fetch_add(&sh->claims, 1);
+		a->result = FTPI__SHA_FOUND;
+		break;
+	}
+	freeReplyObject(top); /* the claim's failures never free the lookup's reply */
+}
+
+/* A claim check from its replies: the progress hash (w), read before the claim (r), so a
+ * claimant past t had claimed by then. Both are freed here; NULL: the call failed. */
+static void check_reply(struct ftpi__share *sh, const struct req *q, struct ftpi__sh_answer *a,
+			redisReply *w, redisReply *r)
+{
+	if (reply_bad(sh, w, "check")) {
+		if (r)
+			freeReplyObject(r);
+		a->result = FTPI__SHA_ERROR;
+		return;
+	}
+	a->decided = q->final || !others_behind(sh, w, q->now_us);
+	freeReplyObject(w);
+	if (reply_bad(sh, r, "check")) {
+		a->result = FTPI__SHA_ERROR;
+		return;
+	}
+	a->result = FTPI__SHA_NONE;
+	if (r->type == REDIS_REPLY_ARRAY && r->elements > 0) {
+		a->result = FTPI__SHA_FOUND;
+		memset(&a->c, 0, sizeof a->c);
+		a->c.n = 1;
+		for (size_t i = 0; i + 1 < r->elements; i += 2) {
+			const char *f = r->element[i]->str, *s = r->element[i + 1]->str;
+			size_t l = (size_t)r->element[i + 1]->len;
+			if (f == NULL || s == NULL)
+				continue;
+			if (strcmp(f, "client") == 0)
+				addr_parse(s, l, &a->c.cli.addr);
+			else if (strcmp(f, "server") == 0)
+				addr_parse(s, l, &a->c.srv.addr);
+			else if (strcmp(f, "client_port") == 0)
+				a->c.cli.port = (uint16_t)num(s, l);
+			else if (strcmp(f, "server_port") == 0)
+				a->c.srv.port = (uint16_t)num(s, l);
+			else if (strcmp(f, "cli_bad") == 0)
+				a->c.cli_bad = (uint8_t)num(s, l);
+			else if (strcmp(f, "srv_bad") == 0)
+				a->c.srv_bad = (uint8_t)num(s, l);
+			else if (strcmp(f, "nat") == 0)
+				a->c.nat = (uint8_t)num(s, l);
+			else if (strcmp(f, "answered") == 0)
+				a->c.answered = (uint8_t)num(s, l);
+			else if (strcmp(f, "clear") == 0)
+				a->c.clear = (uint8_t)num(s, l);
+			else if (strcmp(f, "by") == 0)
+				snprintf(a->sensor, sizeof a->sensor, "%.*s", (int)FTPI__MIN(l, 48),
+					 s);
+		}
+	}
+	freeReplyObject(r);
+}
+
+static void xfer_reply(struct ftpi__share *sh, struct ftpi__sh_answer *a, redisReply *r)
+{
+	if (reply_bad(sh, r, "transfer")) {
+		a->result = FTPI__SHA_ERROR;
+		return;
+	}
+	int matched;
+	uint64_t gone_us;
+	a->result = FTPI__SHA_FOUND;
+	parse_entry(r, a, &matched, &gone_us);
+	a->gone = gone_us != 0;
+	if (r->type != REDIS_REPLY_ARRAY || r->elements == 0)
+		a->gone = 1; /* expired: nothing more will come */
+	freeReplyObject(r);
+}
+
+static int app_note(struct ftpi__share *sh, const struct req *q)
+{
+	char ck[FTPI__SH_KEY + 8];
+	snprintf(ck, sizeof ck, "%s:claim", q->key);
+	redisAppendCommand(sh->c, "HSET %s %s 1", ck, q->field);
+	return 1;
+}
+
+static int app_xadd(struct ftpi__share *sh, const struct req *q)
+{
+	const char *av[8];
+	size_t al[8];
+	char ml[24];
+	snprintf(ml, sizeof ml, "%llu", (unsigned long long)sh->stream_maxlen);
+	av[0] = "XADD";
+	av[1] = sh->url.path;
+	av[2] = "MAXLEN";
+	av[3] = "~";
+	av[4] = ml;
+	av[5] = "*";
+	av[6] = "event";
+	av[7] = q->line;
+	for (int i = 0; i < 7; i++)
+		al[i] = strlen(av[i]);
+	al[7] = q->len;
+	redisAppendCommandArgv(sh->c, 8, av, al);
+	return 1;
+}
+
+/* Replies of the pipelined requests of a batch: n commands for npub publications and nx stream
+ * lines. A failure drops the connection: what was not confirmed is counted as lost. */
+static void read_batch(struct ftpi__share *sh, int n, int npub, int nx)
+{
+	for (int i = 0; i < n; i++) {
+		redisReply *r = NULL;
+		if (redisGetReply(sh->c, (void **)&r) != REDIS_OK)
+			r = NULL;
+		if (reply_bad(sh, r, nx ? "XADD" : "publish")) {
+			atomic_fetch_add(&sh->stream_dropped, (uint64_t)nx);
+			return;
+		}
+		freeReplyObject(r);
+	}
+	atomic_fetch_add(&sh->published, (uint64_t)npub);
+	atomic_fetch_add(&sh->stream_events, (uint64_t)nx);
+}
+
+#define BATCH 64 /* requests taken from the ring at once: their writes go in one pipeline */
+
+static void answer_init(struct ftpi__sh_answer *a, const struct req *q)
+{
+	memset(a, 0, sizeof *a);
+	a->ticket = q->ticket;
+	a->kind = q->type == R_LOOKUP  ? FTPI__SH_LOOKUP
+		  : q->type == R_CHECK ? FTPI__SH_CHECK
+				       : FTPI__SH_XFER;
+	a->result = FTPI__SHA_ERROR;
+}
+
+/* Consecutive lookups: their EVALs in one pipeline, then each one's claim. */
+static void run_lookups(struct ftpi__share *sh, struct req *b, uint32_t n)
+{
+	struct ftpi__sh_answer a;
+	redisReply *top[BATCH];
+	int up = ensure_conn(sh) == 0;
+	for (uint32_t i = 0; up && i < n; i++)
+		append_lookup(sh, &b[i]);
+	/* every EVAL's reply first: the claims that follow are calls of their own */
+	for (uint32_t i = 0; i < n; i++) {
+		top[i] = NULL;
+		if (up && (sh->c == NULL || redisGetReply(sh->c, (void **)&top[i]) != REDIS_OK))
+			top[i] = NULL;
+	}
+	for (uint32_t i = 0; i < n; i++) {
+		answer_init(&a, &b[i]);
+		if (!up)
+			atomic_fetch_add(&sh->errors, 1); /* not sent: Redis unreachable */
+		else
+			lookup_reply(sh, &b[i], &a, top[i]);
+		answer(sh, b[i].me, &a);
+	}
+}
+
+/* Consecutive claim checks and transfer reads: one pipeline. */
+static void run_reads(struct ftpi__share *sh, struct req *b, uint32_t n)
+{
+	struct ftpi__sh_answer a;
+	redisReply *rep[2 * BATCH];
+	uint32_t k = 0;
+	int up = ensure_conn(sh) == 0;
+	for (uint32_t i = 0; up && i < n; i++) {
+		if (b[i].type == R_CHECK) {
+			redisAppendCommand(sh->c, "HGETALL ftpi:{wm}:progress");
+			redisAppendCommand(sh->c, "HGETALL %s:claim", b[i].key);
+			k += 2;
+		} else {
+			redisAppendCommand(sh->c, "HGETALL %s", b[i].key);
+			k++;
+		}
+	}
+	for (uint32_t i = 0; i < k; i++)
+		if (sh->c == NULL || redisGetReply(sh->c, (void **)&rep[i]) != REDIS_OK)
+			rep[i] = NULL;
+	k = 0;
+	for (uint32_t i = 0; i < n; i++) {
+		answer_init(&a, &b[i]);
+		if (!up) {
+			atomic_fetch_add(&sh->errors, 1); /* not sent: Redis unreachable */
+		} else if (b[i].type == R_CHECK) {
+			check_reply(sh, &b[i], &a, rep[k], rep[k + 1]);
+			k += 2;
+		} else {
+			xfer_reply(sh, &a, rep[k++]);
+		}
+		answer(sh, b[i].me, &a);
+	}
+}
+
+
+/* A batch, in order: writes (publications, updates, notes, stream lines) are pipelined; a
+ * request with an answer first collects the pipeline's replies, then runs on its own. */
+static void run_batch(struct ftpi__share *sh, struct req *b, uint32_t nb)
+{
+	int pend = 0, npub = 0, nx = 0;
+	for (uint32_t i = 0; i < nb; i++) {
+		struct req *q = &b[i];
+		int write = q->type == R_PUB || q->type == R_UPD || q->type == R_NOTE ||
+			    q->type == R_XADD;
+		if (!write) {
+			if (pend)
+				read_batch(sh, pend, npub, nx);
+			pend = npub = nx = 0;
+			uint32_t j = i;
+			if (q->type == R_LOOKUP) {
+				while (j < nb && b[j].type == R_LOOKUP)
+					j++;
+				run_lookups(sh, q, j - i);
+			} else {
+				while (j < nb && (b[j].type == R_CHECK || b[j].type == R_XFER))
+					j++;
+				run_reads(sh, q, j - i);
+			}
+			i = j - 1;
+			continue;
+		}
+		if (sh->c == NULL && ensure_conn(sh) != 0) {
+			atomic_fetch_add(q->type == R_XADD ? &sh->stream_dropped : &sh->errors, 1);
+			continue;
+		}
+		pend += q->type == R_PUB    ? app_pub(sh, q)
+			: q->type == R_UPD  ? app_upd(sh, q)
+			: q->type == R_NOTE ? app_note(sh, q)
+					    : app_xadd(sh, q);
+		npub += q->type == R_PUB;
+		nx += q->type == R_XADD;
+	}
+	if (pend)
+		read_batch(sh, pend, npub, nx);
+}
+
+static void *io_main(void *arg)
+{
+	struct ftpi__share *sh = arg;
+	pthread_mutex_lock(&sh->lock);
+	for (;;) {
+		while (sh->qn == 0 && !sh->stop) {
+			struct timespec ts;
+			if (sh->progress) {
+				uint64_t t = progress_min(sh);
+				pthread_mutex_unlock(&sh->lock);
+				write_wm(sh, t);
+				pthread_mutex_lock(&sh->lock);
+				if (sh->qn)
+					break;
+			}
+			clock_gettime(CLOCK_REALTIME, &ts);
+			ts.tv_nsec += 20000000;
+			if (ts.tv_nsec >= 1000000000) {
+				ts.tv_sec++;
+				ts.tv_nsec -= 1000000000;
+			}
+			pthread_cond_timedwait(&sh->cv, &sh->lock, &ts);
+		}
+		if (sh->qn == 0 && sh->stop)
+			break;
+		uint32_t nb = 0;
+		size_t bytes = 0;
+		while (sh->qn && nb < BATCH) {
+			sh->batch[nb] = sh->q[sh->qhead];
+			bytes += sh->batch[nb++].len;
+			sh->qhead = (sh->qhead + 1) % sh->qcap;
+			sh->qn--;
+		}
+		sh->busy = 1;
+		pthread_mutex_unlock(&sh->lock);
+		run_batch(sh, sh->batch, nb);
+		for (uint32_t i = 0; i < nb; i++)
+			free(sh->batch[i].line);
+		pthread_mutex_lock(&sh->lock);
+		sh->qbytes -= bytes;
+		sh->busy = 0;
+		if (sh->qn == 0)
+			pthread_cond_broadcast(&sh->idle);
+	}
+	pthread_mutex_unlock(&sh->lock);
+	return NULL;
+}
+
+/* Queues a request; -1 when the ring is full. */
+static int push(struct ftpi__share *sh, const struct req *q)
+{
+	int ok = 0;
+	pthread_mutex_lock(&sh->lock);
+	if (sh->qn < sh->qcap) {
+		sh->q[(sh->qhead + sh->qn) % sh->qcap] = *q;
+		if (sh->qn++ == 0) /* the thread waits only on an empty ring */
+			pthread_cond_signal(&sh->cv);
+		ok = 1;
+	}
+	pthread_mutex_unlock(&sh->lock);
+	if (!ok)
+		atomic_fetch_add(&sh->queue_full, 1);
+	return ok ? 0 : -1;
+}
+
+/* An answered request: refused when engine me already waits for max_pending answers. */
+static int push_answered(struct ftpi__share *sh, unsigned me, struct req *q)
+{
+	struct aring *r = &sh->ar[me];
+	uint32_t o = atomic_fetch_add(&r->outstanding, 1);
+	if (o >= sh->max_pending || push(sh, q) != 0) {
+		atomic_fetch_sub(&r->outstanding, 1);
+		return -1;
+	}
+	return 0;
+}
+
+struct ftpi__share *ftpi__share_new(const struct ftpi_share_config *sc, unsigned engines,
+				    uint64_t stream_maxlen, size_t queue_bytes, int *status)
+{
+	struct ftpi__share *sh;
+	*status = FTPI_OK;
+	if (sc == NULL || sc->size != sizeof *sc || engines == 0) {
+		*status = sc && sc->size != sizeof *sc ? FTPI_E_ABI : FTPI_E_INVAL;
+		return NULL;
+	}
+	sh = calloc(1, sizeof *sh);
+	if (sh == NULL) {
+		*status = FTPI_E_NOMEM;
+		return NULL;
+	}
+	if (url_parse(sc->url, &sh->url) != 0 || (stream_maxlen == 0 && !sensor_ok(sc->sensor)) ||
+	    (stream_maxlen && sh->url.path[0] == 0) || sc->max_pending == 0 ||
+	    sc->queue_len == 0 || sc->queue_len > (1u << 22) || sc->max_pending > (1u << 20)) {
+		free(sh);
+		*status = FTPI_E_INVAL;
+		return NULL;
+	}
+	if (stream_maxlen == 0 && sh->url.path[0]) {
+		for (const char *p = sh->url.path; *p; p++)
+			if (*p < '0' || *p > '9') {
+				free(sh);
+				*status = FTPI_E_INVAL;
+				return NULL;
+			}
+	}
+	if (sh->url.tls) { /* TLS needs hiredis_ssl (hiredis >= 1.0): not wired in yet */
+		free(sh);
+		*status = FTPI_E_UNSUPPORTED;
+		return NULL;
+	}
+	ftpi_share_url_display(sc->url, sh->disp, sizeof sh->disp);
+	if (stream_maxlen == 0)
+		snprintf(sh->sensor, sizeof sh->sensor, "%s", sc->sensor);
+	sh->wait_us = sc->wait_us;
+	sh->timeout_expect = sc->timeout_expect;
+	sh->io_timeout_us = sc->io_timeout_us ? sc->io_timeout_us : 500000;
+	sh->stream_maxlen = stream_maxlen;
+	sh->qbytes_cap = queue_bytes ? queue_bytes : 16u << 20;
+	sh->max_pending = sc->max_pending;
+	sh->qcap = sc->queue_len;
+	sh->engines = engines;
+	sh->q = calloc(sh->qcap, sizeof *sh->q);
+	sh->ar = calloc(engines, sizeof *sh->ar);
+	sh->batch = calloc(BATCH, sizeof *sh->batch);
+	if (sh->batch == NULL)
+		goto nomem;
+	if (stream_maxlen == 0)
+		sh->progress = calloc(engines, sizeof *sh->progress);
+	if (sh->q == NULL || sh->ar == NULL || (stream_maxlen == 0 && sh->progress == NULL))
+		goto nomem;
+	for (unsigned i = 0; i < engines && stream_maxlen == 0; i++) {
+		sh->ar[i].a = calloc(sh->max_pending, sizeof *sh->ar[i].a);
+		if (sh->ar[i].a == NULL)
+			goto nomem;
+	}
+	for (unsigned i = 0; i < engines; i++)
+		pthread_mutex_init(&sh->ar[i].lock, NULL);
+	pthread_mutex_init(&sh->lock, NULL);
+	pthread_cond_init(&sh->cv, NULL);
+	pthread_cond_init(&sh->idle, NULL);
+	if (pthread_create(&sh->thr, NULL, io_main, sh) != 0) {
+		ftpi__share_free(sh);
+		*status = FTPI_E_NOMEM;
+		return NULL;
+	}
+	sh->started = 1;
+	return sh;
+nomem:
+	if (sh->ar)
+		for (unsigned i = 0; i < engines; i++)
+			free(sh->ar[i].a);
+	free(sh->ar);
+	free(sh->batch);
+	free((void *)sh->progress);
+	free(sh->q);
+	free(sh);
+	*status = FTPI_E_NOMEM;
+	return NULL;
+}
+
+void ftpi__share_free(struct ftpi__share *sh)
+{
+	if (sh == NULL)
+		return;
+	if (sh->started) {
+		pthread_mutex_lock(&sh->lock);
+		sh->stop = 1;
+		pthread_cond_signal(&sh->cv);
+		pthread_mutex_unlock(&sh->lock);
+		pthread_join(sh->thr, NULL);
+	}
+	for (uint32_t i = 0; i < sh->qn; i++)
+		free(sh->q[(sh->qhead + i) % sh->qcap].line);
+	if (sh->c)
+		redisFree(sh->c);
+	for (unsigned i = 0; i < sh->engines; i++) {
+		free(sh->ar[i].a);
+		pthread_mutex_destroy(&sh->ar[i].lock);
+	}
+	pthread_mutex_destroy(&sh->lock);
+	pthread_cond_destroy(&sh->cv);
+	pthread_cond_destroy(&sh->idle);
+	free((void *)sh->progress);
+	free(sh->batch);
+	free(sh->ar);
+	free(sh->q);
+	free(sh);
+}
+
+void ftpi__share_stats(struct ftpi__share *sh, struct ftpi_share_stats *s, char *err, size_t n)
+{
+	s->connected = atomic_load(&sh->connected);
+	s->errors = atomic_load(&sh->errors);
+	s->reconnects = atomic_load(&sh->reconnects);
+	s->published = atomic_load(&sh->published);
+	s->lookups = atomic_load(&sh->lookups);
+	s->claims = atomic_load(&sh->claims);
+	s->claim_lost = atomic_load(&sh->claim_lost);
+	s->pending_dropped = atomic_load(&sh->pending_dropped);
+	s->queue_full = atomic_load(&sh->queue_full);
+	s->withheld = atomic_load(&sh->withheld);
+	s->remote_claimed = atomic_load(&sh->remote_claimed);
+	s->stream_events = atomic_load(&sh->stream_events);
+	s->stream_dropped = atomic_load(&sh->stream_dropped);
+	if (err && n) {
+		pthread_mutex_lock(&sh->lock);
+		snprintf(err, n, "%s", sh->last_error);
+		pthread_mutex_unlock(&sh->lock);
+	}
+}
+
+uint64_t ftpi__share_wait_us(const struct ftpi__share *sh)
+{
+	return sh->wait_us;
+}
+
+uint32_t ftpi__share_max_pending(const struct ftpi__share *sh)
+{
+	return sh->max_pending;
+}
+
+void ftpi__share_count_dropped(struct ftpi__share *sh)
+{
+	atomic_fetch_add(&sh->pending_dropped, 1);
+}
+
+void ftpi__share_count_withheld(struct ftpi__share *sh, int claimed)
+{
+	atomic_fetch_add(claimed ? &sh->remote_claimed : &sh->withheld, 1);
+}
+
+void ftpi__share_key(const struct ftpi__share *sh, const struct ftpi_endpoint *target,
+		     uint64_t sid, uint32_t seq, char key[FTPI__SH_KEY])
+{
+	char tag[64];
+	tag_of(&target->addr, tag, sizeof tag);
+	snprintf(key, FTPI__SH_KEY, "ftpi:{%s}:exp:%u:%s:%llu:%u", tag, target->port, sh->sensor,
+		 (unsigned long long)sid, seq);
+}
+
+uint32_t ftpi__share_publish(struct ftpi__share *sh, const struct ftpi__sx_pub *p,
+			     const struct ftpi_xfer *x)
+{
+	struct req q;
+	memset(&q, 0, sizeof q);
+	q.type = R_PUB;
+	q.p = *p;
+	uint32_t seq = atomic_fetch_add(&sh->seq, 1) + 1;
+	if (seq == 0)
+		seq = atomic_fetch_add(&sh->seq, 1) + 1;
+	ftpi__share_key(sh, &p->target, p->session_id, seq, q.key);
+	if (x && x->state) {
+		q.x = *x;
+		q.has_x = 1;
+	}
+	return push(sh, &q) == 0 ? seq : 0;
+}
+
+void ftpi__share_update(struct ftpi__share *sh, const char *key, uint64_t firm_us, int matched,
+			const struct ftpi_xfer *x, uint64_t gone_us)
+{
+	struct req q;
+	memset(&q, 0, sizeof q);
+	q.type = R_UPD;
+	snprintf(q.key, sizeof q.key, "%s", key);
+	q.firm_us = firm_us;
+	q.matched = (uint8_t)matched;
+	q.gone_us = gone_us;
+	if (x) {
+		q.x = *x;
+		q.has_x = 1;
+	}
+	push(sh, &q);
+}
+
+void ftpi__share_progress(struct ftpi__share *sh, unsigned me, uint64_t t)
+{
+	atomic_store_explicit(&sh->progress[me], t, memory_order_release);
+}
+
+int ftpi__share_check(struct ftpi__share *sh, unsigned me, uint32_t ticket, const char *key,
+		      uint64_t t, int final)
+{
+	struct req q;
+	memset(&q, 0, sizeof q);
+	q.type = R_CHECK;
+	q.now_us = t;
+	q.final = (uint8_t)final;
+	q.me = (uint16_t)me;
+	q.ticket = ticket;
+	snprintf(q.key, sizeof q.key, "%s", key);
+	return push_answered(sh, me, &q);
+}
+
+int ftpi__share_lookup(struct ftpi__share *sh, unsigned me, uint32_t ticket,
+		       const struct ftpi_endpoint *cli, const struct ftpi_endpoint *srv,
+		       uint64_t now_us, uint64_t max_age_us, int final)
+{
+	struct req q;
+	memset(&q, 0, sizeof q);
+	q.final = (uint8_t)final;
+	q.type = R_LOOKUP;
+	q.me = (uint16_t)me;
+	q.ticket = ticket;
+	q.cli = *cli;
+	q.srv = *srv;
+	q.now_us = now_us;
+	q.max_age_us = max_age_us;
+	return push_answered(sh, me, &q);
+}
+
+int ftpi__share_xfer(struct ftpi__share *sh, unsigned me, uint32_t ticket, const char *key)
+{
+	struct req q;
+	memset(&q, 0, sizeof q);
+	q.type = R_XFER;
+	q.me = (uint16_t)me;
+	q.ticket = ticket;
+	snprintf(q.key, sizeof q.key, "%s", key);
+	return push_answered(sh, me, &q);
+}
+
+void ftpi__share_note(struct ftpi__share *sh, const char *key, const char *field)
+{
+	struct req q;
+	memset(&q, 0, sizeof q);
+	q.type = R_NOTE;
+	snprintf(q.key, sizeof q.key, "%s", key);
+	snprintf(q.field, sizeof q.field, "%s", field);
+	push(sh, &q);
+}
+
+int ftpi__share_poll(struct ftpi__share *sh, unsigned me, struct ftpi__sh_answer *a)
+{
+	struct aring *r = &sh->ar[me];
+	int got = 0;
+	if (atomic_load_explicit(&r->ready, memory_order_acquire) == 0)
+		return 0;
+	pthread_mutex_lock(&r->lock);
+	if (r->n) {
+		*a = r->a[r->head];
+		r->head = (r->head + 1) % sh->max_pending;
+		r->n--;
+		atomic_fetch_sub(&r->ready, 1);
+		got = 1;
+	}
+	pthread_mutex_unlock(&r->lock);
+	if (got)
+		atomic_fetch_sub(&r->outstanding, 1);
+	return got;
+}
+
+uint32_t ftpi__share_outstanding(struct ftpi__share *sh, unsigned me)
+{
+	return atomic_load_explicit(&sh->ar[me].outstanding, memory_order_relaxed);
+}
+
+void ftpi__share_add_line(struct ftpi__share *sh, const char *line, size_t len)
+{
+	struct req q;
+	int ok = 0;
+	memset(&q, 0, sizeof q);
+	q.type = R_XADD;
+	pthread_mutex_lock(&sh->lock);
+	if (sh->qn < sh->qcap && sh->qbytes + len <= sh->qbytes_cap) {
+		q.line = malloc(len ? len : 1);
+		if (q.line) {
+			memcpy(q.line, line, len);
+			q.len = len;
+			sh->qbytes += len;
+			sh->q[(sh->qhead + sh->qn) % sh->qcap] = q;
+			if (sh->qn++ == 0)
+				pthread_cond_signal(&sh->cv);
+			ok = 1;
+		}
+	}
+	pthread_mutex_unlock(&sh->lock);
+	if (!ok)
+		atomic_fetch_add(&sh->stream_dropped, 1);
+}
+
+void ftpi__share_drain(struct ftpi__share *sh, uint64_t wait_us)
+{
+	uint64_t end = ftpi__share_now() + wait_us;
+	pthread_mutex_lock(&sh->lock);
+	while ((sh->qn || sh->busy) && ftpi__share_now() < end) {
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += 20000000;
+		if (ts.tv_nsec >= 1000000000) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000;
+		}
+		pthread_cond_timedwait(&sh->idle, &sh->lock, &ts);
+	}
+	pthread_mutex_unlock(&sh->lock);
+}
+
+#else /* !FTPI_WITH_REDIS: the library builds without hiredis; nothing can be shared */
+
+struct ftpi__share *ftpi__share_new(const struct ftpi_share_config *sc, unsigned engines,
+				    uint64_t stream_maxlen, size_t queue_bytes, int *status)
+{
+	(void)sc;
+	(void)engines;
+	(void)stream_maxlen;
+	(void)queue_bytes;
+	(void)sensor_ok;
+	*status = FTPI_E_UNSUPPORTED;
+	return NULL;
+}
+
+void ftpi__share_free(struct ftpi__share *sh)
+{
+	(void)sh;
+}
+
+void ftpi__share_stats(struct ftpi__share *sh, struct ftpi_share_stats *out, char *err, size_t n)
+{
+	(void)sh;
+	memset(out, 0, sizeof *out);
+	if (err && n)
+		err[0] = 0;
+}
+uint64_t ftpi__share_wait_us(const struct ftpi__share *sh)
+{
+	(void)sh;
+	return 0;
+}
+uint32_t ftpi__share_max_pending(const struct ftpi__share *sh)
+{
+	(void)sh;
+	return 0;
+}
+void ftpi__share_count_dropped(struct ftpi__share *sh)
+{
+	(void)sh;
+}
+void ftpi__share_count_withheld(struct ftpi__share *sh, int claimed)
+{
+	(void)sh;
+	(void)claimed;
+}
+uint32_t ftpi__share_publish(struct ftpi__share *sh, const struct ftpi__sx_pub *p,
+			     const struct ftpi_xfer *x)
+{
+	(void)sh;
+	(void)p;
+	(void)x;
+	return 0;
+}
+void ftpi__share_key(const struct ftpi__share *sh, const struct ftpi_endpoint *target,
+		     uint64_t sid, uint32_t seq, char key[FTPI__SH_KEY])
+{
+	(void)sh;
+	(void)target;
+	(void)sid;
+	(void)seq;
+	key[0] = 0;
+}
+void ftpi__share_update(struct ftpi__share *sh, const char *key, uint64_t firm_us, int matched,
+			const struct ftpi_xfer *x, uint64_t gone_us)
+{
+	(void)sh;
+	(void)key;
+	(void)firm_us;
+	(void)matched;
+	(void)x;
+	(void)gone_us;
+}
+void ftpi__share_progress(struct ftpi__share *sh, unsigned me, uint64_t t)
+{
+	(void)sh;
+	(void)me;
+	(void)t;
+}
+int ftpi__share_check(struct ftpi__share *sh, unsigned me, uint32_t ticket, const char *key,
+		      uint64_t t, int final)
+{
+	(void)sh;
+	(void)me;
+	(void)ticket;
+	(void)key;
+	(void)t;
+	(void)final;
+	return -1;
+}
+int ftpi__share_lookup(struct ftpi__share *sh, unsigned me, uint32_t ticket,
+		       const struct ftpi_endpoint *cli, const struct ftpi_endpoint *srv,
+		       uint64_t now_us, uint64_t max_age_us, int final)
+{
+	(void)final;
+	(void)sh;
+	(void)me;
+	(void)ticket;
+	(void)cli;
+	(void)srv;
+	(void)now_us;
+	(void)max_age_us;
+	return -1;
+}
+int ftpi__share_xfer(struct ftpi__share *sh, unsigned me, uint32_t ticket, const char *key)
+{
+	return ftpi__share_check(sh, me, ticket, key, 0, 0);
+}
+void ftpi__share_note(struct ftpi__share *sh, const char *key, const char *field)
+{
+	(void)sh;
+	(void)key;
+	(void)field;
+}
+int ftpi__share_poll(struct ftpi__share *sh, unsigned me, struct ftpi__sh_answer *a)
+{
+	(void)sh;
+	(void)me;
+	(void)a;
+	return 0;
+}
+uint32_t ftpi__share_outstanding(struct ftpi__share *sh, unsigned me)
+{
+	(void)sh;
+	(void)me;
+	return 0;
+}
+void ftpi__share_add_line(struct ftpi__share *sh, const char *line, size_t len)
+{
+	(void)sh;
+	(void)line;
+	(void)len;
+}
+void ftpi__share_drain(struct ftpi__share *sh, uint64_t wait_us)
+{
+	(void)sh;
+	(void)wait_us;
+}
+#endif
+
+/* ---- the public stream writer ---- */
+
+struct ftpi_share_stream {
+	struct ftpi__share *sh;
+};
+
+ftpi_share_stream *ftpi_share_stream_new(const char *url, uint64_t maxlen, size_t queue_bytes,
+					 uint64_t io_timeout_us, int *status)
+{
+	struct ftpi_share_config sc;
+	int st;
+	ftpi_share_config_init(&sc);
+	sc.url = url;
+	sc.io_timeout_us = io_timeout_us;
+	struct ftpi_share_stream *s = calloc(1, sizeof *s);
+	if (s == NULL) {
+		if (status)
+			*status = FTPI_E_NOMEM;
+		return NULL;
+	}
+	s->sh = ftpi__share_new(&sc, 1, maxlen ? maxlen : 100000, queue_bytes, &st);
+	if (status)
+		*status = st;
+	if (s->sh == NULL) {
+		free(s);
+		return NULL;
+	}
+	return s;
+}
+
+void ftpi_share_stream_add(ftpi_share_stream *s, const char *line, size_t len)
+{
+	if (s)
+		ftpi__share_add_line(s->sh, line, len);
+}
+
+void ftpi_share_stream_drain(ftpi_share_stream *s, uint64_t wait_us)
+{
+	if (s)
+		ftpi__share_drain(s->sh, wait_us);
+}
+
+int ftpi_share_stream_stats(ftpi_share_stream *s, struct ftpi_share_stats *out, size_t out_size,
+			    char *last_error, size_t n)
+{
+	struct ftpi_share_stats t;
+	if (s == NULL || out == NULL)
+		return FTPI_E_INVAL;
+	ftpi__share_stats(s->sh, &t, last_error, n);
+	memcpy(out, &t, FTPI__MIN(out_size, sizeof t));
+	return FTPI_OK;
+}
+
+void ftpi_share_stream_free(ftpi_share_stream *s)
+{
+	if (s == NULL)
+		return;
+	ftpi__share_free(s->sh);
+	free(s);
+}

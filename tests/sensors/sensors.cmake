@@ -1,0 +1,40 @@
+# SPDX-License-Identifier: BSD-2-Clause
+# Sensors sharing through Redis (--share, --events-to; docs/sensors.md): a real redis-server
+# started by a fixture on a free loopback port (6390-6399), stopped by its cleanup. The tests
+# skip (saying so) when redis-server is missing or the tool was built without hiredis.
+if(NOT FTPI_WITH_REDIS)
+  return()
+endif()
+set(_sens_state ${CMAKE_CURRENT_BINARY_DIR}/sensors-redis)
+add_test(NAME sensors.redis.start
+  COMMAND sh ${CMAKE_CURRENT_LIST_DIR}/redis_fixture.sh start ${_sens_state})
+add_test(NAME sensors.redis.stop
+  COMMAND sh ${CMAKE_CURRENT_LIST_DIR}/redis_fixture.sh stop ${_sens_state})
+set_tests_properties(sensors.redis.start PROPERTIES FIXTURES_SETUP ftpi_redis LABELS sensors)
+set_tests_properties(sensors.redis.stop PROPERTIES FIXTURES_CLEANUP ftpi_redis LABELS sensors)
+# Each test its own Redis database (tests may run at the same time).
+set(_sens_tests
+  "split.data_ip_mismatch:split:1:vsftpd_data_from_other_ip"
+  "split.lb_no_persistence:split:2:vsftpd_lb_no_persistence"
+  "split.lb_no_persistence_server_side:split:3:vsftpd_lb_no_persistence_server_side"
+  "split.plain_passive:split:4:vsftpd_plain_passive"
+  "split.active_port:split:5:vsftpd_active_port"
+  "faults:faults:6:vsftpd_data_from_other_ip"
+  "stream:stream:7:vsftpd_plain_passive")
+add_test(NAME sensors.solo
+  COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_LIST_DIR}/share_test.py solo
+    $<TARGET_FILE:ftpinspect> ${_sens_state} 8 ${PROJECT_SOURCE_DIR}/captures)
+set_tests_properties(sensors.solo PROPERTIES FIXTURES_REQUIRED ftpi_redis
+  LABELS sensors SKIP_RETURN_CODE 77 TIMEOUT 300)
+foreach(t ${_sens_tests})
+  string(REPLACE ":" ";" f ${t})
+  list(GET f 0 name)
+  list(GET f 1 cmd)
+  list(GET f 2 db)
+  list(GET f 3 cap)
+  add_test(NAME sensors.${name}
+    COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_LIST_DIR}/share_test.py ${cmd}
+      $<TARGET_FILE:ftpinspect> ${_sens_state} ${db} ${PROJECT_SOURCE_DIR}/captures/${cap}.pcap)
+  set_tests_properties(sensors.${name} PROPERTIES FIXTURES_REQUIRED ftpi_redis
+    LABELS sensors SKIP_RETURN_CODE 77 TIMEOUT 180)
+endforeach()

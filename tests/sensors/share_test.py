@@ -1,0 +1,324 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause
+"""Sensors sharing through Redis (--share, --events-to), against the real redis-server the
+ctest fixture started (redis_fixture.sh; its port in STATE/port).
+
+  split FTPINSPECT STATE DB CAPTURE   a capture cut with tcpdump into what two sensors see (the
+      control connection's packets; everything else), two ftpinspect processes on one Redis
+      (staggered: control first; concurrent; data first), the union of their data events and
+      findings equal to one process on the whole capture, without duplicates
+  faults FTPINSPECT STATE DB CAPTURE  Redis unreachable, wrong password, paused (SIGSTOP),
+      killed mid-run: exit 0, local results complete, one warning naming the URL without its
+      password, the counters
+  stream FTPINSPECT STATE DB CAPTURE  --events-to: XRANGE gives back stdout's lines
+  solo FTPINSPECT STATE DB CAPDIR     one sensor with --share on every lab capture: the data
+      events and findings it gives alone
+Exit 77 (skipped) when the fixture found no redis-server."""
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+SKIP = 77
+
+
+def fixture(state):
+    if os.path.exists(os.path.join(state, "skip")):
+        print("SKIP:", open(os.path.join(state, "skip")).read().strip())
+        sys.exit(SKIP)
+    with open(os.path.join(state, "port")) as f:
+        return int(f.read())
+
+
+def rcli(port, db, *args):
+    out = subprocess.run(["redis-cli", "-p", str(port), "-n", str(db), "--raw"] + list(args),
+                         capture_output=True, text=True, timeout=30)
+    return out.stdout
+
+
+def events(text):
+    return [json.loads(l) for l in text.splitlines() if l.strip()]
+
+
+def ep(e):
+    return (e["ip"], e["port"]) if e else None
+
+
+def facts(evs):
+    """What must be the same: data connections and findings, as multisets."""
+    out = []
+    for e in evs:
+        if e["event"] == "data":
+            out.append(("data", ep(e["client"]), ep(e["server"]), e["link"], e["announced_by"],
+                        e["mode"], e["command"], e["file"], e["bytes_to_server"],
+                        e["bytes_to_client"], e["tls"], e["status"], e.get("used_address")))
+        elif e["event"] == "finding":
+            out.append(("finding", e["kind"], ep(e.get("client")), ep(e.get("server"))))
+    return sorted(out, key=repr)
+
+
+def run(exe, args, **kw):
+    return subprocess.Popen([exe] + args, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, **kw)
+
+
+def split(exe, state, db, cap):
+    port = fixture(state)
+    url = "redis://127.0.0.1:%d/%d" % (port, db)
+    base = ["--format", "json", "-q", "--stats", "--share-wait", "3"]
+    whole = subprocess.run([exe, "-r", cap, "--format", "json", "-q"], capture_output=True,
+                           text=True, check=True)
+    want = facts(events(whole.stdout))
+    fails = 0
+    with tempfile.TemporaryDirectory() as tmp:
+        ctl, dat = os.path.join(tmp, "ctl.pcap"), os.path.join(tmp, "dat.pcap")
+        for out, flt in ((ctl, "tcp port 21"), (dat, "not tcp port 21")):
+            subprocess.run(["tcpdump", "-r", cap, "-w", out, flt], check=True,
+                           capture_output=True)
+        for mode in ("staggered", "concurrent", "data-first"):
+            rcli(port, db, "FLUSHDB")
+            a_args = ["-r", ctl, "--share", url, "--sensor", "a"] + base
+            b_args = ["-r", dat, "--share", url, "--sensor", "b"] + base
+            if mode == "staggered":
+                # the control sensor first: it has read its file and published before the
+                # data sensor starts (it then waits for claims on what it did not see)
+                pa = run(exe, a_args)
+                t0 = time.time()
+                while time.time() - t0 < 10 and not rcli(port, db, "KEYS", "ftpi:*:exp:*").strip():
+                    time.sleep(0.05)
+                time.sleep(0.2)
+                pb = run(exe, b_args)
+            elif mode == "concurrent":
+                pa, pb = run(exe, a_args), run(exe, b_args)
+            else:
+                # the data sensor first: its lookups wait (pending) for the announcement
+                pb = run(exe, b_args)
+                time.sleep(0.5)
+                pa = run(exe, a_args)
+            oa, ea = pa.communicate(timeout=60)
+            ob, eb = pb.communicate(timeout=60)
+            ev_a, ev_b = events(oa), events(ob)
+            got = facts(ev_a + ev_b)
+            ok = pa.returncode == 0 and pb.returncode == 0 and got == want
+            # the data sensor reports the other sensor's connections, naming it
+            remote = [e for e in ev_b if e["event"] == "data"]
+            if any(e.get("control_sensor") != "a" for e in remote if e["link"] == "announced"):
+                ok = False
+            stats = {e2["event"]: e2 for e2 in ev_a + ev_b if e2["event"] == "stats"}
+            print("%s %s: exit %d/%d, %d facts (want %d), data events at b: %d" %
+                  ("ok" if ok else "FAIL", mode, pa.returncode, pb.returncode, len(got),
+                   len(want), len(remote)))
+            for e2 in ev_a + ev_b:
+                if e2["event"] == "stats":
+                    print("   ", {k: v for k, v in e2.items() if k.startswith("share_") and v})
+            if not ok:
+                fails += 1
+                for x in want:
+                    if x not in got:
+                        print("   missing:", x)
+                for x in got:
+                    if x not in want:
+                        print("   extra:  ", x)
+                print("   stderr a:", ea.strip(), "\n   stderr b:", eb.strip())
+            # no password seen in traffic reaches Redis
+            dump = ""
+            for k in rcli(port, db, "KEYS", "ftpi:*").split():
+                if ":idx:" not in k:
+                    dump += rcli(port, db, "HGETALL", k)
+            truth = os.path.splitext(cap)[0] + ".truth.json"
+            if os.path.exists(truth):
+                for sec in json.load(open(truth)).get("secrets", []):
+                    if sec in dump:
+                        print("FAIL: secret %r found in Redis" % sec)
+                        fails += 1
+    return 1 if fails else 0
+
+
+def free_port():
+    for p in range(6399, 6389, -1):
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", p))
+                return p
+            except OSError:
+                continue
+    return None
+
+
+def private_redis(tmp):
+    p = free_port()
+    if p is None:
+        print("SKIP: no free port in 6390-6399 for a second redis-server")
+        sys.exit(SKIP)
+    proc = subprocess.Popen(["redis-server", "--port", str(p), "--bind", "127.0.0.1",
+                             "--save", "", "--appendonly", "no", "--dir", tmp],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    for _ in range(50):
+        if "PONG" in rcli(p, 0, "PING"):
+            break
+        time.sleep(0.1)
+    return proc, p
+
+
+def pcap_records(path):
+    with open(path, "rb") as f:
+        data = f.read()
+    hdr, off, recs = data[:24], 24, []
+    le = data[:4] in (b"\xd4\xc3\xb2\xa1", b"\x4d\x3c\xb2\xa1")
+    while off + 16 <= len(data):
+        n = int.from_bytes(data[off + 8:off + 12], "little" if le else "big")
+        recs.append(data[off:off + 16 + n])
+        off += 16 + n
+    return hdr, recs
+
+
+def faults(exe, state, db, cap):
+    port = fixture(state)
+    whole = subprocess.run([exe, "-r", cap, "--format", "json", "-q"], capture_output=True,
+                           text=True, check=True)
+    want = facts(events(whole.stdout))
+    fails = 0
+
+    def check(name, proc_out, proc_err, rc, url_shown, secret=None, t=None):
+        nonlocal fails
+        evs = events(proc_out)
+        st = [e for e in evs if e["event"] == "stats"]
+        st = st[0] if st else {}
+        warn = [l for l in proc_err.splitlines() if "warning" in l and "--share" in l]
+        ok = (rc == 0 and facts(evs) == want and len(warn) == 1 and url_shown in warn[0]
+              and st.get("share_errors", 0) > 0)
+        if secret and (secret in proc_out or secret in proc_err):
+            ok = False
+            print("   the password was printed")
+        print("%s %s: exit %d, facts %s, warnings %d, share_errors %s, pending_dropped %s%s" %
+              ("ok" if ok else "FAIL", name, rc, "complete" if facts(evs) == want else "DIFFER",
+               len(warn), st.get("share_errors"), st.get("share_pending_dropped"),
+               " (%.1f s)" % t if t is not None else ""))
+        for l in warn:
+            print("   " + l)
+        if not ok:
+            fails += 1
+            print(proc_err)
+
+    base = ["-r", cap, "--format", "json", "-q", "--stats", "--share-wait", "1"]
+    # nothing listens on port 1 of the loopback
+    p = subprocess.run([exe, "--share", "redis://127.0.0.1:1/0"] + base, capture_output=True,
+                       text=True, timeout=60)
+    check("down", p.stdout, p.stderr, p.returncode, "redis://127.0.0.1:1/0")
+    # the data sensor's half with Redis down: its lookups fail at once and are counted; it
+    # reports what it reports alone
+    with tempfile.TemporaryDirectory() as tmp:
+        dat = os.path.join(tmp, "dat.pcap")
+        subprocess.run(["tcpdump", "-r", cap, "-w", dat, "not tcp port 21"], check=True,
+                       capture_output=True)
+        alone = subprocess.run([exe, "-r", dat, "--format", "json", "-q"], capture_output=True,
+                               text=True, check=True)
+        p = subprocess.run([exe, "-r", dat, "--share", "redis://127.0.0.1:1"] + base[2:],
+                           capture_output=True, text=True, timeout=60)
+        evs = events(p.stdout)
+        st = [e for e in evs if e["event"] == "stats"][0]
+        ok = (p.returncode == 0 and facts(evs) == facts(events(alone.stdout)) and
+              st.get("share_pending_dropped", 0) > 0)
+        print("%s down-data-half: exit %d, share_pending_dropped %s" %
+              ("ok" if ok else "FAIL", p.returncode, st.get("share_pending_dropped")))
+        fails += 0 if ok else 1
+    # a wrong password (this Redis has none: AUTH fails)
+    p = subprocess.run([exe, "--share", "redis://user:s3cretPW@127.0.0.1:%d/%d" % (port, db)]
+                       + base, capture_output=True, text=True, timeout=60)
+    check("wrong-password", p.stdout, p.stderr, p.returncode,
+          "redis://user@127.0.0.1:%d/%d" % (port, db), secret="s3cretPW")
+    with tempfile.TemporaryDirectory() as tmp:
+        # paused: every call times out (io timeout), inspection goes on
+        rs, rp = private_redis(tmp)
+        try:
+            os.kill(rs.pid, signal.SIGSTOP)
+            t0 = time.time()
+            p = subprocess.run([exe, "--share", "redis://127.0.0.1:%d" % rp] + base,
+                               capture_output=True, text=True, timeout=120)
+            check("sigstop", p.stdout, p.stderr, p.returncode, "redis://127.0.0.1:%d" % rp,
+                  t=time.time() - t0)
+        finally:
+            os.kill(rs.pid, signal.SIGCONT)
+            rs.terminate()
+            rs.wait()
+        # killed mid-run: the first half of the capture, then Redis dies, then the rest
+        rs, rp = private_redis(tmp)
+        hdr, recs = pcap_records(cap)
+        pr = subprocess.Popen([exe, "--share", "redis://127.0.0.1:%d" % rp, "-r", "-"] + base[2:],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE)
+        half = len(recs) // 2
+        pr.stdin.write(hdr + b"".join(recs[:half]))
+        pr.stdin.flush()
+        time.sleep(0.5)
+        published = rcli(rp, 0, "KEYS", "ftpi:*:exp:*").split()
+        rs.kill()
+        rs.wait()
+        out, err = pr.communicate(input=b"".join(recs[half:]), timeout=120)
+        print("   (published before the kill: %d)" % len(published))
+        check("killed", out.decode(), err.decode(), pr.returncode, "redis://127.0.0.1:%d" % rp)
+    return 1 if fails else 0
+
+
+def stream(exe, state, db, cap):
+    port = fixture(state)
+    key = "ftpi-events-test-%d" % db
+    rcli(port, db, "DEL", key)
+    url = "redis://127.0.0.1:%d/%s" % (port, key)
+    p = subprocess.run([exe, "-r", cap, "--format", "json", "-v", "--stats", "--events-to", url],
+                       capture_output=True, text=True, timeout=60)
+    lines = p.stdout.splitlines()
+    # --raw XRANGE: id, field, value per entry
+    raw = rcli(port, 0, "XRANGE", key, "-", "+").splitlines()
+    back = [raw[i + 2] for i in range(0, len(raw) - 2, 3) if raw[i + 1] == "event"]
+    ok = p.returncode == 0 and back == lines and len(lines) > 5
+    for l in back:
+        json.loads(l)
+    print("%s stream: %d lines on stdout, %d entries read back with XRANGE, equal: %s" %
+          ("ok" if ok else "FAIL", len(lines), len(back), back == lines))
+    if not ok:
+        print(p.stderr)
+    # a consumer group reads them too
+    rcli(port, 0, "XGROUP", "CREATE", key, "siem", "0")
+    got = rcli(port, 0, "XREADGROUP", "GROUP", "siem", "c1", "COUNT", "1000", "STREAMS", key, ">")
+    n = sum(1 for l in got.splitlines() if l.startswith("{"))
+    print("%s consumer group: %d events" % ("ok" if n == len(lines) else "FAIL", n))
+    rcli(port, 0, "DEL", key)
+    return 0 if ok and n == len(lines) else 1
+
+
+def solo(exe, state, db, capdir):
+    """One sensor with the whole capture and --share reports what it reports alone (every lab
+    capture; the port-2121 one with --ctrl-port 2121: with --share an unknown high port is first
+    a possible remote data connection, docs/sensors.md)."""
+    port = fixture(state)
+    url = "redis://127.0.0.1:%d/%d" % (port, db)
+    fails = n = 0
+    for cap in sorted(os.listdir(capdir)):
+        if not cap.endswith(".pcap"):
+            continue
+        extra = ["--ctrl-port", "2121"] if "2121" in cap else []
+        path = os.path.join(capdir, cap)
+        alone = subprocess.run([exe, "-r", path, "--format", "json", "-q"] + extra,
+                               capture_output=True, text=True, timeout=60)
+        rcli(port, db, "FLUSHDB")
+        shared = subprocess.run([exe, "-r", path, "--format", "json", "-q", "--share", url,
+                                 "--sensor", "solo", "--share-wait", "200ms"] + extra,
+                                capture_output=True, text=True, timeout=60)
+        n += 1
+        if shared.returncode != alone.returncode or \
+                facts(events(shared.stdout)) != facts(events(alone.stdout)):
+            fails += 1
+            print("FAIL %s" % cap)
+    print("%s solo: %d captures, %d differ" % ("ok" if fails == 0 else "FAIL", n, fails))
+    return 1 if fails else 0
+
+
+if __name__ == "__main__":
+    cmd, exe, state, db, cap = sys.argv[1:6]
+    sys.exit({"split": split, "faults": faults, "stream": stream,
+              "solo": solo}[cmd](exe, state, int(db), cap))
