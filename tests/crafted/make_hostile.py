@@ -252,6 +252,46 @@ def overlong_line():
                 {"protocol_anomaly": {"min": 1}}, pcap="tcp_overlong_line.pcap.gz")
 
 
+def overlong_first_line():
+    """A verbless 16 MiB "line" without CRLF sent to port 21 before any server byte, in
+    MSS-sized segments: the port and the direction say FTP control, so there is a session with
+    an anomaly naming the length."""
+    c = Conv(False, 40510, 21)
+    c.handshake()
+    chunk = b"x" * 1448
+    total = 16 << 20
+    sent = 0
+    while sent < total:
+        n = min(len(chunk), total - sent)
+        c.tcp(0, "PA" if sent == 0 else "A", payload=chunk[:n])
+        sent += n
+    c.close()
+    write_pcap("tcp_overlong_first_line.pcap", c.pkts, gz=True)
+    t = {"pcap": "tcp_overlong_first_line.pcap.gz",
+         "description": "a verbless 16 MiB control line without CRLF to port 21, before any "
+                        "server byte: a session, with an anomaly naming the length",
+         "sessions_exact": True,
+         "sessions": [{"client_ip": "10.1.0.1", "client_port": 40510, "server_ip": "10.2.0.2",
+                       "server_port": 21, "login": "none", "password_in_clear": False}],
+         "findings": {"protocol_anomaly": {"min": 1}},
+         "finding_checks": [{"kind": "protocol_anomaly", "match": "longer than max_line_len",
+                             "count": {"min": 1, "max": 1},
+                             "text_contains": ["16777216 bytes", "max_line_len (4096)"]},
+                            {"kind": "protocol_anomaly", "text_absent": ["xxxxxxxx"]}],
+         "anomalies": {"overlong_command": {"min": 1, "max": 1}},
+         "absent_findings": ["plaintext_auth"]}
+    write_truth("tcp_overlong_first_line", t)
+    # the same on the SMTP port (64 KiB of it): the port does not say FTP, no session
+    c = Conv(False, 40511, 25)
+    c.handshake()
+    for _ in range(45):
+        c.tcp(0, "A", payload=chunk)
+    c.close()
+    write_pcap("tcp_overlong_first_line_port25.pcap", c.pkts)
+    no_session_truth("tcp_overlong_first_line_port25", "a verbless 64 KiB line without CRLF to "
+                     "port 25 before any server byte: not FTP", [])
+
+
 def pairing():
     """Odd servers and clients: commands before the 220 greeting, a reply code without its space,
     a line that is no reply, a file transfer before any PORT/PASV. Each reply still answers its
@@ -384,8 +424,17 @@ def add_secrets(name, secrets):
     write_truth(name, t)
 
 
+CASES = {}
+
+
 def main():
+    """Writes every capture, or only the cases named on the command line (CASES)."""
     conf.verb = 0
+    only = sys.argv[1:]
+    if only:
+        for name in only:
+            CASES[name]()
+        return
     for name, fn, port, odd, secrets in LOOKALIKES:
         for p, sfx in ((port, ""), (odd, "_odd_port")):
             c = Conv(False, 40100, p)
@@ -398,10 +447,13 @@ def main():
     pass_tab()
     midstream_server_first()
     overlong_line()
+    overlong_first_line()
     pairing()
     frag_cases()
     frag_lost()
 
+
+CASES.update({"overlong_first_line": overlong_first_line})
 
 if __name__ == "__main__":
     main()

@@ -10,7 +10,9 @@
  * (implicit FTPS) make it a control connection, on any port. Anything else is counted and no
  * longer read. Connections on control ports get a few more chunks to show FTP (captures that
  * start mid-line); nothing is created for a connection that never shows FTP (HTTP on 990, Telnet
- * on 21).
+ * on 21). One exception on control ports: a client that opens with a line running past what is
+ * held, without a line end and before any server byte, gets a session (the port and the
+ * direction say FTP control), which reports the over-long line with its length.
  */
 #include <strings.h>
 
@@ -116,6 +118,18 @@ static int shared_verb(const uint8_t *p, size_t n, int greeted)
 	return 0;
 }
 
+/* The client's first line on a control port, the handshake seen and the server still silent,
+ * runs on without a line end: the port and the direction say FTP control, so it is held until
+ * SNIFF_HOLD (then an over-long command line the session reports with its length) rather than
+ * dropped as a capture that starts mid-line. A line end before that makes it an ordinary line
+ * that is not FTP. */
+static int long_first_line(const struct ftpi_flow *f, int dir, int ftp_port)
+{
+	return ftp_port && dir == FTPI_DIR_TO_SERVER && !f->midstream && f->sniff_pkts == 0 &&
+	       f->sniff_first == 1 + FTPI_DIR_TO_SERVER && f->half[FTPI_DIR_TO_CLIENT].bytes == 0 &&
+	       memchr(f->sniff_buf[dir], '\n', f->sniff_len[dir]) == NULL;
+}
+
 /* What the held bytes of one direction say: 1 FTP, -1 not FTP, 0 not enough bytes yet.
  * strict (a port that is not an FTP control port): the responder's first line must be the 220
  * greeting when it spoke first (any reply when it answers), and a command must be an FTP verb
@@ -129,6 +143,8 @@ static int verdict(const struct ftpi_flow *f, int dir, int strict)
 	const uint8_t *lf = memchr(b, '\n', have);
 	if (lf == NULL && have < 64)
 		return 0; /* the first line is not complete */
+	if (lf == NULL && have < SNIFF_HOLD && long_first_line(f, dir, !strict))
+		return 0;
 	if (dir == FTPI_DIR_TO_CLIENT) {
 		if (!ftpi__ftp_looks_like_reply(b, have))
 			return -1;
@@ -189,6 +205,8 @@ static int sniff(struct ftpi_engine *e, struct ftpi_flow *f, int dir, const uint
 		if (!ftp && !implicit && ctrl_port && f->ndpi_done && f->app_name &&
 		    strncmp(f->app_name, "FTP", 3) == 0)
 			ftp = 1;
+		if (!ftp && !implicit && full && long_first_line(f, dir, !strict))
+			ftp = 1; /* an over-long first command line (the session reports it) */
 		if (!ftp && strict && full && v == 1 && dir == FTPI_DIR_TO_CLIENT && vo == 0 &&
 		    f->sniff_first == 1 + FTPI_DIR_TO_CLIENT)
 			ftp = 1; /* a 220 greeting longer than what is held, the client still silent */
