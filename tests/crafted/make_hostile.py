@@ -119,6 +119,140 @@ def imap(c):
     c.close()
 
 
+# Mid-stream (no handshake, no greeting): what a capture that starts late shows of each. The
+# detector needs evidence only FTP gives (an FTP verb with the reply only FTP gives to it).
+
+# The capture starts with the server's EHLO answer; AUTH, a mail with a lone "." line.
+SMTP_MID = [
+    (1, "250-mail.example.com\r\n250-AUTH LOGIN PLAIN\r\n250 8BITMIME\r\n"),
+    (0, "AUTH LOGIN\r\n"),
+    (1, "334 VXNlcm5hbWU6\r\n"),
+    (0, "Ym9i\r\n"),
+    (1, "334 UGFzc3dvcmQ6\r\n"),
+    (0, "c210cFNlY3JldDE=\r\n"),
+    (1, "235 2.7.0 Authentication successful\r\n"),
+    (0, "MAIL FROM:<bob@example.com>\r\n"),
+    (1, "250 2.1.0 Ok\r\n"),
+    (0, "RCPT TO:<alice@example.com>\r\n"),
+    (1, "250 2.1.5 Ok\r\n"),
+    (0, "DATA\r\n"),
+    (1, "354 End data with <CR><LF>.<CR><LF>\r\n"),
+    (0, "Subject: PASV\r\n\r\nUSER bob\r\nLIST\r\n.\r\n"),
+    (1, "250 2.0.0 Ok: queued as 4F1B2\r\n"),
+    (0, "QUIT\r\n"),
+    (1, "221 2.0.0 Bye\r\n"),
+]
+
+# Mid-stream SMTP that never sends a lone ".": HELP and NOOP answered with SMTP's codes after an
+# AUTH (FTP's verbs, not FTP's replies).
+SMTP_MID_NODOT = [
+    (1, "250 8BITMIME\r\n"),
+    (0, "AUTH PLAIN AGJvYgBzbXRwUGxhaW4y\r\n"),
+    (1, "235 2.7.0 Authentication successful\r\n"),
+    (0, "HELP\r\n"),
+    (1, "214 2.0.0 Ok\r\n"),
+    (0, "RSET\r\n"),
+    (1, "250 2.0.0 Ok\r\n"),
+    (0, "NOOP\r\n"),
+    (1, "250 2.0.0 Ok\r\n"),
+    (0, "QUIT\r\n"),
+    (1, "221 2.0.0 Bye\r\n"),
+]
+
+# The capture starts at LIST (an FTP verb) answered by 215 and a list.
+NNTP_MID = [
+    (0, "LIST\r\n"),
+    (1, "215 Newsgroups in form \"group high low flags\".\r\nmisc.test 3 1 y\r\n.\r\n"),
+    (0, "GROUP misc.test\r\n"),
+    (1, "211 3 1 3 misc.test\r\n"),
+    (0, "AUTHINFO USER bob\r\n"),
+    (1, "381 Enter password\r\n"),
+    (0, "AUTHINFO PASS nntpSecret2\r\n"),
+    (1, "281 Authentication succeeded\r\n"),
+    (0, "QUIT\r\n"),
+    (1, "205 Bye!\r\n"),
+]
+
+# The capture starts with the server's 281; LIST answered with a list whose lines look like
+# FTP replies, HELP with 100.
+NNTP_MID_SERVER_FIRST = [
+    (1, "281 Authentication succeeded\r\n"),
+    (0, "LIST ACTIVE misc.*\r\n"),
+    (1, "215 list of newsgroups follows\r\n226 Re: done\r\n150 opening\r\n.\r\n"),
+    (0, "HELP\r\n"),
+    (1, "100 Help text follows\r\nAUTHINFO PASS nntpSecret2\r\n.\r\n"),
+    (0, "QUIT\r\n"),
+    (1, "205 Bye!\r\n"),
+]
+
+POP3_MID = [
+    (0, "PASS pop3Secret3\r\n"),
+    (1, "+OK maildrop has 1 message (120 octets)\r\n"),
+    (0, "LIST\r\n"),
+    (1, "+OK 1 messages\r\n1 120\r\n.\r\n"),
+    (0, "RETR 1\r\n"),
+    (1, "+OK 120 octets\r\nSubject: hi\r\n\r\nhello\r\n.\r\n"),
+    (0, "QUIT\r\n"),
+    (1, "+OK bye\r\n"),
+]
+
+IMAP_MID = [
+    (0, "a002 AUTHENTICATE PLAIN\r\n"),
+    (1, "+ \r\n"),
+    (0, "AGJvYgBpbWFwUGxhaW41\r\n"),
+    (1, "a002 OK done\r\n"),
+    (0, "a003 LIST \"\" *\r\n"),
+    (1, "* LIST (\\HasNoChildren) \".\" INBOX\r\na003 OK LIST completed\r\n"),
+    (0, "a004 LOGOUT\r\n"),
+    (1, "* BYE\r\na004 OK LOGOUT completed\r\n"),
+]
+
+
+def play(c, script):
+    """Says each (direction, text) of script on c, then closes it."""
+    for d, text in script:
+        c.say(d, text)
+    c.close()
+
+
+MIDSTREAM_LOOKALIKES = [
+    ("smtp", SMTP_MID, 25, 2525, ["c210cFNlY3JldDE="]),
+    ("smtp_nodot", SMTP_MID_NODOT, 25, 2525, ["AGJvYgBzbXRwUGxhaW4y"]),
+    ("nntp", NNTP_MID, 119, 1119, ["nntpSecret2"]),
+    ("nntp_server_first", NNTP_MID_SERVER_FIRST, 119, 1119, ["nntpSecret2"]),
+    ("pop3", POP3_MID, 110, 1110, ["pop3Secret3"]),
+    ("imap", IMAP_MID, 143, 1143, ["AGJvYgBpbWFwUGxhaW41"]),
+]
+
+
+def midstream_lookalikes():
+    for name, fn, port, odd, secrets in MIDSTREAM_LOOKALIKES:
+        for p, sfx in ((port, ""), (odd, "_odd_port")):
+            c = Conv(False, 40150, p)
+            play(c, fn)
+            base = "lookalike_midstream_%s%s" % (name, sfx)
+            write_pcap(base + ".pcap", c.pkts)
+            no_session_truth(base, "%s picked up mid-stream (no handshake, no greeting) on port "
+                             "%d: not FTP" % (name.split("_")[0].upper(), p), secrets)
+
+
+def midstream_odd_port():
+    """FTP picked up mid-stream on an odd port, the client's command first: CWD answered with
+    250, PASV with a 227 that parses: the session and its data connection are found."""
+    c = Conv(False, 40410, 2200)
+    c.say(0, "CWD /pub\r\n")
+    c.say(1, "250 Directory successfully changed.\r\n")
+    write_pcap("tcp_midstream_odd_port.pcap", pasv_retr_quit(c, 40411, 50030, "z" * 500))
+    login_truth("tcp_midstream_odd_port", "mid-stream on port 2200, the client's command "
+                "first: CWD/250 and PASV/227 say FTP", [], absent=["plaintext_auth"],
+                sessions=[{"client_ip": "10.1.0.1", "client_port": 40410,
+                           "server_ip": "10.2.0.2", "server_port": 2200, "login": "none",
+                           "data": [{"server_port": 50030, "mode": "passive",
+                                     "announced_by": "PASV", "command": "RETR",
+                                     "file": "file.bin", "bytes": 500, "status": "completed",
+                                     "link": "announced"}]}])
+
+
 LOOKALIKES = [
     ("smtp", smtp, 25, 2525, ["c210cFNlY3JldDE=", "AGJvYgBzbXRwUGxhaW4y"]),
     ("nntp", nntp, 119, 1119, ["nntpSecret2"]),
@@ -193,6 +327,28 @@ def pass_tab():
                                          "acctSecret10"], {"protocol_anomaly": {"min": 1}})
 
 
+def pasv_retr_quit(c, dcport, dport, data):
+    """PASV on control connection c, a RETR of file.bin whose data connection goes from dcport
+    to dport, the 226, QUIT: the packets of both connections in time order."""
+    c.say(0, "PASV\r\n")
+    c.say(1, "227 Entering Passive Mode (10,2,0,2,%d,%d).\r\n" % (dport >> 8, dport & 255))
+    d = Conv(False, dcport, dport, 7000, 9000)
+    d.t = c.t
+    d.handshake()
+    c.t = d.t
+    c.say(0, "RETR file.bin\r\n")
+    c.say(1, "150 opening\r\n")
+    d.t = c.t
+    d.say(1, data)
+    d.close()
+    c.t = d.t
+    c.say(1, "226 done\r\n")
+    c.say(0, "QUIT\r\n")
+    c.say(1, "221 bye\r\n")
+    c.close()
+    return sorted(c.pkts + d.pkts, key=lambda p: p.time)
+
+
 def midstream_server_first():
     """The capture starts with the server's reply on an odd control port: the flow is oriented
     by content, the session and its data connection are found."""
@@ -200,23 +356,7 @@ def midstream_server_first():
     c.say(1, "331 Password required for bob\r\n")
     c.say(0, "PASS midSecret5\r\n")
     c.say(1, "230 User bob logged in\r\n")
-    c.say(0, "PASV\r\n")
-    c.say(1, "227 Entering Passive Mode (10,2,0,2,195,100).\r\n")
-    d = Conv(False, 40401, 50020, 7000, 9000)
-    d.t = c.t
-    d.handshake()
-    c.t = d.t
-    c.say(0, "RETR file.bin\r\n")
-    c.say(1, "150 opening\r\n")
-    d.t = c.t
-    d.say(1, "y" * 1000)
-    d.close()
-    c.t = d.t
-    c.say(1, "226 done\r\n")
-    c.say(0, "QUIT\r\n")
-    c.say(1, "221 bye\r\n")
-    c.close()
-    write_pcap("tcp_midstream_server_first.pcap", sorted(c.pkts + d.pkts, key=lambda p: p.time))
+    write_pcap("tcp_midstream_server_first.pcap", pasv_retr_quit(c, 40401, 50020, "y" * 1000))
     login_truth("tcp_midstream_server_first", "mid-stream on port 2100, the server's reply "
                 "captured first", ["midSecret5"], {"plaintext_auth": {"min": 1, "max": 1}},
                 sessions=[{"client_ip": "10.1.0.1", "client_port": 40400,
@@ -443,9 +583,11 @@ def main():
             no_session_truth("lookalike_%s%s" % (name, sfx),
                              "%s with credentials on port %d: not FTP" % (name.upper(), p),
                              secrets)
+    midstream_lookalikes()
     overlap_orders()
     pass_tab()
     midstream_server_first()
+    midstream_odd_port()
     overlong_line()
     overlong_first_line()
     pairing()
@@ -453,7 +595,10 @@ def main():
     frag_lost()
 
 
-CASES.update({"overlong_first_line": overlong_first_line})
+CASES.update({"overlong_first_line": overlong_first_line,
+              "midstream_server_first": midstream_server_first,
+              "midstream_lookalikes": midstream_lookalikes,
+              "midstream_odd_port": midstream_odd_port})
 
 if __name__ == "__main__":
     main()

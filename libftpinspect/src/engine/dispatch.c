@@ -84,12 +84,16 @@ static void become_control(struct ftpi_engine *e, struct ftpi_flow *f, struct ft
 	f->half[0].keep_hist = f->half[1].keep_hist = 1; /* to see conflicts with delivered bytes */
 	if (implicit)
 		ftpi__session_implicit_tls(&e->ftp, s);
-	/* what was held while undecided, the direction that spoke first first */
-	int first = f->sniff_first ? f->sniff_first - 1 : !dir;
-	for (int k = 0; k < 2; k++) {
-		int d = k == 0 ? first : !first;
-		if (f->sniff_len[d])
-			ftpi__session_data(&e->ftp, s, d, f->sniff_buf[d], f->sniff_len[d]);
+	/* what was held while undecided, in the order it came (the turns recorded; past them,
+	 * what is left of each direction) */
+	int d = f->sniff_first ? f->sniff_first - 1 : !dir;
+	size_t pos[2] = {0, 0}, nt = FTPI__MIN((size_t)f->sniff_turns, FTPI_FLOW_SNIFF_TURNS);
+	for (size_t k = 0; k < nt + 2; k++, d = !d) {
+		size_t end = k < nt ? FTPI__MIN((size_t)f->sniff_turn[k], (size_t)f->sniff_len[d])
+				    : f->sniff_len[d];
+		if (end > pos[d])
+			ftpi__session_data(&e->ftp, s, d, f->sniff_buf[d] + pos[d], end - pos[d]);
+		pos[d] = FTPI__MAX(pos[d], end);
 	}
 	sniff_release(e, f);
 	if (n > take)
@@ -170,6 +174,39 @@ static void skip_line(struct ftpi_flow *f, int dir)
 	size_t k = lf ? (size_t)(lf - b) + 1 : f->sniff_len[dir];
 	memmove(b, b + k, f->sniff_len[dir] - k);
 	f->sniff_len[dir] = (uint16_t)(f->sniff_len[dir] - k);
+	/* the turns of this direction count from the new start */
+	for (size_t t = (size_t)(dir != f->sniff_first - 1);
+	     t < FTPI__MIN((size_t)f->sniff_turns, FTPI_FLOW_SNIFF_TURNS); t += 2)
+		f->sniff_turn[t] = (uint16_t)(f->sniff_turn[t] > k ? f->sniff_turn[t] - k : 0);
+}
+
+/* Records the order of the held bytes: a change of the speaking direction. */
+static void note_turn(struct ftpi_flow *f, int dir)
+{
+	if (f->sniff_first == 0)
+		f->sniff_first = (uint8_t)(1 + dir);
+	else if (f->sniff_last != 1 + dir && f->sniff_turns < 255) {
+		if (f->sniff_turns < FTPI_FLOW_SNIFF_TURNS)
+			f->sniff_turn[f->sniff_turns] = f->sniff_len[!dir];
+		f->sniff_turns++;
+	}
+	f->sniff_last = (uint8_t)(1 + dir);
+}
+
+/* A mid-stream connection on a port that is not FTP's: 1 on evidence only FTP gives, -1 on
+ * evidence against it or when the turns recorded no longer cover what is held, 0 to wait. */
+static int midstream_verdict(const struct ftpi_flow *f)
+{
+	if (f->sniff_turns > FTPI_FLOW_SNIFF_TURNS)
+		return -1;
+	struct ftpi_sniff_view v = {
+		.buf = {f->sniff_buf[0], f->sniff_buf[1]},
+		.len = {f->sniff_len[0], f->sniff_len[1]},
+		.first = f->sniff_first - 1,
+		.turn = f->sniff_turn,
+		.n_turns = f->sniff_turns,
+	};
+	return ftpi__ftp_midstream_evidence(&v);
 }
 
 /* Holds the first bytes of each direction (a peer may send one byte per segment) and decides
@@ -188,8 +225,7 @@ static int sniff(struct ftpi_engine *e, struct ftpi_flow *f, int dir, const uint
 		if (f->sniff_buf[dir] == NULL)
 			return become_other(e, f);
 	}
-	if (f->sniff_first == 0)
-		f->sniff_first = (uint8_t)(1 + dir);
+	note_turn(f, dir);
 	size_t have = f->sniff_len[dir];
 	size_t take = FTPI__MIN(n, SNIFF_HOLD - have);
 	memcpy(f->sniff_buf[dir] + have, p, take);
@@ -202,6 +238,14 @@ static int sniff(struct ftpi_engine *e, struct ftpi_flow *f, int dir, const uint
 			implicit = 1;
 		int v = verdict(f, dir, strict), vo = verdict(f, !dir, strict);
 		ftp = strict ? v == 1 && vo == 1 : v == 1 || vo == 1;
+		if (ftp && strict && f->midstream) {
+			/* no greeting to go by: FTP-only evidence, or wait for it */
+			int m = midstream_verdict(f);
+			if (m != 1)
+				return m < 0 || full || f->sniff_len[!dir] == SNIFF_HOLD
+					       ? become_other(e, f)
+					       : FTPI_REASM_MORE;
+		}
 		if (!ftp && !implicit && ctrl_port && f->ndpi_done && f->app_name &&
 		    strncmp(f->app_name, "FTP", 3) == 0)
 			ftp = 1;
