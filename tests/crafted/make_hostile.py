@@ -304,6 +304,48 @@ def overlap_orders():
                 ["ovlSecret8"], {"tcp_overlap_conflict": {"min": 6}}, sessions=sess)
 
 
+def overlap_old():
+    """A copy of the PASS segment sent again with other bytes after 4 KiB more of the client's
+    stream (far past the 1 KiB of delivered bytes kept for comparison), and an identical copy of
+    a CWD segment as far back: one tcp_overlap_conflict naming the PASS line's bytes, none for
+    the identical copy."""
+    c = Conv(False, 40250, 21)
+    c.handshake()
+    c.say(1, "220 hi\r\n")
+    c.say(0, "USER bob\r\n")
+    c.say(1, "331 p\r\n")
+    pass_seq, pass_line = c.seq[0], b"PASS oldSecret14\r\n"
+    c.tcp(0, "PA", payload=pass_line)
+    c.say(1, "230 ok\r\n")
+    cwd_seq, cwd_line = c.seq[0], b"CWD /pub/directory-number-000\r\n"
+    for i in range(140):
+        c.say(0, "CWD /pub/directory-number-%03d\r\n" % i)
+        c.say(1, "250 Directory successfully changed.\r\n")
+    assert c.seq[0] - pass_seq >= 4096
+    c.tcp(0, "PA", seq=pass_seq, payload=b"PASS " + b"X" * (len(pass_line) - 7) + b"\r\n")
+    c.tcp(0, "PA", seq=cwd_seq, payload=cwd_line)
+    c.say(0, "QUIT\r\n")
+    c.say(1, "221 bye\r\n")
+    c.close()
+    write_pcap("tcp_overlap_old.pcap", c.pkts)
+    a = pass_seq - 1001
+    rng = "bytes %d-%d" % (a, a + len(pass_line) - 1)
+    t = {"pcap": "tcp_overlap_old.pcap",
+         "description": "a conflicting copy of the PASS segment 4 KiB back (older than the bytes "
+                        "kept for comparison) and an identical copy of a CWD segment: one "
+                        "tcp_overlap_conflict naming the PASS line's bytes",
+         "sessions_exact": True,
+         "sessions": [{"client_ip": "10.1.0.1", "client_port": 40250, "server_ip": "10.2.0.2",
+                       "server_port": 21, "user": "bob", "login": "success",
+                       "password_in_clear": True}],
+         "findings": {"tcp_overlap_conflict": {"min": 1, "max": 1}},
+         "finding_checks": [{"kind": "tcp_overlap_conflict", "severity": "high",
+                             "text_contains": [rng, "client"]}],
+         "absent_findings": [],
+         "secrets": ["oldSecret14"]}
+    write_truth("tcp_overlap_old", t)
+
+
 def pass_tab():
     c = Conv(False, 40300, 21)
     c.handshake()
@@ -585,6 +627,7 @@ def main():
                              secrets)
     midstream_lookalikes()
     overlap_orders()
+    overlap_old()
     pass_tab()
     midstream_server_first()
     midstream_odd_port()
@@ -598,7 +641,8 @@ def main():
 CASES.update({"overlong_first_line": overlong_first_line,
               "midstream_server_first": midstream_server_first,
               "midstream_lookalikes": midstream_lookalikes,
-              "midstream_odd_port": midstream_odd_port})
+              "midstream_odd_port": midstream_odd_port,
+              "overlap_old": overlap_old})
 
 if __name__ == "__main__":
     main()

@@ -302,18 +302,20 @@ static int on_gap(void *user, struct ftpi_flow *f, int dir, uint64_t n)
 	return FTPI_REASM_MORE;
 }
 
-static void on_conflict(void *user, struct ftpi_flow *f, int dir, uint64_t off, uint32_t n)
+static void on_conflict(void *user, struct ftpi_flow *f, int dir, uint64_t off, uint32_t n,
+			int exact)
 {
 	struct ftpi_engine *e = user;
 	if (f->role == FTPI_ROLE_CONTROL && f->app)
 		ftpi__session_conflict(&e->ftp, f->app, FTPI_FINDING_TCP_OVERLAP_CONFLICT, dir, off,
-				       n);
+				       n, exact);
 }
 
 void ftpi__dispatch_frag_conflict(struct ftpi_engine *e, struct ftpi_flow *f, int dir)
 {
 	if (f->role == FTPI_ROLE_CONTROL && f->app)
-		ftpi__session_conflict(&e->ftp, f->app, FTPI_FINDING_IP_FRAGMENT_CONFLICT, dir, 0, 0);
+		ftpi__session_conflict(&e->ftp, f->app, FTPI_FINDING_IP_FRAGMENT_CONFLICT, dir, 0, 0,
+				       1);
 }
 
 static void frag_dropped(struct ftpi_engine *e, const struct ftpi__frag_drop *r)

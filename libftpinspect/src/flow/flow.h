@@ -18,6 +18,8 @@ struct ftpi_seg {
 	uint8_t data[];
 };
 
+struct ftpi_reasm_rec; /* reasm/reasm.h */
+
 /* One direction of a TCP connection. */
 struct ftpi_half {
 	uint32_t isn;
@@ -39,6 +41,8 @@ struct ftpi_half {
 	uint8_t *hist;       /* the last hist_len delivered bytes, ending at next_seq (reasm/) */
 	uint16_t hist_len;
 	uint8_t keep_hist;   /* set by the engine: keep hist to see conflicts with delivered bytes */
+	uint16_t recs_cap, recs_n, recs_head; /* ring of recs, oldest at recs_head */
+	struct ftpi_reasm_rec *recs; /* hashes of delivered ranges (reasm/, with keep_hist) */
 };
 
 #define FTPI_FLOW_STATE_MAP(XX)                                                                    \
