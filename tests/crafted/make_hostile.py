@@ -2,15 +2,17 @@
 # SPDX-License-Identifier: BSD-2-Clause
 """Writes the hostile-traffic captures of tests/crafted/ with scapy (Debian python3-scapy), each
 with its truth file: look-alike protocols with credentials (SMTP, NNTP, POP3, IMAP on their own
-ports and on odd ones) that must not become FTP sessions, a server-first mid-stream session on
-an odd port, every arrival order of overlapping segments of a PASS line, a PASS sent with a tab,
-a 16 MiB control "line" without CRLF, IPv4 and IPv6 fragments (in order, reversed, overlapping
-with other bytes), and odd reply pairing. Every truth file names the secrets of its capture
+ports and on odd ones, from the handshake and picked up mid-stream) that must not become FTP
+sessions, server-first and client-first mid-stream sessions on odd ports, every arrival order of
+overlapping segments of a PASS line, a conflicting copy of a segment 4 KiB back, a PASS sent
+with a tab, 16 MiB control "lines" without CRLF (after a login, and verbless before any server
+byte), IPv4 and IPv6 fragments (in order, reversed, overlapping with other bytes), and odd reply
+pairing. Every truth file names the secrets of its capture
 ("secrets"): tests/golden/check_secrets.py greps every output format for them.
 Deterministic: fixed addresses, ports, sequence numbers and times. Only the files named here are
 written (make.py writes the others).
-Run: /usr/bin/python3 tests/crafted/make_hostile.py (the files are committed; CI does not run
-this)."""
+Run: /usr/bin/python3 tests/crafted/make_hostile.py [case ...] (the files are committed; CI does
+not run this; named cases, from CASES, write only theirs)."""
 import gzip
 import itertools
 import json

@@ -7,8 +7,11 @@
  * A new connection is a data connection when it meets an expectation (or, for encrypted
  * sessions, is inferred); otherwise its first bytes decide: an FTP greeting or reply from the
  * responder, an FTP command from the initiator, or a TLS ClientHello on an FTP control port
- * (implicit FTPS) make it a control connection, on any port. Anything else is counted and no
- * longer read. Connections on control ports get a few more chunks to show FTP (captures that
+ * (implicit FTPS) make it a control connection, on any port; picked up mid-stream on a port
+ * that is not FTP's, only evidence that FTP alone gives does (ftpi__ftp_midstream_evidence: a
+ * verb answered by the code only FTP gives it, or an announcement and its answer), judged over
+ * the held bytes in the order they came (the turns the flow records). Anything else is counted
+ * and no longer read. Connections on control ports get a few more chunks to show FTP (captures that
  * start mid-line); nothing is created for a connection that never shows FTP (HTTP on 990, Telnet
  * on 21). One exception on control ports: a client that opens with a line running past what is
  * held, without a line end and before any server byte, gets a session (the port and the
