@@ -40,9 +40,10 @@ def text_ok(where, text, chk):
 
 
 def check_findings(ci, fc, findings, truth_session_ids):
-    """finding_checks: findings of `kind` (of truth session `session` when given), each with
-    `severity` when given; `count` {min,max} of them (default min 1); every one of them must
-    pass the text checks over message + evidence"""
+    """finding_checks: findings of `kind` (of truth session `session` when given; whose
+    message + evidence contain `match` when given), each with `severity` when given; `count`
+    {min,max} of them (default min 1); every one of them must pass the text checks over
+    message + evidence"""
     where = f"finding_checks[{ci}] {fc['kind']}"
     sel = [f for f in findings if f["kind"] == fc["kind"]]
     if "session" in fc:
@@ -50,6 +51,8 @@ def check_findings(ci, fc, findings, truth_session_ids):
         if sid is None:
             return [f"{where}: truth session {fc['session']} was not matched"]
         sel = [f for f in sel if f.get("session") == sid]
+    if "match" in fc:
+        sel = [f for f in sel if fc["match"].lower() in text_of(f)]
     errs = []
     cnt = fc.get("count", {"min": 1})
     if len(sel) < cnt.get("min", 0) or (cnt.get("max") is not None and len(sel) > cnt["max"]):

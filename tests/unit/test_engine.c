@@ -301,6 +301,57 @@ static void test_overlap_orders_first_wins(void)
 	}
 }
 
+/* Sends a copy of the client's line k (of lines of LINE_LEN bytes from seq base) again, with
+ * byte 5 changed when differ; returns the engine's overlap conflicts so far. */
+#define OLD_LINE_LEN 20
+static uint64_t resend_line(ftpi_engine *e, uint64_t *ts, const struct conn *c, uint32_t base,
+			    int k, int differ, int lines)
+{
+	char line[2 * OLD_LINE_LEN + 1];
+	uint8_t b[256];
+	struct ftpi_stats st;
+	for (int i = 0; i < lines; i++)
+		snprintf(line + i * OLD_LINE_LEN, OLD_LINE_LEN + 1, "CWD /pub/dir-%05d\r\n", k + i);
+	if (differ)
+		line[5] = 'X';
+	size_t n = mk_ip(b, c, 0, base + (uint32_t)k * OLD_LINE_LEN, c->sseq, TH_ACK | TH_PSH, line,
+			 (size_t)lines * OLD_LINE_LEN);
+	feed_raw(e, *ts += 10, b, n);
+	ftpi_engine_stats(e, &st, sizeof st);
+	return st.reasm_overlap_conflicts;
+}
+
+static void test_overlap_old_ranges(void)
+{
+	/* Copies of control-channel segments far older than the 1 KiB kept: one that covers a
+	 * recorded range whole is compared by hash (within 64 KiB and 1024 ranges), a difference
+	 * raises tcp_overlap_conflict; an identical copy, or one older than the 1024 ranges, does
+	 * not */
+	static struct evlog l;
+	uint64_t ts = 1700000000000000ull;
+	struct conn c;
+	char line[OLD_LINE_LEN + 1];
+	ftpi_engine *e = new_engine(&l, NULL);
+	conn_init(&c, 0, 40012, 21, 100, 900);
+	handshake(e, &ts, &c);
+	send_data(e, &ts, &c, 1, "220 hi\r\n");
+	uint32_t base = c.cseq;
+	for (int k = 0; k < 1200; k++) {
+		snprintf(line, sizeof line, "CWD /pub/dir-%05d\r\n", k);
+		send_data(e, &ts, &c, 0, line);
+		send_data(e, &ts, &c, 1, "250 ok\r\n");
+	}
+	ASSERT_EQ(resend_line(e, &ts, &c, base, 1100, 0, 1), 0); /* identical, 2 KiB back */
+	ASSERT_EQ(resend_line(e, &ts, &c, base, 300, 0, 1), 0);  /* identical, 18 KiB back */
+	ASSERT_EQ(resend_line(e, &ts, &c, base, 300, 1, 1), 1);  /* different: by its hash */
+	ASSERT_EQ(resend_line(e, &ts, &c, base, 500, 1, 2), 2);  /* over two ranges */
+	ASSERT_EQ(resend_line(e, &ts, &c, base, 100, 1, 1), 2);  /* past the 1024 ranges */
+	ASSERT_EQ(resend_line(e, &ts, &c, base, 1190, 1, 1), 3); /* in the 1 KiB kept */
+	ftpi_engine_flush(e);
+	ftpi_engine_free(e);
+	ASSERT_EQ(l.findings[FTPI_FINDING_TCP_OVERLAP_CONFLICT], 3);
+}
+
 static void test_sequence_wraparound(void)
 {
 	/* ISNs just below 2^32: the byte stream crosses the wrap without loss */
@@ -1068,6 +1119,7 @@ static const struct ftpi_test tests[] = {
 	{"ipv6_extension_headers", test_ipv6_extension_headers},
 	{"out_of_order_and_overlap", test_out_of_order_and_overlap},
 	{"overlap_orders_first_wins", test_overlap_orders_first_wins},
+	{"overlap_old_ranges", test_overlap_old_ranges},
 	{"sequence_wraparound", test_sequence_wraparound},
 	{"midstream_pickup", test_midstream_pickup},
 	{"gap_resync", test_gap_resync},

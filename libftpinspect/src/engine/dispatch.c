@@ -7,10 +7,15 @@
  * A new connection is a data connection when it meets an expectation (or, for encrypted
  * sessions, is inferred); otherwise its first bytes decide: an FTP greeting or reply from the
  * responder, an FTP command from the initiator, or a TLS ClientHello on an FTP control port
- * (implicit FTPS) make it a control connection, on any port. Anything else is counted and no
- * longer read. Connections on control ports get a few more chunks to show FTP (captures that
+ * (implicit FTPS) make it a control connection, on any port; picked up mid-stream on a port
+ * that is not FTP's, only evidence that FTP alone gives does (ftpi__ftp_midstream_evidence: a
+ * verb answered by the code only FTP gives it, or an announcement and its answer), judged over
+ * the held bytes in the order they came (the turns the flow records). Anything else is counted
+ * and no longer read. Connections on control ports get a few more chunks to show FTP (captures that
  * start mid-line); nothing is created for a connection that never shows FTP (HTTP on 990, Telnet
- * on 21).
+ * on 21). One exception on control ports: a client that opens with a line running past what is
+ * held, without a line end and before any server byte, gets a session (the port and the
+ * direction say FTP control), which reports the over-long line with its length.
  */
 #include <strings.h>
 
@@ -82,12 +87,16 @@ static void become_control(struct ftpi_engine *e, struct ftpi_flow *f, struct ft
 	f->half[0].keep_hist = f->half[1].keep_hist = 1; /* to see conflicts with delivered bytes */
 	if (implicit)
 		ftpi__session_implicit_tls(&e->ftp, s);
-	/* what was held while undecided, the direction that spoke first first */
-	int first = f->sniff_first ? f->sniff_first - 1 : !dir;
-	for (int k = 0; k < 2; k++) {
-		int d = k == 0 ? first : !first;
-		if (f->sniff_len[d])
-			ftpi__session_data(&e->ftp, s, d, f->sniff_buf[d], f->sniff_len[d]);
+	/* what was held while undecided, in the order it came (the turns recorded; past them,
+	 * what is left of each direction) */
+	int d = f->sniff_first ? f->sniff_first - 1 : !dir;
+	size_t pos[2] = {0, 0}, nt = FTPI__MIN((size_t)f->sniff_turns, FTPI_FLOW_SNIFF_TURNS);
+	for (size_t k = 0; k < nt + 2; k++, d = !d) {
+		size_t end = k < nt ? FTPI__MIN((size_t)f->sniff_turn[k], (size_t)f->sniff_len[d])
+				    : f->sniff_len[d];
+		if (end > pos[d])
+			ftpi__session_data(&e->ftp, s, d, f->sniff_buf[d] + pos[d], end - pos[d]);
+		pos[d] = FTPI__MAX(pos[d], end);
 	}
 	sniff_release(e, f);
 	if (n > take)
@@ -116,6 +125,18 @@ static int shared_verb(const uint8_t *p, size_t n, int greeted)
 	return 0;
 }
 
+/* The client's first line on a control port, the handshake seen and the server still silent,
+ * runs on without a line end: the port and the direction say FTP control, so it is held until
+ * SNIFF_HOLD (then an over-long command line the session reports with its length) rather than
+ * dropped as a capture that starts mid-line. A line end before that makes it an ordinary line
+ * that is not FTP. */
+static int long_first_line(const struct ftpi_flow *f, int dir, int ftp_port)
+{
+	return ftp_port && dir == FTPI_DIR_TO_SERVER && !f->midstream && f->sniff_pkts == 0 &&
+	       f->sniff_first == 1 + FTPI_DIR_TO_SERVER && f->half[FTPI_DIR_TO_CLIENT].bytes == 0 &&
+	       memchr(f->sniff_buf[dir], '\n', f->sniff_len[dir]) == NULL;
+}
+
 /* What the held bytes of one direction say: 1 FTP, -1 not FTP, 0 not enough bytes yet.
  * strict (a port that is not an FTP control port): the responder's first line must be the 220
  * greeting when it spoke first (any reply when it answers), and a command must be an FTP verb
@@ -129,6 +150,8 @@ static int verdict(const struct ftpi_flow *f, int dir, int strict)
 	const uint8_t *lf = memchr(b, '\n', have);
 	if (lf == NULL && have < 64)
 		return 0; /* the first line is not complete */
+	if (lf == NULL && have < SNIFF_HOLD && long_first_line(f, dir, !strict))
+		return 0;
 	if (dir == FTPI_DIR_TO_CLIENT) {
 		if (!ftpi__ftp_looks_like_reply(b, have))
 			return -1;
@@ -154,6 +177,39 @@ static void skip_line(struct ftpi_flow *f, int dir)
 	size_t k = lf ? (size_t)(lf - b) + 1 : f->sniff_len[dir];
 	memmove(b, b + k, f->sniff_len[dir] - k);
 	f->sniff_len[dir] = (uint16_t)(f->sniff_len[dir] - k);
+	/* the turns of this direction count from the new start */
+	for (size_t t = (size_t)(dir != f->sniff_first - 1);
+	     t < FTPI__MIN((size_t)f->sniff_turns, FTPI_FLOW_SNIFF_TURNS); t += 2)
+		f->sniff_turn[t] = (uint16_t)(f->sniff_turn[t] > k ? f->sniff_turn[t] - k : 0);
+}
+
+/* Records the order of the held bytes: a change of the speaking direction. */
+static void note_turn(struct ftpi_flow *f, int dir)
+{
+	if (f->sniff_first == 0)
+		f->sniff_first = (uint8_t)(1 + dir);
+	else if (f->sniff_last != 1 + dir && f->sniff_turns < 255) {
+		if (f->sniff_turns < FTPI_FLOW_SNIFF_TURNS)
+			f->sniff_turn[f->sniff_turns] = f->sniff_len[!dir];
+		f->sniff_turns++;
+	}
+	f->sniff_last = (uint8_t)(1 + dir);
+}
+
+/* A mid-stream connection on a port that is not FTP's: 1 on evidence only FTP gives, -1 on
+ * evidence against it or when the turns recorded no longer cover what is held, 0 to wait. */
+static int midstream_verdict(const struct ftpi_flow *f)
+{
+	if (f->sniff_turns > FTPI_FLOW_SNIFF_TURNS)
+		return -1;
+	struct ftpi_sniff_view v = {
+		.buf = {f->sniff_buf[0], f->sniff_buf[1]},
+		.len = {f->sniff_len[0], f->sniff_len[1]},
+		.first = f->sniff_first - 1,
+		.turn = f->sniff_turn,
+		.n_turns = f->sniff_turns,
+	};
+	return ftpi__ftp_midstream_evidence(&v);
 }
 
 /* Holds the first bytes of each direction (a peer may send one byte per segment) and decides
@@ -172,8 +228,7 @@ static int sniff(struct ftpi_engine *e, struct ftpi_flow *f, int dir, const uint
 		if (f->sniff_buf[dir] == NULL)
 			return become_other(e, f);
 	}
-	if (f->sniff_first == 0)
-		f->sniff_first = (uint8_t)(1 + dir);
+	note_turn(f, dir);
 	size_t have = f->sniff_len[dir];
 	size_t take = FTPI__MIN(n, SNIFF_HOLD - have);
 	memcpy(f->sniff_buf[dir] + have, p, take);
@@ -186,9 +241,19 @@ static int sniff(struct ftpi_engine *e, struct ftpi_flow *f, int dir, const uint
 			implicit = 1;
 		int v = verdict(f, dir, strict), vo = verdict(f, !dir, strict);
 		ftp = strict ? v == 1 && vo == 1 : v == 1 || vo == 1;
+		if (ftp && strict && f->midstream) {
+			/* no greeting to go by: FTP-only evidence, or wait for it */
+			int m = midstream_verdict(f);
+			if (m != 1)
+				return m < 0 || full || f->sniff_len[!dir] == SNIFF_HOLD
+					       ? become_other(e, f)
+					       : FTPI_REASM_MORE;
+		}
 		if (!ftp && !implicit && ctrl_port && f->ndpi_done && f->app_name &&
 		    strncmp(f->app_name, "FTP", 3) == 0)
 			ftp = 1;
+		if (!ftp && !implicit && full && long_first_line(f, dir, !strict))
+			ftp = 1; /* an over-long first command line (the session reports it) */
 		if (!ftp && strict && full && v == 1 && dir == FTPI_DIR_TO_CLIENT && vo == 0 &&
 		    f->sniff_first == 1 + FTPI_DIR_TO_CLIENT)
 			ftp = 1; /* a 220 greeting longer than what is held, the client still silent */
@@ -240,18 +305,20 @@ static int on_gap(void *user, struct ftpi_flow *f, int dir, uint64_t n)
 	return FTPI_REASM_MORE;
 }
 
-static void on_conflict(void *user, struct ftpi_flow *f, int dir, uint64_t off, uint32_t n)
+static void on_conflict(void *user, struct ftpi_flow *f, int dir, uint64_t off, uint32_t n,
+			int exact)
 {
 	struct ftpi_engine *e = user;
 	if (f->role == FTPI_ROLE_CONTROL && f->app)
 		ftpi__session_conflict(&e->ftp, f->app, FTPI_FINDING_TCP_OVERLAP_CONFLICT, dir, off,
-				       n);
+				       n, exact);
 }
 
 void ftpi__dispatch_frag_conflict(struct ftpi_engine *e, struct ftpi_flow *f, int dir)
 {
 	if (f->role == FTPI_ROLE_CONTROL && f->app)
-		ftpi__session_conflict(&e->ftp, f->app, FTPI_FINDING_IP_FRAGMENT_CONFLICT, dir, 0, 0);
+		ftpi__session_conflict(&e->ftp, f->app, FTPI_FINDING_IP_FRAGMENT_CONFLICT, dir, 0, 0,
+				       1);
 }
 
 static void frag_dropped(struct ftpi_engine *e, const struct ftpi__frag_drop *r)

@@ -10,60 +10,7 @@
  * the one end path (engine/flowend.c) and then gives the flow back with ftpi__flow_free().
  */
 #include "flow.h"
-
-/* SipHash-1-3 (Aumasson & Bernstein), 64-bit output, over a short key-sized message. */
-#define ROTL(x, b) (uint64_t)(((x) << (b)) | ((x) >> (64 - (b))))
-#define SIPROUND                                                                                   \
-	do {                                                                                       \
-		v0 += v1;                                                                          \
-		v1 = ROTL(v1, 13);                                                                 \
-		v1 ^= v0;                                                                          \
-		v0 = ROTL(v0, 32);                                                                 \
-		v2 += v3;                                                                          \
-		v3 = ROTL(v3, 16);                                                                 \
-		v3 ^= v2;                                                                          \
-		v0 += v3;                                                                          \
-		v3 = ROTL(v3, 21);                                                                 \
-		v3 ^= v0;                                                                          \
-		v2 += v1;                                                                          \
-		v1 = ROTL(v1, 17);                                                                 \
-		v1 ^= v2;                                                                          \
-		v2 = ROTL(v2, 32);                                                                 \
-	} while (0)
-
-static uint64_t load64(const uint8_t *p)
-{
-	uint64_t v;
-	memcpy(&v, p, 8); /* the key is hashed as host-order words: only equality matters */
-	return v;
-}
-
-static uint64_t siphash13(const uint64_t key[2], const uint8_t *m, size_t len)
-{
-	uint64_t v0 = 0x736f6d6570736575ULL ^ key[0];
-	uint64_t v1 = 0x646f72616e646f6dULL ^ key[1];
-	uint64_t v2 = 0x6c7967656e657261ULL ^ key[0];
-	uint64_t v3 = 0x7465646279746573ULL ^ key[1];
-	size_t i, blocks = len / 8;
-	uint64_t b = (uint64_t)len << 56;
-
-	for (i = 0; i < blocks; i++) {
-		uint64_t mi = load64(m + i * 8);
-		v3 ^= mi;
-		SIPROUND;
-		v0 ^= mi;
-	}
-	for (size_t j = 0; j < (len & 7); j++)
-		b |= (uint64_t)m[blocks * 8 + j] << (8 * j);
-	v3 ^= b;
-	SIPROUND;
-	v0 ^= b;
-	v2 ^= 0xff;
-	SIPROUND;
-	SIPROUND;
-	SIPROUND;
-	return v0 ^ v1 ^ v2 ^ v3;
-}
+#include "siphash.h"
 
 /* A total order on endpoints, only to put a flow's two ends in a fixed order for hashing. */
 static int ep_cmp(const struct ftpi_endpoint *a, const struct ftpi_endpoint *b)
@@ -96,7 +43,7 @@ uint64_t ftpi__flow_hash(const struct ftpi__ctx *cx, const struct ftpi_endpoint 
 	m[2 * alen + 2] = (uint8_t)(hi->port >> 8);
 	m[2 * alen + 3] = (uint8_t)hi->port;
 	memset(m + 2 * alen + 4, lo->addr.family, 4);
-	return siphash13(cx->cfg.hash_seed, m, 2 * alen + 8);
+	return ftpi__siphash13(cx->cfg.hash_seed, m, 2 * alen + 8);
 }
 
 /* The 16-bit fingerprint kept in the bucket: hash bits the bucket index does not use; never 0

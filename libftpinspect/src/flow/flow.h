@@ -18,6 +18,8 @@ struct ftpi_seg {
 	uint8_t data[];
 };
 
+struct ftpi_reasm_rec; /* reasm/reasm.h */
+
 /* One direction of a TCP connection. */
 struct ftpi_half {
 	uint32_t isn;
@@ -39,6 +41,8 @@ struct ftpi_half {
 	uint8_t *hist;       /* the last hist_len delivered bytes, ending at next_seq (reasm/) */
 	uint16_t hist_len;
 	uint8_t keep_hist;   /* set by the engine: keep hist to see conflicts with delivered bytes */
+	uint16_t recs_cap, recs_n, recs_head; /* ring of recs, oldest at recs_head */
+	struct ftpi_reasm_rec *recs; /* hashes of delivered ranges (reasm/, with keep_hist) */
 };
 
 #define FTPI_FLOW_STATE_MAP(XX)                                                                    \
@@ -62,6 +66,10 @@ enum ftpi_flow_role {
 	FTPI_ROLE_OTHER        /* not FTP: counted only */
 };
 
+/* Changes of the speaking direction recorded while a flow's first bytes are held (the order
+ * in which they are replayed, and the mid-stream detector's view of the exchange). */
+#define FTPI_FLOW_SNIFF_TURNS 8
+
 struct ftpi_flow {
 	/* First cache line: what a lookup and an LRU move read (64 bytes on LP64). */
 	struct ftpi_flow *lru_prev, *lru_next; /* head = most recent; lru_next links the free list */
@@ -82,6 +90,9 @@ struct ftpi_flow {
 	uint8_t ttl[2];     /* first IP TTL / hop limit seen per direction (0 = none yet) */
 	struct ftpi_half half[2]; /* [FTPI_DIR_TO_SERVER], [FTPI_DIR_TO_CLIENT] */
 	uint8_t sniff_first; /* 1 + the direction that sent bytes first while ROLE_UNKNOWN */
+	uint8_t sniff_last;  /* 1 + the direction that sent bytes last while ROLE_UNKNOWN */
+	uint8_t sniff_turns; /* times the speaking direction changed (saturates at 255) */
+	uint16_t sniff_turn[FTPI_FLOW_SNIFF_TURNS]; /* held bytes of the speaker at each change */
 	uint16_t sniff_len[2];
 	uint8_t *sniff_buf[2]; /* bytes of each direction while ROLE_UNKNOWN (engine/dispatch.c) */
 	void *app;          /* struct ftpi_session * (control) or struct ftpi_dconn * (data) */

@@ -217,12 +217,20 @@ void ftpi__ftp_refused(struct ftpi__ftp *ftp, struct ftpi_session *s, int kind, 
 }
 
 void ftpi__session_conflict(struct ftpi__ftp *ftp, struct ftpi_session *s, int kind, int dir,
-			    uint64_t off, uint32_t n)
+			    uint64_t off, uint32_t n, int exact)
 {
 	char msg[300], evd[200];
 	const char *who = dir == FTPI_DIR_TO_SERVER ? "client" : "server";
 	if (s->conflict_findings >= FTPI__ANOMALY_FINDINGS_MAX)
 		return;
+	if (kind == FTPI_FINDING_TCP_OVERLAP_CONFLICT && n && s->conflict_last_n == n &&
+	    s->conflict_last_off == off && s->conflict_last_dir == dir)
+		return; /* the same range again (the conflicting copy sent twice): one attempt */
+	if (kind == FTPI_FINDING_TCP_OVERLAP_CONFLICT) {
+		s->conflict_last_dir = (uint8_t)dir;
+		s->conflict_last_n = n;
+		s->conflict_last_off = off;
+	}
 	s->conflict_findings++;
 	size_t k = ftpi__buf_printf(msg, sizeof msg, 0,
 				    kind == FTPI_FINDING_TCP_OVERLAP_CONFLICT
@@ -240,7 +248,12 @@ void ftpi__session_conflict(struct ftpi__ftp *ftp, struct ftpi_session *s, int k
 	ftpi__buf_printf(msg, sizeof msg, k,
 			 ": an evasion attempt (hosts may read other bytes than this review); the "
 			 "bytes seen first were kept");
-	if (n)
+	if (n && !exact)
+		ftpi__buf_printf(evd, sizeof evd, 0,
+				 "%s stream bytes %llu-%llu (%u bytes, delivered earlier than the bytes "
+				 "kept for comparison: their hash differs)",
+				 who, (unsigned long long)off, (unsigned long long)(off + n - 1), n);
+	else if (n)
 		ftpi__buf_printf(evd, sizeof evd, 0, "%s stream bytes %llu-%llu (%u bytes differ)",
 				 who, (unsigned long long)off, (unsigned long long)(off + n - 1), n);
 	else

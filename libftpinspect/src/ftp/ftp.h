@@ -87,4 +87,22 @@ int ftpi__ftp_looks_like_command(const uint8_t *p, size_t n);
 /* After a gap: the bytes plainly start a line (a known verb, or a reply code). */
 int ftpi__ftp_starts_line(int dir, const uint8_t *p, size_t n);
 
+/* The bytes held from a connection picked up mid-stream, in arrival order: the directions take
+ * turns, starting with `first`; turn[k] is how many bytes the direction speaking in turn k had
+ * held when the other one spoke (n_turns of them; the last turn runs to len). */
+struct ftpi_sniff_view {
+	const uint8_t *buf[2]; /* [FTPI_DIR_TO_SERVER], [FTPI_DIR_TO_CLIENT] */
+	size_t len[2];
+	int first;
+	const uint16_t *turn;
+	size_t n_turns;
+};
+/* Evidence that only FTP gives, for a mid-stream connection on a port that is not FTP's: an FTP
+ * verb answered (in arrival order) by a reply code that only FTP gives to it (USER 331, PASS
+ * 230, RETR/LIST 150 or 226, REST/RNFR 350, SIZE/MDTM 213, PWD/MKD 257, AUTH 234, ...), or an
+ * address announcement and its answer (PORT/EPRT that parse with 200, PASV/EPSV with a 227/229
+ * that parses). 1: FTP; -1: not FTP (a line of a lone ".", which ends NNTP, POP3 and SMTP
+ * bodies and never an FTP reply); 0: no evidence yet. */
+int ftpi__ftp_midstream_evidence(const struct ftpi_sniff_view *v);
+
 #endif /* FTPI_FTP_H */

@@ -128,6 +128,9 @@ struct ftpi_session {
 	uint8_t ended;
 	uint8_t anomaly_findings;
 	uint8_t conflict_findings; /* tcp_overlap_conflict / ip_fragment_conflict raised */
+	uint8_t conflict_last_dir; /* the last TCP conflict raised: a copy of it is not raised */
+	uint32_t conflict_last_n;
+	uint64_t conflict_last_off;
 	uint64_t commands, replies;
 	uint16_t banner_len;
 	char banner[128];
@@ -254,9 +257,10 @@ int ftpi__ftp_secret_arg(int verb, const char *arg, size_t len);
 void ftpi__ftp_emit_login(struct ftpi__ftp *ftp, struct ftpi_session *s);
 /* Overlapping TCP segments (kind FTPI_FINDING_TCP_OVERLAP_CONFLICT) or IP fragments
  * (FTPI_FINDING_IP_FRAGMENT_CONFLICT) of the control channel carried different bytes: n bytes
- * from stream offset off of direction dir (n 0: not known). The first bytes were kept. */
+ * from stream offset off of direction dir (n 0: not known; exact 0: delivered ranges compared
+ * by their hashes, so the range spans them). The first bytes were kept. */
 void ftpi__session_conflict(struct ftpi__ftp *ftp, struct ftpi_session *s, int kind, int dir,
-			    uint64_t off, uint32_t n);
+			    uint64_t off, uint32_t n, int exact);
 void ftpi__ftp_plaintext_auth(struct ftpi__ftp *ftp, struct ftpi_session *s, const char *arg,
 			      size_t arg_len);
 void ftpi__ftp_bounce(struct ftpi__ftp *ftp, struct ftpi_session *s, int ann,

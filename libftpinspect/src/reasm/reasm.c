@@ -6,7 +6,8 @@
  * copied into a sorted, non-overlapping segment list capped per flow (bytes and segments) and
  * globally (the REASM pool). Overlap policy: FIRST - bytes already received win, later copies
  * are trimmed; differing bytes in an overlap are counted as reasm_overlap_conflicts (see
- * docs/reassembly.md). A hole becomes a gap (reported to the app, which resynchronises) when the
+ * docs/reassembly.md). On control channels, delivered bytes are compared against the last 1 KiB
+ * kept and, further back (64 KiB, 1024 ranges), against a keyed hash per delivered range. A hole becomes a gap (reported to the app, which resynchronises) when the
  * peer acknowledges past it (the bytes crossed the wire but not the capture), when a cap would be
  * exceeded, or when the flow ends. Directions the app does not want are only counted by sequence
  * space. Flows picked up mid-stream start at the first byte seen.
@@ -14,6 +15,7 @@
 #include "reasm.h"
 
 #include "decode.h"
+#include "siphash.h"
 
 static void seg_free(struct ftpi__ctx *cx, struct ftpi_half *h, struct ftpi_seg *s)
 {
@@ -55,6 +57,10 @@ void ftpi__reasm_release(struct ftpi__ctx *cx, struct ftpi_half *h)
 		ftpi__free(cx, FTPI__POOL_REASM, h->hist, FTPI__REASM_HIST);
 	h->hist = NULL;
 	h->hist_len = 0;
+	if (h->recs)
+		ftpi__free(cx, FTPI__POOL_REASM, h->recs, h->recs_cap * sizeof *h->recs);
+	h->recs = NULL;
+	h->recs_cap = h->recs_n = h->recs_head = 0;
 }
 
 /* Stream offset of sequence number seq (0 = the first byte of the direction). */
@@ -81,7 +87,7 @@ static void overlap(struct ftpi_reasm *r, struct ftpi_flow *f, int dir, uint32_t
 	while (kept[b - 1] == later[b - 1])
 		b--;
 	if (r->cbs.conflict)
-		r->cbs.conflict(r->cbs.user, f, dir, stream_off(&f->half[dir], seq + a), b - a);
+		r->cbs.conflict(r->cbs.user, f, dir, stream_off(&f->half[dir], seq + a), b - a, 1);
 }
 
 /* Keeps the last delivered bytes (control channels): see FTPI__REASM_HIST. */
@@ -104,16 +110,107 @@ static void hist_add(struct ftpi__ctx *cx, struct ftpi_half *h, const uint8_t *p
 	h->hist_len = (uint16_t)(keep + n);
 }
 
+static struct ftpi_reasm_rec *rec_at(const struct ftpi_half *h, uint32_t k)
+{
+	return &h->recs[(h->recs_head + k) % h->recs_cap];
+}
+
+/* Stream offset of a record (its low 32 bits are kept; records are never 4 GiB old). */
+static uint64_t rec_off(const struct ftpi_half *h, const struct ftpi_reasm_rec *rc)
+{
+	return h->bytes - (uint32_t)((uint32_t)h->bytes - rc->off);
+}
+
+/* Forgets the records that end more than FTPI__REASM_WINDOW bytes before stream offset end. */
+static void recs_prune(struct ftpi_half *h, uint64_t end)
+{
+	while (h->recs_n) {
+		const struct ftpi_reasm_rec *rc = rec_at(h, 0);
+		if (end - (rec_off(h, rc) + rc->len) <= FTPI__REASM_WINDOW)
+			break;
+		h->recs_head = (uint16_t)((h->recs_head + 1) % h->recs_cap);
+		h->recs_n--;
+	}
+}
+
+/* Records the hash of a delivered range [h->bytes, h->bytes + n) (control channels). */
+static void rec_add(struct ftpi__ctx *cx, struct ftpi_half *h, const uint8_t *p, uint32_t n)
+{
+	if (h->recs)
+		recs_prune(h, h->bytes + n);
+	if (h->recs_n == h->recs_cap && h->recs_cap < FTPI__REASM_RECS) {
+		uint32_t ncap = h->recs_cap ? h->recs_cap * 2u : FTPI__REASM_RECS_START;
+		struct ftpi_reasm_rec *nr = ftpi__alloc(cx, FTPI__POOL_REASM, ncap * sizeof *nr);
+		if (nr) {
+			for (uint32_t k = 0; k < h->recs_n; k++)
+				nr[k] = *rec_at(h, k);
+			if (h->recs)
+				ftpi__free(cx, FTPI__POOL_REASM, h->recs, h->recs_cap * sizeof *nr);
+			h->recs = nr;
+			h->recs_cap = (uint16_t)ncap;
+			h->recs_head = 0;
+		}
+	}
+	if (h->recs_cap == 0)
+		return; /* memory refused: older overlaps go uncompared */
+	if (h->recs_n == h->recs_cap) { /* at the cap: the oldest range is forgotten */
+		h->recs_head = (uint16_t)((h->recs_head + 1) % h->recs_cap);
+		h->recs_n--;
+	}
+	struct ftpi_reasm_rec *rc = rec_at(h, h->recs_n++);
+	rc->off = (uint32_t)h->bytes;
+	rc->len = n;
+	rc->hash = ftpi__siphash13(cx->cfg.hash_seed, p, n);
+}
+
+/* Bytes [seq, seq+n) overlap delivered bytes older than the history: each delivered range they
+ * cover whole is compared with its hash. Returns how many bytes from seq that covered (to the
+ * end of the last range compared); when ranges differ, the overlap and the conflict are counted
+ * once and reported (from the first differing range to the end of the last), and *differ set. */
+static uint32_t overlap_recs(struct ftpi_reasm *r, struct ftpi_flow *f, int dir, uint32_t seq,
+			     const uint8_t *p, uint32_t n, int *differ)
+{
+	struct ftpi_half *h = &f->half[dir];
+	uint64_t so = stream_off(h, seq), lo = 0, hi = 0;
+	uint32_t upto = 0;
+	for (uint32_t k = 0; k < h->recs_n; k++) {
+		const struct ftpi_reasm_rec *rc = rec_at(h, k);
+		uint64_t ro = rec_off(h, rc);
+		if (ro < so || ro + rc->len > so + n)
+			continue;
+		uint32_t at = (uint32_t)(ro - so);
+		if (ftpi__siphash13(r->cx->cfg.hash_seed, p + at, rc->len) != rc->hash) {
+			if (!*differ)
+				lo = ro;
+			hi = ro + rc->len;
+			*differ = 1;
+		}
+		upto = FTPI__MAX(upto, at + rc->len);
+	}
+	if (*differ) {
+		FTPI__COUNT(r->cx, reasm_overlaps);
+		FTPI__COUNT(r->cx, reasm_overlap_conflicts);
+		if (r->cbs.conflict)
+			r->cbs.conflict(r->cbs.user, f, dir, lo, (uint32_t)(hi - lo), 0);
+	}
+	return upto;
+}
+
 /* Bytes [seq, seq+n) overlap bytes already delivered: compared with what the history still
- * holds of them. */
+ * holds of them, and before that with the hashes of the delivered ranges they cover. */
 static void overlap_delivered(struct ftpi_reasm *r, struct ftpi_flow *f, int dir, uint32_t seq,
 			      const uint8_t *p, uint32_t n, int retrans)
 {
 	struct ftpi_half *h = &f->half[dir];
 	uint32_t back = h->next_seq - seq; /* n <= back */
 	if (h->hist == NULL || back > h->hist_len) {
-		/* older than the history: only the part it still holds is compared */
+		/* older than the history: ranges by their hashes, then the part it still holds */
 		uint32_t skip = h->hist ? back - h->hist_len : back;
+		int differ = 0;
+		uint32_t done = h->recs_n ? overlap_recs(r, f, dir, seq, p, n, &differ) : 0;
+		if (differ)
+			return;
+		skip = FTPI__MAX(skip, done);
 		if (skip >= n) {
 			if (!retrans)
 				FTPI__COUNT(r->cx, reasm_overlaps);
@@ -156,8 +253,10 @@ static void deliver(struct ftpi_reasm *r, struct ftpi_flow *f, int dir, const ui
 	struct ftpi_half *h = &f->half[dir];
 	if (n == 0)
 		return;
-	if (h->keep_hist && h->want)
+	if (h->keep_hist && h->want) {
 		hist_add(r->cx, h, p, n);
+		rec_add(r->cx, h, p, n);
+	}
 	h->next_seq += n;
 	h->bytes += n;
 	FTPI__COUNT_N(r->cx, reasm_bytes_delivered, n);
@@ -174,6 +273,10 @@ static void gap(struct ftpi_reasm *r, struct ftpi_flow *f, int dir, uint32_t n)
 	h->bytes += n;
 	h->gap_bytes += n;
 	h->hist_len = 0; /* the history ends at next_seq: nothing before a gap is compared */
+	if (n >= FTPI__REASM_WINDOW) /* ranges before the gap stay comparable, within the window */
+		h->recs_n = 0;
+	else if (h->recs_n)
+		recs_prune(h, h->bytes);
 	FTPI__COUNT(r->cx, reasm_gaps);
 	FTPI__COUNT_N(r->cx, reasm_gap_bytes, n);
 	if (h->want && !f->app_closed)

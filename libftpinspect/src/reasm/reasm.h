@@ -24,14 +24,31 @@ struct ftpi_reasm_cbs {
 	/* n bytes of one direction were lost. Returns enum ftpi_reasm_want bits. */
 	int (*gap)(void *user, struct ftpi_flow *f, int dir, uint64_t n);
 	/* An overlap carried bytes that differ from the ones kept (first wins): n bytes from
-	 * stream offset off (0 = the first byte after the SYN, or the first byte seen). */
-	void (*conflict)(void *user, struct ftpi_flow *f, int dir, uint64_t off, uint32_t n);
+	 * stream offset off (0 = the first byte after the SYN, or the first byte seen). exact: the
+	 * range is the bytes that differ; 0: delivered ranges older than the kept bytes whose
+	 * hashes differ (the range spans them). */
+	void (*conflict)(void *user, struct ftpi_flow *f, int dir, uint64_t off, uint32_t n,
+			 int exact);
 	void *user;
 };
 
 /* Bytes of recently delivered data kept per direction when the engine asks (keep_hist), so an
  * overlap with bytes already delivered is compared too. */
 #define FTPI__REASM_HIST 1024
+
+/* Older delivered bytes (keep_hist): each delivered range's keyed hash, for the last
+ * FTPI__REASM_WINDOW bytes of the direction and at most FTPI__REASM_RECS ranges (16 bytes each,
+ * the ring grows from FTPI__REASM_RECS_START as ranges come). A later copy that covers a whole
+ * range is compared with its hash. */
+#define FTPI__REASM_WINDOW 65536u
+#define FTPI__REASM_RECS 1024u
+#define FTPI__REASM_RECS_START 16u
+
+struct ftpi_reasm_rec {
+	uint64_t hash;
+	uint32_t off; /* stream offset of the range's first byte, low 32 bits */
+	uint32_t len;
+};
 
 struct ftpi_reasm {
 	struct ftpi__ctx *cx;
