@@ -444,6 +444,7 @@ struct ftpi_expect_store_stats {
 	uint64_t published, claimed, lookups, full, waits, wait_timeouts;
 	uint64_t wait_ns; /* wall time spent waiting for other engines, all engines */
 	uint64_t in_use, high_water;
+	uint64_t quick; /* new connections decided without waiting (no engine could explain them) */
 };
 FTPI_API int ftpi_expect_store_stats(ftpi_expect_store *st, struct ftpi_expect_store_stats *out,
 				     size_t out_size);
@@ -537,6 +538,14 @@ FTPI_API unsigned ftpi_shard_of_conn(const struct ftpi_packet *pkt, unsigned n);
 /* The same on addresses. */
 FTPI_API unsigned ftpi_shard_of_addrs(const struct ftpi_addr *a, const struct ftpi_addr *b,
 				      unsigned n);
+/* The shard of pkt (0..n-1: by host pair as ftpi_shard_of, by connection when by_conn), for a
+ * host that spreads the packets of one capture over the engines of st in capture-time order
+ * (engine index = shard) and hands this packet, with this ts_us, to that engine. The store
+ * notes the connection the packet may start (a SYN): an engine whose expectation ends then
+ * waits only for engines that still have a connection start to that port to process. A host
+ * dispatches every packet through it, or none. st NULL: the shard only. */
+FTPI_API unsigned ftpi_expect_store_dispatch(ftpi_expect_store *st, const struct ftpi_packet *pkt,
+					     unsigned n, int by_conn);
 
 /*
  * Configuration. Initialise with ftpi_config_init() (it sets `size` and every default), then change
@@ -661,10 +670,21 @@ FTPI_API int ftpi_engine_feed(ftpi_engine *e, const struct ftpi_packet *pkt);
  * see the decoding counters of up to 7 packets after its own. */
 FTPI_API int ftpi_engine_feed_batch(ftpi_engine *e, const struct ftpi_packet *pkts, size_t n,
 				    size_t *done);
+
 /* The same, for engines that each get a share of one capture (workers): frame is the packet's
  * 1-based number in the whole capture, which events carry (ftpi_engine_feed counts the packets
  * the engine sees). */
 FTPI_API int ftpi_engine_feed_frame(ftpi_engine *e, const struct ftpi_packet *pkt, uint64_t frame);
+
+/* For an engine that shares an expectation store, fed from packets the host already holds (a
+ * queue): pkts[0..n-1] are the next packets the host will feed this engine, in this order.
+ * Returns how many of them, from the first, cannot make this engine announce a data connection
+ * (they belong to connections already found to be something else); the engine tells the store,
+ * and other engines decide a new connection that only this engine's announcement could explain
+ * without waiting for it to reach that connection's time. Call it again after feeding the packet
+ * at the returned index (or all n). Nothing changes in this engine's results; without a store it
+ * returns 0 and does nothing. The bytes are read during the call only. */
+FTPI_API size_t ftpi_engine_lookahead(ftpi_engine *e, const struct ftpi_packet *pkts, size_t n);
 
 /* True when the engine decodes this link type. */
 FTPI_API int ftpi_linktype_supported(int linktype);

@@ -56,6 +56,7 @@ struct wk_worker {
 	pthread_t th;
 	int started;
 	struct wk_batch q[WK_QLEN];
+	struct ftpi_packet pk[WK_BATCH_PKTS]; /* the batch being fed, as the engine takes it */
 	_Atomic uint64_t head, tail; /* consumer, producer */
 	struct cap *cap;             /* live */
 	int failed;                  /* live: a read error */
@@ -267,10 +268,21 @@ void workers_free(struct workers *w)
 
 /* ---- files: reader side ---- */
 
+/* How many packets from pkts cannot make engine e announce (the store learns it; other engines
+ * then need not wait for e to reach their new connections). A clock tick ends the look. */
+static size_t quiet_run(ftpi_engine *e, const struct ftpi_packet *pkts, size_t n)
+{
+	size_t end = 0;
+	while (end < n && pkts[end].linktype != -1)
+		end++;
+	return ftpi_engine_lookahead(e, pkts, end);
+}
+
 static void *file_worker(void *arg)
 {
 	struct wk_worker *k = arg;
 	struct workers *w = k->w;
+	struct ftpi_packet *pk = k->pk;
 	unsigned spin = 0;
 	for (;;) {
 		uint64_t h = atomic_load_explicit(&k->head, memory_order_relaxed);
@@ -289,12 +301,19 @@ static void *file_worker(void *arg)
 		spin = 0;
 		struct wk_batch *b = &k->q[h % WK_QLEN];
 		for (uint32_t i = 0; i < b->n; i++) {
-			struct ftpi_packet p = {b->r[i].ts_us, b->r[i].linktype, b->r[i].caplen,
-						b->r[i].wirelen, b->data + b->r[i].off};
-			if (p.linktype == -1)
-				ftpi_engine_advance_frame(k->e, p.ts_us, b->r[i].frame);
+			pk[i].ts_us = b->r[i].ts_us;
+			pk[i].linktype = b->r[i].linktype;
+			pk[i].caplen = b->r[i].caplen;
+			pk[i].wirelen = b->r[i].wirelen;
+			pk[i].data = b->data + b->r[i].off;
+		}
+		for (uint32_t i = 0, scan_at = 0; i < b->n; i++) {
+			if (i == scan_at)
+				scan_at = i + quiet_run(k->e, pk + i, b->n - i) + 1;
+			if (pk[i].linktype == -1)
+				ftpi_engine_advance_frame(k->e, pk[i].ts_us, b->r[i].frame);
 			else
-				ftpi_engine_feed_frame(k->e, &p, b->r[i].frame);
+				ftpi_engine_feed_frame(k->e, &pk[i], b->r[i].frame);
 		}
 		b->n = 0;
 		b->used = 0;
@@ -377,9 +396,11 @@ static void append(struct workers *w, struct wk_worker *k, const struct ftpi_pac
 
 void workers_feed(struct workers *w, const struct ftpi_packet *pkt)
 {
-	unsigned shard = w->by_conn ? ftpi_shard_of_conn(pkt, w->n) : ftpi_shard_of(pkt, w->n);
+	struct ftpi_packet at = *pkt; /* at the time the engine will give it */
 	if (pkt->ts_us > w->last_ts)
 		w->last_ts = pkt->ts_us;
+	at.ts_us = w->last_ts;
+	unsigned shard = ftpi_expect_store_dispatch(w->store, &at, w->n, w->by_conn);
 	if (w->tick_ts == 0)
 		w->tick_ts = w->last_ts;
 	append(w, &w->w[shard], pkt, ++w->frame);
@@ -553,11 +574,13 @@ void workers_report(const struct workers *w, FILE *f)
 		return;
 	fprintf(f,
 		"ftpinspect: %u workers: store published %llu, claimed %llu (lookups %llu, full "
-		"%llu), waits %llu (%.1f ms, %llu timed out); reader waited %llu times\n",
+		"%llu), waits %llu (%.1f ms, %llu timed out), decided without waiting %llu; reader "
+		"waited %llu times\n",
 		w->n, (unsigned long long)ss.published, (unsigned long long)ss.claimed,
 		(unsigned long long)ss.lookups, (unsigned long long)ss.full,
 		(unsigned long long)ss.waits, (double)ss.wait_ns / 1e6,
-		(unsigned long long)ss.wait_timeouts, (unsigned long long)w->reader_waits);
+		(unsigned long long)ss.wait_timeouts, (unsigned long long)ss.quick,
+		(unsigned long long)w->reader_waits);
 }
 
 void workers_stats(const struct workers *w, struct ftpi_stats *sum)

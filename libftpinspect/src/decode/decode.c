@@ -191,6 +191,7 @@ static int decode_ipv4(struct ftpi__ctx *cx, const uint8_t *p, uint32_t len, int
 	FTPI__COUNT(cx, ipv4);
 	if ((frag & 0x3fff) != 0) { /* MF or an offset: a fragment */
 		FTPI__COUNT(cx, decode_ip_fragment);
+		seg->frag_proto = proto;
 		if (seg->defrag == NULL) { /* counted only; its addresses are still told */
 			seg->src.addr = (struct ftpi_addr){.family = 4};
 			seg->dst.addr = (struct ftpi_addr){.family = 4};
@@ -286,6 +287,7 @@ static int decode_ipv6(struct ftpi__ctx *cx, const uint8_t *p, uint32_t len, int
 				break;
 			if ((off & 0xfff9) != 0) { /* offset or M flag: a real fragment */
 				FTPI__COUNT(cx, decode_ip_fragment);
+				seg->frag_proto = next;
 				if (seg->defrag == NULL) { /* counted only; addresses told */
 					seg->src.addr.family = seg->dst.addr.family = 6;
 					memcpy(seg->src.addr.ip, src, 16);

@@ -27,6 +27,7 @@ struct ftpi_tcp_seg {
 	struct ftpi__defrag *defrag;
 	uint8_t frag_conflict; /* out: reassembled from fragments that overlapped with other bytes */
 	uint8_t reassembled;   /* out: the segment came from fragments */
+	uint8_t frag_proto;    /* out, when a fragment was counted: the protocol it carries */
 };
 
 #define FTPI_TH_FIN 0x01

@@ -7,6 +7,7 @@
  * The hash is not keyed: a hostile host pair can load one worker, never more.
  */
 #include "engine.h"
+#include "store.h"
 
 static uint64_t addr_hash(const struct ftpi_addr *a)
 {
@@ -44,25 +45,38 @@ static int decode(const struct ftpi_packet *pkt, struct ftpi_tcp_seg *seg)
 	return seg->src.addr.family != 0 ? 2 : 0;
 }
 
+/* The shard of a decoded packet (how: decode()'s result, not 0). */
+static unsigned shard_of_seg(const struct ftpi_tcp_seg *seg, int how, unsigned n, int by_conn)
+{
+	if (!by_conn || how == 2) /* a fragment has no ports: by its host pair */
+		return ftpi_shard_of_addrs(&seg->src.addr, &seg->dst.addr, n);
+	uint64_t x = addr_hash(&seg->src.addr) ^ ((uint64_t)seg->src.port * 0x9e3779b97f4a7c15ull);
+	uint64_t y = addr_hash(&seg->dst.addr) ^ ((uint64_t)seg->dst.port * 0x9e3779b97f4a7c15ull);
+	uint64_t h = (x ^ y) * 0xbf58476d1ce4e5b9ull; /* symmetric: both directions together */
+	h ^= h >> 31;
+	return (unsigned)(h % n);
+}
+
+unsigned ftpi__shard_start(const struct ftpi_packet *pkt, unsigned n, int by_conn, uint16_t *port)
+{
+	struct ftpi_tcp_seg seg;
+	int how = decode(pkt, &seg);
+	*port = 0;
+	if (how == 1 && (seg.flags & FTPI_TH_SYN)) /* the server is the SYN's target */
+		*port = (seg.flags & FTPI_TH_ACK) ? seg.src.port : seg.dst.port;
+	return how == 0 || n <= 1 ? 0 : shard_of_seg(&seg, how, n, by_conn);
+}
+
 unsigned ftpi_shard_of(const struct ftpi_packet *pkt, unsigned n)
 {
 	struct ftpi_tcp_seg seg;
-	if (n <= 1 || !decode(pkt, &seg))
-		return 0;
-	return ftpi_shard_of_addrs(&seg.src.addr, &seg.dst.addr, n);
+	int how = n <= 1 ? 0 : decode(pkt, &seg);
+	return how == 0 ? 0 : shard_of_seg(&seg, how, n, 0);
 }
 
 unsigned ftpi_shard_of_conn(const struct ftpi_packet *pkt, unsigned n)
 {
 	struct ftpi_tcp_seg seg;
 	int how = n <= 1 ? 0 : decode(pkt, &seg);
-	if (how == 0)
-		return 0;
-	if (how == 2) /* a fragment: no ports, so by its host pair */
-		return ftpi_shard_of_addrs(&seg.src.addr, &seg.dst.addr, n);
-	uint64_t x = addr_hash(&seg.src.addr) ^ ((uint64_t)seg.src.port * 0x9e3779b97f4a7c15ull);
-	uint64_t y = addr_hash(&seg.dst.addr) ^ ((uint64_t)seg.dst.port * 0x9e3779b97f4a7c15ull);
-	uint64_t h = (x ^ y) * 0xbf58476d1ce4e5b9ull; /* symmetric: both directions together */
-	h ^= h >> 31;
-	return (unsigned)(h % n);
+	return how == 0 ? 0 : shard_of_seg(&seg, how, n, 1);
 }

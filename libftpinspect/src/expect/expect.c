@@ -237,9 +237,10 @@ static void share_drain(struct ftpi__expect_tab *xt);
 static void exp_end(struct ftpi__expect_tab *xt, struct ftpi_expect *x, const char *why)
 {
 	if (!x->matched && x->sref) {
-		/* another engine may have claimed it: decide once every engine is this far */
+		/* another engine may have claimed it: decide once every engine that could is this
+		 * far */
 		struct ftpi__sx_claim c;
-		ftpi__store_wait(xt->store, xt->me, xt->cx->now_us);
+		ftpi__store_wait_claims(xt->store, xt->me, x->sref, x->target.port, xt->cx->now_us);
 		if (ftpi__store_claims(xt->store, x->sref, &c))
 			remote_claimed(xt, x, &c);
 	}
@@ -633,8 +634,8 @@ static struct ftpi_dconn *match_remote(struct ftpi__expect_tab *xt, struct ftpi_
 {
 	struct ftpi__sx_pub p;
 	struct ftpi__sx_claim c;
-	/* every engine has seen what came before this connection: its announcement is there */
-	ftpi__store_wait(xt->store, xt->me, f->first_us);
+	/* every engine that could have announced it before this connection has done so */
+	ftpi__store_wait_port(xt->store, xt->me, f->srv.port, f->first_us);
 	ftpi__sref r = ftpi__store_claim_above(xt->store, xt->me, f->srv.port, f->first_us,
 					       xt->cx->cfg.timeout_expect, remote_fit, f, min_score,
 					       min_created, &p, &c);

@@ -5,7 +5,15 @@
  * claim is a few compares under one stripe lock), a free list, and one capture-time watermark per
  * engine. It is not on the per-packet path: engines touch it when a session announces or a
  * transfer changes, and for new connections their own table does not explain. Allocation happens
- * once, at creation, bounded by max_entries; the store never prints and never grows.
+ * once, at creation, bounded by max_entries and max_engines; the store never prints and never
+ * grows.
+ *
+ * Waiting for another engine's clock is what keeps results those of one engine, and what costs.
+ * Two per-engine facts let an engine skip most waits: a "quiet" clock (its host looked ahead in
+ * its queue, ftpi_engine_lookahead: it publishes nothing new from packets before that time) and,
+ * when the host dispatches packets through the store (ftpi_expect_store_dispatch), the time of
+ * the last connection start handed to it per server port (hashed): an engine whose connection
+ * starts to a port are all processed cannot claim an entry for that port any more.
  */
 #include <pthread.h>
 #include <sched.h>
@@ -19,6 +27,7 @@
 
 #define STRIPES 64
 #define NIL UINT32_MAX
+#define SYN_SLOTS 1024 /* per engine: last connection start handed to it, by server port hash */
 
 struct sentry {
 	uint32_t next; /* bucket chain */
@@ -40,8 +49,11 @@ struct ftpi_expect_store {
 	pthread_mutex_t free_lock;
 	uint32_t free_head, in_use, high_water;
 	_Atomic uint64_t *wm;
+	_Atomic uint64_t *quiet;    /* per engine: it publishes nothing new from packets before */
+	_Atomic uint64_t *last_syn; /* per engine, SYN_SLOTS: see ftpi_expect_store_dispatch */
+	_Atomic int syns_known;     /* the host dispatches through the store */
 	_Atomic int *attached;
-	_Atomic uint64_t published, claimed, lookups, full, waits, wait_timeouts, wait_ns;
+	_Atomic uint64_t published, claimed, lookups, full, waits, wait_timeouts, wait_ns, quick;
 	struct ftpi__share *share; /* Redis (ftpi_expect_store_new_shared), or NULL */
 };
 
@@ -80,8 +92,10 @@ ftpi_expect_store *ftpi_expect_store_new(uint32_t max_entries, unsigned max_engi
 	st->e = calloc(max_entries, sizeof *st->e);
 	st->bucket = malloc(st->nbuckets * sizeof *st->bucket);
 	st->wm = calloc(max_engines, sizeof *st->wm);
+	st->quiet = calloc(max_engines, sizeof *st->quiet);
+	st->last_syn = calloc((size_t)max_engines * SYN_SLOTS, sizeof *st->last_syn);
 	st->attached = calloc(max_engines, sizeof *st->attached);
-	if (!st->e || !st->bucket || !st->wm || !st->attached) {
+	if (!st->e || !st->bucket || !st->wm || !st->quiet || !st->last_syn || !st->attached) {
 		ftpi_expect_store_free(st);
 		goto nomem;
 	}
@@ -149,7 +163,7 @@ void ftpi_expect_store_free(ftpi_expect_store *st)
 	if (st == NULL)
 		return;
 	ftpi__share_free(st->share);
-	if (st->e && st->bucket && st->wm && st->attached) {
+	if (st->e && st->bucket && st->wm && st->quiet && st->last_syn && st->attached) {
 		for (int i = 0; i < STRIPES; i++)
 			pthread_mutex_destroy(&st->stripe[i]);
 		pthread_mutex_destroy(&st->free_lock);
@@ -157,17 +171,23 @@ void ftpi_expect_store_free(ftpi_expect_store *st)
 	free(st->e);
 	free(st->bucket);
 	free((void *)st->wm);
+	free((void *)st->quiet);
+	free((void *)st->last_syn);
 	free((void *)st->attached);
 	free(st);
 }
 
-static void raise_wm(struct ftpi_expect_store *st, unsigned me, uint64_t t)
+static void raise_clock(_Atomic uint64_t *c, uint64_t t)
 {
-	uint64_t cur = atomic_load_explicit(&st->wm[me], memory_order_relaxed);
-	while (cur < t && !atomic_compare_exchange_weak_explicit(&st->wm[me], &cur, t,
-								 memory_order_release,
+	uint64_t cur = atomic_load_explicit(c, memory_order_relaxed);
+	while (cur < t && !atomic_compare_exchange_weak_explicit(c, &cur, t, memory_order_release,
 								 memory_order_relaxed))
 		;
+}
+
+static void raise_wm(struct ftpi_expect_store *st, unsigned me, uint64_t t)
+{
+	raise_clock(&st->wm[me], t);
 }
 
 void ftpi_expect_store_idle(ftpi_expect_store *st, unsigned engine_index, uint64_t until_us)
@@ -194,6 +214,7 @@ int ftpi_expect_store_stats(ftpi_expect_store *st, struct ftpi_expect_store_stat
 	s.waits = atomic_load(&st->waits);
 	s.wait_timeouts = atomic_load(&st->wait_timeouts);
 	s.wait_ns = atomic_load(&st->wait_ns);
+	s.quick = atomic_load(&st->quick);
 	pthread_mutex_lock(&st->free_lock);
 	s.in_use = st->in_use;
 	s.high_water = st->high_water;
@@ -213,6 +234,7 @@ int ftpi__store_attach(struct ftpi_expect_store *st, unsigned me)
 	if (me >= st->max_engines)
 		return FTPI_E_INVAL;
 	atomic_store(&st->wm[me], 0);
+	atomic_store(&st->quiet[me], 0);
 	if (!atomic_compare_exchange_strong(&st->attached[me], &no, 1))
 		return FTPI_E_INVAL;
 	return FTPI_OK;
@@ -229,6 +251,31 @@ void ftpi__store_mark(struct ftpi_expect_store *st, unsigned me, uint64_t t)
 	raise_wm(st, me, t);
 }
 
+void ftpi__store_quiet(struct ftpi_expect_store *st, unsigned me, uint64_t until)
+{
+	raise_clock(&st->quiet[me], until);
+}
+
+static _Atomic uint64_t *syn_slot(struct ftpi_expect_store *st, unsigned j, uint16_t port)
+{
+	return &st->last_syn[(size_t)j * SYN_SLOTS +
+			     (((uint32_t)port * 2654435761u >> 16) & (SYN_SLOTS - 1))];
+}
+
+unsigned ftpi_expect_store_dispatch(ftpi_expect_store *st, const struct ftpi_packet *pkt,
+				    unsigned n, int by_conn)
+{
+	uint16_t port;
+	unsigned shard = ftpi__shard_start(pkt, n, by_conn, &port);
+	if (st == NULL)
+		return shard;
+	if (!atomic_load_explicit(&st->syns_known, memory_order_relaxed))
+		atomic_store(&st->syns_known, 1);
+	if (port && shard < st->max_engines)
+		raise_clock(syn_slot(st, shard, port), pkt->ts_us);
+	return shard;
+}
+
 static uint64_t mono_ns(void)
 {
 	struct timespec ts;
@@ -236,37 +283,106 @@ static uint64_t mono_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-static int others_past(struct ftpi_expect_store *st, unsigned me, uint64_t t)
+/* One step of a wait that began at t0: a yield, later a short sleep; 1 when the store's bound
+ * on waits has passed. */
+static int wait_step(struct ftpi_expect_store *st, unsigned spin, uint64_t t0)
+{
+	if (spin < 64) {
+		sched_yield();
+		return 0;
+	}
+	struct timespec ts = {0, 20000};
+	nanosleep(&ts, NULL);
+	if (st->max_wait_ns && mono_ns() - t0 > st->max_wait_ns) {
+		atomic_fetch_add(&st->wait_timeouts, 1);
+		return 1;
+	}
+	return 0;
+}
+
+/* What another engine must have done for this one to decide. */
+enum settle { SETTLE_PAST, SETTLE_PORT, SETTLE_CLAIMS };
+
+static int holds_port(struct ftpi_expect_store *st, unsigned j, uint16_t port);
+static int claimed_by(struct ftpi_expect_store *st, ftpi__sref r, unsigned j);
+
+/* Engine j is settled at t: it has processed every packet before t, or
+ * - SETTLE_PORT (a new connection to port): it publishes nothing new from packets up to t (its
+ *   quiet clock, read before its entries, so that an entry published before the clock moved is
+ *   seen) and holds no entry for the port (whose state could still change);
+ * - SETTLE_CLAIMS (the claims on entry r, to port): every connection start to the port handed
+ *   to it was processed, and it has not claimed r (its claim could still change). */
+static int settled(struct ftpi_expect_store *st, unsigned j, int what, uint16_t port,
+		   ftpi__sref r, uint64_t t)
+{
+	uint64_t wm = atomic_load_explicit(&st->wm[j], memory_order_acquire);
+	if (wm >= t || !atomic_load_explicit(&st->attached[j], memory_order_acquire))
+		return 1;
+	if (what == SETTLE_PORT)
+		return atomic_load_explicit(&st->quiet[j], memory_order_acquire) > t &&
+		       !holds_port(st, j, port);
+	if (what == SETTLE_CLAIMS)
+		return atomic_load_explicit(&st->syns_known, memory_order_acquire) &&
+		       atomic_load_explicit(syn_slot(st, j, port), memory_order_acquire) < wm &&
+		       !claimed_by(st, r, j);
+	return 0;
+}
+
+static int all_settled(struct ftpi_expect_store *st, unsigned me, int what, uint16_t port,
+		       ftpi__sref r, uint64_t t)
 {
 	for (unsigned j = 0; j < st->max_engines; j++)
-		if (j != me && atomic_load_explicit(&st->attached[j], memory_order_acquire) &&
-		    atomic_load_explicit(&st->wm[j], memory_order_acquire) < t)
+		if (j != me && !settled(st, j, what, port, r, t))
 			return 0;
 	return 1;
 }
 
-void ftpi__store_wait(struct ftpi_expect_store *st, unsigned me, uint64_t t)
+static void wait_settled(struct ftpi_expect_store *st, unsigned me, int what, uint16_t port,
+			 ftpi__sref r, uint64_t t)
 {
-	if (others_past(st, me, t))
+	if (all_settled(st, me, what, port, r, t)) {
+		if (what != SETTLE_PAST)
+			atomic_fetch_add_explicit(&st->quick, 1, memory_order_relaxed);
 		return;
+	}
 	uint64_t t0 = mono_ns();
 	atomic_fetch_add(&st->waits, 1);
-	for (unsigned spin = 0; !others_past(st, me, t); spin++) {
-		if (spin < 64) {
-			sched_yield();
-		} else {
-			struct timespec ts = {0, 20000};
-			nanosleep(&ts, NULL);
-			if (st->max_wait_ns && mono_ns() - t0 > st->max_wait_ns) {
-				atomic_fetch_add(&st->wait_timeouts, 1);
-				break;
-			}
-		}
-	}
+	for (unsigned spin = 0; !all_settled(st, me, what, port, r, t); spin++)
+		if (wait_step(st, spin, t0))
+			break;
 	atomic_fetch_add(&st->wait_ns, mono_ns() - t0);
 }
 
+void ftpi__store_wait(struct ftpi_expect_store *st, unsigned me, uint64_t t)
+{
+	wait_settled(st, me, SETTLE_PAST, 0, 0, t);
+}
+
+void ftpi__store_wait_port(struct ftpi_expect_store *st, unsigned me, uint16_t port, uint64_t t)
+{
+	wait_settled(st, me, SETTLE_PORT, port, 0, t);
+}
+
+void ftpi__store_wait_claims(struct ftpi_expect_store *st, unsigned me, ftpi__sref r,
+			     uint16_t port, uint64_t t)
+{
+	wait_settled(st, me, SETTLE_CLAIMS, port, r, t);
+}
+
 /* ---- entries ---- */
+
+/* Engine j holds a live entry for port. */
+static int holds_port(struct ftpi_expect_store *st, unsigned j, uint16_t port)
+{
+	uint32_t b = bucket_of(st, port);
+	pthread_mutex_t *l = lock_of(st, b);
+	int found = 0;
+	pthread_mutex_lock(l);
+	for (uint32_t i = st->bucket[b]; i != NIL && !found; i = st->e[i].next)
+		found = st->e[i].p.target.port == port && st->e[i].owner == j && st->e[i].owner_live;
+	pthread_mutex_unlock(l);
+	return found;
+}
 
 static struct sentry *deref(struct ftpi_expect_store *st, ftpi__sref r)
 {
@@ -427,6 +543,8 @@ ftpi__sref ftpi__store_claim_above(struct ftpi_expect_store *st, unsigned me, ui
 		struct sentry *e = &st->e[i];
 		if (e->p.target.port != port || e->owner == me || !e->owner_live)
 			continue;
+		if (e->p.created_us > now_us)
+			continue; /* announced after this connection came (its owner is ahead) */
 		uint64_t t0 = e->p.firm ? e->p.firm_us : e->p.created_us;
 		if (now_us > t0 && now_us - t0 >= max_age_us)
 			continue; /* the owner expires it at its next tick */
@@ -459,6 +577,18 @@ ftpi__sref ftpi__store_claim_above(struct ftpi_expect_store *st, unsigned me, ui
 	if (r)
 		atomic_fetch_add(&st->claimed, 1);
 	return r;
+}
+
+static int claimed_by(struct ftpi_expect_store *st, ftpi__sref r, unsigned j)
+{
+	pthread_mutex_t *l;
+	int by;
+	struct sentry *e = lock_ref(st, r, &l);
+	if (e == NULL)
+		return 0;
+	by = e->c.n > 0 && e->claimant == j;
+	pthread_mutex_unlock(l);
+	return by;
 }
 
 void ftpi__store_note_clear(struct ftpi_expect_store *st, ftpi__sref r)

@@ -52,6 +52,19 @@ void ftpi__store_detach(struct ftpi_expect_store *st, unsigned me);
 void ftpi__store_mark(struct ftpi_expect_store *st, unsigned me, uint64_t t);
 /* Waits until every other attached engine has processed every packet before t. */
 void ftpi__store_wait(struct ftpi_expect_store *st, unsigned me, uint64_t t);
+/* Engine me will publish nothing new from packets before until (ftpi_engine_lookahead). */
+void ftpi__store_quiet(struct ftpi_expect_store *st, unsigned me, uint64_t until);
+/* For a new connection to port at t: waits only for the engines that may still publish or change
+ * an entry for the port before t. */
+void ftpi__store_wait_port(struct ftpi_expect_store *st, unsigned me, uint16_t port, uint64_t t);
+/* Before reading the claims on entry r (to port) at t: waits only for the engines that may still
+ * claim it or add to their claim before t (all of them unless the host dispatches through the
+ * store). */
+void ftpi__store_wait_claims(struct ftpi_expect_store *st, unsigned me, ftpi__sref r,
+			     uint16_t port, uint64_t t);
+/* shard.c: the shard of pkt (by host pair, or by connection), and in *port the server port of the
+ * connection it may start (a SYN, or a SYN-ACK), else 0. */
+unsigned ftpi__shard_start(const struct ftpi_packet *pkt, unsigned n, int by_conn, uint16_t *port);
 
 /* Owner side. */
 ftpi__sref ftpi__store_publish(struct ftpi_expect_store *st, unsigned me,
