@@ -543,8 +543,21 @@ static struct ftpi__fit fit(const struct ftpi_expect *x, const struct ftpi_flow 
 				   x->has_reached};
 	struct ftpi__fit c = ftpi__fit_conn(&v, &f->cli, &f->srv);
 	if (c.score >= 0)
-		c.score += (x->matched ? 0 : 4) + (x->firm ? 2 : 0);
+		c.score += (x->matched || x->claimed_elsewhere ? 0 : 4) + (x->firm ? 2 : 0);
 	return c;
+}
+
+/* An expectation of this engine that looks unmatched here may have been met by a connection
+ * another engine saw before f (one engine would rank it as matched). */
+static int claimed_elsewhere(struct ftpi__expect_tab *xt, struct ftpi_expect *x,
+			     const struct ftpi_flow *f)
+{
+	struct ftpi__sx_claim c;
+	if (x->matched || x->claimed_elsewhere || x->sref == 0)
+		return 0;
+	ftpi__store_wait_claims(xt->store, xt->me, x->sref, x->target.port, f->first_us);
+	x->claimed_elsewhere = ftpi__store_claims(xt->store, x->sref, &c) > 0;
+	return x->claimed_elsewhere;
 }
 
 static struct ftpi_dconn *match_remote(struct ftpi__expect_tab *xt, struct ftpi_flow *f,
@@ -553,9 +566,12 @@ static struct ftpi_dconn *share_pending(struct ftpi__expect_tab *xt, struct ftpi
 
 struct ftpi_dconn *ftpi__expect_match(struct ftpi__expect_tab *xt, struct ftpi_flow *f)
 {
-	struct ftpi_expect *best = NULL;
-	struct ftpi__fit bc = {-1, 0, 0, FTPI_NAT_NA};
+	struct ftpi_expect *best;
+	struct ftpi__fit bc;
 
+again:
+	best = NULL;
+	bc = (struct ftpi__fit){-1, 0, 0, FTPI_NAT_NA};
 	for (struct ftpi_expect *x = xt->buckets[EXP_BUCKET(xt, f->srv.port)]; x; x = x->hnext) {
 		if (x->target.port != f->srv.port || x->s == NULL || x->s->ended)
 			continue;
@@ -567,7 +583,9 @@ struct ftpi_dconn *ftpi__expect_match(struct ftpi__expect_tab *xt, struct ftpi_f
 			bc = c;
 		}
 	}
-	if (xt->store && (best == NULL || best->matched)) {
+	if (best && claimed_elsewhere(xt, best, f))
+		goto again; /* ranked as matched now */
+	if (xt->store && (best == NULL || best->matched || best->claimed_elsewhere)) {
 		/* another engine's unmatched expectation would rank above this one in one table */
 		struct ftpi_dconn *rd = match_remote(xt, f, best ? bc.score : -1,
 						     best ? best->created_us : 0);
