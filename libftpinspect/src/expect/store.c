@@ -48,6 +48,7 @@ struct ftpi_expect_store {
 	pthread_mutex_t stripe[STRIPES];
 	pthread_mutex_t free_lock;
 	uint32_t free_head, in_use, high_water;
+	uint32_t fresh; /* entries from here on were never used (their pages never touched) */
 	_Atomic uint64_t *wm;
 	_Atomic uint64_t *quiet;    /* per engine: it publishes nothing new from packets before */
 	_Atomic uint64_t *last_syn; /* per engine, SYN_SLOTS: see ftpi_expect_store_dispatch */
@@ -101,9 +102,7 @@ ftpi_expect_store *ftpi_expect_store_new(uint32_t max_entries, unsigned max_engi
 	}
 	for (uint32_t i = 0; i < st->nbuckets; i++)
 		st->bucket[i] = NIL;
-	for (uint32_t i = 0; i < max_entries; i++)
-		st->e[i].next = i + 1 < max_entries ? i + 1 : NIL;
-	st->free_head = 0;
+	st->free_head = NIL; /* freed entries; new ones come from `fresh` */
 	for (int i = 0; i < STRIPES; i++)
 		pthread_mutex_init(&st->stripe[i], NULL);
 	pthread_mutex_init(&st->free_lock, NULL);
@@ -417,11 +416,12 @@ ftpi__sref ftpi__store_publish(struct ftpi_expect_store *st, unsigned me,
 	uint32_t idx;
 	pthread_mutex_lock(&st->free_lock);
 	idx = st->free_head;
-	if (idx != NIL) {
+	if (idx != NIL)
 		st->free_head = st->e[idx].next;
-		if (++st->in_use > st->high_water)
-			st->high_water = st->in_use;
-	}
+	else if (st->fresh < st->max_entries)
+		idx = st->fresh++;
+	if (idx != NIL && ++st->in_use > st->high_water)
+		st->high_water = st->in_use;
 	pthread_mutex_unlock(&st->free_lock);
 	if (idx == NIL) {
 		atomic_fetch_add(&st->full, 1);
