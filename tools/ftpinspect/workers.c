@@ -453,7 +453,7 @@ static void *live_worker(void *arg)
 				ftpi_engine_advance(k->e, now);
 				last_advance = now;
 			}
-			poll(&pfd, 1, 5);
+			poll(&pfd, 1, 1); /* the watermark of an idle worker moves every 1 ms */
 		}
 	}
 	ftpi_expect_store_done(w->store, k->idx);
