@@ -201,6 +201,17 @@ static inline void handshake(ftpi_engine *e, uint64_t *ts, struct conn *c)
 	feed_raw(e, (*ts += 1000), buf, n);
 }
 
+/* Handshake, greeting and a successful clear-text login on a control connection. */
+static inline void ftp_login(ftpi_engine *e, uint64_t *ts, struct conn *c)
+{
+	handshake(e, ts, c);
+	send_data(e, ts, c, 1, "220 hi\r\n");
+	send_data(e, ts, c, 0, "USER a\r\n");
+	send_data(e, ts, c, 1, "331 p\r\n");
+	send_data(e, ts, c, 0, "PASS b\r\n");
+	send_data(e, ts, c, 1, "230 ok\r\n");
+}
+
 static inline void close_both(ftpi_engine *e, uint64_t *ts, struct conn *c)
 {
 	uint8_t buf[128];

@@ -8,6 +8,7 @@
 #include <stdatomic.h>
 
 #include "harness.h"
+#include "pkt.h"
 #include "store.h"
 
 #define N_THREADS 4
@@ -250,9 +251,136 @@ static void test_shard(void)
 	ASSERT_EQ(ftpi_shard_of(NULL, 4), 0);
 }
 
+static ftpi_expect_store *g_store; /* the store new_engine() gives engine 0 */
+
+static void with_store(struct ftpi_config *cfg)
+{
+	cfg->expect_store = g_store;
+	cfg->engine_index = 0;
+}
+
+static struct ftpi_packet raw_pkt(uint8_t *buf, size_t n, uint64_t ts)
+{
+	struct ftpi_packet p = {ts, 101, (uint32_t)n, (uint32_t)n, buf};
+	return p;
+}
+
+/* The look-ahead stops at the first packet that may announce (a 227 on a control connection),
+ * not at a reply that does not or at a connection already found not to be FTP; before that
+ * time another engine decides a new connection without waiting, after it it must wait. */
+static void test_lookahead(void)
+{
+	struct evlog l;
+	struct conn c, h;
+	uint64_t ts = 1000000;
+	uint8_t b[4][256];
+	struct ftpi_packet pk[3];
+	struct ftpi_expect_store_stats ss;
+	g_store = ftpi_expect_store_new(16, 2, 2000, NULL); /* waits bounded: 2 ms */
+	ASSERT_TRUE(g_store != NULL);
+	ftpi_engine *e = new_engine(&l, with_store);
+	ASSERT_TRUE(e != NULL);
+	ASSERT_EQ(ftpi__store_attach(g_store, 1), FTPI_OK);
+	ftpi_expect_store_idle(g_store, 1, UINT64_MAX); /* engine 0 never waits for it */
+	conn_init(&c, 0, 40000, 21, 100, 900);
+	ftp_login(e, &ts, &c);
+	send_data(e, &ts, &c, 0, "PASV\r\n");
+	conn_init(&h, 0, 40001, 80, 5000, 7000);
+	handshake(e, &ts, &h);
+	send_data(e, &ts, &h, 0, "GET / HTTP/1.1\r\n\r\n"); /* not FTP from here on */
+
+	const char *http = "HTTP/1.1 200 OK\r\n\r\n", *r200 = "200 fine\r\n",
+		   *r227 = "227 Entering Passive Mode (10,0,0,2,195,80)\r\n";
+	pk[0] = raw_pkt(b[0], mk_ip(b[0], &h, 1, h.sseq, h.cseq, TH_ACK, http, strlen(http)),
+			ts + 1000);
+	pk[1] = raw_pkt(b[1], mk_ip(b[1], &c, 1, c.sseq, c.cseq, TH_ACK, r200, strlen(r200)),
+			ts + 2000);
+	pk[2] = raw_pkt(b[2],
+			mk_ip(b[2], &c, 1, c.sseq + (uint32_t)strlen(r200), c.cseq, TH_ACK, r227,
+			      strlen(r227)),
+			ts + 3000);
+	ASSERT_EQ(ftpi_engine_lookahead(e, pk, 3), 2);
+	ASSERT_EQ(ftpi_engine_lookahead(e, pk + 2, 1), 0);
+	/* a new connection's first bytes may be FTP: the look-ahead stops there too */
+	struct conn n;
+	conn_init(&n, 0, 40002, 2121, 1, 1);
+	pk[1] = raw_pkt(b[3], mk_ip(b[3], &n, 1, 1, 1, TH_ACK, r200, strlen(r200)), ts + 2000);
+	ASSERT_EQ(ftpi_engine_lookahead(e, pk, 3), 1);
+
+	/* engine 1 decides a new connection to a port nobody holds: engine 0 has processed its
+	 * packets up to ts only, but announces nothing before the 227 at ts + 3000 */
+	struct ftpi_expect_store_stats s0;
+	ftpi_expect_store_stats(g_store, &s0, sizeof s0);
+	ASSERT_EQ(s0.wait_timeouts, 0);
+	ftpi__store_wait_port(g_store, 1, 50000, ts + 1500);
+	ftpi_expect_store_stats(g_store, &ss, sizeof ss);
+	ASSERT_EQ(ss.quick, s0.quick + 1);
+	ASSERT_EQ(ss.wait_timeouts, 0);
+	ftpi__store_wait_port(g_store, 1, 50000, ts + 4000);
+	ftpi_expect_store_stats(g_store, &ss, sizeof ss);
+	ASSERT_EQ(ss.wait_timeouts, 1);
+	ftpi_engine_free(e);
+	ftpi_expect_store_free(g_store);
+}
+
+/* Before reading the claims on an entry, an engine waits only for engines that may still claim
+ * it: with the host dispatching through the store, one whose connection starts to the port are
+ * all processed and that did not claim it is settled. */
+static void test_settle_claims(void)
+{
+	struct conn c;
+	uint8_t buf[128];
+	struct ftpi_expect_store_stats ss;
+	ftpi_expect_store *st = ftpi_expect_store_new(16, 2, 2000, NULL);
+	ASSERT_TRUE(st != NULL);
+	ftpi__store_attach(st, 0);
+	ftpi__store_attach(st, 1);
+	conn_init(&c, 0, 40000, 50000, 1, 1);
+	struct ftpi_packet syn = raw_pkt(buf, mk_ip(buf, &c, 0, 1, 0, TH_SYN, NULL, 0), 50);
+	struct ftpi__sx_pub p = pub_for(50000, 1);
+	/* the dispatcher's shard of the SYN claims; the other engine owns the entry */
+	ftpi__sref r;
+	unsigned s = ftpi_expect_store_dispatch(st, &syn, 2, 0), me = 1 - s;
+	ASSERT_LT(s, 2);
+	r = ftpi__store_publish(st, me, &p);
+	ASSERT_TRUE(r != 0);
+	ftpi__store_mark(st, s, 60); /* the SYN at 50 was processed */
+	ftpi__store_wait_claims(st, me, r, 50000, 100);
+	ftpi_expect_store_stats(st, &ss, sizeof ss);
+	ASSERT_EQ(ss.quick, 1);
+	ASSERT_EQ(ss.wait_timeouts, 0);
+	syn.ts_us = 80; /* another start to the port, not yet processed */
+	ASSERT_EQ(ftpi_expect_store_dispatch(st, &syn, 2, 0), s);
+	ftpi__store_wait_claims(st, me, r, 50000, 100);
+	ftpi_expect_store_stats(st, &ss, sizeof ss);
+	ASSERT_EQ(ss.wait_timeouts, 1);
+	ftpi__store_wait_claims(st, me, r, 50001 /* another slot: settled */, 100);
+	ftpi_expect_store_stats(st, &ss, sizeof ss);
+	ASSERT_EQ(ss.quick, 2);
+	ftpi__store_mark(st, s, 90);
+	ftpi__store_wait_claims(st, me, r, 50000, 100);
+	ftpi_expect_store_stats(st, &ss, sizeof ss);
+	ASSERT_EQ(ss.wait_timeouts, 1);
+	/* once it claimed the entry, it may still add to the claim: wait for it */
+	struct ftpi__sx_pub got;
+	struct ftpi__sx_claim cl;
+	ASSERT_TRUE(ftpi__store_claim(st, s, 50000, 85, 1000000, fit_any, NULL, &got, &cl) == r);
+	ftpi__store_wait_claims(st, me, r, 50000, 100);
+	ftpi_expect_store_stats(st, &ss, sizeof ss);
+	ASSERT_EQ(ss.wait_timeouts, 2);
+	/* an entry announced after the connection's time is not claimed */
+	p = pub_for(50002, 2);
+	p.created_us = 200;
+	ASSERT_TRUE(ftpi__store_publish(st, me, &p) != 0);
+	ASSERT_TRUE(ftpi__store_claim(st, s, 50002, 150, 1000000, fit_any, NULL, &got, &cl) == 0);
+	ASSERT_TRUE(ftpi__store_claim(st, s, 50002, 250, 1000000, fit_any, NULL, &got, &cl) != 0);
+	ftpi_expect_store_free(st);
+}
+
 static const struct ftpi_test tests[] = {
 	{"claim_once", test_claim_once}, {"claim_rules", test_claim_rules}, {"cap", test_cap},
-	{"watermarks", test_watermarks}, {"shard", test_shard},
+	{"watermarks", test_watermarks}, {"shard", test_shard}, {"lookahead", test_lookahead},
+	{"settle_claims", test_settle_claims},
 };
 
 FTPI_TEST_MAIN(tests)
