@@ -57,14 +57,18 @@ static unsigned shard_of_seg(const struct ftpi_tcp_seg *seg, int how, unsigned n
 	return (unsigned)(h % n);
 }
 
-unsigned ftpi__shard_start(const struct ftpi_packet *pkt, unsigned n, int by_conn, uint16_t *port)
+unsigned ftpi_expect_store_dispatch(ftpi_expect_store *st, const struct ftpi_packet *pkt,
+				    unsigned n, int by_conn)
 {
 	struct ftpi_tcp_seg seg;
+	uint16_t port = 0;
 	int how = decode(pkt, &seg);
-	*port = 0;
 	if (how == 1 && (seg.flags & FTPI_TH_SYN)) /* the server is the SYN's target */
-		*port = (seg.flags & FTPI_TH_ACK) ? seg.src.port : seg.dst.port;
-	return how == 0 || n <= 1 ? 0 : shard_of_seg(&seg, how, n, by_conn);
+		port = (seg.flags & FTPI_TH_ACK) ? seg.src.port : seg.dst.port;
+	unsigned shard = how == 0 || n <= 1 ? 0 : shard_of_seg(&seg, how, n, by_conn);
+	if (st && pkt)
+		ftpi__store_note_start(st, shard, port, pkt->ts_us);
+	return shard;
 }
 
 unsigned ftpi_shard_of(const struct ftpi_packet *pkt, unsigned n)

@@ -261,18 +261,13 @@ static _Atomic uint64_t *syn_slot(struct ftpi_expect_store *st, unsigned j, uint
 			     (((uint32_t)port * 2654435761u >> 16) & (SYN_SLOTS - 1))];
 }
 
-unsigned ftpi_expect_store_dispatch(ftpi_expect_store *st, const struct ftpi_packet *pkt,
-				    unsigned n, int by_conn)
+void ftpi__store_note_start(struct ftpi_expect_store *st, unsigned engine, uint16_t port,
+			    uint64_t ts_us)
 {
-	uint16_t port;
-	unsigned shard = ftpi__shard_start(pkt, n, by_conn, &port);
-	if (st == NULL)
-		return shard;
 	if (!atomic_load_explicit(&st->syns_known, memory_order_relaxed))
 		atomic_store(&st->syns_known, 1);
-	if (port && shard < st->max_engines)
-		raise_clock(syn_slot(st, shard, port), pkt->ts_us);
-	return shard;
+	if (port && engine < st->max_engines)
+		raise_clock(syn_slot(st, engine, port), ts_us);
 }
 
 static uint64_t mono_ns(void)

@@ -62,9 +62,10 @@ void ftpi__store_wait_port(struct ftpi_expect_store *st, unsigned me, uint16_t p
  * store). */
 void ftpi__store_wait_claims(struct ftpi_expect_store *st, unsigned me, ftpi__sref r,
 			     uint16_t port, uint64_t t);
-/* shard.c: the shard of pkt (by host pair, or by connection), and in *port the server port of the
- * connection it may start (a SYN, or a SYN-ACK), else 0. */
-unsigned ftpi__shard_start(const struct ftpi_packet *pkt, unsigned n, int by_conn, uint16_t *port);
+/* The host handed engine a packet of time ts_us that may start a connection to port (0: none,
+ * the packet still counts: the host dispatches through the store; ftpi_expect_store_dispatch). */
+void ftpi__store_note_start(struct ftpi_expect_store *st, unsigned engine, uint16_t port,
+			    uint64_t ts_us);
 
 /* Owner side. */
 ftpi__sref ftpi__store_publish(struct ftpi_expect_store *st, unsigned me,
