@@ -72,7 +72,7 @@ for cap in vsftpd_data_from_other_ip vsftpd_active_port vsftpd_epsv vsftpd_concu
         cat "$WORK/live.err"
         FAILED=1
     else
-        echo "ok: $cap: $(summary "$WORK/live.json" | head -1)"
+        echo "ok: $cap: $(summary "$WORK/live.json" | sed -n 1p)"
     fi
     grep -q "2 workers" "$WORK/live.err" || { echo "FAIL: no workers line"; FAILED=1; }
     grep -q "dropped by kernel" "$WORK/live.err" || { echo "FAIL: no capture stats"; FAILED=1; }
