@@ -742,7 +742,8 @@ FTPI_API int ftpi_stream_role(const ftpi_engine *e, uint64_t stream_id);
 	XX(ip_frag_cap_drops)        /* datagrams dropped at max_frag_datagrams / frag_mem */       \
 	XX(ip_frag_bytes_held)                                                                    \
 	XX(ip_frag_bytes_high_water)                                                              \
-	XX(ftp_pending_dropped)      /* commands dropped at max_pending_commands */
+	XX(ftp_pending_dropped)      /* commands dropped at max_pending_commands */                \
+	XX(sessions_evicted)         /* idle sessions ended to admit one at max_sessions */
 
 struct ftpi_stats {
 #define FTPI__XX(name) uint64_t name;

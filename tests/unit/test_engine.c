@@ -746,6 +746,39 @@ static void test_engine_reset(void)
 	ftpi_engine_free(e);
 }
 
+static void two_sessions(struct ftpi_config *c)
+{
+	c->max_sessions = 2;
+}
+
+static void test_idle_sessions_evicted(void)
+{
+	/* a flood of control connections that go quiet does not keep a later session out: at
+	 * max_sessions the one idle the longest ends (reported) and the new one is admitted */
+	static struct evlog l;
+	uint64_t ts = 1700000000000000ull;
+	struct conn q[3], c;
+	struct ftpi_stats st;
+	ftpi_engine *e = new_engine(&l, two_sessions);
+	for (int i = 0; i < 3; i++) {
+		conn_init(&q[i], 0, (uint16_t)(41000 + i), 21, 1, 1);
+		handshake(e, &ts, &q[i]);
+		send_data(e, &ts, &q[i], 1, "220 hi\r\n");
+		send_data(e, &ts, &q[i], 0, "USER al"); /* half a line, then nothing */
+	}
+	plain_login(e, &ts, &c, 41010);
+	close_both(e, &ts, &c);
+	ASSERT_STR_EQ(l.last_user, "a");
+	ASSERT_EQ(l.last_login, FTPI_LOGIN_SUCCESS);
+	ftpi_engine_flush(e);
+	ASSERT_EQ(ftpi_engine_stats(e, &st, sizeof st), FTPI_OK);
+	ASSERT_EQ(st.sessions_evicted, 2);
+	ASSERT_EQ(st.sessions_memcap, 0);
+	ASSERT_EQ(st.sessions_created, 4);
+	ASSERT_EQ(l.count[FTPI_EV_SESSION_END], 4); /* every one reported */
+	ftpi_engine_free(e);
+}
+
 static void test_gap_keeps_bytes_after_it(void)
 {
 	/* a hole the receiver acknowledged is given up only up to the bytes that were captured:
@@ -957,6 +990,7 @@ static const struct ftpi_test tests[] = {
 	{"gap_keeps_bytes_after_it", test_gap_keeps_bytes_after_it},
 	{"data_connections", test_data_connections},
 	{"engine_reset", test_engine_reset},
+	{"idle_sessions_evicted", test_idle_sessions_evicted},
 	{"link_types", test_link_types},
 	{"ipv6_extension_headers", test_ipv6_extension_headers},
 	{"out_of_order_and_overlap", test_out_of_order_and_overlap},
