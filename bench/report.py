@@ -409,12 +409,13 @@ def main():
         L.append(open(analysis).read().rstrip())
         L.append("")
     # Sections other scripts maintain (their own runs, their own commits) are kept:
-    # bench/live.sh's live capture, bench/sweep.py's concurrency and size sweep and
-    # bench/hashes.sh's cost of --file-hashes.
+    # bench/live.sh's live capture, bench/sweep.py's concurrency and size sweep,
+    # bench/hashes.sh's cost of --file-hashes and bench/memload.sh's memory under load.
     old = open(md_path).read() if os.path.exists(md_path) else ""
     for begin, end in (("<!-- live.sh begin -->", "<!-- live.sh end -->"),
                        ("<!-- sweep begin -->", "<!-- sweep end -->"),
-                       ("<!-- hashes begin -->", "<!-- hashes end -->")):
+                       ("<!-- hashes begin -->", "<!-- hashes end -->"),
+                       ("<!-- memload begin -->", "<!-- memload end -->")):
         if begin in old and end in old:
             L.append(old[old.index(begin):old.index(end) + len(end)])
             L.append("")
