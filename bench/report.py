@@ -411,7 +411,8 @@ def main():
     # Sections other scripts or rounds maintain (their own runs, their own commits) are kept:
     # the stages refactor round, bench/live.sh's live capture, the stream API's cost per call
     # (bench/stream_runs.py), bench/sweep.py's concurrency and size sweep, the workers round,
-    # bench/hashes.sh's cost of --file-hashes and bench/share.sh's cost of --share.
+    # bench/hashes.sh's cost of --file-hashes, bench/share.sh's cost of --share and
+    # bench/memload.sh's memory under load.
     old = open(md_path).read() if os.path.exists(md_path) else ""
     for begin, end in (("<!-- stages begin -->", "<!-- stages end -->"),
                        ("<!-- live.sh begin -->", "<!-- live.sh end -->"),
@@ -419,7 +420,8 @@ def main():
                        ("<!-- sweep begin -->", "<!-- sweep end -->"),
                        ("<!-- workers begin -->", "<!-- workers end -->"),
                        ("<!-- hashes begin -->", "<!-- hashes end -->"),
-                       ("<!-- share.sh begin -->", "<!-- share.sh end -->")):
+                       ("<!-- share.sh begin -->", "<!-- share.sh end -->"),
+                       ("<!-- memload begin -->", "<!-- memload end -->")):
         if begin in old and end in old:
             L.append(old[old.index(begin):old.index(end) + len(end)])
             L.append("")

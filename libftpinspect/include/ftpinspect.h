@@ -645,6 +645,15 @@ FTPI_API int ftpi_config_validate(const struct ftpi_config *cfg, char *field, si
  * them). NULL is a no-op. */
 FTPI_API void ftpi_engine_free(ftpi_engine *e);
 
+/* Returns the engine to the state ftpi_engine_new() left it in, with the same config: every
+ * flow, session, expectation, clock and counter is dropped without events (call
+ * ftpi_engine_flush() first to get them), while the memory blocks kept for reuse stay, so the
+ * next input costs no allocator calls once warm (one engine for many independent inputs: test
+ * harnesses, fuzzers, a capture file at a time). FTPI_E_INVAL for NULL or an engine that shares
+ * an ftpi_expect_store; FTPI_E_NOMEM when the tables could not be made again (the engine then
+ * only accepts ftpi_engine_free()). */
+FTPI_API int ftpi_engine_reset(ftpi_engine *e);
+
 /* One captured packet. data is borrowed for the call; the engine copies what it keeps. */
 struct ftpi_packet {
 	uint64_t ts_us;    /* capture timestamp, microseconds since the epoch */
@@ -834,7 +843,8 @@ FTPI_API int ftpi_stream_role(const ftpi_engine *e, uint64_t stream_id);
 	XX(ip_frag_cap_drops)        /* datagrams dropped at max_frag_datagrams / frag_mem */       \
 	XX(ip_frag_bytes_held)                                                                    \
 	XX(ip_frag_bytes_high_water)                                                              \
-	XX(ftp_pending_dropped)      /* commands dropped at max_pending_commands */
+	XX(ftp_pending_dropped)      /* commands dropped at max_pending_commands */                \
+	XX(sessions_evicted)         /* idle sessions ended to admit one at max_sessions */
 
 struct ftpi_stats {
 #define FTPI__XX(name) uint64_t name;

@@ -4,7 +4,11 @@
 #ifndef FTPI_FUZZ_COMMON_H
 #define FTPI_FUZZ_COMMON_H
 
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* memmem */
+#endif
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "ftpinspect.h"
@@ -45,8 +49,22 @@ static inline int fuzz_on_event(void *user, const struct ftpi_event *ev)
 	return 0;
 }
 
+/* The engine of the process, made from *cfg for the first input and reset before each later
+ * one (ftpi_engine_reset: a new engine's state, but its memory blocks kept, so an input costs no
+ * engine set-up and, once warm, few allocator calls). The targets flush it at the end of an
+ * input and never free it. */
+static inline ftpi_engine *fuzz_reuse(ftpi_engine **slot, const struct ftpi_config *cfg)
+{
+	if (*slot == NULL)
+		*slot = ftpi_engine_new(cfg, NULL);
+	else if (ftpi_engine_reset(*slot) != FTPI_OK)
+		abort();
+	return *slot;
+}
+
 static inline ftpi_engine *fuzz_engine(void)
 {
+	static ftpi_engine *e;
 	struct ftpi_config cfg;
 	ftpi_config_init(&cfg);
 	cfg.max_flows = 64;
@@ -60,7 +78,15 @@ static inline ftpi_engine *fuzz_engine(void)
 	cfg.mem_cap = 16 << 20;
 	cfg.use_ndpi = 0;
 	cfg.on_event = fuzz_on_event;
-	return ftpi_engine_new(&cfg, NULL);
+	return fuzz_reuse(&e, &cfg);
+}
+
+/* The end of the piece that starts at p: the next separator sep (n bytes), or end. */
+static inline const uint8_t *fuzz_piece_end(const uint8_t *p, const uint8_t *end, const char *sep,
+					    size_t n)
+{
+	const uint8_t *q = memmem(p, (size_t)(end - p), sep, n);
+	return q ? q : end;
 }
 
 #endif

@@ -22,6 +22,7 @@ static void put16(uint8_t *p, uint32_t v)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+	static ftpi_engine *kept;
 	struct ftpi_config cfg;
 	(void)fuzz_engine; /* its caps are not the defragmenter's: the engine is made here */
 	ftpi_config_init(&cfg);
@@ -33,7 +34,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	cfg.timeout_frag = 2000000;
 	cfg.use_ndpi = 0;
 	cfg.on_event = fuzz_on_event;
-	ftpi_engine *e = ftpi_engine_new(&cfg, NULL);
+	ftpi_engine *e = fuzz_reuse(&kept, &cfg);
 	if (e == NULL)
 		return 0;
 	const uint8_t *p = data, *end = data + size;
@@ -84,6 +85,5 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		ts += (uint64_t)step * 100000;
 	}
 	(void)ftpi_engine_flush(e);
-	ftpi_engine_free(e);
 	return 0;
 }

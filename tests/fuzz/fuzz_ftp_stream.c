@@ -17,19 +17,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	struct ftpi_endpoint c = {{4, {10, 0, 0, 1}}, 40000}, s = {{4, {10, 0, 0, 2}}, 21};
 	uint64_t id;
-	if (ftpi_stream_open(e, &c, &s, 1000000, &id) != FTPI_OK) {
-		ftpi_engine_free(e);
+	if (ftpi_stream_open(e, &c, &s, 1000000, &id) != FTPI_OK)
 		return 0;
-	}
 	const uint8_t *p = data, *end = data + size;
 	int dir = FTPI_DIR_TO_CLIENT;
 	uint64_t ts = 1000000;
 	while (p < end) {
-		const uint8_t *q = p;
-		while (q + 4 <= end && memcmp(q, "\n--\n", 4) != 0)
-			q++;
-		if (q + 4 > end)
-			q = end;
+		const uint8_t *q = fuzz_piece_end(p, end, "\n--\n", 4);
 		size_t n = (size_t)(q - p);
 		if (n >= 3 && memcmp(p, "GAP", 3) == 0) {
 			(void)ftpi_stream_gap(e, id, dir, n);
@@ -47,6 +41,5 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	(void)ftpi_stream_close(e, id, ts);
 	(void)ftpi_engine_flush(e);
-	ftpi_engine_free(e);
 	return 0;
 }

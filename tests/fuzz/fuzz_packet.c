@@ -23,11 +23,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const uint8_t *p = data + 1, *end = data + size;
 	uint64_t ts = 1000000;
 	while (p < end) {
-		const uint8_t *q = p;
-		while (q + 4 <= end && memcmp(q, "FTPI", 4) != 0)
-			q++;
-		if (q + 4 > end)
-			q = end;
+		const uint8_t *q = fuzz_piece_end(p, end, "FTPI", 4);
 		size_t n = (size_t)(q - p);
 		/* each packet in its own allocation, so ASan sees reads past it */
 		uint8_t *pkt = malloc(n ? n : 1);
@@ -41,6 +37,5 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		p = q < end ? q + 4 : end;
 	}
 	(void)ftpi_engine_flush(e);
-	ftpi_engine_free(e);
 	return 0;
 }

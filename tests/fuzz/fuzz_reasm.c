@@ -66,6 +66,5 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		free(pkt);
 	}
 	(void)ftpi_engine_flush(e);
-	ftpi_engine_free(e);
 	return 0;
 }

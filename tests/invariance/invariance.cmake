@@ -10,13 +10,10 @@ set(FTPI_INV_MODES seg1 segrand reorder dup vlan qinq sll2 gre erspan2 tshift)
 set(FTPI_INV_FRAG vsftpd_plain_passive link_ether tunnel_gre)
 # Cases that differ because of a library defect found by these tests (README.md, "Differences
 # found"): CTest expects them to fail until the defect is fixed, then reports them, and they
-# leave this list.
-#  (A) and (B) are fixed (reasm counts held bytes when it stops reading; the data stage feeds
-#      the TLS reader the bytes it kept while deciding);
-#  (C) segrand/seg1: after an acknowledged hole, the next line is lost when it does not come in
-#      one segment.
-set(FTPI_INV_KNOWN_FAIL
-  segrand.tcp_gap)
+# leave this list. (A), (B) and (C) are fixed (reasm counts held bytes when it stops reading;
+# the data stage feeds the TLS reader the bytes it kept while deciding; the line framer holds
+# the first bytes after a gap until the session can judge them): the list is empty.
+set(FTPI_INV_KNOWN_FAIL)
 # Cases run besides the one mode per capture ("mode.capture"): (A) shows only with some orders.
 set(FTPI_INV_EXTRA reorder.vsftpd_plain_passive)
 

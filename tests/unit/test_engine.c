@@ -707,6 +707,18 @@ static void test_escape(void)
 }
 
 
+/* A clear-text login (user a, password b) on a new control connection from client port cport. */
+static void plain_login(ftpi_engine *e, uint64_t *ts, struct conn *c, uint16_t cport)
+{
+	conn_init(c, 0, cport, 21, 1, 1);
+	handshake(e, ts, c);
+	send_data(e, ts, c, 1, "220 hi\r\n");
+	send_data(e, ts, c, 0, "USER a\r\n");
+	send_data(e, ts, c, 1, "331 p\r\n");
+	send_data(e, ts, c, 0, "PASS b\r\n");
+	send_data(e, ts, c, 1, "230 ok\r\n");
+}
+
 static void test_data_connections(void)
 {
 	/* a passive data connection from a second client address is data_ip_mismatch; a
@@ -716,13 +728,7 @@ static void test_data_connections(void)
 	uint64_t ts = 1700000000000000ull;
 	struct conn c, d, u;
 	ftpi_engine *e = new_engine(&l, NULL);
-	conn_init(&c, 0, 40010, 21, 1, 1);
-	handshake(e, &ts, &c);
-	send_data(e, &ts, &c, 1, "220 hi\r\n");
-	send_data(e, &ts, &c, 0, "USER a\r\n");
-	send_data(e, &ts, &c, 1, "331 p\r\n");
-	send_data(e, &ts, &c, 0, "PASS b\r\n");
-	send_data(e, &ts, &c, 1, "230 ok\r\n");
+	plain_login(e, &ts, &c, 40010);
 	send_data(e, &ts, &c, 0, "PASV\r\n");
 	send_data(e, &ts, &c, 1, "227 Entering Passive Mode (10,0,0,2,195,80).\r\n");
 	conn_init(&d, 0, 40011, 50000, 100, 200);
@@ -749,6 +755,79 @@ static void test_data_connections(void)
 	ASSERT_EQ(l.findings[FTPI_FINDING_DATA_CONNECTION_MISSING], 1);
 	ASSERT_EQ(l.count[FTPI_EV_DATA], 2);
 	ASSERT_EQ(l.count[FTPI_EV_LOGIN], 1);
+}
+
+/* A login and a PASV whose data connection never comes; the control connection stays open. */
+static void open_session(ftpi_engine *e)
+{
+	uint64_t ts = 1700000000000000ull;
+	struct conn c;
+	plain_login(e, &ts, &c, 40020);
+	send_data(e, &ts, &c, 0, "PASV\r\n");
+	send_data(e, &ts, &c, 1, "227 Entering Passive Mode (10,0,0,2,195,80).\r\n");
+}
+
+static void test_engine_reset(void)
+{
+	/* a reset engine is a new one: counters as after ftpi_engine_new, what was open dropped
+	 * without events, and the same input gives the same events (session ids from 1 again) */
+	static struct evlog l;
+	static char first[sizeof l.text];
+	struct ftpi_stats fresh, st;
+	ftpi_engine *e = new_engine(&l, NULL);
+	ASSERT_TRUE(e != NULL);
+	ASSERT_EQ(ftpi_engine_stats(e, &fresh, sizeof fresh), FTPI_OK);
+	open_session(e);
+	ftpi_engine_flush(e);
+	memcpy(first, l.text, sizeof first);
+	ASSERT_EQ(l.findings[FTPI_FINDING_DATA_CONNECTION_MISSING], 1);
+	for (int round = 0; round < 2; round++) {
+		open_session(e); /* left open: the reset drops it */
+		int events = l.count[FTPI_EV_SESSION_END];
+		ASSERT_EQ(ftpi_engine_reset(e), FTPI_OK);
+		ASSERT_EQ(l.count[FTPI_EV_SESSION_END], events);
+		ASSERT_EQ(ftpi_engine_stats(e, &st, sizeof st), FTPI_OK);
+		ASSERT_EQ(memcmp(&st, &fresh, sizeof st), 0);
+		memset(&l, 0, sizeof l);
+		open_session(e);
+		ftpi_engine_flush(e);
+		ASSERT_STR_EQ(l.text, first);
+	}
+	ASSERT_EQ(ftpi_engine_reset(NULL), FTPI_E_INVAL);
+	ftpi_engine_free(e);
+}
+
+static void two_sessions(struct ftpi_config *c)
+{
+	c->max_sessions = 2;
+}
+
+static void test_idle_sessions_evicted(void)
+{
+	/* a flood of control connections that go quiet does not keep a later session out: at
+	 * max_sessions the one idle the longest ends (reported) and the new one is admitted */
+	static struct evlog l;
+	uint64_t ts = 1700000000000000ull;
+	struct conn q[3], c;
+	struct ftpi_stats st;
+	ftpi_engine *e = new_engine(&l, two_sessions);
+	for (int i = 0; i < 3; i++) {
+		conn_init(&q[i], 0, (uint16_t)(41000 + i), 21, 1, 1);
+		handshake(e, &ts, &q[i]);
+		send_data(e, &ts, &q[i], 1, "220 hi\r\n");
+		send_data(e, &ts, &q[i], 0, "USER al"); /* half a line, then nothing */
+	}
+	plain_login(e, &ts, &c, 41010);
+	close_both(e, &ts, &c);
+	ASSERT_STR_EQ(l.last_user, "a");
+	ASSERT_EQ(l.last_login, FTPI_LOGIN_SUCCESS);
+	ftpi_engine_flush(e);
+	ASSERT_EQ(ftpi_engine_stats(e, &st, sizeof st), FTPI_OK);
+	ASSERT_EQ(st.sessions_evicted, 2);
+	ASSERT_EQ(st.sessions_memcap, 0);
+	ASSERT_EQ(st.sessions_created, 4);
+	ASSERT_EQ(l.count[FTPI_EV_SESSION_END], 4); /* every one reported */
+	ftpi_engine_free(e);
 }
 
 static void test_gap_keeps_bytes_after_it(void)
@@ -1115,6 +1194,8 @@ static const struct ftpi_test tests[] = {
 	{"reauth_after_ccc", test_reauth_after_ccc},
 	{"gap_keeps_bytes_after_it", test_gap_keeps_bytes_after_it},
 	{"data_connections", test_data_connections},
+	{"engine_reset", test_engine_reset},
+	{"idle_sessions_evicted", test_idle_sessions_evicted},
 	{"link_types", test_link_types},
 	{"ipv6_extension_headers", test_ipv6_extension_headers},
 	{"out_of_order_and_overlap", test_out_of_order_and_overlap},

@@ -108,11 +108,13 @@ static void test_reply_and_command_split(void)
 	ASSERT_EQ(ftpi__verb_lookup("USERX", 5), FTPI_CMD_UNKNOWN);
 }
 
-/* A control conversation: chunks alternate, server first. */
+/* A control conversation: chunks alternate, server first; bit i of gaps: 6 bytes of chunk i's
+ * direction are lost just before it. */
 struct convo {
 	const char *name;
 	const char *const *chunks;
 	size_t n;
+	unsigned gaps;
 };
 
 static const char *const c_login[] = {
@@ -145,6 +147,18 @@ static const char *const c_hostile[] = {
 	"200 ok\r\n",
 };
 
+static const char *const c_gap[] = {
+	"220 hi\r\n",
+	"USER alice\r\n",
+	"331 p\r\n",
+	"PASS s3cret\r\n", /* after a lost command */
+	"230 ok\r\n",
+	"SYST\r\n",
+	"215 UNIX\r\n", /* after lost reply bytes */
+	"ST x\r\nNOOP\r\n", /* the rest of a line: dropped up to its LF */
+	"200 ok\r\n",
+};
+
 static void cap_line(struct ftpi_config *c)
 {
 	c->max_line_len = 128;
@@ -163,6 +177,8 @@ static void replay(const struct convo *cv, size_t piece, size_t cut, struct evlo
 		const uint8_t *p = (const uint8_t *)cv->chunks[i];
 		size_t n = strlen(cv->chunks[i]);
 		int dir = (i % 2 == 0) ? FTPI_DIR_TO_CLIENT : FTPI_DIR_TO_SERVER;
+		if (cv->gaps & (1u << i))
+			ftpi_stream_gap_at(e, id, dir, ts++, 6);
 		if (cut > 0 && cut < n) {
 			ftpi_stream_data(e, id, dir, ts++, p, cut);
 			ftpi_stream_data(e, id, dir, ts++, p + cut, n - cut);
@@ -206,7 +222,7 @@ static int check_splits(const struct convo *cv)
 static void test_every_split_login(void)
 {
 	/* a long conversation: whole, byte-by-byte and split at every offset give one log */
-	struct convo cv = {"login", c_login, sizeof c_login / sizeof c_login[0]};
+	struct convo cv = {"login", c_login, sizeof c_login / sizeof c_login[0], 0};
 	static struct evlog l;
 	ASSERT_TRUE(check_splits(&cv));
 	replay(&cv, 0, 0, &l);
@@ -228,7 +244,7 @@ static void test_every_split_login(void)
 static void test_every_split_hostile(void)
 {
 	/* control bytes, an overlong line, garbage and Telnet subnegotiation */
-	struct convo cv = {"hostile", c_hostile, sizeof c_hostile / sizeof c_hostile[0]};
+	struct convo cv = {"hostile", c_hostile, sizeof c_hostile / sizeof c_hostile[0], 0};
 	static struct evlog l;
 	ASSERT_TRUE(check_splits(&cv));
 	replay(&cv, 0, 0, &l);
@@ -237,6 +253,23 @@ static void test_every_split_hostile(void)
 	ASSERT_TRUE(strstr(l.text, "cmd NOOP") != NULL);
 	ASSERT_TRUE(strstr(l.text, "reply 215 [UNIX]") != NULL);
 	ASSERT_GE(l.findings[FTPI_FINDING_PROTOCOL_ANOMALY], 2);
+}
+
+static void test_every_split_after_gap(void)
+{
+	/* the bytes right after a gap start a line however they are split: the same log whole,
+	 * byte by byte and split at every offset (a PASS after a lost command arriving byte by byte
+	 * was lost) */
+	struct convo cv = {"gap", c_gap, sizeof c_gap / sizeof c_gap[0],
+			   (1u << 3) | (1u << 6) | (1u << 7)};
+	static struct evlog l;
+	ASSERT_TRUE(check_splits(&cv));
+	replay(&cv, 1, 0, &l);
+	ASSERT_TRUE(strstr(l.text, "cmd PASS [***]") != NULL);
+	ASSERT_TRUE(strstr(l.text, "reply 215 [UNIX]") != NULL);
+	ASSERT_TRUE(strstr(l.text, "cmd NOOP") != NULL);
+	ASSERT_TRUE(strstr(l.text, "cmd ST") == NULL);
+	ASSERT_EQ(l.findings[FTPI_FINDING_PLAINTEXT_AUTH], 1);
 }
 
 static void test_tls_upgrade_and_ccc(void)
@@ -359,6 +392,7 @@ static const struct ftpi_test tests[] = {
 	{"reply_and_command_split", test_reply_and_command_split},
 	{"every_split_login", test_every_split_login},
 	{"every_split_hostile", test_every_split_hostile},
+	{"every_split_after_gap", test_every_split_after_gap},
 	{"tls_upgrade_and_ccc", test_tls_upgrade_and_ccc},
 	{"failed_logins_brute_force", test_failed_logins_brute_force},
 	{"prot_levels", test_prot_levels},

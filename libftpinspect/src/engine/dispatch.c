@@ -217,6 +217,31 @@ static int midstream_verdict(const struct ftpi_flow *f)
  * TLS ClientHello is implicit FTPS); elsewhere both must: a greeting or reply from the
  * responder and an FTP verb from the initiator, so SMTP, NNTP, POP3 and IMAP stay what they
  * are. */
+/* Control connections looked at from the idle end of the flow list for one to give way. */
+#define EVICT_SCAN 256
+
+/* Flow f is about to start a session and the session table is full (or, with force, the
+ * memory cap refused the session): the control connection idle the longest (near the LRU end
+ * of the flow table, not one the host drives through the stream API) ends, its session
+ * reported as on any eviction, so that a flood of connections that go quiet cannot keep later
+ * sessions out. Returns 1 when one was evicted; when none is found close to that end, the new
+ * session is refused (sessions_memcap) as before. */
+static int evict_idle_session(struct ftpi_engine *e, struct ftpi_flow *f, int force)
+{
+	if (!force && e->cx.st.sessions_active < e->cx.cfg.max_sessions)
+		return 0;
+	struct ftpi_flow *v = e->flows.lru_tail;
+	for (int k = 0; v != NULL && k < EVICT_SCAN; k++, v = v->lru_prev) {
+		if (v != f && v->role == FTPI_ROLE_CONTROL && v->app != NULL && !v->external) {
+			FTPI__COUNT(&e->cx, sessions_evicted);
+			FTPI__COUNT(&e->cx, flows_evicted);
+			ftpi__dispatch_end(e, v, FTPI_FLOW_END_EVICTED);
+			return 1;
+		}
+	}
+	return 0;
+}
+
 static int sniff(struct ftpi_engine *e, struct ftpi_flow *f, int dir, const uint8_t *p, size_t n)
 {
 	int ctrl_port = ftpi__is_control_port(e, f->srv.port);
@@ -258,7 +283,13 @@ static int sniff(struct ftpi_engine *e, struct ftpi_flow *f, int dir, const uint
 		    f->sniff_first == 1 + FTPI_DIR_TO_CLIENT)
 			ftp = 1; /* a 220 greeting longer than what is held, the client still silent */
 		if (ftp || implicit) {
+			evict_idle_session(e, f, 0);
 			struct ftpi_session *s = ftpi__session_new(&e->ftp, f);
+			if (s == NULL && evict_idle_session(e, f, 1)) { /* the memory cap: once more */
+				s = ftpi__session_new(&e->ftp, f);
+				if (s != NULL) /* admitted after all: not a refusal */
+					e->cx.st.sessions_memcap--;
+			}
 			if (s == NULL)
 				return become_other(e, f);
 			become_control(e, f, s, dir, p, n, take, implicit);

@@ -240,10 +240,10 @@ ftpi_engine *ftpi_engine_new(const struct ftpi_config *cfg, int *status)
 	return e;
 }
 
-void ftpi_engine_free(ftpi_engine *e)
+/* Frees every stage's state, without events; the engine struct, its config copies and its
+ * memory cache stay. */
+static void release_stages(struct ftpi_engine *e)
 {
-	if (e == NULL)
-		return;
 	e->cx.stop = 1; /* no events from here on */
 	ftpi__defrag_release(&e->cx, &e->defrag);
 	if (e->flows.buckets)
@@ -252,11 +252,55 @@ void ftpi_engine_free(ftpi_engine *e)
 		ftpi__expect_release(&e->xt);
 	if (e->ftp.pair_buckets)
 		ftpi__ftp_release(&e->ftp);
-	if (e->xt.store)
-		ftpi__store_detach(e->xt.store, e->xt.me);
 	ftpi__tlsreview_release(&e->cx, &e->tlsr);
 	ftpi__classify_release(e);
 	ftpi__sidx_release(e);
+}
+
+int ftpi_engine_reset(ftpi_engine *e)
+{
+	if (e == NULL || e->xt.store != NULL)
+		return FTPI_E_INVAL;
+	release_stages(e);
+	/* Back to the state ftpi_engine_new() left: what stays is the config (and the engine's
+	 * copies of its arrays), the memory accounting of what is still allocated (the engine and
+	 * those copies) and the blocks kept for reuse; every stage, clock and counter starts
+	 * again. */
+	struct ftpi__ctx cx = e->cx;
+	struct ftpi_cidr *ac = e->allow_clients, *as = e->allow_servers;
+	uint16_t *cp = e->control_ports;
+	char *caf = e->ca_file, *sn = e->server_name, *cad = e->ca_dir;
+	memset(e, 0, sizeof *e);
+	e->cx.cfg = cx.cfg;
+	memcpy(e->cx.pool_used, cx.pool_used, sizeof cx.pool_used);
+	memcpy(e->cx.pool_cap, cx.pool_cap, sizeof cx.pool_cap);
+	e->cx.mem_used = cx.mem_used;
+	e->cx.mem_cap = cx.mem_cap;
+	e->cx.cache = cx.cache;
+	e->cx.st.mem_in_use = e->cx.st.mem_high_water = cx.mem_used;
+	e->allow_clients = ac;
+	e->allow_servers = as;
+	e->control_ports = cp;
+	e->ca_file = caf;
+	e->server_name = sn;
+	e->ca_dir = cad;
+	ftpi__dispatch_install(e);
+	if (ftpi__flow_table_init(&e->cx, &e->flows, &e->flows.cbs) != FTPI_OK ||
+	    ftpi__ftp_init(&e->ftp, &e->cx, &e->tlsr, &e->ftp.hooks) != FTPI_OK ||
+	    ftpi__expect_init(&e->xt, &e->cx, &e->ftp) != FTPI_OK) {
+		release_stages(e);
+		return FTPI_E_NOMEM;
+	}
+	return FTPI_OK;
+}
+
+void ftpi_engine_free(ftpi_engine *e)
+{
+	if (e == NULL)
+		return;
+	release_stages(e);
+	if (e->xt.store)
+		ftpi__store_detach(e->xt.store, e->xt.me);
 	ftpi__free(&e->cx, FTPI__POOL_MISC, e->allow_clients,
 		   e->cx.cfg.n_allow_clients * sizeof *e->allow_clients);
 	ftpi__free(&e->cx, FTPI__POOL_MISC, e->allow_servers,

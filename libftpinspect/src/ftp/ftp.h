@@ -17,10 +17,17 @@ struct ftpi_line {
 	uint8_t discard;  /* after an overlong line: drop bytes up to the next LF */
 	uint8_t iac;      /* Telnet command parsing state */
 	uint8_t resync;   /* after a gap: drop the partial line, restart at the next LF */
+	uint8_t probe;    /* after a gap: the first bytes are held (up to FTPI__LINE_PROBE) until
+	                   * the caller judges whether they start a line (it then clears resync
+	                   * and the line goes on) or not (it clears probe: dropped up to the LF) */
 	uint8_t unterminated; /* the overlong line being delivered ended without a line end */
 	uint64_t over;    /* bytes of the overlong line being discarded (its full length once
 	                   * delivered); read by the callback when truncated is set */
 };
+
+/* Bytes after a gap that the framer holds while its caller judges them: enough to tell a
+ * verb and its space (5) or a reply code and its mark (4) from anything else. */
+#define FTPI__LINE_PROBE 8
 
 /* Called once per complete line, without its CR LF. truncated: the line was longer than the cap
  * (text holds the first max_line_len bytes; the line's full length is in l->over). An overlong

@@ -6,7 +6,9 @@
  * dropped), accepts CR LF and a bare LF, holds at most max_line_len bytes; an overlong line
  * keeps its first max_line_len bytes, counts the rest up to the next LF and is delivered once
  * (truncated, with its full length) at that LF or when the stream ends; after a gap it drops the
- * partial line and resynchronises at the next LF. It knows nothing of FTP verbs or replies.
+ * partial line and resynchronises at the next LF, holding the first bytes after the gap (probe)
+ * so its caller can judge, however they were split, whether they start a line. It knows nothing
+ * of FTP verbs or replies.
  */
 #include "internal.h"
 #include "ftp.h"
@@ -46,6 +48,18 @@ void ftpi__line_gap(struct ftpi_line *l)
 	l->iac = IAC_NONE;
 	l->discard = 0;
 	l->resync = 1;
+	l->probe = 1;
+}
+
+/* Resynchronising: the byte is held while the caller may still judge the probe, else dropped. */
+static void probe_keep(struct ftpi_line *l, const uint8_t *p, size_t n)
+{
+	size_t room = FTPI__MIN((size_t)FTPI__LINE_PROBE, (size_t)l->cap);
+	if (!l->probe || l->len >= room)
+		return;
+	n = FTPI__MIN(n, room - l->len);
+	memcpy(l->buf + l->len, p, n);
+	l->len += (uint32_t)n;
 }
 
 static int emit_line(struct ftpi__ctx *cx, struct ftpi_line *l, int truncated, ftpi_line_cb cb,
@@ -128,6 +142,8 @@ size_t ftpi__line_feed(struct ftpi__ctx *cx, struct ftpi_line *l, const uint8_t 
 				if (l->resync || l->discard) {
 					if (l->discard)
 						l->over += run;
+					else
+						probe_keep(l, start, run);
 					i += run - 1;
 					continue;
 				}
@@ -154,6 +170,7 @@ size_t ftpi__line_feed(struct ftpi__ctx *cx, struct ftpi_line *l, const uint8_t 
 			}
 			if (l->resync) {
 				l->resync = 0;
+				l->probe = 0;
 				l->len = 0;
 				continue;
 			}
@@ -161,8 +178,10 @@ size_t ftpi__line_feed(struct ftpi__ctx *cx, struct ftpi_line *l, const uint8_t 
 				return i;
 			continue;
 		}
-		if (l->resync)
+		if (l->resync) {
+			probe_keep(l, &c, 1);
 			continue;
+		}
 		if (l->discard) {
 			l->over++;
 			continue;

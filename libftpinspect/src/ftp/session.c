@@ -444,14 +444,36 @@ static void back_to_clear(struct ftpi__ftp *ftp, struct ftpi_session *s, int dir
 	s->line[dir].resync = 0;
 }
 
+/* After a gap: do the bytes right after it start a line? They are judged on the bytes the
+ * framer holds from earlier chunks followed by this chunk's first ones, so the answer does not
+ * depend on how the bytes were segmented. Yes: the framer goes on with the line it holds. No:
+ * dropped up to the next LF. Too few bytes to tell: the framer holds this chunk too. */
+static void judge_probe(struct ftpi_line *l, int dir, const uint8_t *p, size_t n)
+{
+	uint8_t q[FTPI__LINE_PROBE];
+	size_t m = l->buf ? FTPI__MIN((size_t)l->len, sizeof q) : 0;
+	if (m)
+		memcpy(q, l->buf, m);
+	size_t k = FTPI__MIN(n, sizeof q - m);
+	memcpy(q + m, p, k);
+	m += k;
+	if (ftpi__ftp_starts_line(dir, q, m)) {
+		l->resync = 0;
+		l->probe = 0;
+	} else if (m >= FTPI__LINE_PROBE - 2 || memchr(q, '\n', m) != NULL) {
+		l->probe = 0; /* a verb and its space, or a code and its mark, fit in 6 bytes */
+		l->len = 0;
+	}
+}
+
 void ftpi__session_data(struct ftpi__ftp *ftp, struct ftpi_session *s, int dir,
 			const uint8_t *p, size_t n)
 {
 	if (s->ended)
 		return;
 	s->end_us = ftp->cx->now_us;
-	if (s->line[dir].resync && s->line[dir].len == 0 && ftpi__ftp_starts_line(dir, p, n))
-		s->line[dir].resync = 0;
+	if (s->line[dir].resync && s->line[dir].probe)
+		judge_probe(&s->line[dir], dir, p, n);
 	while (n && !s->ended) {
 		size_t used;
 		if (in_tls(s)) {
