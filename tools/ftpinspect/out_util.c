@@ -337,9 +337,23 @@ const char *cli_community_id(char *buf, size_t buflen, const struct ftpi_endpoin
 	in[n++] = (uint8_t)lo->port;
 	in[n++] = (uint8_t)(hi->port >> 8);
 	in[n++] = (uint8_t)hi->port;
-	sha1(in, n, md);
-	EVP_EncodeBlock(b64, md, SHA_DIGEST_LENGTH);
-	snprintf(buf, buflen, "1:%s", (const char *)b64);
+	/* the events of one connection follow one another: the last ids are kept, one slot per
+	 * value of a few key bytes (a collision only costs a digest) */
+	static struct {
+		uint8_t n, in[sizeof in];
+		char id[2 + sizeof b64];
+	} memo[64];
+	unsigned slot = (unsigned)(in[2 + alen - 1] ^ in[2 + 2 * alen - 1] ^ in[n - 3] ^
+				   in[n - 1] * 3u) % (sizeof memo / sizeof memo[0]);
+	if (memo[slot].n != n || memcmp(memo[slot].in, in, n) != 0) {
+		sha1(in, n, md);
+		EVP_EncodeBlock(b64, md, SHA_DIGEST_LENGTH);
+		memcpy(memo[slot].id, "1:", 2);
+		memcpy(memo[slot].id + 2, b64, sizeof b64);
+		memcpy(memo[slot].in, in, n);
+		memo[slot].n = (uint8_t)n;
+	}
+	put_str(buf, buflen, 0, memo[slot].id);
 	return buf;
 }
 
