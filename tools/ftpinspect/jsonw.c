@@ -9,6 +9,7 @@
  * field is one cli_jw_* call in out_json.c. The same buffer builds plain text lines
  * (cli_jw_reset/puts/putu/write) for the text format.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -68,49 +69,76 @@ static void key(struct cli_jw *w, const char *k)
 }
 
 /* A JSON string, escaped as jansson escapes it. */
-static void string_n(struct cli_jw *w, const char *s, size_t n)
+/* Whether any of the 8 bytes in x needs an escape: below 0x20, '"' or '\\' (exact "has a byte
+ * less than" and "has a zero byte" tests; bytes from 0x7f up pass through, as with jansson). */
+static inline int needs_escape8(uint64_t x)
+{
+	const uint64_t ones = 0x0101010101010101ull, highs = ones * 0x80;
+	uint64_t q = x ^ (ones * '"'), b = x ^ (ones * '\\');
+	return ((((x - ones * 0x20) & ~x) | ((q - ones) & ~q) | ((b - ones) & ~b)) & highs) != 0;
+}
+
+static char *escape1(char *o, unsigned char c)
 {
 	static const char hex[] = "0123456789ABCDEF";
 
+	if (c >= 0x20 && c != '"' && c != '\\') {
+		*o++ = (char)c;
+		return o;
+	}
+	*o++ = '\\';
+	switch (c) {
+	case '"':
+	case '\\':
+		*o++ = (char)c;
+		break;
+	case '\b':
+		*o++ = 'b';
+		break;
+	case '\f':
+		*o++ = 'f';
+		break;
+	case '\n':
+		*o++ = 'n';
+		break;
+	case '\r':
+		*o++ = 'r';
+		break;
+	case '\t':
+		*o++ = 't';
+		break;
+	default:
+		*o++ = 'u';
+		*o++ = '0';
+		*o++ = '0';
+		*o++ = hex[c >> 4];
+		*o++ = hex[c & 15];
+	}
+	return o;
+}
+
+static void string_n(struct cli_jw *w, const char *s, size_t n)
+{
 	if (!reserve(w, n * 6 + 2))
 		return;
 	char *o = w->buf + w->len;
+	size_t i = 0;
 	*o++ = '"';
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-		if (c >= 0x20 && c != '"' && c != '\\') {
-			*o++ = (char)c;
+	/* eight bytes at a time while none needs escaping */
+	while (i + 8 <= n) {
+		uint64_t x;
+		memcpy(&x, s + i, 8);
+		if (!needs_escape8(x)) {
+			memcpy(o, s + i, 8);
+			o += 8;
+			i += 8;
 			continue;
 		}
-		*o++ = '\\';
-		switch (c) {
-		case '"':
-		case '\\':
-			*o++ = (char)c;
-			break;
-		case '\b':
-			*o++ = 'b';
-			break;
-		case '\f':
-			*o++ = 'f';
-			break;
-		case '\n':
-			*o++ = 'n';
-			break;
-		case '\r':
-			*o++ = 'r';
-			break;
-		case '\t':
-			*o++ = 't';
-			break;
-		default:
-			*o++ = 'u';
-			*o++ = '0';
-			*o++ = '0';
-			*o++ = hex[c >> 4];
-			*o++ = hex[c & 15];
-		}
+		for (size_t end = i + 8; i < end; i++)
+			o = escape1(o, (unsigned char)s[i]);
 	}
+	for (; i < n; i++)
+		o = escape1(o, (unsigned char)s[i]);
 	*o++ = '"';
 	w->len = (size_t)(o - w->buf);
 }

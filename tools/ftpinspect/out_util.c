@@ -232,15 +232,29 @@ json_t *cli_json_endpoint(const struct ftpi_endpoint *ep)
 
 const char *cli_eve_time(char *buf, size_t buflen, uint64_t us)
 {
-	time_t t = (time_t)(us / 1000000u);
-	struct tm tm;
-	char day[32], off[8];
+	/* Suricata's EVE form: local time, microseconds, numeric offset. Events come in time
+	 * order: the date, time of day and offset are formatted once per second. */
+	static uint64_t cached_s = UINT64_MAX;
+	static char day[32], off[8];
+	static int cached_ok;
+	uint64_t sec = us / 1000000u;
 
-	/* Suricata's EVE form: local time, microseconds, numeric offset. */
-	if (localtime_r(&t, &tm) == NULL || strftime(day, sizeof day, "%Y-%m-%dT%H:%M:%S", &tm) == 0 ||
-	    strftime(off, sizeof off, "%z", &tm) == 0)
+	if (sec != cached_s) {
+		time_t t = (time_t)sec;
+		struct tm tm;
+		cached_ok = localtime_r(&t, &tm) != NULL &&
+			    strftime(day, sizeof day, "%Y-%m-%dT%H:%M:%S", &tm) != 0 &&
+			    strftime(off, sizeof off, "%z", &tm) != 0;
+		cached_s = sec;
+	}
+	if (!cached_ok)
 		return NULL;
-	snprintf(buf, buflen, "%s.%06u%s", day, (unsigned)(us % 1000000u), off);
+	if (buflen == 0)
+		return buf;
+	size_t n = put_str(buf, buflen, 0, day);
+	n = put_str(buf, buflen, n, ".");
+	n = put_u64(buf, buflen, n, us % 1000000u, 6);
+	put_str(buf, buflen, n, off);
 	return buf;
 }
 
@@ -264,6 +278,27 @@ const char *cli_hex(char *buf, size_t buflen, const uint8_t *p, size_t n)
 	if (buflen > 0)
 		buf[2 * i < buflen ? 2 * i : buflen - 1] = '\0';
 	return buf;
+}
+
+/* SHA-1 for Community IDs, several per event: OpenSSL 3's one-shot SHA1() looks the algorithm up
+ * in the provider store at every call (tens of thousands of instructions, more than the digest);
+ * here it is fetched once and one context is reused. Output goes through one thread at a time
+ * (workers hold a lock around the event callback). The fetched digest and the context live until
+ * the process ends. */
+static void sha1(const uint8_t *in, size_t n, uint8_t md[SHA_DIGEST_LENGTH])
+{
+	static EVP_MD *alg;
+	static EVP_MD_CTX *ctx;
+	static int failed;
+
+	if (alg == NULL && !failed) {
+		alg = EVP_MD_fetch(NULL, "SHA1", NULL);
+		ctx = EVP_MD_CTX_new();
+		failed = alg == NULL || ctx == NULL;
+	}
+	if (failed || !EVP_DigestInit_ex2(ctx, alg, NULL) || !EVP_DigestUpdate(ctx, in, n) ||
+	    !EVP_DigestFinal_ex(ctx, md, NULL))
+		SHA1(in, n, md);
 }
 
 /* Orders two endpoints as the spec does: address bytes, then port. */
@@ -302,9 +337,23 @@ const char *cli_community_id(char *buf, size_t buflen, const struct ftpi_endpoin
 	in[n++] = (uint8_t)lo->port;
 	in[n++] = (uint8_t)(hi->port >> 8);
 	in[n++] = (uint8_t)hi->port;
-	SHA1(in, n, md);
-	EVP_EncodeBlock(b64, md, SHA_DIGEST_LENGTH);
-	snprintf(buf, buflen, "1:%s", (const char *)b64);
+	/* the events of one connection follow one another: the last ids are kept, one slot per
+	 * value of a few key bytes (a collision only costs a digest) */
+	static struct {
+		uint8_t n, in[sizeof in];
+		char id[2 + sizeof b64];
+	} memo[64];
+	unsigned slot = (unsigned)(in[2 + alen - 1] ^ in[2 + 2 * alen - 1] ^ in[n - 3] ^
+				   in[n - 1] * 3u) % (sizeof memo / sizeof memo[0]);
+	if (memo[slot].n != n || memcmp(memo[slot].in, in, n) != 0) {
+		sha1(in, n, md);
+		EVP_EncodeBlock(b64, md, SHA_DIGEST_LENGTH);
+		memcpy(memo[slot].id, "1:", 2);
+		memcpy(memo[slot].id + 2, b64, sizeof b64);
+		memcpy(memo[slot].in, in, n);
+		memo[slot].n = (uint8_t)n;
+	}
+	put_str(buf, buflen, 0, memo[slot].id);
 	return buf;
 }
 

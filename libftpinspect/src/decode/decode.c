@@ -71,17 +71,40 @@ static int decode_tcp(struct ftpi__ctx *cx, const uint8_t *p, uint32_t len, uint
 	return 1;
 }
 
-static uint32_t csum_add(uint32_t sum, const uint8_t *p, size_t n)
+/* Ones' complement sum of 16-bit words (RFC 1071), taken in the machine's byte order: the folded
+ * sum is then the byte-swapped big-endian one (RFC 1071 2(B)), and the only question asked of it,
+ * "all ones?", has the same answer either way. 32-bit loads, four at a time, into a 64-bit
+ * accumulator: the carries are folded back at the end, and no carry is lost for any length a
+ * packet can have. Every part summed starts at an even offset of the checksummed stream; only the
+ * last may be odd, its last byte padded with a zero (RFC 793). */
+static uint64_t csum_add(uint64_t sum, const uint8_t *p, size_t n)
 {
-	size_t i;
-	for (i = 0; i + 1 < n; i += 2)
-		sum += (uint32_t)(p[i] << 8 | p[i + 1]);
-	if (i < n)
-		sum += (uint32_t)(p[i] << 8);
+	uint32_t w[4];
+	for (; n >= 16; p += 16, n -= 16) {
+		memcpy(w, p, 16);
+		sum += (uint64_t)w[0] + w[1] + w[2] + w[3];
+	}
+	for (; n >= 4; p += 4, n -= 4) {
+		memcpy(w, p, 4);
+		sum += w[0];
+	}
+	if (n >= 2) {
+		uint16_t h;
+		memcpy(&h, p, 2);
+		sum += h;
+		p += 2;
+		n -= 2;
+	}
+	if (n) {
+		uint8_t last[2] = {p[0], 0};
+		uint16_t h;
+		memcpy(&h, last, 2);
+		sum += h;
+	}
 	return sum;
 }
 
-static uint16_t csum_fold(uint32_t sum)
+static uint16_t csum_fold(uint64_t sum)
 {
 	while (sum >> 16)
 		sum = (sum & 0xffff) + (sum >> 16);
@@ -91,7 +114,7 @@ static uint16_t csum_fold(uint32_t sum)
 /* TCP checksum over the pseudo-header (RFC 793 §3.1, RFC 8200 §8.1); only with all bytes. */
 static int tcp_checksum_ok(const struct ftpi_tcp_seg *seg, const uint8_t *tcp, uint32_t tcp_len)
 {
-	uint32_t sum = 0;
+	uint64_t sum = 0;
 	uint8_t pseudo[8];
 	if (seg->src.addr.family == 4) {
 		sum = csum_add(sum, seg->src.addr.ip, 4);

@@ -191,6 +191,35 @@ static void dconn_free(struct ftpi__expect_tab *xt, struct ftpi_dconn *d)
 	ftpi__free(xt->cx, FTPI__POOL_SESSION, d, sizeof *d);
 }
 
+/* The sessions that may hold closed data connections waiting for their final reply: the timer
+ * looks at these, not at every session. A session joins when one of its connections starts
+ * waiting, and leaves when the timer finds none waiting or when it ends. */
+static void waiting_link(struct ftpi__expect_tab *xt, struct ftpi_session *s)
+{
+	if (s->wlisted || s->ended) /* an ended session is being freed */
+		return;
+	s->wprev = NULL;
+	s->wnext = xt->waiting;
+	if (xt->waiting)
+		xt->waiting->wprev = s;
+	xt->waiting = s;
+	s->wlisted = 1;
+}
+
+static void waiting_unlink(struct ftpi__expect_tab *xt, struct ftpi_session *s)
+{
+	if (!s->wlisted)
+		return;
+	if (s->wprev)
+		s->wprev->wnext = s->wnext;
+	else
+		xt->waiting = s->wnext;
+	if (s->wnext)
+		s->wnext->wprev = s->wprev;
+	s->wprev = s->wnext = NULL;
+	s->wlisted = 0;
+}
+
 void ftpi__dconn_detach(struct ftpi__expect_tab *xt, struct ftpi_dconn *d)
 {
 	d->flow = NULL;
@@ -200,6 +229,7 @@ void ftpi__dconn_detach(struct ftpi__expect_tab *xt, struct ftpi_dconn *d)
 
 void ftpi__dconn_release_all(struct ftpi__expect_tab *xt, struct ftpi_session *s)
 {
+	waiting_unlink(xt, s);
 	while (s->dconns) {
 		struct ftpi_dconn *d = s->dconns;
 		s->dconns = d->snext;
@@ -433,8 +463,11 @@ void ftpi__dconn_close(struct ftpi__expect_tab *xt, struct ftpi_dconn *d, struct
 			unsigned waiting = 0;
 			for (struct ftpi_dconn *o = d->s ? d->s->dconns : NULL; o; o = o->snext)
 				waiting += o->closed;
-			if (waiting <= DCONN_WAIT_MAX)
+			if (waiting <= DCONN_WAIT_MAX) {
+				if (d->s)
+					waiting_link(xt, d->s);
 				return;
+			}
 		}
 	}
 	dconn_emit(xt, d);
@@ -480,6 +513,7 @@ void ftpi__dconn_xfer_update(struct ftpi__expect_tab *xt, struct ftpi_session *s
 
 void ftpi__dconn_session_end(struct ftpi__expect_tab *xt, struct ftpi_session *s)
 {
+	waiting_unlink(xt, s);
 	while (s->dconns) {
 		struct ftpi_dconn *d = s->dconns;
 		if (d->flow && never_established(d, d->flow)) {
@@ -556,17 +590,59 @@ void ftpi__dconn_remote_release(struct ftpi__expect_tab *xt)
 	}
 }
 
+/* Closes s's closed connections whose wait is over, in the session's order. */
+static void close_expired(struct ftpi__expect_tab *xt, struct ftpi_session *s, uint64_t now)
+{
+	for (struct ftpi_dconn *d = s->dconns, *dn; d; d = dn) {
+		dn = d->snext;
+		if (d->closed && now - d->closed_us > DCONN_WAIT_US)
+			ftpi__dconn_close(xt, d, NULL);
+	}
+}
+
+#define DCONN_DUE_MAX 64
+
 void ftpi__dconn_tick(struct ftpi__expect_tab *xt, uint64_t now)
 {
+	struct ftpi_session *due[DCONN_DUE_MAX], *s, *sn;
+	size_t n = 0;
+	int more = 0;
+
 	if (xt->remote)
 		ftpi__dconn_remote_tick(xt, now, 0);
-	for (struct ftpi_session *s = xt->ftp->sessions; s; s = s->next) {
-		for (struct ftpi_dconn *d = s->dconns, *dn; d; d = dn) {
-			dn = d->snext;
-			if (d->closed && now - d->closed_us > DCONN_WAIT_US)
-				ftpi__dconn_close(xt, d, NULL);
+	/* Only the sessions that may hold waiting connections are looked at; those with one whose
+	 * wait is over are served in the order of the session list (newest first: descending
+	 * ids), the order a walk over all sessions has, so the events come out the same. */
+	for (s = xt->waiting; s; s = sn) {
+		int any = 0, over = 0;
+		sn = s->wnext;
+		for (struct ftpi_dconn *d = s->dconns; d; d = d->snext) {
+			if (d->closed) {
+				any = 1;
+				over |= now - d->closed_us > DCONN_WAIT_US;
+			}
 		}
+		if (!any)
+			waiting_unlink(xt, s);
+		else if (over && n < DCONN_DUE_MAX)
+			due[n++] = s;
+		else if (over)
+			more = 1;
 	}
+	if (more) { /* many at once: the walk over all sessions gives the order directly */
+		for (s = xt->ftp->sessions; s; s = s->next)
+			close_expired(xt, s, now);
+		return;
+	}
+	for (size_t i = 1; i < n; i++) { /* insertion sort, descending ids */
+		struct ftpi_session *k = due[i];
+		size_t j = i;
+		for (; j > 0 && due[j - 1]->id < k->id; j--)
+			due[j] = due[j - 1];
+		due[j] = k;
+	}
+	for (size_t i = 0; i < n; i++)
+		close_expired(xt, due[i], now);
 }
 
 void ftpi__count_passive_port(struct ftpi_server *sv, uint16_t port)

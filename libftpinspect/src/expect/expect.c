@@ -1041,6 +1041,7 @@ void ftpi__expect_release(struct ftpi__expect_tab *xt)
 	if (xt->sh_slots)
 		ftpi__free(xt->cx, FTPI__POOL_EXPECT, xt->sh_slots, xt->sh_cap * sizeof *xt->sh_slots);
 	xt->sh_slots = NULL;
+	xt->waiting = NULL;
 	ftpi__free(xt->cx, FTPI__POOL_EXPECT, xt->buckets, xt->nbuckets * sizeof *xt->buckets);
 	xt->buckets = NULL;
 }

@@ -110,6 +110,7 @@ struct ftpi__expect_tab {
 	uint32_t sh_cap, sh_used, sh_free;
 	uint64_t sh_next_due;           /* wall clock of the next retry, 0 = none */
 	uint64_t sh_hold_us;            /* oldest connection still looked up (capture time) */
+	struct ftpi_session *waiting;   /* sessions that may hold closed dconns waiting for a reply */
 };
 
 int ftpi__expect_init(struct ftpi__expect_tab *xt, struct ftpi__ctx *cx, struct ftpi__ftp *ftp);

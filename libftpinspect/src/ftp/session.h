@@ -141,6 +141,10 @@ struct ftpi_session {
 	/* Owned by the expect stage: the session's expectations and data connections. */
 	struct ftpi_dconn *dconns; /* data connections linked to this session, open or pending */
 	uint64_t n_dconns;
+	/* in the expect stage's list of sessions that may hold closed data connections waiting for
+	 * their reply (expect/dconn.c), so its timer does not walk every session */
+	struct ftpi_session *wprev, *wnext;
+	uint8_t wlisted;
 	uint32_t n_expect;
 	struct ftpi_expect *expects;
 
