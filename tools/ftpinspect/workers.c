@@ -35,7 +35,8 @@
 #define WK_BATCH_PKTS 256           /* packets per batch */
 #define WK_BATCH_BYTES (288u << 10) /* bytes per batch: one packet of the largest snaplen fits */
 #define WK_MAX_SERVERS 4096         /* merged server summaries kept */
-#define WK_LIVE_WAIT_US 100000 /* live: how long a worker waits for a late one (loaded hosts) */
+#define WK_LIVE_WAIT_US 500000 /* live: how long a worker waits for a late one (a worker starved
+				     * of CPU on a loaded host; 100 ms was seen to pass under load) */
 
 struct wk_rec {
 	uint64_t ts_us, frame;
