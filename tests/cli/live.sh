@@ -21,8 +21,8 @@ BIN=${1:?usage: live.sh FTPINSPECT}
 BIN=$(readlink -f "$BIN")
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
-NS_S=ftpi-live-srv
-NS_C=ftpi-live-cli
+NS_S=ftpi-live-srv-$$
+NS_C=ftpi-live-cli-$$
 IF_S=ftpi-lv-s
 IF_C=ftpi-lv-c
 USER_NAME=ftpilive
@@ -34,8 +34,8 @@ PY=$(command -v python3)
 netns_preflight
 command -v vsftpd >/dev/null || skip "vsftpd not installed"
 command -v lftp >/dev/null || skip "lftp not installed"
-ip netns add ftpi-live-probe 2>/dev/null || skip "cannot create network namespaces"
-ip netns del ftpi-live-probe
+ip netns add ftpi-live-probe-$$ 2>/dev/null || skip "cannot create network namespaces"
+ip netns del ftpi-live-probe-$$
 
 WORK=$(mktemp -d /tmp/ftpi-live.XXXXXX)
 chmod 755 "$WORK"

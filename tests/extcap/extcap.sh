@@ -27,8 +27,8 @@
 set -u
 MODE=${1:?usage: extcap.sh protocol|live EXTCAP}
 BIN=$(readlink -f "${2:?usage: extcap.sh protocol|live EXTCAP}")
-NS_S=ws-ext-srv
-NS_C=ws-ext-cli
+NS_S=ws-ext-srv-$$
+NS_C=ws-ext-cli-$$
 IF_S=ws-ext-s
 IF_C=ws-ext-c
 NOBODY=(setpriv --reuid=65534 --regid=65534 --clear-groups)

@@ -12,8 +12,8 @@
 set -u
 BIN=$(readlink -f "${1:?usage: live_workers.sh FTPINSPECT}")
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-NS_A=wk-lv-a
-NS_B=wk-lv-b
+NS_A=wk-lv-a-$$
+NS_B=wk-lv-b-$$
 skip() { echo "SKIP: $*"; exit 77; }
 [ "$(id -u)" = 0 ] || skip "not root"
 command -v tcpreplay >/dev/null || skip "tcpreplay not installed"
