@@ -8,20 +8,35 @@
  */
 #include "engine.h"
 
+#ifdef __linux__
+#include <sys/mman.h>
+#endif
+
+#define SIDX_HUGE ((size_t)2 << 20) /* a transparent huge page */
+
 /* One allocation: the slots (aligned to a line; the window runs past the last), the overflow,
- * then the flow pointers. */
+ * then the flow pointers. A table of 2 MiB or more starts on a 2 MiB boundary (the padding is
+ * allocated and accounted like the rest) and is marked for transparent huge pages where the
+ * kernel offers them (madvise mode): 100,000 handles then take 2 TLB entries, not 800. */
 static int sidx_init(struct ftpi_engine *e, struct ftpi__sidx *t)
 {
 	uint32_t cap = 1024;
 	while (cap < 2 * e->cx.cfg.max_flows && cap < (1u << 25))
 		cap <<= 1;
 	size_t nslots = (size_t)cap + FTPI__SIDX_WINDOW - 1 + FTPI__SIDX_OVERFLOW;
-	size_t size = 64 + nslots * (sizeof *t->slots + sizeof *t->flows);
+	size_t table = nslots * (sizeof *t->slots + sizeof *t->flows);
+	size_t align = table >= SIDX_HUGE ? SIDX_HUGE : 64;
+	size_t size = align + table;
 	t->raw = ftpi__alloc(&e->cx, FTPI__POOL_FLOW, size);
 	if (t->raw == NULL)
 		return FTPI_E_NOMEM;
 	t->raw_size = size;
-	t->slots = (struct ftpi__shandle *)(((uintptr_t)t->raw + 63) & ~(uintptr_t)63);
+	uintptr_t start = ((uintptr_t)t->raw + align - 1) & ~(uintptr_t)(align - 1);
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+	if (align == SIDX_HUGE) /* advice only: without huge pages the table works the same */
+		(void)madvise((void *)start, table & ~(SIDX_HUGE - 1), MADV_HUGEPAGE);
+#endif
+	t->slots = (struct ftpi__shandle *)start;
 	t->over = t->slots + cap + FTPI__SIDX_WINDOW - 1;
 	t->flows = (struct ftpi_flow **)(t->slots + nslots);
 	t->cap = cap;
