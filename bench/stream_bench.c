@@ -2,10 +2,12 @@
 /*
  * stream_bench.c - the cost of a stream call against the number of open streams: opens N
  * streams, gives each its first chunk so the engine has classified it, then times M
- * ftpi_stream_data calls on streams picked at random. Prints
- * "mode=MODE streams=N calls=M ns_per_call=X". A benchmark driver: it checks nothing.
+ * ftpi_stream_data calls on streams picked at random (ORDER "random", the default: the worst
+ * case, every call on a stream whose state the previous calls did not bring in) or in turn
+ * (ORDER "seq": stream 0, 1, ..., N-1, 0, ...; the hardware prefetcher sees the pattern). Prints
+ * "mode=MODE order=ORDER streams=N calls=M ns_per_call=X". A benchmark driver: it checks nothing.
  *
- *   stream_bench N [M [MODE]]
+ *   stream_bench N [M [MODE [ORDER]]]
  *
  * MODE "other" (the default): N streams that are not FTP (distinct client addresses and
  * ports, server port 8080). MODE "data": N FTP data connections, announced by 227 replies of
@@ -79,7 +81,18 @@ struct line {
 	_Alignas(64) uint64_t packets, bytes;
 };
 
-static int floor_loop(uint32_t n, uint32_t m)
+/* The index of the k-th call's stream: random (xorshift state *x) or in turn. */
+static inline uint32_t pick(uint64_t *x, uint32_t k, uint32_t n, int seq)
+{
+	if (seq)
+		return k % n;
+	*x ^= *x << 13;
+	*x ^= *x >> 7;
+	*x ^= *x << 17;
+	return (uint32_t)(*x % n);
+}
+
+static int floor_loop(uint32_t n, uint32_t m, int seq)
 {
 	struct line *lines = aligned_alloc(64, (size_t)n * sizeof *lines);
 	uint64_t *ids = calloc(n, sizeof *ids), x = 88172645463325252ull;
@@ -90,15 +103,13 @@ static int floor_loop(uint32_t n, uint32_t m)
 		ids[i] = i;
 	double t0 = now_s();
 	for (uint32_t k = 0; k < m; k++) {
-		x ^= x << 13;
-		x ^= x >> 7;
-		x ^= x << 17;
-		struct line *l = &lines[ids[x % n]];
+		struct line *l = &lines[ids[pick(&x, k, n, seq)]];
 		l->packets++;
 		l->bytes += 64;
 	}
 	double dt = now_s() - t0;
-	printf("mode=floor streams=%u calls=%u ns_per_call=%.1f\n", n, m, dt * 1e9 / m);
+	printf("mode=floor order=%s streams=%u calls=%u ns_per_call=%.1f\n", seq ? "seq" : "random",
+	       n, m, dt * 1e9 / m);
 	free(lines);
 	free(ids);
 	return 0;
@@ -110,8 +121,11 @@ int main(int argc, char **argv)
 	uint32_t m = argc > 2 ? (uint32_t)strtoul(argv[2], NULL, 10) : 2000000;
 	const char *mode = argc > 3 ? argv[3] : "other";
 	int data = strcmp(mode, "data") == 0;
+	int seq = argc > 4 && strcmp(argv[4], "seq") == 0;
+	if (argc > 4 && !seq && strcmp(argv[4], "random") != 0)
+		return 1;
 	if (strcmp(mode, "floor") == 0)
-		return floor_loop(n, m);
+		return floor_loop(n, m, seq);
 	struct ftpi_config cfg;
 	ftpi_config_init(&cfg);
 	cfg.use_ndpi = 0;
@@ -136,14 +150,12 @@ int main(int argc, char **argv)
 		ftpi_stream_data(e, ids[i], FTPI_DIR_TO_SERVER, ts, chunk, sizeof chunk);
 	}
 	double t0 = now_s();
-	for (uint32_t k = 0; k < m; k++) {
-		x ^= x << 13; /* xorshift: streams in no particular order */
-		x ^= x >> 7;
-		x ^= x << 17;
-		ftpi_stream_data(e, ids[x % n], FTPI_DIR_TO_CLIENT, ts, chunk, sizeof chunk);
-	}
+	for (uint32_t k = 0; k < m; k++)
+		ftpi_stream_data(e, ids[pick(&x, k, n, seq)], FTPI_DIR_TO_CLIENT, ts, chunk,
+				 sizeof chunk);
 	double dt = now_s() - t0;
-	printf("mode=%s streams=%u calls=%u ns_per_call=%.1f\n", mode, n, m, dt * 1e9 / m);
+	printf("mode=%s order=%s streams=%u calls=%u ns_per_call=%.1f\n", mode,
+	       seq ? "seq" : "random", n, m, dt * 1e9 / m);
 	ftpi_engine_free(e);
 	free(ids);
 	return 0;

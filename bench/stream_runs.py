@@ -5,7 +5,9 @@ interleaved, ROUNDS times at 100, 1k, 10k and 100k open streams, for streams tha
 and for FTP data connections, and prints a markdown table of the medians (ns per call); the
 first binary also runs its "floor" mode (one 64-byte line per stream, no library call).
 
-usage: stream_runs.py [--rounds 5] [--calls 1000000] NAME=STREAM_BENCH..."""
+--order seq calls the streams in turn instead of at random (the default, the worst case).
+
+usage: stream_runs.py [--rounds 5] [--calls 1000000] [--order random|seq] NAME=STREAM_BENCH..."""
 import argparse
 import re
 import statistics
@@ -17,6 +19,7 @@ def main():
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--calls", type=int, default=1000000)
     ap.add_argument("--sizes", default="100,1000,10000,100000")
+    ap.add_argument("--order", choices=("random", "seq"), default="random")
     ap.add_argument("bins", nargs="+", help="NAME=path of a stream_bench")
     a = ap.parse_args()
     bins = [b.split("=", 1) for b in a.bins]
@@ -26,7 +29,7 @@ def main():
         for mode in ("other", "data", "floor"):
             for n in sizes:
                 for name, path in (bins if mode != "floor" else bins[:1]):
-                    out = subprocess.run([path, str(n), str(a.calls), mode], capture_output=True,
+                    out = subprocess.run([path, str(n), str(a.calls), mode, a.order], capture_output=True,
                                          text=True, check=True).stdout
                     ns = float(re.search(r"ns_per_call=([0-9.]+)", out).group(1))
                     res.setdefault((mode, n, name), []).append(ns)

@@ -1145,6 +1145,24 @@ static void test_stream_counts_only(void)
 		ASSERT_EQ(l.pk[k][0], 7);
 		ASSERT_EQ(l.by[k][0], 70);
 	}
+	/* more packets (70,000) and bytes (4.55 GB) than the handle's narrow counts hold: they are
+	 * folded into the flow before they overflow */
+	static uint8_t big[65000];
+	uint64_t b = 0;
+	ocli.port++;
+	ts += 4000000;
+	ASSERT_EQ(ftpi_stream_open(e, &ocli, &osrv, ts, &b), FTPI_OK);
+	ASSERT_EQ(ftpi_stream_data(e, b, 0, ts, http, sizeof http), FTPI_OK);
+	ASSERT_EQ(ftpi_stream_role(e, b), FTPI_STREAM_OTHER);
+	for (int i = 0; i < 70000; i++)
+		ASSERT_EQ(ftpi_stream_data(e, b, 1, ts, big, sizeof big), FTPI_OK);
+	ASSERT_EQ(ftpi_stream_close(e, b, ts), FTPI_OK);
+	k = clog_find(&l, b);
+	ASSERT_TRUE(k >= 0);
+	ASSERT_EQ(l.pk[k][0], 1);
+	ASSERT_EQ(l.by[k][0], sizeof http);
+	ASSERT_EQ(l.pk[k][1], 70000);
+	ASSERT_EQ(l.by[k][1], 70000ull * sizeof big);
 	ftpi_engine_free(e);
 }
 

@@ -17,16 +17,19 @@
 
 struct ftpi__ndpi;
 
-/* A stream's handle (streamidx.c): one cache line holding what a call that only counts needs,
- * so that ftpi_stream_data on a stream that is not FTP, or on a data connection past its first
- * bytes, reads this line and no other (the flow itself is cold with 100,000 open streams).
- * Counts made here are folded into the flow (f->half[]) before anything else reads them: at the
- * stream's next call that is not a count, and when the flow ends (ftpi__sidx_sync). */
+/* A stream's handle (streamidx.c): 32 bytes holding what a call that only counts needs, so that
+ * ftpi_stream_data on a stream that is not FTP, or on a data connection past its first bytes,
+ * reads this half line and no other (the flow itself is cold with 100,000 open streams, and
+ * 100,000 handles are 3.2 MB). The flow pointer lives in a parallel array (sidx.flows) that only
+ * calls doing more than counting read. Counts made here are folded into the flow (f->half[])
+ * before anything else reads them: at the stream's next call that is not a count, when a count
+ * would overflow the narrow fields (that call takes the full path), and when the flow ends
+ * (ftpi__sidx_sync). */
 struct ftpi__shandle {
-	_Alignas(64) uint64_t id; /* the stream id; 0 = a free slot */
-	struct ftpi_flow *f;
+	_Alignas(32) uint64_t id; /* the stream id; 0 = a free slot */
 	uint64_t touch_us;        /* capture time of the flow's next LRU move (f->last_us + 1 s) */
-	uint64_t packets[2], bytes[2]; /* counted here, not yet in f->half[] */
+	uint32_t bytes[2];        /* counted here, not yet in f->half[] */
+	uint16_t packets[2];
 	uint8_t fast[2];          /* a data call in this direction only counts */
 	uint8_t pending;          /* packets/bytes hold counts */
 };
@@ -39,8 +42,9 @@ struct ftpi__shandle {
 #define FTPI__SIDX_WINDOW 4
 #define FTPI__SIDX_OVERFLOW 256
 struct ftpi__sidx {
-	struct ftpi__shandle *slots; /* cap + FTPI__SIDX_WINDOW - 1, 64-byte aligned, inside raw */
-	struct ftpi__shandle *over;  /* FTPI__SIDX_OVERFLOW */
+	struct ftpi__shandle *slots; /* cap + FTPI__SIDX_WINDOW - 1, then the overflow list */
+	struct ftpi__shandle *over;  /* FTPI__SIDX_OVERFLOW, right after the slots */
+	struct ftpi_flow **flows;    /* the flow of each handle, same index (cold) */
 	void *raw;
 	size_t raw_size;
 	uint32_t cap, n, n_over;
@@ -61,15 +65,24 @@ static inline struct ftpi__shandle *ftpi__sidx_find(const struct ftpi__sidx *t, 
 	return NULL;
 }
 
+/* The flow of a handle. */
+static inline struct ftpi_flow *ftpi__shandle_flow(const struct ftpi__sidx *t,
+						   const struct ftpi__shandle *h)
+{
+	return t->flows[h - t->slots];
+}
+
 /* Folds the handle's counts into its flow. */
-static inline void ftpi__shandle_fold(struct ftpi__shandle *h)
+static inline void ftpi__shandle_fold(const struct ftpi__sidx *t, struct ftpi__shandle *h)
 {
 	if (!h->pending)
 		return;
+	struct ftpi_flow *f = ftpi__shandle_flow(t, h);
 	for (int d = 0; d < 2; d++) {
-		h->f->half[d].packets += h->packets[d];
-		h->f->half[d].bytes += h->bytes[d];
-		h->packets[d] = h->bytes[d] = 0;
+		f->half[d].packets += h->packets[d];
+		f->half[d].bytes += h->bytes[d];
+		h->packets[d] = 0;
+		h->bytes[d] = 0;
 	}
 	h->pending = 0;
 }

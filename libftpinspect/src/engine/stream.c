@@ -111,8 +111,8 @@ static struct ftpi_flow *stream_get(ftpi_engine *e, uint64_t id, uint64_t ts_us)
 	struct ftpi__shandle *h = ftpi__sidx_find(&e->sidx, id);
 	if (h == NULL)
 		return NULL;
-	struct ftpi_flow *f = h->f;
-	ftpi__shandle_fold(h);
+	struct ftpi_flow *f = ftpi__shandle_flow(&e->sidx, h);
+	ftpi__shandle_fold(&e->sidx, h);
 	clock_to(e, ts_us);
 	/* A stream's place in the LRU list (for eviction at max_flows) moves once a second of
 	 * capture time at most: relinking on every call would touch its neighbours' memory too. */
@@ -202,9 +202,10 @@ int ftpi_stream_data(ftpi_engine *e, uint64_t stream_id, int dir, uint64_t ts_us
 	struct ftpi__shandle *sh = ftpi__sidx_find(&e->sidx, stream_id);
 	if (sh == NULL)
 		return FTPI_E_NOTFOUND;
-	if (sh->fast[dir] && ts_us < sh->touch_us && e->cx.now_us < sh->touch_us) {
-		/* only counted (not FTP, or a data connection past its first bytes): the handle's
-		 * line is all this call touches */
+	if (sh->fast[dir] && ts_us < sh->touch_us && e->cx.now_us < sh->touch_us &&
+	    sh->packets[dir] < UINT16_MAX && len <= UINT32_MAX - sh->bytes[dir]) {
+		/* only counted (not FTP, or a data connection past its first bytes): the handle is
+		 * all this call touches (a count that would overflow it takes the path below) */
 		clock_to(e, ts_us);
 		sh->packets[dir]++;
 		sh->bytes[dir] += len;

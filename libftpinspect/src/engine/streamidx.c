@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * streamidx.c - the stream API's bookkeeping: stream ids to handles in O(1) (one-line handles
+ * streamidx.c - the stream API's bookkeeping: stream ids to handles in O(1) (32-byte handles
  * at slot id % cap or the few after it, a small overflow list for the rest; sized once for
  * max_flows streams on the first ftpi_stream_open; packet-fed flows are not in it), and the
  * memory of streams held for a late announcement (capped in count, accounted to the REASM pool).
@@ -8,20 +8,37 @@
  */
 #include "engine.h"
 
-/* One allocation: the slots (aligned to a line; the window runs past the last), the overflow. */
+#ifdef __linux__
+#include <sys/mman.h>
+#endif
+
+#define SIDX_HUGE ((size_t)2 << 20) /* a transparent huge page */
+
+/* One allocation: the slots (aligned to a line; the window runs past the last), the overflow,
+ * then the flow pointers. A table of 2 MiB or more starts on a 2 MiB boundary (the padding is
+ * allocated and accounted like the rest) and is marked for transparent huge pages where the
+ * kernel offers them (madvise mode): 100,000 handles then take 2 TLB entries, not 800. */
 static int sidx_init(struct ftpi_engine *e, struct ftpi__sidx *t)
 {
 	uint32_t cap = 1024;
 	while (cap < 2 * e->cx.cfg.max_flows && cap < (1u << 25))
 		cap <<= 1;
 	size_t nslots = (size_t)cap + FTPI__SIDX_WINDOW - 1 + FTPI__SIDX_OVERFLOW;
-	size_t size = 64 + nslots * sizeof *t->slots;
+	size_t table = nslots * (sizeof *t->slots + sizeof *t->flows);
+	size_t align = table >= SIDX_HUGE ? SIDX_HUGE : 64;
+	size_t size = align + table;
 	t->raw = ftpi__alloc(&e->cx, FTPI__POOL_FLOW, size);
 	if (t->raw == NULL)
 		return FTPI_E_NOMEM;
 	t->raw_size = size;
-	t->slots = (struct ftpi__shandle *)(((uintptr_t)t->raw + 63) & ~(uintptr_t)63);
+	uintptr_t start = ((uintptr_t)t->raw + align - 1) & ~(uintptr_t)(align - 1);
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+	if (align == SIDX_HUGE) /* advice only: without huge pages the table works the same */
+		(void)madvise((void *)start, table & ~(SIDX_HUGE - 1), MADV_HUGEPAGE);
+#endif
+	t->slots = (struct ftpi__shandle *)start;
 	t->over = t->slots + cap + FTPI__SIDX_WINDOW - 1;
+	t->flows = (struct ftpi_flow **)(t->slots + nslots);
 	t->cap = cap;
 	return FTPI_OK;
 }
@@ -44,7 +61,7 @@ int ftpi__sidx_put(struct ftpi_engine *e, struct ftpi_flow *f)
 	}
 	memset(h, 0, sizeof *h);
 	h->id = f->id;
-	h->f = f;
+	t->flows[h - t->slots] = f;
 	h->touch_us = f->last_us + 1000000; /* fast[] = 0: the first data call refreshes */
 	t->n++;
 	return FTPI_OK;
@@ -53,14 +70,14 @@ int ftpi__sidx_put(struct ftpi_engine *e, struct ftpi_flow *f)
 struct ftpi_flow *ftpi__sidx_get(const struct ftpi_engine *e, uint64_t id)
 {
 	struct ftpi__shandle *h = ftpi__sidx_find(&e->sidx, id);
-	return h ? h->f : NULL;
+	return h ? ftpi__shandle_flow(&e->sidx, h) : NULL;
 }
 
 void ftpi__sidx_sync(struct ftpi_engine *e, struct ftpi_flow *f)
 {
 	struct ftpi__shandle *h = ftpi__sidx_find(&e->sidx, f->id);
-	if (h != NULL && h->f == f)
-		ftpi__shandle_fold(h);
+	if (h != NULL && ftpi__shandle_flow(&e->sidx, h) == f)
+		ftpi__shandle_fold(&e->sidx, h);
 }
 
 void ftpi__sidx_refresh(struct ftpi_engine *e, uint64_t id)
@@ -68,7 +85,7 @@ void ftpi__sidx_refresh(struct ftpi_engine *e, uint64_t id)
 	struct ftpi__shandle *h = ftpi__sidx_find(&e->sidx, id);
 	if (h == NULL)
 		return;
-	const struct ftpi_flow *f = h->f;
+	const struct ftpi_flow *f = ftpi__shandle_flow(&e->sidx, h);
 	/* a call only counts when no byte goes up (the direction is not wanted, or the upper
 	 * stages were told the flow ended), nothing is held, and the handshake is known done */
 	for (int d = 0; d < 2; d++)
@@ -81,16 +98,19 @@ void ftpi__sidx_del(struct ftpi_engine *e, const struct ftpi_flow *f)
 {
 	struct ftpi__sidx *t = &e->sidx;
 	struct ftpi__shandle *h = ftpi__sidx_find(t, f->id);
-	if (h == NULL || h->f != f)
+	if (h == NULL || ftpi__shandle_flow(t, h) != f)
 		return;
 	t->n--;
 	if (h >= t->over) { /* the overflow list stays packed */
-		*h = t->over[--t->n_over];
-		t->over[t->n_over].id = 0;
+		struct ftpi__shandle *last = &t->over[--t->n_over];
+		*h = *last;
+		t->flows[h - t->slots] = t->flows[last - t->slots];
+		last->id = 0;
+		t->flows[last - t->slots] = NULL;
 		return;
 	}
 	h->id = 0;
-	h->f = NULL;
+	t->flows[h - t->slots] = NULL;
 }
 
 void ftpi__sidx_release(struct ftpi_engine *e)
