@@ -332,6 +332,8 @@ static void compress_path(char *out, size_t outlen, const char *in)
 			n--;
 		} else if (len == 2 && p[0] == '.' && p[1] == '.' && abs && n == 0) {
 			/* above the root: stays at the root */
+		} else if (len == 1 && p[0] == '.' && (abs || n > 0) && e != NULL) {
+			/* "/./" is "/" (Zeek keeps a leading "./" and a last "/.") */
 		} else if (len > 0 && n < 128) {
 			comp[n] = p;
 			clen[n++] = len;
@@ -604,6 +606,19 @@ static void follow_cwd(struct z_sess *s, const struct z_cmd *c, unsigned code, c
 	snprintf(s->cwd, sizeof s->cwd, "%s", tmp);
 }
 
+/* The last line of a reply's text: Zeek's reply_msg of a multi-line reply is its final line. */
+static struct ftpi_span last_line(struct ftpi_span t)
+{
+	for (size_t i = t.len; i > 0; i--) {
+		if (t.ptr[i - 1] == '\n') {
+			t.ptr += i;
+			t.len -= i;
+			break;
+		}
+	}
+	return t;
+}
+
 static void on_reply(struct zeek_logs *z, struct z_sess *s, const struct ftpi_event *ev)
 {
 	struct z_row r;
@@ -621,8 +636,15 @@ static void on_reply(struct zeek_logs *z, struct z_sess *s, const struct ftpi_ev
 		s->n = 1;
 	}
 	s->greeted = 1;
-	if (s->n == 0)
-		return; /* unsolicited reply */
+	if (s->n == 0) {
+		/* Unsolicited: as in Zeek, which writes a pair with the session's latest reply,
+		 * it replaces the reply of the pair still waiting to be written. */
+		if (s->has_done && code >= 200) {
+			s->done.code = code;
+			cli_esc(s->done.msg, sizeof s->done.msg, last_line(ev->u.reply.text));
+		}
+		return;
+	}
 	if (code < 200) {
 		struct z_cmd *c = &s->q[s->head];
 		char text[Z_ARG_MAX];
@@ -636,7 +658,7 @@ static void on_reply(struct zeek_logs *z, struct z_sess *s, const struct ftpi_ev
 	s->head = (s->head + 1) % Z_QUEUE;
 	s->n--;
 	r.code = code;
-	cli_esc(r.msg, sizeof r.msg, ev->u.reply.text);
+	cli_esc(r.msg, sizeof r.msg, last_line(ev->u.reply.text));
 	/* As in Zeek, the directory follows the reply before the row is written. */
 	follow_cwd(s, &r.cmd, code, r.msg);
 	if (r.cmd.logged && is_dc_verb(r.cmd.verb) && code < 300) {
