@@ -29,3 +29,13 @@ add_test(NAME cli.live_tool
   COMMAND bash ${CMAKE_CURRENT_LIST_DIR}/live_tool.sh $<TARGET_FILE:ftpinspect>)
 set_tests_properties(cli.live_tool PROPERTIES LABELS live SKIP_RETURN_CODE 77 TIMEOUT 120
   RUN_SERIAL TRUE)
+
+# ftp.log against Zeek's own btest baselines (facts in the script; skips without
+# ../shared/captures-public).
+if(Python3_Interpreter_FOUND)
+  add_test(NAME cli.zeek_baselines
+    COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_LIST_DIR}/zeek_baselines.py
+      $<TARGET_FILE:ftpinspect>)
+  set_tests_properties(cli.zeek_baselines PROPERTIES LABELS cli TIMEOUT 120
+    SKIP_RETURN_CODE 77)
+endif()

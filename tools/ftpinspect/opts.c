@@ -196,7 +196,8 @@ void cli_usage(FILE *f)
 	      "                          reopens them\n"
 	      "  --zeek-commands LIST    commands ftp.log rows are written for, comma-separated\n"
 	      "                          (Zeek's FTP::logged_commands; default APPE,DELE,RETR,\n"
-	      "                          STOR,STOU,ACCT,PORT,PASV,EPRT,EPSV)\n"
+	      "                          STOR,STOU,ACCT,PORT,PASV,EPRT,EPSV; <init>: the\n"
+	      "                          greeting)\n"
 	      "  --report FILE.html      at the end, a self-contained HTML report (no scripts,\n"
 	      "                          inline SVG charts): per server sessions, logins,\n"
 	      "                          findings, passive ports, firewall rule, certificates;\n"
@@ -510,7 +511,8 @@ static const char *opt_expect(int c)
 	case OPT_FILE_HASHES:
 		return "expected md5, sha1, sha256, comma-separated (yes/no in the config file)";
 	case OPT_ZEEK_COMMANDS:
-		return "expected VERB[,VERB]... (letters; at most " CLI_STR(CLI_MAX_ZEEK_CMDS) ")";
+		return "expected VERB[,VERB]... (letters or <init>; at most " CLI_STR(
+			CLI_MAX_ZEEK_CMDS) ")";
 	default:
 		return "invalid";
 	}
@@ -565,7 +567,8 @@ static int parse_hashes(const char *val, int from_file, unsigned *out)
 	return *out != 0 ? 0 : -1;
 }
 
-/* --zeek-commands: comma-separated verbs (letters only, upper-cased). 0 or -1. */
+/* --zeek-commands: comma-separated verbs (letters only, upper-cased), or Zeek's "<init>" (the
+ * server's greeting). 0 or -1. */
 static int parse_zeek_commands(struct cli_opts *o, const char *val)
 {
 	const char *p = val;
@@ -578,11 +581,12 @@ static int parse_zeek_commands(struct cli_opts *o, const char *val)
 		    o->n_zeek_commands >= CLI_MAX_ZEEK_CMDS)
 			return -1;
 		dst = o->zeek_commands[o->n_zeek_commands++];
+		int init = n == 6 && strncmp(p, "<init>", 6) == 0;
 		for (size_t i = 0; i < n; i++) {
 			char ch = p[i];
-			if (ch >= 'a' && ch <= 'z')
+			if (ch >= 'a' && ch <= 'z' && !init)
 				ch = (char)(ch - 'a' + 'A');
-			if (ch < 'A' || ch > 'Z')
+			else if ((ch < 'A' || ch > 'Z') && !init)
 				return -1;
 			dst[i] = ch;
 		}

@@ -87,6 +87,7 @@ struct z_sess {
 	struct z_dc last_dc; /* an EXPECT seen before its reply */
 	uint64_t last_dc_frame;
 	int logged_seen;     /* a row was written for this session */
+	int greeted;         /* a command or reply was seen (Zeek's "<init>": the first reply) */
 	struct z_row last;   /* the last command/reply pair, for log_at_least_one_command */
 	int has_last, last_replied;
 };
@@ -331,6 +332,8 @@ static void compress_path(char *out, size_t outlen, const char *in)
 			n--;
 		} else if (len == 2 && p[0] == '.' && p[1] == '.' && abs && n == 0) {
 			/* above the root: stays at the root */
+		} else if (len == 1 && p[0] == '.' && (abs || n > 0) && e != NULL) {
+			/* "/./" is "/" (Zeek keeps a leading "./" and a last "/.") */
 		} else if (len > 0 && n < 128) {
 			comp[n] = p;
 			clen[n++] = len;
@@ -367,6 +370,8 @@ static void build_path(char *out, size_t outlen, const char *dir, const char *fi
 
 	if (file[0] == '/' || dir[0] == '\0')
 		snprintf(tmp, sizeof tmp, "%s", file);
+	else if (file[0] == '\0') /* no file: the directory itself, as Zeek writes it */
+		snprintf(tmp, sizeof tmp, "%s", dir);
 	else
 		snprintf(tmp, sizeof tmp, "%s%s%s", dir, dl > 0 && dir[dl - 1] == '/' ? "" : "/",
 			 file);
@@ -412,7 +417,8 @@ static void write_row(struct zeek_logs *z, struct z_sess *s, const struct z_row 
 
 	if (f == NULL)
 		return;
-	if (arg[0] != '\0' && in_list(r->cmd.verb, file_cmds, sizeof file_cmds / sizeof *file_cmds)) {
+	/* As in Zeek, a file command without an argument names the working directory. */
+	if (in_list(r->cmd.verb, file_cmds, sizeof file_cmds / sizeof *file_cmds)) {
 		build_url(url, sizeof url, s, arg);
 		arg = url;
 	}
@@ -421,7 +427,7 @@ static void write_row(struct zeek_logs *z, struct z_sess *s, const struct z_row 
 	ftpi_addr_format(&s->server.addr, sh, sizeof sh);
 	fprintf(f, "%s\t%s\t%s\t%u\t%s\t%u\t%s\t%s\t%s\t%s\t%s\t",
 		cli_time(ts, sizeof ts, r->cmd.ts_us), u, ch, s->client.port, sh, s->server.port,
-		s->has_user ? field(s->user) : "-", s->has_password ? field(s->password) : "-",
+		s->has_user ? field(s->user) : "<unknown>", s->has_password ? field(s->password) : "-",
 		field(r->cmd.verb), arg[0] ? arg : "-", s->mime[0] ? s->mime : "-");
 	if (r->cmd.has_size)
 		fprintf(f, "%llu\t", (unsigned long long)r->cmd.size);
@@ -553,6 +559,7 @@ static void on_command(struct zeek_logs *z, struct z_sess *s, const struct ftpi_
 
 	flush_held(z, s);
 	flush_done(z, s);
+	s->greeted = 1;
 	if (s->n == Z_QUEUE) {
 		/* Queue full (pipelining without replies): the oldest goes out unanswered. */
 		struct z_row r;
@@ -599,14 +606,45 @@ static void follow_cwd(struct z_sess *s, const struct z_cmd *c, unsigned code, c
 	snprintf(s->cwd, sizeof s->cwd, "%s", tmp);
 }
 
+/* The last line of a reply's text: Zeek's reply_msg of a multi-line reply is its final line. */
+static struct ftpi_span last_line(struct ftpi_span t)
+{
+	for (size_t i = t.len; i > 0; i--) {
+		if (t.ptr[i - 1] == '\n') {
+			t.ptr += i;
+			t.len -= i;
+			break;
+		}
+	}
+	return t;
+}
+
 static void on_reply(struct zeek_logs *z, struct z_sess *s, const struct ftpi_event *ev)
 {
 	struct z_row r;
 	unsigned code = ev->u.reply.code;
 
 	flush_held(z, s);
-	if (s->n == 0)
-		return; /* greeting or unsolicited reply */
+	if (s->n == 0 && !s->greeted && code >= 200) {
+		/* Zeek pairs the session's first reply, the greeting, with a "<init>" command. */
+		struct z_cmd *c = &s->q[s->head];
+		memset(c, 0, sizeof *c);
+		c->ts_us = ev->ts_us;
+		c->frame = ev->frame;
+		snprintf(c->verb, sizeof c->verb, "<init>");
+		c->logged = is_logged(z, c->verb);
+		s->n = 1;
+	}
+	s->greeted = 1;
+	if (s->n == 0) {
+		/* Unsolicited: as in Zeek, which writes a pair with the session's latest reply,
+		 * it replaces the reply of the pair still waiting to be written. */
+		if (s->has_done && code >= 200) {
+			s->done.code = code;
+			cli_esc(s->done.msg, sizeof s->done.msg, last_line(ev->u.reply.text));
+		}
+		return;
+	}
 	if (code < 200) {
 		struct z_cmd *c = &s->q[s->head];
 		char text[Z_ARG_MAX];
@@ -620,7 +658,7 @@ static void on_reply(struct zeek_logs *z, struct z_sess *s, const struct ftpi_ev
 	s->head = (s->head + 1) % Z_QUEUE;
 	s->n--;
 	r.code = code;
-	cli_esc(r.msg, sizeof r.msg, ev->u.reply.text);
+	cli_esc(r.msg, sizeof r.msg, last_line(ev->u.reply.text));
 	/* As in Zeek, the directory follows the reply before the row is written. */
 	follow_cwd(s, &r.cmd, code, r.msg);
 	if (r.cmd.logged && is_dc_verb(r.cmd.verb) && code < 300) {
