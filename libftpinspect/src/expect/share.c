@@ -876,25 +876,7 @@ static int app_xadd(struct ftpi__share *sh, const struct req *q)
 	return 1;
 }
 
-/* Replies of the pipelined requests of a batch: n commands for npub publications and nx stream
- * lines. A failure drops the connection: what was not confirmed is counted as lost. */
-static void read_batch(struct ftpi__share *sh, int n, int npub, int nx)
-{
-	for (int i = 0; i < n; i++) {
-		redisReply *r = NULL;
-		if (redisGetReply(sh->c, (void **)&r) != REDIS_OK)
-			r = NULL;
-		if (reply_bad(sh, r, nx ? "XADD" : "publish")) {
-			atomic_fetch_add(&sh->stream_dropped, (uint64_t)nx);
-			return;
-		}
-		freeReplyObject(r);
-	}
-	atomic_fetch_add(&sh->published, (uint64_t)npub);
-	atomic_fetch_add(&sh->stream_events, (uint64_t)nx);
-}
-
-#define BATCH 64 /* requests taken from the ring at once: their writes go in one pipeline */
+#define BATCH 512 /* requests taken from the ring at once: their writes go in one pipeline */
 
 static void answer_init(struct ftpi__sh_answer *a, const struct req *q)
 {
@@ -906,105 +888,96 @@ static void answer_init(struct ftpi__sh_answer *a, const struct req *q)
 	a->result = FTPI__SHA_ERROR;
 }
 
-/* Consecutive lookups: their EVALs in one pipeline, then each one's claim. */
-static void run_lookups(struct ftpi__share *sh, struct req *b, uint32_t n)
+static int is_read(const struct req *q)
 {
-	struct ftpi__sh_answer a;
-	redisReply *top[BATCH];
-	int up = ensure_conn(sh) == 0;
-	for (uint32_t i = 0; up && i < n; i++)
-		append_lookup(sh, &b[i]);
-	/* every EVAL's reply first: the claims that follow are calls of their own */
-	for (uint32_t i = 0; i < n; i++) {
-		top[i] = NULL;
-		if (up && (sh->c == NULL || redisGetReply(sh->c, (void **)&top[i]) != REDIS_OK))
-			top[i] = NULL;
-	}
-	for (uint32_t i = 0; i < n; i++) {
-		answer_init(&a, &b[i]);
-		if (!up)
-			atomic_fetch_add(&sh->errors, 1); /* not sent: Redis unreachable */
-		else
-			lookup_reply(sh, &b[i], &a, top[i]);
-		answer(sh, b[i].me, &a);
-	}
+	return q->type == R_LOOKUP || q->type == R_CHECK || q->type == R_XFER;
 }
 
-/* Consecutive claim checks and transfer reads: one pipeline. */
-static void run_reads(struct ftpi__share *sh, struct req *b, uint32_t n)
+/* A batch in one pipeline, one round trip: every request's commands are sent in order (Redis
+ * runs them in that order, so a read sees the writes queued before it), then every reply is
+ * read; the writes' replies are checked and freed, the reads' are kept and answered after, when
+ * a lookup's claim can be a call of its own. A failed reply drops the connection: what was not
+ * confirmed is counted as lost. */
+static void run_batch(struct ftpi__share *sh, struct req *b, uint32_t nb)
 {
-	struct ftpi__sh_answer a;
+	uint8_t ncmd[BATCH];
 	redisReply *rep[2 * BATCH];
-	uint32_t k = 0;
+	struct ftpi__sh_answer a;
+	char ck[FTPI__SH_KEY + 8];
 	int up = ensure_conn(sh) == 0;
-	for (uint32_t i = 0; up && i < n; i++) {
-		if (b[i].type == R_CHECK) {
-			redisAppendCommand(sh->c, "HGETALL ftpi:{wm}:progress");
-			redisAppendCommand(sh->c, "HGETALL %s:claim", b[i].key);
-			k += 2;
-		} else {
-			redisAppendCommand(sh->c, "HGETALL %s", b[i].key);
-			k++;
+	for (uint32_t i = 0; i < nb; i++) {
+		const struct req *q = &b[i];
+		int n = 0;
+		if (!up) {
+			ncmd[i] = 0;
+			continue;
 		}
+		switch (q->type) {
+		case R_PUB: n = app_pub(sh, q); break;
+		case R_UPD: n = app_upd(sh, q); break;
+		case R_NOTE: n = app_note(sh, q); break;
+		case R_XADD: n = app_xadd(sh, q); break;
+		case R_LOOKUP:
+			append_lookup(sh, q);
+			n = 1;
+			break;
+		case R_CHECK:
+			snprintf(ck, sizeof ck, "%s:claim", q->key);
+			redisAppendCommand(sh->c, "HGETALL ftpi:{wm}:progress");
+			redisAppendCommand(sh->c, "HGETALL %s", ck);
+			n = 2;
+			break;
+		default: /* R_XFER */
+			redisAppendCommand(sh->c, "HGETALL %s", q->key);
+			n = 1;
+			break;
+		}
+		ncmd[i] = (uint8_t)n;
 	}
-	for (uint32_t i = 0; i < k; i++)
-		if (sh->c == NULL || redisGetReply(sh->c, (void **)&rep[i]) != REDIS_OK)
-			rep[i] = NULL;
+	uint32_t k = 0;
+	for (uint32_t i = 0; i < nb; i++) {
+		const struct req *q = &b[i];
+		int rd = is_read(q), ok = 1;
+		if (!rd && (!up || sh->c == NULL)) { /* not sent, or lost with the connection */
+			atomic_fetch_add(q->type == R_XADD ? &sh->stream_dropped : &sh->errors, 1);
+			continue;
+		}
+		for (unsigned j = 0; j < ncmd[i]; j++) {
+			redisReply *r = NULL;
+			if (sh->c == NULL || redisGetReply(sh->c, (void **)&r) != REDIS_OK)
+				r = NULL;
+			if (rd)
+				rep[k++] = r;
+			else if (ok && reply_bad(sh, r, q->type == R_XADD ? "XADD" : "publish"))
+				ok = 0;
+			else if (r)
+				freeReplyObject(r);
+		}
+		if (!rd && !ok && q->type == R_XADD)
+			atomic_fetch_add(&sh->stream_dropped, 1);
+		else if (!rd && ok && q->type == R_XADD)
+			atomic_fetch_add(&sh->stream_events, 1);
+		else if (!rd && ok && q->type == R_PUB)
+			atomic_fetch_add(&sh->published, 1);
+	}
 	k = 0;
-	for (uint32_t i = 0; i < n; i++) {
-		answer_init(&a, &b[i]);
+	for (uint32_t i = 0; i < nb; i++) {
+		const struct req *q = &b[i];
+		if (!is_read(q))
+			continue;
+		answer_init(&a, q);
 		if (!up) {
 			atomic_fetch_add(&sh->errors, 1); /* not sent: Redis unreachable */
-		} else if (b[i].type == R_CHECK) {
-			check_reply(sh, &b[i], &a, rep[k], rep[k + 1]);
+		} else if (q->type == R_LOOKUP) {
+			lookup_reply(sh, q, &a, rep[k++]);
+		} else if (q->type == R_CHECK) {
+			check_reply(sh, q, &a, rep[k], rep[k + 1]);
 			k += 2;
 		} else {
 			xfer_reply(sh, &a, rep[k++]);
 		}
-		answer(sh, b[i].me, &a);
+		answer(sh, q->me, &a);
 	}
-}
-
-
-/* A batch, in order: writes (publications, updates, notes, stream lines) are pipelined; a
- * request with an answer first collects the pipeline's replies, then runs on its own. */
-static void run_batch(struct ftpi__share *sh, struct req *b, uint32_t nb)
-{
-	int pend = 0, npub = 0, nx = 0;
-	for (uint32_t i = 0; i < nb; i++) {
-		struct req *q = &b[i];
-		int write = q->type == R_PUB || q->type == R_UPD || q->type == R_NOTE ||
-			    q->type == R_XADD;
-		if (!write) {
-			if (pend)
-				read_batch(sh, pend, npub, nx);
-			pend = npub = nx = 0;
-			uint32_t j = i;
-			if (q->type == R_LOOKUP) {
-				while (j < nb && b[j].type == R_LOOKUP)
-					j++;
-				run_lookups(sh, q, j - i);
-			} else {
-				while (j < nb && (b[j].type == R_CHECK || b[j].type == R_XFER))
-					j++;
-				run_reads(sh, q, j - i);
-			}
-			i = j - 1;
-			continue;
-		}
-		if (sh->c == NULL && ensure_conn(sh) != 0) {
-			atomic_fetch_add(q->type == R_XADD ? &sh->stream_dropped : &sh->errors, 1);
-			continue;
-		}
-		pend += q->type == R_PUB    ? app_pub(sh, q)
-			: q->type == R_UPD  ? app_upd(sh, q)
-			: q->type == R_NOTE ? app_note(sh, q)
-					    : app_xadd(sh, q);
-		npub += q->type == R_PUB;
-		nx += q->type == R_XADD;
-	}
-	if (pend)
-		read_batch(sh, pend, npub, nx);
 }
 
 static void *io_main(void *arg)
