@@ -140,7 +140,7 @@ static int sensor_ok(const char *s)
 #ifdef FTPI_WITH_REDIS
 #include <hiredis/hiredis.h>
 
-enum { R_PUB = 1, R_UPD, R_LOOKUP, R_CHECK, R_XFER, R_NOTE, R_XADD };
+enum { R_NONE = 0, R_PUB, R_UPD, R_LOOKUP, R_CHECK, R_XFER, R_NOTE, R_XADD };
 
 struct req {
 	uint8_t type;
@@ -417,10 +417,39 @@ static void xfer_args(const struct ftpi_xfer *x, const char **av, size_t *al, in
 	al[(*ac)++] = x->file_len;
 }
 
+/* An update's fields (also a publication's, when updates of the same batch were folded in). */
+static void upd_args(const struct req *q, const char **av, size_t *al, int *ac, char b[2][24])
+{
+	if (q->firm_us) {
+		snprintf(b[0], 24, "%llu", (unsigned long long)q->firm_us);
+		av[*ac] = "firm";
+		al[(*ac)++] = 4;
+		av[*ac] = "1";
+		al[(*ac)++] = 1;
+		av[*ac] = "firm_us";
+		al[(*ac)++] = 7;
+		av[*ac] = b[0];
+		al[(*ac)++] = strlen(b[0]);
+	}
+	if (q->matched) {
+		av[*ac] = "matched";
+		al[(*ac)++] = 7;
+		av[*ac] = "1";
+		al[(*ac)++] = 1;
+	}
+	if (q->gone_us) {
+		snprintf(b[1], 24, "%llu", (unsigned long long)q->gone_us);
+		av[*ac] = "gone_us";
+		al[(*ac)++] = 7;
+		av[*ac] = b[1];
+		al[(*ac)++] = strlen(b[1]);
+	}
+}
+
 static int app_pub(struct ftpi__share *sh, const struct req *q)
 {
 	const struct ftpi__sx_pub *p = &q->p;
-	char b[20][64], nb[3][24];
+	char b[20][64], nb[3][24], ub[2][24];
 	const char *av[64];
 	size_t al[64];
 	int ac = 0, k = 0;
@@ -477,6 +506,7 @@ static int app_pub(struct ftpi__share *sh, const struct req *q)
 #undef KV
 	if (q->has_x)
 		xfer_args(&q->x, av, al, &ac, nb);
+	upd_args(q, av, al, &ac, ub); /* updates folded in (fold_updates) */
 	uint64_t ttl = ttl_s(sh);
 	int n = 0;
 	redisAppendCommandArgv(sh->c, ac, av, al);
@@ -512,7 +542,7 @@ static int app_pub(struct ftpi__share *sh, const struct req *q)
 
 static int app_upd(struct ftpi__share *sh, const struct req *q)
 {
-	char b[3][24], nb[3][24];
+	char b[2][24], nb[3][24];
 	const char *av[24];
 	size_t al[24];
 	int ac = 0;
@@ -520,30 +550,7 @@ static int app_upd(struct ftpi__share *sh, const struct req *q)
 	al[ac++] = 4;
 	av[ac] = q->key;
 	al[ac++] = strlen(q->key);
-	if (q->firm_us) {
-		snprintf(b[0], sizeof b[0], "%llu", (unsigned long long)q->firm_us);
-		av[ac] = "firm";
-		al[ac++] = 4;
-		av[ac] = "1";
-		al[ac++] = 1;
-		av[ac] = "firm_us";
-		al[ac++] = 7;
-		av[ac] = b[0];
-		al[ac++] = strlen(b[0]);
-	}
-	if (q->matched) {
-		av[ac] = "matched";
-		al[ac++] = 7;
-		av[ac] = "1";
-		al[ac++] = 1;
-	}
-	if (q->gone_us) {
-		snprintf(b[1], sizeof b[1], "%llu", (unsigned long long)q->gone_us);
-		av[ac] = "gone_us";
-		al[ac++] = 7;
-		av[ac] = b[1];
-		al[ac++] = strlen(b[1]);
-	}
+	upd_args(q, av, al, &ac, b);
 	if (q->has_x)
 		xfer_args(&q->x, av, al, &ac, nb);
 	if (ac == 2)
@@ -893,6 +900,44 @@ static int is_read(const struct req *q)
 	return q->type == R_LOOKUP || q->type == R_CHECK || q->type == R_XFER;
 }
 
+/* Updates of an entry published or updated earlier in the same batch go into that request's
+ * HSET (the later value of a field wins, as two HSETs would leave it): one command instead of
+ * two. Only our own entries are written here, and no read of the batch reads them, so nothing
+ * observes the difference. */
+static void fold_updates(struct req *b, uint32_t nb)
+{
+	int16_t tab[2 * BATCH];
+	uint32_t h[BATCH];
+	memset(tab, 0xff, sizeof tab);
+	for (uint32_t i = 0; i < nb; i++) {
+		struct req *q = &b[i];
+		if (q->type != R_PUB && q->type != R_UPD)
+			continue;
+		uint32_t v = 2166136261u;
+		for (const char *c = q->key; *c; c++)
+			v = (v ^ (uint8_t)*c) * 16777619u;
+		h[i] = v;
+		uint32_t k = v % (2 * BATCH);
+		while (tab[k] >= 0 && (h[tab[k]] != v || strcmp(b[tab[k]].key, q->key) != 0))
+			k = (k + 1) % (2 * BATCH);
+		if (tab[k] < 0 || q->type == R_PUB) {
+			tab[k] = (int16_t)i;
+			continue;
+		}
+		struct req *t = &b[tab[k]];
+		if (q->firm_us)
+			t->firm_us = q->firm_us;
+		t->matched |= q->matched;
+		if (q->gone_us)
+			t->gone_us = q->gone_us;
+		if (q->has_x) {
+			t->x = q->x;
+			t->has_x = 1;
+		}
+		q->type = R_NONE;
+	}
+}
+
 /* A batch in one pipeline, one round trip: every request's commands are sent in order (Redis
  * runs them in that order, so a read sees the writes queued before it), then every reply is
  * read; the writes' replies are checked and freed, the reads' are kept and answered after, when
@@ -905,6 +950,7 @@ static void run_batch(struct ftpi__share *sh, struct req *b, uint32_t nb)
 	struct ftpi__sh_answer a;
 	char ck[FTPI__SH_KEY + 8];
 	int up = ensure_conn(sh) == 0;
+	fold_updates(b, nb);
 	for (uint32_t i = 0; i < nb; i++) {
 		const struct req *q = &b[i];
 		int n = 0;
@@ -913,6 +959,7 @@ static void run_batch(struct ftpi__share *sh, struct req *b, uint32_t nb)
 			continue;
 		}
 		switch (q->type) {
+		case R_NONE: break;
 		case R_PUB: n = app_pub(sh, q); break;
 		case R_UPD: n = app_upd(sh, q); break;
 		case R_NOTE: n = app_note(sh, q); break;
@@ -938,6 +985,8 @@ static void run_batch(struct ftpi__share *sh, struct req *b, uint32_t nb)
 	for (uint32_t i = 0; i < nb; i++) {
 		const struct req *q = &b[i];
 		int rd = is_read(q), ok = 1;
+		if (q->type == R_NONE)
+			continue;
 		if (!rd && (!up || sh->c == NULL)) { /* not sent, or lost with the connection */
 			atomic_fetch_add(q->type == R_XADD ? &sh->stream_dropped : &sh->errors, 1);
 			continue;
