@@ -417,6 +417,34 @@ static void xfer_args(const struct ftpi_xfer *x, const char **av, size_t *al, in
 	al[(*ac)++] = x->file_len;
 }
 
+/* v in decimal at b (24 bytes), NUL-terminated; its length. */
+static size_t u64_text(char *b, uint64_t v)
+{
+	char t[24];
+	size_t n = 0, i = 0;
+	do
+		t[n++] = (char)('0' + v % 10);
+	while ((v /= 10) != 0);
+	while (n)
+		b[i++] = t[--n];
+	b[i] = 0;
+	return i;
+}
+
+/* A command of three or four words, without hiredis's format parser. */
+static void app4(struct ftpi__share *sh, const char *c, const char *a, const char *b,
+		 const char *d)
+{
+	const char *av[4] = {c, a, b, d};
+	size_t al[4] = {strlen(c), strlen(a), strlen(b), d ? strlen(d) : 0};
+	redisAppendCommandArgv(sh->c, d ? 4 : 3, av, al);
+}
+
+static void app3(struct ftpi__share *sh, const char *c, const char *a, const char *b)
+{
+	app4(sh, c, a, b, NULL);
+}
+
 /* An update's fields (also a publication's, when updates of the same batch were folded in). */
 static void upd_args(const struct req *q, const char **av, size_t *al, int *ac, char b[2][24])
 {
@@ -454,38 +482,40 @@ static int app_pub(struct ftpi__share *sh, const struct req *q)
 	size_t al[64];
 	int ac = 0, k = 0;
 	uint64_t deadline = (p->firm ? p->firm_us : p->created_us) + sh->timeout_expect;
-#define KV(name, ...)                                                                              \
+#define KV(name, v)                                                                                \
 	do {                                                                                       \
-		snprintf(b[k], sizeof b[k], __VA_ARGS__);                                          \
 		av[ac] = name;                                                                     \
-		al[ac++] = strlen(name);                                                           \
+		al[ac++] = sizeof name - 1;                                                        \
 		av[ac] = b[k];                                                                     \
-		al[ac++] = strlen(b[k++]);                                                         \
+		al[ac++] = u64_text(b[k++], (v));                                                  \
 	} while (0)
 	av[ac] = "HSET";
 	al[ac++] = 4;
 	av[ac] = q->key;
 	al[ac++] = strlen(q->key);
-	KV("sid", "%llu", (unsigned long long)p->session_id);
-	KV("sensor", "%s", sh->sensor);
+	KV("sid", p->session_id);
+	av[ac] = "sensor";
+	al[ac++] = 6;
+	av[ac] = sh->sensor;
+	al[ac++] = strlen(sh->sensor);
 	addr_text(&p->scli.addr, b[k], sizeof b[k]);
 	av[ac] = "ctl_client";
 	al[ac++] = 10;
 	av[ac] = b[k];
 	al[ac++] = strlen(b[k++]);
-	KV("ctl_client_port", "%u", p->scli.port);
+	KV("ctl_client_port", p->scli.port);
 	addr_text(&p->ssrv.addr, b[k], sizeof b[k]);
 	av[ac] = "ctl_server";
 	al[ac++] = 10;
 	av[ac] = b[k];
 	al[ac++] = strlen(b[k++]);
-	KV("ctl_server_port", "%u", p->ssrv.port);
+	KV("ctl_server_port", p->ssrv.port);
 	addr_text(&p->target.addr, b[k], sizeof b[k]);
 	av[ac] = "target";
 	al[ac++] = 6;
 	av[ac] = b[k];
 	al[ac++] = strlen(b[k++]);
-	KV("port", "%u", p->target.port);
+	KV("port", p->target.port);
 	if (p->has_reached) {
 		addr_text(&p->reached, b[k], sizeof b[k]);
 		av[ac] = "reached";
@@ -493,16 +523,20 @@ static int app_pub(struct ftpi__share *sh, const struct req *q)
 		av[ac] = b[k];
 		al[ac++] = strlen(b[k++]);
 	}
-	KV("announce", "%u", p->announce);
-	KV("command", "%s", ftpi_announce_name(p->announce) ? ftpi_announce_name(p->announce) : "");
-	KV("active", "%u", p->active);
-	KV("firm", "%u", p->firm);
-	KV("bounce", "%u", p->bounce);
-	KV("tls", "%u", p->tls_session);
-	KV("created_us", "%llu", (unsigned long long)p->created_us);
-	KV("firm_us", "%llu", (unsigned long long)p->firm_us);
-	KV("frame", "%llu", (unsigned long long)p->frame);
-	KV("deadline_us", "%llu", (unsigned long long)deadline);
+	KV("announce", p->announce);
+	av[ac] = "command";
+	al[ac++] = 7;
+	av[ac] = ftpi_announce_name(p->announce) ? ftpi_announce_name(p->announce) : "";
+	al[ac] = strlen(av[ac]);
+	ac++;
+	KV("active", p->active);
+	KV("firm", p->firm);
+	KV("bounce", p->bounce);
+	KV("tls", p->tls_session);
+	KV("created_us", p->created_us);
+	KV("firm_us", p->firm_us);
+	KV("frame", p->frame);
+	KV("deadline_us", deadline);
 #undef KV
 	if (q->has_x)
 		xfer_args(&q->x, av, al, &ac, nb);
@@ -511,7 +545,9 @@ static int app_pub(struct ftpi__share *sh, const struct req *q)
 	int n = 0;
 	redisAppendCommandArgv(sh->c, ac, av, al);
 	n++;
-	redisAppendCommand(sh->c, "EXPIRE %s %llu", q->key, (unsigned long long)ttl);
+	char tt[24];
+	u64_text(tt, ttl);
+	app3(sh, "EXPIRE", q->key, tt);
 	n++;
 	/* indexed under the target's prefix, and where else the connection may go */
 	struct ftpi_addr where[3];
@@ -533,8 +569,8 @@ static int app_pub(struct ftpi__share *sh, const struct req *q)
 			continue;
 		char idx[FTPI__SH_KEY];
 		snprintf(idx, sizeof idx, "ftpi:{%s}:idx:%u", tags[i], p->target.port);
-		redisAppendCommand(sh->c, "SADD %s %s", idx, q->key);
-		redisAppendCommand(sh->c, "EXPIRE %s %llu", idx, (unsigned long long)ttl);
+		app3(sh, "SADD", idx, q->key);
+		app3(sh, "EXPIRE", idx, tt);
 		n += 2;
 	}
 	return n;
@@ -858,7 +894,7 @@ static int app_note(struct ftpi__share *sh, const struct req *q)
 {
 	char ck[FTPI__SH_KEY + 8];
 	snprintf(ck, sizeof ck, "%s:claim", q->key);
-	redisAppendCommand(sh->c, "HSET %s %s 1", ck, q->field);
+	app4(sh, "HSET", ck, q->field, "1");
 	return 1;
 }
 
@@ -883,6 +919,7 @@ static int app_xadd(struct ftpi__share *sh, const struct req *q)
 	return 1;
 }
 
+#define WAKE_AT 256 /* queued writes that wake the I/O thread (else its 20 ms timeout does) */
 #define BATCH 512 /* requests taken from the ring at once: their writes go in one pipeline */
 
 static void answer_init(struct ftpi__sh_answer *a, const struct req *q)
@@ -1084,7 +1121,11 @@ static int push(struct ftpi__share *sh, const struct req *q)
 	pthread_mutex_lock(&sh->lock);
 	if (sh->qn < sh->qcap) {
 		sh->q[(sh->qhead + sh->qn) % sh->qcap] = *q;
-		if (sh->qn++ == 0) /* the thread waits only on an empty ring */
+		/* The thread waits only on an empty ring, at most 20 ms. A request with an answer
+		 * wakes it at once; writes only once there are enough of them for a batch worth a
+		 * round trip (waking it for each one made batches of a few requests, each a write
+		 * and a read on the socket and two context switches). */
+		if (++sh->qn == WAKE_AT || is_read(q))
 			pthread_cond_signal(&sh->cv);
 		ok = 1;
 	}
@@ -1415,6 +1456,7 @@ void ftpi__share_drain(struct ftpi__share *sh, uint64_t wait_us)
 {
 	uint64_t end = ftpi__share_now() + wait_us;
 	pthread_mutex_lock(&sh->lock);
+	pthread_cond_signal(&sh->cv); /* writes below WAKE_AT go now */
 	while ((sh->qn || sh->busy) && ftpi__share_now() < end) {
 		struct timespec ts;
 		clock_gettime(CLOCK_REALTIME, &ts);
