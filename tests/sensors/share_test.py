@@ -5,7 +5,7 @@ ctest fixture started (redis_fixture.sh; its port in STATE/port).
 
   split FTPINSPECT STATE DB CAPTURE   a capture cut with tcpdump into what two sensors see (the
       control connection's packets; everything else), two ftpinspect processes on one Redis
-      (staggered: control first; concurrent; data first), the union of their data events and
+      (staggered: control first; concurrent; data first; concurrent with --workers 2), the union of their data events and
       findings equal to one process on the whole capture, without duplicates
   faults FTPINSPECT STATE DB CAPTURE  Redis unreachable, wrong password, paused (SIGSTOP),
       killed mid-run: exit 0, local results complete, one warning naming the URL without its
@@ -79,10 +79,13 @@ def split(exe, state, db, cap):
         for out, flt in ((ctl, "tcp port 21"), (dat, "not tcp port 21")):
             subprocess.run(["tcpdump", "-r", cap, "-w", out, flt], check=True,
                            capture_output=True)
-        for mode in ("staggered", "concurrent", "data-first"):
+        for mode in ("staggered", "concurrent", "data-first", "workers"):
             rcli(port, db, "FLUSHDB")
             a_args = ["-r", ctl, "--share", url, "--sensor", "a"] + base
             b_args = ["-r", dat, "--share", url, "--sensor", "b"] + base
+            if mode == "workers":  # concurrent, two engines in each process sharing its store
+                a_args += ["--workers", "2"]
+                b_args += ["--workers", "2"]
             if mode == "staggered":
                 # the control sensor first: it has read its file and published before the
                 # data sensor starts (it then waits for claims on what it did not see)
@@ -92,7 +95,7 @@ def split(exe, state, db, cap):
                     time.sleep(0.05)
                 time.sleep(0.2)
                 pb = run(exe, b_args)
-            elif mode == "concurrent":
+            elif mode in ("concurrent", "workers"):
                 pa, pb = run(exe, a_args), run(exe, b_args)
             else:
                 # the data sensor first: its lookups wait (pending) for the announcement

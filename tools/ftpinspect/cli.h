@@ -83,6 +83,9 @@ int cap_take_hup(void);
 const char *cap_lib_version(void);
 
 /* ---- workers.c: --workers N ----------------------------------------------------------------- */
+/* Live: how long a worker waits for a late one (a worker starved of CPU on a loaded host; 100 ms
+ * was seen to pass under load); also the --share store's. */
+#define CLI_WORKERS_LIVE_WAIT_US 500000
 struct app;
 struct sorted;
 struct workers;

@@ -84,10 +84,6 @@ int cli_share_open(struct app *a, const struct cli_opts *o, struct ftpi_config *
 	if (o->share_url != NULL) {
 		struct ftpi_share_config sc;
 		display(o->share_url, disp, sizeof disp);
-		if (o->workers > 1) {
-			snprintf(err, n, "--share works with one worker (no --workers)");
-			return -1;
-		}
 		ftpi_share_config_init(&sc);
 		sc.url = o->share_url;
 		default_sensor(a->sensor, sizeof a->sensor);
@@ -97,7 +93,11 @@ int cli_share_open(struct app *a, const struct cli_opts *o, struct ftpi_config *
 		if (o->share_wait_set)
 			sc.wait_us = o->share_wait_ms * 1000u;
 		sc.timeout_expect = cfg->timeout_expect;
-		a->share = ftpi_expect_store_new_shared(&sc, 0, 1, 0, &st);
+		/* with --workers, the workers' in-process store too (workers.c takes it) */
+		unsigned engines = o->workers > 1 ? o->workers : 1;
+		a->share = ftpi_expect_store_new_shared(
+			&sc, engines > 1 ? cfg->max_expectations : 0, engines,
+			engines > 1 && o->iface ? CLI_WORKERS_LIVE_WAIT_US : 0, &st);
 		if (a->share == NULL) {
 			snprintf(err, n, "--share %s: %s", disp,
 				 st == FTPI_E_UNSUPPORTED

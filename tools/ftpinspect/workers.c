@@ -35,8 +35,6 @@
 #define WK_BATCH_PKTS 256           /* packets per batch */
 #define WK_BATCH_BYTES (288u << 10) /* bytes per batch: one packet of the largest snaplen fits */
 #define WK_MAX_SERVERS 4096         /* merged server summaries kept */
-#define WK_LIVE_WAIT_US 500000 /* live: how long a worker waits for a late one (a worker starved
-				     * of CPU on a loaded host; 100 ms was seen to pass under load) */
 
 struct wk_rec {
 	uint64_t ts_us, frame;
@@ -74,6 +72,7 @@ struct wk_server {
 
 struct workers {
 	unsigned n;
+	int own_store; /* not --share's (cli_share_open owns that one) */
 	struct wk_worker *w;
 	ftpi_expect_store *store;
 	_Atomic uint64_t frontier;
@@ -213,8 +212,12 @@ struct workers *workers_new(const struct ftpi_config *base, unsigned n, int live
 	w->w = calloc(n, sizeof *w->w);
 	if (w->servers == NULL || w->w == NULL)
 		goto nomem_free;
-	w->store = ftpi_expect_store_new(base->max_expectations, n, live ? WK_LIVE_WAIT_US : 0,
-					 &status);
+	/* --share: the store cli_share_open made for n engines, with Redis behind it */
+	w->own_store = base->expect_store == NULL;
+	w->store = base->expect_store ? base->expect_store
+				      : ftpi_expect_store_new(base->max_expectations, n,
+							      live ? CLI_WORKERS_LIVE_WAIT_US : 0,
+							      &status);
 	if (w->store == NULL) {
 		snprintf(err, errlen, "cannot create the expectation store: %s",
 			 ftpi_strerror(status));
@@ -260,7 +263,8 @@ void workers_free(struct workers *w)
 		for (unsigned j = 0; j < WK_QLEN; j++)
 			free(w->w[i].q[j].data);
 	}
-	ftpi_expect_store_free(w->store);
+	if (w->own_store)
+		ftpi_expect_store_free(w->store);
 	pthread_mutex_destroy(&w->out_lock);
 	free(w->w);
 	free(w->servers);

@@ -51,8 +51,8 @@ int ftpi__dconn_data(struct ftpi__expect_tab *xt, struct ftpi_dconn *d, struct f
 								      "not TLS");
 			} else if (!d->tls && d->sref) {
 				ftpi__store_note_clear(xt->store, d->sref); /* the owner says it */
-			} else if (!d->tls && d->sh_claimed) {
-				ftpi__share_note(xt->share, d->rkey, "clear");
+			} else if (!d->tls && d->sh) {
+				ftpi__share_note(xt->share, d->sh->key, "clear");
 			}
 			if (d->tls && d->tlsp == NULL && ((d->s && d->s->tlsp) || d->tls_session)) {
 				d->tlsp = ftpi__alloc(xt->cx, FTPI__POOL_TLS, sizeof *d->tlsp);
@@ -154,9 +154,9 @@ static void dconn_emit(struct ftpi__expect_tab *xt, struct ftpi_dconn *d)
 	}
 	di->hash_dir = -1;
 	ftpi__fhash_final(d->fh, di);
-	if (d->rsensor[0]) {
-		di->control_sensor.ptr = d->rsensor;
-		di->control_sensor.len = strlen(d->rsensor);
+	if (d->sh && d->sh->sensor[0]) {
+		di->control_sensor.ptr = d->sh->sensor;
+		di->control_sensor.len = strlen(d->sh->sensor);
 	}
 	ev.ts_us = d->end_us ? d->end_us : xt->cx->now_us;
 	ev.frame = 0;
@@ -182,12 +182,13 @@ static void dconn_free(struct ftpi__expect_tab *xt, struct ftpi_dconn *d)
 	}
 	ftpi__fhash_free(xt->cx, d->fh);
 	d->fh = NULL;
-	if ((d->sref || d->sh_pending || d->sh_claimed) && !d->answered)
+	if ((d->sref || d->sh_pending || d->sh) && !d->answered)
 		xt->remote_open--;
 	if (d->sref)
 		ftpi__store_claim_release(xt->store, d->sref);
 	if (d->shslot)
 		ftpi__shslot_free(xt, d->shslot);
+	ftpi__free(xt->cx, FTPI__POOL_SESSION, d->sh, sizeof *d->sh);
 	ftpi__free(xt->cx, FTPI__POOL_SESSION, d, sizeof *d);
 }
 
@@ -266,21 +267,21 @@ static int dconn_ready(struct ftpi__expect_tab *xt, const struct ftpi_dconn *d)
 
 void ftpi__dconn_answered(struct ftpi__expect_tab *xt, struct ftpi_dconn *d)
 {
-	if ((d->sref == 0 && !d->sh_pending && !d->sh_claimed) || d->answered)
+	if ((d->sref == 0 && !d->sh_pending && !d->sh) || d->answered)
 		return;
 	d->answered = 1;
 	xt->remote_open--;
 	if (d->sref)
 		ftpi__store_note_answered(xt->store, d->sref);
-	if (d->sh_claimed)
-		ftpi__share_note(xt->share, d->rkey, "answered");
+	if (d->sh)
+		ftpi__share_note(xt->share, d->sh->key, "answered");
 }
 
 /* A connection that was tried (SYN) and never answered, or refused: no data connection came. */
 static int never_established(const struct ftpi_dconn *d, const struct ftpi_flow *f)
 {
 	return !f->midstream && !f->half[1].syn_seen && f->half[0].bytes == 0 &&
-	       f->half[1].bytes == 0 && (d->s || d->sref || d->sh_claimed) &&
+	       f->half[1].bytes == 0 && (d->s || d->sref || d->sh) &&
 	       d->link == FTPI_LINK_ANNOUNCED;
 }
 
@@ -365,7 +366,7 @@ static void ask_xfer(struct ftpi__expect_tab *xt, struct ftpi_dconn *d)
 	sl->kind = FTPI__SH_XFER;
 	sl->since = ftpi__share_now();
 	sl->busy = ftpi__share_xfer(xt->share, xt->me, ftpi__shslot_ticket(xt, d->shslot - 1),
-				    d->rkey) == 0;
+				    d->sh->key) == 0;
 	sl->due = sl->busy ? 0 : sl->since + 100000;
 	hold(xt, d);
 }
@@ -373,9 +374,9 @@ static void ask_xfer(struct ftpi__expect_tab *xt, struct ftpi_dconn *d)
 void ftpi__dconn_share_claimed(struct ftpi__expect_tab *xt, struct ftpi_dconn *d)
 {
 	if (d->answered)
-		ftpi__share_note(xt->share, d->rkey, "answered");
+		ftpi__share_note(xt->share, d->sh->key, "answered");
 	if (d->tls_checked && !d->tls)
-		ftpi__share_note(xt->share, d->rkey, "clear");
+		ftpi__share_note(xt->share, d->sh->key, "clear");
 	if (!d->closed)
 		return;
 	if (d->sh_never) {
@@ -434,12 +435,12 @@ void ftpi__dconn_close(struct ftpi__expect_tab *xt, struct ftpi_dconn *d, struct
 		d->bytes_to_client = f->half[1].bytes;
 		f->app = NULL;
 		d->flow = NULL;
-		if (d->sh_pending || d->sh_claimed) {
+		if (d->sh_pending || d->sh) {
 			/* Redis: the owner's facts come by answer */
 			d->sh_never = !f->midstream && !f->half[1].syn_seen &&
 				      f->half[0].bytes == 0 && f->half[1].bytes == 0;
-			d->sh_syns = f->half[0].packets;
-			d->sh_back = f->half[1].packets;
+			d->sh_syns = (uint32_t)FTPI__MIN(f->half[0].packets, UINT32_MAX);
+			d->sh_back = (uint32_t)FTPI__MIN(f->half[1].packets, UINT32_MAX);
 			if (d->sh_pending) {
 				hold(xt, d);
 				return;

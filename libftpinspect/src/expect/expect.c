@@ -868,11 +868,17 @@ static void lookup_answer(struct ftpi__expect_tab *xt, uint32_t idx1, const stru
 	struct ftpi__shslot *sl = &xt->sh_slots[idx1 - 1];
 	struct ftpi_dconn *d = sl->obj;
 	uint64_t wait = ftpi__share_wait_us(xt->share);
+	struct ftpi__dconn_sh *sh = NULL;
 	if (a->result == FTPI__SHA_FOUND) {
+		sh = ftpi__alloc(xt->cx, FTPI__POOL_SESSION, sizeof *sh);
+		if (sh == NULL) /* at the cap: as if nothing were found (counted below) */
+			ftpi__share_count_dropped(xt->share);
+	}
+	if (sh) {
 		ftpi__shslot_free(xt, idx1);
 		d->shslot = 0;
 		d->sh_pending = 0;
-		d->sh_claimed = 1;
+		d->sh = sh;
 		d->link = FTPI_LINK_ANNOUNCED;
 		d->sid = a->p.session_id;
 		d->rcli = a->p.scli;
@@ -882,8 +888,8 @@ static void lookup_answer(struct ftpi__expect_tab *xt, uint32_t idx1, const stru
 		d->nat_used = a->c.nat;
 		d->announce_frame = a->p.frame;
 		d->tls_session = a->p.tls_session;
-		memcpy(d->rkey, a->key, sizeof d->rkey);
-		memcpy(d->rsensor, a->sensor, sizeof d->rsensor);
+		memcpy(sh->key, a->key, sizeof sh->key);
+		memcpy(sh->sensor, a->sensor, sizeof sh->sensor);
 		if (a->x.state) {
 			d->xfer = a->x;
 			d->has_xfer = 1;
@@ -935,7 +941,7 @@ static void resend(struct ftpi__expect_tab *xt, uint32_t i)
 		const struct withheld *w = sl->obj;
 		r = ftpi__share_check(xt->share, xt->me, t, w->key, w->t, sl->final);
 	} else if (sl->kind == FTPI__SH_XFER) {
-		r = ftpi__share_xfer(xt->share, xt->me, t, ((struct ftpi_dconn *)sl->obj)->rkey);
+		r = ftpi__share_xfer(xt->share, xt->me, t, ((struct ftpi_dconn *)sl->obj)->sh->key);
 	}
 	sl->busy = r == 0;
 	sl->due = r == 0 ? 0 : ftpi__share_now() + 100000;

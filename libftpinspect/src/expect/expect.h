@@ -40,6 +40,13 @@ struct ftpi_expect {
 	uint32_t shseq;                    /* published in Redis (share.h), 0 = not */
 };
 
+/* What only a connection claimed through Redis needs, kept apart so that every other data
+ * connection stays small (allocated from the session pool when the claim is won). */
+struct ftpi__dconn_sh {
+	char key[FTPI__SH_KEY];          /* the claimed entry */
+	char sensor[FTPI__SH_SENSOR];    /* the sensor of its control connection */
+};
+
 struct ftpi_dconn {
 	struct ftpi_dconn *snext;  /* in the session's list */
 	struct ftpi_session *s;    /* NULL when unexpected, or once its session ended first */
@@ -73,12 +80,11 @@ struct ftpi_dconn {
 	ftpi__sref sref;
 	struct ftpi_endpoint rcli, rsrv; /* that session's control connection */
 	uint8_t answered;                /* the responder's SYN-ACK was seen */
-	/* Redis (share.h): looked up (sh_pending) or claimed (sh_claimed) from another sensor */
+	/* Redis (share.h): looked up (sh_pending) or claimed (sh != NULL) from another sensor */
+	uint8_t sh_pending, sh_never, sh_held;
 	uint32_t shslot;                 /* its request slot + 1, 0 = none */
-	uint8_t sh_pending, sh_claimed, sh_never, sh_held;
-	uint64_t sh_syns, sh_back;       /* a closed claimed connection's packets each way */
-	char rkey[FTPI__SH_KEY];         /* the claimed entry */
-	char rsensor[FTPI__SH_SENSOR];   /* the sensor of its control connection */
+	uint32_t sh_syns, sh_back;       /* a closed connection's packets each way (saturated) */
+	struct ftpi__dconn_sh *sh;       /* the claimed entry, only once claimed */
 };
 
 /* A request to Redis in flight or waiting for a retry, and what it is for. */

@@ -140,7 +140,7 @@ static int sensor_ok(const char *s)
 #ifdef FTPI_WITH_REDIS
 #include <hiredis/hiredis.h>
 
-enum { R_PUB = 1, R_UPD, R_LOOKUP, R_CHECK, R_XFER, R_NOTE, R_XADD };
+enum { R_NONE = 0, R_PUB, R_UPD, R_LOOKUP, R_CHECK, R_XFER, R_NOTE, R_XADD };
 
 struct req {
 	uint8_t type;
@@ -417,46 +417,105 @@ static void xfer_args(const struct ftpi_xfer *x, const char **av, size_t *al, in
 	al[(*ac)++] = x->file_len;
 }
 
+/* v in decimal at b (24 bytes), NUL-terminated; its length. */
+static size_t u64_text(char *b, uint64_t v)
+{
+	char t[24];
+	size_t n = 0, i = 0;
+	do
+		t[n++] = (char)('0' + v % 10);
+	while ((v /= 10) != 0);
+	while (n)
+		b[i++] = t[--n];
+	b[i] = 0;
+	return i;
+}
+
+/* A command of three or four words, without hiredis's format parser. */
+static void app4(struct ftpi__share *sh, const char *c, const char *a, const char *b,
+		 const char *d)
+{
+	const char *av[4] = {c, a, b, d};
+	size_t al[4] = {strlen(c), strlen(a), strlen(b), d ? strlen(d) : 0};
+	redisAppendCommandArgv(sh->c, d ? 4 : 3, av, al);
+}
+
+static void app3(struct ftpi__share *sh, const char *c, const char *a, const char *b)
+{
+	app4(sh, c, a, b, NULL);
+}
+
+/* An update's fields (also a publication's, when updates of the same batch were folded in). */
+static void upd_args(const struct req *q, const char **av, size_t *al, int *ac, char b[2][24])
+{
+	if (q->firm_us) {
+		snprintf(b[0], 24, "%llu", (unsigned long long)q->firm_us);
+		av[*ac] = "firm";
+		al[(*ac)++] = 4;
+		av[*ac] = "1";
+		al[(*ac)++] = 1;
+		av[*ac] = "firm_us";
+		al[(*ac)++] = 7;
+		av[*ac] = b[0];
+		al[(*ac)++] = strlen(b[0]);
+	}
+	if (q->matched) {
+		av[*ac] = "matched";
+		al[(*ac)++] = 7;
+		av[*ac] = "1";
+		al[(*ac)++] = 1;
+	}
+	if (q->gone_us) {
+		snprintf(b[1], 24, "%llu", (unsigned long long)q->gone_us);
+		av[*ac] = "gone_us";
+		al[(*ac)++] = 7;
+		av[*ac] = b[1];
+		al[(*ac)++] = strlen(b[1]);
+	}
+}
+
 static int app_pub(struct ftpi__share *sh, const struct req *q)
 {
 	const struct ftpi__sx_pub *p = &q->p;
-	char b[20][64], nb[3][24];
+	char b[20][64], nb[3][24], ub[2][24];
 	const char *av[64];
 	size_t al[64];
 	int ac = 0, k = 0;
 	uint64_t deadline = (p->firm ? p->firm_us : p->created_us) + sh->timeout_expect;
-#define KV(name, ...)                                                                              \
+#define KV(name, v)                                                                                \
 	do {                                                                                       \
-		snprintf(b[k], sizeof b[k], __VA_ARGS__);                                          \
 		av[ac] = name;                                                                     \
-		al[ac++] = strlen(name);                                                           \
+		al[ac++] = sizeof name - 1;                                                        \
 		av[ac] = b[k];                                                                     \
-		al[ac++] = strlen(b[k++]);                                                         \
+		al[ac++] = u64_text(b[k++], (v));                                                  \
 	} while (0)
 	av[ac] = "HSET";
 	al[ac++] = 4;
 	av[ac] = q->key;
 	al[ac++] = strlen(q->key);
-	KV("sid", "%llu", (unsigned long long)p->session_id);
-	KV("sensor", "%s", sh->sensor);
+	KV("sid", p->session_id);
+	av[ac] = "sensor";
+	al[ac++] = 6;
+	av[ac] = sh->sensor;
+	al[ac++] = strlen(sh->sensor);
 	addr_text(&p->scli.addr, b[k], sizeof b[k]);
 	av[ac] = "ctl_client";
 	al[ac++] = 10;
 	av[ac] = b[k];
 	al[ac++] = strlen(b[k++]);
-	KV("ctl_client_port", "%u", p->scli.port);
+	KV("ctl_client_port", p->scli.port);
 	addr_text(&p->ssrv.addr, b[k], sizeof b[k]);
 	av[ac] = "ctl_server";
 	al[ac++] = 10;
 	av[ac] = b[k];
 	al[ac++] = strlen(b[k++]);
-	KV("ctl_server_port", "%u", p->ssrv.port);
+	KV("ctl_server_port", p->ssrv.port);
 	addr_text(&p->target.addr, b[k], sizeof b[k]);
 	av[ac] = "target";
 	al[ac++] = 6;
 	av[ac] = b[k];
 	al[ac++] = strlen(b[k++]);
-	KV("port", "%u", p->target.port);
+	KV("port", p->target.port);
 	if (p->has_reached) {
 		addr_text(&p->reached, b[k], sizeof b[k]);
 		av[ac] = "reached";
@@ -464,24 +523,31 @@ static int app_pub(struct ftpi__share *sh, const struct req *q)
 		av[ac] = b[k];
 		al[ac++] = strlen(b[k++]);
 	}
-	KV("announce", "%u", p->announce);
-	KV("command", "%s", ftpi_announce_name(p->announce) ? ftpi_announce_name(p->announce) : "");
-	KV("active", "%u", p->active);
-	KV("firm", "%u", p->firm);
-	KV("bounce", "%u", p->bounce);
-	KV("tls", "%u", p->tls_session);
-	KV("created_us", "%llu", (unsigned long long)p->created_us);
-	KV("firm_us", "%llu", (unsigned long long)p->firm_us);
-	KV("frame", "%llu", (unsigned long long)p->frame);
-	KV("deadline_us", "%llu", (unsigned long long)deadline);
+	KV("announce", p->announce);
+	av[ac] = "command";
+	al[ac++] = 7;
+	av[ac] = ftpi_announce_name(p->announce) ? ftpi_announce_name(p->announce) : "";
+	al[ac] = strlen(av[ac]);
+	ac++;
+	KV("active", p->active);
+	KV("firm", p->firm);
+	KV("bounce", p->bounce);
+	KV("tls", p->tls_session);
+	KV("created_us", p->created_us);
+	KV("firm_us", p->firm_us);
+	KV("frame", p->frame);
+	KV("deadline_us", deadline);
 #undef KV
 	if (q->has_x)
 		xfer_args(&q->x, av, al, &ac, nb);
+	upd_args(q, av, al, &ac, ub); /* updates folded in (fold_updates) */
 	uint64_t ttl = ttl_s(sh);
 	int n = 0;
 	redisAppendCommandArgv(sh->c, ac, av, al);
 	n++;
-	redisAppendCommand(sh->c, "EXPIRE %s %llu", q->key, (unsigned long long)ttl);
+	char tt[24];
+	u64_text(tt, ttl);
+	app3(sh, "EXPIRE", q->key, tt);
 	n++;
 	/* indexed under the target's prefix, and where else the connection may go */
 	struct ftpi_addr where[3];
@@ -503,8 +569,8 @@ static int app_pub(struct ftpi__share *sh, const struct req *q)
 			continue;
 		char idx[FTPI__SH_KEY];
 		snprintf(idx, sizeof idx, "ftpi:{%s}:idx:%u", tags[i], p->target.port);
-		redisAppendCommand(sh->c, "SADD %s %s", idx, q->key);
-		redisAppendCommand(sh->c, "EXPIRE %s %llu", idx, (unsigned long long)ttl);
+		app3(sh, "SADD", idx, q->key);
+		app3(sh, "EXPIRE", idx, tt);
 		n += 2;
 	}
 	return n;
@@ -512,7 +578,7 @@ static int app_pub(struct ftpi__share *sh, const struct req *q)
 
 static int app_upd(struct ftpi__share *sh, const struct req *q)
 {
-	char b[3][24], nb[3][24];
+	char b[2][24], nb[3][24];
 	const char *av[24];
 	size_t al[24];
 	int ac = 0;
@@ -520,30 +586,7 @@ static int app_upd(struct ftpi__share *sh, const struct req *q)
 	al[ac++] = 4;
 	av[ac] = q->key;
 	al[ac++] = strlen(q->key);
-	if (q->firm_us) {
-		snprintf(b[0], sizeof b[0], "%llu", (unsigned long long)q->firm_us);
-		av[ac] = "firm";
-		al[ac++] = 4;
-		av[ac] = "1";
-		al[ac++] = 1;
-		av[ac] = "firm_us";
-		al[ac++] = 7;
-		av[ac] = b[0];
-		al[ac++] = strlen(b[0]);
-	}
-	if (q->matched) {
-		av[ac] = "matched";
-		al[ac++] = 7;
-		av[ac] = "1";
-		al[ac++] = 1;
-	}
-	if (q->gone_us) {
-		snprintf(b[1], sizeof b[1], "%llu", (unsigned long long)q->gone_us);
-		av[ac] = "gone_us";
-		al[ac++] = 7;
-		av[ac] = b[1];
-		al[ac++] = strlen(b[1]);
-	}
+	upd_args(q, av, al, &ac, b);
 	if (q->has_x)
 		xfer_args(&q->x, av, al, &ac, nb);
 	if (ac == 2)
@@ -851,7 +894,7 @@ static int app_note(struct ftpi__share *sh, const struct req *q)
 {
 	char ck[FTPI__SH_KEY + 8];
 	snprintf(ck, sizeof ck, "%s:claim", q->key);
-	redisAppendCommand(sh->c, "HSET %s %s 1", ck, q->field);
+	app4(sh, "HSET", ck, q->field, "1");
 	return 1;
 }
 
@@ -876,25 +919,8 @@ static int app_xadd(struct ftpi__share *sh, const struct req *q)
 	return 1;
 }
 
-/* Replies of the pipelined requests of a batch: n commands for npub publications and nx stream
- * lines. A failure drops the connection: what was not confirmed is counted as lost. */
-static void read_batch(struct ftpi__share *sh, int n, int npub, int nx)
-{
-	for (int i = 0; i < n; i++) {
-		redisReply *r = NULL;
-		if (redisGetReply(sh->c, (void **)&r) != REDIS_OK)
-			r = NULL;
-		if (reply_bad(sh, r, nx ? "XADD" : "publish")) {
-			atomic_fetch_add(&sh->stream_dropped, (uint64_t)nx);
-			return;
-		}
-		freeReplyObject(r);
-	}
-	atomic_fetch_add(&sh->published, (uint64_t)npub);
-	atomic_fetch_add(&sh->stream_events, (uint64_t)nx);
-}
-
-#define BATCH 64 /* requests taken from the ring at once: their writes go in one pipeline */
+#define WAKE_AT 256 /* queued writes that wake the I/O thread (else its 20 ms timeout does) */
+#define BATCH 512 /* requests taken from the ring at once: their writes go in one pipeline */
 
 static void answer_init(struct ftpi__sh_answer *a, const struct req *q)
 {
@@ -906,105 +932,138 @@ static void answer_init(struct ftpi__sh_answer *a, const struct req *q)
 	a->result = FTPI__SHA_ERROR;
 }
 
-/* Consecutive lookups: their EVALs in one pipeline, then each one's claim. */
-static void run_lookups(struct ftpi__share *sh, struct req *b, uint32_t n)
+static int is_read(const struct req *q)
 {
-	struct ftpi__sh_answer a;
-	redisReply *top[BATCH];
-	int up = ensure_conn(sh) == 0;
-	for (uint32_t i = 0; up && i < n; i++)
-		append_lookup(sh, &b[i]);
-	/* every EVAL's reply first: the claims that follow are calls of their own */
-	for (uint32_t i = 0; i < n; i++) {
-		top[i] = NULL;
-		if (up && (sh->c == NULL || redisGetReply(sh->c, (void **)&top[i]) != REDIS_OK))
-			top[i] = NULL;
-	}
-	for (uint32_t i = 0; i < n; i++) {
-		answer_init(&a, &b[i]);
-		if (!up)
-			atomic_fetch_add(&sh->errors, 1); /* not sent: Redis unreachable */
-		else
-			lookup_reply(sh, &b[i], &a, top[i]);
-		answer(sh, b[i].me, &a);
+	return q->type == R_LOOKUP || q->type == R_CHECK || q->type == R_XFER;
+}
+
+/* Updates of an entry published or updated earlier in the same batch go into that request's
+ * HSET (the later value of a field wins, as two HSETs would leave it): one command instead of
+ * two. Only our own entries are written here, and no read of the batch reads them, so nothing
+ * observes the difference. */
+static void fold_updates(struct req *b, uint32_t nb)
+{
+	int16_t tab[2 * BATCH];
+	uint32_t h[BATCH];
+	memset(tab, 0xff, sizeof tab);
+	for (uint32_t i = 0; i < nb; i++) {
+		struct req *q = &b[i];
+		if (q->type != R_PUB && q->type != R_UPD)
+			continue;
+		uint32_t v = 2166136261u;
+		for (const char *c = q->key; *c; c++)
+			v = (v ^ (uint8_t)*c) * 16777619u;
+		h[i] = v;
+		uint32_t k = v % (2 * BATCH);
+		while (tab[k] >= 0 && (h[tab[k]] != v || strcmp(b[tab[k]].key, q->key) != 0))
+			k = (k + 1) % (2 * BATCH);
+		if (tab[k] < 0 || q->type == R_PUB) {
+			tab[k] = (int16_t)i;
+			continue;
+		}
+		struct req *t = &b[tab[k]];
+		if (q->firm_us)
+			t->firm_us = q->firm_us;
+		t->matched |= q->matched;
+		if (q->gone_us)
+			t->gone_us = q->gone_us;
+		if (q->has_x) {
+			t->x = q->x;
+			t->has_x = 1;
+		}
+		q->type = R_NONE;
 	}
 }
 
-/* Consecutive claim checks and transfer reads: one pipeline. */
-static void run_reads(struct ftpi__share *sh, struct req *b, uint32_t n)
+/* A batch in one pipeline, one round trip: every request's commands are sent in order (Redis
+ * runs them in that order, so a read sees the writes queued before it), then every reply is
+ * read; the writes' replies are checked and freed, the reads' are kept and answered after, when
+ * a lookup's claim can be a call of its own. A failed reply drops the connection: what was not
+ * confirmed is counted as lost. */
+static void run_batch(struct ftpi__share *sh, struct req *b, uint32_t nb)
 {
-	struct ftpi__sh_answer a;
+	uint8_t ncmd[BATCH];
 	redisReply *rep[2 * BATCH];
-	uint32_t k = 0;
+	struct ftpi__sh_answer a;
+	char ck[FTPI__SH_KEY + 8];
 	int up = ensure_conn(sh) == 0;
-	for (uint32_t i = 0; up && i < n; i++) {
-		if (b[i].type == R_CHECK) {
-			redisAppendCommand(sh->c, "HGETALL ftpi:{wm}:progress");
-			redisAppendCommand(sh->c, "HGETALL %s:claim", b[i].key);
-			k += 2;
-		} else {
-			redisAppendCommand(sh->c, "HGETALL %s", b[i].key);
-			k++;
+	fold_updates(b, nb);
+	for (uint32_t i = 0; i < nb; i++) {
+		const struct req *q = &b[i];
+		int n = 0;
+		if (!up) {
+			ncmd[i] = 0;
+			continue;
 		}
+		switch (q->type) {
+		case R_NONE: break;
+		case R_PUB: n = app_pub(sh, q); break;
+		case R_UPD: n = app_upd(sh, q); break;
+		case R_NOTE: n = app_note(sh, q); break;
+		case R_XADD: n = app_xadd(sh, q); break;
+		case R_LOOKUP:
+			append_lookup(sh, q);
+			n = 1;
+			break;
+		case R_CHECK:
+			snprintf(ck, sizeof ck, "%s:claim", q->key);
+			redisAppendCommand(sh->c, "HGETALL ftpi:{wm}:progress");
+			redisAppendCommand(sh->c, "HGETALL %s", ck);
+			n = 2;
+			break;
+		default: /* R_XFER */
+			redisAppendCommand(sh->c, "HGETALL %s", q->key);
+			n = 1;
+			break;
+		}
+		ncmd[i] = (uint8_t)n;
 	}
-	for (uint32_t i = 0; i < k; i++)
-		if (sh->c == NULL || redisGetReply(sh->c, (void **)&rep[i]) != REDIS_OK)
-			rep[i] = NULL;
+	uint32_t k = 0;
+	for (uint32_t i = 0; i < nb; i++) {
+		const struct req *q = &b[i];
+		int rd = is_read(q), ok = 1;
+		if (q->type == R_NONE)
+			continue;
+		if (!rd && (!up || sh->c == NULL)) { /* not sent, or lost with the connection */
+			atomic_fetch_add(q->type == R_XADD ? &sh->stream_dropped : &sh->errors, 1);
+			continue;
+		}
+		for (unsigned j = 0; j < ncmd[i]; j++) {
+			redisReply *r = NULL;
+			if (sh->c == NULL || redisGetReply(sh->c, (void **)&r) != REDIS_OK)
+				r = NULL;
+			if (rd)
+				rep[k++] = r;
+			else if (ok && reply_bad(sh, r, q->type == R_XADD ? "XADD" : "publish"))
+				ok = 0;
+			else if (r)
+				freeReplyObject(r);
+		}
+		if (!rd && !ok && q->type == R_XADD)
+			atomic_fetch_add(&sh->stream_dropped, 1);
+		else if (!rd && ok && q->type == R_XADD)
+			atomic_fetch_add(&sh->stream_events, 1);
+		else if (!rd && ok && q->type == R_PUB)
+			atomic_fetch_add(&sh->published, 1);
+	}
 	k = 0;
-	for (uint32_t i = 0; i < n; i++) {
-		answer_init(&a, &b[i]);
+	for (uint32_t i = 0; i < nb; i++) {
+		const struct req *q = &b[i];
+		if (!is_read(q))
+			continue;
+		answer_init(&a, q);
 		if (!up) {
 			atomic_fetch_add(&sh->errors, 1); /* not sent: Redis unreachable */
-		} else if (b[i].type == R_CHECK) {
-			check_reply(sh, &b[i], &a, rep[k], rep[k + 1]);
+		} else if (q->type == R_LOOKUP) {
+			lookup_reply(sh, q, &a, rep[k++]);
+		} else if (q->type == R_CHECK) {
+			check_reply(sh, q, &a, rep[k], rep[k + 1]);
 			k += 2;
 		} else {
 			xfer_reply(sh, &a, rep[k++]);
 		}
-		answer(sh, b[i].me, &a);
+		answer(sh, q->me, &a);
 	}
-}
-
-
-/* A batch, in order: writes (publications, updates, notes, stream lines) are pipelined; a
- * request with an answer first collects the pipeline's replies, then runs on its own. */
-static void run_batch(struct ftpi__share *sh, struct req *b, uint32_t nb)
-{
-	int pend = 0, npub = 0, nx = 0;
-	for (uint32_t i = 0; i < nb; i++) {
-		struct req *q = &b[i];
-		int write = q->type == R_PUB || q->type == R_UPD || q->type == R_NOTE ||
-			    q->type == R_XADD;
-		if (!write) {
-			if (pend)
-				read_batch(sh, pend, npub, nx);
-			pend = npub = nx = 0;
-			uint32_t j = i;
-			if (q->type == R_LOOKUP) {
-				while (j < nb && b[j].type == R_LOOKUP)
-					j++;
-				run_lookups(sh, q, j - i);
-			} else {
-				while (j < nb && (b[j].type == R_CHECK || b[j].type == R_XFER))
-					j++;
-				run_reads(sh, q, j - i);
-			}
-			i = j - 1;
-			continue;
-		}
-		if (sh->c == NULL && ensure_conn(sh) != 0) {
-			atomic_fetch_add(q->type == R_XADD ? &sh->stream_dropped : &sh->errors, 1);
-			continue;
-		}
-		pend += q->type == R_PUB    ? app_pub(sh, q)
-			: q->type == R_UPD  ? app_upd(sh, q)
-			: q->type == R_NOTE ? app_note(sh, q)
-					    : app_xadd(sh, q);
-		npub += q->type == R_PUB;
-		nx += q->type == R_XADD;
-	}
-	if (pend)
-		read_batch(sh, pend, npub, nx);
 }
 
 static void *io_main(void *arg)
@@ -1062,7 +1121,11 @@ static int push(struct ftpi__share *sh, const struct req *q)
 	pthread_mutex_lock(&sh->lock);
 	if (sh->qn < sh->qcap) {
 		sh->q[(sh->qhead + sh->qn) % sh->qcap] = *q;
-		if (sh->qn++ == 0) /* the thread waits only on an empty ring */
+		/* The thread waits only on an empty ring, at most 20 ms. A request with an answer
+		 * wakes it at once; writes only once there are enough of them for a batch worth a
+		 * round trip (waking it for each one made batches of a few requests, each a write
+		 * and a read on the socket and two context switches). */
+		if (++sh->qn == WAKE_AT || is_read(q))
 			pthread_cond_signal(&sh->cv);
 		ok = 1;
 	}
@@ -1393,6 +1456,7 @@ void ftpi__share_drain(struct ftpi__share *sh, uint64_t wait_us)
 {
 	uint64_t end = ftpi__share_now() + wait_us;
 	pthread_mutex_lock(&sh->lock);
+	pthread_cond_signal(&sh->cv); /* writes below WAKE_AT go now */
 	while ((sh->qn || sh->busy) && ftpi__share_now() < end) {
 		struct timespec ts;
 		clock_gettime(CLOCK_REALTIME, &ts);
