@@ -90,6 +90,11 @@ struct app;
 struct sorted;
 struct workers;
 /* N engines from *base (its on_event/user receive every event, serialised), one store. */
+/* fanout.c: the classic-BPF fanout program giving hash(unordered IP pair) % n; the count of
+ * instructions written to out, 0 when more than max are needed. */
+struct sock_filter;
+#define FANOUT_PROG_MAX 64
+size_t fanout_prog_build(unsigned n, struct sock_filter *out, size_t max);
 struct workers *workers_new(const struct ftpi_config *base, unsigned n, int live, char *err,
 			    size_t errlen);
 void workers_free(struct workers *w);
@@ -98,7 +103,9 @@ int workers_start(struct workers *w, char *err, size_t errlen);
 void workers_feed(struct workers *w, const struct ftpi_packet *pkt);
 /* Drains every worker, flushes every engine, writes the merged server summaries. */
 void workers_finish(struct workers *w);
-/* Live: N sockets in one AF_PACKET fanout group; filter; run until stopped. */
+/* Live: N sockets in one AF_PACKET fanout group, spread by host pair (PACKET_FANOUT_CBPF; by
+ * connection, PACKET_FANOUT_HASH, with a warning on stderr when the kernel refuses the program,
+ * or when FTPI_WORKERS_SHARD=conn); filter; run until stopped. */
 int workers_open_live(struct workers *w, const char *iface, uint32_t snaplen,
 		      uint32_t buffer_kib, char *err, size_t errlen);
 int workers_set_filter(struct workers *w, const char *filter, char *err, size_t errlen);

@@ -14,10 +14,13 @@
  * written whole and a session's events keep their order. Each engine ends with its own server
  * summaries: they are merged here (one per server, as one engine gives) and written at the end.
  *
- * Live: N capture sockets of one AF_PACKET fanout group (hash mode, defragmented), one engine
- * each, read on their own threads; the kernel's drops of every socket are summed.
+ * Live: N capture sockets of one AF_PACKET fanout group, defragmented, spread by the host pair
+ * (a classic-BPF fanout program, fanout.c; by connection in hash mode when the kernel refuses
+ * it), one engine each, read on their own threads; the kernel's drops of every socket are
+ * summed.
  */
 #include <errno.h>
+#include <linux/filter.h>
 #include <linux/if_packet.h>
 #include <poll.h>
 #include <pthread.h>
@@ -87,7 +90,9 @@ struct workers {
 	struct wk_server *servers;
 	size_t n_servers;
 	int live;
-	int by_conn; /* FTPI_WORKERS_SHARD=conn: spread by connection, as a fanout does (tests) */
+	int by_conn; /* FTPI_WORKERS_SHARD=conn: spread by connection, as a fanout in hash mode
+		      * does (tests; live: that hash mode instead of the host-pair program) */
+	int fanout_mode; /* live: PACKET_FANOUT_CBPF, or PACKET_FANOUT_HASH */
 };
 
 static void backoff(unsigned spin)
@@ -472,29 +477,75 @@ void workers_live_packet(void *user, const struct ftpi_packet *pkt)
 	ftpi_engine_feed(k->e, pkt);
 }
 
+/* Opens worker i's capture socket, non-blocking. */
+static int open_one(struct wk_worker *k, const char *iface, uint32_t snaplen, uint32_t buffer_kib,
+		    char *err, size_t errlen)
+{
+	/* immediate: a packet is readable as soon as it is queued, so an empty ring means that
+	 * nothing older is still coming (the watermark of an idle worker) */
+	k->cap = cap_open_live(iface, snaplen, buffer_kib, 1, err, errlen);
+	if (k->cap == NULL)
+		return -1;
+	if (cap_set_nonblock(k->cap) != 0) {
+		snprintf(err, errlen, "cannot make the capture non-blocking");
+		return -1;
+	}
+	return 0;
+}
+
+static int join(struct wk_worker *k, int group, int mode)
+{
+	int val = group | ((mode | PACKET_FANOUT_FLAG_DEFRAG) << 16);
+	return setsockopt(cap_fd(k->cap), SOL_PACKET, PACKET_FANOUT, &val, sizeof val);
+}
+
+/* Makes worker 0's socket the first of a PACKET_FANOUT_CBPF group with the host-pair program
+ * (fanout.c); 0, or -1 with errno when the kernel refuses the mode or the program. */
+static int join_cbpf(struct wk_worker *k, int group, unsigned n)
+{
+	struct sock_filter f[FANOUT_PROG_MAX];
+	struct sock_fprog fp = {(unsigned short)fanout_prog_build(n, f, FANOUT_PROG_MAX), f};
+	if (fp.len == 0) {
+		errno = E2BIG;
+		return -1;
+	}
+	if (join(k, group, PACKET_FANOUT_CBPF) != 0)
+		return -1;
+	return setsockopt(cap_fd(k->cap), SOL_PACKET, PACKET_FANOUT_DATA, &fp, sizeof fp);
+}
+
 int workers_open_live(struct workers *w, const char *iface, uint32_t snaplen,
 		      uint32_t buffer_kib, char *err, size_t errlen)
 {
-	/* one group id per process; hash mode keeps a connection on one socket, defragmented */
+	/* one group id per process; the host-pair program keeps a session's connections on one
+	 * socket (hash mode, by connection, when the kernel refuses it), defragmented */
 	int group = (int)(getpid() & 0xffff);
-	int val = group | ((PACKET_FANOUT_HASH | PACKET_FANOUT_FLAG_DEFRAG) << 16);
+	int mode = PACKET_FANOUT_CBPF;
 	for (unsigned i = 0; i < w->n; i++) {
 		struct wk_worker *k = &w->w[i];
-		/* immediate: a packet is readable as soon as it is queued, so an empty ring means that
-		 * nothing older is still coming (the watermark of an idle worker) */
-		k->cap = cap_open_live(iface, snaplen, buffer_kib, 1, err, errlen);
-		if (k->cap == NULL)
+		if (open_one(k, iface, snaplen, buffer_kib, err, errlen) != 0)
 			return -1;
-		if (cap_set_nonblock(k->cap) != 0) {
-			snprintf(err, errlen, "cannot make the capture non-blocking");
-			return -1;
+		if (i == 0 && w->by_conn) {
+			mode = PACKET_FANOUT_HASH;
+		} else if (i == 0 && join_cbpf(k, group, w->n) != 0) {
+			fprintf(stderr, "ftpinspect: %s: warning: the kernel refused the host-pair fanout "
+				"program (%s): spreading by connection\n", iface, strerror(errno));
+			/* the socket may be in a group without a program: start again on a new one */
+			cap_close(k->cap);
+			if (open_one(k, iface, snaplen, buffer_kib, err, errlen) != 0)
+				return -1;
+			group = (group + 1) & 0xffff;
+			mode = PACKET_FANOUT_HASH;
+		} else if (i == 0) {
+			continue;
 		}
-		if (setsockopt(cap_fd(k->cap), SOL_PACKET, PACKET_FANOUT, &val, sizeof val) != 0) {
+		if (join(k, group, mode) != 0) {
 			snprintf(err, errlen, "cannot join the AF_PACKET fanout group: %s",
 				 strerror(errno));
 			return -1;
 		}
 	}
+	w->fanout_mode = mode;
 	return 0;
 }
 
