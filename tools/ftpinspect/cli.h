@@ -93,7 +93,7 @@ struct workers;
 /* fanout.c: the classic-BPF fanout program giving hash(unordered IP pair) % n; the count of
  * instructions written to out, 0 when more than max are needed. */
 struct sock_filter;
-#define FANOUT_PROG_MAX 64
+#define FANOUT_PROG_MAX 128
 size_t fanout_prog_build(unsigned n, struct sock_filter *out, size_t max);
 struct workers *workers_new(const struct ftpi_config *base, unsigned n, int live, char *err,
 			    size_t errlen);

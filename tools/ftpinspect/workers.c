@@ -637,6 +637,18 @@ void workers_report(const struct workers *w, FILE *f)
 		(unsigned long long)ss.waits, (double)ss.wait_ns / 1e6,
 		(unsigned long long)ss.wait_timeouts, (unsigned long long)ss.quick,
 		(unsigned long long)w->reader_waits);
+	if (!w->live)
+		return;
+	/* how the fanout group spread the packets: a check that the program works */
+	fprintf(f, "ftpinspect: %u workers: spread by %s, packets per worker", w->n,
+		w->fanout_mode == PACKET_FANOUT_CBPF ? "host pair" : "connection");
+	for (unsigned i = 0; i < w->n; i++) {
+		struct ftpi_stats st;
+		memset(&st, 0, sizeof st);
+		ftpi_engine_stats(w->w[i].e, &st, sizeof st);
+		fprintf(f, "%s%llu", i ? " / " : " ", (unsigned long long)st.packets);
+	}
+	fputc('\n', f);
 }
 
 void workers_stats(const struct workers *w, struct ftpi_stats *sum)
