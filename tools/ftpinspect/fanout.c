@@ -68,8 +68,8 @@ static void hash_words(struct prog *p, uint32_t off, unsigned words, unsigned n)
 size_t fanout_prog_build(unsigned n, struct sock_filter *out, size_t max)
 {
 	struct prog p = {out, 0, max};
-	if (n == 0)
-		n = 1;
+
+	n = n ? n : 1;
 	/* 0 */ emit(&p, BPF_LDX | BPF_IMM, 0, 0, 0);
 	/* 1 */ emit(&p, BPF_LD | BPF_W | BPF_ABS, 0, 0, (uint32_t)SKF_AD_OFF + SKF_AD_PROTOCOL);
 	/* 2 */ emit(&p, BPF_JMP | BPF_JEQ | BPF_K, 1, 0, ETH_P_8021Q_);  /* -> 4 */
