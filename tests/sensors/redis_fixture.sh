@@ -5,8 +5,9 @@
 # pid file. Without redis-server, start writes DIR/skip and the tests skip, saying so.
 set -u
 cmd=$1
-dir=$2
-mkdir -p "$dir"
+# absolute: redis-server changes into --dir before it opens its pid and log files
+mkdir -p "$2"
+dir=$(cd "$2" && pwd)
 case $cmd in
 start)
 	rm -f "$dir/port" "$dir/skip"
