@@ -697,27 +697,14 @@ static void append_lookup(struct ftpi__share *sh, const struct req *q)
 			   (unsigned long long)q->now_us, (unsigned long long)q->max_age_us);
 }
 
-/* The lookup's answer from its EVAL reply (top, freed here; NULL: the call failed): the best
- * entry, claimed. */
-static void lookup_reply(struct ftpi__share *sh, const struct req *q, struct ftpi__sh_answer *a,
-			 redisReply *top)
+/* The entries of a lookup's reply (r) that could be the connection's expectation, best first
+ * (score, then the newest): at most max of them in cs; their count. */
+static size_t lookup_candidates(const struct ftpi__share *sh, const struct req *q,
+				const redisReply *r, struct cand *cs, size_t max)
 {
-	if (reply_bad(sh, top, "lookup")) {
-		a->result = FTPI__SHA_ERROR;
-		return;
-	}
-	if (top->type != REDIS_REPLY_ARRAY || top->elements != 2) {
-		freeReplyObject(top);
-		a->result = FTPI__SHA_ERROR;
-		return;
-	}
-	/* a sensor not this far yet may still publish this connection's expectation */
-	int behind = others_behind(sh, top->element[0], q->now_us);
-	const redisReply *r = top->element[1];
-	struct cand cs[16];
 	size_t nc = 0;
 	struct ftpi__sh_answer t;
-	for (size_t i = 0; r->type == REDIS_REPLY_ARRAY && i < r->elements && nc < 16; i++) {
+	for (size_t i = 0; r->type == REDIS_REPLY_ARRAY && i < r->elements && nc < max; i++) {
 		redisReply *e = r->element[i];
 		if (e->type != REDIS_REPLY_ARRAY || e->elements != 3 ||
 		    e->element[2]->type != REDIS_REPLY_ARRAY)
@@ -758,6 +745,28 @@ static void lookup_reply(struct ftpi__share *sh, const struct req *q, struct ftp
 			cs[j] = cs[j - 1];
 			cs[j - 1] = tmp;
 		}
+	return nc;
+}
+
+/* The lookup's answer from its EVAL reply (top, freed here; NULL: the call failed): the best
+ * entry, claimed. */
+static void lookup_reply(struct ftpi__share *sh, const struct req *q, struct ftpi__sh_answer *a,
+			 redisReply *top)
+{
+	if (reply_bad(sh, top, "lookup")) {
+		a->result = FTPI__SHA_ERROR;
+		return;
+	}
+	if (top->type != REDIS_REPLY_ARRAY || top->elements != 2) {
+		freeReplyObject(top);
+		a->result = FTPI__SHA_ERROR;
+		return;
+	}
+	/* a sensor not this far yet may still publish this connection's expectation */
+	int behind = others_behind(sh, top->element[0], q->now_us);
+	const redisReply *r = top->element[1];
+	struct cand cs[16];
+	size_t nc = lookup_candidates(sh, q, r, cs, sizeof cs / sizeof *cs);
 	a->result = FTPI__SHA_NONE;
 	if (behind && !q->final) {
 		freeReplyObject(top);
