@@ -21,16 +21,13 @@
 #include <ftpinspect.h>
 
 #define MAX_WORKERS 64
-
-struct held {
-	struct ftpi_packet pkt;
-	uint64_t frame;
-};
+#define LOOKAHEAD 4096 /* packets a worker looks at ahead of the one it feeds */
 
 struct worker {
 	ftpi_engine *e;
 	unsigned idx;
-	struct held *pk;
+	struct ftpi_packet *pk; /* its packets, in capture order */
+	uint64_t *frame;        /* their numbers in the whole capture */
 	size_t n, cap;
 	uint64_t events[FTPI_EV__COUNT];
 	double busy;
@@ -57,16 +54,13 @@ static void *run(void *arg)
 {
 	struct worker *w = arg;
 	double t0 = now_s();
-	struct ftpi_packet ahead[256];
 	for (size_t i = 0, scan_at = 0; i < w->n; i++) {
 		if (i == scan_at && store) { /* what the other engines need not wait for */
-			size_t m = w->n - i < 256 ? w->n - i : 256;
-			for (size_t k = 0; k < m; k++)
-				ahead[k] = w->pk[i + k].pkt;
-			size_t quiet = ftpi_engine_lookahead(w->e, ahead, m);
+			size_t m = w->n - i < LOOKAHEAD ? w->n - i : LOOKAHEAD;
+			size_t quiet = ftpi_engine_lookahead(w->e, &w->pk[i], m);
 			scan_at = i + quiet + (quiet < m);
 		}
-		ftpi_engine_feed_frame(w->e, &w->pk[i].pkt, w->pk[i].frame);
+		ftpi_engine_feed_frame(w->e, &w->pk[i], w->frame[i]);
 	}
 	ftpi_engine_flush(w->e); /* marks the engine done in the store first */
 	w->busy = now_s() - t0;
@@ -146,14 +140,18 @@ int main(int argc, char **argv)
 		shard_s += now_s() - a;
 		if (w->n == w->cap) {
 			size_t nc = w->cap ? w->cap * 2 : 65536;
-			struct held *np = realloc(w->pk, nc * sizeof *np);
+			struct ftpi_packet *np = realloc(w->pk, nc * sizeof *np);
 			if (np == NULL)
 				return 1;
 			w->pk = np;
+			uint64_t *nf = realloc(w->frame, nc * sizeof *nf);
+			if (nf == NULL)
+				return 1;
+			w->frame = nf;
 			w->cap = nc;
 		}
-		w->pk[w->n].pkt = pkt;
-		w->pk[w->n].frame = ++packets;
+		w->pk[w->n] = pkt;
+		w->frame[w->n] = ++packets;
 		w->n++;
 		bytes += h->caplen;
 	}
@@ -192,8 +190,9 @@ int main(int argc, char **argv)
 	for (unsigned i = 0; i < n; i++) {
 		ftpi_engine_free(ws[i].e);
 		for (size_t k = 0; k < ws[i].n; k++)
-			free((void *)ws[i].pk[k].pkt.data);
+			free((void *)ws[i].pk[k].data);
 		free(ws[i].pk);
+		free(ws[i].frame);
 	}
 	ftpi_expect_store_free(store);
 	return 0;

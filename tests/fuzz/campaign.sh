@@ -7,8 +7,9 @@
 # are kept under WORK/crashes/<target>/, and a table (target, runs, execs/s, coverage, crashes)
 # is appended to tests/fuzz/RESULTS.md.
 #
-#   tests/fuzz/campaign.sh [-t SECONDS] [-j JOBS] [-b BUILD] [-w WORK] [-n] [target...]
+#   tests/fuzz/campaign.sh [-t SECONDS] [-r RUNS] [-j JOBS] [-b BUILD] [-w WORK] [-n] [target...]
 #     -t  seconds per target (default 600)       -j  parallel jobs (default: nproc)
+#     -r  go on in steps of SECONDS until the target has run RUNS inputs (libFuzzer's count)
 #     -b  fuzz build dir (default build-asan: clang, FTPI_BUILD_FUZZERS=ON, ASan+UBSan)
 #     -w  work dir (default /tmp/ftpi-campaign)  -n  do not merge into corpus/ or write RESULTS.md
 # A crash input found here becomes a regression case: copy it into corpus/<target>/ under a name
@@ -17,18 +18,20 @@ set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 secs=600
+want=0
 jobs=$(nproc)
 build=$root/build-asan
 work=/tmp/ftpi-campaign
 commit=1
-while getopts t:j:b:w:n o; do
+while getopts t:r:j:b:w:n o; do
 	case $o in
 	t) secs=$OPTARG ;;
+	r) want=$OPTARG ;;
 	j) jobs=$OPTARG ;;
 	b) build=$(cd "$OPTARG" && pwd) ;;
 	w) work=$OPTARG ;;
 	n) commit=0 ;;
-	*) sed -n '2,16p' "$0" >&2; exit 2 ;;
+	*) sed -n '2,17p' "$0" >&2; exit 2 ;;
 	esac
 done
 shift $((OPTIND - 1))
@@ -60,19 +63,32 @@ for t in "$@"; do
 	[ -n "$dict" ] && set -- "$@" -dict="$here/dict/$dict"
 	seeds=""
 	[ -d "$work/seeds/$t" ] && seeds=$work/seeds/$t
-	echo "== $t: ${secs}s on $jobs jobs"
-	# shellcheck disable=SC2086
-	ASAN_OPTIONS=detect_leaks=1 "$bin" "$@" "$work/$t/new" "$corpus" $seeds \
-		>"$work/$t.log" 2>&1 || true
-	# The fork-mode status lines: "#RUNS: cov: C ft: F corp: N exec/s: E oom/timeout/crash: ..."
-	last=$(grep -E '^#[0-9]+: cov: ' "$work/$t.log" | tail -1)
-	first=$(grep -E '^#[0-9]+: cov: ' "$work/$t.log" | head -1)
-	runs=$(echo "$last" | sed -n 's/^#\([0-9]*\):.*/\1/p')
-	elapsed=$(echo "$last" | sed -n 's/.* time: \([0-9]*\)s.*/\1/p')
+	# Steps of SECS seconds (one unless -r asks for a number of runs); every step starts from
+	# the inputs the earlier ones found. Fork mode's status lines:
+	# "#RUNS: cov: C ft: F corp: N exec/s: E oom/timeout/crash: ... time: Ts ..."
+	runs=0 elapsed=0 cov0="" cov="" step=0
+	: >"$work/$t.log"
+	while :; do
+		step=$((step + 1))
+		echo "== $t: step $step, ${secs}s on $jobs jobs (runs so far $runs)"
+		# shellcheck disable=SC2086
+		ASAN_OPTIONS=detect_leaks=1 "$bin" "$@" "$work/$t/new" "$corpus" $seeds \
+			>"$work/$t.step.log" 2>&1 || true
+		cat "$work/$t.step.log" >>"$work/$t.log"
+		last=$(grep -E '^#[0-9]+: cov: ' "$work/$t.step.log" | tail -1)
+		first=$(grep -E '^#[0-9]+: cov: ' "$work/$t.step.log" | head -1)
+		r=$(echo "$last" | sed -n 's/^#\([0-9]*\):.*/\1/p')
+		s=$(echo "$last" | sed -n 's/.* time: \([0-9]*\)s.*/\1/p')
+		[ -n "$cov0" ] || cov0=$(echo "$first" | sed -n 's/.* cov: \([0-9]*\).*/\1/p')
+		c=$(echo "$last" | sed -n 's/.* cov: \([0-9]*\).*/\1/p')
+		[ -n "$c" ] && cov=$c
+		[ -n "$r" ] || break # no status line: the target does not run
+		runs=$((runs + r))
+		elapsed=$((elapsed + ${s:-0}))
+		[ "$runs" -ge "$want" ] && break
+	done
 	eps="?"
-	[ -n "$runs" ] && [ -n "$elapsed" ] && [ "$elapsed" -gt 0 ] && eps=$((runs / elapsed))
-	cov0=$(echo "$first" | sed -n 's/.* cov: \([0-9]*\).*/\1/p')
-	cov=$(echo "$last" | sed -n 's/.* cov: \([0-9]*\).*/\1/p')
+	[ "$elapsed" -gt 0 ] && eps=$((runs / elapsed))
 	crashes=$(find "$work/crashes/$t" -type f -name 'crash-*' | wc -l)
 	leaks=$(find "$work/crashes/$t" -type f -name 'leak-*' | wc -l)
 	echo "   runs ${runs:-?} exec/s ${eps:-?} cov ${cov0:-?} -> ${cov:-?} crashes $crashes leaks $leaks"
@@ -92,6 +108,7 @@ for t in "$@"; do
 done
 
 if [ "$commit" = 1 ]; then
+	san=$(sed -n 's/^FTPI_SANITIZE:[A-Z]*=//p' "$build/CMakeCache.txt" 2>/dev/null)
 	res=$here/RESULTS.md
 	if [ ! -f "$res" ]; then
 		cat >"$res" <<EOT
@@ -108,8 +125,8 @@ EOT
 
 ## $(date -u '+%Y-%m-%d %H:%M') UTC, commit $(git -C "$root" rev-parse --short HEAD)
 
-${secs} s per target, -fork=${jobs} on $(nproc) cores ($(uname -m)), ASan+UBSan build
-($(basename "$build")).
+${secs} s per step$( [ "$want" -gt 0 ] && echo ", steps until $want runs"), -fork=${jobs} on $(nproc) cores ($(uname -m)),
+build $(basename "$build") (sanitizers: ${san:-none}).
 
 | target | runs | execs/s | coverage (first → last) | crashes |
 |---|---|---|---|---|
