@@ -533,6 +533,11 @@ static void hook_ending(void *user, struct ftpi_session *s)
 	ftpi__expect_session_ending(user, s);
 }
 
+static int hook_login_failed(void *user, struct ftpi_session *s, uint32_t *count)
+{
+	return ftpi__expect_login_failed(user, s, count);
+}
+
 void ftpi__dispatch_install(struct ftpi_engine *e)
 {
 	e->flows.cbs.end = on_flow_end;
@@ -548,5 +553,6 @@ void ftpi__dispatch_install(struct ftpi_engine *e)
 	e->ftp.hooks.cancel = hook_cancel;
 	e->ftp.hooks.xfer = hook_xfer;
 	e->ftp.hooks.ending = hook_ending;
+	e->ftp.hooks.login_failed = hook_login_failed;
 	e->ftp.hooks.user = &e->xt;
 }

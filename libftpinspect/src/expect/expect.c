@@ -12,6 +12,7 @@
 #include "expect.h"
 
 #include "expect_int.h"
+#include "facts.h"
 #include "fit.h"
 
 #define EXP_BUCKET(xt, port) ((port) & ((xt)->nbuckets - 1))
@@ -267,6 +268,8 @@ void ftpi__expect_add(struct ftpi__expect_tab *xt, struct ftpi_session *s, int a
 	struct ftpi_expect *x;
 	struct ftpi_event ev;
 
+	if (xt->store && !active && s->server) /* the server's passive ports, for every engine */
+		ftpi__facts_pasv(xt->store, &s->srv, target->port, xt->cx->now_us);
 	/* A newer announcement replaces the session's older unmatched ones. */
 	for (struct ftpi_expect *o = s->expects, *next; o; o = next) {
 		next = o->snext;
@@ -734,16 +737,51 @@ static void remote_claimed(struct ftpi__expect_tab *xt, struct ftpi_expect *x,
 		ftpi__session_cleartext_data(xt->ftp, s, "data connection payload is not TLS");
 }
 
+/* The ports the server's passive replies named before now: this engine's, and with a store
+ * every engine's (one engine learns from all of a server's sessions, whatever their client). */
+static int learned_range(struct ftpi__expect_tab *xt, struct ftpi_session *s, uint16_t *lo,
+			 uint16_t *hi)
+{
+	int n = s->server && s->server->pasv_count;
+	uint16_t l, h;
+	if (n) {
+		*lo = s->server->pasv_min;
+		*hi = s->server->pasv_max;
+	}
+	if (xt->store == NULL || s->server == NULL)
+		return n;
+	/* every engine that could still read a passive reply before now has (a reply announces:
+	 * the engines' look-ahead covers it; no expectation targets port 0) */
+	ftpi__store_wait_port(xt->store, xt->me, 0, xt->cx->now_us);
+	if (!ftpi__facts_pasv_range(xt->store, &s->srv, xt->cx->now_us, &l, &h))
+		return n;
+	*lo = n && *lo < l ? *lo : l;
+	*hi = n && *hi > h ? *hi : h;
+	return 1;
+}
+
+int ftpi__expect_login_failed(struct ftpi__expect_tab *xt, struct ftpi_session *s,
+			      uint32_t *count)
+{
+	const struct ftpi_config *cfg = &xt->cx->cfg;
+	if (xt->store == NULL)
+		return -1;
+	/* every other engine has read its failures before now (a reply that refuses a login
+	 * announces nothing: look-ahead does not cover it) */
+	ftpi__store_wait(xt->store, xt->me, xt->cx->now_us);
+	return ftpi__facts_login_failed(xt->store, xt->me, &s->cli.addr, xt->cx->now_us,
+					cfg->brute_force_window, cfg->brute_force_threshold, count);
+}
+
 static int in_passive_range(struct ftpi__expect_tab *xt, struct ftpi_session *s, uint16_t port)
 {
+	uint16_t lo, hi;
 	if (xt->cx->cfg.pasv_max && port >= xt->cx->cfg.pasv_min && port <= xt->cx->cfg.pasv_max)
 		return 1;
-	if (s->server && s->server->pasv_count && port >= s->server->pasv_min &&
-	    port <= s->server->pasv_max)
-		return 1;
+	if (learned_range(xt, s, &lo, &hi))
+		return port >= lo && port <= hi;
 	/* nothing learned or configured: any unprivileged port but the control port */
-	return !xt->cx->cfg.pasv_max && (!s->server || !s->server->pasv_count) && port >= 1024 &&
-	       port != s->srv.port;
+	return !xt->cx->cfg.pasv_max && port >= 1024 && port != s->srv.port;
 }
 
 struct ftpi_dconn *ftpi__dconn_infer(struct ftpi__expect_tab *xt, struct ftpi_flow *f, int is_ftp)

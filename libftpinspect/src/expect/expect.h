@@ -137,6 +137,10 @@ void ftpi__dconn_xfer_update(struct ftpi__expect_tab *xt, struct ftpi_session *s
 /* The session is ending: its expectations end, its data events still pending are emitted. */
 void ftpi__expect_session_ending(struct ftpi__expect_tab *xt, struct ftpi_session *s);
 
+/* A failed login of s counted with the other engines of the store (facts.h): 1 when it raises
+ * brute_force, 0 when not, -1 without a store. */
+int ftpi__expect_login_failed(struct ftpi__expect_tab *xt, struct ftpi_session *s,
+			      uint32_t *count);
 void ftpi__expect_tick(struct ftpi__expect_tab *xt, uint64_t now);
 /* Redis: takes the answers that came and sends the retries that are due (never waits). */
 void ftpi__expect_share_poll(struct ftpi__expect_tab *xt);

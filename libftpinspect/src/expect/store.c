@@ -23,6 +23,7 @@
 
 #include "store.h"
 
+#include "facts.h"
 #include "share.h"
 
 #define STRIPES 64
@@ -56,6 +57,7 @@ struct ftpi_expect_store {
 	_Atomic int *attached;
 	_Atomic uint64_t published, claimed, lookups, full, waits, wait_timeouts, wait_ns, quick;
 	struct ftpi__share *share; /* Redis (ftpi_expect_store_new_shared), or NULL */
+	struct ftpi__facts *facts; /* per-server and per-client facts (facts.h) */
 };
 
 static uint32_t bucket_of(const struct ftpi_expect_store *st, uint16_t port)
@@ -96,7 +98,9 @@ ftpi_expect_store *ftpi_expect_store_new(uint32_t max_entries, unsigned max_engi
 	st->quiet = calloc(max_engines, sizeof *st->quiet);
 	st->last_syn = calloc((size_t)max_engines * SYN_SLOTS, sizeof *st->last_syn);
 	st->attached = calloc(max_engines, sizeof *st->attached);
-	if (!st->e || !st->bucket || !st->wm || !st->quiet || !st->last_syn || !st->attached) {
+	st->facts = ftpi__facts_new();
+	if (!st->e || !st->bucket || !st->wm || !st->quiet || !st->last_syn || !st->attached ||
+	    !st->facts) {
 		ftpi_expect_store_free(st);
 		goto nomem;
 	}
@@ -167,6 +171,7 @@ void ftpi_expect_store_free(ftpi_expect_store *st)
 			pthread_mutex_destroy(&st->stripe[i]);
 		pthread_mutex_destroy(&st->free_lock);
 	}
+	ftpi__facts_free(st->facts);
 	free(st->e);
 	free(st->bucket);
 	free((void *)st->wm);
@@ -243,6 +248,22 @@ void ftpi__store_detach(struct ftpi_expect_store *st, unsigned me)
 {
 	atomic_store(&st->wm[me], UINT64_MAX);
 	atomic_store(&st->attached[me], 0);
+}
+
+struct ftpi__facts *ftpi__store_facts(const struct ftpi_expect_store *st)
+{
+	return st ? st->facts : NULL;
+}
+
+uint64_t ftpi__store_low_wm(struct ftpi_expect_store *st)
+{
+	uint64_t low = UINT64_MAX;
+	for (unsigned j = 0; j < st->max_engines; j++) {
+		uint64_t wm = atomic_load_explicit(&st->wm[j], memory_order_acquire);
+		if (atomic_load_explicit(&st->attached[j], memory_order_acquire) && wm < low)
+			low = wm;
+	}
+	return low;
 }
 
 void ftpi__store_mark(struct ftpi_expect_store *st, unsigned me, uint64_t t)

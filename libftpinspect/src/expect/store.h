@@ -48,6 +48,11 @@ unsigned ftpi__store_engines(const struct ftpi_expect_store *st);
 int ftpi__store_attach(struct ftpi_expect_store *st, unsigned me);
 /* The engine goes away: its entries are released, its watermark no longer holds others. */
 void ftpi__store_detach(struct ftpi_expect_store *st, unsigned me);
+struct ftpi__facts;
+/* The store's per-server and per-client facts (facts.h). */
+struct ftpi__facts *ftpi__store_facts(const struct ftpi_expect_store *st);
+/* The lowest watermark of the attached engines: no engine decides before it any more. */
+uint64_t ftpi__store_low_wm(struct ftpi_expect_store *st);
 /* Engine me has processed every packet before t. */
 void ftpi__store_mark(struct ftpi_expect_store *st, unsigned me, uint64_t t);
 /* Waits until every other attached engine has processed every packet before t. */

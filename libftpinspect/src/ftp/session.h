@@ -177,6 +177,10 @@ struct ftpi__ftp_hooks {
 	void (*xfer)(void *user, struct ftpi_session *s);
 	/* The session is ending: its expectations and data connections end before session_end. */
 	void (*ending)(void *user, struct ftpi_session *s);
+	/* A failed login, counted among those of other engines sharing a store: 1 when it raises
+	 * brute_force (*count: the failures in the window), 0 when not, -1 without a store (the
+	 * stage counts alone). NULL: -1. */
+	int (*login_failed)(void *user, struct ftpi_session *s, uint32_t *count);
 	void *user;
 };
 
