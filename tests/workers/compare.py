@@ -3,8 +3,9 @@
 """Runs ftpinspect over captures with --workers 1 and --workers N (-v --flows --summary, JSON) and
 checks that both give the same set of events. Session ids are left out of the comparison (the
 engines number sessions in their own ranges), and so are "session <id>" mentions in finding
-text; the client lists of server summaries, and the servers of the summary, are compared as
-sets (their order is the order the workers' events came in). Exit 0 = the same everywhere, 1 = a difference (printed), 77 = no capture found."""
+text; the client lists of server summaries (also where a recommendation names them), and the
+servers of the summary, are compared as sets (their order is the order the workers' events came
+in). Exit 0 = the same everywhere, 1 = a difference (printed), 77 = no capture found."""
 import argparse
 import glob
 import json
@@ -14,6 +15,7 @@ import subprocess
 import sys
 
 SKIP = 77
+RE_FROM = re.compile(r"from (\S+) to")
 
 
 def events(ftpinspect, pcap, workers):
@@ -34,6 +36,11 @@ def events(ftpinspect, pcap, workers):
         for sv in e.get("servers", []) or []:
             if isinstance(sv.get("clients"), list):
                 sv["clients"] = sorted(sv["clients"])
+        # a recommendation names the same clients, in that order
+        for r in [e] + [row for sv in e.get("servers", []) or [] for row in sv.get("rows", [])]:
+            if isinstance(r.get("recommendation"), str):
+                r["recommendation"] = RE_FROM.sub(lambda m: "from " + ",".join(
+                    sorted(m.group(1).split(","))) + " to", r["recommendation"])
         if isinstance(e.get("servers"), list):  # the summary lists servers as they came
             e["servers"] = sorted(e["servers"], key=lambda sv: json.dumps(sv, sort_keys=True))
         out.append(json.dumps(e, sort_keys=True))

@@ -23,3 +23,17 @@ add_test(NAME workers.live COMMAND bash ${CMAKE_CURRENT_LIST_DIR}/live_workers.s
   $<TARGET_FILE:ftpinspect>)
 set_tests_properties(workers.live PROPERTIES LABELS "live;workers" SKIP_RETURN_CODE 77
   TIMEOUT 300 RUN_SERIAL TRUE)
+# A corpus made at test time from lab captures only (bench/make_corpus.py, 3 MB): FTPS and
+# readable sessions of one server from several clients, failed logins of one client on several
+# servers. Per-server and per-client facts (passive range, brute force) must be those of one
+# engine under 2 and 4 workers.
+set(FTPI_FACTS_CAPS vsftpd_ftps_explicit_tls12 vsftpd_ftps_tls13_lftp vsftpd_ftps_lftp
+  vsftpd_ftps_tls13_curl proftpd_ftps_tls13_lftp pureftpd_ftps_tls13_curl vsftpd_plain_passive
+  vsftpd_epsv vsftpd_anonymous vsftpd_brute_force vsftpd_login_failed_then_ok)
+list(TRANSFORM FTPI_FACTS_CAPS PREPEND ${PROJECT_SOURCE_DIR}/captures/)
+list(TRANSFORM FTPI_FACTS_CAPS APPEND .pcap)
+add_test(NAME workers.corpus_facts COMMAND ${Python3_EXECUTABLE}
+  ${CMAKE_CURRENT_LIST_DIR}/corpus_compare.py --ftpinspect $<TARGET_FILE:ftpinspect>
+  --make-corpus ${PROJECT_SOURCE_DIR}/bench/make_corpus.py
+  --out ${CMAKE_CURRENT_BINARY_DIR}/workers_facts_corpus.pcap --workers 2,4 ${FTPI_FACTS_CAPS})
+set_tests_properties(workers.corpus_facts PROPERTIES LABELS workers TIMEOUT 300)
