@@ -269,7 +269,8 @@ void ftpi__expect_add(struct ftpi__expect_tab *xt, struct ftpi_session *s, int a
 	struct ftpi_event ev;
 
 	if (xt->store && !active && s->server) /* the server's passive ports, for every engine */
-		ftpi__facts_pasv(xt->store, &s->srv, target->port, xt->cx->now_us);
+		ftpi__facts_pasv(ftpi__store_facts(xt->store), ftpi__store_low_wm(xt->store), &s->srv,
+				 target->port, xt->cx->now_us);
 	/* A newer announcement replaces the session's older unmatched ones. */
 	for (struct ftpi_expect *o = s->expects, *next; o; o = next) {
 		next = o->snext;
@@ -753,7 +754,7 @@ static int learned_range(struct ftpi__expect_tab *xt, struct ftpi_session *s, ui
 	/* every engine that could still read a passive reply before now has (a reply announces:
 	 * the engines' look-ahead covers it; no expectation targets port 0) */
 	ftpi__store_wait_port(xt->store, xt->me, 0, xt->cx->now_us);
-	if (!ftpi__facts_pasv_range(xt->store, &s->srv, xt->cx->now_us, &l, &h))
+	if (!ftpi__facts_pasv_range(ftpi__store_facts(xt->store), &s->srv, xt->cx->now_us, &l, &h))
 		return n;
 	*lo = n && *lo < l ? *lo : l;
 	*hi = n && *hi > h ? *hi : h;
@@ -769,7 +770,8 @@ int ftpi__expect_login_failed(struct ftpi__expect_tab *xt, struct ftpi_session *
 	/* every other engine has read its failures before now (a reply that refuses a login
 	 * announces nothing: look-ahead does not cover it) */
 	ftpi__store_wait(xt->store, xt->me, xt->cx->now_us);
-	return ftpi__facts_login_failed(xt->store, xt->me, &s->cli.addr, xt->cx->now_us,
+	return ftpi__facts_login_failed(ftpi__store_facts(xt->store), ftpi__store_low_wm(xt->store),
+					xt->me, &s->cli.addr, xt->cx->now_us,
 					cfg->brute_force_window, cfg->brute_force_threshold, count);
 }
 

@@ -23,8 +23,6 @@
 
 #include "facts.h"
 
-#include "store.h"
-
 #define FACT_SETS 1024 /* power of two */
 #define FACT_WAYS 4    /* 4096 servers and 4096 clients, one engine's caps */
 #define FACT_STRIPES 64
@@ -182,14 +180,12 @@ static void front_fold(struct ftpi__facts *fx, struct srv_rec *r, struct obs *fr
 
 #define SRV_MATCH(r) ftpi__ep_eq(&(r)->ep, srv)
 
-void ftpi__facts_pasv(struct ftpi_expect_store *st, const struct ftpi_endpoint *srv, uint16_t port,
-		      uint64_t ts)
+void ftpi__facts_pasv(struct ftpi__facts *fx, uint64_t low, const struct ftpi_endpoint *srv,
+		      uint16_t port, uint64_t ts)
 {
-	struct ftpi__facts *fx = ftpi__store_facts(st);
 	if (fx == NULL)
 		return;
 	uint32_t set = set_of(&srv->addr, srv->port);
-	uint64_t low = ftpi__store_low_wm(st);
 	struct srv_rec *r;
 	pthread_mutex_lock(&fx->stripe[set % FACT_STRIPES]);
 	FIND_WAY(fx->srv, set, SRV_MATCH, r);
@@ -211,10 +207,9 @@ void ftpi__facts_pasv(struct ftpi_expect_store *st, const struct ftpi_endpoint *
 	pthread_mutex_unlock(&fx->stripe[set % FACT_STRIPES]);
 }
 
-int ftpi__facts_pasv_range(struct ftpi_expect_store *st, const struct ftpi_endpoint *srv,
-			   uint64_t t, uint16_t *lo, uint16_t *hi)
+int ftpi__facts_pasv_range(struct ftpi__facts *fx, const struct ftpi_endpoint *srv, uint64_t t,
+			   uint16_t *lo, uint16_t *hi)
 {
-	struct ftpi__facts *fx = ftpi__store_facts(st);
 	int n = 0;
 	if (fx == NULL)
 		return 0;
@@ -270,15 +265,13 @@ static int bf_step(struct bf_state *b, uint64_t ts, uint64_t window, uint32_t th
 
 #define CLI_MATCH(r) ftpi__addr_eq(&(r)->addr, addr)
 
-int ftpi__facts_login_failed(struct ftpi_expect_store *st, unsigned me,
+int ftpi__facts_login_failed(struct ftpi__facts *fx, uint64_t low, unsigned me,
 			     const struct ftpi_addr *addr, uint64_t ts, uint64_t window,
 			     uint32_t threshold, uint32_t *count)
 {
-	struct ftpi__facts *fx = ftpi__store_facts(st);
 	if (fx == NULL)
 		return -1;
 	uint32_t set = set_of(addr, 0);
-	uint64_t low = ftpi__store_low_wm(st);
 	struct cli_rec *r;
 	int raise;
 	pthread_mutex_lock(&fx->stripe[set % FACT_STRIPES]);
