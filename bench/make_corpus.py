@@ -28,11 +28,15 @@ Usage:
   make_corpus.py --out bench/work/corpus.pcap [--target-mb 300]        # the default corpus
   make_corpus.py --out big.pcap --target-mb 200 --input a.pcap b.pcap  # from your own captures
   make_corpus.py --list                                                # the default sources
+  make_corpus.py --out mixed.pcap --target-mb 100 --mix bench/seeds/mixed.pcap   # mostly not FTP
 
 The default sources are the lab captures (captures/*.pcap, as committed at HEAD) and the public
 captures (../shared/captures-public/**/*.pcap) whose link type is Ethernet. Sources whose largest
 TCP flow (not on a control port) holds >= 100 kB of payload count as "bulk" and are copied
---bulk-weight times per round (large data flows are most of the bytes on real links). A JSON
+--bulk-weight times per round (large data flows are most of the bytes on real links). With
+--mix, captures of other traffic (HTTP and TLS bulk flows, short connections, DNS: the seed
+bench/record_mixed.sh records) join every round, copied often enough to make --mix-share of the
+bytes, and are rewritten the same way. A JSON
 description of the corpus is written next to the output (FILE.json).
 """
 import argparse
@@ -495,13 +499,21 @@ def load_sources(paths, want_linktype, log):
     return sources, skipped
 
 
-def plan(sources, target_bytes, bulk_weight, seed):
-    """Returns the list of (copy index, source) in start order, up to target_bytes."""
+def plan(sources, target_bytes, bulk_weight, seed, mix=(), mix_share=0.0):
+    """Returns the list of (copy index, source) in start order, up to target_bytes. Copies of
+    the mix sources (traffic that is not FTP) are added to every round so that they make
+    mix_share of its bytes."""
     rng = random.Random("plan:%s" % seed)
     out, total, k = [], 0, 0
     round_list = []
     for s in sources:
         round_list += [s] * (bulk_weight if s.bulk else 1)
+    if mix and round_list:
+        ftp_bytes = sum(s.bytes for s in round_list)
+        want = ftp_bytes * mix_share / (1.0 - mix_share)
+        each = want / len(mix)
+        for s in mix:
+            round_list += [s] * max(1, int(round(each / s.bytes)))
     if not round_list:
         return out
     while total < target_bytes:
@@ -550,6 +562,11 @@ def main(argv):
     ap.add_argument("--max-source-kb", type=float, default=0,
                     help="only sources of at most this size (many small copies: high "
                     "concurrency in a file of moderate size)")
+    ap.add_argument("--mix", nargs="+", metavar="PCAP",
+                    help="captures of traffic that is not FTP (bench/seeds/mixed.pcap, recorded "
+                    "by bench/record_mixed.sh) copied among the FTP sources")
+    ap.add_argument("--mix-share", type=float, default=0.85,
+                    help="share of the corpus bytes that come from the --mix captures (0.85)")
     ap.add_argument("--seed", default="ftpinspect-bench-1")
     ap.add_argument("--t0", type=int, default=1_767_225_600, help="start, epoch seconds")
     ap.add_argument("--list", action="store_true", help="list the sources and exit")
@@ -568,7 +585,15 @@ def main(argv):
     if not sources:
         print("make_corpus: no usable source", file=sys.stderr)
         return 1
-    lts = {s.linktype for s in sources}
+    mix = []
+    if a.mix:
+        if not 0.0 < a.mix_share < 1.0:
+            ap.error("--mix-share must be between 0 and 1")
+        mix, mskipped = load_sources(a.mix, None, log)
+        if mskipped or not mix:
+            print("make_corpus: a --mix capture cannot be used", file=sys.stderr)
+            return 1
+    lts = {s.linktype for s in sources + mix}
     if len(lts) != 1:
         print("make_corpus: the inputs mix link types %s; one file has one" % sorted(lts),
               file=sys.stderr)
@@ -588,7 +613,7 @@ def main(argv):
         if not sources:
             print("make_corpus: no source of at most %g kB" % a.max_source_kb, file=sys.stderr)
             return 1
-    copies = plan(sources, int(a.target_mb * 1e6), a.bulk_weight, a.seed)
+    copies = plan(sources, int(a.target_mb * 1e6), a.bulk_weight, a.seed, mix, a.mix_share)
     stride = int(a.stride_ms * 1000)
     if a.in_flight:
         if len(copies) < a.in_flight:
@@ -614,14 +639,20 @@ def main(argv):
     os.makedirs(os.path.dirname(os.path.abspath(a.out)) or ".", exist_ok=True)
     tmp = a.out + ".tmp"
     n = total = 0
+    mix_ids = {id(s) for s in mix}
+    mix_k = {k for k, s in copies if id(s) in mix_ids}
+    mix_n = mix_total = 0
     with open(tmp, "wb", buffering=1 << 22) as f:
         f.write(pcap_header(linktype))
-        for ts, _k, _i, p, cm in heapq.merge(*(stream(k, s) for k, s in copies)):
+        for ts, k, _i, p, cm in heapq.merge(*(stream(k, s) for k, s in copies)):
             data = rewrite(p, cm)
             f.write(PCAP_REC.pack(ts // 1_000_000, ts % 1_000_000, len(data), p.orig))
             f.write(data)
             n += 1
             total += 16 + len(data)
+            if k in mix_k:
+                mix_n += 1
+                mix_total += 16 + len(data)
     os.replace(tmp, a.out)
 
     per = {}
@@ -640,7 +671,9 @@ def main(argv):
         "in_flight_mean": round(in_flight_mean, 1),
         "max_source_kb": a.max_source_kb or None,
         "bulk_weight": a.bulk_weight,
-        "timeline_s": (len(copies) * stride + max(s.duration for s in sources)) / 1e6,
+        "mix_share_bytes": round(mix_total / max(1, total), 3) if mix else None,
+        "mix_share_packets": round(mix_n / max(1, n), 3) if mix else None,
+        "timeline_s": (len(copies) * stride + max(s.duration for s in sources + mix)) / 1e6,
         "sources": [{
             "path": os.path.relpath(s.path, repo),
             "copies": per.get(s.path, 0),
@@ -652,15 +685,19 @@ def main(argv):
             "bulk": s.bulk,
             "gaps_closed_s": s.gaps_closed_s,
             "sha256": s.sha256,
-        } for s in sources],
+            "mix": id(s) in mix_ids,
+        } for s in sources + mix],
         "skipped": [{"path": os.path.relpath(p, repo), "why": w} for p, w in skipped],
     }
     with open(a.out + ".json", "w") as f:
         json.dump(desc, f, indent=1)
     log("make_corpus: %s: %d packets, %.1f MB, %d copies of %d sources, stride %.3f ms, "
         "copies in flight: mean %.0f, peak %d" % (
-            a.out, n, (total + 24) / 1e6, len(copies), len(sources), stride / 1000.0,
-            in_flight_mean, peak))
+            a.out, n, (total + 24) / 1e6, len(copies), len(sources) + len(mix),
+            stride / 1000.0, in_flight_mean, peak))
+    if mix:
+        log("make_corpus: not FTP (--mix): %.1f%% of the bytes, %.1f%% of the packets" % (
+            100.0 * mix_total / max(1, total), 100.0 * mix_n / max(1, n)))
     return 0
 
 

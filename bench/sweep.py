@@ -14,6 +14,7 @@ deleted after their point unless --keep.
 
   python3 bench/sweep.py                        # all points, build dir build-bench
   python3 bench/sweep.py --points c48 c2000     # some points
+  python3 bench/sweep.py --points mix c48       # mostly traffic that is not FTP, and FTP-dense
   python3 bench/sweep.py --base-cli OLD/ftpinspect   # also time an older CLI (before/after)
 Environment: BUILD_DIR (build-bench), ROUNDS (3).
 """
@@ -40,6 +41,9 @@ POINTS = {
                                             "--max-source-kb", "25"]),
     "c100000": ("100,000 in flight, 700 MB", ["--in-flight", "100000", "--target-mb", "700",
                                               "--max-source-kb", "25"]),
+    "mix": ("mixed (88% of bytes not FTP), 48 in flight, 100 MB",
+            ["--in-flight", "48", "--target-mb", "100", "--mix",
+             os.path.join(HERE, "seeds", "mixed.pcap"), "--mix-share", "0.85"]),
     "s500": ("48 in flight, 500 MB", ["--in-flight", "48", "--target-mb", "500"]),
     "s2000": ("48 in flight, 2 GB", ["--in-flight", "48", "--target-mb", "2000"]),
 }
