@@ -1204,7 +1204,87 @@ static void test_stream_handle_overflow(void)
 	ftpi_engine_free(e);
 }
 
+#ifdef FTPI_WITH_NDPI
+struct nlog {
+	char evidence[512];
+	int flows;
+	uint64_t high_water; /* the engine's mem_high_water */
+};
+
+static int nlog_cb(void *user, const struct ftpi_event *ev)
+{
+	struct nlog *l = user;
+	if (ev->type == FTPI_EV_FINDING && ev->u.finding.kind == FTPI_FINDING_PLAINTEXT_AUTH) {
+		size_t n = ev->u.finding.evidence.len < sizeof l->evidence - 1
+				   ? ev->u.finding.evidence.len
+				   : sizeof l->evidence - 1;
+		memcpy(l->evidence, ev->u.finding.evidence.ptr, n);
+		l->evidence[n] = '\0';
+	} else if (ev->type == FTPI_EV_FLOW_END) {
+		l->flows++;
+	}
+	return 0;
+}
+
+/* An HTTP connection on 8080, then (with ftp) a clear-text FTP session on 2100 (a port that is
+ * not FTP's), with nDPI; flow events on or off. */
+static void ndpi_two_flows(int flows, int ftp, struct nlog *l)
+{
+	struct ftpi_config cfg;
+	struct ftpi_stats st;
+	uint64_t ts = 1700000000000000ull;
+	struct conn h, c;
+	ftpi_config_init(&cfg);
+	cfg.on_event = nlog_cb;
+	cfg.user = l;
+	if (!flows)
+		cfg.event_mask &= ~(uint32_t)FTPI_EVMASK_FLOWS;
+	memset(l, 0, sizeof *l);
+	ftpi_engine *e = ftpi_engine_new(&cfg, NULL);
+	ASSERT_TRUE(e != NULL);
+	conn_init(&h, 0, 40100, 8080, 1, 1);
+	handshake(e, &ts, &h);
+	send_data(e, &ts, &h, 0, "GET / HTTP/1.1\r\nHost: www.example.test\r\n\r\n");
+	send_data(e, &ts, &h, 1, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+	close_both(e, &ts, &h);
+	conn_init(&c, 0, 40101, 2100, 100, 200);
+	if (!ftp)
+		goto out;
+	ftp_login(e, &ts, &c);
+	close_both(e, &ts, &c);
+out:
+	ASSERT_EQ(ftpi_engine_flush(e), FTPI_OK);
+	ASSERT_EQ(ftpi_engine_stats(e, &st, sizeof st), FTPI_OK);
+	ASSERT_EQ(st.sessions_created, (uint64_t)ftp);
+	ftpi_engine_free(e);
+	l->high_water = st.mem_high_water;
+}
+
+static void test_ndpi_only_where_it_shows(void)
+{
+	/* with flow events off, nDPI's answer about the HTTP connection reaches no output: its
+	 * first bytes (the client's, the server still silent) are sniffed before nDPI would see
+	 * them, and nDPI never does. The FTP session on a port that is not FTP's is fed as
+	 * before: the same findings with the same evidence, nDPI's risks included. */
+	static struct nlog on, off;
+	ndpi_two_flows(1, 0, &on);
+	ndpi_two_flows(0, 0, &off);
+	ASSERT_EQ(on.flows, 1);
+	ASSERT_EQ(off.flows, 0);
+	/* nDPI's flow state (hundreds of bytes) was never made */
+	ASSERT_GE(on.high_water, off.high_water + 600);
+	ndpi_two_flows(1, 1, &on);
+	ndpi_two_flows(0, 1, &off);
+	ASSERT_EQ(on.flows, 2);
+	ASSERT_TRUE(strstr(on.evidence, "nDPI risk") != NULL);
+	ASSERT_STR_EQ(off.evidence, on.evidence);
+}
+#endif
+
 static const struct ftpi_test tests[] = {
+#ifdef FTPI_WITH_NDPI
+	{"ndpi_only_where_it_shows", test_ndpi_only_where_it_shows},
+#endif
 	{"stream_late_announcement", test_stream_late_announcement},
 	{"stream_attempts", test_stream_attempts},
 	{"stream_counts_only", test_stream_counts_only},

@@ -29,8 +29,9 @@ static void ndpi_stop(struct ftpi_engine *e, struct ftpi_flow *f)
 }
 #endif
 
-void ftpi__classify_packet(struct ftpi_engine *e, struct ftpi_flow *f,
-			   const struct ftpi_tcp_seg *seg)
+/* counted: reassembly has already counted the packet in the flow's halves. */
+static void classify(struct ftpi_engine *e, struct ftpi_flow *f, const struct ftpi_tcp_seg *seg,
+		     int counted)
 {
 #ifdef FTPI_WITH_NDPI
 	if (!e->cx.cfg.use_ndpi || f->ndpi_done || f->external)
@@ -74,7 +75,7 @@ void ftpi__classify_packet(struct ftpi_engine *e, struct ftpi_flow *f,
 				       &risks, &name);
 	if (!done)
 		f->ndpi_risks |= ftpi__ndpi_risks_now(f->ndpi);
-	if (!done && f->half[0].packets + f->half[1].packets + 1 >= NDPI_PACKET_BUDGET) {
+	if (!done && f->half[0].packets + f->half[1].packets + !counted >= NDPI_PACKET_BUDGET) {
 		ftpi__ndpi_giveup(e->ndpi, f->ndpi, &app, &risks, &name);
 		done = 1;
 	}
@@ -90,7 +91,46 @@ void ftpi__classify_packet(struct ftpi_engine *e, struct ftpi_flow *f,
 	(void)e;
 	(void)f;
 	(void)seg;
+	(void)counted;
 #endif
+}
+
+void ftpi__classify_packet(struct ftpi_engine *e, struct ftpi_flow *f,
+			   const struct ftpi_tcp_seg *seg)
+{
+	classify(e, f, seg, 0);
+}
+
+int ftpi__classify_defer(const struct ftpi_engine *e, const struct ftpi_flow *f, int dir,
+			 const struct ftpi_tcp_seg *seg)
+{
+#ifdef FTPI_WITH_NDPI
+	/* nDPI's answer about a flow that turns out not to be FTP reaches an output only as the
+	 * flow event's app. With flow events off, what it says of such a flow is needed only if
+	 * the flow becomes a control connection (its risks join the session's findings), and the
+	 * packets before that must reach nDPI in order, each before the session reads it. A
+	 * flow's first packet nDPI would see can wait until reassembly has sniffed it when it
+	 * cannot make a session by itself: if the flow is then still undecided, nDPI gets the
+	 * packet as before; if it is known not to be FTP, nDPI never sees the flow. */
+	return e->cx.cfg.use_ndpi && !(e->cx.cfg.event_mask & FTPI_EVMASK_FLOWS) &&
+	       f->ndpi == NULL && !f->ndpi_done && !f->external && seg->wire_len != 0 &&
+	       ftpi__dispatch_one_sided(e, f, dir);
+#else
+	(void)e;
+	(void)f;
+	(void)dir;
+	(void)seg;
+	return 0;
+#endif
+}
+
+void ftpi__classify_after(struct ftpi_engine *e, struct ftpi_flow *f,
+			  const struct ftpi_tcp_seg *seg)
+{
+	if (f->role == FTPI_ROLE_UNKNOWN)
+		classify(e, f, seg, 1);
+	else
+		f->ndpi_done = 1; /* not FTP (or a data connection): nDPI is not asked */
 }
 
 void ftpi__classify_flow_release(struct ftpi_engine *e, struct ftpi_flow *f)

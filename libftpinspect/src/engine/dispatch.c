@@ -242,10 +242,25 @@ static int evict_idle_session(struct ftpi_engine *e, struct ftpi_flow *f, int fo
 	return 0;
 }
 
+/* Sniffing is strict on ports that are not FTP's (control ports and 2121 are not). */
+static int strict_port(const struct ftpi_engine *e, const struct ftpi_flow *f)
+{
+	return !ftpi__is_control_port(e, f->srv.port) && f->srv.port != 2121;
+}
+
+int ftpi__dispatch_one_sided(const struct ftpi_engine *e, const struct ftpi_flow *f, int dir)
+{
+	/* Strictly sniffed, not mid-stream, one direction's bytes make a session only as a 220
+	 * greeting that fills what is held (the server's direction): the client's first bytes
+	 * never do while the server's direction is empty (its verdict is "not enough yet"). */
+	return f->role == FTPI_ROLE_UNKNOWN && !f->midstream && dir == FTPI_DIR_TO_SERVER &&
+	       f->sniff_len[!dir] == 0 && f->half[!dir].ooo == NULL && strict_port(e, f);
+}
+
 static int sniff(struct ftpi_engine *e, struct ftpi_flow *f, int dir, const uint8_t *p, size_t n)
 {
 	int ctrl_port = ftpi__is_control_port(e, f->srv.port);
-	int strict = !ctrl_port && f->srv.port != 2121;
+	int strict = strict_port(e, f);
 	int ftp = 0, implicit = 0;
 
 	if (f->sniff_buf[dir] == NULL) {

@@ -485,8 +485,12 @@ static int feed_seg(ftpi_engine *e, const struct ftpi_tcp_seg *seg, const uint64
 	    (f->role == FTPI_ROLE_CONTROL || f->role == FTPI_ROLE_UNKNOWN) &&
 	    !ftpi__tcp_checksum_ok(seg))
 		FTPI__COUNT(&e->cx, bad_checksum);
-	ftpi__classify_packet(e, f, seg);
+	int late = ftpi__classify_defer(e, f, dir, seg);
+	if (!late)
+		ftpi__classify_packet(e, f, seg);
 	int closed = ftpi__reasm_segment(&e->reasm, f, dir, seg);
+	if (late)
+		ftpi__classify_after(e, f, seg);
 	if (seg->frag_conflict)
 		ftpi__dispatch_frag_conflict(e, f, dir);
 	if (closed)

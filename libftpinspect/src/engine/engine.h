@@ -157,6 +157,10 @@ void ftpi__dispatch_frag_conflict(struct ftpi_engine *e, struct ftpi_flow *f, in
 void ftpi__dispatch_frag_drops(struct ftpi_engine *e);
 /* 21, 990, or one of the config's control_ports. */
 int ftpi__is_control_port(const struct ftpi_engine *e, uint16_t port);
+/* 1 when bytes of direction dir delivered now cannot make flow f (being sniffed) a control
+ * connection: on a port that is not FTP's, the flow must show FTP both ways, and the other
+ * way has nothing held and nothing waiting to be delivered. */
+int ftpi__dispatch_one_sided(const struct ftpi_engine *e, const struct ftpi_flow *f, int dir);
 
 /* streamidx.c */
 int ftpi__sidx_put(struct ftpi_engine *e, struct ftpi_flow *f);
@@ -182,6 +186,12 @@ void ftpi__hold_release_all(struct ftpi_engine *e);
 /* classify.c: nDPI on every packet of a flow until it is classified (budgeted). */
 void ftpi__classify_packet(struct ftpi_engine *e, struct ftpi_flow *f,
 			   const struct ftpi_tcp_seg *seg);
+/* 1 when the packet goes to nDPI only after reassembly has seen it (ftpi__classify_after): a
+ * flow whose first bytes show it is not FTP is then never fed. */
+int ftpi__classify_defer(const struct ftpi_engine *e, const struct ftpi_flow *f, int dir,
+			 const struct ftpi_tcp_seg *seg);
+void ftpi__classify_after(struct ftpi_engine *e, struct ftpi_flow *f,
+			  const struct ftpi_tcp_seg *seg);
 void ftpi__classify_flow_release(struct ftpi_engine *e, struct ftpi_flow *f);
 void ftpi__classify_release(struct ftpi_engine *e);
 
