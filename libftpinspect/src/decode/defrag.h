@@ -61,6 +61,16 @@ int ftpi__defrag_ipv6(struct ftpi__ctx *cx, struct ftpi__defrag *d, const uint8_
 		      const uint8_t *pl, uint32_t pl_len, int *conflict);
 /* Drops datagrams older than timeout_frag (capture time). */
 void ftpi__defrag_expire(struct ftpi__ctx *cx, struct ftpi__defrag *d, uint64_t now);
+/* What every packet asks: is a datagram held (to expire), or a reassembled datagram or a drop
+ * record waiting (to free, to report)? One or two loads when fragments are absent. */
+static inline int ftpi__defrag_holds(const struct ftpi__defrag *d)
+{
+	return d->oldest != NULL;
+}
+static inline int ftpi__defrag_pending(const struct ftpi__defrag *d)
+{
+	return d->out != NULL || d->n_drops != 0;
+}
 /* Drops the incomplete datagrams between two endpoints (either way; by address alone when
  * the first fragment, with the ports, was not seen): their connection ended. */
 void ftpi__defrag_drop_between(struct ftpi__ctx *cx, struct ftpi__defrag *d,

@@ -446,12 +446,17 @@ static int feed_start(ftpi_engine *e, const struct ftpi_packet *pkt)
 		e->last_expire_us = e->cx.now_us;
 	/* a datagram past timeout_frag is gone before a late fragment can complete it (one
 	 * comparison when nothing expires) */
-	ftpi__defrag_expire(&e->cx, &e->defrag, e->cx.now_us);
+	if (ftpi__defrag_holds(&e->defrag))
+		ftpi__defrag_expire(&e->cx, &e->defrag, e->cx.now_us);
 	FTPI__COUNT(&e->cx, packets);
 	FTPI__COUNT_N(&e->cx, bytes, pkt->wirelen);
-	if (!ftpi_linktype_supported(pkt->linktype)) {
-		FTPI__COUNT(&e->cx, unsupported_linktype);
-		return FTPI_E_LINKTYPE;
+	/* a capture has one link type: the last one found supported is not looked up again */
+	if ((unsigned)pkt->linktype + 1u != e->linktype_ok) {
+		if (!ftpi_linktype_supported(pkt->linktype)) {
+			FTPI__COUNT(&e->cx, unsupported_linktype);
+			return FTPI_E_LINKTYPE;
+		}
+		e->linktype_ok = (unsigned)pkt->linktype + 1u;
 	}
 	return FTPI_OK;
 }
@@ -485,9 +490,13 @@ static int feed_seg(ftpi_engine *e, const struct ftpi_tcp_seg *seg, const uint64
 	    (f->role == FTPI_ROLE_CONTROL || f->role == FTPI_ROLE_UNKNOWN) &&
 	    !ftpi__tcp_checksum_ok(seg))
 		FTPI__COUNT(&e->cx, bad_checksum);
-	int late = ftpi__classify_defer(e, f, dir, seg);
-	if (!late)
-		ftpi__classify_packet(e, f, seg);
+	/* nDPI: nothing to do once it is done with the flow (most packets) */
+	int late = 0;
+	if (!f->ndpi_done) {
+		late = ftpi__classify_defer(e, f, dir, seg);
+		if (!late)
+			ftpi__classify_packet(e, f, seg);
+	}
 	int closed = ftpi__reasm_segment(&e->reasm, f, dir, seg);
 	if (late)
 		ftpi__classify_after(e, f, seg);
@@ -499,11 +508,13 @@ static int feed_seg(ftpi_engine *e, const struct ftpi_tcp_seg *seg, const uint64
 		 f->half[1].syn_seen)
 		ftpi__dconn_answered(&e->xt, f->app); /* a claimed connection was answered */
 out:
-	/* the reassembled datagram, if any, is used up (in a batch: only the look-ahead's last
-	 * packet can own it, and earlier ones must not free it) */
-	if (!e->defrag_hold)
-		ftpi__defrag_done(&e->cx, &e->defrag);
-	ftpi__dispatch_frag_drops(e);
+	if (FTPI__UNLIKELY(ftpi__defrag_pending(&e->defrag))) {
+		/* the reassembled datagram, if any, is used up (in a batch: only the look-ahead's
+		 * last packet can own it, and earlier ones must not free it) */
+		if (!e->defrag_hold)
+			ftpi__defrag_done(&e->cx, &e->defrag);
+		ftpi__dispatch_frag_drops(e);
+	}
 	tick(e);
 	return e->cx.stop ? FTPI_E_CALLBACK : FTPI_OK;
 }

@@ -135,6 +135,7 @@ struct ftpi_engine {
 	uint64_t hold_seen_expect; /* expectations_created at the last look at held streams */
 	uint64_t hold_checked_us;
 	uint64_t stream_ref;      /* the host's packet reference for stream calls */
+	unsigned linktype_ok;     /* 1 + the last link type found supported, 0 before */
 	int defrag_hold;          /* feeding a batch: the reassembled datagram is not yet used up */
 };
 
