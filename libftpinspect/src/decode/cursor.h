@@ -106,4 +106,16 @@ static inline const uint8_t *ftpi__cur_ptr(const struct ftpi_cur *c)
 	return c->p + c->off;
 }
 
+/* Big-endian loads from a span already checked (a fixed header taken whole with
+ * ftpi__cur_span: one bounds check for all its fields). */
+static inline uint16_t ftpi__be16(const uint8_t *p)
+{
+	return (uint16_t)((p[0] << 8) | p[1]);
+}
+
+static inline uint32_t ftpi__be32(const uint8_t *p)
+{
+	return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
+}
+
 #endif /* FTPI_CURSOR_H */

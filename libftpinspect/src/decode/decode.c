@@ -30,19 +30,20 @@ static int decode_tcp(struct ftpi__ctx *cx, const uint8_t *p, uint32_t len, uint
 	struct ftpi_cur c;
 	ftpi__cur_init(&c, p, len);
 
-	seg->src.port = ftpi__cur_be16(&c);
-	seg->dst.port = ftpi__cur_be16(&c);
-	seg->seq = ftpi__cur_be32(&c);
-	seg->ack = ftpi__cur_be32(&c);
-	uint8_t off = ftpi__cur_u8(&c);
-	seg->flags = ftpi__cur_u8(&c);
-	seg->win = ftpi__cur_be16(&c);
-	seg->checksum_bad = 0;
-	ftpi__cur_skip(&c, 4); /* checksum, urgent pointer */
-	if (c.bad) {
+	/* the fixed header, whole: ports, seq, ack, offset, flags, window, checksum, urgent */
+	const uint8_t *h = ftpi__cur_span(&c, 20);
+	if (h == NULL) {
 		FTPI__COUNT(cx, truncated);
 		return 0;
 	}
+	seg->src.port = ftpi__be16(h);
+	seg->dst.port = ftpi__be16(h + 2);
+	seg->seq = ftpi__be32(h + 4);
+	seg->ack = ftpi__be32(h + 8);
+	uint8_t off = h[12];
+	seg->flags = h[13];
+	seg->win = ftpi__be16(h + 14);
+	seg->checksum_bad = 0;
 	uint32_t hlen = (uint32_t)(off >> 4) * 4;
 	if (hlen < 20 || hlen > tcp_wire_len) {
 		FTPI__COUNT(cx, decode_tcp_invalid);
@@ -188,20 +189,19 @@ static int decode_ipv4(struct ftpi__ctx *cx, const uint8_t *p, uint32_t len, int
 	struct ftpi_cur c;
 	ftpi__cur_init(&c, p, len);
 
-	uint8_t vihl = ftpi__cur_u8(&c);
-	ftpi__cur_skip(&c, 1);
-	uint16_t tot = ftpi__cur_be16(&c);
-	ftpi__cur_skip(&c, 2);
-	uint16_t frag = ftpi__cur_be16(&c);
-	uint8_t ttl = ftpi__cur_u8(&c);
-	uint8_t proto = ftpi__cur_u8(&c);
-	ftpi__cur_skip(&c, 2);
-	const uint8_t *src = ftpi__cur_span(&c, 4);
-	const uint8_t *dst = ftpi__cur_span(&c, 4);
-	if (c.bad) {
+	/* the fixed header, whole (options, if any, are skipped by ihl below) */
+	const uint8_t *h = ftpi__cur_span(&c, 20);
+	if (h == NULL) {
 		FTPI__COUNT(cx, truncated);
 		return 0;
 	}
+	uint8_t vihl = h[0];
+	uint16_t tot = ftpi__be16(h + 2);
+	uint16_t frag = ftpi__be16(h + 6);
+	uint8_t ttl = h[8];
+	uint8_t proto = h[9];
+	const uint8_t *src = h + 12;
+	const uint8_t *dst = h + 16;
 	uint32_t ihl = (uint32_t)(vihl & 0x0f) * 4;
 	if ((vihl >> 4) != 4 || ihl < 20 || tot < ihl) {
 		FTPI__COUNT(cx, decode_ip_invalid);
@@ -383,8 +383,8 @@ int ftpi__decode_ether(struct ftpi__ctx *cx, const uint8_t *p, uint32_t len, int
 	struct ftpi_cur c;
 	ftpi__cur_init(&c, p, len);
 
-	ftpi__cur_skip(&c, 12);
-	uint16_t type = ftpi__cur_be16(&c);
+	const uint8_t *h = ftpi__cur_span(&c, 14); /* addresses, then the type */
+	uint16_t type = h ? ftpi__be16(h + 12) : 0;
 	for (int tags = 0; !c.bad && (type == ETH_VLAN || type == ETH_QINQ || type == ETH_QINQ_OLD);
 	     tags++) {
 		if (tags == MAX_VLAN_TAGS) {
