@@ -13,7 +13,9 @@
  *   --trace N      every N packets, print one "trace" line with flows and memory counters;
  *   --synflood N   no file: feed N synthetic TCP SYNs from distinct clients (a flow flood),
  *                  half of them to port 21, to show that memory stays under the flow cap;
- *   --max-flows N, --max-sessions N, --no-ndpi: engine config knobs.
+ *   --max-flows N, --max-sessions N, --no-ndpi: engine config knobs;
+ *   --no-flow-events  the event mask without flow ends, as the CLI sets it without --flows
+ *                  (nDPI is then not asked about flows whose first bytes show they are not FTP).
  * It is a benchmark driver, not a test: it checks nothing and never fails on the counters.
  */
 #include <pcap/pcap.h>
@@ -40,7 +42,7 @@ struct held {
 struct opts {
 	const char *file;
 	uint32_t max_flows, max_sessions;
-	int no_ndpi, preload, batch;
+	int no_ndpi, no_flow_events, preload, batch;
 	unsigned file_hashes;
 	uint64_t trace, synflood;
 };
@@ -150,7 +152,7 @@ static void make_syn(uint8_t *buf, uint64_t i)
 static void usage(void)
 {
 	fprintf(stderr, "usage: ftpi_bench [--preload|--batch] [--trace N] [--max-flows N] "
-			"[--max-sessions N] [--no-ndpi] [--file-hashes] FILE\n"
+			"[--max-sessions N] [--no-ndpi] [--no-flow-events] [--file-hashes] FILE\n"
 			"       ftpi_bench --synflood N [--trace N] [--max-flows N] [--no-ndpi]\n");
 }
 
@@ -182,6 +184,8 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			o->preload = o->batch = 1;
 		} else if (strcmp(a, "--no-ndpi") == 0) {
 			o->no_ndpi = 1;
+		} else if (strcmp(a, "--no-flow-events") == 0) {
+			o->no_flow_events = 1;
 		} else if (strcmp(a, "--file-hashes") == 0) {
 			o->file_hashes = FTPI_HASH_SHA256; /* the CLI's --file-hashes, without libmagic */
 		} else if (strcmp(a, "--trace") == 0 && i + 1 < argc) {
@@ -262,6 +266,8 @@ int main(int argc, char **argv)
 		cfg.max_sessions = o.max_sessions;
 	if (o.no_ndpi)
 		cfg.use_ndpi = 0;
+	if (o.no_flow_events)
+		cfg.event_mask &= ~(uint32_t)FTPI_EVMASK_FLOWS;
 	cfg.file_hashes = o.file_hashes;
 	e = ftpi_engine_new(&cfg, &status);
 	if (e == NULL) {
