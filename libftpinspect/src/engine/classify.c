@@ -101,7 +101,7 @@ void ftpi__classify_packet(struct ftpi_engine *e, struct ftpi_flow *f,
 	classify(e, f, seg, 0);
 }
 
-int ftpi__classify_defer(const struct ftpi_engine *e, const struct ftpi_flow *f, int dir,
+int ftpi__classify_defer(const struct ftpi_engine *e, const struct ftpi_flow *f,
 			 const struct ftpi_tcp_seg *seg)
 {
 #ifdef FTPI_WITH_NDPI
@@ -110,15 +110,14 @@ int ftpi__classify_defer(const struct ftpi_engine *e, const struct ftpi_flow *f,
 	 * the flow becomes a control connection (its risks join the session's findings), and the
 	 * packets before that must reach nDPI in order, each before the session reads it. A
 	 * flow's first packet nDPI would see can wait until reassembly has sniffed it when it
-	 * cannot make a session by itself: if the flow is then still undecided, nDPI gets the
-	 * packet as before; if it is known not to be FTP, nDPI never sees the flow. */
+	 * cannot make a session by itself (the caller asks the sniffer: ftpi__dispatch_one_sided):
+	 * if the flow is then still undecided, nDPI gets the packet as before; if it is known not
+	 * to be FTP, nDPI never sees the flow. */
 	return e->cx.cfg.use_ndpi && !(e->cx.cfg.event_mask & FTPI_EVMASK_FLOWS) &&
-	       f->ndpi == NULL && !f->ndpi_done && !f->external && seg->wire_len != 0 &&
-	       ftpi__dispatch_one_sided(e, f, dir);
+	       f->ndpi == NULL && !f->ndpi_done && !f->external && seg->wire_len != 0;
 #else
 	(void)e;
 	(void)f;
-	(void)dir;
 	(void)seg;
 	return 0;
 #endif

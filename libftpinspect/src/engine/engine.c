@@ -493,7 +493,7 @@ static int feed_seg(ftpi_engine *e, const struct ftpi_tcp_seg *seg, const uint64
 	/* nDPI: nothing to do once it is done with the flow (most packets) */
 	int late = 0;
 	if (!f->ndpi_done) {
-		late = ftpi__classify_defer(e, f, dir, seg);
+		late = ftpi__classify_defer(e, f, seg) && ftpi__dispatch_one_sided(e, f, dir);
 		if (!late)
 			ftpi__classify_packet(e, f, seg);
 	}

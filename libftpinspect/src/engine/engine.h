@@ -187,9 +187,10 @@ void ftpi__hold_release_all(struct ftpi_engine *e);
 /* classify.c: nDPI on every packet of a flow until it is classified (budgeted). */
 void ftpi__classify_packet(struct ftpi_engine *e, struct ftpi_flow *f,
 			   const struct ftpi_tcp_seg *seg);
-/* 1 when the packet goes to nDPI only after reassembly has seen it (ftpi__classify_after): a
- * flow whose first bytes show it is not FTP is then never fed. */
-int ftpi__classify_defer(const struct ftpi_engine *e, const struct ftpi_flow *f, int dir,
+/* 1 when the packet may go to nDPI only after reassembly has seen it (ftpi__classify_after),
+ * provided it cannot start a session (ftpi__dispatch_one_sided): a flow whose first bytes show
+ * it is not FTP is then never fed. */
+int ftpi__classify_defer(const struct ftpi_engine *e, const struct ftpi_flow *f,
 			 const struct ftpi_tcp_seg *seg);
 void ftpi__classify_after(struct ftpi_engine *e, struct ftpi_flow *f,
 			  const struct ftpi_tcp_seg *seg);
