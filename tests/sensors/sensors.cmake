@@ -20,6 +20,7 @@ set(_sens_tests
   "split.plain_passive:split:4:vsftpd_plain_passive"
   "split.active_port:split:5:vsftpd_active_port"
   "faults:faults:6:vsftpd_data_from_other_ip"
+  "faults.workers:faults-workers:9:vsftpd_data_from_other_ip"
   "stream:stream:7:vsftpd_plain_passive")
 add_test(NAME sensors.solo
   COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_LIST_DIR}/share_test.py solo

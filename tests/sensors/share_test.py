@@ -10,6 +10,7 @@ ctest fixture started (redis_fixture.sh; its port in STATE/port).
   faults FTPINSPECT STATE DB CAPTURE  Redis unreachable, wrong password, paused (SIGSTOP),
       killed mid-run: exit 0, local results complete, one warning naming the URL without its
       password, the counters
+  faults-workers ...                  the same with --workers 2 (two engines, one I/O thread)
   stream FTPINSPECT STATE DB CAPTURE  --events-to: XRANGE gives back stdout's lines
   solo FTPINSPECT STATE DB CAPDIR     one sensor with --share on every lab capture: the data
       events and findings it gives alone
@@ -179,7 +180,8 @@ def pcap_records(path):
     return hdr, recs
 
 
-def faults(exe, state, db, cap):
+def faults(exe, state, db, cap, extra=()):
+    """extra: more options for every sensor run (faults_workers: --workers 2)."""
     port = fixture(state)
     whole = subprocess.run([exe, "-r", cap, "--format", "json", "-q"], capture_output=True,
                            text=True, check=True)
@@ -207,7 +209,7 @@ def faults(exe, state, db, cap):
             fails += 1
             print(proc_err)
 
-    base = ["-r", cap, "--format", "json", "-q", "--stats", "--share-wait", "1"]
+    base = ["-r", cap, "--format", "json", "-q", "--stats", "--share-wait", "1"] + list(extra)
     # nothing listens on port 1 of the loopback
     p = subprocess.run([exe, "--share", "redis://127.0.0.1:1/0"] + base, capture_output=True,
                        text=True, timeout=60)
@@ -248,22 +250,42 @@ def faults(exe, state, db, cap):
             os.kill(rs.pid, signal.SIGCONT)
             rs.terminate()
             rs.wait()
-        # killed mid-run: the first half of the capture, then Redis dies, then the rest
+        # killed mid-run: the capture played 12 times, 400 s apart, so that packets are still
+        # coming after Redis dies (with --workers the reader hands packets over in batches of
+        # 256: nine copies make sure some were); Redis is killed once expectations are in it
         rs, rp = private_redis(tmp)
         hdr, recs = pcap_records(cap)
+        copies = []
+        for k in range(12):
+            for r in recs:
+                ts = int.from_bytes(r[0:4], "little") + 400 * k
+                copies.append(ts.to_bytes(4, "little") + r[4:])
+        long_cap = os.path.join(tmp, "long.pcap")
+        with open(long_cap, "wb") as f:
+            f.write(hdr + b"".join(copies))
+        want_long = facts(events(subprocess.run(
+            [exe, "-r", long_cap, "--format", "json", "-q"], capture_output=True, text=True,
+            check=True).stdout))
         pr = subprocess.Popen([exe, "--share", "redis://127.0.0.1:%d" % rp, "-r", "-"] + base[2:],
                               stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE)
-        half = len(recs) // 2
-        pr.stdin.write(hdr + b"".join(recs[:half]))
+        cut = 9 * len(recs)
+        pr.stdin.write(hdr + b"".join(copies[:cut]))
         pr.stdin.flush()
-        time.sleep(0.5)
+        t0 = time.time()
+        while time.time() - t0 < 5 and not rcli(rp, 0, "KEYS", "ftpi:*:exp:*").strip():
+            time.sleep(0.05)
         published = rcli(rp, 0, "KEYS", "ftpi:*:exp:*").split()
         rs.kill()
         rs.wait()
-        out, err = pr.communicate(input=b"".join(recs[half:]), timeout=120)
+        out, err = pr.communicate(input=b"".join(copies[cut:]), timeout=120)
         print("   (published before the kill: %d)" % len(published))
+        if not published:
+            print("FAIL killed: nothing was in Redis before the kill")
+            fails += 1
+        saved, want = want, want_long
         check("killed", out.decode(), err.decode(), pr.returncode, "redis://127.0.0.1:%d" % rp)
+        want = saved
     return 1 if fails else 0
 
 
@@ -323,5 +345,6 @@ def solo(exe, state, db, capdir):
 
 if __name__ == "__main__":
     cmd, exe, state, db, cap = sys.argv[1:6]
-    sys.exit({"split": split, "faults": faults, "stream": stream,
-              "solo": solo}[cmd](exe, state, int(db), cap))
+    sys.exit({"split": split, "faults": faults, "stream": stream, "solo": solo,
+              "faults-workers": lambda *a: faults(*a, extra=("--workers", "2"))}[cmd](
+                  exe, state, int(db), cap))
