@@ -1049,6 +1049,7 @@ static void share_drain(struct ftpi__expect_tab *xt)
 	while (xt->sh_used && ftpi__share_now() < end) {
 		xt->sh_next_due = 0;
 		ftpi__expect_share_poll(xt);
+		ftpi__share_kick(xt->share); /* what poll asked again goes now */
 		struct timespec ts = {0, 2000000};
 		nanosleep(&ts, NULL);
 	}

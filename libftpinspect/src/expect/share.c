@@ -188,6 +188,9 @@ struct ftpi__share {
 	_Atomic uint64_t *progress; /* per engine: everything before it is decided */
 	uint64_t wm_sent, wm_sent_at;
 	redisContext *c;
+	char *ob;         /* the pipeline being written (OB_CAP bytes), handed to hiredis at once */
+	size_t obn;
+	char pub_sha[41], lookup_sha[41]; /* the scripts, loaded at each connect */
 	uint64_t next_try_us, backoff_us;
 	int ever_connected;
 	char last_error[400];
@@ -233,6 +236,44 @@ static int reply_bad(struct ftpi__share *sh, redisReply *r, const char *what)
 	return 0;
 }
 
+/* KEYS: the index; ARGV: the connection's time, the expectations' lifetime (µs of capture
+ * time). Only entries that may be the connection's come back, at most 32: not announced after it,
+ * not let go before it, not expired (entries gone from Redis leave the index). An entry of
+ * another prefix (a NAT, a balancer's other /24, a bounce) is in another hash slot: only its key
+ * comes back, and the I/O thread reads it apart (lookup_foreign), so that the script touches one
+ * slot (Redis Cluster). The sensors' progress is read before, once per batch. */
+static const char *LOOKUP_LUA =
+	"local now, life, out = tonumber(ARGV[1]), tonumber(ARGV[2]), {} "
+	"local pre = string.match(KEYS[1], '^[^}]*}') "
+	"for _, k in ipairs(redis.call('SMEMBERS', KEYS[1])) do "
+	"  if string.sub(k, 1, #pre) ~= pre then "
+	"    if #out < 32 then out[#out + 1] = {k} end "
+	"  else "
+	"  local m = redis.call('HMGET', k, 'created_us', 'gone_us', 'firm_us') "
+	"  if not m[1] then redis.call('SREM', KEYS[1], k) "
+	"  else "
+	"    local c, g, f = tonumber(m[1]), tonumber(m[2] or '0'), tonumber(m[3] or '0') "
+	"    local t0 = (f > 0) and f or c "
+	"    if c <= now and (g == 0 or g >= now) and (now <= t0 or now - t0 < life) "
+	"       and #out < 32 then "
+	"      out[#out + 1] = {k, redis.call('EXISTS', k .. ':claim'), redis.call('HGETALL', k)} "
+	"    end "
+	"  end "
+	"  end "
+	"end "
+	"return out";
+
+/* A publication in one call: KEYS the entry and its indexes of the same slot; ARGV the TTL, then
+ * the entry's fields and values. */
+static const char *PUB_LUA =
+	"redis.call('HSET', KEYS[1], unpack(ARGV, 2)) "
+	"redis.call('EXPIRE', KEYS[1], ARGV[1]) "
+	"for i = 2, #KEYS do "
+	"  redis.call('SADD', KEYS[i], KEYS[1]) "
+	"  redis.call('EXPIRE', KEYS[i], ARGV[1]) "
+	"end "
+	"return 1";
+
 static int ensure_conn(struct ftpi__share *sh)
 {
 	if (sh->c)
@@ -270,6 +311,24 @@ static int ensure_conn(struct ftpi__share *sh)
 	if (reply_bad(sh, r, "PING"))
 		return -1;
 	freeReplyObject(r);
+	if (sh->stream_maxlen == 0) { /* the scripts, called by their SHA1 from now on */
+		const char *src[2] = {PUB_LUA, LOOKUP_LUA};
+		char *sha[2] = {sh->pub_sha, sh->lookup_sha};
+		for (int i = 0; i < 2; i++) {
+			r = redisCommand(sh->c, "SCRIPT LOAD %s", src[i]);
+			if (reply_bad(sh, r, "SCRIPT LOAD"))
+				return -1;
+			if (r->type != REDIS_REPLY_STRING || r->len != 40) {
+				freeReplyObject(r);
+				set_error(sh, "SCRIPT LOAD", "unexpected reply");
+				drop_conn(sh);
+				return -1;
+			}
+			memcpy(sha[i], r->str, 40);
+			sha[i][40] = 0;
+			freeReplyObject(r);
+		}
+	}
 	sh->ever_connected = 1;
 	sh->backoff_us = 0;
 	atomic_store(&sh->connected, 1);
@@ -278,13 +337,27 @@ static int ensure_conn(struct ftpi__share *sh)
 
 /* ---- keys and values ---- */
 
-static void tag_of(const struct ftpi_addr *a, char *buf, size_t n)
+/* The hash tag of an address (buf: 64 bytes): its /24 or /64, written by hand (snprintf was a
+ * tenth of what --share cost the packet path); its length. */
+static size_t tag_of(const struct ftpi_addr *a, char *buf)
 {
-	if (a->family == 6)
-		snprintf(buf, n, "%02x%02x:%02x%02x:%02x%02x:%02x%02x::/64", a->ip[0], a->ip[1],
-			 a->ip[2], a->ip[3], a->ip[4], a->ip[5], a->ip[6], a->ip[7]);
-	else
-		snprintf(buf, n, "%u.%u.%u.0/24", a->ip[0], a->ip[1], a->ip[2]);
+	static const char hex[] = "0123456789abcdef";
+	char *o = buf;
+	if (a->family == 6) {
+		for (int i = 0; i < 8; i++) {
+			*o++ = hex[a->ip[i] >> 4];
+			*o++ = hex[a->ip[i] & 15];
+			if (i & 1)
+				*o++ = ':';
+		}
+		memcpy(o, ":/64", 5);
+		return (size_t)(o - buf) + 4;
+	}
+	struct ftpi_addr net = *a;
+	net.ip[3] = 0;
+	size_t n = ftpi_addr_format(&net, buf, 48);
+	memcpy(buf + n, "/24", 4);
+	return n + 3;
 }
 
 static void addr_text(const struct ftpi_addr *a, char *buf, size_t n)
@@ -398,25 +471,6 @@ static void parse_entry(const redisReply *h, struct ftpi__sh_answer *a, int *mat
 	}
 }
 
-static void xfer_args(const struct ftpi_xfer *x, const char **av, size_t *al, int *ac,
-		      char nb[3][24])
-{
-	snprintf(nb[0], 24, "%u", x->verb);
-	snprintf(nb[1], 24, "%u", x->state);
-	snprintf(nb[2], 24, "%u", x->status);
-	const char *f[] = {"xverb", "xstate", "xstatus"};
-	for (int i = 0; i < 3; i++) {
-		av[*ac] = f[i];
-		al[(*ac)++] = strlen(f[i]);
-		av[*ac] = nb[i];
-		al[(*ac)++] = strlen(nb[i]);
-	}
-	av[*ac] = "file";
-	al[(*ac)++] = 4;
-	av[*ac] = x->file;
-	al[(*ac)++] = x->file_len;
-}
-
 /* v in decimal at b (24 bytes), NUL-terminated; its length. */
 static size_t u64_text(char *b, uint64_t v)
 {
@@ -431,13 +485,88 @@ static size_t u64_text(char *b, uint64_t v)
 	return i;
 }
 
-/* A command of three or four words, without hiredis's format parser. */
+static void xfer_args(const struct ftpi_xfer *x, const char **av, size_t *al, int *ac,
+		      char nb[3][24])
+{
+	const char *f[] = {"xverb", "xstate", "xstatus"};
+	const unsigned v[] = {x->verb, x->state, x->status};
+	for (int i = 0; i < 3; i++) {
+		av[*ac] = f[i];
+		al[(*ac)++] = strlen(f[i]);
+		av[*ac] = nb[i];
+		al[(*ac)++] = u64_text(nb[i], v[i]);
+	}
+	av[*ac] = "file";
+	al[(*ac)++] = 4;
+	av[*ac] = x->file;
+	al[(*ac)++] = x->file_len;
+}
+
+/* ---- the pipeline's bytes ----
+ * Commands are written here in the Redis protocol (RESP: "*argc", then "$len" and the bytes of
+ * each argument) into one buffer, handed to hiredis whole (ob_send): hiredis's own formatter
+ * went through sdscatfmt for every argument, about 15,000 instructions a command, which was
+ * half of what --share cost. A full buffer is handed over early; the byte stream is the same. */
+#define OB_CAP (256u << 10)
+
+static void ob_send(struct ftpi__share *sh)
+{
+	if (sh->obn && sh->c)
+		redisAppendFormattedCommand(sh->c, sh->ob, sh->obn);
+	sh->obn = 0;
+}
+
+static void ob_raw(struct ftpi__share *sh, const char *p, size_t n)
+{
+	if (sh->obn + n > OB_CAP)
+		ob_send(sh);
+	if (n > OB_CAP) { /* (an argument longer than the buffer: straight to hiredis) */
+		if (sh->c)
+			redisAppendFormattedCommand(sh->c, p, n);
+		return;
+	}
+	memcpy(sh->ob + sh->obn, p, n);
+	sh->obn += n;
+}
+
+static void ob_len(struct ftpi__share *sh, char c, uint64_t v)
+{
+	char b[32];
+	b[0] = c;
+	size_t n = 1 + u64_text(b + 1, v);
+	b[n++] = '\r';
+	b[n++] = '\n';
+	ob_raw(sh, b, n);
+}
+
+static void ob_argv(struct ftpi__share *sh, int ac, const char **av, const size_t *al)
+{
+	ob_len(sh, '*', (uint64_t)ac);
+	for (int i = 0; i < ac; i++) {
+		ob_len(sh, '$', al[i]);
+		ob_raw(sh, av[i], al[i]);
+		ob_raw(sh, "\r\n", 2);
+	}
+}
+
+/* A command of up to six words (NULL ends them). */
+static void ob_cmd(struct ftpi__share *sh, const char *a0, const char *a1, const char *a2,
+		   const char *a3, const char *a4, const char *a5)
+{
+	const char *av[6] = {a0, a1, a2, a3, a4, a5};
+	size_t al[6];
+	int ac = 0;
+	while (ac < 6 && av[ac]) {
+		al[ac] = strlen(av[ac]);
+		ac++;
+	}
+	ob_argv(sh, ac, av, al);
+}
+
 static void app4(struct ftpi__share *sh, const char *c, const char *a, const char *b,
 		 const char *d)
 {
-	const char *av[4] = {c, a, b, d};
-	size_t al[4] = {strlen(c), strlen(a), strlen(b), d ? strlen(d) : 0};
-	redisAppendCommandArgv(sh->c, d ? 4 : 3, av, al);
+	ob_cmd(sh, c, a, b, d, NULL, NULL);
 }
 
 static void app3(struct ftpi__share *sh, const char *c, const char *a, const char *b)
@@ -449,7 +578,7 @@ static void app3(struct ftpi__share *sh, const char *c, const char *a, const cha
 static void upd_args(const struct req *q, const char **av, size_t *al, int *ac, char b[2][24])
 {
 	if (q->firm_us) {
-		snprintf(b[0], 24, "%llu", (unsigned long long)q->firm_us);
+		u64_text(b[0], q->firm_us);
 		av[*ac] = "firm";
 		al[(*ac)++] = 4;
 		av[*ac] = "1";
@@ -466,7 +595,7 @@ static void upd_args(const struct req *q, const char **av, size_t *al, int *ac, 
 		al[(*ac)++] = 1;
 	}
 	if (q->gone_us) {
-		snprintf(b[1], 24, "%llu", (unsigned long long)q->gone_us);
+		u64_text(b[1], q->gone_us);
 		av[*ac] = "gone_us";
 		al[(*ac)++] = 7;
 		av[*ac] = b[1];
@@ -478,8 +607,8 @@ static int app_pub(struct ftpi__share *sh, const struct req *q)
 {
 	const struct ftpi__sx_pub *p = &q->p;
 	char b[20][64], nb[3][24], ub[2][24];
-	const char *av[64];
-	size_t al[64];
+	const char *av[72];
+	size_t al[72];
 	int ac = 0, k = 0;
 	uint64_t deadline = (p->firm ? p->firm_us : p->created_us) + sh->timeout_expect;
 #define KV(name, v)                                                                                \
@@ -489,10 +618,48 @@ static int app_pub(struct ftpi__share *sh, const struct req *q)
 		av[ac] = b[k];                                                                     \
 		al[ac++] = u64_text(b[k++], (v));                                                  \
 	} while (0)
-	av[ac] = "HSET";
-	al[ac++] = 4;
+	/* indexed under the target's prefix, and where else the connection may go: the indexes
+	 * in the entry's own slot are the script's keys, the others are written apart (a script
+	 * touches one hash slot: Redis Cluster) */
+	struct ftpi_addr where[3];
+	int nw = 0;
+	where[nw++] = p->target.addr;
+	if (!p->active && p->has_reached)
+		where[nw++] = p->reached;
+	if (!p->active && !ftpi__addr_eq(&p->ssrv.addr, &p->target.addr))
+		where[nw++] = p->ssrv.addr;
+	if (p->active && p->bounce)
+		where[nw++] = p->scli.addr;
+	char tags[3][64], idx[3][FTPI__SH_KEY], tt[24], nk[4];
+	int local[3];
+	size_t tl[3];
+	int nlocal = 0;
+	for (int i = 0; i < nw; i++) {
+		tl[i] = tag_of(&where[i], tags[i]);
+		local[i] = i == 0; /* the entry's own prefix (and slot), another one, or -1: a repeat */
+		for (int j = 0; j < i; j++)
+			if (tl[i] == tl[j] && memcmp(tags[i], tags[j], tl[i]) == 0)
+				local[i] = -1;
+		snprintf(idx[i], sizeof idx[i], "ftpi:{%s}:idx:%u", tags[i], p->target.port);
+		nlocal += local[i] == 1;
+	}
+	u64_text(tt, ttl_s(sh));
+	u64_text(nk, (uint64_t)nlocal + 1);
+	av[ac] = "EVALSHA";
+	al[ac++] = 7;
+	av[ac] = sh->pub_sha;
+	al[ac++] = 40;
+	av[ac] = nk;
+	al[ac++] = strlen(nk);
 	av[ac] = q->key;
 	al[ac++] = strlen(q->key);
+	for (int i = 0; i < nw; i++)
+		if (local[i] == 1) {
+			av[ac] = idx[i];
+			al[ac++] = strlen(idx[i]);
+		}
+	av[ac] = tt;
+	al[ac++] = strlen(tt);
 	KV("sid", p->session_id);
 	av[ac] = "sensor";
 	al[ac++] = 6;
@@ -541,36 +708,13 @@ static int app_pub(struct ftpi__share *sh, const struct req *q)
 	if (q->has_x)
 		xfer_args(&q->x, av, al, &ac, nb);
 	upd_args(q, av, al, &ac, ub); /* updates folded in (fold_updates) */
-	uint64_t ttl = ttl_s(sh);
-	int n = 0;
-	redisAppendCommandArgv(sh->c, ac, av, al);
-	n++;
-	char tt[24];
-	u64_text(tt, ttl);
-	app3(sh, "EXPIRE", q->key, tt);
-	n++;
-	/* indexed under the target's prefix, and where else the connection may go */
-	struct ftpi_addr where[3];
-	int nw = 0;
-	where[nw++] = p->target.addr;
-	if (!p->active && p->has_reached)
-		where[nw++] = p->reached;
-	if (!p->active && !ftpi__addr_eq(&p->ssrv.addr, &p->target.addr))
-		where[nw++] = p->ssrv.addr;
-	if (p->active && p->bounce)
-		where[nw++] = p->scli.addr;
-	char tags[3][64];
+	int n = 1;
+	ob_argv(sh, ac, av, al);
 	for (int i = 0; i < nw; i++) {
-		tag_of(&where[i], tags[i], sizeof tags[i]);
-		int dup = 0;
-		for (int j = 0; j < i; j++)
-			dup |= strcmp(tags[i], tags[j]) == 0;
-		if (dup)
+		if (local[i] != 0)
 			continue;
-		char idx[FTPI__SH_KEY];
-		snprintf(idx, sizeof idx, "ftpi:{%s}:idx:%u", tags[i], p->target.port);
-		app3(sh, "SADD", idx, q->key);
-		app3(sh, "EXPIRE", idx, tt);
+		app3(sh, "SADD", idx[i], q->key);
+		app3(sh, "EXPIRE", idx[i], tt);
 		n += 2;
 	}
 	return n;
@@ -591,7 +735,7 @@ static int app_upd(struct ftpi__share *sh, const struct req *q)
 		xfer_args(&q->x, av, al, &ac, nb);
 	if (ac == 2)
 		return 0;
-	redisAppendCommandArgv(sh->c, ac, av, al);
+	ob_argv(sh, ac, av, al);
 	return 1;
 }
 
@@ -648,26 +792,6 @@ static int others_behind(const struct ftpi__share *sh, const redisReply *w, uint
 	return others == 0;
 }
 
-/* KEYS: the index, the progress hash; ARGV: the connection's time, the expectations' lifetime
- * (µs of capture time). Only entries that may be the connection's come back, at most 32: not
- * announced after it, not let go before it, not expired (entries gone from Redis leave the
- * index). */
-static const char *LOOKUP_LUA =
-	"local now, life, out = tonumber(ARGV[1]), tonumber(ARGV[2]), {} "
-	"for _, k in ipairs(redis.call('SMEMBERS', KEYS[1])) do "
-	"  local m = redis.call('HMGET', k, 'created_us', 'gone_us', 'firm_us') "
-	"  if not m[1] then redis.call('SREM', KEYS[1], k) "
-	"  else "
-	"    local c, g, f = tonumber(m[1]), tonumber(m[2] or '0'), tonumber(m[3] or '0') "
-	"    local t0 = (f > 0) and f or c "
-	"    if c <= now and (g == 0 or g >= now) and (now <= t0 or now - t0 < life) "
-	"       and #out < 32 then "
-	"      out[#out + 1] = {k, redis.call('EXISTS', k .. ':claim'), redis.call('HGETALL', k)} "
-	"    end "
-	"  end "
-	"end "
-	"return {redis.call('HGETALL', KEYS[2]), out}";
-
 static void answer(struct ftpi__share *sh, unsigned me, const struct ftpi__sh_answer *a)
 {
 	struct aring *r = &sh->ar[me];
@@ -690,28 +814,81 @@ struct cand {
 static void append_lookup(struct ftpi__share *sh, const struct req *q)
 {
 	char tag[64], idx[FTPI__SH_KEY];
-	tag_of(&q->srv.addr, tag, sizeof tag);
+	tag_of(&q->srv.addr, tag);
 	snprintf(idx, sizeof idx, "ftpi:{%s}:idx:%u", tag, q->srv.port);
+	char now[24], life[24];
+	u64_text(now, q->now_us);
+	u64_text(life, q->max_age_us);
 	atomic_fetch_add(&sh->lookups, 1);
-	redisAppendCommand(sh->c, "EVAL %s 2 %s ftpi:{wm}:progress %llu %llu", LOOKUP_LUA, idx,
-			   (unsigned long long)q->now_us, (unsigned long long)q->max_age_us);
+	ob_cmd(sh, "EVALSHA", sh->lookup_sha, "1", idx, now, life);
+}
+
+/* An entry a lookup may take: its key, whether it is claimed, its fields (flat HGETALL). */
+struct ent {
+	const char *key;
+	int claimed;
+	const redisReply *h;
+};
+
+/* The script's reply (r) as entries; an entry of another slot (only its key came back) is read
+ * here, with HGETALL and EXISTS of its claim (one key each), its replies kept in own[] for the
+ * caller to free. The count of entries; -1 when the connection failed. */
+static int lookup_entries(struct ftpi__share *sh, const redisReply *r, struct ent *es,
+			  redisReply **own, size_t max)
+{
+	size_t n = 0, nf = 0;
+	for (size_t i = 0; r->type == REDIS_REPLY_ARRAY && i < r->elements && n < max; i++) {
+		const redisReply *e = r->element[i];
+		if (e->type != REDIS_REPLY_ARRAY || e->elements < 1 ||
+		    e->element[0]->type != REDIS_REPLY_STRING)
+			continue;
+		es[n].key = e->element[0]->str;
+		es[n].h = NULL;
+		es[n].claimed = 0;
+		if (e->elements == 3 && e->element[2]->type == REDIS_REPLY_ARRAY) {
+			es[n].claimed = e->element[1]->type == REDIS_REPLY_INTEGER &&
+					e->element[1]->integer;
+			es[n++].h = e->element[2];
+		} else if (e->elements == 1 && sh->c) {
+			char ck[FTPI__SH_KEY + 8];
+			snprintf(ck, sizeof ck, "%s:claim", es[n].key);
+			app3(sh, "HGETALL", es[n].key, NULL);
+			app3(sh, "EXISTS", ck, NULL);
+			n++;
+			nf++;
+		}
+	}
+	ob_send(sh);
+	for (size_t i = 0, k = 0; i < n && nf; i++) {
+		if (es[i].h)
+			continue;
+		for (int j = 0; j < 2; j++) {
+			redisReply *x = NULL;
+			if (sh->c == NULL || redisGetReply(sh->c, (void **)&x) != REDIS_OK)
+				x = NULL;
+			if (reply_bad(sh, x, "lookup"))
+				return -1;
+			own[k++] = x;
+		}
+		es[i].h = own[k - 2];
+		es[i].claimed = own[k - 1]->type == REDIS_REPLY_INTEGER && own[k - 1]->integer;
+	}
+	return (int)n;
 }
 
 /* The entries of a lookup's reply (r) that could be the connection's expectation, best first
  * (score, then the newest): at most max of them in cs; their count. */
 static size_t lookup_candidates(const struct ftpi__share *sh, const struct req *q,
-				const redisReply *r, struct cand *cs, size_t max)
+				const struct ent *es, size_t ne, struct cand *cs, size_t max)
 {
 	size_t nc = 0;
 	struct ftpi__sh_answer t;
-	for (size_t i = 0; r->type == REDIS_REPLY_ARRAY && i < r->elements && nc < max; i++) {
-		redisReply *e = r->element[i];
-		if (e->type != REDIS_REPLY_ARRAY || e->elements != 3 ||
-		    e->element[2]->type != REDIS_REPLY_ARRAY)
-			continue;
+	for (size_t i = 0; i < ne && nc < max; i++) {
+		if (es[i].h->type != REDIS_REPLY_ARRAY || es[i].h->elements == 0)
+			continue; /* (expired) */
 		int matched;
 		uint64_t gone_us;
-		parse_entry(e->element[2], &t, &matched, &gone_us);
+		parse_entry(es[i].h, &t, &matched, &gone_us);
 		/* ours: the engine's table has it (gone only means "no more updates": a sensor far
 		 * ahead in its capture may let go before another reaches the connection) */
 		if (strcmp(t.sensor, sh->sensor) == 0 || t.p.target.port != q->srv.port)
@@ -728,8 +905,7 @@ static size_t lookup_candidates(const struct ftpi__share *sh, const struct req *
 		struct ftpi__fit f = ftpi__fit_conn(&v, &q->cli, &q->srv);
 		if (f.score < 0)
 			continue;
-		int claimed = e->element[1]->type == REDIS_REPLY_INTEGER && e->element[1]->integer;
-		f.score += (claimed || matched ? 0 : 4) + (t.p.firm ? 2 : 0);
+		f.score += (es[i].claimed || matched ? 0 : 4) + (t.p.firm ? 2 : 0);
 		cs[nc].score = f.score;
 		cs[nc].created = t.p.created_us;
 		cs[nc].i = i;
@@ -751,37 +927,39 @@ static size_t lookup_candidates(const struct ftpi__share *sh, const struct req *
 /* The lookup's answer from its EVAL reply (top, freed here; NULL: the call failed): the best
  * entry, claimed. */
 static void lookup_reply(struct ftpi__share *sh, const struct req *q, struct ftpi__sh_answer *a,
-			 redisReply *top)
+			 const redisReply *prog, redisReply *top)
 {
+	struct ent es[64];
+	redisReply *own[128];
+	memset(own, 0, sizeof own);
 	if (reply_bad(sh, top, "lookup")) {
 		a->result = FTPI__SHA_ERROR;
 		return;
 	}
-	if (top->type != REDIS_REPLY_ARRAY || top->elements != 2) {
+	int ne = top->type == REDIS_REPLY_ARRAY ? lookup_entries(sh, top, es, own, 64) : -1;
+	if (ne < 0) {
+		for (size_t i = 0; i < 128 && own[i]; i++)
+			freeReplyObject(own[i]);
 		freeReplyObject(top);
 		a->result = FTPI__SHA_ERROR;
 		return;
 	}
 	/* a sensor not this far yet may still publish this connection's expectation */
-	int behind = others_behind(sh, top->element[0], q->now_us);
-	const redisReply *r = top->element[1];
+	int behind = others_behind(sh, prog, q->now_us);
 	struct cand cs[16];
-	size_t nc = lookup_candidates(sh, q, r, cs, sizeof cs / sizeof *cs);
+	size_t nc = lookup_candidates(sh, q, es, (size_t)ne, cs, sizeof cs / sizeof *cs);
 	a->result = FTPI__SHA_NONE;
-	if (behind && !q->final) {
-		freeReplyObject(top);
-		return; /* not yet: asked again */
-	}
+	if (behind && !q->final)
+		goto done; /* not yet: asked again */
 	a->decided = 1;
 	if (nc && sh->c == NULL) { /* an earlier lookup of the batch lost the connection */
 		a->result = FTPI__SHA_ERROR;
 		a->decided = 0;
-		freeReplyObject(top);
-		return;
+		goto done;
 	}
 	for (size_t k = 0; k < nc && k < 4; k++) {
-		redisReply *e = r->element[cs[k].i];
-		const char *key = e->element[0]->str;
+		const struct ent *e = &es[cs[k].i];
+		const char *key = e->key;
 		char ck[FTPI__SH_KEY + 8];
 		snprintf(ck, sizeof ck, "%s:claim", key);
 		redisReply *w = redisCommand(sh->c, "HSETNX %s by %s", ck, sh->sensor);
@@ -797,7 +975,7 @@ static void lookup_reply(struct ftpi__share *sh, const struct req *q, struct ftp
 		}
 		int matched;
 		uint64_t gone_us;
-		parse_entry(e->element[2], a, &matched, &gone_us);
+		parse_entry(e->h, a, &matched, &gone_us);
 		snprintf(a->key, sizeof a->key, "%s", key);
 		memset(&a->c, 0, sizeof a->c);
 		a->c.cli = q->cli;
@@ -827,22 +1005,18 @@ static void lookup_reply(struct ftpi__share *sh, const struct req *q, struct ftp
 		a->result = FTPI__SHA_FOUND;
 		break;
 	}
-	freeReplyObject(top); /* the claim's failures never free the lookup's reply */
+done: /* the claim's failures never free the lookup's replies */
+	for (size_t i = 0; i < 128 && own[i]; i++)
+		freeReplyObject(own[i]);
+	freeReplyObject(top);
 }
 
-/* A claim check from its replies: the progress hash (w), read before the claim (r), so a
- * claimant past t had claimed by then. Both are freed here; NULL: the call failed. */
+/* A claim check from its reply (r, freed here; NULL: the call failed) and the batch's progress
+ * hash (prog), read before the claim, so a claimant past t had claimed by then. */
 static void check_reply(struct ftpi__share *sh, const struct req *q, struct ftpi__sh_answer *a,
-			redisReply *w, redisReply *r)
+			const redisReply *prog, redisReply *r)
 {
-	if (reply_bad(sh, w, "check")) {
-		if (r)
-			freeReplyObject(r);
-		a->result = FTPI__SHA_ERROR;
-		return;
-	}
-	a->decided = q->final || !others_behind(sh, w, q->now_us);
-	freeReplyObject(w);
+	a->decided = q->final || !others_behind(sh, prog, q->now_us);
 	if (reply_bad(sh, r, "check")) {
 		a->result = FTPI__SHA_ERROR;
 		return;
@@ -924,7 +1098,7 @@ static int app_xadd(struct ftpi__share *sh, const struct req *q)
 	for (int i = 0; i < 7; i++)
 		al[i] = strlen(av[i]);
 	al[7] = q->len;
-	redisAppendCommandArgv(sh->c, 8, av, al);
+	ob_argv(sh, 8, av, al);
 	return 1;
 }
 
@@ -992,10 +1166,11 @@ static void fold_updates(struct req *b, uint32_t nb)
 static void run_batch(struct ftpi__share *sh, struct req *b, uint32_t nb)
 {
 	uint8_t ncmd[BATCH];
-	redisReply *rep[2 * BATCH];
+	redisReply *rep[BATCH], *prog = NULL;
 	struct ftpi__sh_answer a;
 	char ck[FTPI__SH_KEY + 8];
 	int up = ensure_conn(sh) == 0;
+	uint32_t prog_i = UINT32_MAX; /* the request before which the progress hash is read */
 	fold_updates(b, nb);
 	for (uint32_t i = 0; i < nb; i++) {
 		const struct req *q = &b[i];
@@ -1003,6 +1178,11 @@ static void run_batch(struct ftpi__share *sh, struct req *b, uint32_t nb)
 		if (!up) {
 			ncmd[i] = 0;
 			continue;
+		}
+		if (prog_i == UINT32_MAX && (q->type == R_LOOKUP || q->type == R_CHECK)) {
+			/* once per batch, before every read that decides by it */
+			app3(sh, "HGETALL", "ftpi:{wm}:progress", NULL);
+			prog_i = i;
 		}
 		switch (q->type) {
 		case R_NONE: break;
@@ -1016,21 +1196,27 @@ static void run_batch(struct ftpi__share *sh, struct req *b, uint32_t nb)
 			break;
 		case R_CHECK:
 			snprintf(ck, sizeof ck, "%s:claim", q->key);
-			redisAppendCommand(sh->c, "HGETALL ftpi:{wm}:progress");
-			redisAppendCommand(sh->c, "HGETALL %s", ck);
-			n = 2;
+			app3(sh, "HGETALL", ck, NULL);
+			n = 1;
 			break;
 		default: /* R_XFER */
-			redisAppendCommand(sh->c, "HGETALL %s", q->key);
+			app3(sh, "HGETALL", q->key, NULL);
 			n = 1;
 			break;
 		}
 		ncmd[i] = (uint8_t)n;
 	}
+	ob_send(sh);
 	uint32_t k = 0;
 	for (uint32_t i = 0; i < nb; i++) {
 		const struct req *q = &b[i];
 		int rd = is_read(q), ok = 1;
+		if (i == prog_i) {
+			if (sh->c == NULL || redisGetReply(sh->c, (void **)&prog) != REDIS_OK)
+				prog = NULL;
+			if (reply_bad(sh, prog, "progress"))
+				prog = NULL;
+		}
 		if (q->type == R_NONE)
 			continue;
 		if (!rd && (!up || sh->c == NULL)) { /* not sent, or lost with the connection */
@@ -1064,15 +1250,16 @@ static void run_batch(struct ftpi__share *sh, struct req *b, uint32_t nb)
 		if (!up) {
 			atomic_fetch_add(&sh->errors, 1); /* not sent: Redis unreachable */
 		} else if (q->type == R_LOOKUP) {
-			lookup_reply(sh, q, &a, rep[k++]);
+			lookup_reply(sh, q, &a, prog, rep[k++]);
 		} else if (q->type == R_CHECK) {
-			check_reply(sh, q, &a, rep[k], rep[k + 1]);
-			k += 2;
+			check_reply(sh, q, &a, prog, rep[k++]);
 		} else {
 			xfer_reply(sh, &a, rep[k++]);
 		}
 		answer(sh, q->me, &a);
 	}
+	if (prog)
+		freeReplyObject(prog);
 }
 
 static void *io_main(void *arg)
@@ -1130,11 +1317,14 @@ static int push(struct ftpi__share *sh, const struct req *q)
 	pthread_mutex_lock(&sh->lock);
 	if (sh->qn < sh->qcap) {
 		sh->q[(sh->qhead + sh->qn) % sh->qcap] = *q;
-		/* The thread waits only on an empty ring, at most 20 ms. A request with an answer
-		 * wakes it at once; writes only once there are enough of them for a batch worth a
-		 * round trip (waking it for each one made batches of a few requests, each a write
-		 * and a read on the socket and two context switches). */
-		if (++sh->qn == WAKE_AT || is_read(q))
+		/* The thread waits only on an empty ring, at most 20 ms, and is woken only once
+		 * there are enough requests for a batch worth a round trip: waking it for each
+		 * request with an answer made batches of a few requests, each a write and a read on
+		 * the socket and two context switches (2,000 batches on the bench corpus, most of
+		 * what --share cost). An answer is then up to 20 ms late (wall time): engines hold
+		 * what waits for it (pending flows count as usual), and the end of input kicks the
+		 * thread (ftpi__share_kick). */
+		if (++sh->qn == WAKE_AT)
 			pthread_cond_signal(&sh->cv);
 		ok = 1;
 	}
@@ -1204,7 +1394,8 @@ struct ftpi__share *ftpi__share_new(const struct ftpi_share_config *sc, unsigned
 	sh->q = calloc(sh->qcap, sizeof *sh->q);
 	sh->ar = calloc(engines, sizeof *sh->ar);
 	sh->batch = calloc(BATCH, sizeof *sh->batch);
-	if (sh->batch == NULL)
+	sh->ob = malloc(OB_CAP);
+	if (sh->batch == NULL || sh->ob == NULL)
 		goto nomem;
 	if (stream_maxlen == 0)
 		sh->progress = calloc(engines, sizeof *sh->progress);
@@ -1233,6 +1424,7 @@ nomem:
 			free(sh->ar[i].a);
 	free(sh->ar);
 	free(sh->batch);
+	free(sh->ob);
 	free((void *)sh->progress);
 	free(sh->q);
 	free(sh);
@@ -1264,6 +1456,7 @@ void ftpi__share_free(struct ftpi__share *sh)
 	pthread_cond_destroy(&sh->idle);
 	free((void *)sh->progress);
 	free(sh->batch);
+	free(sh->ob);
 	free(sh->ar);
 	free(sh->q);
 	free(sh);
@@ -1314,10 +1507,23 @@ void ftpi__share_count_withheld(struct ftpi__share *sh, int claimed)
 void ftpi__share_key(const struct ftpi__share *sh, const struct ftpi_endpoint *target,
 		     uint64_t sid, uint32_t seq, char key[FTPI__SH_KEY])
 {
-	char tag[64];
-	tag_of(&target->addr, tag, sizeof tag);
-	snprintf(key, FTPI__SH_KEY, "ftpi:{%s}:exp:%u:%s:%llu:%u", tag, target->port, sh->sensor,
-		 (unsigned long long)sid, seq);
+	/* ftpi:{TAG}:exp:PORT:SENSOR:SID:SEQ, by hand (on the packet path): at most 6 + 48 + 5 +
+	 * 5 + 48 + 20 + 10 + 6 bytes, under FTPI__SH_KEY */
+	char *o = key;
+	memcpy(o, "ftpi:{", 6);
+	o += 6;
+	o += tag_of(&target->addr, o);
+	memcpy(o, "}:exp:", 6);
+	o += 6;
+	o += u64_text(o, target->port);
+	*o++ = ':';
+	size_t n = strlen(sh->sensor);
+	memcpy(o, sh->sensor, n);
+	o += n;
+	*o++ = ':';
+	o += u64_text(o, sid);
+	*o++ = ':';
+	u64_text(o, seq);
 }
 
 uint32_t ftpi__share_publish(struct ftpi__share *sh, const struct ftpi__sx_pub *p,
@@ -1459,6 +1665,14 @@ void ftpi__share_add_line(struct ftpi__share *sh, const char *line, size_t len)
 	pthread_mutex_unlock(&sh->lock);
 	if (!ok)
 		atomic_fetch_add(&sh->stream_dropped, 1);
+}
+
+void ftpi__share_kick(struct ftpi__share *sh)
+{
+	pthread_mutex_lock(&sh->lock);
+	if (sh->qn)
+		pthread_cond_signal(&sh->cv);
+	pthread_mutex_unlock(&sh->lock);
 }
 
 void ftpi__share_drain(struct ftpi__share *sh, uint64_t wait_us)
@@ -1610,6 +1824,10 @@ void ftpi__share_add_line(struct ftpi__share *sh, const char *line, size_t len)
 	(void)sh;
 	(void)line;
 	(void)len;
+}
+void ftpi__share_kick(struct ftpi__share *sh)
+{
+	(void)sh;
 }
 void ftpi__share_drain(struct ftpi__share *sh, uint64_t wait_us)
 {

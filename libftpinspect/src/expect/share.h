@@ -75,6 +75,9 @@ int ftpi__share_xfer(struct ftpi__share *sh, unsigned me, uint32_t ticket, const
 /* Notes on our claim: "answered" (SYN-ACK seen) or "clear" (first payload not TLS). */
 void ftpi__share_note(struct ftpi__share *sh, const char *key, const char *field);
 
+/* Wakes the I/O thread for what is queued (it otherwise waits for a batch's worth or 20 ms):
+ * for an engine that has nothing left to do but wait for answers. */
+void ftpi__share_kick(struct ftpi__share *sh);
 /* Takes one answer for engine me; 1 when *a was filled. */
 int ftpi__share_poll(struct ftpi__share *sh, unsigned me, struct ftpi__sh_answer *a);
 /* Requests of engine me whose answers have not been taken yet. */
