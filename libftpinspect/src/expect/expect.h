@@ -116,6 +116,7 @@ struct ftpi__expect_tab {
 	uint32_t sh_cap, sh_used, sh_free;
 	uint64_t sh_next_due;           /* wall clock of the next retry, 0 = none */
 	uint64_t sh_hold_us;            /* oldest connection still looked up (capture time) */
+	uint32_t sh_tick;               /* packets since the clock was last read for retries */
 	struct ftpi_session *waiting;   /* sessions that may hold closed dconns waiting for a reply */
 };
 

@@ -502,6 +502,15 @@ static void xfer_args(const struct ftpi_xfer *x, const char **av, size_t *al, in
 	al[(*ac)++] = x->file_len;
 }
 
+/* ftpi:{TAG}:idx:PORT (buf: FTPI__SH_KEY bytes), by hand. */
+static void idx_key(char *buf, const char *tag, size_t tl, uint16_t port)
+{
+	memcpy(buf, "ftpi:{", 6);
+	memcpy(buf + 6, tag, tl);
+	memcpy(buf + 6 + tl, "}:idx:", 6);
+	u64_text(buf + 12 + tl, port);
+}
+
 /* ---- the pipeline's bytes ----
  * Commands are written here in the Redis protocol (RESP: "*argc", then "$len" and the bytes of
  * each argument) into one buffer, handed to hiredis whole (ob_send): hiredis's own formatter
@@ -640,7 +649,7 @@ static int app_pub(struct ftpi__share *sh, const struct req *q)
 		for (int j = 0; j < i; j++)
 			if (tl[i] == tl[j] && memcmp(tags[i], tags[j], tl[i]) == 0)
 				local[i] = -1;
-		snprintf(idx[i], sizeof idx[i], "ftpi:{%s}:idx:%u", tags[i], p->target.port);
+		idx_key(idx[i], tags[i], tl[i], p->target.port);
 		nlocal += local[i] == 1;
 	}
 	u64_text(tt, ttl_s(sh));
@@ -814,8 +823,7 @@ struct cand {
 static void append_lookup(struct ftpi__share *sh, const struct req *q)
 {
 	char tag[64], idx[FTPI__SH_KEY];
-	tag_of(&q->srv.addr, tag);
-	snprintf(idx, sizeof idx, "ftpi:{%s}:idx:%u", tag, q->srv.port);
+	idx_key(idx, tag, tag_of(&q->srv.addr, tag), q->srv.port);
 	char now[24], life[24];
 	u64_text(now, q->now_us);
 	u64_text(life, q->max_age_us);
@@ -1544,13 +1552,21 @@ uint32_t ftpi__share_publish(struct ftpi__share *sh, const struct ftpi__sx_pub *
 	return push(sh, &q) == 0 ? seq : 0;
 }
 
+/* A key of ours into a request (snprintf was most of an update's cost). */
+static void key_copy(char *dst, const char *key)
+{
+	size_t n = strnlen(key, FTPI__SH_KEY - 1);
+	memcpy(dst, key, n);
+	dst[n] = 0;
+}
+
 void ftpi__share_update(struct ftpi__share *sh, const char *key, uint64_t firm_us, int matched,
 			const struct ftpi_xfer *x, uint64_t gone_us)
 {
 	struct req q;
 	memset(&q, 0, sizeof q);
 	q.type = R_UPD;
-	snprintf(q.key, sizeof q.key, "%s", key);
+	key_copy(q.key, key);
 	q.firm_us = firm_us;
 	q.matched = (uint8_t)matched;
 	q.gone_us = gone_us;
@@ -1576,7 +1592,7 @@ int ftpi__share_check(struct ftpi__share *sh, unsigned me, uint32_t ticket, cons
 	q.final = (uint8_t)final;
 	q.me = (uint16_t)me;
 	q.ticket = ticket;
-	snprintf(q.key, sizeof q.key, "%s", key);
+	key_copy(q.key, key);
 	return push_answered(sh, me, &q);
 }
 
@@ -1604,7 +1620,7 @@ int ftpi__share_xfer(struct ftpi__share *sh, unsigned me, uint32_t ticket, const
 	q.type = R_XFER;
 	q.me = (uint16_t)me;
 	q.ticket = ticket;
-	snprintf(q.key, sizeof q.key, "%s", key);
+	key_copy(q.key, key);
 	return push_answered(sh, me, &q);
 }
 
@@ -1613,7 +1629,7 @@ void ftpi__share_note(struct ftpi__share *sh, const char *key, const char *field
 	struct req q;
 	memset(&q, 0, sizeof q);
 	q.type = R_NOTE;
-	snprintf(q.key, sizeof q.key, "%s", key);
+	key_copy(q.key, key);
 	snprintf(q.field, sizeof q.field, "%s", field);
 	push(sh, &q);
 }
@@ -1641,6 +1657,11 @@ int ftpi__share_poll(struct ftpi__share *sh, unsigned me, struct ftpi__sh_answer
 uint32_t ftpi__share_outstanding(struct ftpi__share *sh, unsigned me)
 {
 	return atomic_load_explicit(&sh->ar[me].outstanding, memory_order_relaxed);
+}
+
+int ftpi__share_ready(struct ftpi__share *sh, unsigned me)
+{
+	return atomic_load_explicit(&sh->ar[me].ready, memory_order_acquire) != 0;
 }
 
 void ftpi__share_add_line(struct ftpi__share *sh, const char *line, size_t len)
@@ -1814,6 +1835,12 @@ int ftpi__share_poll(struct ftpi__share *sh, unsigned me, struct ftpi__sh_answer
 	return 0;
 }
 uint32_t ftpi__share_outstanding(struct ftpi__share *sh, unsigned me)
+{
+	(void)sh;
+	(void)me;
+	return 0;
+}
+int ftpi__share_ready(struct ftpi__share *sh, unsigned me)
 {
 	(void)sh;
 	(void)me;

@@ -80,6 +80,8 @@ void ftpi__share_note(struct ftpi__share *sh, const char *key, const char *field
 void ftpi__share_kick(struct ftpi__share *sh);
 /* Takes one answer for engine me; 1 when *a was filled. */
 int ftpi__share_poll(struct ftpi__share *sh, unsigned me, struct ftpi__sh_answer *a);
+/* Whether answers wait for engine me (one atomic load). */
+int ftpi__share_ready(struct ftpi__share *sh, unsigned me);
 /* Requests of engine me whose answers have not been taken yet. */
 uint32_t ftpi__share_outstanding(struct ftpi__share *sh, unsigned me);
 
