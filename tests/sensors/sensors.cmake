@@ -19,6 +19,7 @@ set(_sens_tests
   "split.lb_no_persistence_server_side:split:3:vsftpd_lb_no_persistence_server_side"
   "split.plain_passive:split:4:vsftpd_plain_passive"
   "split.active_port:split:5:vsftpd_active_port"
+  "split.nat_pasv_address:split:10:vsftpd_nat_pasv_address"
   "faults:faults:6:vsftpd_data_from_other_ip"
   "faults.workers:faults-workers:9:vsftpd_data_from_other_ip"
   "stream:stream:7:vsftpd_plain_passive")
@@ -27,6 +28,18 @@ add_test(NAME sensors.solo
     $<TARGET_FILE:ftpinspect> ${_sens_state} 8 ${PROJECT_SOURCE_DIR}/captures)
 set_tests_properties(sensors.solo PROPERTIES FIXTURES_REQUIRED ftpi_redis
   LABELS sensors SKIP_RETURN_CODE 77 TIMEOUT 300)
+# Redis Cluster: every command and script on one hash slot (a private redis-server, MONITOR)
+set(_slot_caps "")
+foreach(c vsftpd_data_from_other_ip vsftpd_lb_no_persistence_server_side vsftpd_nat_pasv_address
+    vsftpd_bounce_port vsftpd_active_port vsftpd_ipv6)
+  list(APPEND _slot_caps ${PROJECT_SOURCE_DIR}/captures/${c}.pcap)
+endforeach()
+string(REPLACE ";" "," _slot_caps "${_slot_caps}")
+add_test(NAME sensors.cluster_slots
+  COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_LIST_DIR}/share_test.py slots
+    $<TARGET_FILE:ftpinspect> ${_sens_state} 0 ${_slot_caps})
+set_tests_properties(sensors.cluster_slots PROPERTIES FIXTURES_REQUIRED ftpi_redis
+  LABELS sensors SKIP_RETURN_CODE 77 TIMEOUT 180)
 foreach(t ${_sens_tests})
   string(REPLACE ":" ";" f ${t})
   list(GET f 0 name)

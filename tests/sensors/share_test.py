@@ -12,11 +12,14 @@ ctest fixture started (redis_fixture.sh; its port in STATE/port).
       password, the counters
   faults-workers ...                  the same with --workers 2 (two engines, one I/O thread)
   stream FTPINSPECT STATE DB CAPTURE  --events-to: XRANGE gives back stdout's lines
+  slots FTPINSPECT STATE DB CAP1,CAP2 Redis Cluster: every command and every script (with the
+      commands it runs, seen with MONITOR) touches the keys of one hash slot
   solo FTPINSPECT STATE DB CAPDIR     one sensor with --share on every lab capture: the data
       events and findings it gives alone
 Exit 77 (skipped) when the fixture found no redis-server."""
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -343,8 +346,110 @@ def solo(exe, state, db, capdir):
     return 1 if fails else 0
 
 
+def crc16(data):
+    """CRC16-CCITT (XModem), what Redis Cluster hashes keys with."""
+    crc = 0
+    for b in data:
+        crc ^= b << 8
+        for _ in range(8):
+            crc = ((crc << 1) ^ 0x1021) if crc & 0x8000 else crc << 1
+            crc &= 0xFFFF
+    return crc
+
+
+def key_slot(key):
+    k = key.encode()
+    s = k.find(b"{")
+    if s >= 0:
+        e = k.find(b"}", s + 1)
+        if e > s + 1:
+            k = k[s + 1:e]
+    return crc16(k) % 16384
+
+
+SINGLE_KEY = {"HSET", "HSETNX", "HGETALL", "HMGET", "EXPIRE", "SADD", "SREM", "SMEMBERS",
+              "EXISTS", "DEL", "XADD"}
+
+
+def slots(exe, state, db, caps):
+    """Redis Cluster: every command the sensors send, and every script with the commands it
+    runs, touches the keys of one hash slot (MONITOR during the split runs of the captures)."""
+    if os.path.exists(os.path.join(state, "skip")):
+        fixture(state)  # (skips, saying why)
+    assert key_slot("123456789") == crc16(b"123456789") % 16384 and crc16(b"123456789") == 0x31C3
+    fails = calls = scripts = 0
+    with tempfile.TemporaryDirectory() as tmp:
+        rs, rp = private_redis(tmp)
+        mon_path = os.path.join(tmp, "monitor.txt")
+        try:
+            with open(mon_path, "w") as mf:
+                mon = subprocess.Popen(["redis-cli", "-p", str(rp), "MONITOR"], stdout=mf)
+                time.sleep(0.3)
+                url = "redis://127.0.0.1:%d" % rp
+                for cap in caps.split(","):
+                    ctl, dat = os.path.join(tmp, "ctl.pcap"), os.path.join(tmp, "dat.pcap")
+                    for out, flt in ((ctl, "tcp port 21"), (dat, "not tcp port 21")):
+                        subprocess.run(["tcpdump", "-r", cap, "-w", out, flt], check=True,
+                                       capture_output=True)
+                    base = ["--format", "json", "-q", "--share-wait", "1", "--share", url]
+                    pa = run(exe, ["-r", ctl, "--sensor", "a"] + base)
+                    pb = run(exe, ["-r", dat, "--sensor", "b"] + base)
+                    pa.communicate(timeout=60)
+                    pb.communicate(timeout=60)
+                time.sleep(0.3)
+                mon.terminate()
+                mon.wait()
+        finally:
+            rs.terminate()
+            rs.wait()
+        group = None  # (declared keys, keys the script's commands touched)
+
+        def close(g):
+            nonlocal fails, scripts
+            if g is None:
+                return
+            scripts += 1
+            sl = {key_slot(k) for k in g[0] + g[1]}
+            if len(sl) > 1:
+                fails += 1
+                print("FAIL script over %d slots: declared %s, touched %s" %
+                      (len(sl), g[0], sorted(set(g[1]))))
+        for line in open(mon_path):
+            m = re.match(r'^[\d.]+ \[(\d+) ([^\]]+)\] (.*)$', line.strip())
+            if not m:
+                continue
+            args = [a.encode().decode("unicode_escape") for a in
+                    re.findall(r'"((?:[^"\\]|\\.)*)"', m.group(3))]
+            if not args:
+                continue
+            cmd = args[0].upper()
+            if m.group(2) == "lua":
+                if group is not None and len(args) > 1:
+                    group[1].append(args[1])
+                continue
+            close(group)
+            group = None
+            if cmd in ("EVAL", "EVALSHA"):
+                n = int(args[2])
+                group = (args[3:3 + n], [])
+                calls += 1
+            elif cmd in SINGLE_KEY:
+                calls += 1
+            elif cmd in ("AUTH", "SELECT", "PING", "SCRIPT", "MONITOR", "HELLO", "CLIENT",
+                         "COMMAND", "FLUSHDB", "KEYS"):
+                pass
+            else:
+                fails += 1
+                print("FAIL: a command the test does not know the keys of:", args[:3])
+        close(group)
+    ok = fails == 0 and scripts > 0
+    print("%s slots: %d calls, %d scripts, each on one hash slot" %
+          ("ok" if ok else "FAIL", calls, scripts))
+    return 0 if ok else 1
+
+
 if __name__ == "__main__":
     cmd, exe, state, db, cap = sys.argv[1:6]
-    sys.exit({"split": split, "faults": faults, "stream": stream, "solo": solo,
+    sys.exit({"split": split, "faults": faults, "stream": stream, "solo": solo, "slots": slots,
               "faults-workers": lambda *a: faults(*a, extra=("--workers", "2"))}[cmd](
                   exe, state, int(db), cap))
