@@ -482,11 +482,8 @@ void ftpi__dconn_xfer_update(struct ftpi__expect_tab *xt, struct ftpi_session *s
 	for (struct ftpi_expect *x = s->expects; x; x = x->snext) {
 		if (x->sref && !x->matched)
 			ftpi__store_xfer(xt->store, x->sref, &s->xfer);
-		if (x->shseq && !x->matched) {
-			char key[FTPI__SH_KEY];
-			ftpi__share_key(xt->share, &x->target, s->id, x->shseq, key);
-			ftpi__share_update(xt->share, key, 0, 0, &s->xfer, 0);
-		}
+		if (x->shseq && !x->matched)
+			ftpi__share_update(xt->share, &x->target, s->id, x->shseq, 0, 0, &s->xfer, 0);
 	}
 	/* the newest connection that carries this transfer, or an open one without any */
 	for (struct ftpi_dconn *d = s->dconns; d; d = d->snext) {

@@ -52,11 +52,10 @@ static void share_key(struct ftpi__expect_tab *xt, const struct ftpi_expect *x, 
 static void share_update(struct ftpi__expect_tab *xt, const struct ftpi_expect *x, uint64_t firm_us,
 			 int matched, const struct ftpi_xfer *xf, uint64_t gone_us)
 {
-	char key[FTPI__SH_KEY];
 	if (x->shseq == 0 || x->s == NULL)
 		return;
-	share_key(xt, x, x->s->id, key);
-	ftpi__share_update(xt->share, key, firm_us, matched, xf, gone_us);
+	ftpi__share_update(xt->share, &x->target, x->s->id, x->shseq, firm_us, matched, xf,
+			   gone_us);
 }
 
 /* ---- expectations ---- */

@@ -146,6 +146,7 @@ struct req {
 	uint8_t type;
 	uint16_t me;
 	uint32_t ticket;
+	uint32_t seq; /* PUB, UPD: the entry's sequence number (unique in this share) */
 	char key[FTPI__SH_KEY];
 	char field[16];
 	struct ftpi__sx_pub p;      /* PUB */
@@ -1128,6 +1129,22 @@ static int is_read(const struct req *q)
 	return q->type == R_LOOKUP || q->type == R_CHECK || q->type == R_XFER;
 }
 
+/* An update into a publication or update of the same entry (the later value of a field wins, as
+ * two HSETs would leave it). */
+static void merge_upd(struct req *t, uint64_t firm_us, int matched, const struct ftpi_xfer *x,
+		      uint64_t gone_us)
+{
+	if (firm_us)
+		t->firm_us = firm_us;
+	t->matched |= (uint8_t)matched;
+	if (gone_us)
+		t->gone_us = gone_us;
+	if (x) {
+		t->x = *x;
+		t->has_x = 1;
+	}
+}
+
 /* Updates of an entry published or updated earlier in the same batch go into that request's
  * HSET (the later value of a field wins, as two HSETs would leave it): one command instead of
  * two. Only our own entries are written here, and no read of the batch reads them, so nothing
@@ -1152,16 +1169,7 @@ static void fold_updates(struct req *b, uint32_t nb)
 			tab[k] = (int16_t)i;
 			continue;
 		}
-		struct req *t = &b[tab[k]];
-		if (q->firm_us)
-			t->firm_us = q->firm_us;
-		t->matched |= q->matched;
-		if (q->gone_us)
-			t->gone_us = q->gone_us;
-		if (q->has_x) {
-			t->x = q->x;
-			t->has_x = 1;
-		}
+		merge_upd(&b[tab[k]], q->firm_us, q->matched, q->has_x ? &q->x : NULL, q->gone_us);
 		q->type = R_NONE;
 	}
 }
@@ -1545,6 +1553,7 @@ uint32_t ftpi__share_publish(struct ftpi__share *sh, const struct ftpi__sx_pub *
 	if (seq == 0)
 		seq = atomic_fetch_add(&sh->seq, 1) + 1;
 	ftpi__share_key(sh, &p->target, p->session_id, seq, q.key);
+	q.seq = seq;
 	if (x && x->state) {
 		q.x = *x;
 		q.has_x = 1;
@@ -1560,13 +1569,32 @@ static void key_copy(char *dst, const char *key)
 	dst[n] = 0;
 }
 
-void ftpi__share_update(struct ftpi__share *sh, const char *key, uint64_t firm_us, int matched,
-			const struct ftpi_xfer *x, uint64_t gone_us)
+#define FOLD_BACK 32 /* queued requests an update looks back over for its entry's */
+
+void ftpi__share_update(struct ftpi__share *sh, const struct ftpi_endpoint *target, uint64_t sid,
+			uint32_t seq, uint64_t firm_us, int matched, const struct ftpi_xfer *x,
+			uint64_t gone_us)
 {
 	struct req q;
+	/* Into the entry's publication or last update while it is still queued (the thread has
+	 * not taken it): most updates follow their publication closely (firm, transfer, matched,
+	 * let go), and each request costs a copy into the ring, a slot and a command. Only our own
+	 * entries are written so, and the thread sends them in order: nothing observes the
+	 * difference but the time an update reaches Redis (sooner). */
+	pthread_mutex_lock(&sh->lock);
+	for (uint32_t i = 0; i < sh->qn && i < FOLD_BACK; i++) {
+		struct req *t = &sh->q[(sh->qhead + sh->qn - 1 - i) % sh->qcap];
+		if ((t->type == R_PUB || t->type == R_UPD) && t->seq == seq) {
+			merge_upd(t, firm_us, matched, x, gone_us);
+			pthread_mutex_unlock(&sh->lock);
+			return;
+		}
+	}
+	pthread_mutex_unlock(&sh->lock);
 	memset(&q, 0, sizeof q);
 	q.type = R_UPD;
-	key_copy(q.key, key);
+	q.seq = seq;
+	ftpi__share_key(sh, target, sid, seq, q.key);
 	q.firm_us = firm_us;
 	q.matched = (uint8_t)matched;
 	q.gone_us = gone_us;
@@ -1776,11 +1804,14 @@ void ftpi__share_key(const struct ftpi__share *sh, const struct ftpi_endpoint *t
 	(void)seq;
 	key[0] = 0;
 }
-void ftpi__share_update(struct ftpi__share *sh, const char *key, uint64_t firm_us, int matched,
-			const struct ftpi_xfer *x, uint64_t gone_us)
+void ftpi__share_update(struct ftpi__share *sh, const struct ftpi_endpoint *target, uint64_t sid,
+			uint32_t seq, uint64_t firm_us, int matched, const struct ftpi_xfer *x,
+			uint64_t gone_us)
 {
 	(void)sh;
-	(void)key;
+	(void)target;
+	(void)sid;
+	(void)seq;
 	(void)firm_us;
 	(void)matched;
 	(void)x;

@@ -52,10 +52,12 @@ uint32_t ftpi__share_publish(struct ftpi__share *sh, const struct ftpi__sx_pub *
 /* The key of an entry of ours. */
 void ftpi__share_key(const struct ftpi__share *sh, const struct ftpi_endpoint *target,
 		     uint64_t sid, uint32_t seq, char key[FTPI__SH_KEY]);
-/* Updates an entry of ours: firm_us (0 = unchanged), matched, the transfer (NULL = unchanged),
- * gone_us (capture time the owner let go of it: replaced, session over; 0 = still held). */
-void ftpi__share_update(struct ftpi__share *sh, const char *key, uint64_t firm_us, int matched,
-			const struct ftpi_xfer *x, uint64_t gone_us);
+/* Updates the entry of ours that ftpi__share_publish numbered seq (its key: target, sid, seq):
+ * firm_us (0 = unchanged), matched, the transfer (NULL = unchanged), gone_us (capture time the
+ * owner let go of it: replaced, session over; 0 = still held). */
+void ftpi__share_update(struct ftpi__share *sh, const struct ftpi_endpoint *target, uint64_t sid,
+			uint32_t seq, uint64_t firm_us, int matched, const struct ftpi_xfer *x,
+			uint64_t gone_us);
 /* Asks whether an entry of ours, let go at capture time t, was claimed (answer CHECK; decided
  * when every other sensor has decided everything before t, or final). -1 when refused. */
 int ftpi__share_check(struct ftpi__share *sh, unsigned me, uint32_t ticket, const char *key,
