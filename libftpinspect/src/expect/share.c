@@ -528,37 +528,44 @@ static void ob_send(struct ftpi__share *sh)
 	sh->obn = 0;
 }
 
-static void ob_raw(struct ftpi__share *sh, const char *p, size_t n)
+/* "*N" or "$N" and CRLF at o (at most 24 bytes); past them. */
+static char *ob_len(char *o, char c, size_t v)
 {
-	if (sh->obn + n > OB_CAP)
-		ob_send(sh);
-	if (n > OB_CAP) { /* (an argument longer than the buffer: straight to hiredis) */
-		if (sh->c)
-			redisAppendFormattedCommand(sh->c, p, n);
-		return;
+	*o++ = c;
+	if (v < 10) {
+		*o++ = (char)('0' + v);
+	} else if (v < 100) {
+		*o++ = (char)('0' + v / 10);
+		*o++ = (char)('0' + v % 10);
+	} else {
+		o += u64_text(o, v);
 	}
-	memcpy(sh->ob + sh->obn, p, n);
-	sh->obn += n;
-}
-
-static void ob_len(struct ftpi__share *sh, char c, uint64_t v)
-{
-	char b[32];
-	b[0] = c;
-	size_t n = 1 + u64_text(b + 1, v);
-	b[n++] = '\r';
-	b[n++] = '\n';
-	ob_raw(sh, b, n);
+	*o++ = '\r';
+	*o++ = '\n';
+	return o;
 }
 
 static void ob_argv(struct ftpi__share *sh, int ac, const char **av, const size_t *al)
 {
-	ob_len(sh, '*', (uint64_t)ac);
-	for (int i = 0; i < ac; i++) {
-		ob_len(sh, '$', al[i]);
-		ob_raw(sh, av[i], al[i]);
-		ob_raw(sh, "\r\n", 2);
+	size_t need = 24;
+	for (int i = 0; i < ac; i++)
+		need += al[i] + 26;
+	if (sh->obn + need > OB_CAP)
+		ob_send(sh);
+	if (need > OB_CAP) { /* (longer than the buffer: hiredis formats it) */
+		if (sh->c)
+			redisAppendCommandArgv(sh->c, ac, av, al);
+		return;
 	}
+	char *o = ob_len(sh->ob + sh->obn, '*', (size_t)ac);
+	for (int i = 0; i < ac; i++) {
+		o = ob_len(o, '$', al[i]);
+		memcpy(o, av[i], al[i]);
+		o += al[i];
+		*o++ = '\r';
+		*o++ = '\n';
+	}
+	sh->obn = (size_t)(o - sh->ob);
 }
 
 /* A command of up to six words (NULL ends them). */
