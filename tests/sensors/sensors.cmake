@@ -52,3 +52,13 @@ foreach(t ${_sens_tests})
   set_tests_properties(sensors.${name} PROPERTIES FIXTURES_REQUIRED ftpi_redis
     LABELS sensors SKIP_RETURN_CODE 77 TIMEOUT 180)
 endforeach()
+# Live: two `ftpinspect -i` sensors on two veth links in network namespaces (root only; skips
+# otherwise), one capture played onto both links in its own timing, and with the control sensor
+# stopped for a second (the data sensor looks up first).
+add_test(NAME sensors.live
+  COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_LIST_DIR}/live_sensors.py $<TARGET_FILE:ftpinspect>
+    ${PROJECT_SOURCE_DIR}/captures/vsftpd_data_from_other_ip.pcap
+    ${PROJECT_SOURCE_DIR}/captures/vsftpd_lb_no_persistence.pcap
+    ${PROJECT_SOURCE_DIR}/captures/vsftpd_lb_no_persistence_server_side.pcap)
+set_tests_properties(sensors.live PROPERTIES LABELS "live;sensors" SKIP_RETURN_CODE 77
+  TIMEOUT 300 RUN_SERIAL TRUE)

@@ -65,6 +65,21 @@ def facts(evs):
     return sorted(out, key=repr)
 
 
+def explain(evs, got, want, ok, err_a, err_b):
+    """The sensors' share_* counters; what differs (and their standard error) when not ok."""
+    for e in evs:
+        if e["event"] == "stats":
+            print("   ", {k: v for k, v in e.items() if k.startswith("share_") and v})
+    if not ok:
+        for x in want:
+            if x not in got:
+                print("   missing:", x)
+        for x in got:
+            if x not in want:
+                print("   extra:  ", x)
+        print("   stderr a:", err_a.strip(), "\n   stderr b:", err_b.strip())
+
+
 def run(exe, args, **kw):
     return subprocess.Popen([exe] + args, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True, **kw)
@@ -119,18 +134,8 @@ def split(exe, state, db, cap):
             print("%s %s: exit %d/%d, %d facts (want %d), data events at b: %d" %
                   ("ok" if ok else "FAIL", mode, pa.returncode, pb.returncode, len(got),
                    len(want), len(remote)))
-            for e2 in ev_a + ev_b:
-                if e2["event"] == "stats":
-                    print("   ", {k: v for k, v in e2.items() if k.startswith("share_") and v})
-            if not ok:
-                fails += 1
-                for x in want:
-                    if x not in got:
-                        print("   missing:", x)
-                for x in got:
-                    if x not in want:
-                        print("   extra:  ", x)
-                print("   stderr a:", ea.strip(), "\n   stderr b:", eb.strip())
+            explain(ev_a + ev_b, got, want, ok, ea, eb)
+            fails += 0 if ok else 1
             # no password seen in traffic reaches Redis
             dump = ""
             for k in rcli(port, db, "KEYS", "ftpi:*").split():
