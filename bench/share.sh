@@ -8,14 +8,17 @@
 #     sensor "ctl") and its data half, read at once by 1, 2 and 4 data sensors (every unexplained
 #     connection is one lookup, EVAL + HSETNX; --share-wait 0: no retries).
 # Writes its block into bench/results.md between "<!-- share.sh begin/end -->" (bench/report.py
-# keeps it). Not part of CI. Knobs: ROUNDS (3), BUILD_DIR (build-bench), CORPUS
-# (bench/work/corpus.pcap; BENCH_MB=100 python3 bench/make_corpus.py --out ... makes one).
+# keeps it). Not part of CI. Knobs: ROUNDS (5), BUILD_DIR (build-bench), CORPUS
+# (bench/work/corpus.pcap; BENCH_MB=100 python3 bench/make_corpus.py --out ... makes one),
+# REDIS_PORTS (the loopback ports tried for its redis-server, 6399 down to 6390).
+# CPU is user + system time of the whole process (the I/O thread included) from wait4(), in
+# microseconds; a background load (a fuzzing campaign) should be paused while it runs.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/.." && pwd)
 cd "$repo"
 BUILD_DIR=${BUILD_DIR:-build-bench}
-ROUNDS=${ROUNDS:-3}
+ROUNDS=${ROUNDS:-5}
 CORPUS=${CORPUS:-$here/work/corpus.pcap}
 [ -f "$CORPUS" ] || { echo "share.sh: no corpus at $CORPUS (run bench/run.sh or make_corpus.py)" >&2; exit 1; }
 command -v redis-server >/dev/null || { echo "share.sh: redis-server is not installed" >&2; exit 1; }
@@ -25,12 +28,12 @@ F=$repo/$BUILD_DIR/tools/ftpinspect/ftpinspect
 out=$here/work/share
 mkdir -p "$out"
 port=""
-for p in 6399 6398 6397 6396 6395 6394 6393 6392 6391 6390; do
+for p in ${REDIS_PORTS:-6399 6398 6397 6396 6395 6394 6393 6392 6391 6390}; do
 	redis-cli -p "$p" ping >/dev/null 2>&1 && continue
 	port=$p
 	break
 done
-[ -n "$port" ] || { echo "share.sh: no free port in 6390-6399" >&2; exit 1; }
+[ -n "$port" ] || { echo "share.sh: no free port among ${REDIS_PORTS:-6390-6399}" >&2; exit 1; }
 redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no --daemonize yes \
 	--pidfile "$out/redis.pid" --logfile "$out/redis.log" --dir "$out" >/dev/null
 trap 'kill "$(cat "$out/redis.pid")" 2>/dev/null' EXIT INT TERM
@@ -40,7 +43,14 @@ URL=redis://127.0.0.1:$port
 run() { # name, command...
 	name=$1
 	shift
-	/usr/bin/time -f "%e %U %S %M" -o "$out/t" "$@" >"$out/$name.out" 2>"$out/$name.err"
+	python3 -c '
+import os, resource, subprocess, sys, time
+t0 = time.monotonic()
+p = subprocess.Popen(sys.argv[2:], stdout=open(sys.argv[1] + ".out", "w"),
+                     stderr=open(sys.argv[1] + ".err", "w"))
+_, _, ru = os.wait4(p.pid, 0)
+print("%.4f %.4f %.4f %d" % (time.monotonic() - t0, ru.ru_utime, ru.ru_stime, ru.ru_maxrss))
+' "$out/$name" "$@" >"$out/t"
 	printf '%s\t%s\n' "$name" "$(cat "$out/t")" >>"$out/times.tsv"
 }
 cat "$CORPUS" >/dev/null
@@ -91,11 +101,12 @@ for line in open(os.path.join(out, "times.tsv")):
 med = {k: (statistics.median(x[0] for x in v), statistics.median(x[1] for x in v),
            max(x[2] for x in v)) for k, v in rows.items()}
 L = ["<!-- share.sh begin -->", "## --share (bench/share.sh)", "",
-     "Corpus %s (%.0f MB), one core (taskset -c 0), median of %d rounds; Redis on the loopback."
+     "Corpus %s (%.0f MB), one core (taskset -c 0), median of %d interleaved rounds; Redis on "
+     "the loopback; CPU = user + system of the whole process (wait4), the I/O thread included."
      % (os.path.basename(corpus), os.path.getsize(corpus) / 1e6, len(rows["plain"])), "",
      "| run | wall s | CPU s | max RSS KiB |", "|---|---:|---:|---:|"]
 for k in ("plain", "share", "share_w0"):
-    L.append("| %s | %.2f | %.2f | %d |" % ((k,) + med[k]))
+    L.append("| %s | %.3f | %.3f | %d |" % ((k,) + med[k]))
 L.append("")
 for k, what in (("share", "with the default --share-wait 3 (the end of a file waits for answers "
                   "to the last unexplained connections, up to 3 s of wall time)"),
