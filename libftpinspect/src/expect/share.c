@@ -243,7 +243,7 @@ static int reply_bad(struct ftpi__share *sh, redisReply *r, const char *what)
  * time). Only entries that may be the connection's come back, at most 32: not announced after it,
  * not let go before it, not expired (entries gone from Redis leave the index). An entry of
  * another prefix (a NAT, a balancer's other /24, a bounce) is in another hash slot: only its key
- * comes back, and the I/O thread reads it apart (lookup_foreign), so that the script touches one
+ * comes back, and the I/O thread reads it apart (lookup_entries), so that the script touches one
  * slot (Redis Cluster). The sensors' progress is read before, once per batch. */
 static const char *LOOKUP_LUA =
 	"local now, life, out = tonumber(ARGV[1]), tonumber(ARGV[2]), {} "
