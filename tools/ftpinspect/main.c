@@ -405,7 +405,11 @@ static int build_engine(struct run *r, struct app *a, const struct cli_opts *o, 
 
 /* The engine's clock follows the wall clock on live capture once the kernel has nothing more
  * (a batch that did not fill up), so idle expiry fires on a quiet link. It lags by the read
- * timeout: the block the kernel is still filling may hold packets up to that old. */
+ * timeout: the block the kernel is still filling may hold packets up to that old. With --share
+ * the clock is also what the sensor tells the others it has decided up to, so it lags by half a
+ * second more: the kernel's block timer fires late by a few ms, more on a loaded host, and a
+ * packet seen after the clock passed it would be decided twice (here and by another sensor
+ * that took the clock's word). */
 static void advance_live(struct run *r)
 {
 	struct timespec t;
@@ -413,7 +417,7 @@ static void advance_live(struct run *r)
 
 	clock_gettime(CLOCK_REALTIME, &t);
 	now_us = (uint64_t)t.tv_sec * 1000000u + (uint64_t)t.tv_nsec / 1000u -
-		 CAP_READ_TIMEOUT_MS * 1000u;
+		 CAP_READ_TIMEOUT_MS * 1000u - (r->o->share_url ? 500000u : 0u);
 
 	if (now_us > r->a->last_ts_us) {
 		r->a->last_ts_us = now_us;

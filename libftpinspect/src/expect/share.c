@@ -1335,6 +1335,10 @@ static void *io_main(void *arg)
 			sh->qhead = (sh->qhead + 1) % sh->qcap;
 			sh->qn--;
 		}
+		/* every request queued before the engines stored their progress is in this batch:
+		 * once it is sent, that progress holds (written at most every 20 ms, as when idle;
+		 * a ring kept busy by retries waiting for a batch never ran empty long enough) */
+		uint64_t wm = sh->qn == 0 && sh->progress ? progress_min(sh) : 0;
 		if (sh->qn == 0) {
 			sh->kick = 0;
 			/* an empty ring starts over at its first slot: the ring (queue_len requests of
@@ -1345,6 +1349,8 @@ static void *io_main(void *arg)
 		sh->busy = 1;
 		pthread_mutex_unlock(&sh->lock);
 		run_batch(sh, sh->batch, nb);
+		if (wm && sh->c) /* (not after a lost connection: what it dropped is not in) */
+			write_wm(sh, wm);
 		for (uint32_t i = 0; i < nb; i++)
 			free(sh->batch[i].line);
 		pthread_mutex_lock(&sh->lock);
