@@ -24,9 +24,13 @@ start)
 		redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no \
 			--daemonize yes --pidfile "$dir/redis.pid" --logfile "$dir/redis.log" \
 			--dir "$dir" >/dev/null 2>&1 || continue
+		# the server answering must be this one: another suite's may have taken the port
+		# between the check above and this start (ours then exits, theirs answers)
 		i=0
 		while [ $i -lt 50 ]; do
-			if redis-cli -p "$port" ping 2>/dev/null | grep -q PONG; then
+			if [ -f "$dir/redis.pid" ] &&
+				redis-cli -p "$port" info server 2>/dev/null | tr -d '\r' |
+				grep -qx "process_id:$(cat "$dir/redis.pid")"; then
 				echo "$port" >"$dir/port"
 				echo "redis-server on 127.0.0.1:$port"
 				exit 0

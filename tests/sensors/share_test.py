@@ -150,30 +150,37 @@ def split(exe, state, db, cap):
     return 1 if fails else 0
 
 
-def free_port():
-    for p in range(6399, 6389, -1):
-        with socket.socket() as s:
-            try:
-                s.bind(("127.0.0.1", p))
-                return p
-            except OSError:
-                continue
+def server_pid(port):
+    """The process id of the redis-server answering on port (None when none answers)."""
+    for line in rcli(port, 0, "INFO", "server").splitlines():
+        if line.startswith("process_id:"):
+            return int(line.split(":", 1)[1])
     return None
 
 
 def private_redis(tmp):
-    p = free_port()
-    if p is None:
-        print("SKIP: no free port in 6390-6399 for a second redis-server")
-        sys.exit(SKIP)
-    proc = subprocess.Popen(["redis-server", "--port", str(p), "--bind", "127.0.0.1",
-                             "--save", "", "--appendonly", "no", "--dir", tmp],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    for _ in range(50):
-        if "PONG" in rcli(p, 0, "PING"):
-            break
-        time.sleep(0.1)
-    return proc, p
+    """A redis-server of this test's own on a free port of 6390-6399. The one answering must be
+    the one started here: another suite's server may hold the port (bound between our check and
+    its start), and the test would then share it, or pause a process that has already gone."""
+    for p in range(6399, 6389, -1):
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", p))
+            except OSError:
+                continue
+        proc = subprocess.Popen(["redis-server", "--port", str(p), "--bind", "127.0.0.1",
+                                 "--save", "", "--appendonly", "no", "--dir", tmp],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        for _ in range(50):
+            if proc.poll() is not None or "PONG" in rcli(p, 0, "PING"):
+                break
+            time.sleep(0.1)
+        if proc.poll() is None and server_pid(p) == proc.pid:
+            return proc, p
+        proc.kill()
+        proc.wait()
+    print("SKIP: no free port in 6390-6399 for a second redis-server")
+    sys.exit(SKIP)
 
 
 def pcap_records(path):
