@@ -329,7 +329,9 @@ static void *file_worker(void *arg)
 		b->used = 0;
 		atomic_store_explicit(&k->head, h + 1, memory_order_release);
 	}
-	ftpi_engine_advance(k->e, w->last_ts); /* the end of the capture, as one engine sees it */
+	/* the end of the capture, as one engine sees it: its time and its last frame (what is
+	 * said at the end, such as a reply completed by the flush, carries that frame) */
+	ftpi_engine_advance_frame(k->e, w->last_ts, w->frame);
 	ftpi_engine_flush(k->e);
 	return NULL;
 }
