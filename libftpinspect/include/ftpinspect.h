@@ -342,6 +342,11 @@ struct ftpi_server_info {
 	 * ports: the range a firewall must open even when the 227s cannot be read */
 	uint64_t data_passive;
 	uint16_t data_port_min, data_port_max;
+	/* when helper_addr was last learned (has_helper = 1): the capture time and frame of the
+	 * packet that showed it. One engine keeps the latest; a host merging the summaries of
+	 * several engines (one store) keeps the helper_addr with the highest (helper_us,
+	 * helper_frame). Added at the end of the struct. */
+	uint64_t helper_us, helper_frame;
 };
 
 struct ftpi_event {

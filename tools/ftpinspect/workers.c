@@ -144,9 +144,14 @@ static void merge_server(struct workers *w, const struct ftpi_event *ev)
 		o->ip_mismatches += in->ip_mismatches;
 		o->node_mismatches += in->node_mismatches;
 		o->data_passive += in->data_passive;
-		if (in->has_helper && !o->has_helper) {
+		/* the latest helper address, as one engine keeps it (frames are global) */
+		if (in->has_helper &&
+		    (!o->has_helper || in->helper_us > o->helper_us ||
+		     (in->helper_us == o->helper_us && in->helper_frame > o->helper_frame))) {
 			o->helper_addr = in->helper_addr;
 			o->has_helper = 1;
+			o->helper_us = in->helper_us;
+			o->helper_frame = in->helper_frame;
 		}
 	}
 	/* distinct clients: exact while every engine's list was whole, else a sum */

@@ -615,8 +615,8 @@ again:
 		settle_bounce(xt, best); /* the server connected to the third host */
 	if (best->nat_pending && best->s->server) { /* it worked: a helper address */
 		best->nat_pending = 0;
-		best->s->server->helper_addr = best->target.addr;
-		best->s->server->has_helper = 1;
+		ftpi__server_helper(best->s->server, &best->target.addr, f->first_us,
+				    f->first_frame);
 	}
 	d->announce = best->announce;
 	d->active = best->active;
@@ -644,6 +644,8 @@ static int remote_fit(void *arg, const struct ftpi__sx_pub *p, struct ftpi__sx_c
 		return -1;
 	c->cli = f->cli;
 	c->srv = f->srv;
+	c->first_us = f->first_us;
+	c->first_frame = f->first_frame;
 	c->cli_bad = (uint8_t)k.cli_bad;
 	c->srv_bad = (uint8_t)k.srv_bad;
 	c->nat = (uint8_t)k.nat;
@@ -716,10 +718,9 @@ static void remote_claimed(struct ftpi__expect_tab *xt, struct ftpi_expect *x,
 		settle_bounce(xt, x);
 	if (s == NULL)
 		return;
-	if (x->nat_pending && s->server) {
+	if (x->nat_pending && s->server) { /* as of the connection, not of this call */
 		x->nat_pending = 0;
-		s->server->helper_addr = x->target.addr;
-		s->server->has_helper = 1;
+		ftpi__server_helper(s->server, &x->target.addr, c->first_us, c->first_frame);
 	}
 	if (c->cli_bad || c->srv_bad) {
 		record_kind(&s->fs, FTPI_FINDING_DATA_IP_MISMATCH);

@@ -31,6 +31,7 @@ struct ftpi__sx_claim {
 	uint8_t clear;                 /* its first payload was not TLS */
 	uint8_t answered;              /* the responder answered (SYN-ACK) */
 	uint32_t n;                    /* connections that claimed the entry */
+	uint64_t first_us, first_frame; /* the connection's first packet */
 };
 
 /* Scores a published entry for a new connection (under the lock; must not call the store). */
