@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * test_store.c - the shared expectation store under threads (expect/store.c): one claimant per
- * entry when several race, the entry cap, the capture-time watermarks, and the host-pair shard.
+ * test_store.c - the shared expectation store under threads (expect/store.c): every claim
+ * counted when several engines race for the same entries, the entry cap, the capture-time watermarks, and the host-pair shard.
  * CI runs these under ThreadSanitizer too.
  */
 #include <pthread.h>
@@ -57,13 +57,17 @@ static void *race(void *arg)
 		if (ref) {
 			r->refs[r->won++] = ref;
 			ftpi__store_note_clear(r->st, ref);
+			if (i % 2)
+				ftpi__store_note_answered(r->st, ref);
 		}
 	}
 	return NULL;
 }
 
-/* Several engines race to claim every published entry: each entry goes to exactly one. */
-static void test_claim_once(void)
+/* Several engines race to claim every published entry: every claim is counted on the entry, as
+ * one engine's table matches every connection to an expectation, and the entry lives until its
+ * owner and every claimant let go. */
+static void test_claim_all(void)
 {
 	int status;
 	static struct racer rs[N_THREADS];
@@ -96,21 +100,23 @@ static void test_claim_once(void)
 		pthread_join(th[t], NULL);
 		total += rs[t].won;
 	}
-	ASSERT_EQ(total, N_ENTRIES);
+	ASSERT_EQ(total, N_ENTRIES * N_THREADS);
 	uint32_t claimed = 0;
 	for (uint32_t i = 0; i < N_ENTRIES; i++) {
 		struct ftpi__sx_claim c;
 		uint32_t n = ftpi__store_claims(st, own[i], &c);
-		ASSERT_EQ(n, 1);
+		ASSERT_EQ(n, N_THREADS);
 		ASSERT_EQ(c.cli_bad, 1);
+		ASSERT_EQ(c.n_bad, N_THREADS);
+		ASSERT_EQ(c.n_answered, i % 2 ? N_THREADS : 0);
 		ASSERT_EQ(c.clear, 1);
 		claimed += n;
 		ftpi__store_owner_release(st, own[i]);
 	}
-	ASSERT_EQ(claimed, N_ENTRIES);
+	ASSERT_EQ(claimed, N_ENTRIES * N_THREADS);
 	struct ftpi_expect_store_stats ss;
 	ASSERT_EQ(ftpi_expect_store_stats(st, &ss, sizeof ss), FTPI_OK);
-	ASSERT_EQ(ss.claimed, N_ENTRIES);
+	ASSERT_EQ(ss.claimed, N_ENTRIES * N_THREADS);
 	ASSERT_EQ(ss.in_use, N_ENTRIES); /* the claimants still hold them */
 	for (unsigned t = 0; t < N_THREADS; t++) {
 		for (uint32_t i = 0; i < rs[t].won; i++) {
@@ -144,10 +150,19 @@ static void test_claim_rules(void)
 	ftpi__sref r = ftpi__store_claim(st, 1, 2000, 1500, 100000, fit_any, NULL, &got, &c);
 	ASSERT_NE(r, 0);
 	ASSERT_EQ(got.session_id, 7);
-	/* one live claimant at a time */
-	ASSERT_EQ(ftpi__store_claim(st, 1, 2000, 1500, 100000, fit_any, NULL, &got, &c), 0);
+	ASSERT_EQ(c.n, 1);
+	/* a second connection claims it too: counted, the first claim's fields kept */
+	ftpi__sref r2 = ftpi__store_claim(st, 1, 2000, 1600, 100000, fit_any, NULL, &got, &c);
+	ASSERT_EQ(r2, r);
+	ASSERT_EQ(c.n, 2);
+	struct ftpi_expect_store_stats ss;
 	ftpi__store_claim_release(st, r);
 	ftpi__store_owner_release(st, own);
+	ASSERT_EQ(ftpi_expect_store_stats(st, &ss, sizeof ss), FTPI_OK);
+	ASSERT_EQ(ss.in_use, 1); /* the second claim still holds it */
+	ftpi__store_claim_release(st, r2);
+	ASSERT_EQ(ftpi_expect_store_stats(st, &ss, sizeof ss), FTPI_OK);
+	ASSERT_EQ(ss.in_use, 0);
 	ftpi_expect_store_free(st);
 }
 
@@ -378,7 +393,7 @@ static void test_settle_claims(void)
 }
 
 static const struct ftpi_test tests[] = {
-	{"claim_once", test_claim_once}, {"claim_rules", test_claim_rules}, {"cap", test_cap},
+	{"claim_all", test_claim_all}, {"claim_rules", test_claim_rules}, {"cap", test_cap},
 	{"watermarks", test_watermarks}, {"shard", test_shard}, {"lookahead", test_lookahead},
 	{"settle_claims", test_settle_claims},
 };

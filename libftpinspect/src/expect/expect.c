@@ -231,19 +231,13 @@ static void private_pasv_unused(struct ftpi__expect_tab *xt, struct ftpi_expect 
 
 static void remote_claimed(struct ftpi__expect_tab *xt, struct ftpi_expect *x,
 			   const struct ftpi__sx_claim *c);
+static void claims_of(struct ftpi__expect_tab *xt, struct ftpi_expect *x);
 static int withhold(struct ftpi__expect_tab *xt, struct ftpi_expect *x, const char *why);
 static void share_drain(struct ftpi__expect_tab *xt);
 
 static void exp_end(struct ftpi__expect_tab *xt, struct ftpi_expect *x, const char *why)
 {
-	if (!x->matched && x->sref) {
-		/* another engine may have claimed it: decide once every engine that could is this
-		 * far */
-		struct ftpi__sx_claim c;
-		ftpi__store_wait_claims(xt->store, xt->me, x->sref, x->target.port, xt->cx->now_us);
-		if (ftpi__store_claims(xt->store, x->sref, &c))
-			remote_claimed(xt, x, &c);
-	}
+	claims_of(xt, x); /* another engine's connections may have met it */
 	if (x->firm && !x->matched) {
 		if (x->nat_pending) { /* the announced address did not work for this client */
 			if (!ftpi__subject_has(&x->s->fs, FTPI_FINDING_NAT_PRIVATE_PASV))
@@ -277,6 +271,7 @@ void ftpi__expect_add(struct ftpi__expect_tab *xt, struct ftpi_session *s, int a
 			FTPI__COUNT(xt->cx, expectations_replaced);
 			exp_end(xt, o, "replaced by a newer announcement");
 		} else if (s->n_expect >= xt->cx->cfg.max_expect_per_session) {
+			claims_of(xt, o);
 			exp_free(xt, o);
 		}
 	}
@@ -403,6 +398,7 @@ void ftpi__expect_tick(struct ftpi__expect_tab *xt, uint64_t now)
 		if (now - t0 < xt->cx->cfg.timeout_expect)
 			break; /* oldest first */
 		if (x->matched) {
+			claims_of(xt, x);
 			exp_free(xt, x);
 			continue;
 		}
@@ -710,6 +706,8 @@ static void remote_claimed(struct ftpi__expect_tab *xt, struct ftpi_expect *x,
 			   const struct ftpi__sx_claim *c)
 {
 	struct ftpi_session *s = x->s;
+	if (x->matched) /* its own table met it first: the claims only add connections */
+		goto count;
 	x->matched = 1;
 	FTPI__COUNT(xt->cx, expectations_matched);
 	if (c->nat == FTPI_NAT_REWRITTEN)
@@ -722,20 +720,36 @@ static void remote_claimed(struct ftpi__expect_tab *xt, struct ftpi_expect *x,
 		x->nat_pending = 0;
 		ftpi__server_helper(s->server, &x->target.addr, c->first_us, c->first_frame);
 	}
-	if (c->cli_bad || c->srv_bad) {
+count:
+	if (s == NULL)
+		return;
+	if (c->n_bad) { /* the claimants raised the findings; the counts are the session's */
 		record_kind(&s->fs, FTPI_FINDING_DATA_IP_MISMATCH);
-		count_mismatch(s, x->active, c->srv_bad);
+		if (s->server) {
+			s->server->ip_mismatches += c->n_bad;
+			s->server->node_mismatches += c->n_node;
+		}
 	}
-	if (!c->answered) {
-		/* attempted, never answered: the claimant says data_connection_missing */
+	if (c->n_answered < c->n) /* attempted, never answered: the claimant says it */
 		record_kind(&s->fs, FTPI_FINDING_DATA_CONNECTION_MISSING);
-	} else {
-		s->n_dconns += c->n;
-		if (!x->active)
-			ftpi__count_passive_port(s->server, c->srv.port);
-	}
+	s->n_dconns += c->n_answered;
+	for (uint32_t i = 0; i < c->n_answered && !x->active; i++)
+		ftpi__count_passive_port(s->server, c->srv.port);
 	if (c->clear)
 		ftpi__session_cleartext_data(xt->ftp, s, "data connection payload is not TLS");
+}
+
+/* Every connection of another engine that claimed x joins x's session, once, when x goes:
+ * decided once every engine that could still claim it before now is this far. */
+static void claims_of(struct ftpi__expect_tab *xt, struct ftpi_expect *x)
+{
+	struct ftpi__sx_claim c;
+	if (x->sref == 0 || x->claims_read)
+		return;
+	x->claims_read = 1;
+	ftpi__store_wait_claims(xt->store, xt->me, x->sref, x->target.port, xt->cx->now_us);
+	if (ftpi__store_claims(xt->store, x->sref, &c))
+		remote_claimed(xt, x, &c);
 }
 
 /* The ports the server's passive replies named before now: this engine's, and with a store

@@ -27,6 +27,7 @@ struct ftpi_expect {
 	uint8_t firm;
 	uint8_t matched;
 	uint8_t claimed_elsewhere;         /* another engine's connection met it (store) */
+	uint8_t claims_read;               /* the store's claims on it were counted */
 	uint8_t syn_seen;                  /* a SYN to the target was seen */
 	uint8_t bounce;                    /* names a third host: bounce unless the data
 					    * connection comes to the control client instead */

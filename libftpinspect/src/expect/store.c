@@ -33,8 +33,10 @@
 struct sentry {
 	uint32_t next; /* bucket chain */
 	uint32_t gen;
-	uint8_t used, owner_live, claim_live, has_xfer, matched;
-	uint16_t owner, claimant;
+	uint8_t used, owner_live, has_xfer, matched;
+	uint16_t owner;
+	uint32_t claims_live;    /* claims not released */
+	uint64_t claimants;      /* bit j: engine j claimed it (engines >= 63 share bit 63) */
 	struct ftpi__sx_pub p;
 	struct ftpi__sx_claim c;
 	struct ftpi_xfer xfer;
@@ -530,7 +532,7 @@ void ftpi__store_owner_release(struct ftpi_expect_store *st, ftpi__sref r)
 	if (e == NULL)
 		return;
 	e->owner_live = 0;
-	if (!e->claim_live)
+	if (!e->claims_live)
 		entry_free_locked(st, e);
 	pthread_mutex_unlock(l);
 }
@@ -579,14 +581,23 @@ ftpi__sref ftpi__store_claim_above(struct ftpi_expect_store *st, unsigned me, ui
 	ftpi__sref r = 0;
 	if (best && (bs < min_score || (bs == min_score && best->p.created_us < min_created)))
 		best = NULL; /* the engine's own expectation ranks higher */
-	/* one claimant per entry: a second connection to it stays the engine's own business */
-	if (best && !best->claim_live) {
-		bc.n = best->c.n + 1;
-		best->c = bc;
-		best->claim_live = 1;
-		best->claimant = (uint16_t)me;
+	/* every connection that fits claims, as one engine's table matches them all: the first
+	 * claim's fields stay, the others are counted */
+	if (best) {
+		struct ftpi__sx_claim *ec = &best->c;
+		if (ec->n == 0) {
+			*ec = bc;
+			ec->n_answered = 0;
+			ec->answered = ec->clear = 0;
+		}
+		ec->n++;
+		ec->n_bad += bc.cli_bad || bc.srv_bad;
+		ec->n_node += !best->p.active && bc.srv_bad;
+		best->claims_live++;
+		best->claimants |= 1ull << (me < 63 ? me : 63);
 		*p = best->p;
 		*c = bc;
+		c->n = ec->n;
 		r = ((uint64_t)best->gen << 32) | ((uint32_t)(best - st->e) + 1);
 	}
 	pthread_mutex_unlock(l);
@@ -602,7 +613,7 @@ static int claimed_by(struct ftpi_expect_store *st, ftpi__sref r, unsigned j)
 	struct sentry *e = lock_ref(st, r, &l);
 	if (e == NULL)
 		return 0;
-	by = e->c.n > 0 && e->claimant == j;
+	by = (e->claimants >> (j < 63 ? j : 63)) & 1;
 	pthread_mutex_unlock(l);
 	return by;
 }
@@ -624,6 +635,7 @@ void ftpi__store_note_answered(struct ftpi_expect_store *st, ftpi__sref r)
 	if (e == NULL)
 		return;
 	e->c.answered = 1;
+	e->c.n_answered++;
 	pthread_mutex_unlock(l);
 }
 
@@ -649,8 +661,9 @@ void ftpi__store_claim_release(struct ftpi_expect_store *st, ftpi__sref r)
 	struct sentry *e = lock_ref(st, r, &l);
 	if (e == NULL)
 		return;
-	e->claim_live = 0;
-	if (!e->owner_live)
+	if (e->claims_live)
+		e->claims_live--;
+	if (!e->owner_live && !e->claims_live)
 		entry_free_locked(st, e);
 	pthread_mutex_unlock(l);
 }

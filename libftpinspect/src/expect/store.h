@@ -24,13 +24,17 @@ struct ftpi__sx_pub {
 	uint64_t created_us, firm_us, frame;
 };
 
-/* What a claimant found when it claimed. */
+/* What a claimant found when it claimed. Several connections may claim one entry (one engine's
+ * table matches every connection to an expectation): the entry keeps the first claim's fields
+ * and counts of all of them. */
 struct ftpi__sx_claim {
 	struct ftpi_endpoint cli, srv; /* the data connection */
 	uint8_t cli_bad, srv_bad, nat;
-	uint8_t clear;                 /* its first payload was not TLS */
-	uint8_t answered;              /* the responder answered (SYN-ACK) */
+	uint8_t clear;                 /* a claim's first payload was not TLS */
+	uint8_t answered;              /* a claim's responder answered (SYN-ACK) */
 	uint32_t n;                    /* connections that claimed the entry */
+	uint32_t n_answered;           /* of them, answered */
+	uint32_t n_bad, n_node;        /* of them, from/to another address; to another server */
 	uint64_t first_us, first_frame; /* the connection's first packet */
 };
 
