@@ -510,6 +510,9 @@ static int feed_seg(ftpi_engine *e, const struct ftpi_tcp_seg *seg, const uint64
 	else if (FTPI__UNLIKELY(e->xt.remote_open) && f->role == FTPI_ROLE_DATA && f->app &&
 		 f->half[1].syn_seen)
 		ftpi__dconn_answered(&e->xt, f->app); /* a claimed connection was answered */
+	else if (FTPI__UNLIKELY(e->xt.remote_open) && f->role == FTPI_ROLE_DATA && f->app &&
+		 dir == FTPI_DIR_TO_SERVER)
+		ftpi__dconn_syn(f->app, e->cx.now_us); /* one not answered yet: its tries */
 out:
 	if (FTPI__UNLIKELY(ftpi__defrag_pending(&e->defrag))) {
 		/* the reassembled datagram, if any, is used up (in a batch: only the look-ahead's

@@ -95,11 +95,23 @@ static void settle_bounce(struct ftpi__expect_tab *xt, struct ftpi_expect *x)
 	ftpi__ftp_bounce(xt->ftp, x->s, x->announce, &x->target, x->text, x->text_len);
 }
 
+static void claims_end(struct ftpi__expect_tab *xt, struct ftpi_session *s, ftpi__sref r,
+		       uint16_t port, int ended);
+static void rclaims_end(struct ftpi__expect_tab *xt, struct ftpi_session *s);
+
 static void exp_free(struct ftpi__expect_tab *xt, struct ftpi_expect *x)
 {
 	settle_bounce(xt, x);
-	if (x->sref)
+	if (x->sref && x->claimed && x->s && x->s->n_rclaims < FTPI__ARRAY_LEN(x->s->rclaims)) {
+		/* what became of the connections that claimed it is the session's at its end */
+		ftpi__store_owner_retire(xt->store, x->sref);
+		x->s->rclaims[x->s->n_rclaims] = x->sref;
+		x->s->rclaim_port[x->s->n_rclaims++] = x->target.port;
+	} else if (x->sref && x->claimed && x->s) {
+		claims_end(xt, x->s, x->sref, x->target.port, x->s->ended); /* no room: now */
+	} else if (x->sref) {
 		ftpi__store_owner_release(xt->store, x->sref);
+	}
 	if (x->shseq)
 		share_update(xt, x, 0, 0, NULL, FTPI__MAX(xt->cx->now_us, 1));
 	exp_unlink(xt, x);
@@ -412,6 +424,7 @@ void ftpi__expect_session_ending(struct ftpi__expect_tab *xt, struct ftpi_sessio
 {
 	expect_session_end(xt, s);
 	ftpi__dconn_session_end(xt, s);
+	rclaims_end(xt, s);
 }
 
 void ftpi__expect_flush(struct ftpi__expect_tab *xt)
@@ -730,11 +743,13 @@ count:
 			s->server->node_mismatches += c->n_node;
 		}
 	}
-	if (c->n_answered < c->n) /* attempted, never answered: the claimant says it */
-		record_kind(&s->fs, FTPI_FINDING_DATA_CONNECTION_MISSING);
-	s->n_dconns += c->n_answered;
-	for (uint32_t i = 0; i < c->n_answered && !x->active; i++)
+	for (uint32_t i = 0; i < c->n && !x->active; i++)
 		ftpi__count_passive_port(s->server, c->srv.port);
+	/* said by its claimant when it closed (its place among the session's kinds is nearer
+	 * here than at the end); whether the others are answered is known at the end
+	 * (claims_end) */
+	if (c->n_never)
+		record_kind(&s->fs, FTPI_FINDING_DATA_CONNECTION_MISSING);
 	if (c->clear)
 		ftpi__session_cleartext_data(xt->ftp, s, "data connection payload is not TLS");
 }
@@ -748,8 +763,37 @@ static void claims_of(struct ftpi__expect_tab *xt, struct ftpi_expect *x)
 		return;
 	x->claims_read = 1;
 	ftpi__store_wait_claims(xt->store, xt->me, x->sref, x->target.port, xt->cx->now_us);
-	if (ftpi__store_claims(xt->store, x->sref, &c))
+	if (ftpi__store_claims(xt->store, x->sref, &c)) {
+		x->claimed = 1;
 		remote_claimed(xt, x, &c);
+	}
+}
+
+/* The connections that claimed entry r of session s: counted as one engine counts its own at
+ * the session's end (ended; else as they are now) - data connections if they were answered,
+ * data_connection_missing if not (their claimant says it, as of this packet). */
+static void claims_end(struct ftpi__expect_tab *xt, struct ftpi_session *s, ftpi__sref r,
+		       uint16_t port, int ended)
+{
+	struct ftpi__sx_claim c;
+	uint64_t now = xt->cx->in_flush ? UINT64_MAX : xt->cx->now_us;
+	if (ended) /* before the wait: a claimant past now reads it */
+		ftpi__store_session_end(xt->store, r, xt->cx->now_us,
+					xt->cx->in_flush ? 0 : xt->cx->frame);
+	ftpi__store_wait_claims(xt->store, xt->me, r, port, now);
+	if (ftpi__store_claims(xt->store, r, &c)) {
+		s->n_dconns += c.n_answered;
+		if (c.n_answered < c.n)
+			record_kind(&s->fs, FTPI_FINDING_DATA_CONNECTION_MISSING);
+	}
+	ftpi__store_owner_release(xt->store, r);
+}
+
+static void rclaims_end(struct ftpi__expect_tab *xt, struct ftpi_session *s)
+{
+	for (uint8_t i = 0; i < s->n_rclaims; i++)
+		claims_end(xt, s, s->rclaims[i], s->rclaim_port[i], 1);
+	s->n_rclaims = 0;
 }
 
 /* The ports the server's passive replies named before now: this engine's, and with a store
@@ -1093,8 +1137,12 @@ void ftpi__expect_release(struct ftpi__expect_tab *xt)
 	/* Flows are gone already (unowned dconns were released with them). */
 	while (xt->list)
 		exp_free(xt, xt->list);
-	for (struct ftpi_session *s = xt->ftp->sessions; s; s = s->next)
+	for (struct ftpi_session *s = xt->ftp->sessions; s; s = s->next) {
 		ftpi__dconn_release_all(xt, s);
+		for (uint8_t i = 0; i < s->n_rclaims; i++)
+			ftpi__store_owner_release(xt->store, s->rclaims[i]);
+		s->n_rclaims = 0;
+	}
 	ftpi__dconn_remote_release(xt);
 	for (uint32_t i = 0; i < xt->sh_cap; i++) /* withheld verdicts (dconns went above) */
 		if (xt->sh_slots[i].obj && xt->sh_slots[i].kind == FTPI__SH_CHECK) {

@@ -33,7 +33,8 @@
 struct sentry {
 	uint32_t next; /* bucket chain */
 	uint32_t gen;
-	uint8_t used, owner_live, has_xfer, matched;
+	uint8_t used, owner_live, owner_hold, has_xfer, matched, ended;
+	uint64_t ended_us, ended_frame; /* the owner's session end (ended) */
 	uint16_t owner;
 	uint32_t claims_live;    /* claims not released */
 	uint64_t claimants;      /* bit j: engine j claimed it (engines >= 63 share bit 63) */
@@ -454,6 +455,7 @@ ftpi__sref ftpi__store_publish(struct ftpi_expect_store *st, unsigned me,
 	e->gen = gen;
 	e->used = 1;
 	e->owner_live = 1;
+	e->owner_hold = 1;
 	e->owner = (uint16_t)me;
 	e->p = *p;
 	e->next = st->bucket[b];
@@ -532,10 +534,49 @@ void ftpi__store_owner_release(struct ftpi_expect_store *st, ftpi__sref r)
 	if (e == NULL)
 		return;
 	e->owner_live = 0;
+	e->owner_hold = 0;
 	if (!e->claims_live)
 		entry_free_locked(st, e);
 	pthread_mutex_unlock(l);
 }
+
+void ftpi__store_owner_retire(struct ftpi_expect_store *st, ftpi__sref r)
+{
+	pthread_mutex_t *l;
+	struct sentry *e = lock_ref(st, r, &l);
+	if (e == NULL)
+		return;
+	e->owner_live = 0;
+	pthread_mutex_unlock(l);
+}
+
+void ftpi__store_session_end(struct ftpi_expect_store *st, ftpi__sref r, uint64_t us,
+			     uint64_t frame)
+{
+	pthread_mutex_t *l;
+	struct sentry *e = lock_ref(st, r, &l);
+	if (e == NULL)
+		return;
+	e->ended = 1;
+	e->ended_us = us;
+	e->ended_frame = frame;
+	pthread_mutex_unlock(l);
+}
+
+int ftpi__store_ended(struct ftpi_expect_store *st, ftpi__sref r, uint64_t *us, uint64_t *frame)
+{
+	pthread_mutex_t *l;
+	int ended;
+	struct sentry *e = lock_ref(st, r, &l);
+	if (e == NULL)
+		return 0;
+	ended = e->ended;
+	*us = e->ended_us;
+	*frame = e->ended_frame;
+	pthread_mutex_unlock(l);
+	return ended;
+}
+
 
 ftpi__sref ftpi__store_claim(struct ftpi_expect_store *st, unsigned me, uint16_t port,
 			     uint64_t now_us, uint64_t max_age_us, ftpi__sx_fit fit, void *arg,
@@ -587,7 +628,7 @@ ftpi__sref ftpi__store_claim_above(struct ftpi_expect_store *st, unsigned me, ui
 		struct ftpi__sx_claim *ec = &best->c;
 		if (ec->n == 0) {
 			*ec = bc;
-			ec->n_answered = 0;
+			ec->n_answered = ec->n_never = 0;
 			ec->answered = ec->clear = 0;
 		}
 		ec->n++;
@@ -628,6 +669,16 @@ void ftpi__store_note_clear(struct ftpi_expect_store *st, ftpi__sref r)
 	pthread_mutex_unlock(l);
 }
 
+void ftpi__store_note_never(struct ftpi_expect_store *st, ftpi__sref r)
+{
+	pthread_mutex_t *l;
+	struct sentry *e = lock_ref(st, r, &l);
+	if (e == NULL)
+		return;
+	e->c.n_never++;
+	pthread_mutex_unlock(l);
+}
+
 void ftpi__store_note_answered(struct ftpi_expect_store *st, ftpi__sref r)
 {
 	pthread_mutex_t *l;
@@ -663,7 +714,7 @@ void ftpi__store_claim_release(struct ftpi_expect_store *st, ftpi__sref r)
 		return;
 	if (e->claims_live)
 		e->claims_live--;
-	if (!e->owner_live && !e->claims_live)
+	if (!e->owner_hold && !e->claims_live)
 		entry_free_locked(st, e);
 	pthread_mutex_unlock(l);
 }

@@ -33,7 +33,8 @@ struct ftpi__sx_claim {
 	uint8_t clear;                 /* a claim's first payload was not TLS */
 	uint8_t answered;              /* a claim's responder answered (SYN-ACK) */
 	uint32_t n;                    /* connections that claimed the entry */
-	uint32_t n_answered;           /* of them, answered */
+	uint32_t n_answered;           /* of them, answered before the owner's session ended */
+	uint32_t n_never;              /* closed unanswered before it (the claimant said so) */
 	uint32_t n_bad, n_node;        /* of them, from/to another address; to another server */
 	uint64_t first_us, first_frame; /* the connection's first packet */
 };
@@ -88,6 +89,17 @@ void ftpi__store_matched(struct ftpi_expect_store *st, ftpi__sref r);
 /* Claims made so far (0 = none; *c filled when > 0). */
 uint32_t ftpi__store_claims(struct ftpi_expect_store *st, ftpi__sref r, struct ftpi__sx_claim *c);
 void ftpi__store_owner_release(struct ftpi_expect_store *st, ftpi__sref r);
+/* The expectation is gone (nothing more claims it, claimants' transfers are final) but the owner
+ * keeps the entry to read its claims at the session's end (then ftpi__store_owner_release). */
+void ftpi__store_owner_retire(struct ftpi_expect_store *st, ftpi__sref r);
+/* The owner's session ended at capture time us, frame: a claimed connection still unanswered
+ * then is reported as of that packet, by its claimant. */
+void ftpi__store_session_end(struct ftpi_expect_store *st, ftpi__sref r, uint64_t us,
+			     uint64_t frame);
+/* Claimant: the owner's session end (1, *us and *frame) or 0 while it lives. */
+int ftpi__store_ended(struct ftpi_expect_store *st, ftpi__sref r, uint64_t *us, uint64_t *frame);
+/* Claimant: its connection closed unanswered while the owner's session lived (it said so). */
+void ftpi__store_note_never(struct ftpi_expect_store *st, ftpi__sref r);
 
 /* Claimant side: the best entry for a connection to port, published by another engine and not
  * older than max_age_us at now_us; claimed atomically. 0 when none fits. */

@@ -148,6 +148,11 @@ struct ftpi_session {
 	uint8_t wlisted;
 	uint32_t n_expect;
 	struct ftpi_expect *expects;
+	/* store entries of expectations gone before the session's end that other engines'
+	 * connections claimed: what became of those connections is counted at the end */
+	uint64_t rclaims[4];
+	uint16_t rclaim_port[4];
+	uint8_t n_rclaims;
 
 	/* TLS on the control channel (explicit after 234, or implicit). */
 	struct ftpi__tls *tlsp;
