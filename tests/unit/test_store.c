@@ -205,7 +205,7 @@ static void *advance(void *arg)
 {
 	struct marker *m = arg;
 	for (uint64_t t = 1; t <= 2000; t++) {
-		ftpi__store_mark(m->st, 1, t);
+		ftpi__store_mark(m->st, 1, t, t);
 		atomic_store(&m->seen, t);
 	}
 	ftpi_expect_store_idle(m->st, 2, 5000);
@@ -327,11 +327,11 @@ static void test_lookahead(void)
 	struct ftpi_expect_store_stats s0;
 	ftpi_expect_store_stats(g_store, &s0, sizeof s0);
 	ASSERT_EQ(s0.wait_timeouts, 0);
-	ftpi__store_wait_port(g_store, 1, 50000, ts + 1500);
+	ftpi__store_wait_port(g_store, 1, 50000, ts + 1500, 0);
 	ftpi_expect_store_stats(g_store, &ss, sizeof ss);
 	ASSERT_EQ(ss.quick, s0.quick + 1);
 	ASSERT_EQ(ss.wait_timeouts, 0);
-	ftpi__store_wait_port(g_store, 1, 50000, ts + 4000);
+	ftpi__store_wait_port(g_store, 1, 50000, ts + 4000, 0);
 	ftpi_expect_store_stats(g_store, &ss, sizeof ss);
 	ASSERT_EQ(ss.wait_timeouts, 1);
 	ftpi_engine_free(e);
@@ -359,7 +359,7 @@ static void test_settle_claims(void)
 	ASSERT_LT(s, 2);
 	r = ftpi__store_publish(st, me, &p);
 	ASSERT_TRUE(r != 0);
-	ftpi__store_mark(st, s, 60); /* the SYN at 50 was processed */
+	ftpi__store_mark(st, s, 60, 0); /* the SYN at 50 was processed */
 	ftpi__store_wait_claims(st, me, r, 50000, 100);
 	ftpi_expect_store_stats(st, &ss, sizeof ss);
 	ASSERT_EQ(ss.quick, 1);
@@ -372,7 +372,7 @@ static void test_settle_claims(void)
 	ftpi__store_wait_claims(st, me, r, 50001 /* another slot: settled */, 100);
 	ftpi_expect_store_stats(st, &ss, sizeof ss);
 	ASSERT_EQ(ss.quick, 2);
-	ftpi__store_mark(st, s, 90);
+	ftpi__store_mark(st, s, 90, 0);
 	ftpi__store_wait_claims(st, me, r, 50000, 100);
 	ftpi_expect_store_stats(st, &ss, sizeof ss);
 	ASSERT_EQ(ss.wait_timeouts, 1);

@@ -79,6 +79,7 @@ struct workers {
 	struct wk_worker *w;
 	ftpi_expect_store *store;
 	_Atomic uint64_t frontier;
+	_Atomic uint64_t frontier_frame; /* and every frame up to this one */
 	_Atomic int eof;
 	uint64_t last_ts;
 	uint64_t frame; /* packets handed out: the frame numbers one engine would give */
@@ -304,12 +305,14 @@ static void *file_worker(void *arg)
 		if (h == atomic_load_explicit(&k->tail, memory_order_acquire)) {
 			int eof = atomic_load_explicit(&w->eof, memory_order_acquire);
 			uint64_t f = atomic_load_explicit(&w->frontier, memory_order_acquire);
+			uint64_t ff = atomic_load_explicit(&w->frontier_frame, memory_order_acquire);
 			if (h != atomic_load_explicit(&k->tail, memory_order_acquire))
 				continue;
 			if (eof)
 				break;
-			/* nothing before f is coming: nobody waits for this worker */
-			ftpi_expect_store_idle(w->store, k->idx, f);
+			/* nothing before f (nor up to frame ff) is coming: nobody waits for this
+			 * worker */
+			ftpi_expect_store_idle_frame(w->store, k->idx, f, ff + 1);
 			backoff(spin++);
 			continue;
 		}
@@ -370,6 +373,7 @@ static void publish_all(struct workers *w)
 		if (has_room(k) && k->q[t % WK_QLEN].n > 0)
 			atomic_store_explicit(&k->tail, t + 1, memory_order_release);
 	}
+	atomic_store_explicit(&w->frontier_frame, w->frame, memory_order_release);
 	atomic_store_explicit(&w->frontier, w->last_ts, memory_order_release);
 }
 

@@ -436,7 +436,7 @@ static int feed_start(ftpi_engine *e, const struct ftpi_packet *pkt)
 	if (pkt->ts_us > e->cx.now_us)
 		e->cx.now_us = pkt->ts_us;
 	if (e->xt.store) /* everything before this packet is done */
-		ftpi__store_mark(e->xt.store, e->xt.me, e->cx.now_us);
+		ftpi__store_mark(e->xt.store, e->xt.me, e->cx.now_us, e->cx.frame);
 	if (e->xt.share) {
 		ftpi__expect_share_mark(&e->xt);
 		/* Redis answers that came (one atomic load), retries due (the wall clock, read
@@ -645,7 +645,7 @@ int ftpi_engine_advance(ftpi_engine *e, uint64_t now_us)
 		e->cx.now_us = now_us;
 	e->last_expire_us = e->cx.now_us;
 	if (e->xt.store)
-		ftpi__store_mark(e->xt.store, e->xt.me, e->cx.now_us);
+		ftpi__store_mark(e->xt.store, e->xt.me, e->cx.now_us, e->cx.frame);
 	ftpi__defrag_expire(&e->cx, &e->defrag, e->cx.now_us);
 	ftpi__dispatch_frag_drops(e);
 	ftpi__flow_expire(&e->flows, &e->cx, e->cx.now_us);

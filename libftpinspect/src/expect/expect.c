@@ -275,7 +275,7 @@ void ftpi__expect_add(struct ftpi__expect_tab *xt, struct ftpi_session *s, int a
 
 	if (xt->store && !active && s->server) /* the server's passive ports, for every engine */
 		ftpi__facts_pasv(ftpi__store_facts(xt->store), ftpi__store_low_wm(xt->store), &s->srv,
-				 target->port, xt->cx->now_us);
+				 target->port, xt->cx->now_us, xt->cx->frame);
 	/* A newer announcement replaces the session's older unmatched ones. */
 	for (struct ftpi_expect *o = s->expects, *next; o; o = next) {
 		next = o->snext;
@@ -667,7 +667,7 @@ static struct ftpi_dconn *match_remote(struct ftpi__expect_tab *xt, struct ftpi_
 	struct ftpi__sx_pub p;
 	struct ftpi__sx_claim c;
 	/* every engine that could have announced it before this connection has done so */
-	ftpi__store_wait_port(xt->store, xt->me, f->srv.port, f->first_us);
+	ftpi__store_wait_port(xt->store, xt->me, f->srv.port, f->first_us, 0);
 	ftpi__sref r = ftpi__store_claim_above(xt->store, xt->me, f->srv.port, f->first_us,
 					       xt->cx->cfg.timeout_expect, remote_fit, f, min_score,
 					       min_created, &p, &c);
@@ -811,8 +811,9 @@ static int learned_range(struct ftpi__expect_tab *xt, struct ftpi_session *s, ui
 		return n;
 	/* every engine that could still read a passive reply before now has (a reply announces:
 	 * the engines' look-ahead covers it; no expectation targets port 0) */
-	ftpi__store_wait_port(xt->store, xt->me, 0, xt->cx->now_us);
-	if (!ftpi__facts_pasv_range(ftpi__store_facts(xt->store), &s->srv, xt->cx->now_us, &l, &h))
+	ftpi__store_wait_port(xt->store, xt->me, 0, xt->cx->now_us, xt->cx->frame);
+	if (!ftpi__facts_pasv_range(ftpi__store_facts(xt->store), &s->srv, xt->cx->now_us,
+				    xt->cx->frame, &l, &h))
 		return n;
 	*lo = n && *lo < l ? *lo : l;
 	*hi = n && *hi > h ? *hi : h;
@@ -827,9 +828,9 @@ int ftpi__expect_login_failed(struct ftpi__expect_tab *xt, struct ftpi_session *
 		return -1;
 	/* every other engine has read its failures before now (a reply that refuses a login
 	 * announces nothing: look-ahead does not cover it) */
-	ftpi__store_wait(xt->store, xt->me, xt->cx->now_us);
+	ftpi__store_wait_at(xt->store, xt->me, xt->cx->now_us, xt->cx->frame);
 	return ftpi__facts_login_failed(ftpi__store_facts(xt->store), ftpi__store_low_wm(xt->store),
-					xt->me, &s->cli.addr, xt->cx->now_us,
+					&s->cli.addr, xt->cx->now_us, xt->cx->frame,
 					cfg->brute_force_window, cfg->brute_force_threshold, count);
 }
 

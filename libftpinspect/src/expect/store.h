@@ -59,15 +59,20 @@ struct ftpi__facts;
 struct ftpi__facts *ftpi__store_facts(const struct ftpi_expect_store *st);
 /* The lowest watermark of the attached engines: no engine decides before it any more. */
 uint64_t ftpi__store_low_wm(struct ftpi_expect_store *st);
-/* Engine me has processed every packet before t. */
-void ftpi__store_mark(struct ftpi_expect_store *st, unsigned me, uint64_t t);
+/* Engine me has processed every packet before t, and every packet numbered below frame. */
+void ftpi__store_mark(struct ftpi_expect_store *st, unsigned me, uint64_t t, uint64_t frame);
 /* Waits until every other attached engine has processed every packet before t. */
 void ftpi__store_wait(struct ftpi_expect_store *st, unsigned me, uint64_t t);
+/* The same, and at t, every packet numbered below frame, when the host numbers packets across
+ * engines (ftpi_expect_store_idle_frame): what one engine decides at a packet depends on the
+ * packets before it in the capture, also those of the same time. */
+void ftpi__store_wait_at(struct ftpi_expect_store *st, unsigned me, uint64_t t, uint64_t frame);
 /* Engine me will publish nothing new from packets before until (ftpi_engine_lookahead). */
 void ftpi__store_quiet(struct ftpi_expect_store *st, unsigned me, uint64_t until);
 /* For a new connection to port at t: waits only for the engines that may still publish or change
  * an entry for the port before t. */
-void ftpi__store_wait_port(struct ftpi_expect_store *st, unsigned me, uint16_t port, uint64_t t);
+void ftpi__store_wait_port(struct ftpi_expect_store *st, unsigned me, uint16_t port, uint64_t t,
+			   uint64_t frame);
 /* Before reading the claims on entry r (to port) at t: waits only for the engines that may still
  * claim it or add to their claim before t (all of them unless the host dispatches through the
  * store). */
