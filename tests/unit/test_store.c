@@ -56,7 +56,7 @@ static void *race(void *arg)
 						   fit_any, NULL, &p, &c);
 		if (ref) {
 			r->refs[r->won++] = ref;
-			ftpi__store_note_clear(r->st, ref);
+			ftpi__store_note_clear(r->st, ref, 5, 5);
 			if (i % 2)
 				ftpi__store_note_answered(r->st, ref);
 		}

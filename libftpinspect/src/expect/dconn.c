@@ -49,8 +49,9 @@ int ftpi__dconn_data(struct ftpi__expect_tab *xt, struct ftpi_dconn *d, struct f
 				d->clear_reported = 1;
 				ftpi__session_cleartext_data(xt->ftp, d->s, "data connection payload is "
 								      "not TLS");
-			} else if (!d->tls && d->sref) {
-				ftpi__store_note_clear(xt->store, d->sref); /* the owner says it */
+			} else if (!d->tls && d->sref) { /* the owner says it, as of this packet */
+				ftpi__store_note_clear(xt->store, d->sref, xt->cx->now_us,
+						       xt->cx->frame);
 			} else if (!d->tls && d->sh) {
 				ftpi__share_note(xt->share, d->sh->key, "clear");
 			}
@@ -343,14 +344,9 @@ static int remote_never_at_end(struct ftpi__expect_tab *xt, struct ftpi_dconn *d
 		return 0;
 	for (uint8_t i = 0; i < d->n_syn; i++)
 		syns += d->syn_us[i] < te || (d->syn_us[i] == te && xt->cx->in_flush);
-	int in_flush = xt->cx->in_flush;
-	xt->cx->now_us = te; /* said as of that packet (fe 0: the owner's flush) */
-	xt->cx->frame = fe;
-	xt->cx->in_flush = 0;
+	struct ftpi__asof a = ftpi__asof_begin(xt->cx, te, fe); /* as of that packet */
 	report_never(xt, d, syns, 0);
-	xt->cx->now_us = now;
-	xt->cx->frame = frame;
-	xt->cx->in_flush = in_flush;
+	ftpi__asof_end(xt->cx, a);
 	if (f) {
 		f->app = NULL;
 		f->role = FTPI_ROLE_OTHER;

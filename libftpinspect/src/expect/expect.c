@@ -204,12 +204,9 @@ static void withheld_end(struct ftpi__expect_tab *xt, uint32_t idx1, int claimed
 		ftpi__share_count_withheld(xt->share, 1); /* the claimant reports it */
 	else {
 		/* said as of the packet that let go of it, as without Redis */
-		uint64_t frame = xt->cx->frame, now = xt->cx->now_us;
-		xt->cx->frame = w->frame;
-		xt->cx->now_us = w->t;
+		struct ftpi__asof a = ftpi__asof_begin(xt->cx, w->t, w->frame);
 		missing_on(xt, &w->x, &w->fs, &w->scli, &w->ssrv, w->why);
-		xt->cx->frame = frame;
-		xt->cx->now_us = now;
+		ftpi__asof_end(xt->cx, a);
 	}
 	ftpi__shslot_free(xt, idx1);
 	ftpi__free(xt->cx, FTPI__POOL_EXPECT, w, sizeof *w);
@@ -702,6 +699,17 @@ static struct ftpi_dconn *match_remote(struct ftpi__expect_tab *xt, struct ftpi_
 	return d;
 }
 
+/* A claimant's connection carried clear text: said as of its packet, as one engine says it. */
+static void claim_clear(struct ftpi__expect_tab *xt, struct ftpi_session *s,
+			const struct ftpi__sx_claim *c)
+{
+	if (!c->clear)
+		return;
+	struct ftpi__asof a = ftpi__asof_begin(xt->cx, c->clear_us, c->clear_frame);
+	ftpi__session_cleartext_data(xt->ftp, s, "data connection payload is not TLS");
+	ftpi__asof_end(xt->cx, a);
+}
+
 /* A finding the claimant raised on this session's id joins the session's record. */
 static void record_kind(struct ftpi__subject *fs, int k)
 {
@@ -727,9 +735,7 @@ static void remote_claimed(struct ftpi__expect_tab *xt, struct ftpi_expect *x,
 		x->bounce = 0;
 	else
 		settle_bounce(xt, x);
-	if (s == NULL)
-		return;
-	if (x->nat_pending && s->server) { /* as of the connection, not of this call */
+	if (s && x->nat_pending && s->server) { /* as of the connection, not of this call */
 		x->nat_pending = 0;
 		ftpi__server_helper(s->server, &x->target.addr, c->first_us, c->first_frame);
 	}
@@ -750,8 +756,7 @@ count:
 	 * (claims_end) */
 	if (c->n_never)
 		record_kind(&s->fs, FTPI_FINDING_DATA_CONNECTION_MISSING);
-	if (c->clear)
-		ftpi__session_cleartext_data(xt->ftp, s, "data connection payload is not TLS");
+	claim_clear(xt, s, c);
 }
 
 /* Every connection of another engine that claimed x joins x's session, once, when x goes:
@@ -782,6 +787,7 @@ static void claims_end(struct ftpi__expect_tab *xt, struct ftpi_session *s, ftpi
 					xt->cx->in_flush ? 0 : xt->cx->frame);
 	ftpi__store_wait_claims(xt->store, xt->me, r, port, now);
 	if (ftpi__store_claims(xt->store, r, &c)) {
+		claim_clear(xt, s, &c); /* it may have come after the expectation went */
 		s->n_dconns += c.n_answered;
 		if (c.n_answered < c.n)
 			record_kind(&s->fs, FTPI_FINDING_DATA_CONNECTION_MISSING);

@@ -686,12 +686,18 @@ static int claimed_by(struct ftpi_expect_store *st, ftpi__sref r, unsigned j)
 	return by;
 }
 
-void ftpi__store_note_clear(struct ftpi_expect_store *st, ftpi__sref r)
+void ftpi__store_note_clear(struct ftpi_expect_store *st, ftpi__sref r, uint64_t us,
+			    uint64_t frame)
 {
 	pthread_mutex_t *l;
 	struct sentry *e = lock_ref(st, r, &l);
 	if (e == NULL)
 		return;
+	if (!e->c.clear || us < e->c.clear_us ||
+	    (us == e->c.clear_us && frame < e->c.clear_frame)) {
+		e->c.clear_us = us;
+		e->c.clear_frame = frame;
+	}
 	e->c.clear = 1;
 	pthread_mutex_unlock(l);
 }

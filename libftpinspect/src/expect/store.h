@@ -37,6 +37,7 @@ struct ftpi__sx_claim {
 	uint32_t n_never;              /* closed unanswered before it (the claimant said so) */
 	uint32_t n_bad, n_node;        /* of them, from/to another address; to another server */
 	uint64_t first_us, first_frame; /* the connection's first packet */
+	uint64_t clear_us, clear_frame; /* the first clear-text payload of any claim (clear) */
 };
 
 /* Scores a published entry for a new connection (under the lock; must not call the store). */
@@ -117,7 +118,8 @@ ftpi__sref ftpi__store_claim_above(struct ftpi_expect_store *st, unsigned me, ui
 				   uint64_t now_us, uint64_t max_age_us, ftpi__sx_fit fit,
 				   void *arg, int min_score, uint64_t min_created,
 				   struct ftpi__sx_pub *p, struct ftpi__sx_claim *c);
-void ftpi__store_note_clear(struct ftpi_expect_store *st, ftpi__sref r);
+void ftpi__store_note_clear(struct ftpi_expect_store *st, ftpi__sref r, uint64_t us,
+			    uint64_t frame);
 void ftpi__store_note_answered(struct ftpi_expect_store *st, ftpi__sref r);
 /* The owner's latest transfer for the entry; returns 1 when the owner let go of it (session
  * ended or the expectation was replaced: nothing more will come). */
