@@ -337,8 +337,12 @@ static int remote_never_at_end(struct ftpi__expect_tab *xt, struct ftpi_dconn *d
 	uint64_t te, fe, now = xt->cx->now_us, frame = xt->cx->frame, syns = 0;
 	if (d->sref == 0)
 		return 0;
-	/* the owner is this far: its session end, if before, is in the entry */
-	ftpi__store_wait(xt->store, xt->me, xt->cx->in_flush ? UINT64_MAX : now);
+	/* the owner is this far (at this time, past this frame): its session end, if before, is
+	 * in the entry */
+	if (xt->cx->in_flush)
+		ftpi__store_wait(xt->store, xt->me, UINT64_MAX);
+	else
+		ftpi__store_wait_at(xt->store, xt->me, now, frame);
 	if (!ftpi__store_ended(xt->store, d->sref, &te, &fe) ||
 	    (!xt->cx->in_flush && (te > now || (te == now && fe > frame))))
 		return 0;
