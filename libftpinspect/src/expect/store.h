@@ -3,8 +3,8 @@
  * store.h - the expectation store that engines on different threads share (the public
  * ftpi_expect_store). An engine publishes the expectations its sessions announce; another engine
  * that sees a new connection its own table does not explain claims the entry that fits, under the
- * entry's stripe lock, so one claimant wins. Entries are preallocated (max_entries) and
- * reference-counted by owner and claimant. Per-engine capture-time watermarks let an engine wait
+ * entry's stripe lock; every fitting connection claims (counted), as one engine's table matches
+ * them all. Entries are preallocated (max_entries) and reference-counted by owner and claims. Per-engine capture-time watermarks let an engine wait
  * until every other engine has processed the packets before a given time, so that what it
  * decides from the store (a claim, a missing data connection) is what one engine would decide.
  * Not a stage of its own: the expect stage uses it; it knows sessions only through copies.
