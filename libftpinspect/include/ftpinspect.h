@@ -342,6 +342,11 @@ struct ftpi_server_info {
 	 * ports: the range a firewall must open even when the 227s cannot be read */
 	uint64_t data_passive;
 	uint16_t data_port_min, data_port_max;
+	/* when helper_addr was last learned (has_helper = 1): the capture time and frame of the
+	 * packet that showed it. One engine keeps the latest; a host merging the summaries of
+	 * several engines (one store) keeps the helper_addr with the highest (helper_us,
+	 * helper_frame). Added at the end of the struct. */
+	uint64_t helper_us, helper_frame;
 };
 
 struct ftpi_event {
@@ -437,6 +442,11 @@ FTPI_API void ftpi_expect_store_free(ftpi_expect_store *st);
  * empty and every earlier packet was handed out): other engines stop waiting for it. */
 FTPI_API void ftpi_expect_store_idle(ftpi_expect_store *st, unsigned engine_index,
 				     uint64_t until_us);
+/* The same, for a host that numbers packets across all engines (ftpi_engine_feed_frame): also
+ * every packet numbered below frame was handed out. Packets of the same capture time are then
+ * ordered by their number, as one engine orders them (facts of two engines at one time). */
+FTPI_API void ftpi_expect_store_idle_frame(ftpi_expect_store *st, unsigned engine_index,
+					   uint64_t until_us, uint64_t frame);
 /* engine_index gets no more packets (call before ftpi_engine_flush on that engine). */
 FTPI_API void ftpi_expect_store_done(ftpi_expect_store *st, unsigned engine_index);
 

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * test_store.c - the shared expectation store under threads (expect/store.c): one claimant per
- * entry when several race, the entry cap, the capture-time watermarks, and the host-pair shard.
+ * test_store.c - the shared expectation store under threads (expect/store.c): every claim
+ * counted when several engines race for the same entries, the entry cap, the capture-time watermarks, and the host-pair shard.
  * CI runs these under ThreadSanitizer too.
  */
 #include <pthread.h>
@@ -56,14 +56,18 @@ static void *race(void *arg)
 						   fit_any, NULL, &p, &c);
 		if (ref) {
 			r->refs[r->won++] = ref;
-			ftpi__store_note_clear(r->st, ref);
+			ftpi__store_note_clear(r->st, ref, 5, 5);
+			if (i % 2)
+				ftpi__store_note_answered(r->st, ref);
 		}
 	}
 	return NULL;
 }
 
-/* Several engines race to claim every published entry: each entry goes to exactly one. */
-static void test_claim_once(void)
+/* Several engines race to claim every published entry: every claim is counted on the entry, as
+ * one engine's table matches every connection to an expectation, and the entry lives until its
+ * owner and every claimant let go. */
+static void test_claim_all(void)
 {
 	int status;
 	static struct racer rs[N_THREADS];
@@ -96,21 +100,23 @@ static void test_claim_once(void)
 		pthread_join(th[t], NULL);
 		total += rs[t].won;
 	}
-	ASSERT_EQ(total, N_ENTRIES);
+	ASSERT_EQ(total, N_ENTRIES * N_THREADS);
 	uint32_t claimed = 0;
 	for (uint32_t i = 0; i < N_ENTRIES; i++) {
 		struct ftpi__sx_claim c;
 		uint32_t n = ftpi__store_claims(st, own[i], &c);
-		ASSERT_EQ(n, 1);
+		ASSERT_EQ(n, N_THREADS);
 		ASSERT_EQ(c.cli_bad, 1);
+		ASSERT_EQ(c.n_bad, N_THREADS);
+		ASSERT_EQ(c.n_answered, i % 2 ? N_THREADS : 0);
 		ASSERT_EQ(c.clear, 1);
 		claimed += n;
 		ftpi__store_owner_release(st, own[i]);
 	}
-	ASSERT_EQ(claimed, N_ENTRIES);
+	ASSERT_EQ(claimed, N_ENTRIES * N_THREADS);
 	struct ftpi_expect_store_stats ss;
 	ASSERT_EQ(ftpi_expect_store_stats(st, &ss, sizeof ss), FTPI_OK);
-	ASSERT_EQ(ss.claimed, N_ENTRIES);
+	ASSERT_EQ(ss.claimed, N_ENTRIES * N_THREADS);
 	ASSERT_EQ(ss.in_use, N_ENTRIES); /* the claimants still hold them */
 	for (unsigned t = 0; t < N_THREADS; t++) {
 		for (uint32_t i = 0; i < rs[t].won; i++) {
@@ -144,10 +150,19 @@ static void test_claim_rules(void)
 	ftpi__sref r = ftpi__store_claim(st, 1, 2000, 1500, 100000, fit_any, NULL, &got, &c);
 	ASSERT_NE(r, 0);
 	ASSERT_EQ(got.session_id, 7);
-	/* one live claimant at a time */
-	ASSERT_EQ(ftpi__store_claim(st, 1, 2000, 1500, 100000, fit_any, NULL, &got, &c), 0);
+	ASSERT_EQ(c.n, 1);
+	/* a second connection claims it too: counted, the first claim's fields kept */
+	ftpi__sref r2 = ftpi__store_claim(st, 1, 2000, 1600, 100000, fit_any, NULL, &got, &c);
+	ASSERT_EQ(r2, r);
+	ASSERT_EQ(c.n, 2);
+	struct ftpi_expect_store_stats ss;
 	ftpi__store_claim_release(st, r);
 	ftpi__store_owner_release(st, own);
+	ASSERT_EQ(ftpi_expect_store_stats(st, &ss, sizeof ss), FTPI_OK);
+	ASSERT_EQ(ss.in_use, 1); /* the second claim still holds it */
+	ftpi__store_claim_release(st, r2);
+	ASSERT_EQ(ftpi_expect_store_stats(st, &ss, sizeof ss), FTPI_OK);
+	ASSERT_EQ(ss.in_use, 0);
 	ftpi_expect_store_free(st);
 }
 
@@ -190,7 +205,7 @@ static void *advance(void *arg)
 {
 	struct marker *m = arg;
 	for (uint64_t t = 1; t <= 2000; t++) {
-		ftpi__store_mark(m->st, 1, t);
+		ftpi__store_mark(m->st, 1, t, t);
 		atomic_store(&m->seen, t);
 	}
 	ftpi_expect_store_idle(m->st, 2, 5000);
@@ -312,11 +327,11 @@ static void test_lookahead(void)
 	struct ftpi_expect_store_stats s0;
 	ftpi_expect_store_stats(g_store, &s0, sizeof s0);
 	ASSERT_EQ(s0.wait_timeouts, 0);
-	ftpi__store_wait_port(g_store, 1, 50000, ts + 1500);
+	ftpi__store_wait_port(g_store, 1, 50000, ts + 1500, 0);
 	ftpi_expect_store_stats(g_store, &ss, sizeof ss);
 	ASSERT_EQ(ss.quick, s0.quick + 1);
 	ASSERT_EQ(ss.wait_timeouts, 0);
-	ftpi__store_wait_port(g_store, 1, 50000, ts + 4000);
+	ftpi__store_wait_port(g_store, 1, 50000, ts + 4000, 0);
 	ftpi_expect_store_stats(g_store, &ss, sizeof ss);
 	ASSERT_EQ(ss.wait_timeouts, 1);
 	ftpi_engine_free(e);
@@ -344,7 +359,7 @@ static void test_settle_claims(void)
 	ASSERT_LT(s, 2);
 	r = ftpi__store_publish(st, me, &p);
 	ASSERT_TRUE(r != 0);
-	ftpi__store_mark(st, s, 60); /* the SYN at 50 was processed */
+	ftpi__store_mark(st, s, 60, 0); /* the SYN at 50 was processed */
 	ftpi__store_wait_claims(st, me, r, 50000, 100);
 	ftpi_expect_store_stats(st, &ss, sizeof ss);
 	ASSERT_EQ(ss.quick, 1);
@@ -357,7 +372,7 @@ static void test_settle_claims(void)
 	ftpi__store_wait_claims(st, me, r, 50001 /* another slot: settled */, 100);
 	ftpi_expect_store_stats(st, &ss, sizeof ss);
 	ASSERT_EQ(ss.quick, 2);
-	ftpi__store_mark(st, s, 90);
+	ftpi__store_mark(st, s, 90, 0);
 	ftpi__store_wait_claims(st, me, r, 50000, 100);
 	ftpi_expect_store_stats(st, &ss, sizeof ss);
 	ASSERT_EQ(ss.wait_timeouts, 1);
@@ -378,7 +393,7 @@ static void test_settle_claims(void)
 }
 
 static const struct ftpi_test tests[] = {
-	{"claim_once", test_claim_once}, {"claim_rules", test_claim_rules}, {"cap", test_cap},
+	{"claim_all", test_claim_all}, {"claim_rules", test_claim_rules}, {"cap", test_cap},
 	{"watermarks", test_watermarks}, {"shard", test_shard}, {"lookahead", test_lookahead},
 	{"settle_claims", test_settle_claims},
 };

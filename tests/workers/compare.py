@@ -3,7 +3,8 @@
 """Runs ftpinspect over captures with --workers 1 and --workers N (-v --flows --summary, JSON) and
 checks that both give the same set of events. Session ids are left out of the comparison (the
 engines number sessions in their own ranges), and so are "session <id>" mentions in finding
-text; the client lists of server summaries (also where a recommendation names them), and the
+text; the client lists of server summaries (also where a recommendation names them, allowing
+or opening port 20 to them), and the
 servers of the summary, are compared as sets (their order is the order the workers' events came
 in). Exit 0 = the same everywhere, 1 = a difference (printed), 77 = no capture found."""
 import argparse
@@ -16,6 +17,7 @@ import sys
 
 SKIP = 77
 RE_FROM = re.compile(r"from (\S+) to")
+RE_PORT20 = re.compile(r"port 20 to ([^\s;,]+(?:,[^\s;,]+)*)")
 
 
 def events(ftpinspect, pcap, workers):
@@ -41,6 +43,8 @@ def events(ftpinspect, pcap, workers):
             if isinstance(r.get("recommendation"), str):
                 r["recommendation"] = RE_FROM.sub(lambda m: "from " + ",".join(
                     sorted(m.group(1).split(","))) + " to", r["recommendation"])
+                r["recommendation"] = RE_PORT20.sub(lambda m: "port 20 to " + ",".join(
+                    sorted(m.group(1).split(","))), r["recommendation"])
         if isinstance(e.get("servers"), list):  # the summary lists servers as they came
             e["servers"] = sorted(e["servers"], key=lambda sv: json.dumps(sv, sort_keys=True))
         out.append(json.dumps(e, sort_keys=True))

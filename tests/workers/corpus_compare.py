@@ -7,9 +7,13 @@ server's sessions come from several clients and one client fails logins on sever
 under the host-pair spread they land on several workers, and what one engine learns from all of
 a server's or a client's sessions (the passive range that links an encrypted session's data
 connections, the failed logins behind brute_force) must come out as with one engine.
+Folders given as captures stand for their *.pcap files; with --ethernet-only, inputs of another
+link type are left out (make_corpus.py takes one link type).
 Exit 0 = the same, 1 = a difference (printed)."""
 import argparse
+import glob
 import os
+import struct
 import subprocess
 import sys
 
@@ -17,33 +21,40 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import compare  # noqa: E402
 
 
-def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--ftpinspect", required=True)
-    ap.add_argument("--make-corpus", required=True)
-    ap.add_argument("--out", required=True, help="the corpus to write")
-    ap.add_argument("--target-mb", type=float, default=3)
-    ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--workers", default="2,4")
-    ap.add_argument("captures", nargs="+")
-    a = ap.parse_args()
-    missing = [c for c in a.captures if not os.path.exists(c)]
-    if missing:
-        print(f"FAIL: missing captures {missing}")
-        return 1
-    subprocess.run([sys.executable, a.make_corpus, "--out", a.out, "--input", *a.captures,
-                    "--target-mb", str(a.target_mb), "--seed", str(a.seed), "-q"], check=True)
-    one = compare.events(a.ftpinspect, a.out, 1)
+def linktype(path):
+    """The link type of a pcap file (not pcapng), or None."""
+    with open(path, "rb") as f:
+        h = f.read(24)
+    if len(h) < 24:
+        return None
+    if h[:4] in (b"\xd4\xc3\xb2\xa1", b"\x4d\x3c\xb2\xa1"):
+        return struct.unpack("<I", h[20:24])[0]
+    if h[:4] in (b"\xa1\xb2\xc3\xd4", b"\xa1\xb2\x3c\x4d"):
+        return struct.unpack(">I", h[20:24])[0]
+    return None
+
+
+def inputs(paths, ethernet_only):
+    out = []
+    for p in paths:
+        out += sorted(glob.glob(os.path.join(p, "*.pcap"))) if os.path.isdir(p) else [p]
+    return [p for p in out if not ethernet_only or linktype(p) == 1]
+
+
+def compare_corpus(ftpinspect, out, seed, workers):
+    """1 when a worker count gives other events than one engine on the corpus out."""
+    one = compare.events(ftpinspect, out, 1)
     kinds = {}
     for x in one:
-        for k in ('"link": "inferred"', '"link": "tls-resumption"', '"kind": "brute_force"'):
+        for k in ('"link": "inferred"', '"link": "tls-resumption"', '"kind": "brute_force"',
+                  '"kind": "data_ip_mismatch"', 'SYN without answer', '"helper_address": "'):
             kinds[k] = kinds.get(k, 0) + (k in x)
-    print(f"{len(one)} events with 1 worker ({kinds})")
+    print(f"seed {seed}: {len(one)} events with 1 worker ({kinds})")
     bad = 0
-    for n in [int(x) for x in a.workers.split(",")]:
-        many = compare.events(a.ftpinspect, a.out, n)
+    for n in [int(x) for x in workers.split(",")]:
+        many = compare.events(ftpinspect, out, n)
         if many != one:
-            bad += 1
+            bad = 1
             only1 = [x for x in one if x not in many]
             onlyn = [x for x in many if x not in one]
             print(f"FAIL --workers {n}: {len(many)} events, {len(only1)} only with 1, "
@@ -54,6 +65,31 @@ def main():
                 print(f"  only with {n}: {x[:300]}")
         else:
             print(f"--workers {n}: the same {len(many)} events")
+    return bad
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--ftpinspect", required=True)
+    ap.add_argument("--make-corpus", required=True)
+    ap.add_argument("--out", required=True, help="the corpus to write")
+    ap.add_argument("--target-mb", type=float, default=3)
+    ap.add_argument("--seed", default="1", help="make_corpus.py's seed; several: a,b,c")
+    ap.add_argument("--workers", default="2,4")
+    ap.add_argument("--ethernet-only", action="store_true")
+    ap.add_argument("captures", nargs="+", help="captures, or folders of *.pcap")
+    a = ap.parse_args()
+    missing = [c for c in a.captures if not os.path.exists(c)]
+    if missing:
+        print(f"FAIL: missing captures {missing}")
+        return 1
+    caps = inputs(a.captures, a.ethernet_only)
+    bad = 0
+    for seed in str(a.seed).split(","):
+        out = a.out if "," not in str(a.seed) else f"{a.out}.{seed}.pcap"
+        subprocess.run([sys.executable, a.make_corpus, "--out", out, "--input", *caps,
+                        "--target-mb", str(a.target_mb), "--seed", seed, "-q"], check=True)
+        bad += compare_corpus(a.ftpinspect, out, seed, a.workers)
     return 1 if bad else 0
 
 

@@ -37,3 +37,21 @@ add_test(NAME workers.corpus_facts COMMAND ${Python3_EXECUTABLE}
   --make-corpus ${PROJECT_SOURCE_DIR}/bench/make_corpus.py
   --out ${CMAKE_CURRENT_BINARY_DIR}/workers_facts_corpus.pcap --workers 2,4 ${FTPI_FACTS_CAPS})
 set_tests_properties(workers.corpus_facts PROPERTIES LABELS workers TIMEOUT 300)
+# Corpora of every Ethernet lab capture (20 MB each, made at test time; seeds chosen so that
+# each shows one of these with the host-pair spread): a claimed connection never answered when
+# its owner's session ends (reported as of that end, its flow no data connection), a session
+# whose expectation connections on several engines met (each counted), the helper address two
+# engines learned differently (the latest kept), clear text on a claimed data connection (said
+# as of its packet).
+add_test(NAME workers.corpus_lab COMMAND ${Python3_EXECUTABLE}
+  ${CMAKE_CURRENT_LIST_DIR}/corpus_compare.py --ftpinspect $<TARGET_FILE:ftpinspect>
+  --make-corpus ${PROJECT_SOURCE_DIR}/bench/make_corpus.py
+  --out ${CMAKE_CURRENT_BINARY_DIR}/workers_lab_corpus --target-mb 20
+  --seed ftpinspect-bench-1,1,4 --workers 2,3,4 --ethernet-only ${PROJECT_SOURCE_DIR}/captures)
+set_tests_properties(workers.corpus_lab PROPERTIES LABELS workers TIMEOUT 300)
+# A reply read when the input ends (held behind a lost segment) carries the capture's last
+# frame, as with one engine, although the last packets went to other workers.
+add_test(NAME workers.end_frame COMMAND ${Python3_EXECUTABLE}
+  ${CMAKE_CURRENT_LIST_DIR}/end_frame.py --ftpinspect $<TARGET_FILE:ftpinspect>
+  --out ${CMAKE_CURRENT_BINARY_DIR}/workers_end_frame.pcap --workers 2,3,4)
+set_tests_properties(workers.end_frame PROPERTIES LABELS workers)

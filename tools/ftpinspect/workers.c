@@ -79,6 +79,7 @@ struct workers {
 	struct wk_worker *w;
 	ftpi_expect_store *store;
 	_Atomic uint64_t frontier;
+	_Atomic uint64_t frontier_frame; /* and every frame up to this one */
 	_Atomic int eof;
 	uint64_t last_ts;
 	uint64_t frame; /* packets handed out: the frame numbers one engine would give */
@@ -144,9 +145,14 @@ static void merge_server(struct workers *w, const struct ftpi_event *ev)
 		o->ip_mismatches += in->ip_mismatches;
 		o->node_mismatches += in->node_mismatches;
 		o->data_passive += in->data_passive;
-		if (in->has_helper && !o->has_helper) {
+		/* the latest helper address, as one engine keeps it (frames are global) */
+		if (in->has_helper &&
+		    (!o->has_helper || in->helper_us > o->helper_us ||
+		     (in->helper_us == o->helper_us && in->helper_frame > o->helper_frame))) {
 			o->helper_addr = in->helper_addr;
 			o->has_helper = 1;
+			o->helper_us = in->helper_us;
+			o->helper_frame = in->helper_frame;
 		}
 	}
 	/* distinct clients: exact while every engine's list was whole, else a sum */
@@ -299,12 +305,14 @@ static void *file_worker(void *arg)
 		if (h == atomic_load_explicit(&k->tail, memory_order_acquire)) {
 			int eof = atomic_load_explicit(&w->eof, memory_order_acquire);
 			uint64_t f = atomic_load_explicit(&w->frontier, memory_order_acquire);
+			uint64_t ff = atomic_load_explicit(&w->frontier_frame, memory_order_acquire);
 			if (h != atomic_load_explicit(&k->tail, memory_order_acquire))
 				continue;
 			if (eof)
 				break;
-			/* nothing before f is coming: nobody waits for this worker */
-			ftpi_expect_store_idle(w->store, k->idx, f);
+			/* nothing before f (nor up to frame ff) is coming: nobody waits for this
+			 * worker */
+			ftpi_expect_store_idle_frame(w->store, k->idx, f, ff + 1);
 			backoff(spin++);
 			continue;
 		}
@@ -329,7 +337,9 @@ static void *file_worker(void *arg)
 		b->used = 0;
 		atomic_store_explicit(&k->head, h + 1, memory_order_release);
 	}
-	ftpi_engine_advance(k->e, w->last_ts); /* the end of the capture, as one engine sees it */
+	/* the end of the capture, as one engine sees it: its time and its last frame (what is
+	 * said at the end, such as a reply completed by the flush, carries that frame) */
+	ftpi_engine_advance_frame(k->e, w->last_ts, w->frame);
 	ftpi_engine_flush(k->e);
 	return NULL;
 }
@@ -363,6 +373,7 @@ static void publish_all(struct workers *w)
 		if (has_room(k) && k->q[t % WK_QLEN].n > 0)
 			atomic_store_explicit(&k->tail, t + 1, memory_order_release);
 	}
+	atomic_store_explicit(&w->frontier_frame, w->frame, memory_order_release);
 	atomic_store_explicit(&w->frontier, w->last_ts, memory_order_release);
 }
 

@@ -436,7 +436,7 @@ static int feed_start(ftpi_engine *e, const struct ftpi_packet *pkt)
 	if (pkt->ts_us > e->cx.now_us)
 		e->cx.now_us = pkt->ts_us;
 	if (e->xt.store) /* everything before this packet is done */
-		ftpi__store_mark(e->xt.store, e->xt.me, e->cx.now_us);
+		ftpi__store_mark(e->xt.store, e->xt.me, e->cx.now_us, e->cx.frame);
 	if (e->xt.share) {
 		ftpi__expect_share_mark(&e->xt);
 		/* Redis answers that came (one atomic load), retries due (the wall clock, read
@@ -510,6 +510,9 @@ static int feed_seg(ftpi_engine *e, const struct ftpi_tcp_seg *seg, const uint64
 	else if (FTPI__UNLIKELY(e->xt.remote_open) && f->role == FTPI_ROLE_DATA && f->app &&
 		 f->half[1].syn_seen)
 		ftpi__dconn_answered(&e->xt, f->app); /* a claimed connection was answered */
+	else if (FTPI__UNLIKELY(e->xt.remote_open) && f->role == FTPI_ROLE_DATA && f->app &&
+		 dir == FTPI_DIR_TO_SERVER)
+		ftpi__dconn_syn(f->app, e->cx.now_us); /* one not answered yet: its tries */
 out:
 	if (FTPI__UNLIKELY(ftpi__defrag_pending(&e->defrag))) {
 		/* the reassembled datagram, if any, is used up (in a batch: only the look-ahead's
@@ -642,7 +645,7 @@ int ftpi_engine_advance(ftpi_engine *e, uint64_t now_us)
 		e->cx.now_us = now_us;
 	e->last_expire_us = e->cx.now_us;
 	if (e->xt.store)
-		ftpi__store_mark(e->xt.store, e->xt.me, e->cx.now_us);
+		ftpi__store_mark(e->xt.store, e->xt.me, e->cx.now_us, e->cx.frame);
 	ftpi__defrag_expire(&e->cx, &e->defrag, e->cx.now_us);
 	ftpi__dispatch_frag_drops(e);
 	ftpi__flow_expire(&e->flows, &e->cx, e->cx.now_us);

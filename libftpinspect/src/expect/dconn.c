@@ -49,8 +49,9 @@ int ftpi__dconn_data(struct ftpi__expect_tab *xt, struct ftpi_dconn *d, struct f
 				d->clear_reported = 1;
 				ftpi__session_cleartext_data(xt->ftp, d->s, "data connection payload is "
 								      "not TLS");
-			} else if (!d->tls && d->sref) {
-				ftpi__store_note_clear(xt->store, d->sref); /* the owner says it */
+			} else if (!d->tls && d->sref) { /* the owner says it, as of this packet */
+				ftpi__store_note_clear(xt->store, d->sref, xt->cx->now_us,
+						       xt->cx->frame);
 			} else if (!d->tls && d->sh) {
 				ftpi__share_note(xt->share, d->sh->key, "clear");
 			}
@@ -265,10 +266,15 @@ static int dconn_ready(struct ftpi__expect_tab *xt, const struct ftpi_dconn *d)
 	return d->xfer.state == 3 || d->xfer.status != FTPI_DATA_UNKNOWN;
 }
 
+static int remote_never_at_end(struct ftpi__expect_tab *xt, struct ftpi_dconn *d,
+			       struct ftpi_flow *f);
+
 void ftpi__dconn_answered(struct ftpi__expect_tab *xt, struct ftpi_dconn *d)
 {
 	if ((d->sref == 0 && !d->sh_pending && !d->sh) || d->answered)
 		return;
+	if (remote_never_at_end(xt, d, d->flow))
+		return; /* answered too late: one engine had let go of it */
 	d->answered = 1;
 	xt->remote_open--;
 	if (d->sref)
@@ -320,6 +326,39 @@ static void report_never(struct ftpi__expect_tab *xt, struct ftpi_dconn *d, uint
 	ftpi__finding(xt->cx, fs, FTPI_FINDING_DATA_CONNECTION_MISSING, &d->cli, &d->srv, msg, evd);
 	if (d->s && d->s->n_dconns)
 		d->s->n_dconns--;
+}
+
+/* A claimed connection not answered when its owner's session ended (before this packet): one
+ * engine said data_connection_missing at that end, with the client's packets until then, and let
+ * go of the connection. 1 when said so here (d freed, its flow no data connection any more). */
+static int remote_never_at_end(struct ftpi__expect_tab *xt, struct ftpi_dconn *d,
+			       struct ftpi_flow *f)
+{
+	uint64_t te, fe, now = xt->cx->now_us, frame = xt->cx->frame, syns = 0;
+	if (d->sref == 0)
+		return 0;
+	/* the owner is this far (at this time, past this frame): its session end, if before, is
+	 * in the entry */
+	if (xt->cx->in_flush)
+		ftpi__store_wait(xt->store, xt->me, UINT64_MAX);
+	else
+		ftpi__store_wait_at(xt->store, xt->me, now, frame);
+	if (!ftpi__store_ended(xt->store, d->sref, &te, &fe) ||
+	    (!xt->cx->in_flush && (te > now || (te == now && fe > frame))))
+		return 0;
+	for (uint8_t i = 0; i < d->n_syn; i++)
+		syns += d->syn_us[i] < te || (d->syn_us[i] == te && xt->cx->in_flush);
+	struct ftpi__asof a = ftpi__asof_begin(xt->cx, te, fe); /* as of that packet */
+	report_never(xt, d, syns, 0);
+	ftpi__asof_end(xt->cx, a);
+	if (f) {
+		f->app = NULL;
+		f->role = FTPI_ROLE_OTHER;
+		ftpi__reasm_unwant(xt->cx, f);
+	}
+	d->flow = NULL;
+	dconn_free(xt, d);
+	return 1;
 }
 
 /* ---- Redis (share.h): connections looked up or claimed from another sensor ---- */
@@ -449,6 +488,10 @@ void ftpi__dconn_close(struct ftpi__expect_tab *xt, struct ftpi_dconn *d, struct
 			return;
 		}
 		if (never_established(d, f)) {
+			if (remote_never_at_end(xt, d, f))
+				return;
+			if (d->sref)
+				ftpi__store_note_never(xt->store, d->sref);
 			report_never(xt, d, f->half[0].packets, f->half[1].packets);
 			dconn_free(xt, d);
 			return;

@@ -95,11 +95,23 @@ static void settle_bounce(struct ftpi__expect_tab *xt, struct ftpi_expect *x)
 	ftpi__ftp_bounce(xt->ftp, x->s, x->announce, &x->target, x->text, x->text_len);
 }
 
+static void claims_end(struct ftpi__expect_tab *xt, struct ftpi_session *s, ftpi__sref r,
+		       uint16_t port, int ended);
+static void rclaims_end(struct ftpi__expect_tab *xt, struct ftpi_session *s);
+
 static void exp_free(struct ftpi__expect_tab *xt, struct ftpi_expect *x)
 {
 	settle_bounce(xt, x);
-	if (x->sref)
+	if (x->sref && x->claimed && x->s && x->s->n_rclaims < FTPI__ARRAY_LEN(x->s->rclaims)) {
+		/* what became of the connections that claimed it is the session's at its end */
+		ftpi__store_owner_retire(xt->store, x->sref);
+		x->s->rclaims[x->s->n_rclaims] = x->sref;
+		x->s->rclaim_port[x->s->n_rclaims++] = x->target.port;
+	} else if (x->sref && x->claimed && x->s) {
+		claims_end(xt, x->s, x->sref, x->target.port, x->s->ended); /* no room: now */
+	} else if (x->sref) {
 		ftpi__store_owner_release(xt->store, x->sref);
+	}
 	if (x->shseq)
 		share_update(xt, x, 0, 0, NULL, FTPI__MAX(xt->cx->now_us, 1));
 	exp_unlink(xt, x);
@@ -192,12 +204,9 @@ static void withheld_end(struct ftpi__expect_tab *xt, uint32_t idx1, int claimed
 		ftpi__share_count_withheld(xt->share, 1); /* the claimant reports it */
 	else {
 		/* said as of the packet that let go of it, as without Redis */
-		uint64_t frame = xt->cx->frame, now = xt->cx->now_us;
-		xt->cx->frame = w->frame;
-		xt->cx->now_us = w->t;
+		struct ftpi__asof a = ftpi__asof_begin(xt->cx, w->t, w->frame);
 		missing_on(xt, &w->x, &w->fs, &w->scli, &w->ssrv, w->why);
-		xt->cx->frame = frame;
-		xt->cx->now_us = now;
+		ftpi__asof_end(xt->cx, a);
 	}
 	ftpi__shslot_free(xt, idx1);
 	ftpi__free(xt->cx, FTPI__POOL_EXPECT, w, sizeof *w);
@@ -231,19 +240,13 @@ static void private_pasv_unused(struct ftpi__expect_tab *xt, struct ftpi_expect 
 
 static void remote_claimed(struct ftpi__expect_tab *xt, struct ftpi_expect *x,
 			   const struct ftpi__sx_claim *c);
+static void claims_of(struct ftpi__expect_tab *xt, struct ftpi_expect *x);
 static int withhold(struct ftpi__expect_tab *xt, struct ftpi_expect *x, const char *why);
 static void share_drain(struct ftpi__expect_tab *xt);
 
 static void exp_end(struct ftpi__expect_tab *xt, struct ftpi_expect *x, const char *why)
 {
-	if (!x->matched && x->sref) {
-		/* another engine may have claimed it: decide once every engine that could is this
-		 * far */
-		struct ftpi__sx_claim c;
-		ftpi__store_wait_claims(xt->store, xt->me, x->sref, x->target.port, xt->cx->now_us);
-		if (ftpi__store_claims(xt->store, x->sref, &c))
-			remote_claimed(xt, x, &c);
-	}
+	claims_of(xt, x); /* another engine's connections may have met it */
 	if (x->firm && !x->matched) {
 		if (x->nat_pending) { /* the announced address did not work for this client */
 			if (!ftpi__subject_has(&x->s->fs, FTPI_FINDING_NAT_PRIVATE_PASV))
@@ -269,7 +272,7 @@ void ftpi__expect_add(struct ftpi__expect_tab *xt, struct ftpi_session *s, int a
 
 	if (xt->store && !active && s->server) /* the server's passive ports, for every engine */
 		ftpi__facts_pasv(ftpi__store_facts(xt->store), ftpi__store_low_wm(xt->store), &s->srv,
-				 target->port, xt->cx->now_us);
+				 target->port, xt->cx->now_us, xt->cx->frame);
 	/* A newer announcement replaces the session's older unmatched ones. */
 	for (struct ftpi_expect *o = s->expects, *next; o; o = next) {
 		next = o->snext;
@@ -277,6 +280,7 @@ void ftpi__expect_add(struct ftpi__expect_tab *xt, struct ftpi_session *s, int a
 			FTPI__COUNT(xt->cx, expectations_replaced);
 			exp_end(xt, o, "replaced by a newer announcement");
 		} else if (s->n_expect >= xt->cx->cfg.max_expect_per_session) {
+			claims_of(xt, o);
 			exp_free(xt, o);
 		}
 	}
@@ -403,6 +407,7 @@ void ftpi__expect_tick(struct ftpi__expect_tab *xt, uint64_t now)
 		if (now - t0 < xt->cx->cfg.timeout_expect)
 			break; /* oldest first */
 		if (x->matched) {
+			claims_of(xt, x);
 			exp_free(xt, x);
 			continue;
 		}
@@ -416,6 +421,7 @@ void ftpi__expect_session_ending(struct ftpi__expect_tab *xt, struct ftpi_sessio
 {
 	expect_session_end(xt, s);
 	ftpi__dconn_session_end(xt, s);
+	rclaims_end(xt, s);
 }
 
 void ftpi__expect_flush(struct ftpi__expect_tab *xt)
@@ -615,8 +621,8 @@ again:
 		settle_bounce(xt, best); /* the server connected to the third host */
 	if (best->nat_pending && best->s->server) { /* it worked: a helper address */
 		best->nat_pending = 0;
-		best->s->server->helper_addr = best->target.addr;
-		best->s->server->has_helper = 1;
+		ftpi__server_helper(best->s->server, &best->target.addr, f->first_us,
+				    f->first_frame);
 	}
 	d->announce = best->announce;
 	d->active = best->active;
@@ -644,6 +650,8 @@ static int remote_fit(void *arg, const struct ftpi__sx_pub *p, struct ftpi__sx_c
 		return -1;
 	c->cli = f->cli;
 	c->srv = f->srv;
+	c->first_us = f->first_us;
+	c->first_frame = f->first_frame;
 	c->cli_bad = (uint8_t)k.cli_bad;
 	c->srv_bad = (uint8_t)k.srv_bad;
 	c->nat = (uint8_t)k.nat;
@@ -656,7 +664,7 @@ static struct ftpi_dconn *match_remote(struct ftpi__expect_tab *xt, struct ftpi_
 	struct ftpi__sx_pub p;
 	struct ftpi__sx_claim c;
 	/* every engine that could have announced it before this connection has done so */
-	ftpi__store_wait_port(xt->store, xt->me, f->srv.port, f->first_us);
+	ftpi__store_wait_port(xt->store, xt->me, f->srv.port, f->first_us, 0);
 	ftpi__sref r = ftpi__store_claim_above(xt->store, xt->me, f->srv.port, f->first_us,
 					       xt->cx->cfg.timeout_expect, remote_fit, f, min_score,
 					       min_created, &p, &c);
@@ -691,6 +699,17 @@ static struct ftpi_dconn *match_remote(struct ftpi__expect_tab *xt, struct ftpi_
 	return d;
 }
 
+/* A claimant's connection carried clear text: said as of its packet, as one engine says it. */
+static void claim_clear(struct ftpi__expect_tab *xt, struct ftpi_session *s,
+			const struct ftpi__sx_claim *c)
+{
+	if (!c->clear)
+		return;
+	struct ftpi__asof a = ftpi__asof_begin(xt->cx, c->clear_us, c->clear_frame);
+	ftpi__session_cleartext_data(xt->ftp, s, "data connection payload is not TLS");
+	ftpi__asof_end(xt->cx, a);
+}
+
 /* A finding the claimant raised on this session's id joins the session's record. */
 static void record_kind(struct ftpi__subject *fs, int k)
 {
@@ -708,33 +727,79 @@ static void remote_claimed(struct ftpi__expect_tab *xt, struct ftpi_expect *x,
 			   const struct ftpi__sx_claim *c)
 {
 	struct ftpi_session *s = x->s;
+	if (x->matched) /* its own table met it first: the claims only add connections */
+		goto count;
 	x->matched = 1;
 	FTPI__COUNT(xt->cx, expectations_matched);
 	if (c->nat == FTPI_NAT_REWRITTEN)
 		x->bounce = 0;
 	else
 		settle_bounce(xt, x);
+	if (s && x->nat_pending && s->server) { /* as of the connection, not of this call */
+		x->nat_pending = 0;
+		ftpi__server_helper(s->server, &x->target.addr, c->first_us, c->first_frame);
+	}
+count:
 	if (s == NULL)
 		return;
-	if (x->nat_pending && s->server) {
-		x->nat_pending = 0;
-		s->server->helper_addr = x->target.addr;
-		s->server->has_helper = 1;
-	}
-	if (c->cli_bad || c->srv_bad) {
+	if (c->n_bad) { /* the claimants raised the findings; the counts are the session's */
 		record_kind(&s->fs, FTPI_FINDING_DATA_IP_MISMATCH);
-		count_mismatch(s, x->active, c->srv_bad);
+		if (s->server) {
+			s->server->ip_mismatches += c->n_bad;
+			s->server->node_mismatches += c->n_node;
+		}
 	}
-	if (!c->answered) {
-		/* attempted, never answered: the claimant says data_connection_missing */
+	for (uint32_t i = 0; i < c->n && !x->active; i++)
+		ftpi__count_passive_port(s->server, c->srv.port);
+	/* said by its claimant when it closed (its place among the session's kinds is nearer
+	 * here than at the end); whether the others are answered is known at the end
+	 * (claims_end) */
+	if (c->n_never)
 		record_kind(&s->fs, FTPI_FINDING_DATA_CONNECTION_MISSING);
-	} else {
-		s->n_dconns += c->n;
-		if (!x->active)
-			ftpi__count_passive_port(s->server, c->srv.port);
+	claim_clear(xt, s, c);
+}
+
+/* Every connection of another engine that claimed x joins x's session, once, when x goes:
+ * decided once every engine that could still claim it before now is this far. */
+static void claims_of(struct ftpi__expect_tab *xt, struct ftpi_expect *x)
+{
+	struct ftpi__sx_claim c;
+	if (x->sref == 0 || x->claims_read)
+		return;
+	x->claims_read = 1;
+	ftpi__store_wait_claims(xt->store, xt->me, x->sref, x->target.port, xt->cx->now_us);
+	if (ftpi__store_claims(xt->store, x->sref, &c)) {
+		x->claimed = 1;
+		remote_claimed(xt, x, &c);
 	}
-	if (c->clear)
-		ftpi__session_cleartext_data(xt->ftp, s, "data connection payload is not TLS");
+}
+
+/* The connections that claimed entry r of session s: counted as one engine counts its own at
+ * the session's end (ended; else as they are now) - data connections if they were answered,
+ * data_connection_missing if not (their claimant says it, as of this packet). */
+static void claims_end(struct ftpi__expect_tab *xt, struct ftpi_session *s, ftpi__sref r,
+		       uint16_t port, int ended)
+{
+	struct ftpi__sx_claim c;
+	uint64_t now = xt->cx->in_flush ? UINT64_MAX : xt->cx->now_us;
+	if (ended) /* before the wait: a claimant past now reads it */
+		ftpi__store_session_end(xt->store, r, xt->cx->now_us,
+					xt->cx->in_flush ? 0 : xt->cx->frame);
+	ftpi__store_wait_claims(xt->store, xt->me, r, port, now);
+	if (ftpi__store_claims(xt->store, r, &c)) {
+		claim_clear(xt, s, &c); /* it may have come after the expectation went */
+		s->n_dconns += c.n_answered;
+		if (c.n_answered < c.n)
+			record_kind(&s->fs, FTPI_FINDING_DATA_CONNECTION_MISSING);
+	}
+	ftpi__store_owner_release(xt->store, r);
+}
+
+static void rclaims_end(struct ftpi__expect_tab *xt, struct ftpi_session *s)
+{
+	for (uint8_t i = 0; i < s->n_rclaims; i++)
+		claims_end(xt, s, s->rclaims[i], s->rclaim_port[i], 1);
+	s->n_rclaims = 0;
 }
 
 /* The ports the server's passive replies named before now: this engine's, and with a store
@@ -752,8 +817,9 @@ static int learned_range(struct ftpi__expect_tab *xt, struct ftpi_session *s, ui
 		return n;
 	/* every engine that could still read a passive reply before now has (a reply announces:
 	 * the engines' look-ahead covers it; no expectation targets port 0) */
-	ftpi__store_wait_port(xt->store, xt->me, 0, xt->cx->now_us);
-	if (!ftpi__facts_pasv_range(ftpi__store_facts(xt->store), &s->srv, xt->cx->now_us, &l, &h))
+	ftpi__store_wait_port(xt->store, xt->me, 0, xt->cx->now_us, xt->cx->frame);
+	if (!ftpi__facts_pasv_range(ftpi__store_facts(xt->store), &s->srv, xt->cx->now_us,
+				    xt->cx->frame, &l, &h))
 		return n;
 	*lo = n && *lo < l ? *lo : l;
 	*hi = n && *hi > h ? *hi : h;
@@ -768,9 +834,9 @@ int ftpi__expect_login_failed(struct ftpi__expect_tab *xt, struct ftpi_session *
 		return -1;
 	/* every other engine has read its failures before now (a reply that refuses a login
 	 * announces nothing: look-ahead does not cover it) */
-	ftpi__store_wait(xt->store, xt->me, xt->cx->now_us);
+	ftpi__store_wait_at(xt->store, xt->me, xt->cx->now_us, xt->cx->frame);
 	return ftpi__facts_login_failed(ftpi__store_facts(xt->store), ftpi__store_low_wm(xt->store),
-					xt->me, &s->cli.addr, xt->cx->now_us,
+					&s->cli.addr, xt->cx->now_us, xt->cx->frame,
 					cfg->brute_force_window, cfg->brute_force_threshold, count);
 }
 
@@ -1078,8 +1144,12 @@ void ftpi__expect_release(struct ftpi__expect_tab *xt)
 	/* Flows are gone already (unowned dconns were released with them). */
 	while (xt->list)
 		exp_free(xt, xt->list);
-	for (struct ftpi_session *s = xt->ftp->sessions; s; s = s->next)
+	for (struct ftpi_session *s = xt->ftp->sessions; s; s = s->next) {
 		ftpi__dconn_release_all(xt, s);
+		for (uint8_t i = 0; i < s->n_rclaims; i++)
+			ftpi__store_owner_release(xt->store, s->rclaims[i]);
+		s->n_rclaims = 0;
+	}
 	ftpi__dconn_remote_release(xt);
 	for (uint32_t i = 0; i < xt->sh_cap; i++) /* withheld verdicts (dconns went above) */
 		if (xt->sh_slots[i].obj && xt->sh_slots[i].kind == FTPI__SH_CHECK) {

@@ -27,6 +27,8 @@ struct ftpi_expect {
 	uint8_t firm;
 	uint8_t matched;
 	uint8_t claimed_elsewhere;         /* another engine's connection met it (store) */
+	uint8_t claims_read;               /* the store's claims on it were counted */
+	uint8_t claimed;                   /* and there were some */
 	uint8_t syn_seen;                  /* a SYN to the target was seen */
 	uint8_t bounce;                    /* names a third host: bounce unless the data
 					    * connection comes to the control client instead */
@@ -80,6 +82,8 @@ struct ftpi_dconn {
 	ftpi__sref sref;
 	struct ftpi_endpoint rcli, rsrv; /* that session's control connection */
 	uint8_t answered;                /* the responder's SYN-ACK was seen */
+	uint8_t n_syn;                   /* unanswered: the client's packets, their times */
+	uint64_t syn_us[8];
 	/* Redis (share.h): looked up (sh_pending) or claimed (sh != NULL) from another sensor */
 	uint8_t sh_pending, sh_never, sh_held;
 	uint32_t shslot;                 /* its request slot + 1, 0 = none */
@@ -159,6 +163,12 @@ struct ftpi_dconn *ftpi__dconn_infer(struct ftpi__expect_tab *xt, struct ftpi_fl
 				     int is_ftp);
 /* A claimed connection's responder answered (its owner counts it as a data connection). */
 void ftpi__dconn_answered(struct ftpi__expect_tab *xt, struct ftpi_dconn *d);
+/* A packet from the client of a claimed connection not answered yet. */
+static inline void ftpi__dconn_syn(struct ftpi_dconn *d, uint64_t now)
+{
+	if (d->sref && !d->answered && d->n_syn < FTPI__ARRAY_LEN(d->syn_us))
+		d->syn_us[d->n_syn++] = now;
+}
 /* In-order bytes of a data connection; returns enum ftpi_reasm_want bits. */
 /* Bytes lost in direction dir (a reassembly gap). */
 void ftpi__dconn_gap(struct ftpi__expect_tab *xt, struct ftpi_dconn *d, int dir);

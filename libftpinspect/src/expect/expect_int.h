@@ -20,6 +20,29 @@ void ftpi__dconn_remote_tick(struct ftpi__expect_tab *xt, uint64_t now, int forc
 /* Frees them without events (teardown). */
 void ftpi__dconn_remote_release(struct ftpi__expect_tab *xt);
 
+/* Something said now on behalf of an earlier packet (another engine's, or a withheld verdict):
+ * the engine's clock and frame are that packet's until ftpi__asof_end (frame 0: a flush). */
+struct ftpi__asof {
+	uint64_t now_us, frame;
+	int in_flush;
+};
+
+static inline struct ftpi__asof ftpi__asof_begin(struct ftpi__ctx *cx, uint64_t us, uint64_t frame)
+{
+	struct ftpi__asof a = {cx->now_us, cx->frame, cx->in_flush};
+	cx->now_us = us;
+	cx->frame = frame;
+	cx->in_flush = 0;
+	return a;
+}
+
+static inline void ftpi__asof_end(struct ftpi__ctx *cx, struct ftpi__asof a)
+{
+	cx->now_us = a.now_us;
+	cx->frame = a.frame;
+	cx->in_flush = a.in_flush;
+}
+
 /* ---- Redis request slots (ftpi__expect_tab.sh_slots): ticket = index | generation << 20 ---- */
 #define FTPI__SHSLOT_NIL UINT32_MAX
 

@@ -30,9 +30,15 @@
 #define FAILS_MAX 32
 
 struct obs {
-	uint64_t ts;
+	uint64_t ts, frame;
 	uint16_t port;
 };
+
+/* (ts, frame) before (t, f): the order of one engine */
+static int before(uint64_t ts, uint64_t frame, uint64_t t, uint64_t f)
+{
+	return ts < t || (ts == t && frame < f);
+}
 
 struct srv_rec {
 	struct ftpi_endpoint ep;
@@ -45,8 +51,7 @@ struct srv_rec {
 };
 
 struct fail {
-	uint64_t ts;
-	uint32_t engine;
+	uint64_t ts, frame;
 };
 
 /* One engine's brute-force state for a client address (bruteforce.c's rules). */
@@ -139,9 +144,10 @@ static void front_add(struct obs *fr, uint8_t *n, struct obs o, int rising)
 	size_t at = 0;
 	for (size_t i = 0; i < *n; i++) {
 		int dom = rising ? fr[i].port >= o.port : fr[i].port <= o.port;
-		if (fr[i].ts <= o.ts && dom)
+		int earlier = !before(o.ts, o.frame, fr[i].ts, fr[i].frame);
+		if (earlier && dom)
 			return;
-		if (fr[i].ts <= o.ts)
+		if (earlier)
 			at = i + 1;
 	}
 	size_t k = at;
@@ -181,7 +187,7 @@ static void front_fold(struct ftpi__facts *fx, struct srv_rec *r, struct obs *fr
 #define SRV_MATCH(r) ftpi__ep_eq(&(r)->ep, srv)
 
 void ftpi__facts_pasv(struct ftpi__facts *fx, uint64_t low, const struct ftpi_endpoint *srv,
-		      uint16_t port, uint64_t ts)
+		      uint16_t port, uint64_t ts, uint64_t frame)
 {
 	if (fx == NULL)
 		return;
@@ -195,7 +201,7 @@ void ftpi__facts_pasv(struct ftpi__facts *fx, uint64_t low, const struct ftpi_en
 	}
 	if (ts > r->last_us)
 		r->last_us = ts;
-	struct obs o = {ts, port};
+	struct obs o = {ts, frame, port};
 	front_fold(fx, r, r->lo, &r->n_lo, low);
 	front_fold(fx, r, r->hi, &r->n_hi, low);
 	if (ts < low) {
@@ -208,7 +214,7 @@ void ftpi__facts_pasv(struct ftpi__facts *fx, uint64_t low, const struct ftpi_en
 }
 
 int ftpi__facts_pasv_range(struct ftpi__facts *fx, const struct ftpi_endpoint *srv, uint64_t t,
-			   uint16_t *lo, uint16_t *hi)
+			   uint64_t frame, uint16_t *lo, uint16_t *hi)
 {
 	int n = 0;
 	if (fx == NULL)
@@ -226,7 +232,9 @@ int ftpi__facts_pasv_range(struct ftpi__facts *fx, const struct ftpi_endpoint *s
 		}
 		for (int side = 0; side < 2; side++) {
 			const struct obs *fr = side ? r->hi : r->lo;
-			for (size_t k = 0; k < (side ? r->n_hi : r->n_lo) && fr[k].ts < t; k++) {
+			for (size_t k = 0; k < (side ? r->n_hi : r->n_lo) &&
+					   before(fr[k].ts, fr[k].frame, t, frame);
+			     k++) {
 				if (n == 0 || fr[k].port < *lo)
 					*lo = fr[k].port;
 				if (n == 0 || fr[k].port > *hi)
@@ -265,9 +273,9 @@ static int bf_step(struct bf_state *b, uint64_t ts, uint64_t window, uint32_t th
 
 #define CLI_MATCH(r) ftpi__addr_eq(&(r)->addr, addr)
 
-int ftpi__facts_login_failed(struct ftpi__facts *fx, uint64_t low, unsigned me,
-			     const struct ftpi_addr *addr, uint64_t ts, uint64_t window,
-			     uint32_t threshold, uint32_t *count)
+int ftpi__facts_login_failed(struct ftpi__facts *fx, uint64_t low, const struct ftpi_addr *addr,
+			     uint64_t ts, uint64_t frame, uint64_t window, uint32_t threshold,
+			     uint32_t *count)
 {
 	if (fx == NULL)
 		return -1;
@@ -283,11 +291,11 @@ int ftpi__facts_login_failed(struct ftpi__facts *fx, uint64_t low, unsigned me,
 	if (ts > r->last_us)
 		r->last_us = ts;
 	/* what one engine would hold before this failure: every engine's earlier ones (at the
-	 * same time, only this engine's: their order is its own) */
+	 * same time, those of lower frames) */
 	struct bf_state b = r->base;
 	size_t at = 0;
 	for (size_t i = 0; i < r->n; i++) {
-		if (r->f[i].ts < ts || (r->f[i].ts == ts && r->f[i].engine == me)) {
+		if (before(r->f[i].ts, r->f[i].frame, ts, frame)) {
 			bf_step(&b, r->f[i].ts, window, threshold);
 			at = i + 1;
 		}
@@ -303,7 +311,7 @@ int ftpi__facts_login_failed(struct ftpi__facts *fx, uint64_t low, unsigned me,
 		at = at ? at - 1 : 0;
 	}
 	memmove(&r->f[at + 1], &r->f[at], (r->n - at) * sizeof *r->f);
-	r->f[at] = (struct fail){ts, me};
+	r->f[at] = (struct fail){ts, frame};
 	r->n++;
 	size_t k = 0;
 	while (k < r->n && r->f[k].ts < low)

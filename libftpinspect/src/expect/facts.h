@@ -26,20 +26,23 @@ void ftpi__facts_free(struct ftpi__facts *fx);
 /* The store's facts (ftpi__store_facts) and its lowest watermark (ftpi__store_low_wm) are passed
  * in: this file does not call the store. */
 
-/* A session with server srv read a passive reply naming port, at capture time ts. */
-void ftpi__facts_pasv(struct ftpi__facts *fx, uint64_t low, const struct ftpi_endpoint *srv,
-		      uint16_t port, uint64_t ts);
-/* The ports server srv's passive replies named before t, across every engine (the caller waits
- * first: ftpi__store_wait_port). 0 when none; else *lo and *hi. */
-int ftpi__facts_pasv_range(struct ftpi__facts *fx, const struct ftpi_endpoint *srv, uint64_t t,
-			   uint16_t *lo, uint16_t *hi);
+/* Facts are ordered by capture time, then by frame (packets of one time, in capture order when
+ * the host numbers packets across engines). */
 
-/* Engine me saw a failed login from addr at ts (the caller waited until every other engine has
- * processed the packets before ts). Counts it among every engine's failures from addr with the
- * rules of one engine (window, threshold); returns 1 when this failure raises brute_force, with
- * *count the failures in the window. */
-int ftpi__facts_login_failed(struct ftpi__facts *fx, uint64_t low, unsigned me,
-			     const struct ftpi_addr *addr, uint64_t ts, uint64_t window,
-			     uint32_t threshold, uint32_t *count);
+/* A session with server srv read a passive reply naming port, at capture time ts in frame. */
+void ftpi__facts_pasv(struct ftpi__facts *fx, uint64_t low, const struct ftpi_endpoint *srv,
+		      uint16_t port, uint64_t ts, uint64_t frame);
+/* The ports server srv's passive replies named before (t, frame), across every engine (the
+ * caller waits first: ftpi__store_wait_port). 0 when none; else *lo and *hi. */
+int ftpi__facts_pasv_range(struct ftpi__facts *fx, const struct ftpi_endpoint *srv, uint64_t t,
+			   uint64_t frame, uint16_t *lo, uint16_t *hi);
+
+/* A failed login from addr at ts in frame (the caller waited until every other engine has
+ * processed the packets before it: ftpi__store_wait_at). Counts it among every engine's
+ * failures from addr with the rules of one engine (window, threshold); returns 1 when this
+ * failure raises brute_force, with *count the failures in the window. */
+int ftpi__facts_login_failed(struct ftpi__facts *fx, uint64_t low, const struct ftpi_addr *addr,
+			     uint64_t ts, uint64_t frame, uint64_t window, uint32_t threshold,
+			     uint32_t *count);
 
 #endif /* FTPI_FACTS_H */

@@ -33,8 +33,11 @@
 struct sentry {
 	uint32_t next; /* bucket chain */
 	uint32_t gen;
-	uint8_t used, owner_live, claim_live, has_xfer, matched;
-	uint16_t owner, claimant;
+	uint8_t used, owner_live, owner_hold, has_xfer, matched, ended;
+	uint64_t ended_us, ended_frame; /* the owner's session end (ended) */
+	uint16_t owner;
+	uint32_t claims_live;    /* claims not released */
+	uint64_t claimants;      /* bit j: engine j claimed it (engines >= 63 share bit 63) */
 	struct ftpi__sx_pub p;
 	struct ftpi__sx_claim c;
 	struct ftpi_xfer xfer;
@@ -51,6 +54,8 @@ struct ftpi_expect_store {
 	uint32_t free_head, in_use, high_water;
 	uint32_t fresh; /* entries from here on were never used (their pages never touched) */
 	_Atomic uint64_t *wm;
+	_Atomic uint64_t *wmf;      /* per engine: every packet numbered below it is processed */
+	_Atomic int frames_global;  /* the host numbers packets across engines */
 	_Atomic uint64_t *quiet;    /* per engine: it publishes nothing new from packets before */
 	_Atomic uint64_t *last_syn; /* per engine, SYN_SLOTS: see ftpi_expect_store_dispatch */
 	_Atomic int syns_known;     /* the host dispatches through the store */
@@ -95,11 +100,12 @@ ftpi_expect_store *ftpi_expect_store_new(uint32_t max_entries, unsigned max_engi
 	st->e = calloc(max_entries, sizeof *st->e);
 	st->bucket = malloc(st->nbuckets * sizeof *st->bucket);
 	st->wm = calloc(max_engines, sizeof *st->wm);
+	st->wmf = calloc(max_engines, sizeof *st->wmf);
 	st->quiet = calloc(max_engines, sizeof *st->quiet);
 	st->last_syn = calloc((size_t)max_engines * SYN_SLOTS, sizeof *st->last_syn);
 	st->attached = calloc(max_engines, sizeof *st->attached);
 	st->facts = ftpi__facts_new();
-	if (!st->e || !st->bucket || !st->wm || !st->quiet || !st->last_syn || !st->attached ||
+	if (!st->e || !st->bucket || !st->wm || !st->wmf || !st->quiet || !st->last_syn || !st->attached ||
 	    !st->facts) {
 		ftpi_expect_store_free(st);
 		goto nomem;
@@ -166,7 +172,7 @@ void ftpi_expect_store_free(ftpi_expect_store *st)
 	if (st == NULL)
 		return;
 	ftpi__share_free(st->share);
-	if (st->e && st->bucket && st->wm && st->quiet && st->last_syn && st->attached) {
+	if (st->e && st->bucket && st->wm && st->wmf && st->quiet && st->last_syn && st->attached) {
 		for (int i = 0; i < STRIPES; i++)
 			pthread_mutex_destroy(&st->stripe[i]);
 		pthread_mutex_destroy(&st->free_lock);
@@ -175,6 +181,7 @@ void ftpi_expect_store_free(ftpi_expect_store *st)
 	free(st->e);
 	free(st->bucket);
 	free((void *)st->wm);
+	free((void *)st->wmf);
 	free((void *)st->quiet);
 	free((void *)st->last_syn);
 	free((void *)st->attached);
@@ -198,6 +205,17 @@ void ftpi_expect_store_idle(ftpi_expect_store *st, unsigned engine_index, uint64
 {
 	if (st && engine_index < st->max_engines)
 		raise_wm(st, engine_index, until_us);
+}
+
+void ftpi_expect_store_idle_frame(ftpi_expect_store *st, unsigned engine_index, uint64_t until_us,
+				  uint64_t frame)
+{
+	if (st == NULL || engine_index >= st->max_engines)
+		return;
+	if (!atomic_load_explicit(&st->frames_global, memory_order_relaxed))
+		atomic_store(&st->frames_global, 1);
+	raise_clock(&st->wmf[engine_index], frame); /* before the time: read after it */
+	raise_wm(st, engine_index, until_us);
 }
 
 void ftpi_expect_store_done(ftpi_expect_store *st, unsigned engine_index)
@@ -238,6 +256,7 @@ int ftpi__store_attach(struct ftpi_expect_store *st, unsigned me)
 	if (me >= st->max_engines)
 		return FTPI_E_INVAL;
 	atomic_store(&st->wm[me], 0);
+	atomic_store(&st->wmf[me], 0);
 	atomic_store(&st->quiet[me], 0);
 	if (!atomic_compare_exchange_strong(&st->attached[me], &no, 1))
 		return FTPI_E_INVAL;
@@ -266,8 +285,9 @@ uint64_t ftpi__store_low_wm(struct ftpi_expect_store *st)
 	return low;
 }
 
-void ftpi__store_mark(struct ftpi_expect_store *st, unsigned me, uint64_t t)
+void ftpi__store_mark(struct ftpi_expect_store *st, unsigned me, uint64_t t, uint64_t frame)
 {
+	raise_clock(&st->wmf[me], frame); /* before the time: a reader that sees t sees it */
 	raise_wm(st, me, t);
 }
 
@@ -328,10 +348,14 @@ static int claimed_by(struct ftpi_expect_store *st, ftpi__sref r, unsigned j);
  * - SETTLE_CLAIMS (the claims on entry r, to port): every connection start to the port handed
  *   to it was processed, and it has not claimed r (its claim could still change). */
 static int settled(struct ftpi_expect_store *st, unsigned j, int what, uint16_t port,
-		   ftpi__sref r, uint64_t t)
+		   ftpi__sref r, uint64_t t, uint64_t f)
 {
 	uint64_t wm = atomic_load_explicit(&st->wm[j], memory_order_acquire);
-	if (wm >= t || !atomic_load_explicit(&st->attached[j], memory_order_acquire))
+	if (wm > t || !atomic_load_explicit(&st->attached[j], memory_order_acquire))
+		return 1;
+	/* at t itself: its packets of that time before frame f too, when frames are global */
+	if (wm == t && (f == 0 || !atomic_load_explicit(&st->frames_global, memory_order_relaxed) ||
+			atomic_load_explicit(&st->wmf[j], memory_order_acquire) >= f))
 		return 1;
 	if (what == SETTLE_PORT)
 		return atomic_load_explicit(&st->quiet[j], memory_order_acquire) > t &&
@@ -344,25 +368,25 @@ static int settled(struct ftpi_expect_store *st, unsigned j, int what, uint16_t 
 }
 
 static int all_settled(struct ftpi_expect_store *st, unsigned me, int what, uint16_t port,
-		       ftpi__sref r, uint64_t t)
+		       ftpi__sref r, uint64_t t, uint64_t f)
 {
 	for (unsigned j = 0; j < st->max_engines; j++)
-		if (j != me && !settled(st, j, what, port, r, t))
+		if (j != me && !settled(st, j, what, port, r, t, f))
 			return 0;
 	return 1;
 }
 
 static void wait_settled(struct ftpi_expect_store *st, unsigned me, int what, uint16_t port,
-			 ftpi__sref r, uint64_t t)
+			 ftpi__sref r, uint64_t t, uint64_t f)
 {
-	if (all_settled(st, me, what, port, r, t)) {
+	if (all_settled(st, me, what, port, r, t, f)) {
 		if (what != SETTLE_PAST)
 			atomic_fetch_add_explicit(&st->quick, 1, memory_order_relaxed);
 		return;
 	}
 	uint64_t t0 = mono_ns();
 	atomic_fetch_add(&st->waits, 1);
-	for (unsigned spin = 0; !all_settled(st, me, what, port, r, t); spin++)
+	for (unsigned spin = 0; !all_settled(st, me, what, port, r, t, f); spin++)
 		if (wait_step(st, spin, t0))
 			break;
 	atomic_fetch_add(&st->wait_ns, mono_ns() - t0);
@@ -370,18 +394,24 @@ static void wait_settled(struct ftpi_expect_store *st, unsigned me, int what, ui
 
 void ftpi__store_wait(struct ftpi_expect_store *st, unsigned me, uint64_t t)
 {
-	wait_settled(st, me, SETTLE_PAST, 0, 0, t);
+	wait_settled(st, me, SETTLE_PAST, 0, 0, t, 0);
 }
 
-void ftpi__store_wait_port(struct ftpi_expect_store *st, unsigned me, uint16_t port, uint64_t t)
+void ftpi__store_wait_at(struct ftpi_expect_store *st, unsigned me, uint64_t t, uint64_t frame)
 {
-	wait_settled(st, me, SETTLE_PORT, port, 0, t);
+	wait_settled(st, me, SETTLE_PAST, 0, 0, t, frame);
+}
+
+void ftpi__store_wait_port(struct ftpi_expect_store *st, unsigned me, uint16_t port, uint64_t t,
+			   uint64_t frame)
+{
+	wait_settled(st, me, SETTLE_PORT, port, 0, t, frame);
 }
 
 void ftpi__store_wait_claims(struct ftpi_expect_store *st, unsigned me, ftpi__sref r,
 			     uint16_t port, uint64_t t)
 {
-	wait_settled(st, me, SETTLE_CLAIMS, port, r, t);
+	wait_settled(st, me, SETTLE_CLAIMS, port, r, t, 0);
 }
 
 /* ---- entries ---- */
@@ -452,6 +482,7 @@ ftpi__sref ftpi__store_publish(struct ftpi_expect_store *st, unsigned me,
 	e->gen = gen;
 	e->used = 1;
 	e->owner_live = 1;
+	e->owner_hold = 1;
 	e->owner = (uint16_t)me;
 	e->p = *p;
 	e->next = st->bucket[b];
@@ -530,10 +561,49 @@ void ftpi__store_owner_release(struct ftpi_expect_store *st, ftpi__sref r)
 	if (e == NULL)
 		return;
 	e->owner_live = 0;
-	if (!e->claim_live)
+	e->owner_hold = 0;
+	if (!e->claims_live)
 		entry_free_locked(st, e);
 	pthread_mutex_unlock(l);
 }
+
+void ftpi__store_owner_retire(struct ftpi_expect_store *st, ftpi__sref r)
+{
+	pthread_mutex_t *l;
+	struct sentry *e = lock_ref(st, r, &l);
+	if (e == NULL)
+		return;
+	e->owner_live = 0;
+	pthread_mutex_unlock(l);
+}
+
+void ftpi__store_session_end(struct ftpi_expect_store *st, ftpi__sref r, uint64_t us,
+			     uint64_t frame)
+{
+	pthread_mutex_t *l;
+	struct sentry *e = lock_ref(st, r, &l);
+	if (e == NULL)
+		return;
+	e->ended = 1;
+	e->ended_us = us;
+	e->ended_frame = frame;
+	pthread_mutex_unlock(l);
+}
+
+int ftpi__store_ended(struct ftpi_expect_store *st, ftpi__sref r, uint64_t *us, uint64_t *frame)
+{
+	pthread_mutex_t *l;
+	int ended;
+	struct sentry *e = lock_ref(st, r, &l);
+	if (e == NULL)
+		return 0;
+	ended = e->ended;
+	*us = e->ended_us;
+	*frame = e->ended_frame;
+	pthread_mutex_unlock(l);
+	return ended;
+}
+
 
 ftpi__sref ftpi__store_claim(struct ftpi_expect_store *st, unsigned me, uint16_t port,
 			     uint64_t now_us, uint64_t max_age_us, ftpi__sx_fit fit, void *arg,
@@ -579,14 +649,23 @@ ftpi__sref ftpi__store_claim_above(struct ftpi_expect_store *st, unsigned me, ui
 	ftpi__sref r = 0;
 	if (best && (bs < min_score || (bs == min_score && best->p.created_us < min_created)))
 		best = NULL; /* the engine's own expectation ranks higher */
-	/* one claimant per entry: a second connection to it stays the engine's own business */
-	if (best && !best->claim_live) {
-		bc.n = best->c.n + 1;
-		best->c = bc;
-		best->claim_live = 1;
-		best->claimant = (uint16_t)me;
+	/* every connection that fits claims, as one engine's table matches them all: the first
+	 * claim's fields stay, the others are counted */
+	if (best) {
+		struct ftpi__sx_claim *ec = &best->c;
+		if (ec->n == 0) {
+			*ec = bc;
+			ec->n_answered = ec->n_never = 0;
+			ec->answered = ec->clear = 0;
+		}
+		ec->n++;
+		ec->n_bad += bc.cli_bad || bc.srv_bad;
+		ec->n_node += !best->p.active && bc.srv_bad;
+		best->claims_live++;
+		best->claimants |= 1ull << (me < 63 ? me : 63);
 		*p = best->p;
 		*c = bc;
+		c->n = ec->n;
 		r = ((uint64_t)best->gen << 32) | ((uint32_t)(best - st->e) + 1);
 	}
 	pthread_mutex_unlock(l);
@@ -602,18 +681,34 @@ static int claimed_by(struct ftpi_expect_store *st, ftpi__sref r, unsigned j)
 	struct sentry *e = lock_ref(st, r, &l);
 	if (e == NULL)
 		return 0;
-	by = e->c.n > 0 && e->claimant == j;
+	by = (e->claimants >> (j < 63 ? j : 63)) & 1;
 	pthread_mutex_unlock(l);
 	return by;
 }
 
-void ftpi__store_note_clear(struct ftpi_expect_store *st, ftpi__sref r)
+void ftpi__store_note_clear(struct ftpi_expect_store *st, ftpi__sref r, uint64_t us,
+			    uint64_t frame)
 {
 	pthread_mutex_t *l;
 	struct sentry *e = lock_ref(st, r, &l);
 	if (e == NULL)
 		return;
+	if (!e->c.clear || us < e->c.clear_us ||
+	    (us == e->c.clear_us && frame < e->c.clear_frame)) {
+		e->c.clear_us = us;
+		e->c.clear_frame = frame;
+	}
 	e->c.clear = 1;
+	pthread_mutex_unlock(l);
+}
+
+void ftpi__store_note_never(struct ftpi_expect_store *st, ftpi__sref r)
+{
+	pthread_mutex_t *l;
+	struct sentry *e = lock_ref(st, r, &l);
+	if (e == NULL)
+		return;
+	e->c.n_never++;
 	pthread_mutex_unlock(l);
 }
 
@@ -624,6 +719,7 @@ void ftpi__store_note_answered(struct ftpi_expect_store *st, ftpi__sref r)
 	if (e == NULL)
 		return;
 	e->c.answered = 1;
+	e->c.n_answered++;
 	pthread_mutex_unlock(l);
 }
 
@@ -649,8 +745,9 @@ void ftpi__store_claim_release(struct ftpi_expect_store *st, ftpi__sref r)
 	struct sentry *e = lock_ref(st, r, &l);
 	if (e == NULL)
 		return;
-	e->claim_live = 0;
-	if (!e->owner_live)
+	if (e->claims_live)
+		e->claims_live--;
+	if (!e->owner_hold && !e->claims_live)
 		entry_free_locked(st, e);
 	pthread_mutex_unlock(l);
 }

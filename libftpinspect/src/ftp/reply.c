@@ -60,18 +60,12 @@ static int nat_check(struct ftpi__ftp *ftp, struct ftpi_session *s, int ann,
 		     (!ftpi__addr_is_private(&s->cli.addr) || !same_subnet(&s->srv.addr, &s->cli.addr));
 	if (usable && behind && !ftpi__addr_is_private(&s->cli.addr)) {
 		/* a public client: the announced address is the configured helper address */
-		if (s->server) {
-			s->server->helper_addr = ep->addr;
-			s->server->has_helper = 1;
-		}
+		ftpi__server_helper(s->server, &ep->addr, ftp->cx->now_us, ftp->cx->frame);
 		return 0;
 	}
 	if (usable && behind && capture_side(s) == 1) {
 		/* private on both sides, captured next to the server: a helper address */
-		if (s->server) {
-			s->server->helper_addr = ep->addr;
-			s->server->has_helper = 1;
-		}
+		ftpi__server_helper(s->server, &ep->addr, ftp->cx->now_us, ftp->cx->frame);
 		return 0;
 	}
 	if (usable && behind && capture_side(s) == 0)
@@ -79,10 +73,7 @@ static int nat_check(struct ftpi__ftp *ftp, struct ftpi_session *s, int ann,
 	if (!usable && ftpi__addr_is_private(&s->srv.addr) && capture_side(s) == 1) {
 		/* next to the server: the client crossed a NAT to reach it, and the 227 names an
 		 * address the client side can use (the router SNATs the client onto this subnet) */
-		if (s->server) {
-			s->server->helper_addr = ep->addr;
-			s->server->has_helper = 1;
-		}
+		ftpi__server_helper(s->server, &ep->addr, ftp->cx->now_us, ftp->cx->frame);
 		return 0;
 	}
 	if (!ftpi__subject_has(&s->fs, FTPI_FINDING_NAT_PRIVATE_PASV))

@@ -89,6 +89,8 @@ void ftpi__servers_flush(struct ftpi__ftp *ftp)
 		ev.u.server.node_mismatches = sv->node_mismatches;
 		ev.u.server.helper_addr = sv->helper_addr;
 		ev.u.server.has_helper = sv->has_helper;
+		ev.u.server.helper_us = sv->helper_us;
+		ev.u.server.helper_frame = sv->helper_frame;
 		ev.u.server.data_port_min = sv->data_min;
 		ev.u.server.data_port_max = sv->data_max;
 		ev.u.server.data_passive = sv->data_passive;

@@ -64,6 +64,7 @@ struct ftpi_server {
 	uint64_t tls_sessions, clear_logins, nat_problems, ip_mismatches, node_mismatches;
 	struct ftpi_addr helper_addr; /* public address named by 227s seen behind the NAT */
 	uint8_t has_helper;
+	uint64_t helper_us, helper_frame; /* the packet that showed it (ftpi__server_helper) */
 	uint16_t data_min, data_max;  /* server ports of passive data connections seen */
 	uint64_t data_passive;
 	struct ftpi_addr clients[16];
@@ -147,6 +148,11 @@ struct ftpi_session {
 	uint8_t wlisted;
 	uint32_t n_expect;
 	struct ftpi_expect *expects;
+	/* store entries of expectations gone before the session's end that other engines'
+	 * connections claimed: what became of those connections is counted at the end */
+	uint64_t rclaims[4];
+	uint16_t rclaim_port[4];
+	uint8_t n_rclaims;
 
 	/* TLS on the control channel (explicit after 234, or implicit). */
 	struct ftpi__tls *tlsp;
@@ -288,5 +294,19 @@ void ftpi__ftp_bf_release(struct ftpi__ftp *ftp);
 size_t ftpi__tlsrec_walk(struct ftpi__tlsrec *w, const uint8_t *p, size_t n, int null_mac,
 			 void (*text)(void *ctx, const uint8_t *p, size_t n), void *ctx,
 			 int *clear);
+
+/* The server's helper address, seen at capture time us in frame: the latest by (time, frame)
+ * stays, whatever the order the engines of a store learn it in. */
+static inline void ftpi__server_helper(struct ftpi_server *sv, const struct ftpi_addr *a,
+				       uint64_t us, uint64_t frame)
+{
+	if (sv == NULL || (sv->has_helper && (us < sv->helper_us ||
+					      (us == sv->helper_us && frame < sv->helper_frame))))
+		return;
+	sv->helper_addr = *a;
+	sv->has_helper = 1;
+	sv->helper_us = us;
+	sv->helper_frame = frame;
+}
 
 #endif /* FTPI_SESSION_H */
