@@ -39,3 +39,10 @@ if(Python3_Interpreter_FOUND)
   set_tests_properties(cli.zeek_baselines PROPERTIES LABELS cli TIMEOUT 120
     SKIP_RETURN_CODE 77)
 endif()
+
+# The event line writer against jansson and its own slow path (byte classes in every lane).
+add_executable(test_jsonw ${CMAKE_CURRENT_LIST_DIR}/test_jsonw.c
+  ${PROJECT_SOURCE_DIR}/tools/ftpinspect/jsonw.c)
+target_link_libraries(test_jsonw PRIVATE ftpi_cli_common)
+add_test(NAME cli.jsonw COMMAND test_jsonw)
+set_tests_properties(cli.jsonw PROPERTIES LABELS cli)

@@ -16,10 +16,9 @@
 
 #include "cli.h"
 
-static int reserve(struct cli_jw *w, size_t n)
+/* Makes room for n more bytes (slow path of reserve: the buffer grows). */
+static int grow(struct cli_jw *w, size_t n)
 {
-	if (w->len + n <= w->cap)
-		return 1;
 	size_t cap = w->cap ? w->cap : 4096;
 	while (cap < w->len + n)
 		cap *= 2;
@@ -33,7 +32,13 @@ static int reserve(struct cli_jw *w, size_t n)
 	return 1;
 }
 
-static void raw(struct cli_jw *w, const char *s, size_t n)
+/* Inline: with a literal, the copy is a few moves instead of a call into libc. */
+static inline int reserve(struct cli_jw *w, size_t n)
+{
+	return w->len + n <= w->cap || grow(w, n);
+}
+
+static inline void raw(struct cli_jw *w, const char *s, size_t n)
 {
 	if (reserve(w, n)) {
 		memcpy(w->buf + w->len, s, n);
@@ -61,11 +66,19 @@ static void i64(struct cli_jw *w, int64_t v)
 	}
 }
 
+/* ,"k": with one check for room */
 static void key(struct cli_jw *w, const char *k)
 {
-	RAW_LIT(w, ",\"");
-	raw(w, k, strlen(k));
-	RAW_LIT(w, "\":");
+	size_t n = strlen(k);
+	if (!reserve(w, n + 4))
+		return;
+	char *o = w->buf + w->len;
+	o[0] = ',';
+	o[1] = '"';
+	memcpy(o + 2, k, n);
+	o[n + 2] = '"';
+	o[n + 3] = ':';
+	w->len += n + 4;
 }
 
 /* A JSON string, escaped as jansson escapes it. */
@@ -137,8 +150,19 @@ static void string_n(struct cli_jw *w, const char *s, size_t n)
 		for (size_t end = i + 8; i < end; i++)
 			o = escape1(o, (unsigned char)s[i]);
 	}
-	for (; i < n; i++)
-		o = escape1(o, (unsigned char)s[i]);
+	if (i < n) {
+		/* the last 1-7 bytes, padded with spaces (which need no escape) */
+		uint64_t x;
+		memset(&x, ' ', 8);
+		memcpy(&x, s + i, n - i);
+		if (!needs_escape8(x)) {
+			memcpy(o, s + i, n - i);
+			o += n - i;
+		} else {
+			for (; i < n; i++)
+				o = escape1(o, (unsigned char)s[i]);
+		}
+	}
 	*o++ = '"';
 	w->len = (size_t)(o - w->buf);
 }
@@ -152,8 +176,19 @@ static void string(struct cli_jw *w, const char *s)
  * cut where cli_esc/cli_safe would cut it; (size_t)-1 when it needs escaping. */
 static size_t plain_len(struct ftpi_span s, int escapes_bs)
 {
-	size_t n = s.ptr ? s.len : 0;
-	for (size_t i = 0; i < n; i++) {
+	const uint64_t ones = 0x0101010101010101ull, highs = ones * 0x80;
+	size_t n = s.ptr ? s.len : 0, i = 0;
+	/* eight bytes at a time: a byte below 0x20, from 0x7f up (x | (x + ones): a carry comes
+	 * only out of a 0xff byte, itself flagged), or a backslash */
+	for (; i + 8 <= n; i += 8) {
+		uint64_t x, b;
+		memcpy(&x, s.ptr + i, 8);
+		b = x ^ (ones * '\\');
+		if ((((x - ones * 0x20) & ~x) | x | (x + ones) |
+		     (escapes_bs ? (b - ones) & ~b : 0)) & highs)
+			break;
+	}
+	for (; i < n; i++) {
 		unsigned char c = (unsigned char)s.ptr[i];
 		if (c < 0x20 || c >= 0x7f || (escapes_bs && c == '\\'))
 			return (size_t)-1;

@@ -137,22 +137,30 @@ static int tcp_checksum_ok(const struct ftpi_tcp_seg *seg, const uint8_t *tcp, u
 
 /* What an IPv4 or IPv6 header carries: TCP, or a tunnel to decode again. seg's addresses are
  * set by the caller. */
+/* IP protocol 6. Inline: the IPv4 decoder calls it directly for TCP (nearly every packet), so
+ * that path makes no call through ip_payload's switch. */
+static inline int tcp_payload(struct ftpi__ctx *cx, const uint8_t *ip, uint32_t present,
+			      const uint8_t *pl, uint32_t pl_len, uint32_t pl_wire,
+			      struct ftpi_tcp_seg *seg)
+{
+	seg->ip = ip;
+	seg->ip_len = present;
+	if (!decode_tcp(cx, pl, pl_len, pl_wire, seg))
+		return 0;
+	if (cx->cfg.verify_checksums && pl_len == pl_wire && !tcp_checksum_ok(seg, pl, pl_len)) {
+		FTPI__COUNT(cx, bad_checksum);
+		return 0;
+	}
+	return 1;
+}
+
 static int ip_payload(struct ftpi__ctx *cx, uint8_t proto, const uint8_t *ip, uint32_t present,
 		      const uint8_t *pl, uint32_t pl_len, uint32_t pl_wire, int depth,
 		      struct ftpi_tcp_seg *seg)
 {
 	switch (proto) {
 	case 6:
-		seg->ip = ip;
-		seg->ip_len = present;
-		if (!decode_tcp(cx, pl, pl_len, pl_wire, seg))
-			return 0;
-		if (cx->cfg.verify_checksums && pl_len == pl_wire &&
-		    !tcp_checksum_ok(seg, pl, pl_len)) {
-			FTPI__COUNT(cx, bad_checksum);
-			return 0;
-		}
-		return 1;
+		return tcp_payload(cx, ip, present, pl, pl_len, pl_wire, seg);
 	case 47:
 		return ftpi__decode_gre(cx, pl, pl_len, depth + 1, seg);
 	case 4:
@@ -245,6 +253,8 @@ static int decode_ipv4(struct ftpi__ctx *cx, const uint8_t *p, uint32_t len, int
 	seg->ttl = ttl;
 	memcpy(seg->src.addr.ip, src, 4);
 	memcpy(seg->dst.addr.ip, dst, 4);
+	if (proto == 6)
+		return tcp_payload(cx, p, present, p + ihl, present - ihl, (uint32_t)tot - ihl, seg);
 	return ip_payload(cx, proto, p, present, p + ihl, present - ihl, (uint32_t)tot - ihl, depth,
 			  seg);
 }

@@ -159,6 +159,12 @@ static char *copy_str(struct ftpi_engine *e, const char *s, int *ok)
 	return copy_array(e, s, strlen(s) + 1, 1, ok);
 }
 
+/* Whether the decoder gets the defragmenter: decided once from the config, not per packet. */
+static void defrag_config(struct ftpi_engine *e)
+{
+	e->defrag_p = e->cx.cfg.max_frag_datagrams && e->cx.cfg.frag_mem ? &e->defrag : NULL;
+}
+
 ftpi_engine *ftpi_engine_new(const struct ftpi_config *cfg, int *status)
 {
 	struct ftpi__ctx tmp;
@@ -203,6 +209,7 @@ ftpi_engine *ftpi_engine_new(const struct ftpi_config *cfg, int *status)
 	e->cx.cfg.ca_file = e->ca_file;
 	e->cx.cfg.server_name = e->server_name;
 	e->cx.cfg.ca_dir = e->ca_dir;
+	defrag_config(e);
 #ifdef FTPI_WITH_NDPI
 	/* nDPI names what OpenSSL leaves out, whether or not it classifies flows */
 	e->tlsr.names.suite_name = ftpi__ndpi_suite_name;
@@ -284,6 +291,7 @@ int ftpi_engine_reset(ftpi_engine *e)
 	e->ca_file = caf;
 	e->server_name = sn;
 	e->ca_dir = cad;
+	defrag_config(e);
 	ftpi__dispatch_install(e);
 	if (ftpi__flow_table_init(&e->cx, &e->flows, &e->flows.cbs) != FTPI_OK ||
 	    ftpi__ftp_init(&e->ftp, &e->cx, &e->tlsr, &e->ftp.hooks) != FTPI_OK ||
@@ -464,10 +472,11 @@ static int feed_start(ftpi_engine *e, const struct ftpi_packet *pkt)
 	return FTPI_OK;
 }
 
-/* The defragmenter's state for the decoder, or NULL when defragmentation is off. */
+/* The defragmenter's state for the decoder, or NULL when defragmentation is off (decided once,
+ * from the config). */
 static struct ftpi__defrag *defrag_of(struct ftpi_engine *e)
 {
-	return e->cx.cfg.max_frag_datagrams && e->cx.cfg.frag_mem ? &e->defrag : NULL;
+	return e->defrag_p;
 }
 
 /* A decoded TCP segment (seg NULL: the packet was not one) through the rest of the pipeline. */

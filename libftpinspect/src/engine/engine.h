@@ -137,6 +137,7 @@ struct ftpi_engine {
 	uint64_t stream_ref;      /* the host's packet reference for stream calls */
 	unsigned linktype_ok;     /* 1 + the last link type found supported, 0 before */
 	int defrag_hold;          /* feeding a batch: the reassembled datagram is not yet used up */
+	struct ftpi__defrag *defrag_p; /* &defrag, or NULL when the config turns it off */
 };
 
 /* dispatch.c: the wiring. Installs the stages' callback tables (once, at engine creation). */

@@ -584,6 +584,10 @@ int ftpi__reasm_segment(struct ftpi_reasm *r, struct ftpi_flow *f, int dir,
 		}
 		check_fin(h);
 	}
+	/* Without a FIN from either side (most packets) neither half has ended and the state
+	 * stays: update_state would do nothing. (A reset returned above.) */
+	if (!h->fin_seen && !o->fin_seen)
+		return 0;
 	return update_state(r, f);
 }
 

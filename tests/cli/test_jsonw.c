@@ -1,0 +1,109 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * test_jsonw.c - the event line writer (tools/ftpinspect/jsonw.c) against the references it
+ * claims to match: strings as jansson writes them (JSON_COMPACT | JSON_ENCODE_ANY), and wire
+ * spans written directly exactly as the slow path (cli_esc/cli_safe, then a string) writes them.
+ * Every length up to 40 with one or two bytes of each class (plain, '"', '\\', control, DEL,
+ * high) at every position and every start alignment, so the 8-byte word tests and the padded
+ * tail are each taken with the byte in every lane.
+ */
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+static int failed;
+
+/* What the writer appended after the event's opening, as a C string. */
+static const char *tail_of(struct cli_jw *w, size_t from, char *out, size_t outlen)
+{
+	size_t n = w->len - from < outlen - 1 ? w->len - from : outlen - 1;
+	memcpy(out, w->buf + from, n);
+	out[n] = '\0';
+	return out;
+}
+
+static void check_str(const char *s)
+{
+	struct cli_jw w = {0};
+	char got[512], want[512];
+	cli_jw_begin(&w, "x", 0);
+	size_t from = w.len;
+	cli_jw_str(&w, "k", s);
+	json_t *j = json_string(s);
+	char *ref = j ? json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+	if (ref == NULL) { /* not UTF-8: jansson refuses it; the writer passes such bytes through */
+		json_decref(j);
+		cli_jw_free(&w);
+		return;
+	}
+	snprintf(want, sizeof want, ",\"k\":%s", ref);
+	if (strcmp(tail_of(&w, from, got, sizeof got), want) != 0) {
+		fprintf(stderr, "cli_jw_str: got %s, want %s\n", got, want);
+		failed = 1;
+	}
+	free(ref);
+	json_decref(j);
+	cli_jw_free(&w);
+}
+
+static void check_span(const char *p, size_t n)
+{
+	for (int safe = 0; safe < 2; safe++) {
+		struct cli_jw w = {0};
+		char got[1024], want[1024], buf[CLI_TEXT_MAX * 2];
+		struct ftpi_span sp = {p, n};
+		cli_jw_begin(&w, "x", 0);
+		size_t from = w.len;
+		if (safe)
+			cli_jw_safe(&w, "k", sp);
+		else
+			cli_jw_span(&w, "k", sp, 0);
+		tail_of(&w, from, got, sizeof got);
+		size_t mid = w.len;
+		cli_jw_str(&w, "k", safe ? cli_safe(buf, sizeof buf, sp) : cli_esc(buf, sizeof buf, sp));
+		memcpy(want, w.buf + mid, w.len - mid);
+		want[w.len - mid] = '\0';
+		if (strcmp(got, want) != 0) {
+			fprintf(stderr, "cli_jw_%s (len %zu): got %s, want %s\n", safe ? "safe" : "span",
+				n, got, want);
+			failed = 1;
+		}
+		cli_jw_free(&w);
+	}
+}
+
+int main(void)
+{
+	static const unsigned char cls[] = {'a', '"', '\\', 0x01, '\n', 0x1f, ' ', '~', 0x7f, 0x80,
+					     0xff};
+	char s[64];
+	for (size_t off = 0; off < 8; off++) {
+		for (size_t n = 0; n <= 40; n++) {
+			char *p = s + off;
+			memset(p, 'a', n);
+			p[n] = '\0';
+			check_str(p);
+			check_span(p, n);
+			for (size_t i = 0; i < n; i++) {
+				for (size_t c = 0; c < sizeof cls; c++) {
+					p[i] = (char)cls[c];
+					check_str(p);
+					check_span(p, n);
+					if (i + 3 < n) { /* a second one further on */
+						p[i + 3] = (char)cls[(c + 3) % sizeof cls];
+						check_span(p, n);
+						p[i + 3] = 'a';
+					}
+				}
+				p[i] = 'a';
+			}
+		}
+	}
+	if (failed)
+		return 1;
+	puts("jsonw: strings and spans as the references write them");
+	return 0;
+}
