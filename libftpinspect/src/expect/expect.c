@@ -959,7 +959,7 @@ static struct ftpi_dconn *share_pending(struct ftpi__expect_tab *xt, struct ftpi
 	return d;
 }
 
-/* Asked again after 20 ms, doubling to 320 ms: the other sensors may be far behind. */
+/* Asked again after 20 ms, doubling to 160 ms: the other sensors may be far behind. */
 static uint64_t retry_in(struct ftpi__shslot *sl)
 {
 	if (sl->tries < 4)
@@ -967,12 +967,41 @@ static uint64_t retry_in(struct ftpi__shslot *sl)
 	return 20000ull << sl->tries >> 1;
 }
 
+/* Whether a question's wait is over (wall clock; a lookup's also in capture time): the next ask
+ * is the last, decided whatever the other sensors' progress. */
+static int wait_over(const struct ftpi__expect_tab *xt, const struct ftpi__shslot *sl, uint64_t now)
+{
+	uint64_t wait = ftpi__share_wait_us(xt->share);
+	if (now - sl->since < wait)
+		return 0;
+	return sl->kind != FTPI__SH_LOOKUP ||
+	       xt->cx->now_us - ((const struct ftpi_dconn *)sl->obj)->start_us >= wait;
+}
+
+/* When an undecided question (answer a) is asked again. With no other sensor known ("alone"),
+ * only a sensor that starts could change the answer: the question is parked until the wait is
+ * over, or until the I/O thread, which then reads the sensors' progress every 20 ms, sees one
+ * (ftpi__expect_share_poll wakes it). Asking every 20-160 ms for the whole wait was most of
+ * what --share cost a sensor alone (20 asks per withheld verdict). */
+static uint64_t retry_at(struct ftpi__expect_tab *xt, struct ftpi__shslot *sl,
+			 const struct ftpi__sh_answer *a, uint64_t now)
+{
+	uint64_t t = now + retry_in(sl), end = sl->since + ftpi__share_wait_us(xt->share);
+	if (!a->alone || end <= t || ftpi__share_others(xt->share))
+		return t;
+	if (!sl->parked) {
+		sl->parked = 1;
+		xt->sh_parked++;
+	}
+	ftpi__share_watch(xt->share, end);
+	return end;
+}
+
 static void lookup_answer(struct ftpi__expect_tab *xt, uint32_t idx1, const struct ftpi__sh_answer *a,
 			  uint64_t now)
 {
 	struct ftpi__shslot *sl = &xt->sh_slots[idx1 - 1];
 	struct ftpi_dconn *d = sl->obj;
-	uint64_t wait = ftpi__share_wait_us(xt->share);
 	struct ftpi__dconn_sh *sh = NULL;
 	if (a->result == FTPI__SHA_FOUND) {
 		sh = ftpi__alloc(xt->cx, FTPI__POOL_SESSION, sizeof *sh);
@@ -1014,8 +1043,8 @@ static void lookup_answer(struct ftpi__expect_tab *xt, uint32_t idx1, const stru
 	}
 	if (a->result == FTPI__SHA_NONE && !a->decided) {
 		/* another sensor is not this far yet: ask again, at the end once more whatever */
-		if (now - sl->since < wait || xt->cx->now_us - d->start_us < wait) {
-			sl->due = now + retry_in(sl);
+		if (!wait_over(xt, sl, now)) {
+			sl->due = retry_at(xt, sl, a, now);
 			return;
 		}
 		if (!sl->final) {
@@ -1038,6 +1067,12 @@ static void resend(struct ftpi__expect_tab *xt, uint32_t i)
 	struct ftpi__shslot *sl = &xt->sh_slots[i];
 	uint32_t t = ftpi__shslot_ticket(xt, i);
 	int r = -1;
+	/* parked for the whole wait and still no other sensor: this is the last ask (asked
+	 * without it, the answer "not yet, alone" would only be followed by the last ask) */
+	if (sl->parked && !ftpi__share_others(xt->share) && wait_over(xt, sl, ftpi__share_now()))
+		sl->final = 1;
+	xt->sh_parked -= sl->parked;
+	sl->parked = 0;
 	if (sl->kind == FTPI__SH_LOOKUP) {
 		const struct ftpi_dconn *d = sl->obj;
 		r = ftpi__share_lookup(xt->share, xt->me, t, &d->cli, &d->srv, d->start_us,
@@ -1068,7 +1103,7 @@ void ftpi__expect_share_poll(struct ftpi__expect_tab *xt)
 			lookup_answer(xt, idx1, &a, now);
 		} else if (a.kind == FTPI__SH_CHECK) {
 			if (a.result == FTPI__SHA_NONE && !a.decided && now - sl->since < wait) {
-				sl->due = now + retry_in(sl);
+				sl->due = retry_at(xt, sl, &a, now);
 			} else if (a.result == FTPI__SHA_NONE && !a.decided && !sl->final) {
 				sl->final = 1;
 				sl->due = now;
@@ -1079,6 +1114,16 @@ void ftpi__expect_share_poll(struct ftpi__expect_tab *xt)
 			if (!ftpi__dconn_share_xfer(xt, sl->obj, &a, now - sl->since >= wait))
 				sl->due = now + 100000;
 		}
+	}
+	if (xt->sh_parked && ftpi__share_others(xt->share)) {
+		/* a sensor started: the parked questions are asked again now */
+		for (uint32_t i = 0; i < xt->sh_cap && xt->sh_parked; i++)
+			if (xt->sh_slots[i].parked) {
+				xt->sh_slots[i].parked = 0;
+				xt->sh_slots[i].due = now;
+				xt->sh_parked--;
+			}
+		xt->sh_next_due = 0;
 	}
 	if (now < xt->sh_next_due)
 		return;

@@ -99,6 +99,7 @@ struct ftpi__shslot {
 	uint8_t busy;    /* a request is out */
 	uint8_t final;   /* the last ask: decided whatever the other sensors' progress */
 	uint8_t tries;   /* asks so far (the retry interval doubles) */
+	uint8_t parked;  /* answered "alone": asked again at the wait's end or when a sensor starts */
 	uint64_t since, due; /* wall clock (ftpi__share_now): first request, next retry */
 };
 
@@ -118,6 +119,7 @@ struct ftpi__expect_tab {
 	struct ftpi__share *share;      /* Redis, or NULL */
 	struct ftpi__shslot *sh_slots;  /* max_pending of the share */
 	uint32_t sh_cap, sh_used, sh_free;
+	uint32_t sh_parked;             /* slots parked (ftpi__shslot.parked) */
 	uint64_t sh_next_due;           /* wall clock of the next retry, 0 = none */
 	uint64_t sh_hold_us;            /* oldest connection still looked up (capture time) */
 	uint32_t sh_tick;               /* packets since the clock was last read for retries */

@@ -64,6 +64,7 @@ static inline uint32_t ftpi__shslot_new(struct ftpi__expect_tab *xt, int kind, v
 	sl->busy = 0;
 	sl->final = 0;
 	sl->tries = 0;
+	sl->parked = 0;
 	sl->since = sl->due = 0;
 	xt->sh_used++;
 	return i + 1;
@@ -72,6 +73,8 @@ static inline uint32_t ftpi__shslot_new(struct ftpi__expect_tab *xt, int kind, v
 static inline void ftpi__shslot_free(struct ftpi__expect_tab *xt, uint32_t idx1)
 {
 	struct ftpi__shslot *sl = &xt->sh_slots[idx1 - 1];
+	xt->sh_parked -= sl->parked;
+	sl->parked = 0;
 	sl->obj = NULL;
 	sl->gen++;
 	sl->next = xt->sh_free;

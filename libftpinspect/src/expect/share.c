@@ -190,6 +190,9 @@ struct ftpi__share {
 	struct aring *ar;
 	_Atomic uint64_t *progress; /* per engine: everything before it is decided */
 	uint64_t wm_sent, wm_sent_at;
+	uint64_t prog_read_at;         /* wall clock the progress hash was last read */
+	_Atomic uint32_t others;       /* other sensors in it then */
+	_Atomic uint64_t watch_until;  /* engines hold "alone" answers until then (share_watch) */
 	redisContext *c;
 	char *ob;         /* the pipeline being written (OB_CAP bytes), handed to hiredis at once */
 	size_t obn;
@@ -792,8 +795,9 @@ static void write_wm(struct ftpi__share *sh, uint64_t t)
 	sh->wm_sent_at = now;
 }
 
-/* Not decidable yet (from a flat HGETALL of the progress hash): another sensor has not decided
- * everything before t, or no other sensor is known (one may start later: the wait decides). */
+/* Not decidable yet (from a flat HGETALL of the progress hash): 1 when another sensor has not
+ * decided everything before t, 2 when no other sensor is known (one may start later: the wait
+ * decides), 0 when every other sensor is past t. */
 static int others_behind(const struct ftpi__share *sh, const redisReply *w, uint64_t t)
 {
 	int others = 0;
@@ -808,7 +812,36 @@ static int others_behind(const struct ftpi__share *sh, const redisReply *w, uint
 		if (num(v->str, (size_t)v->len) < t)
 			return 1;
 	}
-	return others == 0;
+	return others == 0 ? 2 : 0;
+}
+
+/* A progress hash just read (NULL: the read failed): how many other sensors it names, kept for
+ * the engines (ftpi__share_others). */
+static void note_others(struct ftpi__share *sh, const redisReply *w)
+{
+	uint32_t n = 0;
+	sh->prog_read_at = ftpi__share_now();
+	if (w == NULL || w->type != REDIS_REPLY_ARRAY)
+		return;
+	for (size_t i = 0; i + 1 < w->elements; i += 2) {
+		const redisReply *k = w->element[i];
+		n += k->type == REDIS_REPLY_STRING && strcmp(k->str, sh->sensor) != 0;
+	}
+	atomic_store_explicit(&sh->others, n, memory_order_release);
+}
+
+/* While an engine holds "alone" answers: the progress hash every 20 ms (idle I/O thread). */
+static void watch_others(struct ftpi__share *sh)
+{
+	uint64_t now = ftpi__share_now();
+	if (sh->stream_maxlen || now >= atomic_load(&sh->watch_until) ||
+	    now - sh->prog_read_at < 20000 || ensure_conn(sh) != 0)
+		return;
+	redisReply *r = redisCommand(sh->c, "HGETALL ftpi:{wm}:progress");
+	if (reply_bad(sh, r, "progress"))
+		return;
+	note_others(sh, r);
+	freeReplyObject(r);
 }
 
 static void answer(struct ftpi__share *sh, unsigned me, const struct ftpi__sh_answer *a)
@@ -967,8 +1000,10 @@ static void lookup_reply(struct ftpi__share *sh, const struct req *q, struct ftp
 	struct cand cs[16];
 	size_t nc = lookup_candidates(sh, q, es, (size_t)ne, cs, sizeof cs / sizeof *cs);
 	a->result = FTPI__SHA_NONE;
-	if (behind && !q->final)
+	if (behind && !q->final) {
+		a->alone = behind == 2;
 		goto done; /* not yet: asked again */
+	}
 	a->decided = 1;
 	if (nc && sh->c == NULL) { /* an earlier lookup of the batch lost the connection */
 		a->result = FTPI__SHA_ERROR;
@@ -1034,7 +1069,9 @@ done: /* the claim's failures never free the lookup's replies */
 static void check_reply(struct ftpi__share *sh, const struct req *q, struct ftpi__sh_answer *a,
 			const redisReply *prog, redisReply *r)
 {
-	a->decided = q->final || !others_behind(sh, prog, q->now_us);
+	int behind = others_behind(sh, prog, q->now_us);
+	a->decided = q->final || !behind;
+	a->alone = !a->decided && behind == 2;
 	if (reply_bad(sh, r, "check")) {
 		a->result = FTPI__SHA_ERROR;
 		return;
@@ -1242,6 +1279,7 @@ static void run_batch(struct ftpi__share *sh, struct req *b, uint32_t nb)
 				prog = NULL;
 			if (reply_bad(sh, prog, "progress"))
 				prog = NULL;
+			note_others(sh, prog);
 		}
 		if (q->type == R_NONE)
 			continue;
@@ -1309,6 +1347,7 @@ static void *io_main(void *arg)
 				uint64_t t = progress_min(sh);
 				pthread_mutex_unlock(&sh->lock);
 				write_wm(sh, t);
+				watch_others(sh);
 				pthread_mutex_lock(&sh->lock);
 				if (sh->stop || batch_due(sh))
 					break;
@@ -1758,6 +1797,18 @@ void ftpi__share_add_line(struct ftpi__share *sh, const char *line, size_t len)
 		atomic_fetch_add(&sh->stream_dropped, 1);
 }
 
+uint32_t ftpi__share_others(struct ftpi__share *sh)
+{
+	return atomic_load_explicit(&sh->others, memory_order_acquire);
+}
+
+void ftpi__share_watch(struct ftpi__share *sh, uint64_t until)
+{
+	uint64_t v = atomic_load(&sh->watch_until);
+	while (v < until && !atomic_compare_exchange_weak(&sh->watch_until, &v, until))
+		;
+}
+
 void ftpi__share_kick(struct ftpi__share *sh)
 {
 	pthread_mutex_lock(&sh->lock);
@@ -1927,6 +1978,16 @@ void ftpi__share_add_line(struct ftpi__share *sh, const char *line, size_t len)
 	(void)sh;
 	(void)line;
 	(void)len;
+}
+uint32_t ftpi__share_others(struct ftpi__share *sh)
+{
+	(void)sh;
+	return 0;
+}
+void ftpi__share_watch(struct ftpi__share *sh, uint64_t until)
+{
+	(void)sh;
+	(void)until;
 }
 void ftpi__share_kick(struct ftpi__share *sh)
 {

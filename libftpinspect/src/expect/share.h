@@ -25,6 +25,7 @@ struct ftpi__sh_answer {
 	uint32_t ticket;
 	uint8_t kind, result, gone;
 	uint8_t decided; /* NONE that is final: every other sensor had decided up to its time */
+	uint8_t alone;   /* NONE not decided because no other sensor is known (progress hash) */
 	struct ftpi__sx_pub p;
 	struct ftpi__sx_claim c;
 	struct ftpi_xfer x;
@@ -76,6 +77,12 @@ int ftpi__share_lookup(struct ftpi__share *sh, unsigned me, uint32_t ticket,
 int ftpi__share_xfer(struct ftpi__share *sh, unsigned me, uint32_t ticket, const char *key);
 /* Notes on our claim: "answered" (SYN-ACK seen) or "clear" (first payload not TLS). */
 void ftpi__share_note(struct ftpi__share *sh, const char *key, const char *field);
+
+/* Other sensors seen in the progress hash when the I/O thread last read it. */
+uint32_t ftpi__share_others(struct ftpi__share *sh);
+/* An engine holds questions answered "alone" until wall clock `until`: the I/O thread reads the
+ * progress hash every 20 ms until then, so that a sensor that starts is seen (share_others). */
+void ftpi__share_watch(struct ftpi__share *sh, uint64_t until);
 
 /* Wakes the I/O thread for what is queued (it otherwise waits for a batch's worth or 20 ms):
  * for an engine that has nothing left to do but wait for answers. */
