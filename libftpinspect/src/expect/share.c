@@ -408,6 +408,114 @@ static uint64_t ttl_s(const struct ftpi__share *sh)
 	return (sh->timeout_expect + 2 * sh->wait_us) / 1000000u + 10u;
 }
 
+/* v in decimal at b (24 bytes), NUL-terminated; its length. */
+static size_t u64_text(char *b, uint64_t v)
+{
+	char t[24];
+	size_t n = 0, i = 0;
+	do
+		t[n++] = (char)('0' + v % 10);
+	while ((v /= 10) != 0);
+	while (n)
+		b[i++] = t[--n];
+	b[i] = 0;
+	return i;
+}
+
+/* An entry's fields that no update changes, in one value (field "e"): the words, separated by one
+ * space, "1" (the format), sid, sensor, control client, its port, control server, its port, target,
+ * port, NAT reached address ("-": none), announce (enum), command (PASV, EPRT, ...), active,
+ * bounce, tls, frame, deadline_us (capture time). Addresses in text; readable with redis-cli. */
+#define ENTRY_PACK 400
+
+static char *pack_u64(char *o, uint64_t v)
+{
+	o += u64_text(o, v);
+	*o++ = ' ';
+	return o;
+}
+
+static char *pack_addr(char *o, const struct ftpi_addr *a)
+{
+	if (a->family == 0)
+		*o++ = '-';
+	else
+		o += ftpi_addr_format(a, o, 64);
+	*o++ = ' ';
+	return o;
+}
+
+/* The packed value of p at o (ENTRY_PACK bytes); its length. */
+static size_t entry_pack(const struct ftpi__share *sh, const struct ftpi__sx_pub *p, char *o)
+{
+	char *b = o;
+	const char *cmd = ftpi_announce_name(p->announce);
+	size_t n = strlen(sh->sensor), cl = cmd ? FTPI__MIN(strlen(cmd), 16) : 0;
+	*o++ = '1';
+	*o++ = ' ';
+	o = pack_u64(o, p->session_id);
+	memcpy(o, sh->sensor, n);
+	o += n;
+	*o++ = ' ';
+	o = pack_addr(o, &p->scli.addr);
+	o = pack_u64(o, p->scli.port);
+	o = pack_addr(o, &p->ssrv.addr);
+	o = pack_u64(o, p->ssrv.port);
+	o = pack_addr(o, &p->target.addr);
+	o = pack_u64(o, p->target.port);
+	if (p->has_reached)
+		o = pack_addr(o, &p->reached);
+	else
+		o = pack_addr(o, &(struct ftpi_addr){0});
+	o = pack_u64(o, p->announce);
+	if (cl == 0)
+		*o++ = '-';
+	memcpy(o, cmd ? cmd : "", cl);
+	o += cl;
+	*o++ = ' ';
+	o = pack_u64(o, p->active);
+	o = pack_u64(o, p->bounce);
+	o = pack_u64(o, p->tls_session);
+	o = pack_u64(o, p->frame);
+	o += u64_text(o, (p->firm ? p->firm_us : p->created_us) + sh->timeout_expect);
+	return (size_t)(o - b);
+}
+
+/* A packed value (entry_pack) into a->p and a->sensor; words it does not know are ignored. */
+static void entry_unpack(const char *s, size_t len, struct ftpi__sh_answer *a)
+{
+	if (len < 2 || s[0] != '1' || s[1] != ' ')
+		return;
+	const char *v = s + 2, *end = s + len;
+	for (unsigned w = 0;; w++) {
+		const char *sp = memchr(v, ' ', (size_t)(end - v));
+		size_t l = (size_t)((sp ? sp : end) - v);
+		switch (w) {
+		case 0: a->p.session_id = num(v, l); break;
+		case 1: snprintf(a->sensor, sizeof a->sensor, "%.*s", (int)FTPI__MIN(l, 48), v); break;
+		case 2: addr_parse(v, l, &a->p.scli.addr); break;
+		case 3: a->p.scli.port = (uint16_t)num(v, l); break;
+		case 4: addr_parse(v, l, &a->p.ssrv.addr); break;
+		case 5: a->p.ssrv.port = (uint16_t)num(v, l); break;
+		case 6: addr_parse(v, l, &a->p.target.addr); break;
+		case 7: a->p.target.port = (uint16_t)num(v, l); break;
+		case 8:
+			a->p.has_reached = addr_parse(v, l, &a->p.reached) == 0 &&
+					   a->p.reached.family != 0;
+			break;
+		case 9: a->p.announce = (uint8_t)num(v, l); break;
+		case 11: a->p.active = (uint8_t)num(v, l); break;
+		case 12: a->p.bounce = (uint8_t)num(v, l); break;
+		case 13: a->p.tls_session = (uint8_t)num(v, l); break;
+		case 14: a->p.frame = num(v, l); break;
+		default: break; /* 10: the command's name; 15: the deadline (for readers) */
+		}
+		if (sp == NULL)
+			break;
+		v = sp + 1;
+	}
+}
+
 /* A flat field/value array (HGETALL) into an expectation. */
 static void parse_entry(const redisReply *h, struct ftpi__sh_answer *a, int *matched,
 			uint64_t *gone_us)
@@ -424,7 +532,9 @@ static void parse_entry(const redisReply *h, struct ftpi__sh_answer *a, int *mat
 		const char *f = k->str, *s = v->str;
 		size_t l = (size_t)v->len;
 #define F(name) (strcmp(f, name) == 0)
-		if (F("sid"))
+		if (F("e"))
+			entry_unpack(s, l, a);
+		else if (F("sid"))
 			a->p.session_id = num(s, l);
 		else if (F("sensor"))
 			snprintf(a->sensor, sizeof a->sensor, "%.*s", (int)FTPI__MIN(l, 48), s);
@@ -475,20 +585,6 @@ static void parse_entry(const redisReply *h, struct ftpi__sh_answer *a, int *mat
 		}
 #undef F
 	}
-}
-
-/* v in decimal at b (24 bytes), NUL-terminated; its length. */
-static size_t u64_text(char *b, uint64_t v)
-{
-	char t[24];
-	size_t n = 0, i = 0;
-	do
-		t[n++] = (char)('0' + v % 10);
-	while ((v /= 10) != 0);
-	while (n)
-		b[i++] = t[--n];
-	b[i] = 0;
-	return i;
 }
 
 static void xfer_args(const struct ftpi_xfer *x, const char **av, size_t *al, int *ac,
@@ -628,11 +724,10 @@ static void upd_args(const struct req *q, const char **av, size_t *al, int *ac, 
 static int app_pub(struct ftpi__share *sh, const struct req *q)
 {
 	const struct ftpi__sx_pub *p = &q->p;
-	char b[20][64], nb[3][24], ub[2][24];
-	const char *av[72];
-	size_t al[72];
+	char b[2][24], nb[3][24], ub[2][24], pk[ENTRY_PACK];
+	const char *av[40];
+	size_t al[40];
 	int ac = 0, k = 0;
-	uint64_t deadline = (p->firm ? p->firm_us : p->created_us) + sh->timeout_expect;
 #define KV(name, v)                                                                                \
 	do {                                                                                       \
 		av[ac] = name;                                                                     \
@@ -682,50 +777,20 @@ static int app_pub(struct ftpi__share *sh, const struct req *q)
 		}
 	av[ac] = tt;
 	al[ac++] = strlen(tt);
-	KV("sid", p->session_id);
-	av[ac] = "sensor";
-	al[ac++] = 6;
-	av[ac] = sh->sensor;
-	al[ac++] = strlen(sh->sensor);
-	addr_text(&p->scli.addr, b[k], sizeof b[k]);
-	av[ac] = "ctl_client";
-	al[ac++] = 10;
-	av[ac] = b[k];
-	al[ac++] = strlen(b[k++]);
-	KV("ctl_client_port", p->scli.port);
-	addr_text(&p->ssrv.addr, b[k], sizeof b[k]);
-	av[ac] = "ctl_server";
-	al[ac++] = 10;
-	av[ac] = b[k];
-	al[ac++] = strlen(b[k++]);
-	KV("ctl_server_port", p->ssrv.port);
-	addr_text(&p->target.addr, b[k], sizeof b[k]);
-	av[ac] = "target";
-	al[ac++] = 6;
-	av[ac] = b[k];
-	al[ac++] = strlen(b[k++]);
-	KV("port", p->target.port);
-	if (p->has_reached) {
-		addr_text(&p->reached, b[k], sizeof b[k]);
-		av[ac] = "reached";
-		al[ac++] = 7;
-		av[ac] = b[k];
-		al[ac++] = strlen(b[k++]);
+	/* the fields nobody updates, packed in one value (entry_pack): one argument instead of 34,
+	 * each of which cost a length header, a copy and a field of the hash in Redis */
+	av[ac] = "e";
+	al[ac++] = 1;
+	av[ac] = pk;
+	al[ac++] = entry_pack(sh, p, pk);
+	KV("created_us", p->created_us); /* (read by the lookup script) */
+	if (p->firm) {
+		av[ac] = "firm";
+		al[ac++] = 4;
+		av[ac] = "1";
+		al[ac++] = 1;
+		KV("firm_us", p->firm_us);
 	}
-	KV("announce", p->announce);
-	av[ac] = "command";
-	al[ac++] = 7;
-	av[ac] = ftpi_announce_name(p->announce) ? ftpi_announce_name(p->announce) : "";
-	al[ac] = strlen(av[ac]);
-	ac++;
-	KV("active", p->active);
-	KV("firm", p->firm);
-	KV("bounce", p->bounce);
-	KV("tls", p->tls_session);
-	KV("created_us", p->created_us);
-	KV("firm_us", p->firm_us);
-	KV("frame", p->frame);
-	KV("deadline_us", deadline);
 #undef KV
 	if (q->has_x)
 		xfer_args(&q->x, av, al, &ac, nb);
