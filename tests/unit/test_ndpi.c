@@ -3,9 +3,14 @@
  * test_ndpi.c - unit tests for ndpi_glue.c with nDPI 4.2 on real loopback captures
  * (tests/data/tls/pcap, recorded by capture.sh): FTP control found on port 2121, implicit FTPS on
  * 990 (TLS 1.3 and 1.2), TLS with a self-signed certificate, TLS 1.0; nDPI risks mapped to the
- * glue's bits; per-flow memory from FTPI__POOL_NDPI, released; pool cap; garbage packets.
+ * glue's bits; per-flow memory from FTPI__POOL_NDPI, released; pool cap; garbage packets;
+ * engines on several threads creating their modules at the same moment.
  */
 #include "harness.h"
+
+#include <pthread.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "internal.h"
 #include "ndpi_glue.h"
@@ -262,12 +267,79 @@ static void test_garbage(void)
 	ASSERT_EQ(e.mem_used, 0);
 }
 
+/* Engines on different worker threads create their nDPI modules lazily, at their first TCP
+ * packet, often at the same moment. nDPI 4.2's module set-up initialises libgcrypt, which is
+ * not safe to do from two threads at once (it aborted `--workers 4` about once in a hundred
+ * runs). Only the first set-up in a process initialises it, so each round is a fresh process:
+ * 4 threads released together by a barrier. */
+#define RACE_THREADS 4
+#define RACE_ROUNDS 24
+
+static pthread_barrier_t race_barrier;
+
+static void *race_thread(void *arg)
+{
+	struct ftpi__ctx *e = arg;
+	struct ftpi__ndpi *n = NULL;
+
+	pthread_barrier_wait(&race_barrier);
+	if (ftpi__ndpi_new(e, &n) != FTPI_OK)
+		return e;
+	ftpi__ndpi_free(e, n);
+	return NULL;
+}
+
+static int race_child(void)
+{
+	struct ftpi__ctx e[RACE_THREADS];
+	pthread_t t[RACE_THREADS];
+	int i, bad = 0;
+
+	if (pthread_barrier_init(&race_barrier, NULL, RACE_THREADS) != 0)
+		return 2;
+	for (i = 0; i < RACE_THREADS; i++) {
+		engine_init(&e[i]);
+		if (pthread_create(&t[i], NULL, race_thread, &e[i]) != 0)
+			_exit(3); /* the others wait at the barrier for ever */
+	}
+	for (i = 0; i < RACE_THREADS; i++) {
+		void *r;
+
+		pthread_join(t[i], &r);
+		bad |= r != NULL || e[i].mem_used != 0;
+	}
+	return bad;
+}
+
+static void test_modules_on_threads(void)
+{
+	int round, failed = 0;
+
+	for (round = 0; round < RACE_ROUNDS; round++) {
+		int status = 0;
+		pid_t pid = fork();
+
+		ASSERT_TRUE(pid >= 0);
+		if (pid == 0)
+			_exit(race_child());
+		ASSERT_EQ(waitpid(pid, &status, 0), pid);
+		if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+			fprintf(stderr, "round %d: %s %d\n", round,
+				WIFSIGNALED(status) ? "signal" : "exit status",
+				WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
+			failed++;
+		}
+	}
+	ASSERT_EQ(failed, 0);
+}
+
 static const struct ftpi_test tests[] = {
 	{"ftp_control_any_port", test_ftp_control_any_port},
 	{"implicit_ftps", test_implicit_ftps},
 	{"tls_risks", test_tls_risks},
 	{"memory", test_memory},
 	{"garbage", test_garbage},
+	{"modules_on_threads", test_modules_on_threads},
 };
 
 FTPI_TEST_MAIN(tests)

@@ -14,6 +14,10 @@
  * One module per engine, not one per process: nDPI 4.2's module holds the packet being dissected,
  * the current time and LRU caches that detection writes, so engines on different threads cannot
  * share one without a lock around every detection call (docs/internals.md, "Threads and state").
+ * Creating and destroying modules is serialised process-wide (`module_lock`): nDPI 4.2's
+ * ndpi_init_detection_module() initialises libgcrypt, which aborts when two threads do it at
+ * once, and engines on worker threads create their modules at their first TCP packet, often
+ * together. Held for a module's set-up only (tens of ms, once per engine), never per packet.
  */
 #include "ndpi_glue.h"
 
@@ -33,6 +37,8 @@
 struct ftpi__ndpi {
 	struct ndpi_detection_module_struct *mod;
 };
+
+static pthread_mutex_t module_lock = PTHREAD_MUTEX_INITIALIZER;
 
 /* Our header, then nDPI's flow struct at an aligned offset in the same allocation. */
 struct ftpi__ndpi_flow {
@@ -69,8 +75,10 @@ int ftpi__ndpi_new(struct ftpi__ctx *cx, struct ftpi__ndpi **out)
 	n = ftpi__alloc(cx, FTPI__POOL_NDPI, sizeof *n);
 	if (n == NULL)
 		return FTPI_E_NOMEM;
+	pthread_mutex_lock(&module_lock);
 	n->mod = ndpi_init_detection_module(ndpi_no_prefs);
 	if (n->mod == NULL) {
+		pthread_mutex_unlock(&module_lock);
 		ftpi__free(cx, FTPI__POOL_NDPI, n, sizeof *n);
 		return FTPI_E_NOMEM;
 	}
@@ -83,6 +91,7 @@ int ftpi__ndpi_new(struct ftpi__ctx *cx, struct ftpi__ndpi **out)
 	NDPI_ADD_PROTOCOL_TO_BITMASK(all, NDPI_PROTOCOL_TLS);
 	ndpi_set_protocol_detection_bitmask2(n->mod, &all);
 	ndpi_finalize_initialization(n->mod);
+	pthread_mutex_unlock(&module_lock);
 	*out = n;
 	return FTPI_OK;
 }
@@ -91,7 +100,9 @@ void ftpi__ndpi_free(struct ftpi__ctx *cx, struct ftpi__ndpi *n)
 {
 	if (n == NULL)
 		return;
+	pthread_mutex_lock(&module_lock);
 	ndpi_exit_detection_module(n->mod);
+	pthread_mutex_unlock(&module_lock);
 	ftpi__free(cx, FTPI__POOL_NDPI, n, sizeof *n);
 }
 
