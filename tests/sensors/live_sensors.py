@@ -228,10 +228,11 @@ def main():
                 if cap == caps[0] and not links_carry(exe, ctl):
                     fails += 1
                 for mode in ("together", "control-late"):
-                    # A live sensor polls its answers about once a second: on a loaded host
-                    # both sensors can still decide a missing data connection (a known race,
-                    # open in the sensors issue). A case that fails runs once more; the
-                    # first result stays printed.
+                    # A data connection is decided once whatever the timing (the owner's
+                    # "missing" verdict is taken in Redis like a claim), but on a loaded host
+                    # a sensor can still decide before the other's SYN was read (its capture
+                    # lagging behind its idle clock), which changes what is reported, not how
+                    # often. A case that fails runs once more; the first result stays printed.
                     if not one(exe, cap, mode, ctl, want):
                         print("   (again: live timing on a loaded host)")
                         if not one(exe, cap, mode, ctl, want):

@@ -6,7 +6,9 @@ ctest fixture started (redis_fixture.sh; its port in STATE/port).
   split FTPINSPECT STATE DB CAPTURE   a capture cut with tcpdump into what two sensors see (the
       control connection's packets; everything else), two ftpinspect processes on one Redis
       (staggered: control first; concurrent; data first; concurrent with --workers 2), the union of their data events and
-      findings equal to one process on the whole capture, without duplicates
+      findings equal to one process on the whole capture, without duplicates; then "late":
+      the control sensor decides alone (--share-wait 0) before the data sensor starts, and
+      no data connection is reported both missing by one sensor and seen by the other
   faults FTPINSPECT STATE DB CAPTURE  Redis unreachable, wrong password, paused (SIGSTOP),
       killed mid-run: exit 0, local results complete, one warning naming the URL without its
       password, the counters
@@ -147,7 +149,53 @@ def split(exe, state, db, cap):
                     if sec in dump:
                         print("FAIL: secret %r found in Redis" % sec)
                         fails += 1
+        fails += late(exe, port, db, url, ctl, dat, cap)
     return 1 if fails else 0
+
+
+def target(e):
+    """The data connection an event decides, by its port (a NAT or a balancer changes the
+    address): the port a missing finding says was announced, else the port that listened (the
+    server's, or the client's for active mode's port 20)."""
+    m = re.search(r"data connection to \S+:(\d+) ", e.get("message") or "")
+    if m:
+        return int(m.group(1))
+    srv, cli = ep(e.get("server")), ep(e.get("client"))
+    return (cli if srv and srv[1] == 20 else srv)[1]
+
+
+def decisions(evs):
+    """Per announced data connection: how many times it was said to have come or be missing."""
+    said = {}
+    for e in evs:
+        if (e["event"] == "finding" and e["kind"] == "data_connection_missing") or \
+                (e["event"] == "data" and e["link"] == "announced"):
+            said[target(e)] = said.get(target(e), 0) + 1
+    return said
+
+
+def late(exe, port, db, url, ctl, dat, cap):
+    """The control sensor alone first, deciding its missing connections at once (no other sensor
+    known, --share-wait 0), then the data sensor: whichever takes an expectation first decides
+    it (the owner's verdict is a claim too), so no announced connection is decided more often
+    than one sensor with the whole capture decides it (missing at one sensor, seen at the
+    other, was the double report)."""
+    rcli(port, db, "FLUSHDB")
+    base = ["--format", "json", "-q", "--stats"]
+    whole = subprocess.run([exe, "-r", cap] + base, capture_output=True, text=True, timeout=60)
+    a = subprocess.run([exe, "-r", ctl, "--share", url, "--sensor", "a", "--share-wait", "0"] +
+                       base, capture_output=True, text=True, timeout=60)
+    b = subprocess.run([exe, "-r", dat, "--share", url, "--sensor", "b", "--share-wait", "1"] +
+                       base, capture_output=True, text=True, timeout=60)
+    want, got = decisions(events(whole.stdout)), decisions(events(a.stdout) + events(b.stdout))
+    over = {k: (v, want.get(k, 0)) for k, v in got.items() if v > want.get(k, 0)}
+    ok = a.returncode == 0 and b.returncode == 0 and not over
+    print("%s late: exit %d/%d, %d announced connections decided, decided too often "
+          "(times, one sensor's): %s" % ("ok" if ok else "FAIL", a.returncode, b.returncode,
+                                         sum(got.values()), over))
+    if not ok:
+        print("   stderr a:", a.stderr.strip(), "\n   stderr b:", b.stderr.strip())
+    return 0 if ok else 1
 
 
 def server_pid(port):

@@ -1141,8 +1141,82 @@ done: /* the claim's failures never free the lookup's replies */
 	freeReplyObject(top);
 }
 
+/* The fields of a claim hash (flat HGETALL reply r) into the answer: who claimed, and what.
+ * Returns whether it is a "missing" verdict rather than a claim. */
+static int claim_fields(struct ftpi__sh_answer *a, const redisReply *r)
+{
+	int missing = 0;
+	a->result = FTPI__SHA_FOUND;
+	memset(&a->c, 0, sizeof a->c);
+	a->c.n = 1;
+	for (size_t i = 0; i + 1 < r->elements; i += 2) {
+		const char *f = r->element[i]->str, *s = r->element[i + 1]->str;
+		size_t l = (size_t)r->element[i + 1]->len;
+		if (f == NULL || s == NULL)
+			continue;
+		if (strcmp(f, "client") == 0)
+			addr_parse(s, l, &a->c.cli.addr);
+		else if (strcmp(f, "server") == 0)
+			addr_parse(s, l, &a->c.srv.addr);
+		else if (strcmp(f, "client_port") == 0)
+			a->c.cli.port = (uint16_t)num(s, l);
+		else if (strcmp(f, "server_port") == 0)
+			a->c.srv.port = (uint16_t)num(s, l);
+		else if (strcmp(f, "cli_bad") == 0)
+			a->c.cli_bad = (uint8_t)num(s, l);
+		else if (strcmp(f, "srv_bad") == 0)
+			a->c.srv_bad = (uint8_t)num(s, l);
+		else if (strcmp(f, "nat") == 0)
+			a->c.nat = (uint8_t)num(s, l);
+		else if (strcmp(f, "answered") == 0)
+			a->c.answered = (uint8_t)num(s, l);
+		else if (strcmp(f, "clear") == 0)
+			a->c.clear = (uint8_t)num(s, l);
+		else if (strcmp(f, "by") == 0)
+			snprintf(a->sensor, sizeof a->sensor, "%.*s", (int)FTPI__MIN(l, 48), s);
+		else if (strcmp(f, "missing") == 0)
+			missing = 1;
+	}
+	return missing;
+}
+
+/* The owner's "missing" verdict is taken the way a claimant takes an entry: HSETNX of the claim
+ * key, by this sensor, with `missing 1`. Whoever sets it first decides, so a claimant whose SYN
+ * was seen late (a live sensor behind its own progress, a host under load) loses its claim
+ * instead of reporting the connection beside the owner's data_connection_missing. Lost: the
+ * claim is read again and answered as found. 0: taken; -1: the call failed. */
+static int take_verdict(struct ftpi__share *sh, const char *ck, struct ftpi__sh_answer *a)
+{
+	redisReply *w = redisCommand(sh->c, "HSETNX %s by %s", ck, sh->sensor);
+	if (reply_bad(sh, w, "verdict"))
+		return -1;
+	int won = w->type == REDIS_REPLY_INTEGER && w->integer == 1;
+	freeReplyObject(w);
+	if (won) {
+		redisAppendCommand(sh->c, "HSET %s missing 1", ck);
+		redisAppendCommand(sh->c, "EXPIRE %s %llu", ck, (unsigned long long)ttl_s(sh));
+		for (int i = 0; i < 2; i++) {
+			redisReply *x = NULL;
+			if (sh->c == NULL || redisGetReply(sh->c, (void **)&x) != REDIS_OK)
+				x = NULL;
+			if (reply_bad(sh, x, "verdict"))
+				return -1;
+			freeReplyObject(x);
+		}
+		return 0;
+	}
+	redisReply *r = redisCommand(sh->c, "HGETALL %s", ck);
+	if (reply_bad(sh, r, "verdict"))
+		return -1;
+	if (r->type == REDIS_REPLY_ARRAY)
+		claim_fields(a, r);
+	freeReplyObject(r);
+	return 0;
+}
+
 /* A claim check from its reply (r, freed here; NULL: the call failed) and the batch's progress
- * hash (prog), read before the claim, so a claimant past t had claimed by then. */
+ * hash (prog), read before the claim, so a claimant past t had claimed by then. A decided check
+ * that finds no claim takes the verdict (take_verdict). */
 static void check_reply(struct ftpi__share *sh, const struct req *q, struct ftpi__sh_answer *a,
 			const redisReply *prog, redisReply *r)
 {
@@ -1154,39 +1228,20 @@ static void check_reply(struct ftpi__share *sh, const struct req *q, struct ftpi
 		return;
 	}
 	a->result = FTPI__SHA_NONE;
-	if (r->type == REDIS_REPLY_ARRAY && r->elements > 0) {
-		a->result = FTPI__SHA_FOUND;
-		memset(&a->c, 0, sizeof a->c);
-		a->c.n = 1;
-		for (size_t i = 0; i + 1 < r->elements; i += 2) {
-			const char *f = r->element[i]->str, *s = r->element[i + 1]->str;
-			size_t l = (size_t)r->element[i + 1]->len;
-			if (f == NULL || s == NULL)
-				continue;
-			if (strcmp(f, "client") == 0)
-				addr_parse(s, l, &a->c.cli.addr);
-			else if (strcmp(f, "server") == 0)
-				addr_parse(s, l, &a->c.srv.addr);
-			else if (strcmp(f, "client_port") == 0)
-				a->c.cli.port = (uint16_t)num(s, l);
-			else if (strcmp(f, "server_port") == 0)
-				a->c.srv.port = (uint16_t)num(s, l);
-			else if (strcmp(f, "cli_bad") == 0)
-				a->c.cli_bad = (uint8_t)num(s, l);
-			else if (strcmp(f, "srv_bad") == 0)
-				a->c.srv_bad = (uint8_t)num(s, l);
-			else if (strcmp(f, "nat") == 0)
-				a->c.nat = (uint8_t)num(s, l);
-			else if (strcmp(f, "answered") == 0)
-				a->c.answered = (uint8_t)num(s, l);
-			else if (strcmp(f, "clear") == 0)
-				a->c.clear = (uint8_t)num(s, l);
-			else if (strcmp(f, "by") == 0)
-				snprintf(a->sensor, sizeof a->sensor, "%.*s", (int)FTPI__MIN(l, 48),
-					 s);
-		}
+	if (r->type == REDIS_REPLY_ARRAY && r->elements > 0 && claim_fields(a, r) &&
+	    strcmp(a->sensor, sh->sensor) == 0) {
+		a->result = FTPI__SHA_NONE; /* our own verdict, taken by an earlier ask */
+		a->decided = 1;
+		freeReplyObject(r);
+		return;
 	}
 	freeReplyObject(r);
+	if (a->decided && a->result == FTPI__SHA_NONE && sh->c != NULL) {
+		char ck[FTPI__SH_KEY + 8];
+		snprintf(ck, sizeof ck, "%s:claim", q->key);
+		if (take_verdict(sh, ck, a) != 0)
+			a->result = FTPI__SHA_ERROR;
+	}
 }
 
 static void xfer_reply(struct ftpi__share *sh, struct ftpi__sh_answer *a, redisReply *r)
