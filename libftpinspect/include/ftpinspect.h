@@ -476,7 +476,7 @@ FTPI_API int ftpi_expect_store_stats(ftpi_expect_store *st, struct ftpi_expect_s
  */
 struct ftpi_share_config {
 	size_t size;         /* set by ftpi_share_config_init */
-	const char *url;     /* redis://[USER:PASS@]HOST:PORT[/DB] (rediss:// with hiredis_ssl) */
+	const char *url;     /* redis://[USER:PASS@]HOST:PORT[/DB]; rediss:// (TLS), docs/sensors.md */
 	const char *sensor;  /* this sensor's name: [A-Za-z0-9._-], 1..48 characters */
 	uint64_t wait_us;    /* pending lookups and withheld verdicts (default 3 s) */
 	uint32_t max_pending; /* connections held pending per engine (default 4096) */
@@ -488,8 +488,9 @@ FTPI_API void ftpi_share_config_init(struct ftpi_share_config *sc);
 /* An expectation store (as ftpi_expect_store_new, for engines of this process) that also
  * shares through Redis. The config and its strings are copied. The connection is made by the
  * I/O thread: an unreachable server is not an error here (see ftpi_share_stats). NULL with
- * *status FTPI_E_INVAL (bad URL or sensor), FTPI_E_NOMEM, FTPI_E_UNSUPPORTED (no hiredis, or
- * rediss:// without hiredis_ssl). */
+ * *status FTPI_E_INVAL (bad URL or sensor), FTPI_E_NOMEM, FTPI_E_UNSUPPORTED (no hiredis). A
+ * rediss:// URL takes redis-py's TLS settings in its query: ssl_ca_certs, ssl_certfile,
+ * ssl_keyfile, ssl_cert_reqs (required, optional, none), ssl_check_hostname (true, false). */
 FTPI_API FTPI_WARN_UNUSED ftpi_expect_store *ftpi_expect_store_new_shared(
 	const struct ftpi_share_config *sc, uint32_t max_entries, unsigned max_engines,
 	uint64_t max_wait_us, int *status);

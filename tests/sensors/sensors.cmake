@@ -22,7 +22,8 @@ set(_sens_tests
   "split.nat_pasv_address:split:10:vsftpd_nat_pasv_address"
   "faults:faults:6:vsftpd_data_from_other_ip"
   "faults.workers:faults-workers:9:vsftpd_data_from_other_ip"
-  "stream:stream:7:vsftpd_plain_passive")
+  "stream:stream:7:vsftpd_plain_passive"
+  "tls:tls:11:vsftpd_data_from_other_ip")
 add_test(NAME sensors.solo
   COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_LIST_DIR}/share_test.py solo
     $<TARGET_FILE:ftpinspect> ${_sens_state} 8 ${PROJECT_SOURCE_DIR}/captures)

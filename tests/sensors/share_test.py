@@ -18,6 +18,11 @@ ctest fixture started (redis_fixture.sh; its port in STATE/port).
       commands it runs, seen with MONITOR) touches the keys of one hash slot
   solo FTPINSPECT STATE DB CAPDIR     one sensor with --share on every lab capture: the data
       events and findings it gives alone
+  tls FTPINSPECT STATE DB CAPTURE    rediss://: a private redis-server with TLS only and client
+      certificates (tls-auth-clients), certificates made here with openssl: the split sensors
+      and --events-to over TLS; a server certificate from another CA, one that does not name
+      the host (and the same with ssl_check_hostname=false), no client certificate: exit 0,
+      local results complete, the warning says why
 Exit 77 (skipped) when the fixture found no redis-server."""
 import json
 import os
@@ -196,6 +201,137 @@ def late(exe, port, db, url, ctl, dat, cap):
     if not ok:
         print("   stderr a:", a.stderr.strip(), "\n   stderr b:", b.stderr.strip())
     return 0 if ok else 1
+
+
+def openssl(*args, cwd):
+    subprocess.run(["openssl"] + list(args), cwd=cwd, check=True, capture_output=True)
+
+
+def make_certs(d):
+    """A CA, a server certificate naming only DNS:localhost, a client certificate, and a
+    second CA that signed nothing here."""
+    for ca in ("ca", "other"):
+        openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", ca + ".key",
+                "-out", ca + ".pem", "-days", "2", "-subj", "/CN=ftpinspect test " + ca, cwd=d)
+    with open(os.path.join(d, "san.cnf"), "w") as f:
+        f.write("subjectAltName=DNS:localhost\n")
+    for name, ext in (("srv", ["-extfile", "san.cnf"]), ("cli", [])):
+        openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", name + ".key", "-out",
+                name + ".csr", "-subj", "/CN=" + name, cwd=d)
+        openssl("x509", "-req", "-in", name + ".csr", "-CA", "ca.pem", "-CAkey", "ca.key",
+                "-CAcreateserial", "-out", name + ".pem", "-days", "2", *ext, cwd=d)
+
+
+def tls_cli(d, port, *args):
+    out = subprocess.run(["redis-cli", "--tls", "-h", "localhost", "-p", str(port), "--cacert",
+                          d + "/ca.pem", "--cert", d + "/cli.pem", "--key", d + "/cli.key",
+                          "--raw"] + list(args), capture_output=True, text=True, timeout=30)
+    return out.stdout
+
+
+def tls_redis(d):
+    """A redis-server of this test's own, TLS only, asking for client certificates."""
+    for p in range(6399, 6389, -1):
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", p))
+            except OSError:
+                continue
+        proc = subprocess.Popen(["redis-server", "--port", "0", "--tls-port", str(p), "--bind",
+                                 "127.0.0.1", "--tls-cert-file", d + "/srv.pem",
+                                 "--tls-key-file", d + "/srv.key", "--tls-ca-cert-file",
+                                 d + "/ca.pem", "--tls-auth-clients", "yes", "--save", "",
+                                 "--appendonly", "no", "--dir", d],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        for _ in range(50):
+            if proc.poll() is not None or "PONG" in tls_cli(d, p, "PING"):
+                break
+            time.sleep(0.1)
+        pid = re.search(r"process_id:(\d+)", tls_cli(d, p, "INFO", "server"))
+        if proc.poll() is None and pid and int(pid.group(1)) == proc.pid:
+            return proc, p
+        proc.kill()
+        proc.wait()
+    print("SKIP: no free port in 6390-6399 for a TLS redis-server")
+    sys.exit(SKIP)
+
+
+def tls(exe, state, db, cap):
+    fixture(state)  # skips without redis-server
+    if subprocess.run(["sh", "-c", "command -v openssl"], capture_output=True).returncode:
+        print("SKIP: no openssl to make the test's certificates")
+        return SKIP
+    fails = 0
+    base = ["--format", "json", "-q", "--stats", "--share-wait", "3"]
+    whole = subprocess.run([exe, "-r", cap, "--format", "json", "-q"], capture_output=True,
+                           text=True, check=True)
+    want = facts(events(whole.stdout))
+    with tempfile.TemporaryDirectory() as d:
+        make_certs(d)
+        proc, port = tls_redis(d)
+        try:
+            q = "ssl_ca_certs=%s/ca.pem&ssl_certfile=%s/cli.pem&ssl_keyfile=%s/cli.key" % (d, d, d)
+            url = "rediss://localhost:%d/%d?%s" % (port, db, q)
+            ctl, dat = os.path.join(d, "ctl.pcap"), os.path.join(d, "dat.pcap")
+            for out, flt in ((ctl, "tcp port 21"), (dat, "not tcp port 21")):
+                subprocess.run(["tcpdump", "-r", cap, "-w", out, flt], check=True,
+                               capture_output=True)
+            pa = run(exe, ["-r", ctl, "--share", url, "--sensor", "a"] + base)
+            pb = run(exe, ["-r", dat, "--share", url, "--sensor", "b"] + base)
+            oa, ea = pa.communicate(timeout=60)
+            ob, eb = pb.communicate(timeout=60)
+            ev = events(oa) + events(ob)
+            errs = sum(e.get("share_errors", 0) for e in ev if e["event"] == "stats")
+            ok = pa.returncode == 0 and pb.returncode == 0 and facts(ev) == want and not errs
+            ok = ok and any(e.get("control_sensor") == "a" for e in events(ob))
+            print("%s split over TLS: exit %d/%d, %d facts (want %d), share_errors %d" %
+                  ("ok" if ok else "FAIL", pa.returncode, pb.returncode, len(facts(ev)),
+                   len(want), errs))
+            explain(ev, facts(ev), want, ok, ea, eb)
+            fails += 0 if ok else 1
+            # --events-to over TLS
+            key = "ftpi-events-tls"
+            p = subprocess.run([exe, "-r", cap, "--format", "json", "--events-to",
+                                "rediss://localhost:%d/%s?%s" % (port, key, q)],
+                               capture_output=True, text=True, timeout=60)
+            raw = tls_cli(d, port, "XRANGE", key, "-", "+").splitlines()
+            back = [raw[i + 2] for i in range(0, len(raw) - 2, 3) if raw[i + 1] == "event"]
+            ok = p.returncode == 0 and back == p.stdout.splitlines() and len(back) > 3
+            print("%s stream over TLS: %d lines, %d read back" %
+                  ("ok" if ok else "FAIL", len(p.stdout.splitlines()), len(back)))
+            fails += 0 if ok else 1
+            # faults: the sensor goes on alone, and says why
+            alone = subprocess.run([exe, "-r", ctl, "--format", "json", "-q"],
+                                   capture_output=True, text=True, check=True)
+            want_a = facts(events(alone.stdout))
+            cli = "ssl_certfile=%s/cli.pem&ssl_keyfile=%s/cli.key" % (d, d)
+            for name, u, why, errors in (
+                    ("another CA", "rediss://localhost:%d/%d?ssl_ca_certs=%s/other.pem&%s" %
+                     (port, db, d, cli), "TLS certificate of the server", True),
+                    ("host not named", "rediss://127.0.0.1:%d/%d?%s" % (port, db, q),
+                     "TLS certificate of the server", True),
+                    ("host check off", "rediss://127.0.0.1:%d/%d?%s&ssl_check_hostname=false" %
+                     (port, db, q), None, False),
+                    ("no client certificate", "rediss://localhost:%d/%d?ssl_ca_certs=%s/ca.pem"
+                     % (port, db, d), "", True)):
+                p = subprocess.run([exe, "-r", ctl, "--share", u, "--sensor", "a",
+                                    "--share-wait", "0"] + base, capture_output=True,
+                                   text=True, timeout=60)
+                ev = events(p.stdout)
+                st = [e for e in ev if e["event"] == "stats"]
+                n_err = st[0].get("share_errors", 0) if st else -1
+                ok = p.returncode == 0 and (n_err > 0) == errors
+                ok = ok and (facts(ev) == want_a if errors else True)
+                ok = ok and (why is None or why in p.stderr) and "PASS" not in p.stderr
+                warn = p.stderr.strip().splitlines()
+                print("%s %s: exit %d, share_errors %d, %s" %
+                      ("ok" if ok else "FAIL", name, p.returncode, n_err,
+                       warn[0] if warn else "no warning"))
+                fails += 0 if ok else 1
+        finally:
+            proc.terminate()
+            proc.wait()
+    return 1 if fails else 0
 
 
 def server_pid(port):
@@ -511,5 +647,6 @@ def slots(exe, state, db, caps):
 if __name__ == "__main__":
     cmd, exe, state, db, cap = sys.argv[1:6]
     sys.exit({"split": split, "faults": faults, "stream": stream, "solo": solo, "slots": slots,
+              "tls": tls,
               "faults-workers": lambda *a: faults(*a, extra=("--workers", "2"))}[cmd](
                   exe, state, int(db), cap))

@@ -101,9 +101,10 @@ int cli_share_open(struct app *a, const struct cli_opts *o, struct ftpi_config *
 		if (a->share == NULL) {
 			snprintf(err, n, "--share %s: %s", disp,
 				 st == FTPI_E_UNSUPPORTED
-					 ? "not available (built without hiredis; rediss:// is not "
-					   "supported yet)"
-				 : st == FTPI_E_INVAL ? "expected redis://[USER:PASS@]HOST:PORT[/DB]"
+					 ? "not available (built without hiredis)"
+				 : st == FTPI_E_INVAL
+					 ? "expected redis://[USER:PASS@]HOST:PORT[/DB] or rediss://"
+					   "...[?ssl_ca_certs=FILE&...] (docs/sensors.md)"
 						      : ftpi_strerror(st));
 			return -1;
 		}
@@ -120,7 +121,8 @@ int cli_share_open(struct app *a, const struct cli_opts *o, struct ftpi_config *
 		if (a->events == NULL) {
 			snprintf(err, n, "--events-to %s: %s", disp,
 				 st == FTPI_E_UNSUPPORTED ? "not available (built without hiredis)"
-				 : st == FTPI_E_INVAL	  ? "expected redis://[USER:PASS@]HOST:PORT/STREAM"
+				 : st == FTPI_E_INVAL
+					 ? "expected redis[s]://[USER:PASS@]HOST:PORT/STREAM[?...]"
 							  : ftpi_strerror(st));
 			return -1;
 		}

@@ -14,6 +14,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,18 +31,92 @@ uint64_t ftpi__share_now(void)
 	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
-/* URL: redis://[USER:PASS@]HOST:PORT[/DB or /STREAM]; rediss:// for TLS. */
+/* URL: redis://[USER:PASS@]HOST:PORT[/DB or /STREAM]; rediss:// for TLS, whose query may name
+ * its files and checks with redis-py's names: ?ssl_ca_certs=FILE&ssl_certfile=FILE&
+ * ssl_keyfile=FILE&ssl_cert_reqs=required|optional|none&ssl_check_hostname=true|false (values
+ * percent-decoded). Without ssl_ca_certs the system's CA store verifies the server. */
 struct sh_url {
-	int tls;
+	int tls, verify, check_host;
 	char user[64], pass[128], host[128], path[128];
+	char ca[256], cert[256], key[256];
 	int port;
 };
 
+static int hexval(char c)
+{
+	return c >= '0' && c <= '9' ? c - '0'
+	       : c >= 'a' && c <= 'f' ? c - 'a' + 10
+	       : c >= 'A' && c <= 'F' ? c - 'A' + 10
+				      : -1;
+}
+
+/* A query value [p, e) percent-decoded into out (n bytes): 0, or -1 when malformed or long. */
+static int qval(const char *p, const char *e, char *out, size_t n)
+{
+	size_t k = 0;
+	for (; p < e; p++) {
+		int c = (unsigned char)*p;
+		if (c == '%') {
+			if (e - p < 3 || hexval(p[1]) < 0 || hexval(p[2]) < 0)
+				return -1;
+			c = hexval(p[1]) * 16 + hexval(p[2]);
+			p += 2;
+		}
+		if (c == 0 || k + 1 >= n)
+			return -1;
+		out[k++] = (char)c;
+	}
+	out[k] = 0;
+	return 0;
+}
+
+static int qbool(const char *v)
+{
+	if (!strcmp(v, "true") || !strcmp(v, "1") || !strcmp(v, "yes"))
+		return 1;
+	if (!strcmp(v, "false") || !strcmp(v, "0") || !strcmp(v, "no"))
+		return 0;
+	return -1;
+}
+
+/* The TLS settings of a rediss:// query [q, e); an unknown name, or any on redis://, is an error. */
+static int url_query(const char *q, const char *e, struct sh_url *u)
+{
+	while (q < e) {
+		const char *amp = memchr(q, '&', (size_t)(e - q)), *end = amp ? amp : e;
+		const char *eq = memchr(q, '=', (size_t)(end - q));
+		char name[32], v[256];
+		if (eq == NULL || (size_t)(eq - q) >= sizeof name || !u->tls)
+			return -1;
+		memcpy(name, q, (size_t)(eq - q));
+		name[eq - q] = 0;
+		if (qval(eq + 1, end, v, sizeof v) != 0)
+			return -1;
+		if (!strcmp(name, "ssl_ca_certs"))
+			memcpy(u->ca, v, sizeof v);
+		else if (!strcmp(name, "ssl_certfile"))
+			memcpy(u->cert, v, sizeof v);
+		else if (!strcmp(name, "ssl_keyfile"))
+			memcpy(u->key, v, sizeof v);
+		else if (!strcmp(name, "ssl_cert_reqs") && (!strcmp(v, "required") || !strcmp(v, "optional")))
+			u->verify = 1;
+		else if (!strcmp(name, "ssl_cert_reqs") && !strcmp(v, "none"))
+			u->verify = 0;
+		else if (!strcmp(name, "ssl_check_hostname") && qbool(v) >= 0)
+			u->check_host = qbool(v);
+		else
+			return -1;
+		q = amp ? amp + 1 : e;
+	}
+	return 0;
+}
+
 static int url_parse(const char *url, struct sh_url *u)
 {
-	const char *p, *at, *colon, *slash;
+	const char *p, *at, *colon, *slash, *qm, *end;
 	memset(u, 0, sizeof *u);
 	u->port = 6379;
+	u->verify = u->check_host = 1;
 	if (url == NULL)
 		return -1;
 	if (strncmp(url, "redis://", 8) == 0) {
@@ -52,9 +127,11 @@ static int url_parse(const char *url, struct sh_url *u)
 	} else {
 		return -1;
 	}
-	slash = strchr(p, '/');
+	qm = strchr(p, '?'); /* the query may hold paths with slashes */
+	end = qm ? qm : p + strlen(p);
+	slash = memchr(p, '/', (size_t)(end - p));
 	if (slash == NULL)
-		slash = p + strlen(p);
+		slash = end;
 	at = memchr(p, '@', (size_t)(slash - p));
 	if (at != NULL) {
 		const char *c = memchr(p, ':', (size_t)(at - p));
@@ -88,12 +165,12 @@ static int url_parse(const char *url, struct sh_url *u)
 			return -1;
 		u->port = (int)v;
 	}
-	if (*slash == '/') {
-		if (strlen(slash + 1) >= sizeof u->path)
+	if (slash < end) {
+		if ((size_t)(end - slash - 1) >= sizeof u->path)
 			return -1;
-		strcpy(u->path, slash + 1);
+		memcpy(u->path, slash + 1, (size_t)(end - slash - 1));
 	}
-	return 0;
+	return qm ? url_query(qm + 1, qm + strlen(qm), u) : 0;
 }
 
 size_t ftpi_share_url_display(const char *url, char *buf, size_t n)
@@ -139,6 +216,8 @@ static int sensor_ok(const char *s)
 
 #ifdef FTPI_WITH_REDIS
 #include <hiredis/hiredis.h>
+
+#include "rconn.h"
 
 enum { R_NONE = 0, R_PUB, R_UPD, R_LOOKUP, R_CHECK, R_XFER, R_NOTE, R_XADD };
 
@@ -193,7 +272,7 @@ struct ftpi__share {
 	uint64_t prog_read_at;         /* wall clock the progress hash was last read */
 	_Atomic uint32_t others;       /* other sensors in it then */
 	_Atomic uint64_t watch_until;  /* engines hold "alone" answers until then (share_watch) */
-	redisContext *c;
+	struct ftpi__rconn *c;
 	char *ob;         /* the pipeline being written (OB_CAP bytes), handed to hiredis at once */
 	size_t obn;
 	char pub_sha[41], lookup_sha[41]; /* the scripts, loaded at each connect */
@@ -217,7 +296,7 @@ static void set_error(struct ftpi__share *sh, const char *what, const char *deta
 static void drop_conn(struct ftpi__share *sh)
 {
 	if (sh->c)
-		redisFree(sh->c);
+		ftpi__rconn_free(sh->c);
 	sh->c = NULL;
 	atomic_store(&sh->connected, 0);
 	sh->backoff_us = sh->backoff_us ? FTPI__MIN(sh->backoff_us * 2, 5000000u) : 100000u;
@@ -228,7 +307,7 @@ static void drop_conn(struct ftpi__share *sh)
 static int reply_bad(struct ftpi__share *sh, redisReply *r, const char *what)
 {
 	if (r == NULL) {
-		set_error(sh, what, sh->c && sh->c->errstr[0] ? sh->c->errstr : "no reply");
+		set_error(sh, what, sh->c && ftpi__rconn_error(sh->c)[0] ? ftpi__rconn_error(sh->c) : "no reply");
 		if (sh->c) /* (a pipeline's later replies find it dropped already) */
 			drop_conn(sh);
 		return 1;
@@ -288,32 +367,33 @@ static int ensure_conn(struct ftpi__share *sh)
 		return -1;
 	if (sh->ever_connected || sh->next_try_us)
 		atomic_fetch_add(&sh->reconnects, 1);
-	struct timeval tv = {(time_t)(sh->io_timeout_us / 1000000),
-			     (suseconds_t)(sh->io_timeout_us % 1000000)};
-	sh->c = redisConnectWithTimeout(sh->url.host, sh->url.port, tv);
-	if (sh->c == NULL || sh->c->err) {
-		set_error(sh, "connect", sh->c ? sh->c->errstr : "out of memory");
+	struct ftpi__rconn_opts o = {sh->url.host, sh->url.port, sh->url.tls, sh->url.ca,
+				     sh->url.cert, sh->url.key, sh->url.verify, sh->url.check_host,
+				     sh->io_timeout_us};
+	char why[200];
+	sh->c = ftpi__rconn_open(&o, why, sizeof why);
+	if (sh->c == NULL) {
+		set_error(sh, "connect", why);
 		drop_conn(sh);
 		return -1;
 	}
-	redisSetTimeout(sh->c, tv);
 	redisReply *r;
 	if (sh->url.pass[0]) {
 		if (sh->url.user[0])
-			r = redisCommand(sh->c, "AUTH %s %s", sh->url.user, sh->url.pass);
+			r = ftpi__rconn_command(sh->c, "AUTH %s %s", sh->url.user, sh->url.pass);
 		else
-			r = redisCommand(sh->c, "AUTH %s", sh->url.pass);
+			r = ftpi__rconn_command(sh->c, "AUTH %s", sh->url.pass);
 		if (reply_bad(sh, r, "AUTH"))
 			return -1;
 		freeReplyObject(r);
 	}
 	if (sh->stream_maxlen == 0 && sh->url.path[0]) {
-		r = redisCommand(sh->c, "SELECT %s", sh->url.path);
+		r = ftpi__rconn_command(sh->c, "SELECT %s", sh->url.path);
 		if (reply_bad(sh, r, "SELECT"))
 			return -1;
 		freeReplyObject(r);
 	}
-	r = redisCommand(sh->c, "PING");
+	r = ftpi__rconn_command(sh->c, "PING");
 	if (reply_bad(sh, r, "PING"))
 		return -1;
 	freeReplyObject(r);
@@ -321,7 +401,7 @@ static int ensure_conn(struct ftpi__share *sh)
 		const char *src[2] = {PUB_LUA, LOOKUP_LUA};
 		char *sha[2] = {sh->pub_sha, sh->lookup_sha};
 		for (int i = 0; i < 2; i++) {
-			r = redisCommand(sh->c, "SCRIPT LOAD %s", src[i]);
+			r = ftpi__rconn_command(sh->c, "SCRIPT LOAD %s", src[i]);
 			if (reply_bad(sh, r, "SCRIPT LOAD"))
 				return -1;
 			if (r->type != REDIS_REPLY_STRING || r->len != 40) {
@@ -635,7 +715,7 @@ static void idx_key(char *buf, const char *tag, size_t tl, uint16_t port)
 static void ob_send(struct ftpi__share *sh)
 {
 	if (sh->obn && sh->c)
-		redisAppendFormattedCommand(sh->c, sh->ob, sh->obn);
+		ftpi__rconn_append(sh->c, sh->ob, sh->obn);
 	sh->obn = 0;
 }
 
@@ -665,7 +745,7 @@ static void ob_argv(struct ftpi__share *sh, int ac, const char **av, const size_
 		ob_send(sh);
 	if (need > OB_CAP) { /* (longer than the buffer: hiredis formats it) */
 		if (sh->c)
-			redisAppendCommandArgv(sh->c, ac, av, al);
+			ftpi__rconn_append_argv(sh->c, ac, av, al);
 		return;
 	}
 	char *o = ob_len(sh->ob + sh->obn, '*', (size_t)ac);
@@ -859,12 +939,12 @@ static void write_wm(struct ftpi__share *sh, uint64_t t)
 		return;
 	if (ensure_conn(sh) != 0)
 		return;
-	redisReply *r = redisCommand(sh->c, "HSET ftpi:{wm}:progress %s %llu", sh->sensor,
+	redisReply *r = ftpi__rconn_command(sh->c, "HSET ftpi:{wm}:progress %s %llu", sh->sensor,
 				     (unsigned long long)t);
 	if (reply_bad(sh, r, "progress"))
 		return;
 	freeReplyObject(r);
-	r = redisCommand(sh->c, "EXPIRE ftpi:{wm}:progress %llu", (unsigned long long)ttl_s(sh));
+	r = ftpi__rconn_command(sh->c, "EXPIRE ftpi:{wm}:progress %llu", (unsigned long long)ttl_s(sh));
 	if (reply_bad(sh, r, "progress"))
 		return;
 	freeReplyObject(r);
@@ -914,7 +994,7 @@ static void watch_others(struct ftpi__share *sh)
 	if (sh->stream_maxlen || now >= atomic_load(&sh->watch_until) ||
 	    now - sh->prog_read_at < 20000 || ensure_conn(sh) != 0)
 		return;
-	redisReply *r = redisCommand(sh->c, "HGETALL ftpi:{wm}:progress");
+	redisReply *r = ftpi__rconn_command(sh->c, "HGETALL ftpi:{wm}:progress");
 	if (reply_bad(sh, r, "progress"))
 		return;
 	note_others(sh, r);
@@ -992,7 +1072,7 @@ static int lookup_entries(struct ftpi__share *sh, const redisReply *r, struct en
 			continue;
 		for (int j = 0; j < 2; j++) {
 			redisReply *x = NULL;
-			if (sh->c == NULL || redisGetReply(sh->c, (void **)&x) != REDIS_OK)
+			if (sh->c == NULL || ftpi__rconn_get_reply(sh->c, &x) != 0)
 				x = NULL;
 			if (reply_bad(sh, x, "lookup"))
 				return -1;
@@ -1092,7 +1172,7 @@ static void lookup_reply(struct ftpi__share *sh, const struct req *q, struct ftp
 		const char *key = e->key;
 		char ck[FTPI__SH_KEY + 8];
 		snprintf(ck, sizeof ck, "%s:claim", key);
-		redisReply *w = redisCommand(sh->c, "HSETNX %s by %s", ck, sh->sensor);
+		redisReply *w = ftpi__rconn_command(sh->c, "HSETNX %s by %s", ck, sh->sensor);
 		if (reply_bad(sh, w, "claim")) {
 			a->result = FTPI__SHA_ERROR;
 			break;
@@ -1117,15 +1197,15 @@ static void lookup_reply(struct ftpi__share *sh, const struct req *q, struct ftp
 		char cip[64], sip[64];
 		addr_text(&q->cli.addr, cip, sizeof cip);
 		addr_text(&q->srv.addr, sip, sizeof sip);
-		redisAppendCommand(sh->c,
+		ftpi__rconn_appendf(sh->c,
 				   "HSET %s client %s client_port %u server %s server_port %u "
 				   "cli_bad %u srv_bad %u nat %u",
 				   ck, cip, q->cli.port, sip, q->srv.port, a->c.cli_bad, a->c.srv_bad,
 				   a->c.nat);
-		redisAppendCommand(sh->c, "EXPIRE %s %llu", ck, (unsigned long long)ttl_s(sh));
+		ftpi__rconn_appendf(sh->c, "EXPIRE %s %llu", ck, (unsigned long long)ttl_s(sh));
 		for (int i = 0; i < 2; i++) {
 			redisReply *x = NULL;
-			if (redisGetReply(sh->c, (void **)&x) != REDIS_OK)
+			if (ftpi__rconn_get_reply(sh->c, &x) != 0)
 				x = NULL;
 			if (reply_bad(sh, x, "claim"))
 				break;
@@ -1187,17 +1267,17 @@ static int claim_fields(struct ftpi__sh_answer *a, const redisReply *r)
  * claim is read again and answered as found. 0: taken; -1: the call failed. */
 static int take_verdict(struct ftpi__share *sh, const char *ck, struct ftpi__sh_answer *a)
 {
-	redisReply *w = redisCommand(sh->c, "HSETNX %s by %s", ck, sh->sensor);
+	redisReply *w = ftpi__rconn_command(sh->c, "HSETNX %s by %s", ck, sh->sensor);
 	if (reply_bad(sh, w, "verdict"))
 		return -1;
 	int won = w->type == REDIS_REPLY_INTEGER && w->integer == 1;
 	freeReplyObject(w);
 	if (won) {
-		redisAppendCommand(sh->c, "HSET %s missing 1", ck);
-		redisAppendCommand(sh->c, "EXPIRE %s %llu", ck, (unsigned long long)ttl_s(sh));
+		ftpi__rconn_appendf(sh->c, "HSET %s missing 1", ck);
+		ftpi__rconn_appendf(sh->c, "EXPIRE %s %llu", ck, (unsigned long long)ttl_s(sh));
 		for (int i = 0; i < 2; i++) {
 			redisReply *x = NULL;
-			if (sh->c == NULL || redisGetReply(sh->c, (void **)&x) != REDIS_OK)
+			if (sh->c == NULL || ftpi__rconn_get_reply(sh->c, &x) != 0)
 				x = NULL;
 			if (reply_bad(sh, x, "verdict"))
 				return -1;
@@ -1205,7 +1285,7 @@ static int take_verdict(struct ftpi__share *sh, const char *ck, struct ftpi__sh_
 		}
 		return 0;
 	}
-	redisReply *r = redisCommand(sh->c, "HGETALL %s", ck);
+	redisReply *r = ftpi__rconn_command(sh->c, "HGETALL %s", ck);
 	if (reply_bad(sh, r, "verdict"))
 		return -1;
 	if (r->type == REDIS_REPLY_ARRAY)
@@ -1407,7 +1487,7 @@ static void run_batch(struct ftpi__share *sh, struct req *b, uint32_t nb)
 		const struct req *q = &b[i];
 		int rd = is_read(q), ok = 1;
 		if (i == prog_i) {
-			if (sh->c == NULL || redisGetReply(sh->c, (void **)&prog) != REDIS_OK)
+			if (sh->c == NULL || ftpi__rconn_get_reply(sh->c, &prog) != 0)
 				prog = NULL;
 			if (reply_bad(sh, prog, "progress"))
 				prog = NULL;
@@ -1421,7 +1501,7 @@ static void run_batch(struct ftpi__share *sh, struct req *b, uint32_t nb)
 		}
 		for (unsigned j = 0; j < ncmd[i]; j++) {
 			redisReply *r = NULL;
-			if (sh->c == NULL || redisGetReply(sh->c, (void **)&r) != REDIS_OK)
+			if (sh->c == NULL || ftpi__rconn_get_reply(sh->c, &r) != 0)
 				r = NULL;
 			if (rd)
 				rep[k++] = r;
@@ -1601,11 +1681,6 @@ struct ftpi__share *ftpi__share_new(const struct ftpi_share_config *sc, unsigned
 				return NULL;
 			}
 	}
-	if (sh->url.tls) { /* TLS needs hiredis_ssl (hiredis >= 1.0): not wired in yet */
-		free(sh);
-		*status = FTPI_E_UNSUPPORTED;
-		return NULL;
-	}
 	ftpi_share_url_display(sc->url, sh->disp, sizeof sh->disp);
 	if (stream_maxlen == 0)
 		snprintf(sh->sensor, sizeof sh->sensor, "%s", sc->sensor);
@@ -1637,7 +1712,14 @@ struct ftpi__share *ftpi__share_new(const struct ftpi_share_config *sc, unsigned
 	pthread_mutex_init(&sh->lock, NULL);
 	pthread_cond_init(&sh->cv, NULL);
 	pthread_cond_init(&sh->idle, NULL);
-	if (pthread_create(&sh->thr, NULL, io_main, sh) != 0) {
+	/* The I/O thread takes no signal of the process (the host's SIGINT handler runs on its
+	 * own threads) and a write to a Redis that went away is an EPIPE, not a SIGPIPE. */
+	sigset_t all, old_mask;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old_mask);
+	int made = pthread_create(&sh->thr, NULL, io_main, sh);
+	pthread_sigmask(SIG_SETMASK, &old_mask, NULL);
+	if (made != 0) {
 		ftpi__share_free(sh);
 		*status = FTPI_E_NOMEM;
 		return NULL;
@@ -1672,7 +1754,7 @@ void ftpi__share_free(struct ftpi__share *sh)
 	for (uint32_t i = 0; i < sh->qn; i++)
 		free(sh->q[(sh->qhead + i) % sh->qcap].line);
 	if (sh->c)
-		redisFree(sh->c);
+		ftpi__rconn_free(sh->c);
 	for (unsigned i = 0; i < sh->engines; i++) {
 		free(sh->ar[i].a);
 		pthread_mutex_destroy(&sh->ar[i].lock);
