@@ -231,29 +231,10 @@ def tls_cli(d, port, *args):
 
 def tls_redis(d):
     """A redis-server of this test's own, TLS only, asking for client certificates."""
-    for p in range(6399, 6389, -1):
-        with socket.socket() as s:
-            try:
-                s.bind(("127.0.0.1", p))
-            except OSError:
-                continue
-        proc = subprocess.Popen(["redis-server", "--port", "0", "--tls-port", str(p), "--bind",
-                                 "127.0.0.1", "--tls-cert-file", d + "/srv.pem",
-                                 "--tls-key-file", d + "/srv.key", "--tls-ca-cert-file",
-                                 d + "/ca.pem", "--tls-auth-clients", "yes", "--save", "",
-                                 "--appendonly", "no", "--dir", d],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        for _ in range(50):
-            if proc.poll() is not None or "PONG" in tls_cli(d, p, "PING"):
-                break
-            time.sleep(0.1)
-        pid = re.search(r"process_id:(\d+)", tls_cli(d, p, "INFO", "server"))
-        if proc.poll() is None and pid and int(pid.group(1)) == proc.pid:
-            return proc, p
-        proc.kill()
-        proc.wait()
-    print("SKIP: no free port in 6390-6399 for a TLS redis-server")
-    sys.exit(SKIP)
+    return private_redis(d, lambda p: [
+        "--port", "0", "--tls-port", str(p), "--tls-cert-file", d + "/srv.pem", "--tls-key-file",
+        d + "/srv.key", "--tls-ca-cert-file", d + "/ca.pem", "--tls-auth-clients", "yes"],
+        lambda p, *args: tls_cli(d, p, *args))
 
 
 def tls(exe, state, db, cap):
@@ -334,36 +315,31 @@ def tls(exe, state, db, cap):
     return 1 if fails else 0
 
 
-def server_pid(port):
-    """The process id of the redis-server answering on port (None when none answers)."""
-    for line in rcli(port, 0, "INFO", "server").splitlines():
-        if line.startswith("process_id:"):
-            return int(line.split(":", 1)[1])
-    return None
-
-
-def private_redis(tmp):
-    """A redis-server of this test's own on a free port of 6390-6399. The one answering must be
-    the one started here: another suite's server may hold the port (bound between our check and
-    its start), and the test would then share it, or pause a process that has already gone."""
+def private_redis(tmp, listen=lambda p: ["--port", str(p)], cli=lambda p, *a: rcli(p, 0, *a)):
+    """A redis-server of this test's own on a free port of 6390-6399 (listen: its options for
+    that port; cli: a redis-cli that reaches it). The one answering must be the one started
+    here: another suite's server may hold the port (bound between our check and its start),
+    and the test would then share it, or pause a process that has already gone."""
     for p in range(6399, 6389, -1):
         with socket.socket() as s:
             try:
                 s.bind(("127.0.0.1", p))
             except OSError:
                 continue
-        proc = subprocess.Popen(["redis-server", "--port", str(p), "--bind", "127.0.0.1",
-                                 "--save", "", "--appendonly", "no", "--dir", tmp],
+        proc = subprocess.Popen(["redis-server"] + listen(p) + [
+                                 "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+                                 "--dir", tmp],
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         for _ in range(50):
-            if proc.poll() is not None or "PONG" in rcli(p, 0, "PING"):
+            if proc.poll() is not None or "PONG" in cli(p, "PING"):
                 break
             time.sleep(0.1)
-        if proc.poll() is None and server_pid(p) == proc.pid:
+        pid = re.search(r"process_id:(\d+)", cli(p, "INFO", "server"))
+        if proc.poll() is None and pid and int(pid.group(1)) == proc.pid:
             return proc, p
         proc.kill()
         proc.wait()
-    print("SKIP: no free port in 6390-6399 for a second redis-server")
+    print("SKIP: no free port in 6390-6399 for a redis-server of the test's own")
     sys.exit(SKIP)
 
 
