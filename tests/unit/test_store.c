@@ -392,10 +392,50 @@ static void test_settle_claims(void)
 	ftpi_expect_store_free(st);
 }
 
+/* The --share/--events-to URL as shown (never the password, never the rediss:// query), and
+ * which URLs are refused: a query on redis://, an unknown or malformed name or value. */
+static void test_share_url(void)
+{
+	static const struct {
+		const char *url, *shown;
+	} cases[] = {
+		{"redis://127.0.0.1:6390/3", "redis://127.0.0.1:6390/3"},
+		{"redis://:secret@h:6390/3", "redis://h:6390/3"},
+		{"rediss://u:secret@h:6380/2?ssl_ca_certs=/a/b.pem&ssl_check_hostname=false",
+		 "rediss://u@h:6380/2"},
+		{"rediss://h:6380?ssl_ca_certs=/etc/x%20y.pem&ssl_certfile=/c/d.pem&ssl_keyfile=k",
+		 "rediss://h:6380"},
+		{"rediss://h/events?ssl_cert_reqs=none", "rediss://h:6379/events"},
+		{"rediss://h:1/0?ssl_cert_reqs=optional&ssl_check_hostname=1", "rediss://h:1/0"},
+		{"rediss://h:1/0?", "rediss://h:1/0"},
+		{"redis://h:1/0?ssl_ca_certs=/x", NULL},
+		{"rediss://h:1/0?bogus=1", NULL},
+		{"rediss://h:1/0?ssl_cert_reqs=maybe", NULL},
+		{"rediss://h:1/0?ssl_check_hostname=perhaps", NULL},
+		{"rediss://h:1/0?ssl_ca_certs=%zz", NULL},
+		{"rediss://h:1/0?ssl_ca_certs=%00", NULL},
+		{"rediss://h:1/0?ssl_ca_certs", NULL},
+		{"rediss://h:1/0?ssl_ca_certs=a&", "rediss://h:1/0"}, /* a trailing & is no name */
+		{"rediss://h:0/0", NULL},
+		{"http://h:1/0", NULL},
+	};
+	char buf[128];
+
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		ftpi_share_url_display(cases[i].url, buf, sizeof buf);
+		ASSERT_STR_EQ(buf, cases[i].shown ? cases[i].shown : "(invalid redis URL)");
+	}
+	/* a value longer than the room for it is refused, not cut */
+	char lng[400];
+	snprintf(lng, sizeof lng, "rediss://h:1/0?ssl_ca_certs=/%0300d", 0);
+	ftpi_share_url_display(lng, buf, sizeof buf);
+	ASSERT_STR_EQ(buf, "(invalid redis URL)");
+}
+
 static const struct ftpi_test tests[] = {
 	{"claim_all", test_claim_all}, {"claim_rules", test_claim_rules}, {"cap", test_cap},
 	{"watermarks", test_watermarks}, {"shard", test_shard}, {"lookahead", test_lookahead},
-	{"settle_claims", test_settle_claims},
+	{"settle_claims", test_settle_claims}, {"share_url", test_share_url},
 };
 
 FTPI_TEST_MAIN(tests)
