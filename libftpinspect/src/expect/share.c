@@ -13,9 +13,9 @@
  *
  * This file is what engines call: the rings, requests queued and answers taken, the object's
  * life and stats, the stubs and the public stream writer. The rest of the Redis side:
- * share_int.h (the object and its requests, private to these files), share_url.c (the URL),
- * share_wire.c (keys, values, the pipeline's bytes), share_io.c (the I/O thread), rconn.c (the
- * connection, TCP or TLS).
+ * share_int.h (the object and its requests, private to these files), share_url.c (the URL and
+ * the clock), share_wire.c (keys, values, the pipeline's bytes), share_io.c (the I/O thread),
+ * rconn.c (the connection, TCP or TLS).
  */
 #include <pthread.h>
 #include <signal.h>
@@ -25,13 +25,6 @@
 #include <time.h>
 
 #include "share_int.h"
-
-uint64_t ftpi__share_now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
 
 #ifdef FTPI_WITH_REDIS
 #include "rconn.h"

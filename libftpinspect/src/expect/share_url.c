@@ -1,13 +1,23 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * share_url.c - the Redis URL of a shared store or event stream (share.c): its parsing, with the
- * TLS settings a rediss:// query may name, the URL as shown (without its password), the share
- * configuration's defaults and the check of a sensor's name. Knows nothing of hiredis: built
- * with or without it (FTPI_WITH_REDIS).
+ * share_url.c - the Redis side's settings (share.c): the URL of a shared store or event stream,
+ * parsed with the TLS settings a rediss:// query may name, the URL as shown (without its
+ * password), the share configuration's defaults, the check of a sensor's name, and the wall
+ * clock of the share's deadlines (ftpi__share_now, which the expect stage calls too). Knows
+ * nothing of hiredis: built with or without it (FTPI_WITH_REDIS); the bottom of the Redis side's
+ * files (share_io.c and share.c call it, it calls neither).
  */
 #include <stdio.h>
+#include <time.h>
 
 #include "share_int.h"
+
+uint64_t ftpi__share_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
 
 static int hexval(char c)
 {
