@@ -45,7 +45,7 @@ static int push(struct ftpi__share *sh, const struct req *q)
 		 * what --share cost). An answer is then up to 20 ms late (wall time): engines hold
 		 * what waits for it (pending flows count as usual), and the end of input kicks the
 		 * thread (ftpi__share_kick). */
-		if (++sh->qn == WAKE_AT)
+		if (++sh->qn == FTPI__SH_WAKE_AT)
 			pthread_cond_signal(&sh->cv);
 		ok = 1;
 	}
@@ -110,8 +110,8 @@ struct ftpi__share *ftpi__share_new(const struct ftpi_share_config *sc, unsigned
 	sh->engines = engines;
 	sh->q = calloc(sh->qcap, sizeof *sh->q);
 	sh->ar = calloc(engines, sizeof *sh->ar);
-	sh->batch = calloc(BATCH, sizeof *sh->batch);
-	sh->ob = malloc(OB_CAP);
+	sh->batch = calloc(FTPI__SH_BATCH, sizeof *sh->batch);
+	sh->ob = malloc(FTPI__SH_OB_CAP);
 	if (sh->batch == NULL || sh->ob == NULL)
 		goto nomem;
 	if (stream_maxlen == 0)

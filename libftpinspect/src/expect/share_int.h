@@ -68,7 +68,7 @@ struct ftpi__share {
 	uint32_t max_pending, qcap;
 	unsigned engines;
 	struct req *q;
-	struct req *batch; /* the I/O thread's (BATCH) */
+	struct req *batch; /* the I/O thread's (FTPI__SH_BATCH) */
 	uint32_t qhead, qn;
 	size_t qbytes, qbytes_cap;
 	int busy; /* the thread is working on a request taken from the ring */
@@ -86,7 +86,7 @@ struct ftpi__share {
 	_Atomic uint32_t others;       /* other sensors in it then */
 	_Atomic uint64_t watch_until;  /* engines hold "alone" answers until then (share_watch) */
 	struct ftpi__rconn *c;
-	char *ob;         /* the pipeline being written (OB_CAP bytes), handed to hiredis at once */
+	char *ob; /* the pipeline being written (FTPI__SH_OB_CAP bytes), handed over at once */
 	size_t obn;
 	char pub_sha[41], lookup_sha[41]; /* the scripts, loaded at each connect */
 	uint64_t next_try_us, backoff_us;
@@ -97,11 +97,14 @@ struct ftpi__share {
 		pending_dropped, queue_full, withheld, remote_claimed, stream_events, stream_dropped;
 };
 
-#define OB_CAP (256u << 10) /* the pipeline's buffer (share_wire.c) */
+#define FTPI__SH_OB_CAP (256u << 10) /* the pipeline's buffer (share_wire.c) */
 
-#define WAKE_AT 256 /* queued writes that wake the I/O thread (else its 20 ms timeout does) */
-#define BATCH 512 /* requests taken from the ring at once: their writes go in one pipeline */
-#define BATCH_WAIT 20000u /* µs the oldest queued request waits for a batch to fill */
+/* queued writes that wake the I/O thread (else its 20 ms timeout does) */
+#define FTPI__SH_WAKE_AT 256
+/* requests taken from the ring at once: their writes go in one pipeline */
+#define FTPI__SH_BATCH 512
+/* µs the oldest queued request waits for a batch to fill */
+#define FTPI__SH_BATCH_WAIT 20000u
 
 /* ---- share_wire.c: keys, values, the pipeline's bytes ---- */
 size_t ftpi__sh_tag_of(const struct ftpi_addr *a, char *buf);

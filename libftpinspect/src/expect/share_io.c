@@ -614,8 +614,8 @@ void ftpi__sh_merge_upd(struct req *t, uint64_t firm_us, int matched,
  * observes the difference. */
 static void fold_updates(struct req *b, uint32_t nb)
 {
-	int16_t tab[2 * BATCH];
-	uint32_t h[BATCH];
+	int16_t tab[2 * FTPI__SH_BATCH];
+	uint32_t h[FTPI__SH_BATCH];
 	memset(tab, 0xff, sizeof tab);
 	for (uint32_t i = 0; i < nb; i++) {
 		struct req *q = &b[i];
@@ -625,9 +625,9 @@ static void fold_updates(struct req *b, uint32_t nb)
 		for (const char *c = q->key; *c; c++)
 			v = (v ^ (uint8_t)*c) * 16777619u;
 		h[i] = v;
-		uint32_t k = v % (2 * BATCH);
+		uint32_t k = v % (2 * FTPI__SH_BATCH);
 		while (tab[k] >= 0 && (h[tab[k]] != v || strcmp(b[tab[k]].key, q->key) != 0))
-			k = (k + 1) % (2 * BATCH);
+			k = (k + 1) % (2 * FTPI__SH_BATCH);
 		if (tab[k] < 0 || q->type == R_PUB) {
 			tab[k] = (int16_t)i;
 			continue;
@@ -645,8 +645,8 @@ static void fold_updates(struct req *b, uint32_t nb)
  * confirmed is counted as lost. */
 static void run_batch(struct ftpi__share *sh, struct req *b, uint32_t nb)
 {
-	uint8_t ncmd[BATCH];
-	redisReply *rep[BATCH], *prog = NULL;
+	uint8_t ncmd[FTPI__SH_BATCH];
+	redisReply *rep[FTPI__SH_BATCH], *prog = NULL;
 	struct ftpi__sh_answer a;
 	char ck[FTPI__SH_KEY + 8];
 	int up = ensure_conn(sh) == 0;
@@ -743,14 +743,15 @@ static void run_batch(struct ftpi__share *sh, struct req *b, uint32_t nb)
 		freeReplyObject(prog);
 }
 
-/* The thread takes a batch once it is worth a round trip (WAKE_AT requests), when the oldest
- * queued request has waited BATCH_WAIT, or when an engine waits for nothing else (kick). Taking
- * what had come while the last batch was out made batches of the size of a round trip (290
- * batches on the bench corpus), each a write, a read and two context switches. With the lock. */
+/* The thread takes a batch once it is worth a round trip (FTPI__SH_WAKE_AT requests), when the
+ * oldest queued request has waited FTPI__SH_BATCH_WAIT, or when an engine waits for nothing
+ * else (kick). Taking what had come while the last batch was out made batches of the size of a
+ * round trip (290 batches on the bench corpus), each a write, a read and two context switches.
+ * With the lock. */
 static int batch_due(const struct ftpi__share *sh)
 {
-	return sh->qn >= WAKE_AT || (sh->qn && (sh->kick || ftpi__share_now() - sh->first_at >=
-								   BATCH_WAIT));
+	return sh->qn >= FTPI__SH_WAKE_AT || (sh->qn && (sh->kick || ftpi__share_now() - sh->first_at >=
+								   FTPI__SH_BATCH_WAIT));
 }
 
 void *ftpi__sh_io_main(void *arg)
@@ -770,9 +771,9 @@ void *ftpi__sh_io_main(void *arg)
 					break;
 			}
 			uint64_t now = ftpi__share_now();
-			uint64_t wait = sh->qn ? sh->first_at + BATCH_WAIT - FTPI__MIN(now, sh->first_at +
-										  BATCH_WAIT)
-					       : BATCH_WAIT;
+			uint64_t wait = sh->qn ? sh->first_at + FTPI__SH_BATCH_WAIT - FTPI__MIN(now, sh->first_at +
+										  FTPI__SH_BATCH_WAIT)
+					       : FTPI__SH_BATCH_WAIT;
 			clock_gettime(CLOCK_REALTIME, &ts);
 			ts.tv_nsec += (long)(wait * 1000);
 			while (ts.tv_nsec >= 1000000000) {
@@ -785,7 +786,7 @@ void *ftpi__sh_io_main(void *arg)
 			break;
 		uint32_t nb = 0;
 		size_t bytes = 0;
-		while (sh->qn && nb < BATCH) {
+		while (sh->qn && nb < FTPI__SH_BATCH) {
 			sh->batch[nb] = sh->q[sh->qhead];
 			bytes += sh->batch[nb++].len;
 			sh->qhead = (sh->qhead + 1) % sh->qcap;

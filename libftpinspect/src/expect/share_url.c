@@ -56,7 +56,8 @@ static int qbool(const char *v)
 	return -1;
 }
 
-/* The TLS settings of a rediss:// query [q, e); an unknown name, or any on redis://, is an error. */
+/* The TLS settings of a rediss:// query [q, e); an unknown name, or any name on redis://, is
+ * an error. */
 static int url_query(const char *q, const char *e, struct sh_url *u)
 {
 	while (q < e) {

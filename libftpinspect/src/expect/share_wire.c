@@ -302,7 +302,7 @@ void ftpi__sh_idx_key(char *buf, const char *tag, size_t tl, uint16_t port)
  * each argument) into one buffer, handed to hiredis whole (ftpi__sh_ob_send): hiredis's own
  * formatter went through sdscatfmt for every argument, about 15,000 instructions a command,
  * which was half of what --share cost. A full buffer is handed over early; the byte stream is
- * the same. The buffer's size: OB_CAP (share_int.h). */
+ * the same. The buffer's size: FTPI__SH_OB_CAP (share_int.h). */
 
 void ftpi__sh_ob_send(struct ftpi__share *sh)
 {
@@ -333,9 +333,9 @@ static void ob_argv(struct ftpi__share *sh, int ac, const char **av, const size_
 	size_t need = 24;
 	for (int i = 0; i < ac; i++)
 		need += al[i] + 26;
-	if (sh->obn + need > OB_CAP)
+	if (sh->obn + need > FTPI__SH_OB_CAP)
 		ftpi__sh_ob_send(sh);
-	if (need > OB_CAP) { /* (longer than the buffer: hiredis formats it) */
+	if (need > FTPI__SH_OB_CAP) { /* (longer than the buffer: hiredis formats it) */
 		if (sh->c)
 			ftpi__rconn_append_argv(sh->c, ac, av, al);
 		return;
