@@ -493,21 +493,20 @@ def stream(exe, state, db, cap):
 
 def solo(exe, state, db, capdir):
     """One sensor with the whole capture and --share reports what it reports alone (every lab
-    capture; the port-2121 one with --ctrl-port 2121: with --share an unknown high port is first
-    a possible remote data connection, docs/sensors.md)."""
+    capture; the port-2121 ones too: a control connection on a high port that is not FTP's is
+    first looked up as a possible remote data connection, until its server's greeting)."""
     port = fixture(state)
     url = "redis://127.0.0.1:%d/%d" % (port, db)
     fails = n = 0
     for cap in sorted(os.listdir(capdir)):
         if not cap.endswith(".pcap"):
             continue
-        extra = ["--ctrl-port", "2121"] if "2121" in cap else []
         path = os.path.join(capdir, cap)
-        alone = subprocess.run([exe, "-r", path, "--format", "json", "-q"] + extra,
+        alone = subprocess.run([exe, "-r", path, "--format", "json", "-q"],
                                capture_output=True, text=True, timeout=60)
         rcli(port, db, "FLUSHDB")
         shared = subprocess.run([exe, "-r", path, "--format", "json", "-q", "--share", url,
-                                 "--sensor", "solo", "--share-wait", "200ms"] + extra,
+                                 "--sensor", "solo", "--share-wait", "200ms"],
                                 capture_output=True, text=True, timeout=60)
         n += 1
         if shared.returncode != alone.returncode or \

@@ -40,6 +40,10 @@ static void classify(struct ftpi_engine *e, struct ftpi_flow *f, const struct ft
 	 * (FTP on an unusual port) and a control channel (its risk verdicts join the evidence).
 	 * Data connections and other traffic are never fed to it. */
 	if (f->role == FTPI_ROLE_DATA || f->role == FTPI_ROLE_OTHER) {
+		/* --share: a connection looked up in Redis may still turn out to be a control
+		 * connection at its first payload (ftpi__dconn_share_greeting), which comes late */
+		if (f->role == FTPI_ROLE_DATA && ftpi__dconn_share_fresh(f->app))
+			return;
 		ndpi_stop(e, f);
 		return;
 	}
@@ -126,8 +130,8 @@ int ftpi__classify_defer(const struct ftpi_engine *e, const struct ftpi_flow *f,
 void ftpi__classify_after(struct ftpi_engine *e, struct ftpi_flow *f,
 			  const struct ftpi_tcp_seg *seg)
 {
-	if (f->role == FTPI_ROLE_UNKNOWN)
-		classify(e, f, seg, 1);
+	if (f->role == FTPI_ROLE_UNKNOWN || f->role == FTPI_ROLE_CONTROL)
+		classify(e, f, seg, 1); /* (control: a --share lookup's greeting, dispatch.c) */
 	else
 		f->ndpi_done = 1; /* not FTP (or a data connection): nDPI is not asked */
 }

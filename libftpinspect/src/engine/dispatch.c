@@ -331,6 +331,8 @@ static int on_data(void *user, struct ftpi_flow *f, int dir, const uint8_t *p, s
 			ftpi__session_data(&e->ftp, f->app, dir, p, n);
 		return FTPI_REASM_MORE;
 	case FTPI_ROLE_DATA:
+		if (f->app && ftpi__dconn_share_greeting(&e->xt, f->app, dir, p, n))
+			return sniff(e, f, dir, p, n); /* --share: a control connection after all */
 		return f->app ? ftpi__dconn_data(&e->xt, f->app, f, dir, p, n) : FTPI_REASM_MORE;
 	case FTPI_ROLE_UNKNOWN:
 		return sniff(e, f, dir, p, n);

@@ -505,7 +505,9 @@ static int feed_seg(ftpi_engine *e, const struct ftpi_tcp_seg *seg, const uint64
 	/* nDPI: nothing to do once it is done with the flow (most packets) */
 	int late = 0;
 	if (!f->ndpi_done) {
-		late = ftpi__classify_defer(e, f, seg) && ftpi__dispatch_one_sided(e, f, dir);
+		late = (ftpi__classify_defer(e, f, seg) && ftpi__dispatch_one_sided(e, f, dir)) ||
+		       (FTPI__UNLIKELY(f->role == FTPI_ROLE_DATA) && seg->wire_len != 0 &&
+			ftpi__dconn_share_fresh(f->app));
 		if (!late)
 			ftpi__classify_packet(e, f, seg);
 	}

@@ -448,6 +448,20 @@ struct ftpi_flow *ftpi__dconn_share_giveup(struct ftpi__expect_tab *xt, struct f
 	return f;
 }
 
+int ftpi__dconn_share_greeting(struct ftpi__expect_tab *xt, struct ftpi_dconn *d, int dir,
+			       const uint8_t *p, size_t n)
+{
+	if (!ftpi__dconn_share_fresh(d) || dir != FTPI_DIR_TO_CLIENT || n < 4 ||
+	    !(p[0] == '2' || p[0] == '1') || p[1] != '2' ||
+	    p[2] != '0' || (p[3] != ' ' && p[3] != '-') || !ftpi__ftp_looks_like_reply(p, n))
+		return 0;
+	struct ftpi_flow *f = ftpi__dconn_share_giveup(xt, d);
+	if (f == NULL)
+		return 0;
+	f->role = FTPI_ROLE_UNKNOWN;
+	return 1;
+}
+
 int ftpi__dconn_share_xfer(struct ftpi__expect_tab *xt, struct ftpi_dconn *d,
 			   const struct ftpi__sh_answer *a, int force)
 {

@@ -171,9 +171,21 @@ static inline void ftpi__dconn_syn(struct ftpi_dconn *d, uint64_t now)
 	if (d->sref && !d->answered && d->n_syn < FTPI__ARRAY_LEN(d->syn_us))
 		d->syn_us[d->n_syn++] = now;
 }
-/* In-order bytes of a data connection; returns enum ftpi_reasm_want bits. */
 /* Bytes lost in direction dir (a reassembly gap). */
 void ftpi__dconn_gap(struct ftpi__expect_tab *xt, struct ftpi_dconn *d, int dir);
+/* A connection looked up in Redis (--share: pending) whose first bytes are an FTP greeting from
+ * the server (220/120): a control connection on a port that is not FTP's, which must make a
+ * session as it does without --share. The lookup is let go of (its answer finds nothing) and
+ * the flow is sniffed again from these bytes: 1. Else 0, nothing changed. */
+int ftpi__dconn_share_greeting(struct ftpi__expect_tab *xt, struct ftpi_dconn *d, int dir,
+			       const uint8_t *p, size_t n);
+/* Such a connection before its first payload: what it is waits for that (nDPI too). */
+static inline int ftpi__dconn_share_fresh(const struct ftpi_dconn *d)
+{
+	return d != NULL && d->sh_pending && d->sh == NULL && d->bytes_to_server == 0 &&
+	       d->bytes_to_client == 0;
+}
+/* In-order bytes of a data connection; returns enum ftpi_reasm_want bits. */
 int ftpi__dconn_data(struct ftpi__expect_tab *xt, struct ftpi_dconn *d, struct ftpi_flow *f,
 		     int dir, const uint8_t *p, size_t n);
 /* f is the flow when it just closed; NULL for a forced end (timeout, session end). */

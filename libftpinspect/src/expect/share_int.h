@@ -88,7 +88,7 @@ struct ftpi__share {
 	struct ftpi__rconn *c;
 	char *ob; /* the pipeline being written (FTPI__SH_OB_CAP bytes), handed over at once */
 	size_t obn;
-	char pub_sha[41], lookup_sha[41]; /* the scripts, loaded at each connect */
+	char pub_sha[41], lookup_sha[41], verdict_sha[41]; /* the scripts, loaded at each connect */
 	uint64_t next_try_us, backoff_us;
 	int ever_connected;
 	char last_error[400];

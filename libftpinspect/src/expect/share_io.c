@@ -90,6 +90,16 @@ static const char *PUB_LUA =
 	"end "
 	"return 1";
 
+/* The owner's "missing" verdict in one call: KEYS the claim key; ARGV the sensor, the TTL. 1 when
+ * taken; else the claim that was there first (HGETALL). */
+static const char *VERDICT_LUA =
+	"if redis.call('HSETNX', KEYS[1], 'by', ARGV[1]) == 1 then "
+	"  redis.call('HSET', KEYS[1], 'missing', '1') "
+	"  redis.call('EXPIRE', KEYS[1], ARGV[2]) "
+	"  return 1 "
+	"end "
+	"return redis.call('HGETALL', KEYS[1])";
+
 static int ensure_conn(struct ftpi__share *sh)
 {
 	if (sh->c)
@@ -129,9 +139,9 @@ static int ensure_conn(struct ftpi__share *sh)
 		return -1;
 	freeReplyObject(r);
 	if (sh->stream_maxlen == 0) { /* the scripts, called by their SHA1 from now on */
-		const char *src[2] = {PUB_LUA, LOOKUP_LUA};
-		char *sha[2] = {sh->pub_sha, sh->lookup_sha};
-		for (int i = 0; i < 2; i++) {
+		const char *src[3] = {PUB_LUA, LOOKUP_LUA, VERDICT_LUA};
+		char *sha[3] = {sh->pub_sha, sh->lookup_sha, sh->verdict_sha};
+		for (int i = 0; i < 3; i++) {
 			r = ftpi__rconn_command(sh->c, "SCRIPT LOAD %s", src[i]);
 			if (reply_bad(sh, r, "SCRIPT LOAD"))
 				return -1;
@@ -496,53 +506,18 @@ static int claim_fields(struct ftpi__sh_answer *a, const redisReply *r)
 	return missing;
 }
 
-/* The owner's "missing" verdict is taken the way a claimant takes an entry: HSETNX of the claim
- * key, by this sensor, with `missing 1`. Whoever sets it first decides, so a claimant whose SYN
- * was seen late (a live sensor behind its own progress, a host under load) loses its claim
- * instead of reporting the connection beside the owner's data_connection_missing. Lost: the
- * claim is read again and answered as found. 0: taken; -1: the call failed. */
-static int take_verdict(struct ftpi__share *sh, const char *ck, struct ftpi__sh_answer *a)
-{
-	redisReply *w = ftpi__rconn_command(sh->c, "HSETNX %s by %s", ck, sh->sensor);
-	if (reply_bad(sh, w, "verdict"))
-		return -1;
-	int won = w->type == REDIS_REPLY_INTEGER && w->integer == 1;
-	freeReplyObject(w);
-	if (won) {
-		ftpi__rconn_appendf(sh->c, "HSET %s missing 1", ck);
-		ftpi__rconn_appendf(sh->c, "EXPIRE %s %llu", ck,
-				    (unsigned long long)ftpi__sh_ttl_s(sh));
-		for (int i = 0; i < 2; i++) {
-			redisReply *x = NULL;
-			if (sh->c == NULL || ftpi__rconn_get_reply(sh->c, &x) != 0)
-				x = NULL;
-			if (reply_bad(sh, x, "verdict"))
-				return -1;
-			freeReplyObject(x);
-		}
-		return 0;
-	}
-	redisReply *r = ftpi__rconn_command(sh->c, "HGETALL %s", ck);
-	if (reply_bad(sh, r, "verdict"))
-		return -1;
-	if (r->type == REDIS_REPLY_ARRAY)
-		claim_fields(a, r);
-	freeReplyObject(r);
-	return 0;
-}
-
 /* A claim check from its reply (r, freed here; NULL: the call failed) and the batch's progress
- * hash (prog), read before the claim, so a claimant past t had claimed by then. A decided check
- * that finds no claim takes the verdict (take_verdict). */
-static void check_reply(struct ftpi__share *sh, const struct req *q, struct ftpi__sh_answer *a,
-			const redisReply *prog, redisReply *r)
+ * hash (prog), read before the claim, so a claimant past t had claimed by then. Returns 1 when
+ * the check is decided and found no claim: the owner then takes its verdict (verdicts). */
+static int check_reply(struct ftpi__share *sh, const struct req *q, struct ftpi__sh_answer *a,
+		       const redisReply *prog, redisReply *r)
 {
 	int behind = others_behind(sh, prog, q->now_us);
 	a->decided = q->final || !behind;
 	a->alone = !a->decided && behind == 2;
 	if (reply_bad(sh, r, "check")) {
 		a->result = FTPI__SHA_ERROR;
-		return;
+		return 0;
 	}
 	a->result = FTPI__SHA_NONE;
 	if (r->type == REDIS_REPLY_ARRAY && r->elements > 0 && claim_fields(a, r) &&
@@ -550,15 +525,10 @@ static void check_reply(struct ftpi__share *sh, const struct req *q, struct ftpi
 		a->result = FTPI__SHA_NONE; /* our own verdict, taken by an earlier ask */
 		a->decided = 1;
 		freeReplyObject(r);
-		return;
+		return 0;
 	}
 	freeReplyObject(r);
-	if (a->decided && a->result == FTPI__SHA_NONE && sh->c != NULL) {
-		char ck[FTPI__SH_KEY + 8];
-		snprintf(ck, sizeof ck, "%s:claim", q->key);
-		if (take_verdict(sh, ck, a) != 0)
-			a->result = FTPI__SHA_ERROR;
-	}
+	return a->decided && a->result == FTPI__SHA_NONE && sh->c != NULL;
 }
 
 static void xfer_reply(struct ftpi__share *sh, struct ftpi__sh_answer *a, redisReply *r)
@@ -635,6 +605,42 @@ static void fold_updates(struct req *b, uint32_t nb)
 		ftpi__sh_merge_upd(&b[tab[k]], q->firm_us, q->matched, q->has_x ? &q->x : NULL,
 				   q->gone_us);
 		q->type = R_NONE;
+	}
+}
+
+/* The owner's "missing" verdicts of a batch (the checks b[vq[0..nv)] decided without a claim),
+ * taken the way a claimant takes an entry: HSETNX of the claim key, by this sensor, with
+ * `missing 1` (VERDICT_LUA), all in one pipeline. Whoever sets it first decides, so a claimant
+ * whose SYN was seen late (a live sensor behind its own progress, a host under load) loses its
+ * claim instead of reporting the connection beside the owner's data_connection_missing; a
+ * verdict that finds a claim is answered as found. */
+static void verdicts(struct ftpi__share *sh, const struct req *b, const uint32_t *vq, uint32_t nv)
+{
+	char ck[FTPI__SH_KEY + 8], ttl[24];
+	struct ftpi__sh_answer a;
+	ttl[ftpi__sh_u64_text(ttl, ftpi__sh_ttl_s(sh))] = 0;
+	for (uint32_t i = 0; i < nv; i++) {
+		snprintf(ck, sizeof ck, "%s:claim", b[vq[i]].key);
+		ftpi__sh_ob_cmd(sh, "EVALSHA", sh->verdict_sha, "1", ck, sh->sensor, ttl);
+	}
+	ftpi__sh_ob_send(sh);
+	for (uint32_t i = 0; i < nv; i++) {
+		const struct req *q = &b[vq[i]];
+		redisReply *r = NULL;
+		answer_init(&a, q);
+		a.decided = 1;
+		if (sh->c == NULL || ftpi__rconn_get_reply(sh->c, &r) != 0)
+			r = NULL;
+		if (reply_bad(sh, r, "verdict")) {
+			a.result = FTPI__SHA_ERROR;
+		} else {
+			a.result = FTPI__SHA_NONE;
+			if (r->type == REDIS_REPLY_ARRAY && r->elements > 0 && claim_fields(&a, r) &&
+			    strcmp(a.sensor, sh->sensor) == 0)
+				a.result = FTPI__SHA_NONE; /* ours, taken by an earlier ask */
+			freeReplyObject(r);
+		}
+		answer(sh, q->me, &a);
 	}
 }
 
@@ -723,6 +729,7 @@ static void run_batch(struct ftpi__share *sh, struct req *b, uint32_t nb)
 			atomic_fetch_add(&sh->published, 1);
 	}
 	k = 0;
+	uint32_t vq[FTPI__SH_BATCH], nv = 0;
 	for (uint32_t i = 0; i < nb; i++) {
 		const struct req *q = &b[i];
 		if (!is_read(q))
@@ -733,12 +740,17 @@ static void run_batch(struct ftpi__share *sh, struct req *b, uint32_t nb)
 		} else if (q->type == R_LOOKUP) {
 			lookup_reply(sh, q, &a, prog, rep[k++]);
 		} else if (q->type == R_CHECK) {
-			check_reply(sh, q, &a, prog, rep[k++]);
+			if (check_reply(sh, q, &a, prog, rep[k++])) {
+				vq[nv++] = i; /* answered with its verdict, below */
+				continue;
+			}
 		} else {
 			xfer_reply(sh, &a, rep[k++]);
 		}
 		answer(sh, q->me, &a);
 	}
+	if (nv)
+		verdicts(sh, b, vq, nv);
 	if (prog)
 		freeReplyObject(prog);
 }
