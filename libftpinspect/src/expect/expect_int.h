@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
-/* expect_int.h - between expect.c and dconn.c only. */
+/* expect_int.h - between expect.c, expect_engines.c, expect_sensors.c and dconn.c only. */
 #ifndef FTPI_EXPECT_INT_H
 #define FTPI_EXPECT_INT_H
 
@@ -101,5 +101,48 @@ struct ftpi_flow *ftpi__dconn_share_giveup(struct ftpi__expect_tab *xt, struct f
 /* The owner's transfer: 1 when d was emitted and freed (final, owner gone, error, or force). */
 int ftpi__dconn_share_xfer(struct ftpi__expect_tab *xt, struct ftpi_dconn *d,
 			   const struct ftpi__sh_answer *a, int force);
+
+/* ---- between expect.c, expect_sensors.c and expect_engines.c: calls go in that order only,
+ * never back (tests/layering) ---- */
+
+/* Who an expectation belongs to: a session here, or a copy from the store. */
+struct owner_view {
+	struct ftpi__subject *fs;
+	struct ftpi_endpoint cli, srv; /* the control connection */
+	int announce, active;
+	uint16_t port;
+};
+
+/* Redis: a firm expectation of ours that nothing met here may have been met at another sensor.
+ * The verdict waits for its claim (a CHECK answer) for wait_us. */
+struct withheld {
+	struct ftpi_expect x; /* a copy; x.s is NULL */
+	struct ftpi__subject fs;
+	struct ftpi_endpoint scli, ssrv;
+	char key[FTPI__SH_KEY];
+	char why[64];
+	uint64_t t; /* capture time it was let go */
+	uint64_t frame; /* the packet that let go of it: the finding's frame */
+};
+
+/* expect_engines.c: the data_ip_mismatch finding; the bounce verdict; the store's side. */
+void ftpi__expect_mismatch(struct ftpi__expect_tab *xt, const struct owner_view *s,
+			   const struct ftpi_endpoint *fcli, const struct ftpi_endpoint *fsrv,
+			   int cli_bad, int srv_bad);
+void ftpi__expect_settle_bounce(struct ftpi__expect_tab *xt, struct ftpi_expect *x);
+struct ftpi_dconn *ftpi__expect_match_remote(struct ftpi__expect_tab *xt, struct ftpi_flow *f,
+					     int min_score, uint64_t min_created);
+void ftpi__expect_claims_of(struct ftpi__expect_tab *xt, struct ftpi_expect *x);
+void ftpi__expect_claims_end(struct ftpi__expect_tab *xt, struct ftpi_session *s, ftpi__sref r,
+			     uint16_t port, int ended);
+void ftpi__expect_rclaims_end(struct ftpi__expect_tab *xt, struct ftpi_session *s);
+
+/* expect_sensors.c: the data_connection_missing finding; the Redis side. */
+void ftpi__expect_missing_on(struct ftpi__expect_tab *xt, const struct ftpi_expect *x,
+			     struct ftpi__subject *fs, const struct ftpi_endpoint *scli,
+			     const struct ftpi_endpoint *ssrv, const char *why);
+int ftpi__expect_withhold(struct ftpi__expect_tab *xt, struct ftpi_expect *x, const char *why);
+struct ftpi_dconn *ftpi__expect_share_pending(struct ftpi__expect_tab *xt, struct ftpi_flow *f);
+void ftpi__expect_share_drain(struct ftpi__expect_tab *xt);
 
 #endif /* FTPI_EXPECT_INT_H */
