@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * session.h - the structs shared by session.c (control sessions, findings) and expect.c
- * (expectations, data connections, server summaries).
+ * session.h - the structs shared by the ftp stage (session.c: control sessions, findings) and
+ * the expect stage (expect*.c, dconn.c: expectations, data connections, server summaries).
  */
 #ifndef FTPI_SESSION_H
 #define FTPI_SESSION_H
