@@ -506,6 +506,19 @@ static int claim_fields(struct ftpi__sh_answer *a, const redisReply *r)
 	return missing;
 }
 
+/* A claim hash read back (r): found, or none when it is this sensor's own missing-data verdict
+ * (taken by an earlier ask); returns whether it is that verdict. */
+static int read_claim(const struct ftpi__share *sh, struct ftpi__sh_answer *a,
+		      const redisReply *r)
+{
+	a->result = FTPI__SHA_NONE;
+	if (r->type != REDIS_REPLY_ARRAY || r->elements == 0 || !claim_fields(a, r) ||
+	    strcmp(a->sensor, sh->sensor) != 0)
+		return 0;
+	a->result = FTPI__SHA_NONE;
+	return 1;
+}
+
 /* A claim check from its reply (r, freed here; NULL: the call failed) and the batch's progress
  * hash (prog), read before the claim, so a claimant past t had claimed by then. Returns 1 when
  * the check is decided and found no claim: the owner then takes its verdict (verdicts). */
@@ -519,15 +532,12 @@ static int check_reply(struct ftpi__share *sh, const struct req *q, struct ftpi_
 		a->result = FTPI__SHA_ERROR;
 		return 0;
 	}
-	a->result = FTPI__SHA_NONE;
-	if (r->type == REDIS_REPLY_ARRAY && r->elements > 0 && claim_fields(a, r) &&
-	    strcmp(a->sensor, sh->sensor) == 0) {
-		a->result = FTPI__SHA_NONE; /* our own verdict, taken by an earlier ask */
+	int own = read_claim(sh, a, r);
+	freeReplyObject(r);
+	if (own) {
 		a->decided = 1;
-		freeReplyObject(r);
 		return 0;
 	}
-	freeReplyObject(r);
 	return a->decided && a->result == FTPI__SHA_NONE && sh->c != NULL;
 }
 
@@ -634,10 +644,7 @@ static void verdicts(struct ftpi__share *sh, const struct req *b, const uint32_t
 		if (reply_bad(sh, r, "verdict")) {
 			a.result = FTPI__SHA_ERROR;
 		} else {
-			a.result = FTPI__SHA_NONE;
-			if (r->type == REDIS_REPLY_ARRAY && r->elements > 0 && claim_fields(&a, r) &&
-			    strcmp(a.sensor, sh->sensor) == 0)
-				a.result = FTPI__SHA_NONE; /* ours, taken by an earlier ask */
+			read_claim(sh, &a, r);
 			freeReplyObject(r);
 		}
 		answer(sh, q->me, &a);
