@@ -67,8 +67,13 @@ size_t cli_digits(char d[CLI_DIGITS_MAX], uint64_t v, int width, const char **st
 		d[--i] = (char)('0' + v % 10);
 		v /= 10;
 	} while (v);
-	while ((int)(CLI_DIGITS_MAX - i) < width && i > 0)
-		d[--i] = '0';
+	if (width > 0 && (size_t)width > CLI_DIGITS_MAX - i) { /* zero padding, within d */
+		size_t pad = (size_t)width - (CLI_DIGITS_MAX - i);
+		if (pad > i)
+			pad = i;
+		i -= pad;
+		memset(d + i, '0', pad);
+	}
 	*start = d + i;
 	return CLI_DIGITS_MAX - i;
 }
