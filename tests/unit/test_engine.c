@@ -352,6 +352,42 @@ static void test_overlap_old_ranges(void)
 	ASSERT_EQ(l.findings[FTPI_FINDING_TCP_OVERLAP_CONFLICT], 3);
 }
 
+static void test_overlap_ranges_across_gap(void)
+{
+	/* Ranges still in the 1 KiB kept when a gap ends the history: after the gap a copy of
+	 * them is compared by hash (a range is hashed when its bytes leave the history), and a
+	 * copy of the bytes still kept is compared byte for byte */
+	static struct evlog l;
+	uint64_t ts = 1700000000000000ull;
+	struct conn c;
+	uint8_t b[256];
+	char line[OLD_LINE_LEN + 1];
+	ftpi_engine *e = new_engine(&l, NULL);
+	conn_init(&c, 0, 40013, 21, 100, 900);
+	handshake(e, &ts, &c);
+	send_data(e, &ts, &c, 1, "220 hi\r\n");
+	uint32_t base = c.cseq;
+	for (int k = 0; k < 10; k++) { /* 200 bytes: all still in the history */
+		snprintf(line, sizeof line, "CWD /pub/dir-%05d\r\n", k);
+		send_data(e, &ts, &c, 0, line);
+		send_data(e, &ts, &c, 1, "250 ok\r\n");
+	}
+	ASSERT_EQ(resend_line(e, &ts, &c, base, 3, 1, 1), 1); /* in the history: byte for byte */
+	c.cseq += 40; /* two lines never captured */
+	send_data(e, &ts, &c, 0, "CWD /pub/dir-00012\r\n"); /* buffered out of order */
+	size_t n = mk_ip(b, &c, 1, c.sseq, c.cseq, TH_ACK, NULL, 0);
+	feed_raw(e, ts += 10, b, n); /* acked: a gap of 40 bytes */
+	struct ftpi_stats st;
+	ftpi_engine_stats(e, &st, sizeof st);
+	ASSERT_EQ(st.reasm_gaps, 1);
+	ASSERT_EQ(resend_line(e, &ts, &c, base, 5, 0, 1), 1); /* identical, before the gap */
+	ASSERT_EQ(resend_line(e, &ts, &c, base, 5, 1, 1), 2); /* different: by its hash */
+	ASSERT_EQ(resend_line(e, &ts, &c, base, 8, 1, 2), 3); /* over two ranges */
+	ftpi_engine_flush(e);
+	ftpi_engine_free(e);
+	ASSERT_EQ(l.findings[FTPI_FINDING_TCP_OVERLAP_CONFLICT], 3);
+}
+
 static void test_sequence_wraparound(void)
 {
 	/* ISNs just below 2^32: the byte stream crosses the wrap without loss */
@@ -1299,6 +1335,7 @@ static const struct ftpi_test tests[] = {
 	{"out_of_order_and_overlap", test_out_of_order_and_overlap},
 	{"overlap_orders_first_wins", test_overlap_orders_first_wins},
 	{"overlap_old_ranges", test_overlap_old_ranges},
+	{"overlap_ranges_across_gap", test_overlap_ranges_across_gap},
 	{"sequence_wraparound", test_sequence_wraparound},
 	{"midstream_pickup", test_midstream_pickup},
 	{"gap_resync", test_gap_resync},

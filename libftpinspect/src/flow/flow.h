@@ -42,6 +42,8 @@ struct ftpi_half {
 	uint16_t hist_len;
 	uint8_t keep_hist;   /* set by the engine: keep hist to see conflicts with delivered bytes */
 	uint16_t recs_cap, recs_n, recs_head; /* ring of recs, oldest at recs_head */
+	uint16_t recs_hashed; /* the oldest recs_hashed recs have their hash; the others' bytes
+	                       * are all still in hist and are hashed when they leave it */
 	struct ftpi_reasm_rec *recs; /* hashes of delivered ranges (reasm/, with keep_hist) */
 };
 

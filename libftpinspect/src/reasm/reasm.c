@@ -60,7 +60,7 @@ void ftpi__reasm_release(struct ftpi__ctx *cx, struct ftpi_half *h)
 	if (h->recs)
 		ftpi__free(cx, FTPI__POOL_REASM, h->recs, h->recs_cap * sizeof *h->recs);
 	h->recs = NULL;
-	h->recs_cap = h->recs_n = h->recs_head = 0;
+	h->recs_cap = h->recs_n = h->recs_head = h->recs_hashed = 0;
 }
 
 /* Stream offset of sequence number seq (0 = the first byte of the direction). */
@@ -90,14 +90,50 @@ static void overlap(struct ftpi_reasm *r, struct ftpi_flow *f, int dir, uint32_t
 		r->cbs.conflict(r->cbs.user, f, dir, stream_off(&f->half[dir], seq + a), b - a, 1);
 }
 
-/* Keeps the last delivered bytes (control channels): see FTPI__REASM_HIST. */
+static struct ftpi_reasm_rec *rec_at(const struct ftpi_half *h, uint32_t k)
+{
+	return &h->recs[(h->recs_head + k) % h->recs_cap];
+}
+
+/* Stream offset of a record (its low 32 bits are kept; records are never 4 GiB old). */
+static uint64_t rec_off(const struct ftpi_half *h, const struct ftpi_reasm_rec *rc)
+{
+	return h->bytes - (uint32_t)((uint32_t)h->bytes - rc->off);
+}
+
+/* Hashes the records not hashed yet that start before stream offset cut, before their bytes
+ * leave the history. Called before h->bytes counts the range p[0..n) being delivered: a record
+ * at h->bytes or later is that range, older ones lie in the history. */
+static void recs_hash_before(struct ftpi__ctx *cx, struct ftpi_half *h, uint64_t cut,
+			     const uint8_t *p)
+{
+	uint64_t hist_start = h->bytes - h->hist_len;
+	while (h->recs_hashed < h->recs_n) {
+		struct ftpi_reasm_rec *rc = rec_at(h, h->recs_hashed);
+		uint64_t ro = rec_off(h, rc);
+		if (ro >= cut)
+			break;
+		const uint8_t *b = ro >= h->bytes ? p + (ro - h->bytes) : h->hist + (ro - hist_start);
+		rc->hash = ftpi__siphash13(cx->cfg.hash_seed, b, rc->len);
+		h->recs_hashed++;
+	}
+}
+
+/* Keeps the last delivered bytes (control channels): see FTPI__REASM_HIST. The ranges whose
+ * bytes leave it are hashed first (rec_add has recorded p[0..n) already). */
 static void hist_add(struct ftpi__ctx *cx, struct ftpi_half *h, const uint8_t *p, uint32_t n)
 {
 	if (h->hist == NULL) {
 		h->hist = ftpi__alloc(cx, FTPI__POOL_REASM, FTPI__REASM_HIST);
 		h->hist_len = 0;
-		if (h->hist == NULL)
+		if (h->hist == NULL) { /* nothing kept: every range is hashed now */
+			recs_hash_before(cx, h, h->bytes + n, p);
 			return;
+		}
+	}
+	if (h->recs_hashed < h->recs_n) {
+		uint64_t kept = FTPI__MIN((uint64_t)h->hist_len + n, FTPI__REASM_HIST);
+		recs_hash_before(cx, h, h->bytes + n - kept, p);
 	}
 	if (n >= FTPI__REASM_HIST) {
 		memcpy(h->hist, p + n - FTPI__REASM_HIST, FTPI__REASM_HIST);
@@ -110,15 +146,13 @@ static void hist_add(struct ftpi__ctx *cx, struct ftpi_half *h, const uint8_t *p
 	h->hist_len = (uint16_t)(keep + n);
 }
 
-static struct ftpi_reasm_rec *rec_at(const struct ftpi_half *h, uint32_t k)
+/* Drops the oldest record. */
+static void rec_drop_oldest(struct ftpi_half *h)
 {
-	return &h->recs[(h->recs_head + k) % h->recs_cap];
-}
-
-/* Stream offset of a record (its low 32 bits are kept; records are never 4 GiB old). */
-static uint64_t rec_off(const struct ftpi_half *h, const struct ftpi_reasm_rec *rc)
-{
-	return h->bytes - (uint32_t)((uint32_t)h->bytes - rc->off);
+	h->recs_head = (uint16_t)((h->recs_head + 1) % h->recs_cap);
+	h->recs_n--;
+	if (h->recs_hashed)
+		h->recs_hashed--;
 }
 
 /* Forgets the records that end more than FTPI__REASM_WINDOW bytes before stream offset end. */
@@ -128,13 +162,13 @@ static void recs_prune(struct ftpi_half *h, uint64_t end)
 		const struct ftpi_reasm_rec *rc = rec_at(h, 0);
 		if (end - (rec_off(h, rc) + rc->len) <= FTPI__REASM_WINDOW)
 			break;
-		h->recs_head = (uint16_t)((h->recs_head + 1) % h->recs_cap);
-		h->recs_n--;
+		rec_drop_oldest(h);
 	}
 }
 
-/* Records the hash of a delivered range [h->bytes, h->bytes + n) (control channels). */
-static void rec_add(struct ftpi__ctx *cx, struct ftpi_half *h, const uint8_t *p, uint32_t n)
+/* Records a delivered range [h->bytes, h->bytes + n) (control channels), its hash to come
+ * (recs_hash_before). */
+static void rec_add(struct ftpi__ctx *cx, struct ftpi_half *h, uint32_t n)
 {
 	if (h->recs)
 		recs_prune(h, h->bytes + n);
@@ -153,14 +187,12 @@ static void rec_add(struct ftpi__ctx *cx, struct ftpi_half *h, const uint8_t *p,
 	}
 	if (h->recs_cap == 0)
 		return; /* memory refused: older overlaps go uncompared */
-	if (h->recs_n == h->recs_cap) { /* at the cap: the oldest range is forgotten */
-		h->recs_head = (uint16_t)((h->recs_head + 1) % h->recs_cap);
-		h->recs_n--;
-	}
+	if (h->recs_n == h->recs_cap) /* at the cap: the oldest range is forgotten */
+		rec_drop_oldest(h);
 	struct ftpi_reasm_rec *rc = rec_at(h, h->recs_n++);
 	rc->off = (uint32_t)h->bytes;
 	rc->len = n;
-	rc->hash = ftpi__siphash13(cx->cfg.hash_seed, p, n);
+	rc->hash = 0;
 }
 
 /* Bytes [seq, seq+n) overlap delivered bytes older than the history: each delivered range they
@@ -173,7 +205,7 @@ static uint32_t overlap_recs(struct ftpi_reasm *r, struct ftpi_flow *f, int dir,
 	struct ftpi_half *h = &f->half[dir];
 	uint64_t so = stream_off(h, seq), lo = 0, hi = 0;
 	uint32_t upto = 0;
-	for (uint32_t k = 0; k < h->recs_n; k++) {
+	for (uint32_t k = 0; k < h->recs_hashed; k++) { /* the others are in the history */
 		const struct ftpi_reasm_rec *rc = rec_at(h, k);
 		uint64_t ro = rec_off(h, rc);
 		if (ro < so || ro + rc->len > so + n)
@@ -207,7 +239,7 @@ static void overlap_delivered(struct ftpi_reasm *r, struct ftpi_flow *f, int dir
 		/* older than the history: ranges by their hashes, then the part it still holds */
 		uint32_t skip = h->hist ? back - h->hist_len : back;
 		int differ = 0;
-		uint32_t done = h->recs_n ? overlap_recs(r, f, dir, seq, p, n, &differ) : 0;
+		uint32_t done = h->recs_hashed ? overlap_recs(r, f, dir, seq, p, n, &differ) : 0;
 		if (differ)
 			return;
 		skip = FTPI__MAX(skip, done);
@@ -254,8 +286,8 @@ static void deliver(struct ftpi_reasm *r, struct ftpi_flow *f, int dir, const ui
 	if (n == 0)
 		return;
 	if (h->keep_hist && h->want) {
+		rec_add(r->cx, h, n);
 		hist_add(r->cx, h, p, n);
-		rec_add(r->cx, h, p, n);
 	}
 	h->next_seq += n;
 	h->bytes += n;
@@ -269,13 +301,15 @@ static void gap(struct ftpi_reasm *r, struct ftpi_flow *f, int dir, uint32_t n)
 	struct ftpi_half *h = &f->half[dir];
 	if (n == 0)
 		return;
+	if (n >= FTPI__REASM_WINDOW) /* ranges before the gap stay comparable, within the window */
+		h->recs_n = h->recs_hashed = 0;
+	else if (h->recs_hashed < h->recs_n)
+		recs_hash_before(r->cx, h, h->bytes, NULL); /* their bytes leave with the history */
 	h->next_seq += n;
 	h->bytes += n;
 	h->gap_bytes += n;
 	h->hist_len = 0; /* the history ends at next_seq: nothing before a gap is compared */
-	if (n >= FTPI__REASM_WINDOW) /* ranges before the gap stay comparable, within the window */
-		h->recs_n = 0;
-	else if (h->recs_n)
+	if (h->recs_n)
 		recs_prune(h, h->bytes);
 	FTPI__COUNT(r->cx, reasm_gaps);
 	FTPI__COUNT_N(r->cx, reasm_gap_bytes, n);

@@ -39,7 +39,9 @@ struct ftpi_reasm_cbs {
 /* Older delivered bytes (keep_hist): each delivered range's keyed hash, for the last
  * FTPI__REASM_WINDOW bytes of the direction and at most FTPI__REASM_RECS ranges (16 bytes each,
  * the ring grows from FTPI__REASM_RECS_START as ranges come). A later copy that covers a whole
- * range is compared with its hash. */
+ * range is compared with its hash. A range is hashed only when its first bytes leave the kept
+ * history (or a gap ends the history): until then a copy is compared byte for byte, so a
+ * control channel shorter than the history never hashes anything. */
 #define FTPI__REASM_WINDOW 65536u
 #define FTPI__REASM_RECS 1024u
 #define FTPI__REASM_RECS_START 16u
