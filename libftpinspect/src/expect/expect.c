@@ -38,11 +38,12 @@ static void share_update(struct ftpi__expect_tab *xt, const struct ftpi_expect *
 
 static void exp_unlink(struct ftpi__expect_tab *xt, struct ftpi_expect *x)
 {
-	struct ftpi_expect **pp = &xt->buckets[EXP_BUCKET(xt, x->target.port)];
-	while (*pp && *pp != x)
-		pp = &(*pp)->hnext;
-	if (*pp)
-		*pp = x->hnext;
+	if (x->hpprev) {
+		*x->hpprev = x->hnext;
+		if (x->hnext)
+			x->hnext->hpprev = x->hpprev;
+		x->hpprev = NULL;
+	}
 	if (x->lprev)
 		x->lprev->lnext = x->lnext;
 	else
@@ -187,6 +188,9 @@ void ftpi__expect_add(struct ftpi__expect_tab *xt, struct ftpi_session *s, int a
 	}
 	uint32_t b = EXP_BUCKET(xt, target->port);
 	x->hnext = xt->buckets[b];
+	if (x->hnext)
+		x->hnext->hpprev = &x->hnext;
+	x->hpprev = &xt->buckets[b];
 	xt->buckets[b] = x;
 	x->lprev = xt->list_tail;
 	if (xt->list_tail)

@@ -15,6 +15,7 @@
 
 struct ftpi_expect {
 	struct ftpi_expect *hnext;         /* bucket by port */
+	struct ftpi_expect **hpprev;       /* what points at this one: unlinked in O(1) */
 	struct ftpi_expect *lprev, *lnext; /* engine-wide, oldest first */
 	struct ftpi_expect *snext;         /* per session */
 	struct ftpi_session *s;
