@@ -46,3 +46,7 @@ add_executable(test_jsonw ${CMAKE_CURRENT_LIST_DIR}/test_jsonw.c
 target_link_libraries(test_jsonw PRIVATE ftpi_cli_common)
 add_test(NAME cli.jsonw COMMAND test_jsonw)
 set_tests_properties(cli.jsonw PROPERTIES LABELS cli)
+add_executable(test_cid ${CMAKE_CURRENT_LIST_DIR}/test_cid.c)
+target_link_libraries(test_cid PRIVATE ftpi_cli_common)
+add_test(NAME cli.community_id_memo COMMAND test_cid)
+set_tests_properties(cli.community_id_memo PROPERTIES LABELS cli)

@@ -385,7 +385,9 @@ const char *cli_eve_time(char *buf, size_t buflen, uint64_t us);
 /* obj["timestamp"] = that time (null when it cannot be formatted). */
 void cli_json_timestamp(json_t *obj, uint64_t us);
 /* Community ID v1 (seed 0) of a connection: "1:" + base64(SHA-1), or NULL when the endpoints
- * cannot make one (unset, mixed families). */
+ * cannot make one (unset, mixed families). The last ids are kept (CLI_CID_MEMO of them):
+ * output goes through one thread at a time. */
+#define CLI_CID_MEMO 8192u
 const char *cli_community_id(char *buf, size_t buflen, const struct ftpi_endpoint *client,
 			     const struct ftpi_endpoint *server, uint8_t proto);
 /* Writes {"event":event,"ts":ts, ...obj} as one line and releases obj. */

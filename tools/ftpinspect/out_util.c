@@ -342,22 +342,34 @@ const char *cli_community_id(char *buf, size_t buflen, const struct ftpi_endpoin
 	in[n++] = (uint8_t)lo->port;
 	in[n++] = (uint8_t)(hi->port >> 8);
 	in[n++] = (uint8_t)hi->port;
-	/* the events of one connection follow one another: the last ids are kept, one slot per
-	 * value of a few key bytes (a collision only costs a digest) */
+	/* A connection's events come while it is open, among those of every other open one: the
+	 * last ids are kept in a memo indexed by a hash of the whole input, two slots per index (a
+	 * new id takes the first, the one there moves to the second). The input is compared
+	 * whole: a collision only costs a digest. */
 	static struct {
 		uint8_t n, in[sizeof in];
 		char id[2 + sizeof b64];
-	} memo[64];
-	unsigned slot = (unsigned)(in[2 + alen - 1] ^ in[2 + 2 * alen - 1] ^ in[n - 3] ^
-				   in[n - 1] * 3u) % (sizeof memo / sizeof memo[0]);
-	if (memo[slot].n != n || memcmp(memo[slot].in, in, n) != 0) {
-		sha1(in, n, md);
-		EVP_EncodeBlock(b64, md, SHA_DIGEST_LENGTH);
-		memcpy(memo[slot].id, "1:", 2);
-		memcpy(memo[slot].id + 2, b64, sizeof b64);
-		memcpy(memo[slot].in, in, n);
-		memo[slot].n = (uint8_t)n;
+	} memo[CLI_CID_MEMO];
+	uint64_t hv = n, w[5] = {0};
+	memcpy(w, in, n);
+	for (size_t k = 0; k < (n + 7) / 8; k++)
+		hv = (hv ^ w[k]) * 0x9e3779b97f4a7c15ull;
+	unsigned slot = (unsigned)(hv >> 40) % CLI_CID_MEMO & ~1u;
+#define CID_HAS(i) (memo[i].n == n && memcmp(memo[i].in, in, n) == 0)
+	if (!CID_HAS(slot)) {
+		if (CID_HAS(slot + 1)) {
+			slot++;
+		} else {
+			memo[slot + 1] = memo[slot];
+			sha1(in, n, md);
+			EVP_EncodeBlock(b64, md, SHA_DIGEST_LENGTH);
+			memcpy(memo[slot].id, "1:", 2);
+			memcpy(memo[slot].id + 2, b64, sizeof b64);
+			memcpy(memo[slot].in, in, n);
+			memo[slot].n = (uint8_t)n;
+		}
 	}
+#undef CID_HAS
 	put_str(buf, buflen, 0, memo[slot].id);
 	return buf;
 }
