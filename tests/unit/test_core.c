@@ -108,6 +108,150 @@ static void test_flow_table(void)
 	ASSERT_EQ(cx.mem_used, 0);
 }
 
+/* The flow table's LRU order against a model: each flow's last use, state and whether it is
+ * a stream; expiry ends exactly the flows idle past their state's timeout, least recently used
+ * first, whether or not the expiry walk parked them; eviction and flush take the least recently
+ * used. */
+enum { LRU_N = 400 };
+struct lru_model {
+	struct ftpi__ctx *cx;
+	struct ftpi_flow_table *t;
+	struct ftpi_flow *fl[LRU_N];
+	uint64_t used[LRU_N]; /* model: order of last use */
+	int live[LRU_N];
+	int ended[LRU_N], n_ended;
+};
+
+static void lru_end(void *user, struct ftpi_flow *f, int reason)
+{
+	struct lru_model *m = user;
+	int i = 0;
+	(void)reason;
+	while (i < LRU_N && !(m->live[i] && m->fl[i] == f))
+		i++;
+	ASSERT_TRUE(i < LRU_N);
+	if (m->n_ended < LRU_N)
+		m->ended[m->n_ended++] = i;
+	m->live[i] = 0;
+	ftpi__flow_free(m->cx, m->t, f);
+}
+
+/* The live flows the model ends at now, least recently used first; returns how many. */
+static int lru_expected(const struct lru_model *m, const struct ftpi__ctx *cx, uint64_t now,
+			int all, int *out)
+{
+	int n = 0;
+	for (int i = 0; i < LRU_N; i++) {
+		if (!m->live[i])
+			continue;
+		const struct ftpi_flow *f = m->fl[i];
+		uint64_t to = f->state == FTPI_FLOW_SYN_SENT || f->state == FTPI_FLOW_SYN_RCVD
+				      ? cx->cfg.timeout_syn
+			      : f->state == FTPI_FLOW_CLOSING || f->state == FTPI_FLOW_CLOSED
+				      ? cx->cfg.timeout_closing
+				      : cx->cfg.timeout_established;
+		if (all || (!f->external && now - f->last_us >= to))
+			out[n++] = i;
+	}
+	for (int a = 1; a < n; a++) /* by last use */
+		for (int b = a; b > 0 && m->used[out[b]] < m->used[out[b - 1]]; b--) {
+			int x = out[b];
+			out[b] = out[b - 1];
+			out[b - 1] = x;
+		}
+	return n;
+}
+
+static void test_flow_lru_parking(void)
+{
+	static struct lru_model m;
+	struct ftpi__ctx cx;
+	struct ftpi_flow_table t;
+	struct ftpi_endpoint c, s;
+	static int want[LRU_N];
+	uint64_t use = 0, rnd = 12345;
+	const uint64_t sec = 1000000;
+
+	/* timeouts (syn, closing, established): the defaults' shape; closing longer; established
+	 * the shortest (nothing parked); closing longer than established (flows of both lists
+	 * expire at one tick, in one order) */
+	static const uint64_t tos[][3] = {{20, 30, 600}, {20, 90, 600}, {20, 30, 20}, {20, 900, 600}};
+	for (int round = 0; round < 4; round++) {
+		ctx_init(&cx, round == 0 ? LRU_N / 2 : LRU_N); /* the first round evicts */
+		cx.cfg.timeout_syn = tos[round][0] * sec;
+		cx.cfg.timeout_closing = tos[round][1] * sec;
+		cx.cfg.timeout_established = tos[round][2] * sec;
+		memset(&m, 0, sizeof m);
+		memset(&t, 0, sizeof t);
+		m.cx = &cx;
+		m.t = &t;
+		struct ftpi_flow_cbs cbs = {lru_end, no_release, &m};
+		ASSERT_EQ(ftpi__flow_table_init(&cx, &t, &cbs), FTPI_OK);
+		cx.now_us = 1000 * sec;
+		uint64_t last_expire = cx.now_us;
+		for (int step = 0; step < 20000; step++) {
+			rnd = rnd * 6364136223846793005ull + 1442695040888963407ull;
+			uint32_t r = (uint32_t)(rnd >> 33);
+			cx.now_us += (r % 8 == 0) ? (r >> 8) % (40 * sec) : (r >> 8) % (sec / 4);
+			int i = (int)((r >> 3) % LRU_N);
+			if (!m.live[i]) { /* a new flow (may evict the least recently used) */
+				int n_want = 0;
+				if (t.count >= cx.cfg.max_flows)
+					n_want = lru_expected(&m, &cx, 0, 1, want);
+				m.n_ended = 0;
+				ep4(&c, 0x0a000000u + (uint32_t)step, (uint16_t)(1024 + i));
+				ep4(&s, 0xc0a80001u, 21);
+				struct ftpi_flow *f = ftpi__flow_create(&cx, &t, &c, &s,
+									ftpi__flow_hash(&cx, &c, &s));
+				ASSERT_TRUE(f != NULL);
+				if (n_want) {
+					ASSERT_EQ(m.n_ended, 1);
+					ASSERT_EQ(m.ended[0], want[0]);
+				}
+				m.fl[i] = f;
+				m.live[i] = 1;
+				f->external = r % 97 == 0;
+				ftpi__flow_set_state(f, r % 5 == 0 ? FTPI_FLOW_SYN_SENT
+								   : FTPI_FLOW_ESTABLISHED);
+			} else { /* a packet: used now, its state may move on */
+				ftpi__flow_touch(&t, m.fl[i], cx.now_us);
+				if (r % 7 == 0 && m.fl[i]->state == FTPI_FLOW_SYN_SENT)
+					ftpi__flow_set_state(m.fl[i], FTPI_FLOW_ESTABLISHED);
+				else if (r % 11 == 0 && m.fl[i]->state == FTPI_FLOW_ESTABLISHED)
+					ftpi__flow_set_state(m.fl[i], FTPI_FLOW_CLOSING);
+			}
+			m.used[i] = ++use;
+			if (cx.now_us - last_expire >= sec) { /* once a second, as the engine does */
+				last_expire = cx.now_us;
+				int n_want = lru_expected(&m, &cx, cx.now_us, 0, want);
+				m.n_ended = 0;
+				ftpi__flow_expire(&t, &cx, cx.now_us);
+				ASSERT_EQ(m.n_ended, n_want);
+				for (int k = 0; k < n_want && k < m.n_ended; k++)
+					ASSERT_EQ(m.ended[k], want[k]);
+			}
+		}
+		/* every flow is still found by id, and the iterator walks them in LRU order */
+		int n_want = lru_expected(&m, &cx, 0, 1, want), k = 0;
+		struct ftpi_flow_lru_iter it;
+		for (struct ftpi_flow *f = ftpi__flow_lru_first(&t, &it); f; f = ftpi__flow_lru_next(&it))
+			ASSERT_TRUE(k < n_want && m.fl[want[k++]] == f);
+		ASSERT_EQ(k, n_want);
+		for (k = 0; k < n_want; k++)
+			ASSERT_TRUE(ftpi__flow_by_id(&t, m.fl[want[k]]->id) == m.fl[want[k]]);
+		ASSERT_TRUE(round == 2 || t.park_head != NULL); /* the walk did park flows */
+		if (round == 0)
+			ASSERT_GE(cx.st.flows_evicted, 100);
+		m.n_ended = 0;
+		ftpi__flow_end_all(&t); /* flush: least recently used first */
+		ASSERT_EQ(m.n_ended, n_want);
+		for (k = 0; k < n_want; k++)
+			ASSERT_EQ(m.ended[k], want[k]);
+		ftpi__flow_table_release(&cx, &t);
+		ASSERT_EQ(cx.mem_used, 0);
+	}
+}
+
 static void test_mem_classes(void)
 {
 	/* kept blocks are reused for their class, count against mem_cap, and are all given back */
@@ -389,6 +533,7 @@ static void test_feed_batch_fragments(void)
 static const struct ftpi_test tests[] = {
 	{"feed_batch_fragments", test_feed_batch_fragments},
 	{"flow_table", test_flow_table},
+	{"flow_lru_parking", test_flow_lru_parking},
 	{"mem_classes", test_mem_classes},
 	{"buf_printf", test_buf_printf},
 	{"feed_batch", test_feed_batch},

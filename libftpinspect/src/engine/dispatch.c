@@ -230,8 +230,9 @@ static int evict_idle_session(struct ftpi_engine *e, struct ftpi_flow *f, int fo
 {
 	if (!force && e->cx.st.sessions_active < e->cx.cfg.max_sessions)
 		return 0;
-	struct ftpi_flow *v = e->flows.lru_tail;
-	for (int k = 0; v != NULL && k < EVICT_SCAN; k++, v = v->lru_prev) {
+	struct ftpi_flow_lru_iter it;
+	struct ftpi_flow *v = ftpi__flow_lru_first(&e->flows, &it);
+	for (int k = 0; v != NULL && k < EVICT_SCAN; k++, v = ftpi__flow_lru_next(&it)) {
 		if (v != f && v->role == FTPI_ROLE_CONTROL && v->app != NULL && !v->external) {
 			FTPI__COUNT(&e->cx, sessions_evicted);
 			FTPI__COUNT(&e->cx, flows_evicted);

@@ -3,11 +3,15 @@
  * flow.c - the bidirectional TCP flow table. Flows are found by a keyed hash of the unordered
  * endpoint pair (SipHash-1-3 with the config's seed, so crafted traffic cannot aim at one
  * bucket) in an open-addressing table of cache-line buckets with 16-bit fingerprints (flow.h;
- * the layout of DPDK's rte_hash and VPP's bihash buckets), kept on an LRU list (head = most recently used) and recycled through a free list, so
- * the hot path does not allocate once the table has warmed up. At max_flows the least recently
- * used flow is evicted (and counted). Idle flows expire by state: handshake, established,
- * closing. Ending a flow is not done here: the table asks its owner through cbs.end, which runs
- * the one end path (engine/flowend.c) and then gives the flow back with ftpi__flow_free().
+ * the layout of DPDK's rte_hash and VPP's bihash buckets), kept on an LRU list (head = most
+ * recently used) and recycled through a free list, so the hot path does not allocate once the
+ * table has warmed up. At max_flows the least recently used flow is evicted (and counted). Idle
+ * flows expire by state: handshake, established, closing. The once-a-second expiry walk parks
+ * the established flows it passes (idle, not yet past their long timeout) on a second list, so
+ * it walks each of them once, not every second; the two lists merged by lru_seq are the LRU
+ * order. Ending a flow is not done here: the table asks its owner through cbs.end, which runs
+ * the one end path (ftpi__dispatch_end, engine/dispatch.c) and then gives the flow back with
+ * ftpi__flow_free().
  */
 #include "flow.h"
 #include "siphash.h"
@@ -85,6 +89,11 @@ void ftpi__flow_table_release(struct ftpi__ctx *cx, struct ftpi_flow_table *t)
 		t->cbs.release(t->cbs.user, f);
 		ftpi__free(cx, FTPI__POOL_FLOW, f, sizeof *f);
 	}
+	for (f = t->park_head; f; f = next) {
+		next = f->lru_next;
+		t->cbs.release(t->cbs.user, f);
+		ftpi__free(cx, FTPI__POOL_FLOW, f, sizeof *f);
+	}
 	for (f = t->free_list; f; f = next) {
 		next = f->lru_next;
 		ftpi__free(cx, FTPI__POOL_FLOW, f, sizeof *f);
@@ -157,21 +166,27 @@ static void hash_unlink(struct ftpi_flow_table *t, struct ftpi_flow *f)
 	FTPI__ASSERT(0);
 }
 
+/* Takes f off the list it is on (the LRU list or the parked one). */
 static void lru_unlink(struct ftpi_flow_table *t, struct ftpi_flow *f)
 {
+	struct ftpi_flow **head = f->parked ? &t->park_head : &t->lru_head;
+	struct ftpi_flow **tail = f->parked ? &t->park_tail : &t->lru_tail;
 	if (f->lru_prev)
 		f->lru_prev->lru_next = f->lru_next;
 	else
-		t->lru_head = f->lru_next;
+		*head = f->lru_next;
 	if (f->lru_next)
 		f->lru_next->lru_prev = f->lru_prev;
 	else
-		t->lru_tail = f->lru_prev;
+		*tail = f->lru_prev;
 	f->lru_prev = f->lru_next = NULL;
+	f->parked = 0;
 }
 
+/* Puts f at the head of the LRU list: the most recently used flow. */
 static void lru_push_head(struct ftpi_flow_table *t, struct ftpi_flow *f)
 {
+	f->lru_seq = ++t->lru_seq;
 	f->lru_prev = NULL;
 	f->lru_next = t->lru_head;
 	if (t->lru_head)
@@ -181,14 +196,73 @@ static void lru_push_head(struct ftpi_flow_table *t, struct ftpi_flow *f)
 		t->lru_tail = f;
 }
 
+/* Moves f from the LRU list to the parked one, in lru_seq order (the walk parks flows oldest
+ * first and after every flow parked before, so f goes to the head). */
+static void park(struct ftpi_flow_table *t, struct ftpi_flow *f)
+{
+	lru_unlink(t, f);
+	struct ftpi_flow *newer = NULL, *older = t->park_head;
+	while (older && older->lru_seq > f->lru_seq) {
+		newer = older;
+		older = older->lru_next;
+	}
+	f->lru_prev = newer;
+	f->lru_next = older;
+	if (newer)
+		newer->lru_next = f;
+	else
+		t->park_head = f;
+	if (older)
+		older->lru_prev = f;
+	else
+		t->park_tail = f;
+	f->parked = 1;
+}
+
 void ftpi__flow_touch(struct ftpi_flow_table *t, struct ftpi_flow *f, uint64_t now)
 {
 	if (now > f->last_us)
 		f->last_us = now;
-	if (t->lru_head != f) {
+	if (t->lru_head != f) { /* the head holds the highest lru_seq already */
 		lru_unlink(t, f);
 		lru_push_head(t, f);
 	}
+}
+
+/* The older of the two lists' next flows (LRU order). */
+static struct ftpi_flow *older_of(struct ftpi_flow *a, struct ftpi_flow *p)
+{
+	if (a == NULL)
+		return p;
+	if (p == NULL)
+		return a;
+	return a->lru_seq < p->lru_seq ? a : p;
+}
+
+struct ftpi_flow *ftpi__flow_lru_first(const struct ftpi_flow_table *t,
+				       struct ftpi_flow_lru_iter *it)
+{
+	it->a = t->lru_tail;
+	it->p = t->park_tail;
+	return ftpi__flow_lru_next(it);
+}
+
+struct ftpi_flow *ftpi__flow_lru_next(struct ftpi_flow_lru_iter *it)
+{
+	struct ftpi_flow *f = older_of(it->a, it->p);
+	if (f == NULL)
+		return NULL;
+	if (f == it->a)
+		it->a = f->lru_prev;
+	else
+		it->p = f->lru_prev;
+	return f;
+}
+
+/* The least recently used flow of the table (NULL when empty). */
+static struct ftpi_flow *lru_oldest(const struct ftpi_flow_table *t)
+{
+	return older_of(t->lru_tail, t->park_tail);
 }
 
 static struct ftpi_flow *take_free(struct ftpi_flow_table *t)
@@ -207,17 +281,17 @@ struct ftpi_flow *ftpi__flow_create(struct ftpi__ctx *cx, struct ftpi_flow_table
 {
 	struct ftpi_flow *f;
 
-	if (t->count >= cx->cfg.max_flows && t->lru_tail) {
+	if (t->count >= cx->cfg.max_flows && lru_oldest(t)) {
 		FTPI__COUNT(cx, flows_evicted);
-		t->cbs.end(t->cbs.user, t->lru_tail, FTPI_FLOW_END_EVICTED);
+		t->cbs.end(t->cbs.user, lru_oldest(t), FTPI_FLOW_END_EVICTED);
 	}
 	f = take_free(t);
 	if (f == NULL) {
 		f = ftpi__alloc(cx, FTPI__POOL_FLOW, sizeof *f);
-		if (f == NULL && t->lru_tail) { /* memory cap: make room from the LRU end */
+		if (f == NULL && lru_oldest(t)) { /* memory cap: make room from the LRU end */
 			FTPI__COUNT(cx, flow_memcap);
 			FTPI__COUNT(cx, flows_evicted);
-			t->cbs.end(t->cbs.user, t->lru_tail, FTPI_FLOW_END_EVICTED);
+			t->cbs.end(t->cbs.user, lru_oldest(t), FTPI_FLOW_END_EVICTED);
 			f = take_free(t);
 		}
 		if (f == NULL) {
@@ -243,6 +317,9 @@ struct ftpi_flow *ftpi__flow_by_id(struct ftpi_flow_table *t, uint64_t id)
 {
 	/* Streams (ftpi_stream_*) are few and long-lived; a walk is fine for them. */
 	for (struct ftpi_flow *f = t->lru_head; f; f = f->lru_next)
+		if (f->id == id)
+			return f;
+	for (struct ftpi_flow *f = t->park_head; f; f = f->lru_next)
 		if (f->id == id)
 			return f;
 	return NULL;
@@ -274,31 +351,62 @@ static uint64_t flow_timeout(const struct ftpi__ctx *cx, const struct ftpi_flow 
 	}
 }
 
+/* Whether the flow's state takes the established timeout (what a parked flow waits for). */
+static int established(const struct ftpi_flow *f)
+{
+	return f->state != FTPI_FLOW_SYN_SENT && f->state != FTPI_FLOW_SYN_RCVD &&
+	       f->state != FTPI_FLOW_CLOSING && f->state != FTPI_FLOW_CLOSED;
+}
+
+/* From g on toward the LRU head, the next flow idle past its state's timeout; the established
+ * flows passed on the way (idle past the shortest timeout, not past theirs) are parked. NULL at
+ * the first flow idle less than the shortest timeout: the ones after it are younger still. */
+static struct ftpi_flow *next_expired(struct ftpi_flow_table *t, const struct ftpi__ctx *cx,
+				      struct ftpi_flow *g, uint64_t now, uint64_t min_to)
+{
+	while (g) {
+		struct ftpi_flow *newer = g->lru_prev;
+		uint64_t idle = now > g->last_us ? now - g->last_us : 0;
+		if (idle < min_to)
+			return NULL;
+		if (!g->external) { /* streams end when their owner says so */
+			uint64_t to = flow_timeout(cx, g);
+			if (idle >= to)
+				return g;
+			if (established(g))
+				park(t, g);
+		}
+		g = newer;
+	}
+	return NULL;
+}
+
 void ftpi__flow_expire(struct ftpi_flow_table *t, const struct ftpi__ctx *cx, uint64_t now)
 {
 	uint64_t min_to = FTPI__MIN(cx->cfg.timeout_syn,
 				    FTPI__MIN(cx->cfg.timeout_closing, cx->cfg.timeout_established));
-	struct ftpi_flow *f = t->lru_tail, *prev;
-
-	/* From the least recently used end; stop at the first flow younger than any timeout. */
-	for (; f; f = prev) {
-		prev = f->lru_prev;
-		uint64_t idle = now > f->last_us ? now - f->last_us : 0;
-		if (idle < min_to)
+	/* Both lists are in LRU order, so each one's expired flows are at its tail (parked flows
+	 * share one timeout); they end in the one LRU order, the lists merged by lru_seq. */
+	struct ftpi_flow *a = next_expired(t, cx, t->lru_tail, now, min_to), *p = t->park_tail;
+	for (;;) {
+		int p_due = p && now > p->last_us && now - p->last_us >= cx->cfg.timeout_established;
+		struct ftpi_flow *f = older_of(a, p_due ? p : NULL);
+		if (f == NULL)
 			break;
-		if (f->external)
-			continue; /* streams end when their owner says so */
-		if (idle >= flow_timeout(cx, f))
-			t->cbs.end(t->cbs.user, f,
-				   f->state == FTPI_FLOW_CLOSED ? FTPI_FLOW_END_NORMAL
-								: FTPI_FLOW_END_TIMEOUT);
+		if (f == a)
+			a = next_expired(t, cx, a->lru_prev, now, min_to);
+		else
+			p = p->lru_prev;
+		t->cbs.end(t->cbs.user, f,
+			   f->state == FTPI_FLOW_CLOSED ? FTPI_FLOW_END_NORMAL : FTPI_FLOW_END_TIMEOUT);
 	}
 }
 
 void ftpi__flow_end_all(struct ftpi_flow_table *t)
 {
-	while (t->lru_tail)
-		t->cbs.end(t->cbs.user, t->lru_tail, FTPI_FLOW_END_FLUSH);
+	struct ftpi_flow *f;
+	while ((f = lru_oldest(t)) != NULL)
+		t->cbs.end(t->cbs.user, f, FTPI_FLOW_END_FLUSH);
 }
 
 static const char *const state_names[] = {

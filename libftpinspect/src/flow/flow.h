@@ -90,6 +90,8 @@ struct ftpi_flow {
 	uint8_t sniff_pkts; /* payload packets looked at while ROLE_UNKNOWN */
 	uint8_t checksum_bad;
 	uint8_t ttl[2];     /* first IP TTL / hop limit seen per direction (0 = none yet) */
+	uint8_t parked;     /* on the table's parked list (established and idle), not the LRU list */
+	uint64_t lru_seq;   /* when it was last used, in the table's order of uses (LRU order) */
 	struct ftpi_half half[2]; /* [FTPI_DIR_TO_SERVER], [FTPI_DIR_TO_CLIENT] */
 	uint8_t sniff_first; /* 1 + the direction that sent bytes first while ROLE_UNKNOWN */
 	uint8_t sniff_last;  /* 1 + the direction that sent bytes last while ROLE_UNKNOWN */
@@ -147,6 +149,11 @@ struct ftpi_flow_table {
 	uint32_t nbuckets; /* power of two */
 	uint32_t count;
 	struct ftpi_flow *lru_head, *lru_tail;
+	/* Established flows idle past the shortest timeout, parked (oldest at the tail) by the
+	 * expiry walk so that it does not walk them again every second; a packet brings one back to
+	 * the LRU list. The two lists merged by lru_seq are the one LRU order of every flow. */
+	struct ftpi_flow *park_head, *park_tail;
+	uint64_t lru_seq;
 	struct ftpi_flow *free_list;
 	struct ftpi_flow *last; /* the flow of the previous packet (NULL once it ended) */
 	uint64_t next_id;
@@ -182,9 +189,19 @@ void ftpi__flow_touch(struct ftpi_flow_table *t, struct ftpi_flow *f, uint64_t n
 void ftpi__flow_free(struct ftpi__ctx *cx, struct ftpi_flow_table *t, struct ftpi_flow *f);
 /* Asks cbs.end to end the flows idle past their state's timeout. */
 void ftpi__flow_expire(struct ftpi_flow_table *t, const struct ftpi__ctx *cx, uint64_t now);
-/* Asks cbs.end to end every flow (flush). */
+/* Asks cbs.end to end every flow (flush), least recently used first. */
 void ftpi__flow_end_all(struct ftpi_flow_table *t);
 struct ftpi_flow *ftpi__flow_by_id(struct ftpi_flow_table *t, uint64_t id);
+
+/* Every flow from the least recently used on, across the LRU and parked lists:
+ *   for (f = ftpi__flow_lru_first(t, &it); f; f = ftpi__flow_lru_next(&it)) ...
+ * The flow returned last may be ended before the next call; no other may. */
+struct ftpi_flow_lru_iter {
+	struct ftpi_flow *a, *p; /* the next of each list, toward its head */
+};
+struct ftpi_flow *ftpi__flow_lru_first(const struct ftpi_flow_table *t,
+				       struct ftpi_flow_lru_iter *it);
+struct ftpi_flow *ftpi__flow_lru_next(struct ftpi_flow_lru_iter *it);
 
 /* The one place a flow's TCP state changes. */
 void ftpi__flow_set_state(struct ftpi_flow *f, int state);
