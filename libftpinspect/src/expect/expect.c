@@ -12,14 +12,75 @@
 #include "expect_int.h"
 #include "facts.h"
 #include "fit.h"
+#include "siphash.h"
 
-#define EXP_BUCKET(xt, port) ((port) & ((xt)->nbuckets - 1))
+/*
+ * The index of expectations. A connection can meet an expectation only when its responder's
+ * address is the announced target, or (fit.c) a host in the /24 (/64) of the control
+ * connection's server (passive: NAT "reached", another node of a balancer) or of its client
+ * (active, a bounce address rewritten on the way). So an expectation is indexed under its port
+ * with the prefix of its target and, when another, with the prefix of that host; a new
+ * connection looks in the one chain of its responder's port and prefix. Keyed hash (the config's
+ * seed): crafted announcements cannot aim at one chain. Chains hold other ports' and prefixes'
+ * expectations too; fit() and the port test sort them out.
+ */
+static uint32_t index_bucket(const struct ftpi__expect_tab *xt, uint16_t port,
+			     const struct ftpi_addr *a)
+{
+	uint8_t m[16] = {0};
+	m[0] = (uint8_t)(port >> 8);
+	m[1] = (uint8_t)port;
+	m[2] = a->family;
+	memcpy(m + 3, a->ip, a->family == 6 ? 8 : 3);
+	return (uint32_t)ftpi__siphash13(xt->cx->cfg.hash_seed, m, sizeof m) & (xt->nbuckets - 1);
+}
+
+static int same_prefix(const struct ftpi_addr *a, const struct ftpi_addr *b)
+{
+	return a->family == b->family && memcmp(a->ip, b->ip, a->family == 6 ? 8 : 3) == 0;
+}
+
+static void index_link(struct ftpi__expect_tab *xt, struct ftpi_expect *x, int k,
+		       const struct ftpi_addr *a)
+{
+	struct ftpi_expect_link *l = &x->h[k], **head = &xt->buckets[index_bucket(xt, x->target.port, a)];
+	l->x = x;
+	l->next = *head;
+	if (l->next)
+		l->next->pprev = &l->next;
+	l->pprev = head;
+	*head = l;
+}
+
+static void index_add(struct ftpi__expect_tab *xt, struct ftpi_expect *x)
+{
+	const struct ftpi_addr *home = x->active ? &x->s->cli.addr : &x->s->srv.addr;
+	index_link(xt, x, 0, &x->target.addr);
+	if (!same_prefix(home, &x->target.addr))
+		index_link(xt, x, 1, home);
+}
+
+static void index_del(struct ftpi_expect *x)
+{
+	for (int k = 0; k < 2; k++) {
+		struct ftpi_expect_link *l = &x->h[k];
+		if (l->pprev == NULL)
+			continue;
+		*l->pprev = l->next;
+		if (l->next)
+			l->next->pprev = l->pprev;
+		l->pprev = NULL;
+	}
+}
 
 int ftpi__expect_init(struct ftpi__expect_tab *xt, struct ftpi__ctx *cx, struct ftpi__ftp *ftp)
 {
 	xt->cx = cx;
 	xt->ftp = ftp;
+	/* about 8 expectations a chain when full (each in one or two chains) */
 	xt->nbuckets = 4096;
+	while (xt->nbuckets < cx->cfg.max_expectations / 4 && xt->nbuckets < (1u << 20))
+		xt->nbuckets <<= 1;
 	xt->buckets = ftpi__alloc(cx, FTPI__POOL_EXPECT, xt->nbuckets * sizeof *xt->buckets);
 	return xt->buckets ? FTPI_OK : FTPI_E_NOMEM;
 }
@@ -38,12 +99,7 @@ static void share_update(struct ftpi__expect_tab *xt, const struct ftpi_expect *
 
 static void exp_unlink(struct ftpi__expect_tab *xt, struct ftpi_expect *x)
 {
-	if (x->hpprev) {
-		*x->hpprev = x->hnext;
-		if (x->hnext)
-			x->hnext->hpprev = x->hpprev;
-		x->hpprev = NULL;
-	}
+	index_del(x);
 	if (x->lprev)
 		x->lprev->lnext = x->lnext;
 	else
@@ -186,12 +242,8 @@ void ftpi__expect_add(struct ftpi__expect_tab *xt, struct ftpi_session *s, int a
 			x->has_reached = 1;
 		}
 	}
-	uint32_t b = EXP_BUCKET(xt, target->port);
-	x->hnext = xt->buckets[b];
-	if (x->hnext)
-		x->hnext->hpprev = &x->hnext;
-	x->hpprev = &xt->buckets[b];
-	xt->buckets[b] = x;
+	x->seq = ++xt->next_seq;
+	index_add(xt, x);
 	x->lprev = xt->list_tail;
 	if (xt->list_tail)
 		xt->list_tail->lnext = x;
@@ -353,13 +405,18 @@ struct ftpi_dconn *ftpi__expect_match(struct ftpi__expect_tab *xt, struct ftpi_f
 again:
 	best = NULL;
 	bc = (struct ftpi__fit){-1, 0, 0, FTPI_NAT_NA};
-	for (struct ftpi_expect *x = xt->buckets[EXP_BUCKET(xt, f->srv.port)]; x; x = x->hnext) {
+	/* the best fit; of equal ones the latest announced, and of those the first created */
+	for (struct ftpi_expect_link *l = xt->buckets[index_bucket(xt, f->srv.port, &f->srv.addr)];
+	     l; l = l->next) {
+		struct ftpi_expect *x = l->x;
 		if (x->target.port != f->srv.port || x->s == NULL || x->s->ended)
 			continue;
 		struct ftpi__fit c = fit(x, f);
 		if (c.score < 0)
 			continue;
-		if (c.score > bc.score || (c.score == bc.score && x->created_us >= best->created_us)) {
+		if (c.score > bc.score ||
+		    (c.score == bc.score && (x->created_us > best->created_us ||
+					     (x->created_us == best->created_us && x->seq < best->seq)))) {
 			best = x;
 			bc = c;
 		}

@@ -13,9 +13,18 @@
 #include "share.h"
 #include "fhash.h"
 
+/* An expectation's place in one chain of the index (expect.c: by port and address prefix). */
+struct ftpi_expect_link {
+	struct ftpi_expect_link *next;
+	struct ftpi_expect_link **pprev;  /* what points at this one: unlinked in O(1); NULL = none */
+	struct ftpi_expect *x;
+};
+
 struct ftpi_expect {
-	struct ftpi_expect *hnext;         /* bucket by port */
-	struct ftpi_expect **hpprev;       /* what points at this one: unlinked in O(1) */
+	/* in the index under its target's port and address prefix, and (when another) under the
+	 * port and the prefix of the host a connection can also come to (expect.c, index_keys) */
+	struct ftpi_expect_link h[2];
+	uint64_t seq;                      /* order of creation: of two equal fits, the older wins */
 	struct ftpi_expect *lprev, *lnext; /* engine-wide, oldest first */
 	struct ftpi_expect *snext;         /* per session */
 	struct ftpi_session *s;
@@ -108,8 +117,9 @@ struct ftpi__shslot {
 struct ftpi__expect_tab {
 	struct ftpi__ctx *cx;
 	struct ftpi__ftp *ftp;          /* the sessions below */
-	struct ftpi_expect **buckets;   /* by target port */
+	struct ftpi_expect_link **buckets; /* the index: by port and address prefix */
 	uint32_t nbuckets;
+	uint64_t next_seq;              /* ftpi_expect.seq */
 	struct ftpi_expect *list;       /* all live expectations, oldest first */
 	struct ftpi_expect *list_tail;
 	uint32_t n;                     /* live expectations, all sessions (max_expectations) */
