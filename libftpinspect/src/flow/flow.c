@@ -38,18 +38,25 @@ uint64_t ftpi__flow_hash(const struct ftpi__ctx *cx, const struct ftpi_endpoint 
 		lo = dst;
 		hi = src;
 	}
-	/* IPv4 keys are 16 bytes (two SipHash words), IPv6 keys 40 */
-	size_t alen = lo->addr.family == 6 ? 16 : 4;
-	memcpy(m, lo->addr.ip, alen);
-	memcpy(m + alen, hi->addr.ip, alen);
-	m[2 * alen] = (uint8_t)(lo->port >> 8);
-	m[2 * alen + 1] = (uint8_t)lo->port;
-	m[2 * alen + 2] = (uint8_t)(hi->port >> 8);
-	m[2 * alen + 3] = (uint8_t)hi->port;
-	memset(m + 2 * alen + 4, lo->addr.family, 4);
-	/* a constant length each: the compiler drops the loops (one call per packet) */
-	if (alen == 4)
+	/* IPv4 keys are 16 bytes (two SipHash words), IPv6 keys 40: each built with constant
+	 * sizes, so the copies and SipHash's loops unroll (one call per packet) */
+	if (lo->addr.family != 6) {
+		memcpy(m, lo->addr.ip, 4);
+		memcpy(m + 4, hi->addr.ip, 4);
+		m[8] = (uint8_t)(lo->port >> 8);
+		m[9] = (uint8_t)lo->port;
+		m[10] = (uint8_t)(hi->port >> 8);
+		m[11] = (uint8_t)hi->port;
+		memset(m + 12, lo->addr.family, 4);
 		return ftpi__siphash13(cx->cfg.hash_seed, m, 16);
+	}
+	memcpy(m, lo->addr.ip, 16);
+	memcpy(m + 16, hi->addr.ip, 16);
+	m[32] = (uint8_t)(lo->port >> 8);
+	m[33] = (uint8_t)lo->port;
+	m[34] = (uint8_t)(hi->port >> 8);
+	m[35] = (uint8_t)hi->port;
+	memset(m + 36, 6, 4);
 	return ftpi__siphash13(cx->cfg.hash_seed, m, 40);
 }
 
