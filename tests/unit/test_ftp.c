@@ -106,6 +106,23 @@ static void test_reply_and_command_split(void)
 	ASSERT_EQ(ftpi__verb_lookup("user", 4), FTPI_CMD_USER);
 	ASSERT_EQ(ftpi__verb_lookup("EpSv", 4), FTPI_CMD_EPSV);
 	ASSERT_EQ(ftpi__verb_lookup("USERX", 5), FTPI_CMD_UNKNOWN);
+	/* every verb in upper and lower case; no longer or shorter name is taken for it */
+	for (int v = 1; v < FTPI_CMD__COUNT; v++) {
+		char up[8], lo[8];
+		const char *name = ftpi__verb_name(v);
+		size_t n = strlen(name);
+		ASSERT_TRUE(n >= 3 && n <= 5);
+		for (size_t k = 0; k <= n; k++) {
+			up[k] = name[k];
+			lo[k] = (char)(name[k] >= 'A' && name[k] <= 'Z' ? name[k] + 32 : name[k]);
+		}
+		ASSERT_EQ(ftpi__verb_lookup(up, n), v);
+		ASSERT_EQ(ftpi__verb_lookup(lo, n), v);
+		ASSERT_TRUE(ftpi__verb_lookup(up, n - 1) != v);
+		up[n] = 'Q';
+		ASSERT_TRUE(ftpi__verb_lookup(up, n + 1) != v);
+	}
+	ASSERT_EQ(ftpi__verb_lookup("\0SER", 4), FTPI_CMD_UNKNOWN);
 }
 
 /* A control conversation: chunks alternate, server first; bit i of gaps: 6 bytes of chunk i's

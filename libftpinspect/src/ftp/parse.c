@@ -34,9 +34,12 @@ int ftpi__verb_lookup(const char *p, size_t n)
 {
 	if (n < 3 || n > 5)
 		return FTPI_CMD_UNKNOWN;
+	const char c0 = (char)upc((unsigned char)p[0]);
 	for (int v = 1; v < FTPI_CMD__COUNT; v++) {
 		const char *name = verb_names[v];
-		size_t k = 0;
+		if (name[0] != c0) /* one compare for most names */
+			continue;
+		size_t k = 1;
 		while (k < n && name[k] && upc((unsigned char)p[k]) == name[k])
 			k++;
 		if (k == n && name[k] == '\0')
