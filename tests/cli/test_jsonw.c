@@ -8,6 +8,7 @@
  * tail are each taken with the byte in every lane.
  */
 #include <jansson.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -75,8 +76,45 @@ static void check_span(const char *p, size_t n)
 	}
 }
 
+/* cli_digits (integers and the six decimals of times) against snprintf: every power of ten and
+ * its neighbours, the extremes, and a pseudo-random walk, with and without zero padding. */
+static void check_digits(void)
+{
+	uint64_t vals[400];
+	size_t nv = 0;
+	uint64_t p = 1, x = 88172645463325252ull;
+	vals[nv++] = 0;
+	vals[nv++] = UINT64_MAX;
+	for (int k = 0; k < 20; k++, p *= 10) {
+		vals[nv++] = p - 1;
+		vals[nv++] = p;
+		vals[nv++] = p + 1;
+	}
+	while (nv < sizeof vals / sizeof vals[0]) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		vals[nv++] = x >> (x % 64);
+	}
+	for (size_t i = 0; i < nv; i++)
+		for (int width = 0; width <= 22; width += 6) {
+			char d[CLI_DIGITS_MAX], want[32], got[32];
+			const char *start;
+			size_t n = cli_digits(d, vals[i], width, &start);
+			snprintf(want, sizeof want, "%0*llu", width, (unsigned long long)vals[i]);
+			memcpy(got, start, n);
+			got[n] = '\0';
+			if (strcmp(got, want) != 0) {
+				fprintf(stderr, "cli_digits(%llu, %d): %s, want %s\n",
+					(unsigned long long)vals[i], width, got, want);
+				failed = 1;
+			}
+		}
+}
+
 int main(void)
 {
+	check_digits();
 	static const unsigned char cls[] = {'a', '"', '\\', 0x01, '\n', 0x1f, ' ', '~', 0x7f, 0x80,
 					     0xff};
 	char s[64];
@@ -104,6 +142,6 @@ int main(void)
 	}
 	if (failed)
 		return 1;
-	puts("jsonw: strings and spans as the references write them");
+	puts("jsonw: strings, spans and digits as the references write them");
 	return 0;
 }

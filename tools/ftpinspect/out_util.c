@@ -62,11 +62,24 @@ const char *cli_safe(char *buf, size_t buflen, struct ftpi_span s)
 
 size_t cli_digits(char d[CLI_DIGITS_MAX], uint64_t v, int width, const char **start)
 {
+	/* two digits a division */
+	static const char pairs[201] =
+		"00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+		"40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+		"8081828384858687888990919293949596979899";
 	size_t i = CLI_DIGITS_MAX;
-	do {
-		d[--i] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v);
+	while (v >= 100) {
+		unsigned r = (unsigned)(v % 100) * 2;
+		v /= 100;
+		d[--i] = pairs[r + 1];
+		d[--i] = pairs[r];
+	}
+	if (v >= 10) {
+		d[--i] = pairs[v * 2 + 1];
+		d[--i] = pairs[v * 2];
+	} else {
+		d[--i] = (char)('0' + v);
+	}
 	if (width > 0 && (size_t)width > CLI_DIGITS_MAX - i) { /* zero padding, within d */
 		size_t pad = (size_t)width - (CLI_DIGITS_MAX - i);
 		if (pad > i)
