@@ -7,6 +7,7 @@
  * message builder against the C library's snprintf, and ftpi_engine_feed_batch() against the
  * same packets fed one by one (events, statistics, and a stop in the middle of a batch).
  */
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -250,6 +251,39 @@ static void test_flow_lru_parking(void)
 		ftpi__flow_table_release(&cx, &t);
 		ASSERT_EQ(cx.mem_used, 0);
 	}
+}
+
+static void test_addr_format(void)
+{
+	/* IPv4 by hand against inet_ntop, every octet width in every position, in buffers from
+	 * one byte (cut, NUL-terminated) up; IPv6 and an unset address */
+	static const uint8_t oct[] = {0, 7, 10, 99, 100, 255};
+	struct ftpi_addr a;
+	char want[INET6_ADDRSTRLEN], got[64];
+	memset(&a, 0, sizeof a);
+	a.family = 4;
+	for (unsigned k = 0; k < 6 * 6 * 6 * 6; k++) {
+		a.ip[0] = oct[k % 6];
+		a.ip[1] = oct[k / 6 % 6];
+		a.ip[2] = oct[k / 36 % 6];
+		a.ip[3] = oct[k / 216 % 6];
+		inet_ntop(AF_INET, a.ip, want, sizeof want);
+		for (size_t len = 1; len <= 20; len++) {
+			memset(got, 'x', sizeof got);
+			size_t n = ftpi_addr_format(&a, got, len);
+			size_t wn = strlen(want) < len ? strlen(want) : len - 1;
+			ASSERT_EQ(n, wn);
+			ASSERT_TRUE(memcmp(got, want, wn) == 0 && got[wn] == '\0');
+			ASSERT_TRUE(got[len] == 'x'); /* nothing past buflen */
+		}
+	}
+	a.family = 6;
+	inet_pton(AF_INET6, "2001:db8::1", a.ip);
+	ASSERT_EQ(ftpi_addr_format(&a, got, sizeof got), strlen("2001:db8::1"));
+	ASSERT_STR_EQ(got, "2001:db8::1");
+	a.family = 0;
+	ASSERT_EQ(ftpi_addr_format(&a, got, sizeof got), 1);
+	ASSERT_STR_EQ(got, "?");
 }
 
 static void test_mem_classes(void)
@@ -535,6 +569,7 @@ static const struct ftpi_test tests[] = {
 	{"flow_table", test_flow_table},
 	{"flow_lru_parking", test_flow_lru_parking},
 	{"mem_classes", test_mem_classes},
+	{"addr_format", test_addr_format},
 	{"buf_printf", test_buf_printf},
 	{"feed_batch", test_feed_batch},
 };

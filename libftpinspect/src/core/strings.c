@@ -156,30 +156,39 @@ uint64_t ftpi_stats_field(const struct ftpi_stats *st, size_t index)
 	return v;
 }
 
+/* The dotted quad of ip at o, NUL-terminated (16 bytes at most); returns its length. By hand:
+ * inet_ntop goes through sprintf. */
+static size_t dotted_quad(const uint8_t *ip, char *o)
+{
+	char *start = o;
+	for (int i = 0; i < 4; i++) {
+		unsigned v = ip[i];
+		if (v >= 100)
+			*o++ = (char)('0' + v / 100);
+		if (v >= 10)
+			*o++ = (char)('0' + v / 10 % 10);
+		*o++ = (char)('0' + v % 10);
+		*o++ = '.';
+	}
+	o[-1] = '\0';
+	return (size_t)(o - 1 - start);
+}
+
 size_t ftpi_addr_format(const struct ftpi_addr *a, char *buf, size_t buflen)
 {
 	char tmp[INET6_ADDRSTRLEN];
 
 	if (buf == NULL || buflen == 0)
 		return 0;
+	if (a != NULL && a->family == 4 && buflen >= sizeof "255.255.255.255")
+		return dotted_quad(a->ip, buf); /* the common case: straight into buf */
 	tmp[0] = '\0';
-	if (a != NULL && a->family == 4) {
-		/* dotted quad by hand: inet_ntop goes through sprintf */
-		char *o = tmp;
-		for (int i = 0; i < 4; i++) {
-			unsigned v = a->ip[i];
-			if (v >= 100)
-				*o++ = (char)('0' + v / 100);
-			if (v >= 10)
-				*o++ = (char)('0' + v / 10 % 10);
-			*o++ = (char)('0' + v % 10);
-			*o++ = i < 3 ? '.' : '\0';
-		}
-	} else if (a != NULL && a->family == 6) {
+	if (a != NULL && a->family == 4)
+		dotted_quad(a->ip, tmp);
+	else if (a != NULL && a->family == 6)
 		inet_ntop(AF_INET6, a->ip, tmp, sizeof tmp);
-	} else {
+	else
 		memcpy(tmp, "?", 2);
-	}
 	size_t n = strlen(tmp);
 	if (n >= buflen)
 		n = buflen - 1;
