@@ -178,7 +178,9 @@ def t_limits():
           "user not cut at --max-user-length 3: %r" % sess)
     for flag, bad in (("--max-line-length", "63"), ("--max-pending-commands", "0"),
                       ("--max-pending-commands", "257"), ("--max-user-length", "129"),
-                      ("--max-arg-length", "x"), ("--max-reply-length", "15")):
+                      ("--max-arg-length", "x"), ("--max-reply-length", "15"),
+                      ("--max-flows", "1023"), ("--max-sessions", "0"),
+                      ("--max-expectations", "16777217"), ("--mem-cap", "15")):
         rc, out, err = run("-r", LOGIN, flag, bad)
         expect_rc(rc, 2, err, flag + " " + bad)
         check(flag in err and bad in err, "message does not name %s %s: %r" % (flag, bad, err))
@@ -192,6 +194,23 @@ def t_limits():
         sess = events(json_lines(out), "session")
         check(sess and all(len(s["user"]) <= 2 for s in sess if s.get("user")),
               "config max-user-length not applied: %r" % sess)
+        # the capacities: one session at a time (the second is refused and counted), from a
+        # flag and from the config file; caps that cannot fit in the memory cap: exit 1, said
+        with open(conf, "w") as f:
+            f.write("max-sessions = 1\nmax-flows = 2048\nmax-expectations = 4\n"
+                    "mem-cap = 64\n")
+        two = os.path.join(os.path.dirname(DATA), "..", "..", "captures",
+                           "vsftpd_concurrent_sessions.pcap")
+        for how in (["--max-sessions", "1"], ["--config", conf]):
+            rc, out, err = run("-r", two, "--format", "json", "--stats", *how)
+            expect_rc(rc, 0, err, "capacities " + " ".join(how))
+            st = events(json_lines(out), "stats")
+            check(st and st[-1]["sessions_created"] + st[-1]["sessions_memcap"] >= 2
+                  and st[-1]["sessions_memcap"] + st[-1]["sessions_evicted"] >= 1,
+                  "max-sessions 1 not applied (%s): %r" % (how, st))
+        rc, out, err = run("-r", two, "--max-flows", "16777216", "--mem-cap", "16")
+        expect_rc(rc, 1, err, "caps over the memory cap")
+        check("--mem-cap" in err, "the error does not name --mem-cap: %r" % err)
     finally:
         shutil.rmtree(d)
 

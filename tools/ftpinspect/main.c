@@ -395,8 +395,11 @@ static int build_engine(struct run *r, struct app *a, const struct cli_opts *o, 
 	}
 	r->e = ftpi_engine_new(&cfg, &status);
 	if (r->e == NULL) {
-		fprintf(stderr, "ftpinspect: cannot create the engine: %s\n",
-			ftpi_strerror(status));
+		fprintf(stderr, "ftpinspect: cannot create the engine: %s%s\n",
+			ftpi_strerror(status),
+			status == FTPI_E_NOMEM ? " (the tables for --max-flows, --max-sessions and "
+						 "--max-expectations do not fit in --mem-cap)"
+					       : "");
 		*exit_code = EXIT_RUNTIME;
 		return -1;
 	}

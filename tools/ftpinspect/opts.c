@@ -63,6 +63,10 @@ enum {
 	OPT_MAX_USER,
 	OPT_MAX_ARG,
 	OPT_MAX_REPLY,
+	OPT_MAX_FLOWS,
+	OPT_MAX_SESSIONS,
+	OPT_MAX_EXPECTATIONS,
+	OPT_MEM_CAP,
 	OPT_SHARE,
 	OPT_SENSOR,
 	OPT_SHARE_WAIT,
@@ -98,6 +102,10 @@ static const struct option long_opts[] = {
 	{"max-user-length", required_argument, NULL, OPT_MAX_USER},
 	{"max-arg-length", required_argument, NULL, OPT_MAX_ARG},
 	{"max-reply-length", required_argument, NULL, OPT_MAX_REPLY},
+	{"max-flows", required_argument, NULL, OPT_MAX_FLOWS},
+	{"max-sessions", required_argument, NULL, OPT_MAX_SESSIONS},
+	{"max-expectations", required_argument, NULL, OPT_MAX_EXPECTATIONS},
+	{"mem-cap", required_argument, NULL, OPT_MEM_CAP},
 	{"server-name", required_argument, NULL, OPT_SERVER_NAME},
 	{"ctrl-port", required_argument, NULL, OPT_CTRL_PORT},
 	{"no-ndpi", no_argument, NULL, OPT_NO_NDPI},
@@ -244,6 +252,13 @@ void cli_usage(FILE *f)
 	      "  --max-user-length N     user name kept per session, 1..128 (default 128)\n"
 	      "  --max-arg-length N      command argument kept (file names), 1..256 (default 256)\n"
 	      "  --max-reply-length N    reply text kept, 16..512 (default 512)\n"
+	      "  --max-flows N           TCP flows held at once, 1024..16777216 (default 65536);\n"
+	      "                          the least recently used is evicted beyond\n"
+	      "  --max-sessions N        FTP sessions at once, 1..16777216 (default 16384)\n"
+	      "  --max-expectations N    announced data connections held, 1..16777216\n"
+	      "                          (default 65536)\n"
+	      "  --mem-cap MIB           memory of the inspection, 16..1048576 MiB (default 512);\n"
+	      "                          these four apply to each worker\n"
 	      "  --server-name NAME      name the server certificate must carry without SNI\n"
 	      "  --ctrl-port PORT        also treat PORT as an FTP control port; repeatable\n"
 	      "  --no-ndpi               do not classify flows with nDPI\n"
@@ -340,7 +355,8 @@ static char *xstrdup(const char *s)
 /* The numeric limits, in enum cli_key order from CLI_K_MAX_LINE: allowed range. */
 static const struct {
 	uint32_t lo, hi;
-} limits[] = {{64, 1048576}, {1, 256}, {1, 128}, {1, 256}, {16, 512}};
+} limits[] = {{64, 1048576}, {1, 256}, {1, 128}, {1, 256}, {16, 512},
+	      {1024, 16777216}, {1, 16777216}, {1, 16777216}, {16, 1048576}};
 
 static int apply_key(struct cli_opts *o, int key, const char *val, char *err, size_t errlen)
 {
@@ -403,7 +419,11 @@ static int apply_key(struct cli_opts *o, int key, const char *val, char *err, si
 	case CLI_K_MAX_PENDING:
 	case CLI_K_MAX_USER:
 	case CLI_K_MAX_ARG:
-	case CLI_K_MAX_REPLY: {
+	case CLI_K_MAX_REPLY:
+	case CLI_K_MAX_FLOWS:
+	case CLI_K_MAX_SESSIONS:
+	case CLI_K_MAX_EXPECTATIONS:
+	case CLI_K_MEM_CAP: {
 		uint32_t lo = limits[key - CLI_K_MAX_LINE].lo, hi = limits[key - CLI_K_MAX_LINE].hi;
 		if (cli_parse_u64(val, hi, &a) != 0 || a < lo) {
 			snprintf(err, errlen, "bad value '%s': expected %u..%u", val, lo, hi);
@@ -469,7 +489,8 @@ static const int key_opts[CLI_K__COUNT] = {
 	OPT_PASSIVE_RANGE, OPT_ALLOW_CLIENT, OPT_ALLOW_SERVER, OPT_BRUTE_FORCE,
 	OPT_SHOW_PASSWORDS, OPT_CA_FILE, OPT_SERVER_NAME, OPT_FAIL_ON,
 	OPT_CTRL_PORT, OPT_NO_NDPI, OPT_VERIFY_CHECKSUMS, OPT_CA_DIR,
-	OPT_MAX_LINE, OPT_MAX_PENDING, OPT_MAX_USER, OPT_MAX_ARG, OPT_MAX_REPLY};
+	OPT_MAX_LINE, OPT_MAX_PENDING, OPT_MAX_USER, OPT_MAX_ARG, OPT_MAX_REPLY,
+	OPT_MAX_FLOWS, OPT_MAX_SESSIONS, OPT_MAX_EXPECTATIONS, OPT_MEM_CAP};
 
 #define OPT_SLOTS 512
 static size_t opt_slot(int c)
@@ -988,10 +1009,13 @@ void cli_engine_config(const struct cli_opts *o, struct ftpi_config *cfg)
 	cfg->ca_dir = o->ca_dir;
 	cfg->server_name = o->server_name;
 	uint32_t *lim[] = {&cfg->max_line_len, &cfg->max_pending_commands, &cfg->max_user_len,
-			   &cfg->max_arg_len, &cfg->max_reply_len}; /* enum cli_key order */
+			   &cfg->max_arg_len, &cfg->max_reply_len, &cfg->max_flows,
+			   &cfg->max_sessions, &cfg->max_expectations}; /* enum cli_key order */
 	for (size_t i = 0; i < sizeof lim / sizeof lim[0]; i++)
 		if (o->limit[i])
 			*lim[i] = o->limit[i];
+	if (o->limit[CLI_K_MEM_CAP - CLI_K_MAX_LINE])
+		cfg->mem_cap = (size_t)o->limit[CLI_K_MEM_CAP - CLI_K_MAX_LINE] << 20;
 	if (o->n_ctrl_ports > 0) {
 		ports[np++] = 21;
 		ports[np++] = 990;

@@ -43,6 +43,10 @@ enum cli_key {
 	CLI_K_MAX_USER,
 	CLI_K_MAX_ARG,
 	CLI_K_MAX_REPLY,
+	CLI_K_MAX_FLOWS,
+	CLI_K_MAX_SESSIONS,
+	CLI_K_MAX_EXPECTATIONS,
+	CLI_K_MEM_CAP,
 	CLI_K__COUNT
 };
 
@@ -97,7 +101,8 @@ struct cli_opts {
 	char *ca_file;	   /* malloc'd */
 	char *ca_dir;	   /* malloc'd */
 	/* Limits, indexed by enum cli_key - CLI_K_MAX_LINE (0 = the library's default):
-	 * line length, pending commands, user, argument and reply lengths. */
+	 * line length, pending commands, user, argument and reply lengths; flows, sessions and
+	 * expectations held at once, and the memory cap in MiB (each engine, each worker). */
 	uint32_t limit[CLI_K__COUNT - CLI_K_MAX_LINE];
 	char *server_name; /* malloc'd */
 	int fail_on;	   /* enum ftpi_severity, or -1 */
