@@ -418,6 +418,7 @@ def main():
                        ("<!-- live.sh begin -->", "<!-- live.sh end -->"),
                        ("<!-- stream begin -->", "<!-- stream end -->"),
                        ("<!-- sweep begin -->", "<!-- sweep end -->"),
+                       ("<!-- percore5 begin -->", "<!-- percore5 end -->"),
                        ("<!-- workers begin -->", "<!-- workers end -->"),
                        ("<!-- hashes begin -->", "<!-- hashes end -->"),
                        ("<!-- share.sh begin -->", "<!-- share.sh end -->"),
