@@ -13,7 +13,8 @@
  *   --trace N      every N packets, print one "trace" line with flows and memory counters;
  *   --synflood N   no file: feed N synthetic TCP SYNs from distinct clients (a flow flood),
  *                  half of them to port 21, to show that memory stays under the flow cap;
- *   --max-flows N, --max-sessions N, --no-ndpi: engine config knobs;
+ *   --max-flows N, --max-sessions N, --mem-cap MIB, --no-ndpi: engine config knobs (as the
+ *                  CLI's flags);
  *   --no-flow-events  the event mask without flow ends, as the CLI sets it without --flows
  *                  (nDPI is then not asked about flows whose first bytes show they are not FTP).
  * It is a benchmark driver, not a test: it checks nothing and never fails on the counters.
@@ -41,7 +42,7 @@ struct held {
 
 struct opts {
 	const char *file;
-	uint32_t max_flows, max_sessions;
+	uint32_t max_flows, max_sessions, mem_cap_mib;
 	int no_ndpi, no_flow_events, preload, batch;
 	unsigned file_hashes;
 	uint64_t trace, synflood;
@@ -152,7 +153,7 @@ static void make_syn(uint8_t *buf, uint64_t i)
 static void usage(void)
 {
 	fprintf(stderr, "usage: ftpi_bench [--preload|--batch] [--trace N] [--max-flows N] "
-			"[--max-sessions N] [--no-ndpi] [--no-flow-events] [--file-hashes] FILE\n"
+			"[--max-sessions N] [--mem-cap MIB] [--no-ndpi] [--no-flow-events] [--file-hashes] FILE\n"
 			"       ftpi_bench --synflood N [--trace N] [--max-flows N] [--no-ndpi]\n");
 }
 
@@ -202,6 +203,10 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			if (parse_u64(argv[++i], &v) != 0 || v == 0 || v > UINT32_MAX)
 				return -1;
 			o->max_sessions = (uint32_t)v;
+		} else if (strcmp(a, "--mem-cap") == 0 && i + 1 < argc) {
+			if (parse_u64(argv[++i], &v) != 0 || v < 16 || v > 1048576)
+				return -1;
+			o->mem_cap_mib = (uint32_t)v;
 		} else if (a[0] == '-') {
 			return -1;
 		} else if (o->file == NULL) {
@@ -264,6 +269,8 @@ int main(int argc, char **argv)
 		cfg.max_flows = o.max_flows;
 	if (o.max_sessions)
 		cfg.max_sessions = o.max_sessions;
+	if (o.mem_cap_mib)
+		cfg.mem_cap = (size_t)o.mem_cap_mib << 20;
 	if (o.no_ndpi)
 		cfg.use_ndpi = 0;
 	if (o.no_flow_events)
