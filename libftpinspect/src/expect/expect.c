@@ -43,7 +43,8 @@ static int same_prefix(const struct ftpi_addr *a, const struct ftpi_addr *b)
 static void index_link(struct ftpi__expect_tab *xt, struct ftpi_expect *x, int k,
 		       const struct ftpi_addr *a)
 {
-	struct ftpi_expect_link *l = &x->h[k], **head = &xt->buckets[index_bucket(xt, x->target.port, a)];
+	struct ftpi_expect_link *l = &x->h[k];
+	struct ftpi_expect_link **head = &xt->buckets[index_bucket(xt, x->target.port, a)];
 	l->x = x;
 	l->next = *head;
 	if (l->next)

@@ -113,8 +113,15 @@ static void recs_hash_before(struct ftpi__ctx *cx, struct ftpi_half *h, uint64_t
 		uint64_t ro = rec_off(h, rc);
 		if (ro >= cut)
 			break;
-		const uint8_t *b = ro >= h->bytes ? p + (ro - h->bytes) : h->hist + (ro - hist_start);
-		rc->hash = ftpi__siphash13(cx->cfg.hash_seed, b, rc->len);
+		if (ro >= h->bytes) {
+			rc->hash = ftpi__siphash13(cx->cfg.hash_seed, p + (ro - h->bytes), rc->len);
+		} else if (h->hist && ro >= hist_start && ro + rc->len <= h->bytes) {
+			rc->hash = ftpi__siphash13(cx->cfg.hash_seed, h->hist + (ro - hist_start),
+						   rc->len);
+		} else { /* its bytes are gone (cannot happen: kept until hashed): compare nothing */
+			rc->len = 0;
+			rc->hash = ftpi__siphash13(cx->cfg.hash_seed, p, 0);
+		}
 		h->recs_hashed++;
 	}
 }
