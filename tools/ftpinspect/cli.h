@@ -390,6 +390,11 @@ void cli_json_timestamp(json_t *obj, uint64_t us);
 #define CLI_CID_MEMO 8192u
 const char *cli_community_id(char *buf, size_t buflen, const struct ftpi_endpoint *client,
 			     const struct ftpi_endpoint *server, uint8_t proto);
+/* What an engine that cannot be made for want of memory adds to its error: the tables sized by
+ * the capacities do not fit in the memory cap. */
+#define CLI_CAPS_NOMEM                                                                             \
+	" (the tables for --max-flows, --max-sessions and --max-expectations do not fit in "       \
+	"--mem-cap)"
 /* Writes {"event":event,"ts":ts, ...obj} as one line and releases obj. */
 void cli_json_emit(FILE *f, const char *event, uint64_t ts_us, json_t *obj);
 

@@ -397,9 +397,7 @@ static int build_engine(struct run *r, struct app *a, const struct cli_opts *o, 
 	if (r->e == NULL) {
 		fprintf(stderr, "ftpinspect: cannot create the engine: %s%s\n",
 			ftpi_strerror(status),
-			status == FTPI_E_NOMEM ? " (the tables for --max-flows, --max-sessions and "
-						 "--max-expectations do not fit in --mem-cap)"
-					       : "");
+			status == FTPI_E_NOMEM ? CLI_CAPS_NOMEM : "");
 		*exit_code = EXIT_RUNTIME;
 		return -1;
 	}

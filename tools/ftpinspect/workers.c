@@ -252,10 +252,7 @@ struct workers *workers_new(const struct ftpi_config *base, unsigned n, int live
 		k->e = ftpi_engine_new(&cfg, &status);
 		if (k->e == NULL) {
 			snprintf(err, errlen, "cannot create the engines: %s%s", ftpi_strerror(status),
-				 status == FTPI_E_NOMEM
-					 ? " (the tables for --max-flows, --max-sessions and "
-					   "--max-expectations do not fit in --mem-cap)"
-					 : "");
+				 status == FTPI_E_NOMEM ? CLI_CAPS_NOMEM : "");
 			workers_free(w);
 			return NULL;
 		}

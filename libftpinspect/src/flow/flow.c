@@ -39,7 +39,9 @@ uint64_t ftpi__flow_hash(const struct ftpi__ctx *cx, const struct ftpi_endpoint 
 		hi = src;
 	}
 	/* IPv4 keys are 16 bytes (two SipHash words), IPv6 keys 40: each built with constant
-	 * sizes, so the copies and SipHash's loops unroll (one call per packet) */
+	 * sizes, so the copies and SipHash's loops unroll (one call per packet). Written out twice
+	 * on purpose: through one helper with a size argument GCC 12 calls SipHash out of line
+	 * (c2000 corpus: 82.3 -> 96.8 M instructions here). */
 	if (lo->addr.family != 6) {
 		memcpy(m, lo->addr.ip, 4);
 		memcpy(m + 4, hi->addr.ip, 4);
