@@ -4,7 +4,8 @@
  * (tests/data/tls/pcap, recorded by capture.sh): FTP control found on port 2121, implicit FTPS on
  * 990 (TLS 1.3 and 1.2), TLS with a self-signed certificate, TLS 1.0; nDPI risks mapped to the
  * glue's bits; per-flow memory from FTPI__POOL_NDPI, released; pool cap; garbage packets;
- * engines on several threads creating their modules at the same moment.
+ * engines on several threads creating their modules at the same moment; one module per process,
+ * shared by engines dissecting on several threads at once.
  */
 #include "harness.h"
 
@@ -59,23 +60,18 @@ struct outcome {
 
 /* Feeds the packets of the first TCP connection touching `port` (little-endian pcap, Ethernet,
  * IPv4: what tcpdump -i lo writes) until classification is final; gives up at the end. */
-static struct outcome run(struct ftpi__ctx *e, struct ftpi__ndpi *n, const char *file,
-			  uint16_t port)
+static struct outcome run_blob(struct ftpi__ctx *e, struct ftpi__ndpi *n, struct blob b,
+			       uint16_t port)
 {
 	struct outcome o = {0, 0, -1, 0, NULL};
-	struct blob b = load_pcap(file);
 	struct ftpi__ndpi_flow *f;
 	size_t off = 24;
 
-	if (b.n < 24 || le32(b.p) != 0xa1b2c3d4 || le32(b.p + 20) != 1) {
-		free(b.p);
+	if (b.n < 24 || le32(b.p) != 0xa1b2c3d4 || le32(b.p + 20) != 1)
 		return o;
-	}
 	f = ftpi__ndpi_flow_new(e, n);
-	if (f == NULL) {
-		free(b.p);
+	if (f == NULL)
 		return o;
-	}
 	while (off + 16 <= b.n) {
 		uint32_t incl = le32(b.p + off + 8);
 		uint64_t ts = (uint64_t)le32(b.p + off) * 1000000u + le32(b.p + off + 4);
@@ -100,6 +96,15 @@ static struct outcome run(struct ftpi__ctx *e, struct ftpi__ndpi *n, const char 
 	if (!o.final)
 		ftpi__ndpi_giveup(n, f, &o.app, &o.risks, &o.name);
 	ftpi__ndpi_flow_free(e, n, f);
+	return o;
+}
+
+static struct outcome run(struct ftpi__ctx *e, struct ftpi__ndpi *n, const char *file,
+			  uint16_t port)
+{
+	struct blob b = load_pcap(file);
+	struct outcome o = run_blob(e, n, b, port);
+
 	free(b.p);
 	return o;
 }
@@ -333,6 +338,100 @@ static void test_modules_on_threads(void)
 	ASSERT_EQ(failed, 0);
 }
 
+/* One module per process: every handle shares it, the last one freed destroys it, and engines
+ * on several threads dissect with it at the same time with the answers one thread alone gets
+ * (the glue serialises the calls; under TSan a missing lock is a reported race). */
+#define SHARE_THREADS 4
+#define SHARE_ROUNDS 300
+
+static const struct {
+	const char *file;
+	uint16_t port;
+} share_cases[] = {
+	{"ftp_plain_2121.pcap", 2121},       {"ftps_implicit_990.pcap", 990},
+	{"ftps_implicit_990_tls12.pcap", 50009}, {"tls12_selfsigned.pcap", 44404},
+	{"tls10_anon.pcap", 44405},          {"tls13.pcap", 44403},
+};
+static struct outcome share_ref[FTPI__ARRAY_LEN(share_cases)];
+static struct blob share_blob[FTPI__ARRAY_LEN(share_cases)];
+
+static void *share_thread(void *arg)
+{
+	struct ftpi__ctx *e = arg;
+	struct ftpi__ndpi *n = NULL;
+	size_t k = 0;
+
+	if (ftpi__ndpi_new(e, &n) != FTPI_OK)
+		return e;
+	for (int r = 0; r < SHARE_ROUNDS; r++) {
+		for (size_t i = 0; i < FTPI__ARRAY_LEN(share_cases); i++) {
+			/* each thread walks the cases from its own start, so different dissectors
+			 * run at once */
+			size_t c = (i + k) % FTPI__ARRAY_LEN(share_cases);
+			struct outcome o = run_blob(e, n, share_blob[c], share_cases[c].port);
+			if (o.final != share_ref[c].final || o.packets != share_ref[c].packets ||
+			    o.app != share_ref[c].app || o.risks != share_ref[c].risks ||
+			    (o.name == NULL) != (share_ref[c].name == NULL) ||
+			    (o.name && strcmp(o.name, share_ref[c].name) != 0)) {
+				ftpi__ndpi_free(e, n);
+				return e;
+			}
+		}
+		k++;
+	}
+	ftpi__ndpi_free(e, n);
+	return NULL;
+}
+
+static void test_module_shared(void)
+{
+	struct ftpi__ctx e[SHARE_THREADS], one;
+	struct ftpi__ndpi *n = NULL, *m = NULL;
+	pthread_t t[SHARE_THREADS];
+	int i;
+
+	ASSERT_EQ(ftpi__ndpi_module_refs(), 0);
+	engine_init(&one);
+	ASSERT_EQ(ftpi__ndpi_new(&one, &n), FTPI_OK);
+	ASSERT_EQ(ftpi__ndpi_module_refs(), 1);
+	for (size_t c = 0; c < FTPI__ARRAY_LEN(share_cases); c++) {
+		share_blob[c] = load_pcap(share_cases[c].file);
+		share_ref[c] = run_blob(&one, n, share_blob[c], share_cases[c].port);
+		ASSERT_GT(share_ref[c].packets, 0);
+	}
+	ASSERT_EQ(share_ref[0].app, FTPI__NDPI_FTP_CONTROL);
+	ASSERT_EQ(share_ref[1].app, FTPI__NDPI_FTPS);
+	/* a second handle shares the module: no second build */
+	ASSERT_EQ(ftpi__ndpi_new(&one, &m), FTPI_OK);
+	ASSERT_EQ(ftpi__ndpi_module_refs(), 2);
+	ftpi__ndpi_free(&one, m);
+	ASSERT_EQ(ftpi__ndpi_module_refs(), 1);
+	for (i = 0; i < SHARE_THREADS; i++) {
+		engine_init(&e[i]);
+		ASSERT_EQ(pthread_create(&t[i], NULL, share_thread, &e[i]), 0);
+	}
+	for (i = 0; i < SHARE_THREADS; i++) {
+		void *r;
+
+		ASSERT_EQ(pthread_join(t[i], &r), 0);
+		ASSERT_TRUE(r == NULL);
+		ASSERT_EQ(e[i].mem_used, 0);
+	}
+	for (size_t c = 0; c < FTPI__ARRAY_LEN(share_cases); c++)
+		free(share_blob[c].p);
+	ASSERT_EQ(ftpi__ndpi_module_refs(), 1);
+	ftpi__ndpi_free(&one, n);
+	ASSERT_EQ(ftpi__ndpi_module_refs(), 0);
+	ASSERT_EQ(one.mem_used, 0);
+	/* built again after the last handle went */
+	ASSERT_EQ(ftpi__ndpi_new(&one, &n), FTPI_OK);
+	ASSERT_EQ(ftpi__ndpi_module_refs(), 1);
+	struct outcome o = run(&one, n, share_cases[0].file, share_cases[0].port);
+	ASSERT_EQ(o.app, FTPI__NDPI_FTP_CONTROL);
+	ftpi__ndpi_free(&one, n);
+	ASSERT_EQ(ftpi__ndpi_module_refs(), 0);
+}
+
 static const struct ftpi_test tests[] = {
 	{"ftp_control_any_port", test_ftp_control_any_port},
 	{"implicit_ftps", test_implicit_ftps},
@@ -340,6 +439,7 @@ static const struct ftpi_test tests[] = {
 	{"memory", test_memory},
 	{"garbage", test_garbage},
 	{"modules_on_threads", test_modules_on_threads},
+	{"module_shared", test_module_shared},
 };
 
 FTPI_TEST_MAIN(tests)

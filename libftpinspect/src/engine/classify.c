@@ -3,8 +3,9 @@
  * classify.c - nDPI where the engine's own parsers are blind: packets of a flow still being
  * sniffed (FTP on an unusual port) and of a control channel up to its password (nDPI's risk
  * verdicts join the findings' evidence), within a packet budget per flow. nDPI's detection
- * module (megabytes, tens of millions of instructions to build) is made when the first flow
- * needs it, so engines that see no unknown traffic never pay for it.
+ * module (megabytes, tens of millions of instructions to build; one per process, shared by the
+ * engines: ndpi_glue.c) is taken when the engine's first flow needs it, so a process whose
+ * engines see no unknown traffic never pays for it.
  */
 #include "engine.h"
 #include "ndpi_glue.h"

@@ -11,13 +11,15 @@
  * alone. Not done here: nDPI's guessing by port is only used on give-up; no nDPI type or header
  * leaks out of this file.
  *
- * One module per engine, not one per process: nDPI 4.2's module holds the packet being dissected,
- * the current time and LRU caches that detection writes, so engines on different threads cannot
- * share one without a lock around every detection call (docs/internals.md, "Threads and state").
- * Creating and destroying modules is serialised process-wide (`module_lock`): nDPI 4.2's
- * ndpi_init_detection_module() initialises libgcrypt, which aborts when two threads do it at
- * once, and engines on worker threads create their modules at their first TCP packet, often
- * together. Held for a module's set-up only (tens of ms, once per engine), never per packet.
+ * One detection module per process, shared by every engine and reference-counted: building it
+ * costs about 60 M instructions and 9 MB (mostly 48,000 IP prefixes loaded into Patricia trees),
+ * which N workers each paid, one after the other, at their first TCP packet. nDPI 4.2's module
+ * holds the packet being dissected, the current time and LRU caches that detection writes, so
+ * every call that dissects (process_packet, giveup, extra_dissection_possible) and the module's
+ * creation and destruction hold `module_lock`. Those calls are few: payload packets of control
+ * channels up to the password and of flows still being sniffed, at most a budget per flow; data
+ * connections and flows known not to be FTP never reach nDPI. The first creation also
+ * initialises libgcrypt, which aborts when two threads do it at once: the lock covers that too.
  */
 #include "ndpi_glue.h"
 
@@ -35,10 +37,13 @@
 #endif
 
 struct ftpi__ndpi {
-	struct ndpi_detection_module_struct *mod;
+	struct ndpi_detection_module_struct *mod; /* the process's module (shared) */
 };
 
+/* Guards the shared module's creation, its reference count and every call that dissects. */
 static pthread_mutex_t module_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct ndpi_detection_module_struct *shared_mod;
+static unsigned long shared_refs;
 
 /* Our header, then nDPI's flow struct at an aligned offset in the same allocation. */
 struct ftpi__ndpi_flow {
@@ -64,10 +69,30 @@ size_t ftpi__ndpi_flow_size(void)
 	return FLOW_HDR_SIZE + ndpi_flow_bytes();
 }
 
+/* Builds the module; the caller holds module_lock. */
+static struct ndpi_detection_module_struct *module_build(void)
+{
+	struct ndpi_detection_module_struct *mod;
+	NDPI_PROTOCOL_BITMASK all; /* the dissectors enabled */
+
+	mod = ndpi_init_detection_module(ndpi_no_prefs);
+	if (mod == NULL)
+		return NULL;
+	/* Only the dissectors this engine needs: with all ~250 enabled, an unclassified packet
+	 * costs tens of thousands of instructions inside nDPI; with these it costs a few
+	 * hundred. Other traffic stays "unknown" to nDPI, which is all the engine asks. */
+	NDPI_BITMASK_RESET(all);
+	NDPI_ADD_PROTOCOL_TO_BITMASK(all, NDPI_PROTOCOL_FTP_CONTROL);
+	NDPI_ADD_PROTOCOL_TO_BITMASK(all, NDPI_PROTOCOL_FTP_DATA);
+	NDPI_ADD_PROTOCOL_TO_BITMASK(all, NDPI_PROTOCOL_TLS);
+	ndpi_set_protocol_detection_bitmask2(mod, &all);
+	ndpi_finalize_initialization(mod);
+	return mod;
+}
+
 int ftpi__ndpi_new(struct ftpi__ctx *cx, struct ftpi__ndpi **out)
 {
 	struct ftpi__ndpi *n;
-	NDPI_PROTOCOL_BITMASK all; /* the dissectors enabled */
 
 	if (cx == NULL || out == NULL)
 		return FTPI_E_INVAL;
@@ -76,22 +101,16 @@ int ftpi__ndpi_new(struct ftpi__ctx *cx, struct ftpi__ndpi **out)
 	if (n == NULL)
 		return FTPI_E_NOMEM;
 	pthread_mutex_lock(&module_lock);
-	n->mod = ndpi_init_detection_module(ndpi_no_prefs);
+	if (shared_mod == NULL)
+		shared_mod = module_build();
+	if (shared_mod != NULL)
+		shared_refs++;
+	n->mod = shared_mod;
+	pthread_mutex_unlock(&module_lock);
 	if (n->mod == NULL) {
-		pthread_mutex_unlock(&module_lock);
 		ftpi__free(cx, FTPI__POOL_NDPI, n, sizeof *n);
 		return FTPI_E_NOMEM;
 	}
-	/* Only the dissectors this engine needs: with all ~250 enabled, an unclassified packet
-	 * costs tens of thousands of instructions inside nDPI; with these it costs a few
-	 * hundred. Other traffic stays "unknown" to nDPI, which is all the engine asks. */
-	NDPI_BITMASK_RESET(all);
-	NDPI_ADD_PROTOCOL_TO_BITMASK(all, NDPI_PROTOCOL_FTP_CONTROL);
-	NDPI_ADD_PROTOCOL_TO_BITMASK(all, NDPI_PROTOCOL_FTP_DATA);
-	NDPI_ADD_PROTOCOL_TO_BITMASK(all, NDPI_PROTOCOL_TLS);
-	ndpi_set_protocol_detection_bitmask2(n->mod, &all);
-	ndpi_finalize_initialization(n->mod);
-	pthread_mutex_unlock(&module_lock);
 	*out = n;
 	return FTPI_OK;
 }
@@ -101,9 +120,22 @@ void ftpi__ndpi_free(struct ftpi__ctx *cx, struct ftpi__ndpi *n)
 	if (n == NULL)
 		return;
 	pthread_mutex_lock(&module_lock);
-	ndpi_exit_detection_module(n->mod);
+	if (--shared_refs == 0) {
+		ndpi_exit_detection_module(shared_mod);
+		shared_mod = NULL;
+	}
 	pthread_mutex_unlock(&module_lock);
 	ftpi__free(cx, FTPI__POOL_NDPI, n, sizeof *n);
+}
+
+unsigned long ftpi__ndpi_module_refs(void)
+{
+	unsigned long r;
+
+	pthread_mutex_lock(&module_lock);
+	r = shared_refs;
+	pthread_mutex_unlock(&module_lock);
+	return r;
 }
 
 struct ftpi__ndpi_flow *ftpi__ndpi_flow_new(struct ftpi__ctx *cx, struct ftpi__ndpi *n)
@@ -236,10 +268,21 @@ static void result(struct ftpi__ndpi *n, struct ftpi__ndpi_flow *f, ndpi_protoco
 		*name = nm;
 }
 
+/* Gives up on the flow: nDPI's best guess so far; the caller holds module_lock. */
+static void giveup_locked(struct ftpi__ndpi *n, struct ftpi__ndpi_flow *f, int *app,
+			  uint32_t *risks, const char **name)
+{
+	u_int8_t guessed = 0;
+	ndpi_protocol p = ndpi_detection_giveup(n->mod, f->nf, 1, &guessed);
+
+	result(n, f, p, app, risks, name);
+}
+
 int ftpi__ndpi_classify(struct ftpi__ndpi *n, struct ftpi__ndpi_flow *f, const uint8_t *ip,
 			size_t iplen, uint64_t ts_us, int *app, uint32_t *risks, const char **name)
 {
 	ndpi_protocol p;
+	int done = 1;
 
 	if (app)
 		*app = FTPI__NDPI_UNKNOWN;
@@ -254,29 +297,29 @@ int ftpi__ndpi_classify(struct ftpi__ndpi *n, struct ftpi__ndpi_flow *f, const u
 	if (iplen > 0xffff)
 		iplen = 0xffff; /* an IP packet cannot be longer; nDPI takes an unsigned short */
 	f->packets++;
+	pthread_mutex_lock(&module_lock);
 	p = ndpi_detection_process_packet(n->mod, f->nf, ip, (unsigned short)iplen,
 					  (u_int64_t)(ts_us / 1000u));
 	if (p.master_protocol == NDPI_PROTOCOL_UNKNOWN && p.app_protocol == NDPI_PROTOCOL_UNKNOWN) {
-		if (f->packets >= FTPI__NDPI_PACKET_BUDGET) {
-			ftpi__ndpi_giveup(n, f, app, risks, name);
-			return 1;
-		}
-		return 0;
+		if (f->packets >= FTPI__NDPI_PACKET_BUDGET)
+			giveup_locked(n, f, app, risks, name);
+		else
+			done = 0;
+	} else if (ndpi_extra_dissection_possible(n->mod, f->nf) &&
+		   f->packets < FTPI__NDPI_PACKET_BUDGET) {
+		/* Detected; nDPI may still want packets for metadata and risks (e.g. the TLS
+		 * certificate, FTP credentials) within the budget. */
+		done = 0;
+	} else {
+		result(n, f, p, app, risks, name);
 	}
-	/* Detected; nDPI may still want packets for metadata and risks (e.g. the TLS
-	 * certificate, FTP credentials) within the budget. */
-	if (ndpi_extra_dissection_possible(n->mod, f->nf) && f->packets < FTPI__NDPI_PACKET_BUDGET)
-		return 0;
-	result(n, f, p, app, risks, name);
-	return 1;
+	pthread_mutex_unlock(&module_lock);
+	return done;
 }
 
 void ftpi__ndpi_giveup(struct ftpi__ndpi *n, struct ftpi__ndpi_flow *f, int *app,
 		       uint32_t *risks, const char **name)
 {
-	ndpi_protocol p;
-	u_int8_t guessed = 0;
-
 	if (app)
 		*app = FTPI__NDPI_UNKNOWN;
 	if (risks)
@@ -285,8 +328,9 @@ void ftpi__ndpi_giveup(struct ftpi__ndpi *n, struct ftpi__ndpi_flow *f, int *app
 		*name = NULL;
 	if (n == NULL || f == NULL)
 		return;
-	p = ndpi_detection_giveup(n->mod, f->nf, 1, &guessed);
-	result(n, f, p, app, risks, name);
+	pthread_mutex_lock(&module_lock);
+	giveup_locked(n, f, app, risks, name);
+	pthread_mutex_unlock(&module_lock);
 }
 
 uint32_t ftpi__ndpi_risks_now(const struct ftpi__ndpi_flow *f)

@@ -31,8 +31,13 @@ enum ftpi__ndpi_app {
 /* Per-flow handle: opaque; NULL when nDPI is off or out of memory. */
 struct ftpi__ndpi_flow;
 
+/* An engine's handle on the process's detection module: the first handle builds it (tens of
+ * ms), the last one freed destroys it. Every handle of a process dissects with the same module,
+ * one call at a time (ndpi_glue.c). */
 int ftpi__ndpi_new(struct ftpi__ctx *cx, struct ftpi__ndpi **out);
 void ftpi__ndpi_free(struct ftpi__ctx *cx, struct ftpi__ndpi *n);
+/* Handles open on the process's module (0: no module); for tests. */
+unsigned long ftpi__ndpi_module_refs(void);
 
 /* Starts classifying one flow; NULL when the pool cap is hit (counted by the pool). */
 struct ftpi__ndpi_flow *ftpi__ndpi_flow_new(struct ftpi__ctx *cx, struct ftpi__ndpi *n);
@@ -46,8 +51,8 @@ void ftpi__ndpi_flow_free(struct ftpi__ctx *cx, struct ftpi__ndpi *n, struct ftp
  * once the certificate was seen, so the TLS risks are in), or FTPI__NDPI_PACKET_BUDGET packets
  * were fed (then it gives up by itself, as ftpi__ndpi_giveup). TLS on port 990/989 is reported as
  * FTPI__NDPI_FTPS ("FTPS"; nDPI 4.2 has no FTPS protocol). For FTPI__NDPI_OTHER, name is nDPI's
- * protocol name: owned by the nDPI module, valid until ftpi__ndpi_free (engine lifetime); the
- * other names are static. Outputs may be NULL. */
+ * protocol name: owned by the nDPI module, valid until this handle's ftpi__ndpi_free (engine
+ * lifetime); the other names are static. Outputs may be NULL. */
 int ftpi__ndpi_classify(struct ftpi__ndpi *n, struct ftpi__ndpi_flow *f, const uint8_t *ip,
 			size_t iplen, uint64_t ts_us, int *app, uint32_t *risks, const char **name);
 /* Gives up on the flow (budget spent): best guess so far. */
