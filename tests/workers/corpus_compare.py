@@ -12,6 +12,8 @@ link type are left out (make_corpus.py takes one link type).
 Exit 0 = the same, 1 = a difference (printed)."""
 import argparse
 import glob
+import ipaddress
+import json
 import os
 import struct
 import subprocess
@@ -41,6 +43,28 @@ def inputs(paths, ethernet_only):
     return [p for p in out if not ethernet_only or linktype(p) == 1]
 
 
+def addr_key(ip):
+    a = ipaddress.ip_address(ip)
+    return (a.version, a.packed)
+
+
+def server_order(ftpinspect, pcap, n):
+    """Problems with the merged server summaries of --workers n: they must come in endpoint
+    order with their clients in address order (the same bytes whichever worker flushed first)."""
+    cmd = [ftpinspect, "-r", pcap, "--format", "json", "--no-progress", "--workers", str(n)]
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    servers = [json.loads(x) for x in p.stdout.splitlines() if '"event":"server"' in x]
+    bad = []
+    keys = [(addr_key(e["server"]["ip"]), e["server"]["port"]) for e in servers]
+    if keys != sorted(keys):
+        bad.append("server summaries not in endpoint order")
+    for e in servers:
+        if e["clients"] != sorted(e["clients"], key=addr_key):
+            bad.append(f"clients of {e['server']} not in address order: {e['clients']}")
+    multi = sum(1 for e in servers if len(e["clients"]) > 1)
+    return bad, len(servers), multi
+
+
 def compare_corpus(ftpinspect, out, seed, workers):
     """1 when a worker count gives other events than one engine on the corpus out."""
     one = compare.events(ftpinspect, out, 1)
@@ -65,6 +89,13 @@ def compare_corpus(ftpinspect, out, seed, workers):
                 print(f"  only with {n}: {x[:300]}")
         else:
             print(f"--workers {n}: the same {len(many)} events")
+        order, nsrv, multi = server_order(ftpinspect, out, n)
+        if order or multi == 0:
+            bad = 1
+            print(f"FAIL --workers {n}: {order[:3] or 'no server with several clients'}")
+        else:
+            print(f"--workers {n}: {nsrv} server summaries in order, {multi} with several "
+                  "clients in address order")
     return bad
 
 

@@ -155,17 +155,28 @@ static void merge_server(struct workers *w, const struct ftpi_event *ev)
 			o->helper_frame = in->helper_frame;
 		}
 	}
-	/* distinct clients: exact while every engine's list was whole, else a sum */
+	/* distinct clients: exact while every engine's list was whole, else a sum. The list is
+	 * kept in address order and, when more than 16 are known, holds the 16 lowest: the same
+	 * answer whichever worker's summary comes first (they flush at once). */
 	s->partial |= in->clients > in->client_list_len;
 	for (size_t i = 0; i < in->client_list_len; i++) {
-		size_t j = 0;
-		while (j < s->si.client_list_len &&
-		       memcmp(&s->clients[j], &in->client_list[i], sizeof s->clients[j]) != 0)
+		size_t n = s->si.client_list_len, j = 0;
+		int c = 1;
+		while (j < n && (c = memcmp(&s->clients[j], &in->client_list[i],
+					    sizeof s->clients[j])) < 0)
 			j++;
-		if (j == s->si.client_list_len && j < 16)
-			s->clients[s->si.client_list_len++] = in->client_list[i];
-		else if (j == s->si.client_list_len)
+		if (j < n && c == 0)
+			continue;
+		if (n == sizeof s->clients / sizeof s->clients[0]) {
 			s->partial = 1;
+			if (j == n)
+				continue;
+			n--; /* the highest goes */
+		} else {
+			s->si.client_list_len++;
+		}
+		memmove(&s->clients[j + 1], &s->clients[j], (n - j) * sizeof s->clients[0]);
+		s->clients[j] = in->client_list[i];
 	}
 	if (!s->partial)
 		s->si.clients = s->si.client_list_len;
@@ -187,8 +198,18 @@ static int wk_event(void *user, const struct ftpi_event *ev)
 	return rc;
 }
 
+static int server_cmp(const void *a, const void *b)
+{
+	const struct wk_server *x = a, *y = b;
+	int c = memcmp(&x->ep.addr, &y->ep.addr, sizeof x->ep.addr);
+	return c ? c : (x->ep.port > y->ep.port) - (x->ep.port < y->ep.port);
+}
+
 static void emit_servers(struct workers *w)
 {
+	/* in endpoint order, not in the order the workers' summaries happened to arrive */
+	if (w->n_servers > 1)
+		qsort(w->servers, w->n_servers, sizeof w->servers[0], server_cmp);
 	for (size_t i = 0; i < w->n_servers; i++) {
 		struct ftpi_event ev;
 		memset(&ev, 0, sizeof ev);
