@@ -350,6 +350,68 @@ static void test_failed_logins_brute_force(void)
 	ASSERT_EQ(l.sessions, 7);
 }
 
+/* Commands pipelined ahead of their replies: the ring of pending commands starts small and grows
+ * to max_pending_commands (16) keeping the oldest first, so deep pipelines pair every reply
+ * (227s by name, the rest in order); past the max the oldest are dropped and counted. */
+static void pipeline(int pairs, struct evlog *l, struct ftpi_stats *st)
+{
+	ftpi_engine *e = new_engine(l, NULL);
+	struct ftpi_endpoint c = {{4, {10, 0, 0, 1}}, 40000}, s = {{4, {10, 0, 0, 2}}, 21};
+	uint64_t id, ts = 1700000000000000ull;
+	char cmds[2048], replies[4096];
+	size_t nc = 0, nr = 0;
+	/* three commands answered first: the ring's head is not at its start when it grows */
+	static const char *const login[] = {"220 hi\r\n", "USER a\r\n", "331 p\r\n",
+					    "PASS b\r\n", "230 ok\r\n", "SYST\r\n",
+					    "215 UNIX\r\n"};
+
+	if (e == NULL || ftpi_stream_open(e, &c, &s, ts, &id) != FTPI_OK)
+		return;
+	for (int i = 0; i < 7; i++)
+		ftpi_stream_data(e, id, i % 2 == 0 ? FTPI_DIR_TO_CLIENT : FTPI_DIR_TO_SERVER, ts++,
+				 (const uint8_t *)login[i], strlen(login[i]));
+	for (int k = 0; k < pairs; k++) {
+		nc += (size_t)snprintf(cmds + nc, sizeof cmds - nc, "PASV\r\nNOOP\r\n");
+		nr += (size_t)snprintf(replies + nr, sizeof replies - nr,
+				       "227 Entering Passive Mode (10,0,0,2,195,%d).\r\n200 ok\r\n",
+				       10 + k);
+	}
+	ftpi_stream_data(e, id, FTPI_DIR_TO_SERVER, ts++, (const uint8_t *)cmds, nc);
+	ftpi_stream_data(e, id, FTPI_DIR_TO_CLIENT, ts++, (const uint8_t *)replies, nr);
+	ftpi_stream_close(e, id, ts);
+	ftpi_engine_flush(e);
+	ftpi_engine_stats(e, st, sizeof *st);
+	ftpi_engine_free(e);
+}
+
+static void test_pipelined_commands(void)
+{
+	static struct evlog l;
+	struct ftpi_stats st;
+	char want[64];
+
+	/* 1, 2, 3 and 8 pairs: 2, 4, 6 and 16 commands pending, the ring grown 2 -> 4 -> 8 -> 16 */
+	for (int pairs = 1; pairs <= 8; pairs = pairs < 3 ? pairs + 1 : 8) {
+		pipeline(pairs, &l, &st);
+		ASSERT_EQ(l.count[FTPI_EV_EXPECT], pairs);
+		ASSERT_EQ(st.ftp_pending_dropped, 0);
+		ASSERT_EQ(st.anomalies, 0);
+		for (int k = 0; k < pairs; k++) {
+			snprintf(want, sizeof want, "expect PASV %d\n", 195 * 256 + 10 + k);
+			ASSERT_TRUE(strstr(l.text, want) != NULL);
+		}
+		if (pairs == 8)
+			break;
+	}
+	/* 10 pairs: 20 commands for a ring of 16; the 4 oldest (two PASV, two NOOP) are dropped.
+	 * Every 227 still finds a PASV by name until none is left; the replies of the dropped
+	 * commands find none. */
+	pipeline(10, &l, &st);
+	ASSERT_EQ(st.ftp_pending_dropped, 4);
+	ASSERT_TRUE(st.anomalies > 0);
+	ASSERT_TRUE(l.count[FTPI_EV_EXPECT] >= 8);
+}
+
 static int keep_prot(void *user, const struct ftpi_event *ev)
 {
 	if (ev->type == FTPI_EV_SESSION_END)
@@ -413,6 +475,7 @@ static const struct ftpi_test tests[] = {
 	{"tls_upgrade_and_ccc", test_tls_upgrade_and_ccc},
 	{"failed_logins_brute_force", test_failed_logins_brute_force},
 	{"prot_levels", test_prot_levels},
+	{"pipelined_commands", test_pipelined_commands},
 };
 
 FTPI_TEST_MAIN(tests)

@@ -44,11 +44,31 @@ static void emit_command(struct ftpi__ftp *ftp, struct ftpi_session *s, int v,
 	ftpi__emit(ftp->cx, &ev);
 }
 
+/* Doubles the ring of pending commands (up to pend_max), oldest first in the new one; -1 when
+ * the memory cap refuses it (the caller then drops the oldest, as when the ring is at its max). */
+static int pend_grow(struct ftpi__ftp *ftp, struct ftpi_session *s)
+{
+	uint16_t n = (uint16_t)FTPI__MIN((unsigned)s->pend_cap * 2u, (unsigned)s->pend_max);
+	struct ftpi_pending *p = ftpi__alloc(ftp->cx, FTPI__POOL_SESSION, n * sizeof *p);
+
+	if (p == NULL)
+		return -1;
+	for (uint16_t k = 0; k < s->pend_count; k++)
+		p[k] = s->pend[(s->pend_head + k) % s->pend_cap];
+	ftpi__free(ftp->cx, FTPI__POOL_SESSION, s->pend, s->pend_cap * sizeof *p);
+	s->pend = p;
+	s->pend_cap = n;
+	s->pend_head = 0;
+	return 0;
+}
+
 /* Queues the command for its reply; a client that never reads replies loses the oldest. */
 static struct ftpi_pending *queue_pending(struct ftpi__ftp *ftp, struct ftpi_session *s, int v,
 					  const struct ftpi_span *arg)
 {
 	struct ftpi_pending *p;
+	if (s->pend_count == s->pend_cap && s->pend_cap < s->pend_max)
+		(void)pend_grow(ftp, s);
 	if (s->pend_count == s->pend_cap) {
 		s->pend_head = (uint16_t)((s->pend_head + 1) % s->pend_cap);
 		s->pend_count--;
