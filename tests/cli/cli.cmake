@@ -46,6 +46,19 @@ add_executable(test_jsonw ${CMAKE_CURRENT_LIST_DIR}/test_jsonw.c
 target_link_libraries(test_jsonw PRIVATE ftpi_cli_common)
 add_test(NAME cli.jsonw COMMAND test_jsonw)
 set_tests_properties(cli.jsonw PROPERTIES LABELS cli)
+# The text format's index of held sessions against a model (colliding ids, wrapping runs).
+add_executable(test_text ${CMAKE_CURRENT_LIST_DIR}/test_text.c
+  ${PROJECT_SOURCE_DIR}/tools/ftpinspect/jsonw.c)
+target_link_libraries(test_text PRIVATE ftpi_cli_common)
+add_test(NAME cli.text_held_index COMMAND test_text)
+set_tests_properties(cli.text_held_index PROPERTIES LABELS cli)
+# Data connection lines under their sessions' lines, hundreds of sessions held at once.
+if(Python3_Interpreter_FOUND)
+  add_test(NAME cli.text_held COMMAND ${Python3_EXECUTABLE}
+    ${CMAKE_CURRENT_LIST_DIR}/text_held.py $<TARGET_FILE:ftpinspect>
+    ${CMAKE_CURRENT_BINARY_DIR}/text_held_corpus.pcap)
+  set_tests_properties(cli.text_held PROPERTIES LABELS cli TIMEOUT 120)
+endif()
 add_executable(test_cid ${CMAKE_CURRENT_LIST_DIR}/test_cid.c)
 target_link_libraries(test_cid PRIVATE ftpi_cli_common)
 add_test(NAME cli.community_id_memo COMMAND test_cid)

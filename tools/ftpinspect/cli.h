@@ -331,6 +331,10 @@ const char *cli_endpoint(char *buf, size_t buflen, const struct ftpi_endpoint *e
  * is where they begin; returns their count. No printf: it runs several times per event. */
 #define CLI_DIGITS_MAX 24
 size_t cli_digits(char d[CLI_DIGITS_MAX], uint64_t v, int width, const char **start);
+/* Append s, or v in decimal (at least width digits), at buf[len] as snprintf would: what fits of
+ * it within buflen - 1 bytes, always NUL-terminated; the new length. */
+size_t cli_put_str(char *buf, size_t buflen, size_t len, const char *s);
+size_t cli_put_u64(char *buf, size_t buflen, size_t len, unsigned long long v, int width);
 /* Epoch seconds with 6 decimals. */
 const char *cli_time(char *buf, size_t buflen, uint64_t us);
 /* "2024-05-01 10:00:00.123456" UTC. */

@@ -24,10 +24,16 @@ struct pending {
 	char *lines[TXT_MAX_LINES_PER_SESSION];
 };
 
+/* Sessions with data connections held, found by id through an open-addressing index (slots
+ * hold the entry's position + 1): a data connection's or a session's event does not walk every
+ * held session. */
+#define TXT_INDEX_SLOTS (2 * TXT_MAX_PENDING_SESSIONS)
+
 struct text_state {
 	struct pending p[TXT_MAX_PENDING_SESSIONS];
 	size_t n;
-	struct cli_jw line; /* the finding line being built (reused) */
+	uint16_t index[TXT_INDEX_SLOTS];
+	struct cli_jw line; /* the line being built (reused) */
 };
 
 /* ---- the text format ------------------------------------------------------------------------ */
@@ -55,25 +61,66 @@ static int text_begin(struct app *a)
 	return 0;
 }
 
+static size_t index_home(uint64_t id)
+{
+	return (size_t)((id * 0x9e3779b97f4a7c15ull) >> 52) & (TXT_INDEX_SLOTS - 1);
+}
+
+/* The index slot of session id, or the empty slot where it would go. */
+static size_t index_slot(const struct text_state *t, uint64_t id)
+{
+	size_t i = index_home(id);
+	while (t->index[i] != 0 && t->p[t->index[i] - 1].session != id)
+		i = (i + 1) & (TXT_INDEX_SLOTS - 1);
+	return i;
+}
+
+/* Empties slot i, moving later entries of its probe run back (no tombstones). */
+static void index_remove(struct text_state *t, size_t i)
+{
+	size_t j = i;
+	t->index[i] = 0;
+	for (;;) {
+		j = (j + 1) & (TXT_INDEX_SLOTS - 1);
+		if (t->index[j] == 0)
+			return;
+		size_t h = index_home(t->p[t->index[j] - 1].session);
+		/* the entry at j may fill the hole at i unless its home lies in (i, j] */
+		if ((j > i && (h <= i || h > j)) || (j < i && h <= i && h > j)) {
+			t->index[i] = t->index[j];
+			t->index[j] = 0;
+			i = j;
+		}
+	}
+}
+
 static struct pending *find_pending(struct text_state *t, uint64_t id, int create)
 {
-	for (size_t i = 0; i < t->n; i++)
-		if (t->p[i].session == id)
-			return &t->p[i];
+	size_t i = index_slot(t, id);
+	if (t->index[i] != 0)
+		return &t->p[t->index[i] - 1];
 	if (!create || t->n >= TXT_MAX_PENDING_SESSIONS)
 		return NULL;
 	memset(&t->p[t->n], 0, sizeof t->p[t->n]);
 	t->p[t->n].session = id;
+	t->index[i] = (uint16_t)(t->n + 1);
 	return &t->p[t->n++];
 }
 
 static void drop_pending(struct text_state *t, struct pending *p)
 {
+	size_t at = (size_t)(p - t->p);
 	for (size_t i = 0; i < p->n; i++)
 		free(p->lines[i]);
-	*p = t->p[--t->n];
+	index_remove(t, index_slot(t, p->session));
+	if (at != t->n - 1) { /* the last entry fills its place */
+		t->p[at] = t->p[t->n - 1];
+		t->index[index_slot(t, t->p[at].session)] = (uint16_t)(at + 1);
+	}
+	t->n--;
 }
 
+/* The data connection's line into line (at most cap - 1 bytes, as snprintf would cut it). */
 static void format_data(char *line, size_t cap, const struct ftpi_event *ev)
 {
 	const struct ftpi_data_info *d = &ev->u.data;
@@ -81,26 +128,68 @@ static void format_data(char *line, size_t cap, const struct ftpi_event *ev)
 	const char *by = ftpi_announce_name(d->announced_by);
 	const char *st = ftpi_data_status_name(d->status);
 	const char *link = ftpi_link_name(d->link);
+	size_t n;
 
 	cli_esc(cmd, sizeof cmd, d->command);
 	cli_esc(file, sizeof file, d->file);
-	snprintf(line, cap, "data %s%s%s %s -> %s %s%s%s %llu/%llu bytes %s link=%s%s%s",
-		 d->active ? "active" : "passive", by ? " " : "", by ? by : "",
-		 cli_endpoint(c, sizeof c, &ev->client), cli_endpoint(s, sizeof s, &ev->server),
-		 cmd[0] ? cmd : "-", file[0] ? " " : "", file,
-		 (unsigned long long)d->bytes_to_server, (unsigned long long)d->bytes_to_client,
-		 st ? st : "unknown", link ? link : "?", d->tls ? " tls" : " clear",
-		 d->nat_used == FTPI_NAT_ANNOUNCED    ? " nat=announced"
-		 : d->nat_used == FTPI_NAT_REACHED    ? " nat=reached"
-		 : d->nat_used == FTPI_NAT_REWRITTEN ? " nat=rewritten"
-						      : "");
+	line[0] = '\0';
+	n = cli_put_str(line, cap, 0, d->active ? "data active" : "data passive");
+	if (by) {
+		n = cli_put_str(line, cap, n, " ");
+		n = cli_put_str(line, cap, n, by);
+	}
+	n = cli_put_str(line, cap, n, " ");
+	n = cli_put_str(line, cap, n, cli_endpoint(c, sizeof c, &ev->client));
+	n = cli_put_str(line, cap, n, " -> ");
+	n = cli_put_str(line, cap, n, cli_endpoint(s, sizeof s, &ev->server));
+	n = cli_put_str(line, cap, n, " ");
+	n = cli_put_str(line, cap, n, cmd[0] ? cmd : "-");
+	if (file[0]) {
+		n = cli_put_str(line, cap, n, " ");
+		n = cli_put_str(line, cap, n, file);
+	}
+	n = cli_put_str(line, cap, n, " ");
+	n = cli_put_u64(line, cap, n, d->bytes_to_server, 0);
+	n = cli_put_str(line, cap, n, "/");
+	n = cli_put_u64(line, cap, n, d->bytes_to_client, 0);
+	n = cli_put_str(line, cap, n, " bytes ");
+	n = cli_put_str(line, cap, n, st ? st : "unknown");
+	n = cli_put_str(line, cap, n, " link=");
+	n = cli_put_str(line, cap, n, link ? link : "?");
+	n = cli_put_str(line, cap, n, d->tls ? " tls" : " clear");
+	cli_put_str(line, cap, n,
+		    d->nat_used == FTPI_NAT_ANNOUNCED    ? " nat=announced"
+		    : d->nat_used == FTPI_NAT_REACHED    ? " nat=reached"
+		    : d->nat_used == FTPI_NAT_REWRITTEN ? " nat=rewritten"
+							 : "");
+}
+
+/* "    line\n" for each data connection held for the session, then forgets them. */
+static void print_held(struct app *a, struct text_state *t, struct pending *p)
+{
+	struct cli_jw *w = &t->line;
+
+	cli_jw_reset(w);
+	for (size_t i = 0; i < p->n; i++) {
+		cli_jw_puts(w, "    ");
+		cli_jw_puts(w, p->lines[i]);
+		cli_jw_puts(w, "\n");
+	}
+	if (p->dropped) {
+		cli_jw_puts(w, "    (");
+		cli_jw_putu(w, p->dropped);
+		cli_jw_puts(w, " more data connections not shown)\n");
+	}
+	cli_jw_write(w, a->fp);
+	drop_pending(t, p);
 }
 
 static void print_session(struct app *a, const struct ftpi_event *ev)
 {
 	const struct ftpi_session_info *s = &ev->u.session;
 	struct text_state *t = a->fmt;
-	char ts[48], c[80], sv[80], user[256], kinds[1024], ver[32];
+	struct cli_jw *w = &t->line;
+	char ts[48], c[80], sv[80], user[256], kinds[1024], ver[32], prot[2];
 	const char *login = ftpi_login_name(s->login), *tls = ftpi_tls_mode_name(s->tls);
 	size_t kl = 0;
 	struct pending *p;
@@ -108,39 +197,66 @@ static void print_session(struct app *a, const struct ftpi_event *ev)
 	kinds[0] = '\0';
 	for (size_t i = 0; i < s->findings_order_len; i++) {
 		const char *k = ftpi_finding_name(s->findings_order[i]);
-		if (k && kl < sizeof kinds) {
-			int n = snprintf(kinds + kl, sizeof kinds - kl, "%s%s", i ? "," : "", k);
-			if (n > 0)
-				kl += (size_t)n;
+		if (k) {
+			if (i)
+				kl = cli_put_str(kinds, sizeof kinds, kl, ",");
+			kl = cli_put_str(kinds, sizeof kinds, kl, k);
 		}
 	}
 	cli_esc(user, sizeof user, s->user);
-	ver[0] = '\0';
-	if (s->tls_info.version != 0)
-		snprintf(ver, sizeof ver, " %s",
-			 s->tls_info.version_name ? s->tls_info.version_name : "TLS");
-	fprintf(a->fp,
-		"%s SESSION %llu %s -> %s user=%s login=%s tls=%s%s prot=%c commands=%llu "
-		"data=%llu findings=%s%s\n",
-		cli_time_human(ts, sizeof ts, ev->ts_us), (unsigned long long)ev->session_id,
-		cli_endpoint(c, sizeof c, &ev->client), cli_endpoint(sv, sizeof sv, &ev->server),
-		user[0] ? user : "-", login ? login : "?", tls ? tls : "?", ver,
-		s->prot ? s->prot : '-', (unsigned long long)s->commands,
-		(unsigned long long)s->data_connections, kinds[0] ? kinds : "-",
-		s->incomplete ? " INCOMPLETE" : "");
-	p = find_pending(t, ev->session_id, 0);
-	if (p != NULL) {
-		for (size_t i = 0; i < p->n; i++)
-			fprintf(a->fp, "    %s\n", p->lines[i]);
-		if (p->dropped)
-			fprintf(a->fp, "    (%zu more data connections not shown)\n", p->dropped);
-		drop_pending(t, p);
+	prot[0] = s->prot ? s->prot : '-';
+	prot[1] = '\0';
+	cli_jw_reset(w);
+	cli_jw_puts(w, cli_time_human(ts, sizeof ts, ev->ts_us));
+	cli_jw_puts(w, " SESSION ");
+	cli_jw_putu(w, ev->session_id);
+	cli_jw_puts(w, " ");
+	cli_jw_puts(w, cli_endpoint(c, sizeof c, &ev->client));
+	cli_jw_puts(w, " -> ");
+	cli_jw_puts(w, cli_endpoint(sv, sizeof sv, &ev->server));
+	cli_jw_puts(w, " user=");
+	cli_jw_puts(w, user[0] ? user : "-");
+	cli_jw_puts(w, " login=");
+	cli_jw_puts(w, login ? login : "?");
+	cli_jw_puts(w, " tls=");
+	cli_jw_puts(w, tls ? tls : "?");
+	if (s->tls_info.version != 0) {
+		size_t vl = cli_put_str(ver, sizeof ver, 0, " ");
+		cli_put_str(ver, sizeof ver, vl,
+			    s->tls_info.version_name ? s->tls_info.version_name : "TLS");
+		cli_jw_puts(w, ver);
 	}
+	cli_jw_puts(w, " prot=");
+	cli_jw_puts(w, prot);
+	cli_jw_puts(w, " commands=");
+	cli_jw_putu(w, s->commands);
+	cli_jw_puts(w, " data=");
+	cli_jw_putu(w, s->data_connections);
+	cli_jw_puts(w, " findings=");
+	cli_jw_puts(w, kinds[0] ? kinds : "-");
+	cli_jw_puts(w, s->incomplete ? " INCOMPLETE\n" : "\n");
+	cli_jw_write(w, a->fp);
+	p = find_pending(t, ev->session_id, 0);
+	if (p != NULL)
+		print_held(a, t, p);
 }
 
+/* Starts a -v line: "ts<what><session id> ". */
+static void session_line(struct cli_jw *w, const char *ts, const char *what, uint64_t id)
+{
+	cli_jw_reset(w);
+	cli_jw_puts(w, ts);
+	cli_jw_puts(w, what);
+	cli_jw_putu(w, id);
+	cli_jw_puts(w, " ");
+}
+
+/* One line per event, built in one reused buffer and written with one call (no printf: the
+ * -v lines come once per command and reply). */
 static void text_event(struct app *a, const struct ftpi_event *ev)
 {
 	struct text_state *t = a->fmt;
+	struct cli_jw *w = &t->line;
 	char ts[48], c[80], sv[80], b1[CLI_TEXT_MAX], b2[CLI_TEXT_MAX];
 
 	if (!app_wants(a, ev->type))
@@ -157,7 +273,6 @@ static void text_event(struct app *a, const struct ftpi_event *ev)
 		}
 		/* the most frequent line: built in one buffer, written with one call */
 		const char *kind = ftpi_finding_name(f->kind);
-		struct cli_jw *w = &t->line;
 		cli_jw_reset(w);
 		cli_jw_puts(w, ts);
 		cli_jw_puts(w, " ");
@@ -202,47 +317,80 @@ static void text_event(struct app *a, const struct ftpi_event *ev)
 			p->dropped++;
 			break;
 		}
-		fprintf(a->fp, "%s %s (session %llu)\n", ts, line,
-			(unsigned long long)ev->session_id);
+		cli_jw_reset(w);
+		cli_jw_puts(w, ts);
+		cli_jw_puts(w, " ");
+		cli_jw_puts(w, line);
+		cli_jw_puts(w, " (session ");
+		cli_jw_putu(w, ev->session_id);
+		cli_jw_puts(w, ")\n");
+		cli_jw_write(w, a->fp);
 		break;
 	}
 	case FTPI_EV_COMMAND:
 		cli_esc(b2, sizeof b2, ev->u.command.arg);
-		fprintf(a->fp, "%s   command session %llu %s%s%s\n", ts,
-			(unsigned long long)ev->session_id,
-			cli_esc(b1, sizeof b1, ev->u.command.verb), b2[0] ? " " : "", b2);
+		session_line(w, ts, "   command session ", ev->session_id);
+		cli_jw_puts(w, cli_esc(b1, sizeof b1, ev->u.command.verb));
+		if (b2[0]) {
+			cli_jw_puts(w, " ");
+			cli_jw_puts(w, b2);
+		}
+		cli_jw_puts(w, "\n");
+		cli_jw_write(w, a->fp);
 		break;
 	case FTPI_EV_REPLY:
-		fprintf(a->fp, "%s   reply   session %llu %u %s\n", ts,
-			(unsigned long long)ev->session_id, ev->u.reply.code,
-			cli_esc(b1, sizeof b1, ev->u.reply.text));
+		session_line(w, ts, "   reply   session ", ev->session_id);
+		cli_jw_putu(w, ev->u.reply.code);
+		cli_jw_puts(w, " ");
+		cli_jw_puts(w, cli_esc(b1, sizeof b1, ev->u.reply.text));
+		cli_jw_puts(w, "\n");
+		cli_jw_write(w, a->fp);
 		break;
 	case FTPI_EV_EXPECT: {
 		const char *by = ftpi_announce_name(ev->u.expect.announced_by);
-		fprintf(a->fp, "%s   expect  session %llu %s %s to %s\n", ts,
-			(unsigned long long)ev->session_id, by ? by : "-",
-			ev->u.expect.active ? "active" : "passive",
-			cli_endpoint(c, sizeof c, &ev->u.expect.target));
+		session_line(w, ts, "   expect  session ", ev->session_id);
+		cli_jw_puts(w, by ? by : "-");
+		cli_jw_puts(w, ev->u.expect.active ? " active to " : " passive to ");
+		cli_jw_puts(w, cli_endpoint(c, sizeof c, &ev->u.expect.target));
+		cli_jw_puts(w, "\n");
+		cli_jw_write(w, a->fp);
 		break;
 	}
 	case FTPI_EV_ANOMALY:
-		fprintf(a->fp, "%s   anomaly session %llu %s %s\n", ts,
-			(unsigned long long)ev->session_id,
-			cli_esc(b1, sizeof b1, ev->u.anomaly.kind),
-			cli_esc(b2, sizeof b2, ev->u.anomaly.detail));
+		session_line(w, ts, "   anomaly session ", ev->session_id);
+		cli_jw_puts(w, cli_esc(b1, sizeof b1, ev->u.anomaly.kind));
+		cli_jw_puts(w, " ");
+		cli_jw_puts(w, cli_esc(b2, sizeof b2, ev->u.anomaly.detail));
+		cli_jw_puts(w, "\n");
+		cli_jw_write(w, a->fp);
 		break;
 	case FTPI_EV_FLOW_END: {
 		const struct ftpi_flow_info *f = &ev->u.flow;
 		static const char *const roles[] = {"other", "control", "data"};
-		fprintf(a->fp, "%s FLOW %s -> %s %s pkts %llu/%llu bytes %llu/%llu%s%s%s\n", ts,
-			cli_endpoint(c, sizeof c, &ev->client),
-			cli_endpoint(sv, sizeof sv, &ev->server),
-			f->role >= 0 && f->role <= 2 ? roles[f->role] : "?",
-			(unsigned long long)f->packets_to_server,
-			(unsigned long long)f->packets_to_client,
-			(unsigned long long)f->bytes_to_server,
-			(unsigned long long)f->bytes_to_client, f->midstream ? " midstream" : "",
-			f->app ? " app=" : "", f->app ? f->app : "");
+		cli_jw_reset(w);
+		cli_jw_puts(w, ts);
+		cli_jw_puts(w, " FLOW ");
+		cli_jw_puts(w, cli_endpoint(c, sizeof c, &ev->client));
+		cli_jw_puts(w, " -> ");
+		cli_jw_puts(w, cli_endpoint(sv, sizeof sv, &ev->server));
+		cli_jw_puts(w, " ");
+		cli_jw_puts(w, f->role >= 0 && f->role <= 2 ? roles[f->role] : "?");
+		cli_jw_puts(w, " pkts ");
+		cli_jw_putu(w, f->packets_to_server);
+		cli_jw_puts(w, "/");
+		cli_jw_putu(w, f->packets_to_client);
+		cli_jw_puts(w, " bytes ");
+		cli_jw_putu(w, f->bytes_to_server);
+		cli_jw_puts(w, "/");
+		cli_jw_putu(w, f->bytes_to_client);
+		if (f->midstream)
+			cli_jw_puts(w, " midstream");
+		if (f->app) {
+			cli_jw_puts(w, " app=");
+			cli_jw_puts(w, f->app);
+		}
+		cli_jw_puts(w, "\n");
+		cli_jw_write(w, a->fp);
 		break;
 	}
 	case FTPI_EV_SERVER: {
@@ -306,9 +454,7 @@ static void text_end(struct app *a)
 		snprintf(line, sizeof line,
 			 "session %llu (no session event):", (unsigned long long)p->session);
 		fprintf(a->fp, "%s\n", line);
-		for (size_t i = 0; i < p->n; i++)
-			fprintf(a->fp, "    %s\n", p->lines[i]);
-		drop_pending(t, p);
+		print_held(a, t, p);
 	}
 	cli_jw_free(&t->line);
 	free(t);

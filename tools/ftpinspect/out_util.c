@@ -92,7 +92,7 @@ size_t cli_digits(char d[CLI_DIGITS_MAX], uint64_t v, int width, const char **st
 }
 
 /* Appends the decimal form of v at buf[len] (buflen permitting, always NUL-terminated). */
-static size_t put_u64(char *buf, size_t buflen, size_t len, unsigned long long v, int width)
+size_t cli_put_u64(char *buf, size_t buflen, size_t len, unsigned long long v, int width)
 {
 	char d[CLI_DIGITS_MAX];
 	const char *p;
@@ -104,7 +104,7 @@ static size_t put_u64(char *buf, size_t buflen, size_t len, unsigned long long v
 	return len + n;
 }
 
-static size_t put_str(char *buf, size_t buflen, size_t len, const char *s)
+size_t cli_put_str(char *buf, size_t buflen, size_t len, const char *s)
 {
 	size_t n = strlen(s);
 	if (len + n >= buflen)
@@ -125,14 +125,14 @@ const char *cli_endpoint(char *buf, size_t buflen, const struct ftpi_endpoint *e
 	ftpi_addr_format(&ep->addr, ip, sizeof ip);
 	buf[0] = '\0';
 	if (ep->addr.family == 6) {
-		n = put_str(buf, buflen, n, "[");
-		n = put_str(buf, buflen, n, ip);
-		n = put_str(buf, buflen, n, "]:");
+		n = cli_put_str(buf, buflen, n, "[");
+		n = cli_put_str(buf, buflen, n, ip);
+		n = cli_put_str(buf, buflen, n, "]:");
 	} else {
-		n = put_str(buf, buflen, n, ip);
-		n = put_str(buf, buflen, n, ":");
+		n = cli_put_str(buf, buflen, n, ip);
+		n = cli_put_str(buf, buflen, n, ":");
 	}
-	put_u64(buf, buflen, n, ep->port, 0);
+	cli_put_u64(buf, buflen, n, ep->port, 0);
 	return buf;
 }
 
@@ -140,9 +140,9 @@ const char *cli_time(char *buf, size_t buflen, uint64_t us)
 {
 	if (buflen == 0)
 		return buf;
-	size_t n = put_u64(buf, buflen, 0, us / 1000000u, 0);
-	n = put_str(buf, buflen, n, ".");
-	put_u64(buf, buflen, n, us % 1000000u, 6);
+	size_t n = cli_put_u64(buf, buflen, 0, us / 1000000u, 0);
+	n = cli_put_str(buf, buflen, n, ".");
+	cli_put_u64(buf, buflen, n, us % 1000000u, 6);
 	return buf;
 }
 
@@ -158,15 +158,15 @@ const char *cli_time_human(char *buf, size_t buflen, uint64_t us)
 		struct tm tm;
 		if (gmtime_r(&t, &tm) == NULL ||
 		    strftime(cached, sizeof cached, "%Y-%m-%d %H:%M:%S", &tm) == 0)
-			put_u64(cached, sizeof cached, 0, (unsigned long long)t, 0);
+			cli_put_u64(cached, sizeof cached, 0, (unsigned long long)t, 0);
 		cached_s = sec;
 	}
 	if (buflen == 0)
 		return buf;
 	buf[0] = '\0';
-	size_t n = put_str(buf, buflen, 0, cached);
-	n = put_str(buf, buflen, n, ".");
-	put_u64(buf, buflen, n, us % 1000000u, 6);
+	size_t n = cli_put_str(buf, buflen, 0, cached);
+	n = cli_put_str(buf, buflen, n, ".");
+	cli_put_u64(buf, buflen, n, us % 1000000u, 6);
 	return buf;
 }
 
@@ -269,10 +269,10 @@ const char *cli_eve_time(char *buf, size_t buflen, uint64_t us)
 		return NULL;
 	if (buflen == 0)
 		return buf;
-	size_t n = put_str(buf, buflen, 0, day);
-	n = put_str(buf, buflen, n, ".");
-	n = put_u64(buf, buflen, n, us % 1000000u, 6);
-	put_str(buf, buflen, n, off);
+	size_t n = cli_put_str(buf, buflen, 0, day);
+	n = cli_put_str(buf, buflen, n, ".");
+	n = cli_put_u64(buf, buflen, n, us % 1000000u, 6);
+	cli_put_str(buf, buflen, n, off);
 	return buf;
 }
 
@@ -383,7 +383,7 @@ const char *cli_community_id(char *buf, size_t buflen, const struct ftpi_endpoin
 		}
 	}
 #undef CID_HAS
-	put_str(buf, buflen, 0, memo[slot].id);
+	cli_put_str(buf, buflen, 0, memo[slot].id);
 	return buf;
 }
 
