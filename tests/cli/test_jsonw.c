@@ -7,6 +7,7 @@
  * high) at every position and every start alignment, so the 8-byte word tests and the padded
  * tail are each taken with the byte in every lane.
  */
+#include <arpa/inet.h>
 #include <jansson.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -112,9 +113,50 @@ static void check_digits(void)
 		}
 }
 
+/* cli_addr_format against inet_ntop: IPv6 addresses drawn from a pool of 64 that differ in one
+ * byte at a time (hits, misses and replacements in the 16-entry memo), IPv4 and small buffers
+ * passed through. */
+static void check_addr_memo(void)
+{
+	struct ftpi_addr pool[64];
+	uint32_t r = 12345;
+
+	for (int i = 0; i < 64; i++) {
+		memset(&pool[i], 0, sizeof pool[i]);
+		pool[i].family = 6;
+		pool[i].ip[0] = 0xfd;
+		pool[i].ip[(i % 15) + 1] = (uint8_t)(i + 1); /* one byte differs, anywhere */
+		if (i % 4 == 0)
+			pool[i].ip[7] = 0x11; /* and sometimes two */
+	}
+	for (int k = 0; k < 20000; k++) {
+		r = r * 1103515245u + 12345u;
+		const struct ftpi_addr *a = &pool[(r >> 8) % 64];
+		char got[64], want[64];
+		size_t n = cli_addr_format(a, got, sizeof got);
+		if (inet_ntop(AF_INET6, a->ip, want, sizeof want) == NULL || strcmp(got, want) != 0 ||
+		    n != strlen(want)) {
+			fprintf(stderr, "cli_addr_format: got %s, want %s\n", got, want);
+			failed = 1;
+			return;
+		}
+	}
+	struct ftpi_addr v4 = {4, {192, 0, 2, 77}};
+	char small[8], got[64];
+	cli_addr_format(&v4, got, sizeof got);
+	ftpi_addr_format(&pool[3], small, sizeof small);
+	char small2[8];
+	cli_addr_format(&pool[3], small2, sizeof small2);
+	if (strcmp(got, "192.0.2.77") != 0 || strcmp(small, small2) != 0) {
+		fprintf(stderr, "cli_addr_format: %s, %s/%s\n", got, small, small2);
+		failed = 1;
+	}
+}
+
 int main(void)
 {
 	check_digits();
+	check_addr_memo();
 	static const unsigned char cls[] = {'a', '"', '\\', 0x01, '\n', 0x1f, ' ', '~', 0x7f, 0x80,
 					     0xff};
 	char s[64];
@@ -142,6 +184,7 @@ int main(void)
 	}
 	if (failed)
 		return 1;
-	puts("jsonw: strings, spans and digits as the references write them");
+	puts("jsonw: strings, spans, digits and remembered IPv6 addresses as the references write "
+	     "them");
 	return 0;
 }

@@ -327,6 +327,8 @@ const char *cli_esc(char *buf, size_t buflen, struct ftpi_span s);
 const char *cli_safe(char *buf, size_t buflen, struct ftpi_span s);
 /* "10.0.0.1:21" or "[fd00::1]:21". */
 const char *cli_endpoint(char *buf, size_t buflen, const struct ftpi_endpoint *ep);
+/* ftpi_addr_format, the IPv6 text of recent addresses remembered (per thread). */
+size_t cli_addr_format(const struct ftpi_addr *a, char *buf, size_t buflen);
 /* The decimal digits of v, at least width of them (zero-padded), written at the end of d; *start
  * is where they begin; returns their count. No printf: it runs several times per event. */
 #define CLI_DIGITS_MAX 24

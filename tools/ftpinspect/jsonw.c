@@ -325,7 +325,7 @@ void cli_jw_endpoint(struct cli_jw *w, const char *k, const struct ftpi_endpoint
 {
 	char ip[64];
 
-	ftpi_addr_format(&ep->addr, ip, sizeof ip);
+	cli_addr_format(&ep->addr, ip, sizeof ip);
 	key(w, k);
 	RAW_LIT(w, "{\"ip\":");
 	string(w, ip);

@@ -114,6 +114,37 @@ size_t cli_put_str(char *buf, size_t buflen, size_t len, const char *s)
 	return len + n;
 }
 
+/* ftpi_addr_format, with the IPv6 text of the last addresses seen remembered: inet_ntop
+ * writes an IPv6 address with a sprintf per group (thousands of instructions), and the events of
+ * a session name the same two hosts again and again. 16 entries indexed by a hash of the
+ * address, per thread (the workers' outputs are serialised, but nothing here relies on it). */
+size_t cli_addr_format(const struct ftpi_addr *a, char *buf, size_t buflen)
+{
+	static __thread struct {
+		struct ftpi_addr a;
+		uint8_t len;
+		char text[48];
+	} memo[16];
+	uint64_t x, y;
+
+	if (a == NULL || a->family != 6 || buflen < sizeof memo[0].text)
+		return ftpi_addr_format(a, buf, buflen);
+	memcpy(&x, a->ip, 8);
+	memcpy(&y, a->ip + 8, 8);
+	unsigned h = (unsigned)(((x ^ (y * 0x9e3779b97f4a7c15ull)) * 0xbf58476d1ce4e5b9ull) >> 60);
+	if (memo[h].a.family == 6 && memcmp(memo[h].a.ip, a->ip, sizeof a->ip) == 0) {
+		memcpy(buf, memo[h].text, (size_t)memo[h].len + 1);
+		return memo[h].len;
+	}
+	size_t n = ftpi_addr_format(a, buf, buflen);
+	if (n < sizeof memo[h].text) {
+		memo[h].a = *a;
+		memo[h].len = (uint8_t)n;
+		memcpy(memo[h].text, buf, n + 1);
+	}
+	return n;
+}
+
 /* These run once or more per event: no printf. */
 const char *cli_endpoint(char *buf, size_t buflen, const struct ftpi_endpoint *ep)
 {
@@ -122,7 +153,7 @@ const char *cli_endpoint(char *buf, size_t buflen, const struct ftpi_endpoint *e
 
 	if (buflen == 0)
 		return buf;
-	ftpi_addr_format(&ep->addr, ip, sizeof ip);
+	cli_addr_format(&ep->addr, ip, sizeof ip);
 	buf[0] = '\0';
 	if (ep->addr.family == 6) {
 		n = cli_put_str(buf, buflen, n, "[");

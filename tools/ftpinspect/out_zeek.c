@@ -384,7 +384,7 @@ static void build_url(char *out, size_t outlen, const struct z_sess *s, const ch
 	char path[Z_URL_MAX], host[64];
 
 	build_path(path, sizeof path, s->cwd, arg);
-	ftpi_addr_format(&s->server.addr, host, sizeof host);
+	cli_addr_format(&s->server.addr, host, sizeof host);
 	int w = snprintf(out, outlen, "ftp://%s%s%s%s%s", s->server.addr.family == 6 ? "[" : "",
 			 host, s->server.addr.family == 6 ? "]" : "", path[0] == '/' ? "" : "/", path);
 	if (w < 0 || (size_t)w >= outlen) /* cut: Zeek caps arg at 4096 bytes too */
@@ -423,8 +423,8 @@ static void write_row(struct zeek_logs *z, struct z_sess *s, const struct z_row 
 		arg = url;
 	}
 	zeek_uid(u, sizeof u, s->id);
-	ftpi_addr_format(&s->client.addr, ch, sizeof ch);
-	ftpi_addr_format(&s->server.addr, sh, sizeof sh);
+	cli_addr_format(&s->client.addr, ch, sizeof ch);
+	cli_addr_format(&s->server.addr, sh, sizeof sh);
 	fprintf(f, "%s\t%s\t%s\t%u\t%s\t%u\t%s\t%s\t%s\t%s\t%s\t",
 		cli_time(ts, sizeof ts, r->cmd.ts_us), u, ch, s->client.port, sh, s->server.port,
 		s->has_user ? field(s->user) : "<unknown>", s->has_password ? field(s->password) : "-",
@@ -438,8 +438,8 @@ static void write_row(struct zeek_logs *z, struct z_sess *s, const struct z_row 
 	else
 		fputs("-\t-\t", f);
 	if (r->dc.set) {
-		ftpi_addr_format(&r->dc.orig, oh, sizeof oh);
-		ftpi_addr_format(&r->dc.resp, rh, sizeof rh);
+		cli_addr_format(&r->dc.orig, oh, sizeof oh);
+		cli_addr_format(&r->dc.resp, rh, sizeof rh);
 		fprintf(f, "%s\t%s\t%s\t%u\t", r->dc.passive ? "T" : "F", oh, rh, r->dc.resp_p);
 	} else {
 		fputs("-\t-\t-\t-\t", f);
@@ -707,8 +707,8 @@ static void write_notice(struct zeek_logs *z, const struct ftpi_event *ev)
 
 	if (f == NULL)
 		return;
-	ftpi_addr_format(&ev->client.addr, ch, sizeof ch);
-	ftpi_addr_format(&ev->server.addr, sh, sizeof sh);
+	cli_addr_format(&ev->client.addr, ch, sizeof ch);
+	cli_addr_format(&ev->server.addr, sh, sizeof sh);
 	cli_safe(msg, sizeof msg, fi->message);
 	cli_safe(ev_txt, sizeof ev_txt, fi->evidence);
 	fprintf(f, "%s\t%s\t", cli_time(ts, sizeof ts, ev->ts_us),
@@ -763,8 +763,8 @@ static void write_file(struct zeek_logs *z, const struct ftpi_event *ev, const c
 
 	if (f == NULL || !is_file(z, d))
 		return;
-	ftpi_addr_format(&ev->client.addr, ch, sizeof ch);
-	ftpi_addr_format(&ev->server.addr, sh, sizeof sh);
+	cli_addr_format(&ev->client.addr, ch, sizeof ch);
+	cli_addr_format(&ev->server.addr, sh, sizeof sh);
 	cli_esc(name, sizeof name, d->file);
 	an[0] = '\0';
 	for (int i = 0; i < 3; i++)
