@@ -113,25 +113,26 @@ static void check_digits(void)
 		}
 }
 
-/* cli_addr_format against inet_ntop: IPv6 addresses drawn from a pool of 64 that differ in one
- * byte at a time (hits, misses and replacements in the 16-entry memo), IPv4 and small buffers
- * passed through. */
+/* cli_addr_format against inet_ntop: IPv6 addresses drawn from a pool of 4,096 that differ in
+ * one or two bytes (hits, misses and replacements in the 1,024-entry memo), IPv4 and small
+ * buffers passed through. */
+#define ADDR_POOL 4096
 static void check_addr_memo(void)
 {
-	struct ftpi_addr pool[64];
+	static struct ftpi_addr pool[ADDR_POOL];
 	uint32_t r = 12345;
 
-	for (int i = 0; i < 64; i++) {
+	for (int i = 0; i < ADDR_POOL; i++) {
 		memset(&pool[i], 0, sizeof pool[i]);
 		pool[i].family = 6;
 		pool[i].ip[0] = 0xfd;
 		pool[i].ip[(i % 15) + 1] = (uint8_t)(i + 1); /* one byte differs, anywhere */
-		if (i % 4 == 0)
-			pool[i].ip[7] = 0x11; /* and sometimes two */
+		pool[i].ip[((i / 15) % 15) + 1] ^= (uint8_t)(i >> 8); /* and often another */
 	}
-	for (int k = 0; k < 20000; k++) {
+	for (int k = 0; k < 100000; k++) {
 		r = r * 1103515245u + 12345u;
-		const struct ftpi_addr *a = &pool[(r >> 8) % 64];
+		/* half the draws from a small set (hits), half from the whole pool */
+		const struct ftpi_addr *a = &pool[(r >> 8) % (k % 2 ? 200 : ADDR_POOL)];
 		char got[64], want[64];
 		size_t n = cli_addr_format(a, got, sizeof got);
 		if (inet_ntop(AF_INET6, a->ip, want, sizeof want) == NULL || strcmp(got, want) != 0 ||

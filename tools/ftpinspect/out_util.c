@@ -114,24 +114,25 @@ size_t cli_put_str(char *buf, size_t buflen, size_t len, const char *s)
 	return len + n;
 }
 
-/* ftpi_addr_format, with the IPv6 text of the last addresses seen remembered: inet_ntop
- * writes an IPv6 address with a sprintf per group (thousands of instructions), and the events of
- * a session name the same two hosts again and again. 16 entries indexed by a hash of the
- * address, per thread (the workers' outputs are serialised, but nothing here relies on it). */
+/* ftpi_addr_format, with the IPv6 text of addresses seen recently remembered: inet_ntop writes
+ * an IPv6 address with a sprintf per group (thousands of instructions), and the events of a
+ * session name the same two hosts again and again, between those of the other sessions in
+ * flight. 1,024 entries (64 KiB) indexed by a hash of the address, per thread (the workers'
+ * outputs are serialised, but nothing here relies on it). */
 size_t cli_addr_format(const struct ftpi_addr *a, char *buf, size_t buflen)
 {
 	static __thread struct {
 		struct ftpi_addr a;
 		uint8_t len;
-		char text[48];
-	} memo[16];
+		char text[46];
+	} memo[1024];
 	uint64_t x, y;
 
 	if (a == NULL || a->family != 6 || buflen < sizeof memo[0].text)
 		return ftpi_addr_format(a, buf, buflen);
 	memcpy(&x, a->ip, 8);
 	memcpy(&y, a->ip + 8, 8);
-	unsigned h = (unsigned)(((x ^ (y * 0x9e3779b97f4a7c15ull)) * 0xbf58476d1ce4e5b9ull) >> 60);
+	unsigned h = (unsigned)(((x ^ (y * 0x9e3779b97f4a7c15ull)) * 0xbf58476d1ce4e5b9ull) >> 54);
 	if (memo[h].a.family == 6 && memcmp(memo[h].a.ip, a->ip, sizeof a->ip) == 0) {
 		memcpy(buf, memo[h].text, (size_t)memo[h].len + 1);
 		return memo[h].len;
