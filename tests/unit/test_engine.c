@@ -352,6 +352,36 @@ static void test_overlap_old_ranges(void)
 	ASSERT_EQ(l.findings[FTPI_FINDING_TCP_OVERLAP_CONFLICT], 3);
 }
 
+static void test_overlap_history_grows(void)
+{
+	/* The bytes kept start at 256 and double to 1 KiB as a direction's bytes come: before and
+	 * after each growth, a copy of the oldest line still kept is compared byte for byte (an
+	 * identical one is no conflict, a different one is), so the kept bytes moved along */
+	static struct evlog l;
+	uint64_t ts = 1700000000000000ull, conflicts = 0;
+	struct conn c;
+	char line[OLD_LINE_LEN + 1];
+	ftpi_engine *e = new_engine(&l, NULL);
+	conn_init(&c, 0, 40014, 21, 100, 900);
+	handshake(e, &ts, &c);
+	send_data(e, &ts, &c, 1, "220 hi\r\n");
+	uint32_t base = c.cseq;
+	for (int k = 0; k < 60; k++) {
+		snprintf(line, sizeof line, "CWD /pub/dir-%05d\r\n", k);
+		send_data(e, &ts, &c, 0, line);
+		send_data(e, &ts, &c, 1, "250 ok\r\n");
+		int total = (k + 1) * OLD_LINE_LEN;
+		if (k != 5 && k != 12 && k != 13 && k != 25 && k != 26 && k != 52 && k != 59)
+			continue; /* 120 B; 260, 280 (256 -> 512); 520, 540 (-> 1 KiB); full */
+		int j = total > 1024 ? (total - 1024 + OLD_LINE_LEN - 1) / OLD_LINE_LEN : 0;
+		ASSERT_EQ(resend_line(e, &ts, &c, base, j, 0, 1), conflicts);
+		ASSERT_EQ(resend_line(e, &ts, &c, base, j, 1, 1), ++conflicts);
+		ASSERT_EQ(resend_line(e, &ts, &c, base, k, 0, 1), conflicts); /* the newest */
+	}
+	ftpi_engine_flush(e);
+	ftpi_engine_free(e);
+}
+
 static void test_overlap_ranges_across_gap(void)
 {
 	/* Ranges still in the 1 KiB kept when a gap ends the history: after the gap a copy of
@@ -1335,6 +1365,7 @@ static const struct ftpi_test tests[] = {
 	{"out_of_order_and_overlap", test_out_of_order_and_overlap},
 	{"overlap_orders_first_wins", test_overlap_orders_first_wins},
 	{"overlap_old_ranges", test_overlap_old_ranges},
+	{"overlap_history_grows", test_overlap_history_grows},
 	{"overlap_ranges_across_gap", test_overlap_ranges_across_gap},
 	{"sequence_wraparound", test_sequence_wraparound},
 	{"midstream_pickup", test_midstream_pickup},

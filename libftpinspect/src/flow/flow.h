@@ -44,6 +44,7 @@ struct ftpi_half {
 	uint16_t recs_cap, recs_n, recs_head; /* ring of recs, oldest at recs_head */
 	uint16_t recs_hashed; /* the oldest recs_hashed recs have their hash; the others' bytes
 	                       * are all still in hist and are hashed when they leave it */
+	uint16_t hist_cap;    /* bytes hist can hold: grows to FTPI__REASM_HIST as bytes come */
 	struct ftpi_reasm_rec *recs; /* hashes of delivered ranges (reasm/, with keep_hist) */
 };
 

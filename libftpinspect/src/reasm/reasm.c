@@ -54,9 +54,10 @@ void ftpi__reasm_release(struct ftpi__ctx *cx, struct ftpi_half *h)
 {
 	release_ooo(cx, h);
 	if (h->hist)
-		ftpi__free(cx, FTPI__POOL_REASM, h->hist, FTPI__REASM_HIST);
+		ftpi__free(cx, FTPI__POOL_REASM, h->hist, h->hist_cap);
 	h->hist = NULL;
 	h->hist_len = 0;
+	h->hist_cap = 0;
 	if (h->recs)
 		ftpi__free(cx, FTPI__POOL_REASM, h->recs, h->recs_cap * sizeof *h->recs);
 	h->recs = NULL;
@@ -126,28 +127,50 @@ static void recs_hash_before(struct ftpi__ctx *cx, struct ftpi_half *h, uint64_t
 	}
 }
 
+/* Makes hist hold up to need bytes (at most FTPI__REASM_HIST), doubling from
+ * FTPI__REASM_HIST_START; the bytes kept move along. When the memory cap refuses, hist keeps the
+ * size it has (none at first): the window compared byte for byte is then that smaller one. */
+static void hist_grow(struct ftpi__ctx *cx, struct ftpi_half *h, uint32_t need)
+{
+	uint32_t cap = h->hist_cap ? h->hist_cap : FTPI__REASM_HIST_START;
+
+	while (cap < need && cap < FTPI__REASM_HIST)
+		cap *= 2;
+	if (h->hist != NULL && cap <= h->hist_cap)
+		return;
+	uint8_t *b = ftpi__alloc(cx, FTPI__POOL_REASM, cap);
+	if (b == NULL)
+		return;
+	if (h->hist != NULL) {
+		memcpy(b, h->hist, h->hist_len);
+		ftpi__free(cx, FTPI__POOL_REASM, h->hist, h->hist_cap);
+	}
+	h->hist = b;
+	h->hist_cap = (uint16_t)cap;
+}
+
 /* Keeps the last delivered bytes (control channels): see FTPI__REASM_HIST. The ranges whose
  * bytes leave it are hashed first (rec_add has recorded p[0..n) already). */
 static void hist_add(struct ftpi__ctx *cx, struct ftpi_half *h, const uint8_t *p, uint32_t n)
 {
-	if (h->hist == NULL) {
-		h->hist = ftpi__alloc(cx, FTPI__POOL_REASM, FTPI__REASM_HIST);
+	if (h->hist == NULL || (h->hist_cap < FTPI__REASM_HIST && h->hist_len + n > h->hist_cap))
+		hist_grow(cx, h, h->hist_len + n);
+	if (h->hist == NULL) { /* nothing kept: every range is hashed now */
 		h->hist_len = 0;
-		if (h->hist == NULL) { /* nothing kept: every range is hashed now */
-			recs_hash_before(cx, h, h->bytes + n, p);
-			return;
-		}
-	}
-	if (h->recs_hashed < h->recs_n) {
-		uint64_t kept = FTPI__MIN((uint64_t)h->hist_len + n, FTPI__REASM_HIST);
-		recs_hash_before(cx, h, h->bytes + n - kept, p);
-	}
-	if (n >= FTPI__REASM_HIST) {
-		memcpy(h->hist, p + n - FTPI__REASM_HIST, FTPI__REASM_HIST);
-		h->hist_len = FTPI__REASM_HIST;
+		recs_hash_before(cx, h, h->bytes + n, p);
 		return;
 	}
-	uint32_t keep = FTPI__MIN((uint32_t)h->hist_len, FTPI__REASM_HIST - n);
+	uint32_t cap = h->hist_cap;
+	if (h->recs_hashed < h->recs_n) {
+		uint64_t kept = FTPI__MIN((uint64_t)h->hist_len + n, cap);
+		recs_hash_before(cx, h, h->bytes + n - kept, p);
+	}
+	if (n >= cap) {
+		memcpy(h->hist, p + n - cap, cap);
+		h->hist_len = (uint16_t)cap;
+		return;
+	}
+	uint32_t keep = FTPI__MIN((uint32_t)h->hist_len, cap - n);
 	memmove(h->hist, h->hist + h->hist_len - keep, keep);
 	memcpy(h->hist + keep, p, n);
 	h->hist_len = (uint16_t)(keep + n);

@@ -33,8 +33,11 @@ struct ftpi_reasm_cbs {
 };
 
 /* Bytes of recently delivered data kept per direction when the engine asks (keep_hist), so an
- * overlap with bytes already delivered is compared too. */
-#define FTPI__REASM_HIST 1024
+ * overlap with bytes already delivered is compared too. The buffer starts at
+ * FTPI__REASM_HIST_START bytes and doubles as bytes come: a control channel's direction that
+ * never carries more (a short login, a greeting) keeps its bytes in that. */
+#define FTPI__REASM_HIST       1024
+#define FTPI__REASM_HIST_START 256
 
 /* Older delivered bytes (keep_hist): each delivered range's keyed hash, for the last
  * FTPI__REASM_WINDOW bytes of the direction and at most FTPI__REASM_RECS ranges (16 bytes each,
