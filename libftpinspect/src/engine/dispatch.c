@@ -23,7 +23,8 @@
 
 #define SNIFF_LINES_CONTROL_PORT 8
 #define SNIFF_GAPS 3
-#define SNIFF_HOLD 2048 /* bytes held per direction while a flow is sniffed */
+#define SNIFF_HOLD  2048 /* bytes held per direction while a flow is sniffed */
+#define SNIFF_START 256  /* the first buffer: a greeting or a first command fits */
 
 int ftpi__is_control_port(const struct ftpi_engine *e, uint16_t port)
 {
@@ -61,9 +62,10 @@ static void sniff_release(struct ftpi_engine *e, struct ftpi_flow *f)
 {
 	for (int d = 0; d < 2; d++) {
 		if (f->sniff_buf[d])
-			ftpi__free(&e->cx, FTPI__POOL_FLOW, f->sniff_buf[d], SNIFF_HOLD);
+			ftpi__free(&e->cx, FTPI__POOL_FLOW, f->sniff_buf[d], f->sniff_cap[d]);
 		f->sniff_buf[d] = NULL;
 		f->sniff_len[d] = 0;
+		f->sniff_cap[d] = 0;
 	}
 }
 
@@ -258,19 +260,36 @@ int ftpi__dispatch_one_sided(const struct ftpi_engine *e, const struct ftpi_flow
 	       f->sniff_len[!dir] == 0 && f->half[!dir].ooo == NULL && strict_port(e, f);
 }
 
+/* Makes direction dir's held bytes able to take want bytes (want <= SNIFF_HOLD): SNIFF_START
+ * at first, doubled as bytes come; 0 when the memory cap refuses. */
+static int sniff_grow(struct ftpi_engine *e, struct ftpi_flow *f, int dir, size_t want)
+{
+	size_t cap = f->sniff_cap[dir] ? f->sniff_cap[dir] : SNIFF_START;
+	while (cap < want)
+		cap *= 2;
+	uint8_t *b = ftpi__alloc(&e->cx, FTPI__POOL_FLOW, cap);
+	if (b == NULL)
+		return 0;
+	if (f->sniff_buf[dir] != NULL) {
+		memcpy(b, f->sniff_buf[dir], f->sniff_len[dir]);
+		ftpi__free(&e->cx, FTPI__POOL_FLOW, f->sniff_buf[dir], f->sniff_cap[dir]);
+	}
+	f->sniff_buf[dir] = b;
+	f->sniff_cap[dir] = (uint16_t)cap;
+	return 1;
+}
+
 static int sniff(struct ftpi_engine *e, struct ftpi_flow *f, int dir, const uint8_t *p, size_t n)
 {
 	int ctrl_port = ftpi__is_control_port(e, f->srv.port);
 	int strict = strict_port(e, f);
 	int ftp = 0, implicit = 0;
 
-	if (f->sniff_buf[dir] == NULL) {
-		f->sniff_buf[dir] = ftpi__alloc(&e->cx, FTPI__POOL_FLOW, SNIFF_HOLD);
-		if (f->sniff_buf[dir] == NULL)
-			return become_other(e, f);
-	}
-	note_turn(f, dir);
 	size_t have = f->sniff_len[dir];
+	size_t want = FTPI__MIN(have + n, (size_t)SNIFF_HOLD);
+	if ((f->sniff_buf[dir] == NULL || want > f->sniff_cap[dir]) && !sniff_grow(e, f, dir, want))
+		return become_other(e, f);
+	note_turn(f, dir);
 	size_t take = FTPI__MIN(n, SNIFF_HOLD - have);
 	memcpy(f->sniff_buf[dir] + have, p, take);
 	f->sniff_len[dir] = (uint16_t)(have + take);

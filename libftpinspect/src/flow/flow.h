@@ -99,6 +99,7 @@ struct ftpi_flow {
 	uint8_t sniff_turns; /* times the speaking direction changed (saturates at 255) */
 	uint16_t sniff_turn[FTPI_FLOW_SNIFF_TURNS]; /* held bytes of the speaker at each change */
 	uint16_t sniff_len[2];
+	uint16_t sniff_cap[2]; /* sniff_buf's sizes: they grow as bytes come (engine/dispatch.c) */
 	uint8_t *sniff_buf[2]; /* bytes of each direction while ROLE_UNKNOWN (engine/dispatch.c) */
 	void *app;          /* struct ftpi_session * (control) or struct ftpi_dconn * (data) */
 	struct ftpi__ndpi_flow *ndpi;
