@@ -442,6 +442,44 @@ static void test_sequence_wraparound(void)
 	ASSERT_EQ(l.last_login, FTPI_LOGIN_SUCCESS);
 }
 
+static void test_sniff_held_grows(void)
+{
+	/* On a port that is not FTP's, a long multi-line greeting comes in pieces and is held
+	 * (the buffer grows from 256 bytes as they come) until the client's first command
+	 * decides: the session then reads every byte held, in order */
+	static struct evlog l;
+	uint64_t ts = 1700000000000000ull;
+	struct conn c;
+	static const char *const greet[] = {
+		"220-------------- Welcome to the example file server --------------\r\n",
+		"220-You are user number 1 of 50 allowed. Local time is 12:00.\r\n220-This is a "
+		"private system: disconnect now unless you are allowed in.\r\n",
+		"220-Uploads go to /incoming only; files there are scanned overnight.\r\n220-"
+		"Questions to the administrator, please.\r\n220 Ready.\r\n",
+	};
+	char want[1024];
+	size_t wl = 0;
+	ftpi_engine *e = new_engine(&l, NULL);
+	conn_init(&c, 0, 40015, 2222, 100, 900);
+	handshake(e, &ts, &c);
+	for (size_t i = 0; i < 3; i++) {
+		send_data(e, &ts, &c, 1, greet[i]);
+		wl += (size_t)snprintf(want + wl, sizeof want - wl, "%s", greet[i]);
+	}
+	ASSERT_GT(wl, 256);
+	send_data(e, &ts, &c, 0, "USER bob\r\n");
+	send_data(e, &ts, &c, 1, "331 p\r\n");
+	ftpi_engine_flush(e);
+	ftpi_engine_free(e);
+	ASSERT_EQ(l.sessions, 1);
+	ASSERT_STR_EQ(l.last_user, "bob");
+	/* the reply event carries the greeting's lines, their text joined by \n (escaped \x0a) */
+	ASSERT_TRUE(strstr(l.text, "reply 220 [------------- Welcome to the example file server") !=
+		    NULL);
+	ASSERT_TRUE(strstr(l.text, "Questions to the administrator, please.\\x0aReady.]") != NULL);
+	ASSERT_TRUE(strstr(l.text, "overnight.\\x0aQuestions") != NULL);
+}
+
 static void test_midstream_pickup(void)
 {
 	/* no handshake: the flow is picked up at the first packet, the session is incomplete */
@@ -1368,6 +1406,7 @@ static const struct ftpi_test tests[] = {
 	{"overlap_history_grows", test_overlap_history_grows},
 	{"overlap_ranges_across_gap", test_overlap_ranges_across_gap},
 	{"sequence_wraparound", test_sequence_wraparound},
+	{"sniff_held_grows", test_sniff_held_grows},
 	{"midstream_pickup", test_midstream_pickup},
 	{"gap_resync", test_gap_resync},
 	{"truncated_packets", test_truncated_packets},
