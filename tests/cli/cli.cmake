@@ -46,7 +46,8 @@ add_executable(test_jsonw ${CMAKE_CURRENT_LIST_DIR}/test_jsonw.c
 target_link_libraries(test_jsonw PRIVATE ftpi_cli_common)
 add_test(NAME cli.jsonw COMMAND test_jsonw)
 set_tests_properties(cli.jsonw PROPERTIES LABELS cli)
-# The text format's index of held sessions against a model (colliding ids, wrapping runs).
+# The id index (cli_idx) and the text format's held sessions against models (colliding ids,
+# wrapping runs, growth).
 add_executable(test_text ${CMAKE_CURRENT_LIST_DIR}/test_text.c
   ${PROJECT_SOURCE_DIR}/tools/ftpinspect/jsonw.c)
 target_link_libraries(test_text PRIVATE ftpi_cli_common)
@@ -58,6 +59,13 @@ if(Python3_Interpreter_FOUND)
     ${CMAKE_CURRENT_LIST_DIR}/text_held.py $<TARGET_FILE:ftpinspect>
     ${CMAKE_CURRENT_BINARY_DIR}/text_held_corpus.pcap)
   set_tests_properties(cli.text_held PROPERTIES LABELS cli TIMEOUT 120)
+endif()
+# ftp.log rows for every session with thousands open at once (the Zeek writer's index).
+if(Python3_Interpreter_FOUND)
+  add_test(NAME cli.zeek_open_sessions COMMAND ${Python3_EXECUTABLE}
+    ${CMAKE_CURRENT_LIST_DIR}/zeek_open.py $<TARGET_FILE:ftpinspect>
+    ${CMAKE_CURRENT_BINARY_DIR}/zeek_open_corpus.pcap)
+  set_tests_properties(cli.zeek_open_sessions PROPERTIES LABELS cli TIMEOUT 120)
 endif()
 add_executable(test_cid ${CMAKE_CURRENT_LIST_DIR}/test_cid.c)
 target_link_libraries(test_cid PRIVATE ftpi_cli_common)

@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * test_text.c - the text format's index of sessions whose data connection lines are held
- * (tools/ftpinspect/out_text.c, compiled into this test to reach its static functions): random
- * finds, creations and drops against a model, with session ids chosen so that their home slots
- * collide, in runs that wrap around the end of the table, so that every removal has entries
- * after it to move back. The session line itself is covered by the golden tests.
+ * test_text.c - the index of ids to positions (cli_idx, out_util.c) that the text format finds
+ * its held sessions with and the Zeek writer its open sessions: random puts, gets and deletes
+ * against a model through the table's growth, and the text format's held sessions
+ * (tools/ftpinspect/out_text.c, compiled into this test to reach its static functions), with
+ * session ids chosen so that their home slots collide in runs that wrap around the end of the
+ * table at every size up to 4,096 slots: every removal has entries after it to move back. The
+ * session line itself is covered by the golden tests.
  */
 #include "../../tools/ftpinspect/out_text.c"
 
@@ -45,7 +47,8 @@ static uint64_t next_rand(void)
 	return rng;
 }
 
-/* ids whose home slots fall in the 12 slots around the table's end (a wrapping run) */
+/* ids whose home slots fall in the 6 slots around the end of a table of 4,096 slots, so of
+ * every smaller one too (a home is the top bits of id times the golden ratio) */
 #define POOL 1500
 static uint64_t pool[POOL];
 
@@ -53,10 +56,46 @@ static void make_pool(void)
 {
 	size_t n = 0;
 	for (uint64_t id = 1; n < POOL; id++) {
-		size_t h = index_home(id);
-		if (h >= TXT_INDEX_SLOTS - 6 || h < 6)
+		uint64_t h = (id * 0x9e3779b97f4a7c15ull) >> 52;
+		if (h >= 4093 || h <= 2)
 			pool[n++] = id;
 	}
+}
+
+/* cli_idx alone: 200,000 operations over 3,000 ids (half of them colliding) against a model. */
+static void run_idx(void)
+{
+	static size_t model[3000]; /* position + 1, 0: absent */
+	static uint64_t ids[3000];
+	struct cli_idx x = {0};
+	size_t n = 0, pos;
+
+	for (size_t i = 0; i < 3000; i++)
+		ids[i] = i < POOL ? pool[i] : next_rand();
+	memset(model, 0, sizeof model);
+	for (int r = 0; r < 200000; r++) {
+		size_t k = (size_t)(next_rand() % 3000);
+		int op = (int)(next_rand() % 3);
+		if (op == 0) {
+			size_t at = (size_t)(next_rand() % 100000);
+			CHECK(cli_idx_put(&x, ids[k], at) == 0);
+			n += model[k] == 0;
+			model[k] = at + 1;
+		} else if (op == 1) {
+			cli_idx_del(&x, ids[k]);
+			n -= model[k] != 0;
+			model[k] = 0;
+		}
+		CHECK(x.n == n);
+		int got = cli_idx_get(&x, ids[k], &pos);
+		CHECK(got == (model[k] != 0) && (!got || pos + 1 == model[k]));
+		if (r % 4999 == 0)
+			for (size_t i = 0; i < 3000; i++) {
+				got = cli_idx_get(&x, ids[i], &pos);
+				CHECK(got == (model[i] != 0) && (!got || pos + 1 == model[i]));
+			}
+	}
+	cli_idx_free(&x);
 }
 
 static void run(struct text_state *t, int rounds)
@@ -102,14 +141,15 @@ int main(void)
 	if (t == NULL)
 		return 1;
 	make_pool();
+	run_idx();
 	run(t, 200000);
 	/* the index empties with the held sessions */
 	while (t->n > 0)
 		drop_pending(t, &t->p[t->n - 1]);
-	for (size_t i = 0; i < TXT_INDEX_SLOTS; i++)
-		if (t->index[i] != 0)
-			failed = 1;
+	if (t->idx.n != 0)
+		failed = 1;
+	cli_idx_free(&t->idx);
 	free(t);
-	printf("%s\n", failed ? "FAIL" : "ok: held-session index against its model");
+	printf("%s\n", failed ? "FAIL" : "ok: id index and held sessions against their models");
 	return failed;
 }

@@ -329,6 +329,23 @@ const char *cli_safe(char *buf, size_t buflen, struct ftpi_span s);
 const char *cli_endpoint(char *buf, size_t buflen, const struct ftpi_endpoint *ep);
 /* ftpi_addr_format, the IPv6 text of recent addresses remembered (per thread). */
 size_t cli_addr_format(const struct ftpi_addr *a, char *buf, size_t buflen);
+
+/* An index of ids (session ids) to positions in an array the caller keeps: open addressing,
+ * at most half full (it doubles, from 64 slots), removal by backward shift. Zeroed = empty. */
+struct cli_idx {
+	struct cli_idx_slot {
+		uint64_t id;
+		uint32_t pos1; /* position + 1; 0: an empty slot */
+	} *slot;
+	unsigned bits; /* 1 << bits slots */
+	size_t n;
+};
+/* 1 and *pos when id is in the index. */
+int cli_idx_get(const struct cli_idx *x, uint64_t id, size_t *pos);
+/* Adds id at pos, or moves it there; -1 when the table cannot grow (no memory). */
+int cli_idx_put(struct cli_idx *x, uint64_t id, size_t pos);
+void cli_idx_del(struct cli_idx *x, uint64_t id);
+void cli_idx_free(struct cli_idx *x);
 /* The decimal digits of v, at least width of them (zero-padded), written at the end of d; *start
  * is where they begin; returns their count. No printf: it runs several times per event. */
 #define CLI_DIGITS_MAX 24

@@ -24,15 +24,10 @@ struct pending {
 	char *lines[TXT_MAX_LINES_PER_SESSION];
 };
 
-/* Sessions with data connections held, found by id through an open-addressing index (slots
- * hold the entry's position + 1): a data connection's or a session's event does not walk every
- * held session. */
-#define TXT_INDEX_SLOTS (2 * TXT_MAX_PENDING_SESSIONS)
-
 struct text_state {
 	struct pending p[TXT_MAX_PENDING_SESSIONS];
 	size_t n;
-	uint16_t index[TXT_INDEX_SLOTS];
+	struct cli_idx idx; /* session id -> its entry in p: no walk of every held session */
 	struct cli_jw line; /* the line being built (reused) */
 };
 
@@ -61,49 +56,15 @@ static int text_begin(struct app *a)
 	return 0;
 }
 
-static size_t index_home(uint64_t id)
-{
-	return (size_t)((id * 0x9e3779b97f4a7c15ull) >> 52) & (TXT_INDEX_SLOTS - 1);
-}
-
-/* The index slot of session id, or the empty slot where it would go. */
-static size_t index_slot(const struct text_state *t, uint64_t id)
-{
-	size_t i = index_home(id);
-	while (t->index[i] != 0 && t->p[t->index[i] - 1].session != id)
-		i = (i + 1) & (TXT_INDEX_SLOTS - 1);
-	return i;
-}
-
-/* Empties slot i, moving later entries of its probe run back (no tombstones). */
-static void index_remove(struct text_state *t, size_t i)
-{
-	size_t j = i;
-	t->index[i] = 0;
-	for (;;) {
-		j = (j + 1) & (TXT_INDEX_SLOTS - 1);
-		if (t->index[j] == 0)
-			return;
-		size_t h = index_home(t->p[t->index[j] - 1].session);
-		/* the entry at j may fill the hole at i unless its home lies in (i, j] */
-		if ((j > i && (h <= i || h > j)) || (j < i && h <= i && h > j)) {
-			t->index[i] = t->index[j];
-			t->index[j] = 0;
-			i = j;
-		}
-	}
-}
-
 static struct pending *find_pending(struct text_state *t, uint64_t id, int create)
 {
-	size_t i = index_slot(t, id);
-	if (t->index[i] != 0)
-		return &t->p[t->index[i] - 1];
-	if (!create || t->n >= TXT_MAX_PENDING_SESSIONS)
+	size_t at;
+	if (cli_idx_get(&t->idx, id, &at))
+		return &t->p[at];
+	if (!create || t->n >= TXT_MAX_PENDING_SESSIONS || cli_idx_put(&t->idx, id, t->n) != 0)
 		return NULL;
 	memset(&t->p[t->n], 0, sizeof t->p[t->n]);
 	t->p[t->n].session = id;
-	t->index[i] = (uint16_t)(t->n + 1);
 	return &t->p[t->n++];
 }
 
@@ -112,10 +73,10 @@ static void drop_pending(struct text_state *t, struct pending *p)
 	size_t at = (size_t)(p - t->p);
 	for (size_t i = 0; i < p->n; i++)
 		free(p->lines[i]);
-	index_remove(t, index_slot(t, p->session));
+	cli_idx_del(&t->idx, p->session);
 	if (at != t->n - 1) { /* the last entry fills its place */
 		t->p[at] = t->p[t->n - 1];
-		t->index[index_slot(t, t->p[at].session)] = (uint16_t)(at + 1);
+		cli_idx_put(&t->idx, t->p[at].session, at); /* present: moved, never grows */
 	}
 	t->n--;
 }
@@ -457,6 +418,7 @@ static void text_end(struct app *a)
 		print_held(a, t, p);
 	}
 	cli_jw_free(&t->line);
+	cli_idx_free(&t->idx);
 	free(t);
 	a->fmt = NULL;
 }

@@ -269,6 +269,95 @@ const char *cli_server_recommendation(char *buf, size_t buflen, const struct ftp
 	return buf;
 }
 
+/* ---- an index of ids (session ids) to positions in the caller's array ------------------- */
+
+static size_t idx_home(const struct cli_idx *x, uint64_t id)
+{
+	return (size_t)((id * 0x9e3779b97f4a7c15ull) >> (64 - x->bits));
+}
+
+/* The slot of id, or the empty slot where it would go. */
+static size_t idx_slot(const struct cli_idx *x, uint64_t id)
+{
+	size_t mask = ((size_t)1 << x->bits) - 1, i = idx_home(x, id);
+	while (x->slot[i].pos1 != 0 && x->slot[i].id != id)
+		i = (i + 1) & mask;
+	return i;
+}
+
+int cli_idx_get(const struct cli_idx *x, uint64_t id, size_t *pos)
+{
+	if (x->slot == NULL)
+		return 0;
+	size_t i = idx_slot(x, id);
+	if (x->slot[i].pos1 == 0)
+		return 0;
+	*pos = x->slot[i].pos1 - 1;
+	return 1;
+}
+
+/* Doubles the table (64 slots at first) and places every entry again. */
+static int idx_grow(struct cli_idx *x)
+{
+	struct cli_idx old = *x;
+	unsigned bits = x->bits ? x->bits + 1 : 6;
+	if (bits > 31)
+		return -1;
+	x->slot = calloc((size_t)1 << bits, sizeof *x->slot);
+	if (x->slot == NULL) {
+		*x = old;
+		return -1;
+	}
+	x->bits = bits;
+	for (size_t i = 0; old.slot && i < ((size_t)1 << old.bits); i++)
+		if (old.slot[i].pos1 != 0)
+			x->slot[idx_slot(x, old.slot[i].id)] = old.slot[i];
+	free(old.slot);
+	return 0;
+}
+
+int cli_idx_put(struct cli_idx *x, uint64_t id, size_t pos)
+{
+	if ((x->n + 1) * 2 > ((size_t)1 << x->bits) && idx_grow(x) != 0)
+		return -1; /* at most half full: probe runs stay short */
+	size_t i = idx_slot(x, id);
+	if (x->slot[i].pos1 == 0)
+		x->n++;
+	x->slot[i].id = id;
+	x->slot[i].pos1 = (uint32_t)pos + 1;
+	return 0;
+}
+
+void cli_idx_del(struct cli_idx *x, uint64_t id)
+{
+	if (x->slot == NULL)
+		return;
+	size_t mask = ((size_t)1 << x->bits) - 1, i = idx_slot(x, id), j = i;
+	if (x->slot[i].pos1 == 0)
+		return;
+	x->slot[i].pos1 = 0;
+	x->n--;
+	/* backward shift: later entries of the probe run move into the hole unless their home
+	 * lies cyclically in (i, j] (no tombstones) */
+	for (;;) {
+		j = (j + 1) & mask;
+		if (x->slot[j].pos1 == 0)
+			return;
+		size_t h = idx_home(x, x->slot[j].id);
+		if ((j > i && (h <= i || h > j)) || (j < i && h <= i && h > j)) {
+			x->slot[i] = x->slot[j];
+			x->slot[j].pos1 = 0;
+			i = j;
+		}
+	}
+}
+
+void cli_idx_free(struct cli_idx *x)
+{
+	free(x->slot);
+	memset(x, 0, sizeof *x);
+}
+
 /* ---- JSON lines ---------------------------------------------------------------------------- */
 
 json_t *cli_json_endpoint(const struct ftpi_endpoint *ep)

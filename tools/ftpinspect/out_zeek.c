@@ -36,7 +36,7 @@
 
 #include "cli.h"
 
-#define Z_MAX_SESSIONS 4096
+#define Z_MAX_SESSIONS 65536 /* open at once; each holds about 17 KB while open */
 #define Z_QUEUE	       16
 #define Z_ARG_MAX      512
 #define Z_USER_MAX     Z_ARG_MAX
@@ -104,8 +104,11 @@ struct zeek_logs {
 	struct z_log ftp, notice, files;
 	char logged[Z_MAX_LOGGED][16];
 	size_t n_logged;
-	struct z_sess *s[Z_MAX_SESSIONS];
-	size_t n;
+	struct z_sess **s; /* the open sessions (grown by doubling up to Z_MAX_SESSIONS) */
+	size_t n, cap;
+	struct cli_idx idx;     /* session id -> its place in s */
+	struct cli_idx refused; /* open sessions refused at Z_MAX_SESSIONS */
+	uint64_t unlogged;      /* sessions that ended refused: no rows */
 };
 
 static const char ftp_fields[] =
@@ -492,18 +495,36 @@ static void flush_held(struct zeek_logs *z, struct z_sess *s)
 	}
 }
 
+/* The session's state, found through the index (thousands may be open at once); with create, a
+ * new one, unless Z_MAX_SESSIONS are open (the session is then remembered as refused and
+ * counted when it ends). */
 static struct z_sess *find(struct zeek_logs *z, const struct ftpi_event *ev, int create)
 {
 	struct z_sess *s;
+	size_t at;
 
-	for (size_t i = 0; i < z->n; i++)
-		if (z->s[i]->id == ev->session_id)
-			return z->s[i];
-	if (!create || z->n >= Z_MAX_SESSIONS)
+	if (cli_idx_get(&z->idx, ev->session_id, &at))
+		return z->s[at];
+	if (!create)
 		return NULL;
+	if (z->n == z->cap) {
+		size_t cap = z->cap ? z->cap * 2 : 256;
+		struct z_sess **ns = cap <= Z_MAX_SESSIONS ? realloc(z->s, cap * sizeof *ns) : NULL;
+		if (ns == NULL) {
+			if (!cli_idx_get(&z->refused, ev->session_id, &at))
+				(void)cli_idx_put(&z->refused, ev->session_id, 0);
+			return NULL;
+		}
+		z->s = ns;
+		z->cap = cap;
+	}
 	s = calloc(1, sizeof *s);
 	if (s == NULL)
 		return NULL;
+	if (cli_idx_put(&z->idx, ev->session_id, z->n) != 0) {
+		free(s);
+		return NULL;
+	}
 	s->id = ev->session_id;
 	s->client = ev->client;
 	s->server = ev->server;
@@ -527,11 +548,12 @@ static void end_session(struct zeek_logs *z, struct z_sess *s)
 	 * command still gets one row, its last command. */
 	if (s->has_user && !s->logged_seen && s->has_last)
 		write_row(z, s, &s->last, s->last_replied);
-	for (size_t i = 0; i < z->n; i++) {
-		if (z->s[i] == s) {
-			z->s[i] = z->s[--z->n];
-			break;
-		}
+	size_t at;
+	if (cli_idx_get(&z->idx, s->id, &at)) {
+		cli_idx_del(&z->idx, s->id);
+		z->s[at] = z->s[--z->n];
+		if (at < z->n)
+			(void)cli_idx_put(&z->idx, z->s[at]->id, at); /* present: moved, never grows */
 	}
 	free(s);
 }
@@ -896,11 +918,17 @@ void zeek_logs_event(struct zeek_logs *z, const struct ftpi_event *ev, const cha
 		else
 			on_expect(z, s, ev);
 		break;
-	case FTPI_EV_SESSION_END:
+	case FTPI_EV_SESSION_END: {
+		size_t at;
 		s = find(z, ev, 0);
-		if (s != NULL)
+		if (s != NULL) {
 			end_session(z, s);
+		} else if (cli_idx_get(&z->refused, ev->session_id, &at)) {
+			cli_idx_del(&z->refused, ev->session_id);
+			z->unlogged++;
+		}
 		break;
+	}
 	case FTPI_EV_FINDING:
 		write_notice(z, ev);
 		break;
@@ -953,8 +981,17 @@ int zeek_logs_close(struct zeek_logs *z)
 		return 0;
 	while (z->n > 0)
 		end_session(z, z->s[z->n - 1]);
+	z->unlogged += z->refused.n;
+	if (z->unlogged)
+		fprintf(stderr,
+			"ftpinspect: Zeek logs: %llu sessions have no ftp.log rows: more than %d "
+			"were open at once\n",
+			(unsigned long long)z->unlogged, Z_MAX_SESSIONS);
 	if (log_finish(&z->ftp) != 0 || log_finish(&z->notice) != 0 || log_finish(&z->files) != 0)
 		rc = -1;
+	free(z->s);
+	cli_idx_free(&z->idx);
+	cli_idx_free(&z->refused);
 	free(z->ftp.path);
 	free(z->notice.path);
 	free(z->files.path);
