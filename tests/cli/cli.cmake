@@ -7,7 +7,7 @@ set(FTPI_CLI_TESTS help version missing_file bad_files limits not_a_pcap truncat
   hostile zeek pcapng_out pcapng_keep_comments fail_on stdin gzip multiple_files summary
   stats_flows_count signals progress duration no_progress closed_pipe full_disk growing_file
   tcpdump_habits no_color sighup community_id eve_timestamp log_dir
-  zeek_commands log_dir_sighup config_ini report file_hashes zeek_file_ids)
+  zeek_commands log_dir_sighup config_ini report file_hashes zeek_file_ids zeek_pipelined)
 
 if(NOT Python3_Interpreter_FOUND)
   find_package(Python3 COMPONENTS Interpreter)

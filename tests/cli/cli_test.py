@@ -1361,6 +1361,28 @@ def t_zeek_commands():
 
 
 @test
+def t_zeek_pipelined():
+    # Six DELE commands sent before any reply (tests/crafted/ftp_pipelined.pcap): the writer's
+    # queue of waiting commands grows, oldest first, and each row has its own reply.
+    d = tempfile.mkdtemp(prefix="ftpi-cli-")
+    try:
+        pcap = os.path.join(HERE, "..", "crafted", "ftp_pipelined.pcap")
+        rc, out, err = run("-r", pcap, "--format", "zeek")
+        expect_rc(rc, 0, err, "pipelined")
+        p = os.path.join(d, "ftp.log")
+        with open(p, "w") as f:
+            f.write(out)
+        _, rows = read_zeek(p)
+        got = [(r["command"], r["arg"], r["reply_code"], r["reply_msg"]) for r in rows
+               if r["command"] == "DELE"]
+        want = [("DELE", "ftp://10.2.0.2/./f%d" % k, "550" if k % 3 == 0 else "250",
+                 ("f%d: no such file" if k % 3 == 0 else "f%d deleted") % k) for k in range(1, 7)]
+        check(got == want, "DELE rows %r, want %r" % (got, want))
+    finally:
+        shutil.rmtree(d)
+
+
+@test
 def t_log_dir_sighup():
     # SIGHUP reopens the Zeek logs (log rotation): both generations are whole logs with their
     # own header and #close, and together hold every row a run without rotation writes.

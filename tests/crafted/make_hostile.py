@@ -608,6 +608,34 @@ def add_secrets(name, secrets):
     write_truth(name, t)
 
 
+def pipelined():
+    """A client that sends six commands before any reply (more than a session first makes room
+    for): each reply answers its own command, in order, in every output (ftp.log rows: DELE
+    f1..f6 with their own codes and texts)."""
+    c = Conv(False, 40620, 21)
+    c.handshake()
+    c.say(1, "220 pipeline server\r\n")
+    c.say(0, "USER bob\r\n")
+    c.say(1, "331 password please\r\n")
+    c.say(0, "PASS pipeSecret34\r\n")
+    c.say(1, "230 logged in\r\n")
+    c.say(0, "".join("DELE f%d\r\n" % k for k in range(1, 7)))
+    c.say(1, "".join(("250 f%d deleted\r\n" if k % 3 else "550 f%d: no such file\r\n") % k
+                     for k in range(1, 7)))
+    c.say(0, "QUIT\r\n")
+    c.say(1, "221 bye\r\n")
+    c.close()
+    write_pcap("ftp_pipelined.pcap", c.pkts)
+    login_truth("ftp_pipelined", "six DELE commands sent before any reply, answered in order",
+                ["pipeSecret34"], {"plaintext_auth": {"min": 1, "max": 1}},
+                absent=["failed_login"],
+                sessions=[{"client_ip": "10.1.0.1", "server_port": 21, "user": "bob",
+                           "login": "success", "password_in_clear": True}])
+    t = json.load(open(os.path.join(HERE, "ftp_pipelined.truth.json")))
+    t["anomalies"] = {"reply_without_command": {"max": 0}}
+    write_truth("ftp_pipelined", t)
+
+
 CASES = {}
 
 
@@ -636,6 +664,7 @@ def main():
     overlong_line()
     overlong_first_line()
     pairing()
+    pipelined()
     frag_cases()
     frag_lost()
 
@@ -644,7 +673,8 @@ CASES.update({"overlong_first_line": overlong_first_line,
               "midstream_server_first": midstream_server_first,
               "midstream_lookalikes": midstream_lookalikes,
               "midstream_odd_port": midstream_odd_port,
-              "overlap_old": overlap_old})
+              "overlap_old": overlap_old,
+              "pipelined": pipelined})
 
 if __name__ == "__main__":
     main()

@@ -36,8 +36,9 @@
 
 #include "cli.h"
 
-#define Z_MAX_SESSIONS 65536 /* open at once; each holds about 17 KB while open */
-#define Z_QUEUE	       16
+#define Z_MAX_SESSIONS 65536 /* open at once; each holds about 9 KB while open */
+#define Z_QUEUE	       16 /* commands waiting for their replies, at most */
+#define Z_QUEUE_START  2  /* the queue's first size: doubled as commands are pipelined */
 #define Z_ARG_MAX      512
 #define Z_USER_MAX     Z_ARG_MAX
 #define Z_URL_MAX      (Z_ARG_MAX * 2 + 80)
@@ -76,8 +77,8 @@ struct z_sess {
 	char password[Z_USER_MAX];
 	int has_password;
 	char cwd[Z_ARG_MAX];
-	struct z_cmd q[Z_QUEUE];
-	size_t head, n;
+	struct z_cmd *q; /* a ring of qcap entries, grown up to Z_QUEUE */
+	size_t qcap, head, n;
 	struct z_row held; /* a data-channel row waiting for its EXPECT event */
 	int has_held;
 	struct z_row done; /* the last pair, written when the next command comes */
@@ -521,7 +522,10 @@ static struct z_sess *find(struct zeek_logs *z, const struct ftpi_event *ev, int
 	s = calloc(1, sizeof *s);
 	if (s == NULL)
 		return NULL;
-	if (cli_idx_put(&z->idx, ev->session_id, z->n) != 0) {
+	s->qcap = Z_QUEUE_START;
+	s->q = calloc(s->qcap, sizeof *s->q);
+	if (s->q == NULL || cli_idx_put(&z->idx, ev->session_id, z->n) != 0) {
+		free(s->q);
 		free(s);
 		return NULL;
 	}
@@ -538,7 +542,7 @@ static void end_session(struct zeek_logs *z, struct z_sess *s)
 	flush_held(z, s);
 	flush_done(z, s);
 	/* Commands never answered: logged without a reply, as Zeek does at connection end. */
-	for (; s->n > 0; s->n--, s->head = (s->head + 1) % Z_QUEUE) {
+	for (; s->n > 0; s->n--, s->head = (s->head + 1) % s->qcap) {
 		struct z_row r;
 		memset(&r, 0, sizeof r);
 		r.cmd = s->q[s->head];
@@ -555,6 +559,7 @@ static void end_session(struct zeek_logs *z, struct z_sess *s)
 		if (at < z->n)
 			(void)cli_idx_put(&z->idx, z->s[at]->id, at); /* present: moved, never grows */
 	}
+	free(s->q);
 	free(s);
 }
 
@@ -582,16 +587,29 @@ static void on_command(struct zeek_logs *z, struct z_sess *s, const struct ftpi_
 	flush_held(z, s);
 	flush_done(z, s);
 	s->greeted = 1;
-	if (s->n == Z_QUEUE) {
+	if (s->n == s->qcap && s->qcap < Z_QUEUE) {
+		/* pipelined commands: the queue doubles, oldest first (kept as it is without the
+		 * memory for it) */
+		struct z_cmd *nq = malloc(2 * s->qcap * sizeof *nq);
+		if (nq != NULL) {
+			for (size_t k = 0; k < s->n; k++)
+				nq[k] = s->q[(s->head + k) % s->qcap];
+			free(s->q);
+			s->q = nq;
+			s->qcap *= 2;
+			s->head = 0;
+		}
+	}
+	if (s->n == s->qcap) {
 		/* Queue full (pipelining without replies): the oldest goes out unanswered. */
 		struct z_row r;
 		memset(&r, 0, sizeof r);
 		r.cmd = s->q[s->head];
 		pair_out(z, s, &r, 0);
-		s->head = (s->head + 1) % Z_QUEUE;
+		s->head = (s->head + 1) % s->qcap;
 		s->n--;
 	}
-	c = &s->q[(s->head + s->n) % Z_QUEUE];
+	c = &s->q[(s->head + s->n) % s->qcap];
 	memset(c, 0, sizeof *c);
 	c->ts_us = ev->ts_us;
 	c->frame = ev->frame;
@@ -677,7 +695,7 @@ static void on_reply(struct zeek_logs *z, struct z_sess *s, const struct ftpi_ev
 	}
 	memset(&r, 0, sizeof r);
 	r.cmd = s->q[s->head];
-	s->head = (s->head + 1) % Z_QUEUE;
+	s->head = (s->head + 1) % s->qcap;
 	s->n--;
 	r.code = code;
 	cli_esc(r.msg, sizeof r.msg, last_line(ev->u.reply.text));
