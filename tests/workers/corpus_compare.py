@@ -7,6 +7,8 @@ server's sessions come from several clients and one client fails logins on sever
 under the host-pair spread they land on several workers, and what one engine learns from all of
 a server's or a client's sessions (the passive range that links an encrypted session's data
 connections, the failed logins behind brute_force) must come out as with one engine.
+It also checks that the merged server summaries come in endpoint order with their clients in
+address order (the same bytes whichever worker flushes first).
 Folders given as captures stand for their *.pcap files; with --ethernet-only, inputs of another
 link type are left out (make_corpus.py takes one link type).
 Exit 0 = the same, 1 = a difference (printed)."""
