@@ -44,11 +44,12 @@ static void emit_command(struct ftpi__ftp *ftp, struct ftpi_session *s, int v,
 	ftpi__emit(ftp->cx, &ev);
 }
 
-/* Doubles the ring of pending commands (up to pend_max), oldest first in the new one; -1 when
- * the memory cap refuses it (the caller then drops the oldest, as when the ring is at its max). */
+/* Doubles the ring of pending commands (up to max_pending_commands), oldest first in the new one;
+ * -1 when the memory cap refuses it (the caller then drops the oldest, as at the max). */
 static int pend_grow(struct ftpi__ftp *ftp, struct ftpi_session *s)
 {
-	uint16_t n = (uint16_t)FTPI__MIN((unsigned)s->pend_cap * 2u, (unsigned)s->pend_max);
+	uint16_t n = (uint16_t)FTPI__MIN((unsigned)s->pend_cap * 2u,
+					 (unsigned)ftp->cx->cfg.max_pending_commands);
 	struct ftpi_pending *p = ftpi__alloc(ftp->cx, FTPI__POOL_SESSION, n * sizeof *p);
 
 	if (p == NULL)
@@ -67,7 +68,7 @@ static struct ftpi_pending *queue_pending(struct ftpi__ftp *ftp, struct ftpi_ses
 					  const struct ftpi_span *arg)
 {
 	struct ftpi_pending *p;
-	if (s->pend_count == s->pend_cap && s->pend_cap < s->pend_max)
+	if (s->pend_count == s->pend_cap && s->pend_cap < ftp->cx->cfg.max_pending_commands)
 		(void)pend_grow(ftp, s);
 	if (s->pend_count == s->pend_cap) {
 		s->pend_head = (uint16_t)((s->pend_head + 1) % s->pend_cap);

@@ -160,8 +160,7 @@ struct ftpi_session *ftpi__session_new(struct ftpi__ftp *ftp, struct ftpi_flow *
 		FTPI__COUNT(ftp->cx, sessions_memcap);
 		return NULL;
 	}
-	s->pend_max = (uint16_t)ftp->cx->cfg.max_pending_commands;
-	s->pend_cap = (uint16_t)FTPI__MIN(s->pend_max, 2u);
+	s->pend_cap = (uint16_t)FTPI__MIN(ftp->cx->cfg.max_pending_commands, 2u);
 	s->pend = ftpi__alloc(ftp->cx, FTPI__POOL_SESSION, s->pend_cap * sizeof *s->pend);
 	if (s->pend == NULL) {
 		ftpi__free(ftp->cx, FTPI__POOL_SESSION, s, sizeof *s);

@@ -102,9 +102,9 @@ struct ftpi_session {
 	struct ftpi_line line[2];
 
 	/* commands awaiting their reply: a ring of pend_cap entries, 2 at first, doubled when full
-	 * up to pend_max (cfg.max_pending_commands); most sessions never hold more than one */
+	 * up to cfg.max_pending_commands; most sessions never hold more than one */
 	struct ftpi_pending *pend;
-	uint16_t pend_cap, pend_max, pend_head, pend_count;
+	uint16_t pend_cap, pend_head, pend_count;
 	uint8_t lost_sync;        /* commands were lost in a gap: pair replies by their codes */
 
 	/* multi-line reply being collected */
