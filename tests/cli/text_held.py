@@ -11,11 +11,11 @@ import collections
 import json
 import os
 import re
-import subprocess
 import sys
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-REPO = os.path.normpath(os.path.join(HERE, "..", ".."))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import lab_corpus  # noqa: E402
+
 RE_SESSION = re.compile(r"^\S+ \S+ SESSION (\d+) ")
 RE_NOT_SHOWN = re.compile(r"^    \((\d+) more data connections not shown\)$")
 RE_AT_ONCE = re.compile(r"^\S+ \S+ data .* \(session (\d+)\)$")
@@ -24,20 +24,15 @@ RE_NO_EVENT = re.compile(r"^session (\d+) \(no session event\):$")
 
 def main():
     ftpinspect, out = sys.argv[1], sys.argv[2]
-    caps = [os.path.join(REPO, "captures", c + ".pcap") for c in
-            ("pyftpdlib_mlsd_nlst_appe_stou", "vsftpd_anonymous", "proftpd_anonymous")]
-    subprocess.run([sys.executable, os.path.join(REPO, "bench", "make_corpus.py"), "--out", out,
-                    "--input", *caps, "--in-flight", "3000", "--target-mb", "30", "--seed",
-                    "text-held", "-q"], check=True)
-    js = subprocess.run([ftpinspect, "-r", out, "--format", "json", "--no-progress"],
-                        capture_output=True, text=True, check=True).stdout
+    lab_corpus.make(out, ("pyftpdlib_mlsd_nlst_appe_stou", "vsftpd_anonymous",
+                          "proftpd_anonymous"), 3000, 30, "text-held")
+    js = lab_corpus.run(ftpinspect, out, "--format", "json").stdout
     want = collections.Counter()
     for line in js.splitlines():
         e = json.loads(line)
         if e["event"] == "data" and e.get("session"):
             want[e["session"]] += 1
-    txt = subprocess.run([ftpinspect, "-r", out, "--no-progress"], capture_output=True,
-                         text=True, check=True).stdout
+    txt = lab_corpus.run(ftpinspect, out).stdout
     ended = {json.loads(x).get("session") for x in js.splitlines() if '"event":"session"' in x}
     got = collections.Counter()
     cur = None

@@ -8,29 +8,23 @@ USER has at least one ftp.log row, with its user, and that nothing was refused.
 Exit 0 = every session logged, 1 = not (printed)."""
 import json
 import os
-import subprocess
 import sys
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-REPO = os.path.normpath(os.path.join(HERE, "..", ".."))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import lab_corpus  # noqa: E402
 
 
 def main():
     ftpinspect, out = sys.argv[1], sys.argv[2]
-    caps = [os.path.join(REPO, "captures", c + ".pcap") for c in
-            ("pureftpd_anonymous", "vsftpd_login_failed_then_ok", "vsftpd_blocked_data_port")]
-    subprocess.run([sys.executable, os.path.join(REPO, "bench", "make_corpus.py"), "--out", out,
-                    "--input", *caps, "--in-flight", "8000", "--target-mb", "25", "--seed",
-                    "zeek-open", "-q"], check=True)
-    js = subprocess.run([ftpinspect, "-r", out, "--format", "json", "--no-progress"],
-                        capture_output=True, text=True, check=True).stdout
+    lab_corpus.make(out, ("pureftpd_anonymous", "vsftpd_login_failed_then_ok",
+                          "vsftpd_blocked_data_port"), 8000, 25, "zeek-open")
+    js = lab_corpus.run(ftpinspect, out, "--format", "json").stdout
     want = {}
     for line in js.splitlines():
         e = json.loads(line)
         if e["event"] == "session" and e.get("user"):
             want[(e["client"]["ip"], e["client"]["port"])] = e["user"]
-    z = subprocess.run([ftpinspect, "-r", out, "--format", "zeek", "--no-progress"],
-                       capture_output=True, text=True, check=True)
+    z = lab_corpus.run(ftpinspect, out, "--format", "zeek")
     got = {}
     for line in z.stdout.splitlines():
         if line.startswith("#"):
