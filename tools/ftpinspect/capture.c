@@ -14,11 +14,16 @@
  * non-blocking and this unit waits in its own poll() with a bounded timeout, because libpcap
  * with TPACKET_V3 would otherwise block forever on a quiet link (the kernel retires no empty
  * block), and the caller's timers (idle expiry, -G, statistics) must fire anyway.
+ *
+ * A regular savefile is read through a 256 KiB stdio buffer, and ahead on a thread of this unit
+ * when the process may use two cores (see struct ra).
  */
 #include <errno.h>
 #include <net/if.h>
 #include <pcap/pcap.h>
 #include <poll.h>
+#include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,9 +45,44 @@
  * less (bench/results.md, "Per-core cost, seventh round"). */
 #define CAP_FILE_BUFFER (256u << 10)
 
+/* Read-ahead of a regular savefile: a thread of this unit read()s the file into a ring of
+ * slots while libpcap parses, on the caller's thread, what it reads through a stdio cookie
+ * stream over the ring (with the same 256 KiB buffer: glibc reads an unbuffered cookie stream
+ * a byte at a time). The kernel's copy of the file, a good part of reading it, moves to the
+ * other core; the bytes, hence the packets, the end (EOF, a record cut short, a read error and
+ * its errno) and every message are those of reading the file directly. Only a regular file is
+ * read ahead (a pipe's read() could block the thread that fclose() joins), and only when the
+ * process may run on two cores or more. The ring: slots [head, tail) are published, the
+ * reading thread fills slot[tail] (never while the ring is full), the stream's side holds
+ * slot[head] until it has copied it all; each side sleeps only when it must (empty; full, until
+ * half is free) and is woken only then. */
+#define RA_SLOTS 8
+#define RA_SLOT_BYTES (256u << 10)
+
+struct ra_slot {
+	uint8_t *buf;
+	size_t len; /* 0: the end of the file, or a read error (err) */
+	int err;
+};
+
+struct ra {
+	int fd;
+	pthread_t th;
+	pthread_mutex_t lock;
+	pthread_cond_t filled, emptied;
+	unsigned head, tail; /* slots taken by the reader of the stream, slots published */
+	int quit;	     /* the stream is closed: the reading thread stops */
+	int reader_waits, consumer_waits; /* who sleeps (signalled only then) */
+	int held;			  /* the stream's side holds slot[head] */
+	size_t off;			  /* its next byte */
+	long long pos;			  /* bytes handed to libpcap (the progress line) */
+	struct ra_slot slot[RA_SLOTS];
+};
+
 struct cap {
 	pcap_t *p;
 	char *iobuf; /* the savefile's stdio buffer (freed after pcap_close()), or NULL */
+	struct ra *ra; /* read-ahead (closed with the stream by pcap_close()), or NULL */
 	int live;
 	int linktype;
 	long long size; /* regular savefile size, or -1 */
@@ -214,22 +254,208 @@ static FILE *open_gz(struct cap *c, const char *path, char *err, size_t errlen)
 }
 #endif
 
+/* The reading thread: fills free slots with read() until the end, an error or quit. */
+static void *ra_main(void *arg)
+{
+	struct ra *ra = arg;
+
+	for (;;) {
+		pthread_mutex_lock(&ra->lock);
+		if (ra->tail - ra->head == RA_SLOTS && !ra->quit) {
+			/* full: sleep until half the ring is free, not one wake-up per slot */
+			ra->reader_waits = 1;
+			while (ra->tail - ra->head > RA_SLOTS / 2 && !ra->quit)
+				pthread_cond_wait(&ra->emptied, &ra->lock);
+			ra->reader_waits = 0;
+		}
+		int quit = ra->quit;
+		pthread_mutex_unlock(&ra->lock);
+		if (quit)
+			return NULL;
+		/* slot[tail] is this thread's until it is published */
+		struct ra_slot *sl = &ra->slot[ra->tail % RA_SLOTS];
+		ssize_t n;
+		do
+			n = read(ra->fd, sl->buf, RA_SLOT_BYTES);
+		while (n < 0 && errno == EINTR);
+		sl->len = n > 0 ? (size_t)n : 0;
+		sl->err = n < 0 ? errno : 0;
+		pthread_mutex_lock(&ra->lock);
+		ra->tail++;
+		if (ra->consumer_waits)
+			pthread_cond_signal(&ra->filled);
+		pthread_mutex_unlock(&ra->lock);
+		if (n <= 0)
+			return NULL; /* the end (or an error) stays published */
+	}
+}
+
+/* The stream's read: bytes from the slots, in order. 0 at the end; -1 with the read's errno. */
+static ssize_t ra_read(void *cookie, char *buf, size_t size)
+{
+	struct ra *ra = cookie;
+	size_t got = 0;
+
+	while (got < size) {
+		if (!ra->held || ra->off == ra->slot[ra->head % RA_SLOTS].len) {
+			pthread_mutex_lock(&ra->lock);
+			if (ra->held && ra->slot[ra->head % RA_SLOTS].len > 0) {
+				/* done with it: back to the reading thread */
+				ra->head++;
+				ra->held = 0;
+				if (ra->reader_waits && ra->tail - ra->head <= RA_SLOTS / 2)
+					pthread_cond_signal(&ra->emptied);
+			}
+			if (ra->head == ra->tail) {
+				ra->consumer_waits = 1;
+				while (ra->head == ra->tail)
+					pthread_cond_wait(&ra->filled, &ra->lock);
+				ra->consumer_waits = 0;
+			}
+			pthread_mutex_unlock(&ra->lock);
+			ra->held = 1;
+			ra->off = 0;
+			const struct ra_slot *sl = &ra->slot[ra->head % RA_SLOTS];
+			if (sl->len == 0) { /* the end, kept for every later read */
+				if (sl->err != 0 && got == 0) {
+					errno = sl->err;
+					return -1;
+				}
+				break;
+			}
+		}
+		const struct ra_slot *sl = &ra->slot[ra->head % RA_SLOTS];
+		size_t k = size - got < sl->len - ra->off ? size - got : sl->len - ra->off;
+		memcpy(buf + got, sl->buf + ra->off, k);
+		ra->off += k;
+		got += k;
+	}
+	ra->pos += (long long)got;
+	return (ssize_t)got;
+}
+
+static void ra_free(struct ra *ra)
+{
+	for (unsigned i = 0; i < RA_SLOTS; i++)
+		free(ra->slot[i].buf);
+	free(ra);
+}
+
+/* Stops and joins the reading thread, closes the file, frees the ring. */
+static void ra_stop(struct ra *ra)
+{
+	pthread_mutex_lock(&ra->lock);
+	ra->quit = 1;
+	pthread_cond_signal(&ra->emptied);
+	pthread_mutex_unlock(&ra->lock);
+	pthread_join(ra->th, NULL);
+	pthread_mutex_destroy(&ra->lock);
+	pthread_cond_destroy(&ra->filled);
+	pthread_cond_destroy(&ra->emptied);
+	close(ra->fd);
+	ra_free(ra);
+}
+
+/* fclose() of the stream (pcap_close()). */
+static int ra_close(void *cookie)
+{
+	ra_stop(cookie);
+	return 0;
+}
+
+static int read_ahead_off; /* --no-read-ahead */
+
+void cap_set_read_ahead(int on)
+{
+	read_ahead_off = !on;
+}
+
+/* Whether this process may run on two cores or more. */
+static int two_cores(void)
+{
+	cpu_set_t set;
+
+	return sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) >= 2;
+}
+
+/* A stream over regular file f read ahead (f is then closed), or NULL: f is read directly. */
+static FILE *open_ahead(struct cap *c, FILE *f)
+{
+	static const cookie_io_functions_t io = {ra_read, NULL, NULL, ra_close};
+	struct stat st;
+	struct ra *ra;
+	sigset_t all, old;
+	FILE *cf;
+	int rc;
+
+	if (read_ahead_off || fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode) || !two_cores())
+		return NULL;
+	ra = calloc(1, sizeof *ra);
+	if (ra == NULL)
+		return NULL;
+	for (unsigned i = 0; i < RA_SLOTS; i++) {
+		if ((ra->slot[i].buf = malloc(RA_SLOT_BYTES)) == NULL) {
+			ra_free(ra);
+			return NULL;
+		}
+	}
+	/* the file from where stdio is: at its start, nothing read through f yet */
+	ra->fd = dup(fileno(f));
+	if (ra->fd < 0) {
+		ra_free(ra);
+		return NULL;
+	}
+	pthread_mutex_init(&ra->lock, NULL);
+	pthread_cond_init(&ra->filled, NULL);
+	pthread_cond_init(&ra->emptied, NULL);
+	/* signals stay with the caller's thread (their handlers break its reads) */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	rc = pthread_create(&ra->th, NULL, ra_main, ra);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc != 0) {
+		pthread_mutex_destroy(&ra->lock);
+		pthread_cond_destroy(&ra->filled);
+		pthread_cond_destroy(&ra->emptied);
+		close(ra->fd);
+		ra_free(ra);
+		return NULL;
+	}
+	cf = fopencookie(ra, "rb", io);
+	if (cf == NULL) {
+		ra_stop(ra);
+		return NULL;
+	}
+	if (c->iobuf != NULL)
+		setvbuf(cf, c->iobuf, _IOFBF, CAP_FILE_BUFFER);
+	c->ra = ra;
+	fclose(f);
+	return cf;
+}
+
 /* A savefile through stdio with a large buffer (what pcap_open_offline() does, but with its
- * 4 KiB buffer): NULL with a reason in err. */
+ * 4 KiB buffer), read ahead when it can be: NULL with a reason in err. */
 static pcap_t *open_plain(struct cap *c, const char *path, char *ebuf, char *err, size_t errlen)
 {
 	FILE *f = fopen(path, "rb");
+	FILE *ahead;
 	pcap_t *p;
 
 	if (f == NULL) {
 		snprintf(err, errlen, "%s", strerror(errno));
 		return NULL;
 	}
-	if (c->iobuf != NULL)
+	ahead = open_ahead(c, f);
+	if (ahead != NULL) {
+		f = ahead;
+	} else if (c->iobuf != NULL) {
 		setvbuf(f, c->iobuf, _IOFBF, CAP_FILE_BUFFER);
+	}
 	p = pcap_fopen_offline(f, ebuf);
-	if (p == NULL)
+	if (p == NULL) {
 		fclose(f);
+		c->ra = NULL;
+	}
 	return p;
 }
 
@@ -552,6 +778,8 @@ long long cap_file_pos(struct cap *c)
 	FILE *f;
 	if (c->live || c->size < 0)
 		return -1;
+	if (c->ra != NULL)
+		return c->ra->pos; /* the stream has no position of its own */
 #ifdef FTPI_WITH_ZLIB
 	if (c->gz != NULL)
 		return (long long)gzoffset(c->gz); /* compressed bytes, like the size */
@@ -573,7 +801,8 @@ void cap_close(struct cap *c)
 		current = NULL;
 	if (c->ctl >= 0)
 		close(c->ctl);
-	pcap_close(c->p); /* closes the savefile's stream: its buffer goes after */
+	pcap_close(c->p); /* closes the savefile's stream (read-ahead too): its buffer goes after */
+	c->ra = NULL;
 #ifdef FTPI_WITH_ZLIB
 	if (c->gz != NULL)
 		gzclose(c->gz);

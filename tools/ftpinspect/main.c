@@ -761,6 +761,7 @@ int main(int argc, char **argv)
 		goto finish;
 	}
 
+	cap_set_read_ahead(!o.no_read_ahead);
 	for (size_t i = 0; i < o.n_inputs && !r.done && !cap_stop_requested(); i++) {
 		const char *path = o.inputs[i];
 		int rc;

@@ -50,6 +50,7 @@ enum {
 	OPT_FAIL_ON,
 	OPT_COLOR,
 	OPT_NO_PROGRESS,
+	OPT_NO_READ_AHEAD,
 	OPT_IMMEDIATE,
 	OPT_WORKERS,
 	OPT_SORT,
@@ -113,6 +114,7 @@ static const struct option long_opts[] = {
 	{"fail-on", required_argument, NULL, OPT_FAIL_ON},
 	{"color", required_argument, NULL, OPT_COLOR},
 	{"no-progress", no_argument, NULL, OPT_NO_PROGRESS},
+	{"no-read-ahead", no_argument, NULL, OPT_NO_READ_AHEAD},
 	{"immediate", no_argument, NULL, OPT_IMMEDIATE},
 	{"immediate-mode", no_argument, NULL, OPT_IMMEDIATE},
 	{"list-interfaces", no_argument, NULL, 'D'},
@@ -162,6 +164,9 @@ void cli_usage(FILE *f)
 	      "  --workers N|auto        N engines on N threads (default 1; auto = cores); files:\n"
 	      "                          one reader, one queue per worker; live: an AF_PACKET\n"
 	      "                          fanout group of N sockets\n"
+	      "  --no-read-ahead         read capture files on the analysing thread only (by\n"
+	      "                          default a regular file is read ahead on a second thread\n"
+	      "                          when the process may use two cores)\n"
 	      "  --share redis://[USER:PASS@]HOST:PORT[/DB]\n"
 	      "                          share expectations with other sensors through Redis\n"
 	      "                          (docs/sensors.md): a data connection whose control\n"
@@ -790,6 +795,7 @@ static int apply_opt(struct cli_opts *o, int c, const char *val, int from_file, 
 	case OPT_STATS:
 	case OPT_SUMMARY:
 	case OPT_NO_PROGRESS:
+	case OPT_NO_READ_AHEAD:
 	case OPT_IMMEDIATE: {
 		int *dst = c == 'v'		  ? &o->verbose
 			   : c == 'q'		  ? &o->quiet
@@ -799,6 +805,7 @@ static int apply_opt(struct cli_opts *o, int c, const char *val, int from_file, 
 			   : c == OPT_STATS	  ? &o->stats
 			   : c == OPT_SUMMARY	  ? &o->summary
 			   : c == OPT_NO_PROGRESS ? &o->no_progress
+			   : c == OPT_NO_READ_AHEAD ? &o->no_read_ahead
 						  : &o->immediate;
 		if (flag_value(val, &on, err, errlen) != 0)
 			return -1;

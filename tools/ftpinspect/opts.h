@@ -70,6 +70,7 @@ struct cli_opts {
 	const char *config_file;
 	int color; /* enum cli_color */
 	int no_progress;
+	int no_read_ahead; /* --no-read-ahead */
 	int immediate;	     /* --immediate: libpcap immediate mode (packet by packet) */
 	int list_ifaces;     /* -D */
 	int line_buffered;   /* -l */
