@@ -4,10 +4,11 @@
 
 For each point it makes a corpus with make_corpus.py (copies in flight and size), then runs the
 bare libpcap loop, the CLI (JSON, JSON with --no-read-ahead, text), the engine alone
-(ftpi_bench), libnids (nids_read) and ndpiReader on it, ROUNDS interleaved rounds (every tool once per round, so a burst of load from
-other jobs on the machine hits them alike). Each run's CPU time (user + system) and peak RSS come
-from wait4()'s rusage (microseconds, not /usr/bin/time's hundredths); the ratio is the median CPU
-time over the bare loop's median on the same file. ftpi_bench's counters give the flows the engine
+(ftpi_bench), libnids (nids_read) and ndpiReader on it, ROUNDS interleaved rounds (every tool
+once per round, so a burst of load from other jobs on the machine hits them alike). Each run's
+CPU time (user + system), wall time and peak RSS come from wait4()'s rusage (microseconds, not
+/usr/bin/time's hundredths); the ratio is the median CPU time over the bare loop's median on the
+same file, the wall ratio the same with wall times. ftpi_bench's counters give the flows the engine
 held at once, the FTP sessions and the engine's accounted memory. The table goes to the
 "sweep" section of bench/results.md (between its markers), with the commit; big corpora are
 deleted after their point unless --keep.

@@ -71,8 +71,9 @@ add_executable(test_cid ${CMAKE_CURRENT_LIST_DIR}/test_cid.c)
 target_link_libraries(test_cid PRIVATE ftpi_cli_common)
 add_test(NAME cli.community_id_memo COMMAND test_cid)
 set_tests_properties(cli.community_id_memo PROPERTIES LABELS cli)
-# How a savefile is read (capture.c: a large stdio buffer, ahead on a second thread): read()
-# calls counted under strace, the events compared however the file is read.
+# How a savefile is read (capture.c: a large stdio buffer, ahead on a second thread) and events
+# written to a file (main.c: a large buffer): read() and write() calls counted under strace, the
+# events compared however the file is read.
 if(Python3_Interpreter_FOUND)
   add_test(NAME cli.read_calls COMMAND ${Python3_EXECUTABLE}
     ${CMAKE_CURRENT_LIST_DIR}/read_calls.py $<TARGET_FILE:ftpinspect>

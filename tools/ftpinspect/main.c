@@ -52,6 +52,11 @@ struct run {
 };
 
 
+/* Standard output's buffer when capture files write events to a file or a pipe: stdio's own is
+ * the block size (4 KiB), a write() per 4 KiB of events (10,301 for the 42 MB of JSON of the
+ * 2,000-in-flight corpus; 161 with this one). Live captures keep stdio's, -l and -U theirs. */
+static char out_buf[256 << 10];
+
 /*
  * The engines at the end of the run, once flushed: the process ends right after, and its memory
  * goes back whole. Freeing it object by object costs more than many a small capture's whole
@@ -646,6 +651,8 @@ int main(int argc, char **argv)
 	a.fp = o.write_file != NULL && strcmp(o.write_file, "-") == 0 ? stderr : stdout;
 	if (o.line_buffered)
 		setvbuf(a.fp, NULL, _IOLBF, BUFSIZ);
+	else if (a.fp == stdout && o.iface == NULL && !o.packet_buffered && !isatty(fileno(stdout)))
+		setvbuf(stdout, out_buf, _IOFBF, sizeof out_buf);
 	a.max_sev = -1;
 	a.out = cli_format(o.format);
 	a.color = o.format == CLI_FMT_TEXT &&

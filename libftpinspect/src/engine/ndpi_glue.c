@@ -12,14 +12,15 @@
  * leaks out of this file.
  *
  * One detection module per process, shared by every engine and reference-counted: building it
- * costs about 52 M instructions and 9 MB (mostly the IP prefixes of its address lists, in Patricia trees),
- * which N workers each paid, one after the other, at their first TCP packet. nDPI 4.2's module
- * holds the packet being dissected, the current time and LRU caches that detection writes, so
- * every call that dissects (process_packet, giveup, extra_dissection_possible) and the module's
- * creation and destruction hold `module_lock`. Those calls are few: payload packets of control
- * channels up to the password and of flows still being sniffed, at most a budget per flow; data
- * connections and flows known not to be FTP never reach nDPI. The first creation also
- * initialises libgcrypt, which aborts when two threads do it at once: the lock covers that too.
+ * costs about 52 M instructions and 9 MB (mostly the IP prefixes of its address lists, put into
+ * Patricia trees), which N workers each paid, one after the other, at their first TCP packet.
+ * nDPI 4.2's module holds the packet being dissected, the current time and LRU caches that
+ * detection writes, so every call that dissects (process_packet, giveup,
+ * extra_dissection_possible) and the module's creation and destruction hold `module_lock`.
+ * Those calls are few: payload packets of control channels up to the password and of flows still
+ * being sniffed, at most a budget per flow; data connections and flows known not to be FTP never
+ * reach nDPI. The first creation also initialises libgcrypt, which aborts when two threads do it
+ * at once: the lock covers that too.
  */
 #include "ndpi_glue.h"
 
