@@ -40,9 +40,10 @@ typedef void (*cap_handler)(void *user, const struct ftpi_packet *pkt);
 
 /* Checks the filter's syntax on a dead Ethernet handle: 0, or -1 with a reason in err. */
 int cap_check_filter(const char *filter, uint32_t snaplen, char *err, size_t errlen);
-/* Whether regular savefiles opened from now on are read ahead on a thread of their own when
- * the process may use two cores (the default; --no-read-ahead turns it off). */
-void cap_set_read_ahead(int on);
+/* Regular savefiles opened from now on are read ahead on a thread of their own when the process
+ * may run on more cores than busy_threads (the threads that analyse and dispatch: 1 by default);
+ * 0 = never (--no-read-ahead). */
+void cap_set_read_ahead(unsigned busy_threads);
 /* Opens a savefile ("-" = stdin). NULL with a reason in err. */
 struct cap *cap_open_file(const char *path, char *err, size_t errlen);
 /* Opens and activates a live interface. NULL with a reason in err. */

@@ -768,7 +768,8 @@ int main(int argc, char **argv)
 		goto finish;
 	}
 
-	cap_set_read_ahead(!o.no_read_ahead);
+	/* read ahead with a core to spare: one engine, or the reading thread and N workers */
+	cap_set_read_ahead(o.no_read_ahead ? 0 : o.workers > 1 ? o.workers + 1 : 1);
 	for (size_t i = 0; i < o.n_inputs && !r.done && !cap_stop_requested(); i++) {
 		const char *path = o.inputs[i];
 		int rc;
