@@ -53,10 +53,11 @@
  * its errno) and every message are those of reading the file directly. Only a regular file is
  * read ahead (a pipe's read() could block the thread that fclose() joins), and only when the
  * process may run on a core more than its busy threads (cap_set_read_ahead): with --workers 2
- * on two cores a third thread slows the run down (mix500: wall 0.34 -> 0.42 s). The ring: slots [head, tail) are published, the
- * reading thread fills slot[tail] (never while the ring is full), the stream's side holds
- * slot[head] until it has copied it all; each side sleeps only when it must (empty; full, until
- * half is free) and is woken only then. */
+ * on two cores a third thread slows the run down (mix500: wall 0.34 -> 0.42 s).
+ *
+ * The ring: slots [head, tail) are published, the reading thread fills slot[tail] (never while
+ * the ring is full), the stream's side holds slot[head] until it has copied it all; each side
+ * sleeps only when it must (empty; full, until half is free) and is woken only then. */
 #define RA_SLOTS 8
 #define RA_SLOT_BYTES (256u << 10)
 
