@@ -50,6 +50,9 @@ POINTS = {
     "mix": ("mixed (88% of bytes not FTP), 48 in flight, 100 MB",
             ["--in-flight", "48", "--target-mb", "100", "--mix",
              os.path.join(HERE, "seeds", "mixed.pcap"), "--mix-share", "0.85"]),
+    "mix500": ("mixed (88% of bytes not FTP), 48 in flight, 500 MB",
+               ["--in-flight", "48", "--target-mb", "500", "--mix",
+                os.path.join(HERE, "seeds", "mixed.pcap"), "--mix-share", "0.85"]),
     "s500": ("48 in flight, 500 MB", ["--in-flight", "48", "--target-mb", "500"]),
     "s2000": ("48 in flight, 2 GB", ["--in-flight", "48", "--target-mb", "2000"]),
 }
