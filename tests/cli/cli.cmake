@@ -12,6 +12,16 @@ set(FTPI_CLI_TESTS help version missing_file bad_files limits not_a_pcap truncat
 if(NOT Python3_Interpreter_FOUND)
   find_package(Python3 COMPONENTS Interpreter)
 endif()
+
+# cli.NAME runs tests/cli/SCRIPT with ftpinspect's path and the remaining arguments (label cli,
+# 120 s); nothing without Python.
+function(ftpi_cli_script name script)
+  if(Python3_Interpreter_FOUND)
+    add_test(NAME cli.${name} COMMAND ${Python3_EXECUTABLE}
+      ${CMAKE_CURRENT_FUNCTION_LIST_DIR}/${script} $<TARGET_FILE:ftpinspect> ${ARGN})
+    set_tests_properties(cli.${name} PROPERTIES LABELS cli TIMEOUT 120)
+  endif()
+endfunction()
 if(Python3_Interpreter_FOUND)
   foreach(t ${FTPI_CLI_TESTS})
     add_test(NAME cli.${t}
@@ -32,12 +42,9 @@ set_tests_properties(cli.live_tool PROPERTIES LABELS live SKIP_RETURN_CODE 77 TI
 
 # ftp.log against Zeek's own btest baselines (facts in the script; skips without
 # ../shared/captures-public).
-if(Python3_Interpreter_FOUND)
-  add_test(NAME cli.zeek_baselines
-    COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_LIST_DIR}/zeek_baselines.py
-      $<TARGET_FILE:ftpinspect>)
-  set_tests_properties(cli.zeek_baselines PROPERTIES LABELS cli TIMEOUT 120
-    SKIP_RETURN_CODE 77)
+ftpi_cli_script(zeek_baselines zeek_baselines.py)
+if(TEST cli.zeek_baselines)
+  set_tests_properties(cli.zeek_baselines PROPERTIES SKIP_RETURN_CODE 77)
 endif()
 
 # The event line writer against jansson and its own slow path (byte classes in every lane).
@@ -54,19 +61,9 @@ target_link_libraries(test_text PRIVATE ftpi_cli_common)
 add_test(NAME cli.text_held_index COMMAND test_text)
 set_tests_properties(cli.text_held_index PROPERTIES LABELS cli)
 # Data connection lines under their sessions' lines, hundreds of sessions held at once.
-if(Python3_Interpreter_FOUND)
-  add_test(NAME cli.text_held COMMAND ${Python3_EXECUTABLE}
-    ${CMAKE_CURRENT_LIST_DIR}/text_held.py $<TARGET_FILE:ftpinspect>
-    ${CMAKE_CURRENT_BINARY_DIR}/text_held_corpus.pcap)
-  set_tests_properties(cli.text_held PROPERTIES LABELS cli TIMEOUT 120)
-endif()
+ftpi_cli_script(text_held text_held.py ${CMAKE_CURRENT_BINARY_DIR}/text_held_corpus.pcap)
 # ftp.log rows for every session with thousands open at once (the Zeek writer's index).
-if(Python3_Interpreter_FOUND)
-  add_test(NAME cli.zeek_open_sessions COMMAND ${Python3_EXECUTABLE}
-    ${CMAKE_CURRENT_LIST_DIR}/zeek_open.py $<TARGET_FILE:ftpinspect>
-    ${CMAKE_CURRENT_BINARY_DIR}/zeek_open_corpus.pcap)
-  set_tests_properties(cli.zeek_open_sessions PROPERTIES LABELS cli TIMEOUT 120)
-endif()
+ftpi_cli_script(zeek_open_sessions zeek_open.py ${CMAKE_CURRENT_BINARY_DIR}/zeek_open_corpus.pcap)
 add_executable(test_cid ${CMAKE_CURRENT_LIST_DIR}/test_cid.c)
 target_link_libraries(test_cid PRIVATE ftpi_cli_common)
 add_test(NAME cli.community_id_memo COMMAND test_cid)
@@ -74,9 +71,8 @@ set_tests_properties(cli.community_id_memo PROPERTIES LABELS cli)
 # How a savefile is read (capture.c: a large stdio buffer, ahead on a second thread) and events
 # written to a file (main.c: a large buffer): read() and write() calls counted under strace, the
 # events compared however the file is read.
-if(Python3_Interpreter_FOUND)
-  add_test(NAME cli.read_calls COMMAND ${Python3_EXECUTABLE}
-    ${CMAKE_CURRENT_LIST_DIR}/read_calls.py $<TARGET_FILE:ftpinspect>
-    ${PROJECT_SOURCE_DIR}/captures/vsftpd_lossy_large_retr.pcap ${CMAKE_CURRENT_BINARY_DIR})
-  set_tests_properties(cli.read_calls PROPERTIES LABELS cli SKIP_RETURN_CODE 77 TIMEOUT 120)
+ftpi_cli_script(read_calls read_calls.py
+  ${PROJECT_SOURCE_DIR}/captures/vsftpd_lossy_large_retr.pcap ${CMAKE_CURRENT_BINARY_DIR})
+if(TEST cli.read_calls)
+  set_tests_properties(cli.read_calls PROPERTIES SKIP_RETURN_CODE 77)
 endif()
