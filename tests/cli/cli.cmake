@@ -7,7 +7,8 @@ set(FTPI_CLI_TESTS help version missing_file bad_files limits not_a_pcap truncat
   hostile zeek pcapng_out pcapng_keep_comments fail_on stdin gzip multiple_files summary
   stats_flows_count signals progress duration no_progress closed_pipe full_disk growing_file
   tcpdump_habits no_color sighup community_id eve_timestamp log_dir
-  zeek_commands log_dir_sighup config_ini report file_hashes zeek_file_ids zeek_pipelined)
+  zeek_commands log_dir_sighup config_ini report file_hashes zeek_file_ids zeek_pipelined
+  workers_auto)
 
 if(NOT Python3_Interpreter_FOUND)
   find_package(Python3 COMPONENTS Interpreter)
@@ -64,6 +65,11 @@ set_tests_properties(cli.text_held_index PROPERTIES LABELS cli)
 ftpi_cli_script(text_held text_held.py ${CMAKE_CURRENT_BINARY_DIR}/text_held_corpus.pcap)
 # ftp.log rows for every session with thousands open at once (the Zeek writer's index).
 ftpi_cli_script(zeek_open_sessions zeek_open.py ${CMAKE_CURRENT_BINARY_DIR}/zeek_open_corpus.pcap)
+# What --workers auto resolves to, by cores and input (opts.c).
+add_executable(test_workers_auto ${CMAKE_CURRENT_LIST_DIR}/test_workers_auto.c)
+target_link_libraries(test_workers_auto PRIVATE ftpi_cli_common)
+add_test(NAME cli.workers_auto_table COMMAND test_workers_auto)
+set_tests_properties(cli.workers_auto_table PROPERTIES LABELS cli)
 add_executable(test_cid ${CMAKE_CURRENT_LIST_DIR}/test_cid.c)
 target_link_libraries(test_cid PRIVATE ftpi_cli_common)
 add_test(NAME cli.community_id_memo COMMAND test_cid)

@@ -771,6 +771,36 @@ def t_stats_flows_count():
     check("statistics:" in out and "packets" in out, "text stats: %r" % out)
 
 
+@test
+def t_workers_auto():
+    """--workers auto follows the CPU affinity mask (taskset): on one core, one engine, and the
+    events are one engine's; in a config file too; a number given after it wins."""
+    ref = run("-r", LOGIN, "--format", "json")[1]
+    taskset = shutil.which("taskset")
+    if taskset is None:
+        print("skip: no taskset (util-linux)")
+        return
+    p = subprocess.run([taskset, "-c", "0", BIN, "-r", LOGIN, "--format", "json",
+                        "--workers", "auto", "--stats"], capture_output=True, timeout=60)
+    err = p.stderr.decode()
+    check(p.returncode == 0, "--workers auto: exit %d %r" % (p.returncode, err))
+    check("--workers auto: 1 engine on 1 core" in err, "one core: %r" % err)
+    check([o for o in json_lines(p.stdout.decode()) if o.get("event") != "stats"]
+          == json_lines(ref), "one core: events differ from one engine's")
+    rc, out, err = run("-r", LOGIN, "--workers", "auto", "--workers", "2", "--stats", "-q")
+    check("--workers auto" not in err and "2 workers" in err, "auto then 2: %r" % err)
+    cfg = write_tmp("workers = auto\n")
+    try:
+        p = subprocess.run([taskset, "-c", "0", BIN, "--config", cfg, "-r", LOGIN, "--stats",
+                            "-q"], capture_output=True, timeout=60)
+        check("--workers auto: 1 engine on 1 core" in p.stderr.decode(),
+              "config file: %r" % p.stderr)
+    finally:
+        os.unlink(cfg)
+    rc, out, err = run("-r", LOGIN, "--workers", "auto", "-w", os.devnull, "--stats", "-q")
+    expect_rc(rc, 0, err, "--workers auto with -w (one engine)")
+
+
 def run_on_pty(args, which, env=None):
     """Runs ftpinspect with stdout or stderr (which) on a terminal, the other to /dev/null.
     Returns (exit status, bytes written to the terminal)."""

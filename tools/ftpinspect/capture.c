@@ -23,7 +23,6 @@
 #include <pcap/pcap.h>
 #include <poll.h>
 #include <pthread.h>
-#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -375,10 +374,7 @@ void cap_set_read_ahead(unsigned busy_threads)
 /* Whether this process may run on a core more than its busy threads. */
 static int spare_core(void)
 {
-	cpu_set_t set;
-
-	return ra_busy > 0 && sched_getaffinity(0, sizeof set, &set) == 0 &&
-	       (unsigned)CPU_COUNT(&set) > ra_busy;
+	return ra_busy > 0 && cli_cores() > ra_busy;
 }
 
 /* A stream over regular file f read ahead (f is then closed), or NULL: f is read directly. */

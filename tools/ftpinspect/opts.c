@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -161,9 +162,11 @@ void cli_usage(FILE *f)
 	      "                          stop after SECONDS (live: wall clock, also on a quiet\n"
 	      "                          link; files: capture time)\n"
 	      "  -Z USER, --user USER    drop privileges to USER once the interface is open\n"
-	      "  --workers N|auto        N engines on N threads (default 1; auto = cores); files:\n"
-	      "                          one reader, one queue per worker; live: an AF_PACKET\n"
-	      "                          fanout group of N sockets\n"
+	      "  --workers N|auto        N engines on N threads (default 1); files: one reader,\n"
+	      "                          one queue per worker; live: an AF_PACKET fanout group\n"
+	      "                          of N sockets. auto: live, one per core the process may\n"
+	      "                          use (taskset, cpusets); files, one per core but the\n"
+	      "                          reader's, and one engine on two cores or fewer\n"
 	      "  --no-read-ahead         read capture files on the analysing thread only (by\n"
 	      "                          default a regular file is read ahead on a thread of its\n"
 	      "                          own when there is a core to spare)\n"
@@ -279,6 +282,23 @@ void cli_usage(FILE *f)
 	      "quietly with status 0.\n"
 	      "Exit status: 0 ok, 1 runtime error, 2 usage error, 3 --fail-on threshold reached.\n",
 	      f);
+}
+
+unsigned cli_cores(void)
+{
+	cpu_set_t set;
+	long n;
+
+	if (sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0)
+		return (unsigned)CPU_COUNT(&set);
+	n = sysconf(_SC_NPROCESSORS_ONLN);
+	return n < 1 ? 1 : n > 4096 ? 4096 : (unsigned)n;
+}
+
+unsigned cli_workers_for(unsigned cores, int live, int writes)
+{
+	unsigned n = writes ? 1 : live ? cores : cores > 2 ? cores - 1 : 1;
+	return n < 1 ? 1 : n > CLI_MAX_WORKERS ? CLI_MAX_WORKERS : n;
 }
 
 int cli_parse_u64(const char *s, uint64_t max, uint64_t *out)
@@ -734,14 +754,15 @@ static int apply_opt(struct cli_opts *o, int c, const char *val, int from_file, 
 			break;
 		return 0;
 	case OPT_WORKERS:
-		if (strcmp(val, "auto") == 0) {
-			long n = sysconf(_SC_NPROCESSORS_ONLN);
-			o->workers = n < 1 ? 1 : n > CLI_MAX_WORKERS ? CLI_MAX_WORKERS : (unsigned)n;
+		if (strcmp(val, "auto") == 0) { /* resolved once -r/-i/-w are known */
+			o->workers_auto = 1;
+			o->workers = 1;
 			return 0;
 		}
 		if (cli_parse_u64(val, CLI_MAX_WORKERS, &v) != 0 || v == 0)
 			break;
 		o->workers = (unsigned)v;
+		o->workers_auto = 0;
 		return 0;
 	case OPT_FILE_HASHES:
 		if (parse_hashes(val, from_file, &o->file_hashes) != 0)
@@ -1123,6 +1144,8 @@ int cli_opts_parse(struct cli_opts *o, int argc, char **argv)
 
 	if (o->list_ifaces)
 		return CLI_PARSE_OK;
+	if (o->workers_auto)
+		o->workers = cli_workers_for(cli_cores(), o->iface != NULL, o->write_file != NULL);
 	if (o->n_inputs == 0 && o->iface == NULL) {
 		fputs("ftpinspect: nothing to read: give -r FILE or -i IFACE (see --help)\n",
 		      stderr);

@@ -76,7 +76,8 @@ struct cli_opts {
 	int line_buffered;   /* -l */
 	int packet_buffered; /* -U */
 	int quiet;	     /* -q */
-	unsigned workers; /* --workers (default 1) */
+	unsigned workers; /* --workers (default 1; auto: resolved by cli_workers_for) */
+	int workers_auto; /* --workers auto */
 	int sort;	  /* --sort */
 	const char *log_dir; /* --log-dir: Zeek ftp.log and notice.log there */
 	const char *report;  /* --report FILE.html */
@@ -138,6 +139,17 @@ void cli_opts_free(struct cli_opts *o);
 
 /* The --help text. */
 void cli_usage(FILE *f);
+
+/* The cores this process may run on (its CPU affinity mask, as taskset and cgroup cpusets set
+ * it; the online cores when that cannot be read), at least 1. */
+unsigned cli_cores(void);
+
+/* What --workers auto means on cores cores: live (live != 0), one engine per core, each reading
+ * its own socket; files, one engine per core but one, which the reading thread takes, and on
+ * one or two cores a single engine (the second core reads the file ahead: with two workers the
+ * reader and the workers would share two cores and wait on one another); with -w (writes != 0),
+ * a single engine. At most CLI_MAX_WORKERS. */
+unsigned cli_workers_for(unsigned cores, int live, int writes);
 
 /* Strict unsigned decimal: digits only, no sign or spaces, value <= max. 0 on success. */
 int cli_parse_u64(const char *s, uint64_t max, uint64_t *out);
