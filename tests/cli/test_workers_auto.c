@@ -1,9 +1,8 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * test_workers_auto.c - what --workers auto resolves to (opts.c: cli_workers_for, cli_cores):
- * live captures one engine per core; files one per core but the reader's, one engine on one or
- * two cores; -w one engine; never more than CLI_MAX_WORKERS; and the cores counted are the
- * affinity mask's, as taskset leaves it.
+ * live captures one engine per core; files and -w one engine; never more than CLI_MAX_WORKERS;
+ * and the cores counted are the affinity mask's, as taskset leaves it.
  */
 #include <sched.h>
 #include <stdio.h>
@@ -26,14 +25,15 @@ int main(void)
 {
 	static const struct {
 		unsigned cores, file, live;
-	} t[] = {{1, 1, 1}, {2, 1, 2}, {3, 2, 3}, {4, 3, 4}, {16, 15, 16}, {64, 63, 64},
-		 {65, 64, 64}, {1000, 64, 64}};
+	} t[] = {{1, 1, 1}, {2, 1, 2}, {3, 1, 3}, {4, 1, 4}, {16, 1, 16}, {64, 1, 64},
+		 {65, 1, 64}, {1000, 1, 64}};
 	cpu_set_t set;
 
 	for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
 		expect(t[i].cores, 0, 0, t[i].file);
 		expect(t[i].cores, 1, 0, t[i].live);
 		expect(t[i].cores, 0, 1, 1);
+		expect(t[i].cores, 1, 1, 1); /* -w with -i: one engine */
 	}
 	expect(0, 0, 0, 1); /* never below one engine */
 	expect(0, 1, 0, 1);

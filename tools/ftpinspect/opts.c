@@ -165,8 +165,7 @@ void cli_usage(FILE *f)
 	      "  --workers N|auto        N engines on N threads (default 1); files: one reader,\n"
 	      "                          one queue per worker; live: an AF_PACKET fanout group\n"
 	      "                          of N sockets. auto: live, one per core the process may\n"
-	      "                          use (taskset, cpusets); files, one per core but the\n"
-	      "                          reader's, and one engine on two cores or fewer\n"
+	      "                          use (taskset, cpusets); files, one engine (faster)\n"
 	      "  --no-read-ahead         read capture files on the analysing thread only (by\n"
 	      "                          default a regular file is read ahead on a thread of its\n"
 	      "                          own when there is a core to spare)\n"
@@ -297,7 +296,7 @@ unsigned cli_cores(void)
 
 unsigned cli_workers_for(unsigned cores, int live, int writes)
 {
-	unsigned n = writes ? 1 : live ? cores : cores > 2 ? cores - 1 : 1;
+	unsigned n = live && !writes ? cores : 1;
 	return n < 1 ? 1 : n > CLI_MAX_WORKERS ? CLI_MAX_WORKERS : n;
 }
 

@@ -145,10 +145,10 @@ void cli_usage(FILE *f);
 unsigned cli_cores(void);
 
 /* What --workers auto means on cores cores: live (live != 0), one engine per core, each reading
- * its own socket; files, one engine per core but one, which the reading thread takes, and on
- * one or two cores a single engine (the second core reads the file ahead: with two workers the
- * reader and the workers would share two cores and wait on one another); with -w (writes != 0),
- * a single engine. At most CLI_MAX_WORKERS. */
+ * its own socket of the fanout group; files, and with -w (writes != 0), a single engine, whose
+ * file a second core reads ahead: on every corpus measured (bench/analysis.md, "Per-core cost,
+ * eighth round"), N workers over a file took longer than one engine, since they decide each new
+ * connection in step with one another. At most CLI_MAX_WORKERS. */
 unsigned cli_workers_for(unsigned cores, int live, int writes);
 
 /* Strict unsigned decimal: digits only, no sign or spaces, value <= max. 0 on success. */
