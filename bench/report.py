@@ -408,23 +408,17 @@ def main():
     if os.path.exists(analysis) and os.path.abspath(md_path) == os.path.join(here, "results.md"):
         L.append(open(analysis).read().rstrip())
         L.append("")
-    # Sections other scripts or rounds maintain (their own runs, their own commits) are kept:
-    # the stages refactor round, bench/live.sh's live capture, the stream API's cost per call
-    # (bench/stream_runs.py), bench/sweep.py's concurrency and size sweep, the workers round,
-    # bench/hashes.sh's cost of --file-hashes, bench/share.sh's cost of --share and
-    # bench/memload.sh's memory under load.
+    # Sections other scripts or rounds maintain (their own runs, their own commits) are kept,
+    # in the order they stand: every block between "<!-- NAME begin -->" and "<!-- NAME end -->"
+    # (the stages refactor round, bench/live.sh's live capture, the stream API's cost per call,
+    # bench/sweep.py's sweep, the per-core rounds, the workers round, bench/hashes.sh,
+    # bench/share.sh, bench/memload.sh).
     old = open(md_path).read() if os.path.exists(md_path) else ""
-    for begin, end in (("<!-- stages begin -->", "<!-- stages end -->"),
-                       ("<!-- live.sh begin -->", "<!-- live.sh end -->"),
-                       ("<!-- stream begin -->", "<!-- stream end -->"),
-                       ("<!-- sweep begin -->", "<!-- sweep end -->"),
-                       ("<!-- percore5 begin -->", "<!-- percore5 end -->"),
-                       ("<!-- workers begin -->", "<!-- workers end -->"),
-                       ("<!-- hashes begin -->", "<!-- hashes end -->"),
-                       ("<!-- share.sh begin -->", "<!-- share.sh end -->"),
-                       ("<!-- memload begin -->", "<!-- memload end -->")):
-        if begin in old and end in old:
-            L.append(old[old.index(begin):old.index(end) + len(end)])
+    for m in re.finditer(r"<!-- ([\w.\-]+) begin -->", old):
+        end = "<!-- %s end -->" % m.group(1)
+        e = old.find(end, m.end())
+        if e >= 0:
+            L.append(old[m.start():e + len(end)])
             L.append("")
     with open(md_path, "w") as fh:
         fh.write("\n".join(L) + "\n")
