@@ -29,6 +29,14 @@
 #define STRIPES 64
 #define NIL UINT32_MAX
 #define SYN_SLOTS 1024 /* per engine: last connection start handed to it, by server port hash */
+/* Yields before a wait sleeps: most waits end within them, while a sleep (20 us asked, about 70
+ * us with the default timer slack) outlasts the wait. With 64, two workers with a core each spent
+ * most of their time asleep (ftpi_workers_bench --workers 2, mix500: 0.37 s, 0.51 s of the two
+ * workers' time waiting; with 1,024: 0.21 s, 0.18 s; c2000 0.83 -> 0.46 s; bench/results.md,
+ * "Per-core cost, eighth round"). With more threads than cores the yields give the core away
+ * but still cost CPU time (ftpinspect --workers 2 on two cores, beside its reader: c2000 faster,
+ * mix500 and c48 10-15% slower). */
+#define WAIT_YIELDS 1024
 
 struct sentry {
 	uint32_t next; /* bucket chain */
@@ -322,7 +330,7 @@ static uint64_t mono_ns(void)
  * on waits has passed. */
 static int wait_step(struct ftpi_expect_store *st, unsigned spin, uint64_t t0)
 {
-	if (spin < 64) {
+	if (spin < WAIT_YIELDS) {
 		sched_yield();
 		return 0;
 	}
