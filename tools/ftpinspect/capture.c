@@ -342,7 +342,17 @@ static void ra_free(struct ra *ra)
 	free(ra);
 }
 
-/* Stops and joins the reading thread, closes the file, frees the ring. */
+/* Destroys the lock and conditions, closes the file, frees the ring (no thread running). */
+static void ra_teardown(struct ra *ra)
+{
+	pthread_mutex_destroy(&ra->lock);
+	pthread_cond_destroy(&ra->filled);
+	pthread_cond_destroy(&ra->emptied);
+	close(ra->fd);
+	ra_free(ra);
+}
+
+/* Stops and joins the reading thread, then tears down. */
 static void ra_stop(struct ra *ra)
 {
 	pthread_mutex_lock(&ra->lock);
@@ -350,11 +360,7 @@ static void ra_stop(struct ra *ra)
 	pthread_cond_signal(&ra->emptied);
 	pthread_mutex_unlock(&ra->lock);
 	pthread_join(ra->th, NULL);
-	pthread_mutex_destroy(&ra->lock);
-	pthread_cond_destroy(&ra->filled);
-	pthread_cond_destroy(&ra->emptied);
-	close(ra->fd);
-	ra_free(ra);
+	ra_teardown(ra);
 }
 
 /* fclose() of the stream (pcap_close()). */
@@ -413,11 +419,7 @@ static FILE *open_ahead(struct cap *c, FILE *f)
 	rc = pthread_create(&ra->th, NULL, ra_main, ra);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (rc != 0) {
-		pthread_mutex_destroy(&ra->lock);
-		pthread_cond_destroy(&ra->filled);
-		pthread_cond_destroy(&ra->emptied);
-		close(ra->fd);
-		ra_free(ra);
+		ra_teardown(ra);
 		return NULL;
 	}
 	cf = fopencookie(ra, "rb", io);
@@ -463,6 +465,7 @@ struct cap *cap_open_file(const char *path, char *err, size_t errlen)
 	char ebuf[PCAP_ERRBUF_SIZE];
 	struct cap *c = calloc(1, sizeof *c);
 	struct stat stb;
+	int std_in = strcmp(path, "-") == 0;
 
 	if (c == NULL) {
 		snprintf(err, errlen, "out of memory");
@@ -470,10 +473,10 @@ struct cap *cap_open_file(const char *path, char *err, size_t errlen)
 	}
 	ebuf[0] = '\0';
 	err[0] = '\0';
-	if (strcmp(path, "-") != 0)
+	if (!std_in)
 		c->iobuf = malloc(CAP_FILE_BUFFER); /* without it, stdio's own */
 #ifdef FTPI_WITH_ZLIB
-	if (strcmp(path, "-") != 0) {
+	if (!std_in) {
 		FILE *gzf = open_gz(c, path, err, errlen);
 		if (gzf != NULL) {
 			c->p = pcap_fopen_offline(gzf, ebuf);
@@ -489,11 +492,9 @@ struct cap *cap_open_file(const char *path, char *err, size_t errlen)
 		}
 	}
 	if (c->p == NULL && c->gz == NULL && ebuf[0] == '\0')
-		c->p = strcmp(path, "-") == 0 ? pcap_open_offline(path, ebuf)
-					      : open_plain(c, path, ebuf, err, errlen);
+		c->p = std_in ? pcap_open_offline(path, ebuf) : open_plain(c, path, ebuf, err, errlen);
 #else
-	c->p = strcmp(path, "-") == 0 ? pcap_open_offline(path, ebuf)
-				      : open_plain(c, path, ebuf, err, errlen);
+	c->p = std_in ? pcap_open_offline(path, ebuf) : open_plain(c, path, ebuf, err, errlen);
 #endif
 	if (c->p == NULL && err[0] != '\0') {
 		free(c->iobuf);
@@ -515,7 +516,7 @@ struct cap *cap_open_file(const char *path, char *err, size_t errlen)
 	c->size = -1;
 	c->fd = -1;
 	c->ctl = -1;
-	if (strcmp(path, "-") != 0 && stat(path, &stb) == 0 && S_ISREG(stb.st_mode))
+	if (!std_in && stat(path, &stb) == 0 && S_ISREG(stb.st_mode))
 		c->size = (long long)stb.st_size;
 	return c;
 }

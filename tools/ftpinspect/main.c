@@ -835,10 +835,12 @@ finish:
 		if (o.stats && a.out->stats != NULL) {
 			struct ftpi_stats st;
 			memset(&st, 0, sizeof st);
-			if (o.workers_auto)
+			if (o.workers_auto) {
+				unsigned cores = cli_cores();
 				fprintf(stderr, "ftpinspect: --workers auto: %u %s on %u %s\n",
-					o.workers, o.workers == 1 ? "engine" : "workers", cli_cores(),
-					cli_cores() == 1 ? "core" : "cores");
+					o.workers, o.workers == 1 ? "engine" : "workers", cores,
+					cores == 1 ? "core" : "cores");
+			}
 			if (r.wk != NULL) {
 				workers_stats(r.wk, &st);
 				workers_report(r.wk, stderr);
