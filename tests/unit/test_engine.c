@@ -321,6 +321,24 @@ static uint64_t resend_line(ftpi_engine *e, uint64_t *ts, const struct conn *c, 
 	return st.reasm_overlap_conflicts;
 }
 
+/* Sends again the client's lines k and k+1 from byte `from` of line k on, with byte `at` of that
+ * copy changed (at < 0: identical); returns the engine's overlap conflicts so far. */
+static uint64_t resend_part(ftpi_engine *e, uint64_t *ts, const struct conn *c, uint32_t base,
+			    int k, int from, int at)
+{
+	char two[2 * OLD_LINE_LEN + 1];
+	uint8_t b[256];
+	struct ftpi_stats st;
+	snprintf(two, sizeof two, "CWD /pub/dir-%05d\r\nCWD /pub/dir-%05d\r\n", k, k + 1);
+	if (at >= 0)
+		two[from + at] = 'X';
+	size_t n = mk_ip(b, c, 0, base + (uint32_t)(k * OLD_LINE_LEN + from), c->sseq,
+			 TH_ACK | TH_PSH, two + from, (size_t)(2 * OLD_LINE_LEN - from));
+	feed_raw(e, *ts += 10, b, n);
+	ftpi_engine_stats(e, &st, sizeof st);
+	return st.reasm_overlap_conflicts;
+}
+
 static void test_overlap_old_ranges(void)
 {
 	/* Copies of control-channel segments far older than the 1 KiB kept: one that covers a
@@ -346,10 +364,15 @@ static void test_overlap_old_ranges(void)
 	ASSERT_EQ(resend_line(e, &ts, &c, base, 300, 1, 1), 1);  /* different: by its hash */
 	ASSERT_EQ(resend_line(e, &ts, &c, base, 500, 1, 2), 2);  /* over two ranges */
 	ASSERT_EQ(resend_line(e, &ts, &c, base, 100, 1, 1), 2);  /* past the 1024 ranges */
-	ASSERT_EQ(resend_line(e, &ts, &c, base, 1190, 1, 1), 3); /* in the 1 KiB kept */
+	/* from inside a range to the end of the next: only the one covered whole is compared */
+	ASSERT_EQ(resend_part(e, &ts, &c, base, 400, 10, 2), 2);  /* the first range's tail */
+	ASSERT_EQ(resend_part(e, &ts, &c, base, 400, 10, -1), 2); /* identical */
+	ASSERT_EQ(resend_part(e, &ts, &c, base, 400, 10, 15), 3); /* in the one covered whole */
+	ASSERT_EQ(resend_part(e, &ts, &c, base, 1022, 1, 30), 4); /* its last whole range */
+	ASSERT_EQ(resend_line(e, &ts, &c, base, 1190, 1, 1), 5); /* in the 1 KiB kept */
 	ftpi_engine_flush(e);
 	ftpi_engine_free(e);
-	ASSERT_EQ(l.findings[FTPI_FINDING_TCP_OVERLAP_CONFLICT], 3);
+	ASSERT_EQ(l.findings[FTPI_FINDING_TCP_OVERLAP_CONFLICT], 5);
 }
 
 static void test_overlap_history_grows(void)

@@ -234,12 +234,24 @@ static uint32_t overlap_recs(struct ftpi_reasm *r, struct ftpi_flow *f, int dir,
 {
 	struct ftpi_half *h = &f->half[dir];
 	uint64_t so = stream_off(h, seq), lo = 0, hi = 0;
-	uint32_t upto = 0;
-	for (uint32_t k = 0; k < h->recs_hashed; k++) { /* the others are in the history */
+	uint32_t upto = 0, first = 0, count = h->recs_hashed; /* the others are in the history */
+	/* Records are in stream order and do not overlap, so the ones [seq, seq+n) covers whole
+	 * are a run: found by bisection, not by a walk over all of them (a retransmission of old
+	 * bytes would otherwise cost FTPI__REASM_RECS steps, whatever its size). */
+	while (count > 0) {
+		uint32_t half = count / 2;
+		if (rec_off(h, rec_at(h, first + half)) < so) {
+			first += half + 1;
+			count -= half + 1;
+		} else {
+			count = half;
+		}
+	}
+	for (uint32_t k = first; k < h->recs_hashed; k++) {
 		const struct ftpi_reasm_rec *rc = rec_at(h, k);
 		uint64_t ro = rec_off(h, rc);
-		if (ro < so || ro + rc->len > so + n)
-			continue;
+		if (ro + rc->len > so + n)
+			break;
 		uint32_t at = (uint32_t)(ro - so);
 		if (ftpi__siphash13(r->cx->cfg.hash_seed, p + at, rc->len) != rc->hash) {
 			if (!*differ)
