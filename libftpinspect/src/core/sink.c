@@ -26,16 +26,22 @@ static uint32_t mask_bit(int type)
 	}
 }
 
+int ftpi__emit_masked(struct ftpi__ctx *cx, int type)
+{
+	uint32_t need = mask_bit(type);
+
+	if (cx->stop || need == 0 || (cx->cfg.event_mask & need))
+		return 0;
+	FTPI__COUNT(cx, events_dropped_by_mask);
+	return 1;
+}
+
 int ftpi__emit(struct ftpi__ctx *cx, struct ftpi_event *ev)
 {
-	uint32_t need = mask_bit(ev->type);
-
 	if (cx->stop)
 		return -1;
-	if (need && !(cx->cfg.event_mask & need)) {
-		FTPI__COUNT(cx, events_dropped_by_mask);
+	if (ftpi__emit_masked(cx, ev->type))
 		return 0;
-	}
 	if (ev->ts_us == 0)
 		ev->ts_us = cx->now_us;
 	if (ev->frame == 0 && !cx->in_flush)

@@ -53,6 +53,9 @@ static inline void ftpi__event_of(struct ftpi_event *ev, int type, const struct 
 /* Emits an event through the callback (fills ts/frame). Honours event_mask for optional types.
  * Returns 0, or -1 once the callback asked to stop. */
 int ftpi__emit(struct ftpi__ctx *cx, struct ftpi_event *ev);
+/* An event of this type would be dropped by event_mask: counted as dropped (as ftpi__emit would),
+ * returns 1, and the caller need not build it. 0: build it and emit it. */
+int ftpi__emit_masked(struct ftpi__ctx *cx, int type);
 
 /* Raises a finding. s may be NULL; client/server default to the subject's. */
 void ftpi__finding(struct ftpi__ctx *cx, struct ftpi__subject *s, int kind,

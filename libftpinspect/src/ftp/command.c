@@ -32,6 +32,8 @@ static void emit_command(struct ftpi__ftp *ftp, struct ftpi_session *s, int v,
 	struct ftpi_event ev;
 	char vbuf[8];
 
+	if (ftpi__emit_masked(ftp->cx, FTPI_EV_COMMAND))
+		return;
 	upper_copy(vbuf, sizeof vbuf, verb->ptr, verb->len);
 	ftpi__event_of(&ev, FTPI_EV_COMMAND, &s->fs);
 	ev.u.command.verb.ptr = vbuf;

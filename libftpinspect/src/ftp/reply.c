@@ -190,7 +190,9 @@ static int pair_reply(struct ftpi__ftp *ftp, struct ftpi_session *s, unsigned co
 	}
 	if (s->lost_sync && !reply_fits(code, s->pend[s->pend_head].verb))
 		return PAIR_NONE; /* the reply of a command lost in a gap */
-	*cmd = s->pend[s->pend_head];
+	/* its argument's bytes only: most are a few of the FTPI__FILE_MAX the slot has room for */
+	const struct ftpi_pending *q = &s->pend[s->pend_head];
+	memcpy(cmd, q, offsetof(struct ftpi_pending, arg) + q->arg_len);
 	s->pend_head = (uint16_t)((s->pend_head + 1) % s->pend_cap);
 	s->pend_count--;
 	if (s->pend_count == 0)
@@ -517,12 +519,14 @@ static void complete_reply(struct ftpi__ftp *ftp, struct ftpi_session *s, unsign
 	struct ftpi_event ev;
 	s->replies++;
 	FTPI__COUNT(ftp->cx, ftp_replies);
-	ftpi__event_of(&ev, FTPI_EV_REPLY, &s->fs);
-	ev.u.reply.code = code;
-	ev.u.reply.text.ptr = s->reply;
-	ev.u.reply.text.len = s->reply_len;
-	ev.frame = s->reply_frame;
-	ftpi__emit(ftp->cx, &ev);
+	if (!ftpi__emit_masked(ftp->cx, FTPI_EV_REPLY)) {
+		ftpi__event_of(&ev, FTPI_EV_REPLY, &s->fs);
+		ev.u.reply.code = code;
+		ev.u.reply.text.ptr = s->reply;
+		ev.u.reply.text.len = s->reply_len;
+		ev.frame = s->reply_frame;
+		ftpi__emit(ftp->cx, &ev);
+	}
 
 	if (code / 100 == 1) {
 		if (s->xfer.state == 1) {
