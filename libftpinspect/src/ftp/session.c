@@ -326,21 +326,26 @@ static void pair_link(struct ftpi__ftp *ftp, struct ftpi_session *s)
 {
 	if (ftp->pair_buckets == NULL)
 		return;
-	s->pair_bucket = pair_bucket(ftp, &s->cli.addr, &s->srv.addr);
-	s->pnext = ftp->pair_buckets[s->pair_bucket];
-	ftp->pair_buckets[s->pair_bucket] = s;
+	struct ftpi_session **head = &ftp->pair_buckets[pair_bucket(ftp, &s->cli.addr, &s->srv.addr)];
+	s->pnext = *head;
+	if (s->pnext)
+		s->pnext->ppprev = &s->pnext;
+	s->ppprev = head;
+	*head = s;
 }
 
+/* Without a walk: the sessions between two busy hosts (a password guesser's, say) share a
+ * chain, however long. */
 static void pair_unlink(struct ftpi__ftp *ftp, struct ftpi_session *s)
 {
-	if (ftp->pair_buckets == NULL)
+	(void)ftp;
+	if (s->ppprev == NULL)
 		return;
-	struct ftpi_session **pp = &ftp->pair_buckets[s->pair_bucket];
-	while (*pp && *pp != s)
-		pp = &(*pp)->pnext;
-	if (*pp)
-		*pp = s->pnext;
+	*s->ppprev = s->pnext;
+	if (s->pnext)
+		s->pnext->ppprev = s->ppprev;
 	s->pnext = NULL;
+	s->ppprev = NULL;
 }
 
 /* ---- the control byte loop ---- */

@@ -87,8 +87,8 @@ struct ftpi__tlsrec {
 
 struct ftpi_session {
 	struct ftpi_session *prev, *next;
-	struct ftpi_session *pnext; /* host-pair index bucket chain */
-	uint32_t pair_bucket;
+	struct ftpi_session *pnext;   /* host-pair index bucket chain */
+	struct ftpi_session **ppprev; /* what points at this one in it (NULL: not linked) */
 	uint64_t id;
 	struct ftpi_flow *flow;   /* NULL once the control connection ended */
 	struct ftpi_server *server;
