@@ -4,7 +4,7 @@
 set -eu
 export DEBIAN_FRONTEND=noninteractive
 PKGS="build-essential cmake pkg-config clang libclang-rt-14-dev libnids-dev
-libpcap-dev libndpi-dev libjansson-dev libssl-dev zlib1g-dev libinih-dev libmagic-dev libhiredis-dev redis-server
+libpcap-dev libndpi-dev libjansson-dev libssl-dev zlib1g-dev libinih-dev libmagic-dev libhiredis-dev redis-server libbsd-dev
 python3 python3-jsonschema python3-scapy groff-base tshark wireshark-dev tcpdump tcpreplay strace iproute2 iptables vsftpd lftp curl openssl
 xvfb wireshark-qt x11-apps xdotool chromium"
 missing=""

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "defrag.h"
 #include "flow.h"
 #include "harness.h"
 #include "pkt.h"
@@ -564,8 +565,118 @@ static void test_feed_batch_fragments(void)
 	batches_match(f_pkts, f_n, &one, &s1);
 }
 
+/* One IPv4 fragment of datagram 7: data[off, off + n) of a TCP datagram, more fragments to come
+ * unless last. Returns what ftpi__defrag_ipv4 returned. */
+static int defrag_one(struct ftpi__ctx *cx, struct ftpi__defrag *d, const uint8_t *data,
+		      uint32_t off, uint32_t n, int last, int *conflict)
+{
+	uint8_t ip[20 + 2048];
+	memset(ip, 0, 20);
+	ip[0] = 0x45;
+	ip[2] = (uint8_t)((20 + n) >> 8);
+	ip[3] = (uint8_t)(20 + n);
+	ip[5] = 7;
+	ip[6] = (uint8_t)((last ? 0 : 0x20) | (off / 8) >> 8);
+	ip[7] = (uint8_t)(off / 8);
+	ip[8] = 64;
+	ip[9] = 6;
+	ip[12] = ip[16] = 10;
+	ip[15] = 1;
+	ip[19] = 2;
+	memcpy(ip + 20, data + off, n);
+	return ftpi__defrag_ipv4(cx, d, ip, 20 + n, 20 + n, 20, conflict);
+}
+
+static void test_defrag_orders(void)
+{
+	/* A 6,000-byte datagram in 8-byte fragments and in fragments of 8 to 1,024 bytes, in order,
+	 * reversed, odd slots then even, and shuffled, with copies of held ranges among them:
+	 * always the datagram's bytes, no conflict, and only the last fragment completes it. Then
+	 * a copy that differs: the bytes seen first kept, the conflict reported. */
+	enum { LEN = 6000, MAXF = 1024 };
+	static uint8_t data[LEN];
+	static uint32_t offs[LEN / 8 + 1], lens[LEN / 8 + 1];
+	uint32_t seed = 12345;
+	for (int i = 0; i < LEN; i++)
+		data[i] = (uint8_t)((seed = seed * 1103515245u + 12345u) >> 16);
+	for (int shape = 0; shape < 2; shape++) {
+		uint32_t n = 0;
+		for (uint32_t off = 0; off < LEN; n++) {
+			uint32_t len = shape == 0 ? 8 : 8 * (1 + (seed = seed * 1103515245u + 12345u) % (MAXF / 8));
+			offs[n] = off;
+			lens[n] = off + len > LEN ? LEN - off : len;
+			off += lens[n];
+		}
+		for (int order = 0; order < 4; order++) {
+			struct ftpi__ctx cx;
+			struct ftpi__defrag d;
+			uint32_t idx[LEN / 8 + 1], k = 0;
+			int conflict = -1, done = 0;
+			ctx_init(&cx, 16);
+			memset(&d, 0, sizeof d);
+			if (order == 0 || order == 3)
+				for (uint32_t i = 0; i < n; i++)
+					idx[k++] = i;
+			else if (order == 1)
+				for (uint32_t i = n; i-- > 0;)
+					idx[k++] = i;
+			else
+				for (uint32_t par = 1; par < 3; par++)
+					for (uint32_t i = par % 2; i < n; i += 2)
+						idx[k++] = i;
+			for (uint32_t i = n; order == 3 && i > 1; i--) { /* Fisher-Yates, fixed seed */
+				uint32_t j = (seed = seed * 1103515245u + 12345u) % i, t = idx[i - 1];
+				idx[i - 1] = idx[j];
+				idx[j] = t;
+			}
+			for (uint32_t i = 0; i < n; i++) {
+				uint32_t f = idx[i];
+				if (i % 7 == 3 && i > 0) { /* a copy of a fragment already held */
+					uint32_t g = idx[i / 2];
+					ASSERT_EQ(defrag_one(&cx, &d, data, offs[g], lens[g], g == n - 1,
+							     &conflict), 0);
+				}
+				done = defrag_one(&cx, &d, data, offs[f], lens[f], f == n - 1, &conflict);
+				ASSERT_EQ(done, i == n - 1);
+			}
+			ASSERT_EQ(d.out_len, 20 + LEN);
+			ASSERT_TRUE(memcmp(d.out + 20, data, LEN) == 0);
+			ASSERT_EQ(conflict, 0);
+			ASSERT_GE(cx.st.ip_frag_overlaps, n / 7 - 1);
+			ASSERT_EQ(cx.st.ip_frag_overlap_conflicts, 0);
+			ftpi__defrag_done(&cx, &d);
+			ftpi__defrag_release(&cx, &d);
+			ASSERT_EQ(cx.mem_used, 0);
+		}
+	}
+	/* first wins: a copy of [1000, 1100) with a byte changed, then the rest */
+	struct ftpi__ctx cx;
+	struct ftpi__defrag d;
+	static uint8_t other[LEN];
+	int conflict = -1;
+	ctx_init(&cx, 16);
+	memset(&d, 0, sizeof d);
+	memcpy(other, data, LEN);
+	other[1050] ^= 0xff;
+	ASSERT_EQ(defrag_one(&cx, &d, data, 1000, 104, 0, &conflict), 0);
+	ASSERT_EQ(defrag_one(&cx, &d, other, 992, 1024, 0, &conflict), 0);
+	ASSERT_EQ(cx.st.ip_frag_overlap_conflicts, 1);
+	for (uint32_t off = 0; off < LEN; off += 1000)
+		if (defrag_one(&cx, &d, other, off, off + 1000 >= LEN ? LEN - off : 1000,
+			       off + 1000 >= LEN, &conflict))
+			break;
+	ASSERT_EQ(d.out_len, 20 + LEN);
+	ASSERT_EQ(conflict, 1);
+	ASSERT_EQ(d.out[20 + 1050], data[1050]); /* the bytes seen first */
+	ASSERT_TRUE(memcmp(d.out + 20, data, 1050) == 0);
+	ftpi__defrag_done(&cx, &d);
+	ftpi__defrag_release(&cx, &d);
+	ASSERT_EQ(cx.mem_used, 0);
+}
+
 static const struct ftpi_test tests[] = {
 	{"feed_batch_fragments", test_feed_batch_fragments},
+	{"defrag_orders", test_defrag_orders},
 	{"flow_table", test_flow_table},
 	{"flow_lru_parking", test_flow_lru_parking},
 	{"mem_classes", test_mem_classes},

@@ -9,16 +9,37 @@
  * Tiny fragments (non-final and under 64 bytes, RFC 1858) are counted and kept. A fragment that
  * cannot be right (past 65535 bytes, a non-final one not a multiple of 8, data past the end) is
  * counted as invalid and dropped. Everything is charged to pool FRAG (cap frag_mem).
+ *
+ * A datagram's pieces are a red-black tree by offset (BSD's sys/tree.h, from libbsd), not a
+ * sorted list: a datagram cut into thousands of tiny fragments (up to 8,192 for 64 KiB) would
+ * otherwise cost a walk over every piece held for each fragment that comes, quadratic in the
+ * fragments (the FragmentSmack pattern). A fragment now costs a search and the pieces it
+ * overlaps.
  */
 #include "defrag.h"
+
+#include <bsd/sys/tree.h>
+
+#include "siphash.h"
 
 #define TINY 64
 
 struct frag_piece {
-	struct frag_piece *next;
+	RB_ENTRY(frag_piece) rb;
 	uint32_t off, len;
 	uint8_t data[];
 };
+
+RB_HEAD(frag_pieces, frag_piece);
+
+static int piece_cmp(const struct frag_piece *a, const struct frag_piece *b)
+{
+	return a->off < b->off ? -1 : a->off > b->off;
+}
+
+/* static, and unused ones not warned about (libbsd leaves __unused undefined) */
+RB_PROTOTYPE_INTERNAL(frag_pieces, frag_piece, rb, piece_cmp, __attribute__((unused)) static)
+RB_GENERATE_INTERNAL(frag_pieces, frag_piece, rb, piece_cmp, __attribute__((unused)) static)
 
 struct ftpi__frag {
 	struct ftpi__frag *hnext;
@@ -39,16 +60,21 @@ struct ftpi__frag {
 	uint8_t next;     /* IPv6: the fragment header's next header */
 	uint16_t ports[2];
 	uint8_t have_ports;
-	struct frag_piece *pieces;
+	struct frag_pieces pieces; /* by offset; never overlapping */
 };
 
-static uint32_t bucket_of(const uint8_t *src, const uint8_t *dst, uint32_t id, int v6)
+/* Keyed with the config's seed, as the flow table is: identifications chosen by the sender
+ * cannot put every datagram held (max_frag_datagrams) in one chain. */
+static uint32_t bucket_of(const struct ftpi__ctx *cx, const uint8_t *src, const uint8_t *dst,
+			  uint32_t id, int v6)
 {
-	uint32_t h = id * 0x9e3779b1u;
+	uint8_t m[36];
 	size_t n = v6 ? 16 : 4;
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ src[i] ^ ((uint32_t)dst[i] << 8)) * 0x01000193u;
-	return (h ^ (h >> 16)) % FTPI__FRAG_BUCKETS;
+	memcpy(m, src, n);
+	memcpy(m + n, dst, n);
+	memcpy(m + 2 * n, &id, sizeof id);
+	return (uint32_t)(ftpi__siphash13(cx->cfg.hash_seed, m, 2 * n + sizeof id) %
+			  FTPI__FRAG_BUCKETS);
 }
 
 static void unlink_frag(struct ftpi__defrag *d, struct ftpi__frag *f)
@@ -71,9 +97,9 @@ static void unlink_frag(struct ftpi__defrag *d, struct ftpi__frag *f)
 
 static void free_frag(struct ftpi__ctx *cx, struct ftpi__frag *f)
 {
-	struct frag_piece *p, *next;
-	for (p = f->pieces; p; p = next) {
-		next = p->next;
+	struct frag_piece *p;
+	while ((p = RB_MIN(frag_pieces, &f->pieces)) != NULL) {
+		RB_REMOVE(frag_pieces, &f->pieces, p);
 		ftpi__free(cx, FTPI__POOL_FRAG, p, sizeof *p + p->len);
 	}
 	cx->st.ip_frag_bytes_held -= f->held;
@@ -132,7 +158,7 @@ static struct ftpi__frag *lookup(struct ftpi__ctx *cx, struct ftpi__defrag *d, i
 				 const uint8_t *src, const uint8_t *dst, uint32_t id, uint8_t proto)
 {
 	size_t n = v6 ? 16 : 4;
-	uint32_t b = bucket_of(src, dst, id, v6);
+	uint32_t b = bucket_of(cx, src, dst, id, v6);
 	struct ftpi__frag *f;
 	for (f = d->buckets[b]; f; f = f->hnext)
 		if (f->v6 == v6 && f->id == id && f->proto == proto && memcmp(f->src, src, n) == 0 &&
@@ -153,6 +179,7 @@ static struct ftpi__frag *lookup(struct ftpi__ctx *cx, struct ftpi__defrag *d, i
 	memcpy(f->src, src, n);
 	memcpy(f->dst, dst, n);
 	f->first_us = cx->now_us;
+	RB_INIT(&f->pieces);
 	f->bucket = b;
 	f->hnext = d->buckets[b];
 	d->buckets[b] = f;
@@ -167,7 +194,7 @@ static struct ftpi__frag *lookup(struct ftpi__ctx *cx, struct ftpi__defrag *d, i
 }
 
 static int add_piece(struct ftpi__ctx *cx, struct ftpi__defrag *d, struct ftpi__frag *f,
-		     struct frag_piece **pp, uint32_t off, const uint8_t *p, uint32_t n)
+		     uint32_t off, const uint8_t *p, uint32_t n)
 {
 	struct frag_piece *np = frag_alloc(cx, d, sizeof *np + n, f);
 	if (np == NULL)
@@ -175,8 +202,7 @@ static int add_piece(struct ftpi__ctx *cx, struct ftpi__defrag *d, struct ftpi__
 	np->off = off;
 	np->len = n;
 	memcpy(np->data, p, n);
-	np->next = *pp;
-	*pp = np;
+	RB_INSERT(frag_pieces, &f->pieces, np); /* no piece starts there: the caller checked */
 	f->held += n;
 	cx->st.ip_frag_bytes_held += n;
 	if (cx->st.ip_frag_bytes_held > cx->st.ip_frag_bytes_high_water)
@@ -188,22 +214,24 @@ static int add_piece(struct ftpi__ctx *cx, struct ftpi__defrag *d, struct ftpi__
 static int insert(struct ftpi__ctx *cx, struct ftpi__defrag *d, struct ftpi__frag *f, uint32_t off,
 		  const uint8_t *p, uint32_t n)
 {
-	struct frag_piece **pp = &f->pieces;
 	uint32_t cur = off, end = off + n;
 	int overlapped = 0;
-	while (*pp && cur < end) {
-		struct frag_piece *s = *pp;
+	struct frag_piece key, *s, *before;
+	key.off = off;
+	/* the first piece at or after off, or the one before it when that reaches past off */
+	s = RB_NFIND(frag_pieces, &f->pieces, &key);
+	before = s ? RB_PREV(frag_pieces, &f->pieces, s) : RB_MAX(frag_pieces, &f->pieces);
+	if (before && before->off + before->len > off)
+		s = before;
+	for (; s && cur < end; s = RB_NEXT(frag_pieces, &f->pieces, s)) {
 		uint32_t s_end = s->off + s->len;
-		if (s_end <= cur) {
-			pp = &s->next;
+		if (s_end <= cur)
 			continue;
-		}
 		if (s->off >= end)
 			break;
 		if (cur < s->off) {
-			if (!add_piece(cx, d, f, pp, cur, p + (cur - off), s->off - cur))
+			if (!add_piece(cx, d, f, cur, p + (cur - off), s->off - cur))
 				return 0;
-			pp = &(*pp)->next;
 			cur = s->off;
 		}
 		uint32_t ov_end = end < s_end ? end : s_end;
@@ -214,12 +242,11 @@ static int insert(struct ftpi__ctx *cx, struct ftpi__defrag *d, struct ftpi__fra
 			FTPI__COUNT(cx, ip_frag_overlap_conflicts);
 		}
 		cur = ov_end;
-		pp = &s->next;
 	}
 	if (overlapped)
 		FTPI__COUNT(cx, ip_frag_overlaps);
 	if (cur < end)
-		return add_piece(cx, d, f, pp, cur, p + (cur - off), end - cur);
+		return add_piece(cx, d, f, cur, p + (cur - off), end - cur);
 	return 1;
 }
 
@@ -239,13 +266,13 @@ static int take(struct ftpi__ctx *cx, struct ftpi__defrag *d, struct ftpi__frag 
 	if (!last && n < TINY)
 		FTPI__COUNT(cx, ip_frag_tiny);
 	if (last && !f->have_last) {
-		/* held data past the end would make the datagram inconsistent */
-		struct frag_piece *s;
-		for (s = f->pieces; s; s = s->next)
-			if (s->off + s->len > off + n) {
-				FTPI__COUNT(cx, ip_frag_invalid);
-				return 0;
-			}
+		/* held data past the end would make the datagram inconsistent (the last piece
+		 * ends furthest: they do not overlap) */
+		const struct frag_piece *s = RB_MAX(frag_pieces, &f->pieces);
+		if (s && s->off + s->len > off + n) {
+			FTPI__COUNT(cx, ip_frag_invalid);
+			return 0;
+		}
 		f->have_last = 1;
 		f->total = off + n;
 	}
@@ -278,7 +305,8 @@ static int take(struct ftpi__ctx *cx, struct ftpi__defrag *d, struct ftpi__frag 
 	}
 	d->out_len = len;
 	memcpy(d->out, f->hdr, f->hdr_len);
-	for (struct frag_piece *s = f->pieces; s; s = s->next)
+	struct frag_piece *s;
+	RB_FOREACH(s, frag_pieces, &f->pieces)
 		memcpy(d->out + f->hdr_len + s->off, s->data, s->len);
 	if (f->v6) /* the header that named the fragment header names what followed it */
 		d->out[f->nh_pos] = f->next;
