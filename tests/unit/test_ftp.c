@@ -350,6 +350,102 @@ static void test_failed_logins_brute_force(void)
 	ASSERT_EQ(l.sessions, 7);
 }
 
+/* brute_force raised for which client, in order (the failed logins' table against a model) */
+struct bf_log {
+	uint32_t n;
+	uint32_t who[4096];
+};
+
+static int bf_cb(void *user, const struct ftpi_event *ev)
+{
+	struct bf_log *b = user;
+	if (ev->type == FTPI_EV_FINDING && ev->u.finding.kind == FTPI_FINDING_BRUTE_FORCE &&
+	    b->n < sizeof b->who / sizeof b->who[0])
+		b->who[b->n++] = (uint32_t)ev->client.addr.ip[1] << 16 |
+				 (uint32_t)ev->client.addr.ip[2] << 8 | ev->client.addr.ip[3];
+	return 0;
+}
+
+static void test_brute_force_many_clients(void)
+{
+	/* Failed logins from 4,500 addresses, more than the 4,096 the table holds: which client
+	 * raises brute_force, and when, is what a walk over the table gives (the model below:
+	 * find the address, else a free entry, else the entry with the oldest window, the first
+	 * of equals; a window restarts when it is older than brute_force_window) */
+	enum { CLIENTS = 4500, FAILS = 40000, CAP = 4096, THRESHOLD = 5 };
+	static struct {
+		uint32_t who, count;
+		uint8_t raised;
+		uint64_t start;
+	} m[CAP];
+	static struct bf_log got;
+	static uint32_t want[4096];
+	uint32_t n_m = 0, n_want = 0, seed = 777;
+	const uint64_t window = 300ull * 1000000;
+	struct ftpi_config cfg;
+	ftpi_config_init(&cfg);
+	cfg.use_ndpi = 0;
+	cfg.on_event = bf_cb;
+	cfg.user = &got;
+	cfg.max_sessions = 1024;
+	ftpi_engine *e = ftpi_engine_new(&cfg, NULL);
+	ASSERT_TRUE(e != NULL);
+	uint64_t ts = 1700000000000000ull;
+	for (int i = 0; i < FAILS; i++) {
+		seed = seed * 1103515245u + 12345u;
+		/* a few busy clients, many occasional ones */
+		uint32_t who = (seed >> 8) % 8 == 0 ? (seed >> 12) % 40 : 40 + (seed >> 12) % CLIENTS;
+		/* windows of 300 s restart now and then; some failures come at the same time (the
+		 * oldest window is then shared, and the first entry of those goes) */
+		ts += (seed >> 4) % 3 == 0 ? 0 : 1000 + (seed >> 6) % 60000;
+		uint32_t k;
+		for (k = 0; k < n_m && m[k].who != who; k++)
+			;
+		if (k == n_m) {
+			if (n_m < CAP) {
+				n_m++;
+			} else {
+				k = 0;
+				for (uint32_t j = 1; j < n_m; j++)
+					if (m[j].start < m[k].start)
+						k = j;
+			}
+			m[k].who = who;
+			m[k].count = 0;
+			m[k].raised = 0;
+			m[k].start = ts;
+		}
+		if (ts - m[k].start > window) {
+			m[k].start = ts;
+			m[k].count = 0;
+			m[k].raised = 0;
+		}
+		if (++m[k].count >= THRESHOLD && !m[k].raised) {
+			m[k].raised = 1;
+			if (n_want < sizeof want / sizeof want[0])
+				want[n_want++] = who;
+		}
+		struct ftpi_endpoint c = {{4, {11, (uint8_t)(who >> 16), (uint8_t)(who >> 8),
+					       (uint8_t)who}},
+					  (uint16_t)(1024 + i % 60000)};
+		struct ftpi_endpoint s = {{4, {10, 0, 0, 2}}, 21};
+		uint64_t id;
+		ASSERT_EQ(ftpi_stream_open(e, &c, &s, ts, &id), FTPI_OK);
+		ftpi_stream_data(e, id, 1, ts, (const uint8_t *)"220 x\r\n", 7);
+		ftpi_stream_data(e, id, 0, ts, (const uint8_t *)"USER root\r\n", 11);
+		ftpi_stream_data(e, id, 1, ts, (const uint8_t *)"331 p\r\n", 7);
+		ftpi_stream_data(e, id, 0, ts, (const uint8_t *)"PASS guess\r\n", 12);
+		ftpi_stream_data(e, id, 1, ts, (const uint8_t *)"530 no\r\n", 8);
+		ftpi_stream_close(e, id, ts);
+	}
+	ftpi_engine_flush(e);
+	ftpi_engine_free(e);
+	ASSERT_GT(n_want, 100);
+	ASSERT_EQ(got.n, n_want);
+	for (uint32_t i = 0; i < n_want; i++)
+		ASSERT_EQ(got.who[i], want[i]);
+}
+
 /* Commands pipelined ahead of their replies: the ring of pending commands starts small and grows
  * to max_pending_commands (16) keeping the oldest first, so deep pipelines pair every reply
  * (227s by name, the rest in order); past the max the oldest are dropped and counted. */
@@ -474,6 +570,7 @@ static const struct ftpi_test tests[] = {
 	{"every_split_after_gap", test_every_split_after_gap},
 	{"tls_upgrade_and_ccc", test_tls_upgrade_and_ccc},
 	{"failed_logins_brute_force", test_failed_logins_brute_force},
+	{"brute_force_many_clients", test_brute_force_many_clients},
 	{"prot_levels", test_prot_levels},
 	{"pipelined_commands", test_pipelined_commands},
 };

@@ -90,8 +90,7 @@ void ftpi__ftp_close_all(struct ftpi__ftp *ftp)
 {
 	while (ftp->sessions)
 		ftpi__session_close(ftp, ftp->sessions);
-	if (ftp->bf)
-		ftp->n_bf = 0;
+	ftpi__ftp_bf_reset(ftp);
 }
 
 /* ---- sessions ---- */

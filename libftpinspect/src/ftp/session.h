@@ -206,8 +206,7 @@ struct ftpi__ftp {
 	struct ftpi_server *servers;    /* per-server summary (capped list) */
 	struct ftpi_server **server_index; /* the same servers by endpoint (server.c), made on use */
 	uint32_t n_servers;
-	struct ftpi__bf *bf;            /* brute-force counters per client IP (capped list) */
-	uint32_t n_bf;
+	struct ftpi__bf *bf;            /* brute-force counters per client IP (bruteforce.c) */
 };
 
 int ftpi__ftp_init(struct ftpi__ftp *ftp, struct ftpi__ctx *cx, struct ftpi__tlsrev *tlsr,
@@ -290,6 +289,8 @@ void ftpi__ftp_refused(struct ftpi__ftp *ftp, struct ftpi_session *s, int kind, 
 		       const char *arg, size_t arg_len, unsigned code, const char *text,
 		       size_t tlen);
 void ftpi__ftp_brute_force(struct ftpi__ftp *ftp, struct ftpi_session *s);
+/* Forgets every client's failures (the table is kept). */
+void ftpi__ftp_bf_reset(struct ftpi__ftp *ftp);
 void ftpi__ftp_bf_release(struct ftpi__ftp *ftp);
 /* Walks the TLS records of one direction. Returns how many bytes were TLS; *clear is set when
  * the bytes after them are clear text again. NULL-cipher application data goes to text(). */
