@@ -323,6 +323,20 @@ static void test_tls_upgrade_and_ccc(void)
 	ASSERT_TRUE(strstr(l.text, "expect PASV 1025") != NULL);
 }
 
+/* One control session from client c to 10.0.0.2:21 at ts: a login refused (530). */
+static void failed_login(ftpi_engine *e, const struct ftpi_endpoint *c, uint64_t ts)
+{
+	struct ftpi_endpoint s = {{4, {10, 0, 0, 2}}, 21};
+	uint64_t id;
+	ASSERT_EQ(ftpi_stream_open(e, c, &s, ts, &id), FTPI_OK);
+	ftpi_stream_data(e, id, 1, ts, (const uint8_t *)"220 x\r\n", 7);
+	ftpi_stream_data(e, id, 0, ts, (const uint8_t *)"USER root\r\n", 11);
+	ftpi_stream_data(e, id, 1, ts, (const uint8_t *)"331 p\r\n", 7);
+	ftpi_stream_data(e, id, 0, ts, (const uint8_t *)"PASS guess\r\n", 12);
+	ftpi_stream_data(e, id, 1, ts, (const uint8_t *)"530 Login incorrect.\r\n", 22);
+	ftpi_stream_close(e, id, ts);
+}
+
 static void test_failed_logins_brute_force(void)
 {
 	/* five failed logins from one client within the window: one brute_force */
@@ -331,15 +345,7 @@ static void test_failed_logins_brute_force(void)
 	uint64_t ts = 1700000000000000ull;
 	for (int i = 0; i < 7; i++) {
 		struct ftpi_endpoint c = {{4, {10, 0, 0, 1}}, (uint16_t)(40000 + i)};
-		struct ftpi_endpoint s = {{4, {10, 0, 0, 2}}, 21};
-		uint64_t id;
-		ASSERT_EQ(ftpi_stream_open(e, &c, &s, ts, &id), FTPI_OK);
-		ftpi_stream_data(e, id, 1, ts, (const uint8_t *)"220 x\r\n", 7);
-		ftpi_stream_data(e, id, 0, ts, (const uint8_t *)"USER root\r\n", 11);
-		ftpi_stream_data(e, id, 1, ts, (const uint8_t *)"331 p\r\n", 7);
-		ftpi_stream_data(e, id, 0, ts, (const uint8_t *)"PASS guess\r\n", 12);
-		ftpi_stream_data(e, id, 1, ts, (const uint8_t *)"530 Login incorrect.\r\n", 22);
-		ftpi_stream_close(e, id, ts);
+		failed_login(e, &c, ts);
 		ts += 1000000;
 	}
 	ftpi_engine_flush(e);
@@ -428,15 +434,7 @@ static void test_brute_force_many_clients(void)
 		struct ftpi_endpoint c = {{4, {11, (uint8_t)(who >> 16), (uint8_t)(who >> 8),
 					       (uint8_t)who}},
 					  (uint16_t)(1024 + i % 60000)};
-		struct ftpi_endpoint s = {{4, {10, 0, 0, 2}}, 21};
-		uint64_t id;
-		ASSERT_EQ(ftpi_stream_open(e, &c, &s, ts, &id), FTPI_OK);
-		ftpi_stream_data(e, id, 1, ts, (const uint8_t *)"220 x\r\n", 7);
-		ftpi_stream_data(e, id, 0, ts, (const uint8_t *)"USER root\r\n", 11);
-		ftpi_stream_data(e, id, 1, ts, (const uint8_t *)"331 p\r\n", 7);
-		ftpi_stream_data(e, id, 0, ts, (const uint8_t *)"PASS guess\r\n", 12);
-		ftpi_stream_data(e, id, 1, ts, (const uint8_t *)"530 no\r\n", 8);
-		ftpi_stream_close(e, id, ts);
+		failed_login(e, &c, ts);
 	}
 	ftpi_engine_flush(e);
 	ftpi_engine_free(e);
