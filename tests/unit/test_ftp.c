@@ -444,6 +444,67 @@ static void test_brute_force_many_clients(void)
 		ASSERT_EQ(got.who[i], want[i]);
 }
 
+/* the session of each data connection from port 2000 + k (data events come as sessions end) */
+struct data_log {
+	uint32_t n;
+	uint64_t sid[16];
+};
+
+static int data_cb(void *user, const struct ftpi_event *ev)
+{
+	struct data_log *d = user;
+	uint16_t k = (uint16_t)(ev->client.port - 2000);
+	if (ev->type == FTPI_EV_DATA && k < sizeof d->sid / sizeof d->sid[0]) {
+		d->sid[k] = ev->session_id;
+		d->n++;
+	}
+	return 0;
+}
+
+static void test_expect_same_port_order(void)
+{
+	/* Sessions 1-3 announce one PORT at the same time, session 4 later. Connections to it go
+	 * to the latest announcement not met yet (4), then, of the three tied in time, the first
+	 * created (1, 2, 3); once all are met, to the latest announced (4): the order a walk over
+	 * every expectation of the port gives, kept by the walk that stops early */
+	static struct data_log got;
+	struct ftpi_config cfg;
+	ftpi_config_init(&cfg);
+	cfg.use_ndpi = 0;
+	cfg.on_event = data_cb;
+	cfg.user = &got;
+	ftpi_engine *e = ftpi_engine_new(&cfg, NULL);
+	ASSERT_TRUE(e != NULL);
+	uint64_t ts = 1700000000000000ull, id;
+	static const char *const convo[] = {"220 x\r\n", "USER anonymous\r\n", "331 p\r\n",
+					    "PASS a@b\r\n", "230 ok\r\n",
+					    "PORT 10,0,0,1,200,0\r\n", "200 ok\r\n"};
+	struct ftpi_endpoint s = {{4, {10, 0, 0, 2}}, 21};
+	for (int i = 0; i < 4; i++) {
+		struct ftpi_endpoint c = {{4, {10, 0, 0, 1}}, (uint16_t)(40001 + i)};
+		if (i == 3)
+			ts += 1000000;
+		ASSERT_EQ(ftpi_stream_open(e, &c, &s, ts, &id), FTPI_OK);
+		for (size_t k = 0; k < sizeof convo / sizeof convo[0]; k++)
+			ftpi_stream_data(e, id, k % 2 == 0, ts, (const uint8_t *)convo[k],
+					 strlen(convo[k]));
+	}
+	static const uint64_t want[] = {4, 1, 2, 3, 4, 4};
+	for (int k = 0; k < 6; k++) {
+		struct ftpi_endpoint from = {{4, {10, 0, 0, 2}}, (uint16_t)(2000 + k)};
+		struct ftpi_endpoint to = {{4, {10, 0, 0, 1}}, 51200};
+		ts += 1000;
+		ASSERT_EQ(ftpi_stream_open(e, &from, &to, ts, &id), FTPI_OK);
+		ftpi_stream_data(e, id, 1, ts, (const uint8_t *)"listing\r\n", 9);
+		ftpi_stream_close(e, id, ts);
+	}
+	ftpi_engine_flush(e);
+	ftpi_engine_free(e);
+	ASSERT_EQ(got.n, 6);
+	for (int k = 0; k < 6; k++)
+		ASSERT_EQ(got.sid[k], want[k]);
+}
+
 /* Commands pipelined ahead of their replies: the ring of pending commands starts small and grows
  * to max_pending_commands (16) keeping the oldest first, so deep pipelines pair every reply
  * (227s by name, the rest in order); past the max the oldest are dropped and counted. */
@@ -569,6 +630,7 @@ static const struct ftpi_test tests[] = {
 	{"tls_upgrade_and_ccc", test_tls_upgrade_and_ccc},
 	{"failed_logins_brute_force", test_failed_logins_brute_force},
 	{"brute_force_many_clients", test_brute_force_many_clients},
+	{"expect_same_port_order", test_expect_same_port_order},
 	{"prot_levels", test_prot_levels},
 	{"pipelined_commands", test_pipelined_commands},
 };

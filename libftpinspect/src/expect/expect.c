@@ -44,7 +44,8 @@ static void index_link(struct ftpi__expect_tab *xt, struct ftpi_expect *x, int k
 		       const struct ftpi_addr *a)
 {
 	struct ftpi_expect_link *l = &x->h[k];
-	struct ftpi_expect_link **head = &xt->buckets[index_bucket(xt, x->target.port, a)];
+	l->bucket = index_bucket(xt, x->target.port, a);
+	struct ftpi_expect_link **head = &xt->buckets[l->bucket];
 	l->x = x;
 	l->next = *head;
 	if (l->next)
@@ -59,10 +60,17 @@ static void index_add(struct ftpi__expect_tab *xt, struct ftpi_expect *x)
 	index_link(xt, x, 0, &x->target.addr);
 	if (!same_prefix(home, &x->target.addr))
 		index_link(xt, x, 1, home);
+	if (!x->matched && !x->claimed_elsewhere) {
+		x->open_counted = 1;
+		for (int k = 0; k < 2; k++)
+			if (x->h[k].pprev)
+				xt->open[x->h[k].bucket]++;
+	}
 }
 
-static void index_del(struct ftpi_expect *x)
+static void index_del(struct ftpi__expect_tab *xt, struct ftpi_expect *x)
 {
+	ftpi__expect_met(xt, x); /* gone: no longer open either */
 	for (int k = 0; k < 2; k++) {
 		struct ftpi_expect_link *l = &x->h[k];
 		if (l->pprev == NULL)
@@ -83,7 +91,15 @@ int ftpi__expect_init(struct ftpi__expect_tab *xt, struct ftpi__ctx *cx, struct 
 	while (xt->nbuckets < cx->cfg.max_expectations / 4 && xt->nbuckets < (1u << 20))
 		xt->nbuckets <<= 1;
 	xt->buckets = ftpi__alloc(cx, FTPI__POOL_EXPECT, xt->nbuckets * sizeof *xt->buckets);
-	return xt->buckets ? FTPI_OK : FTPI_E_NOMEM;
+	xt->open = ftpi__alloc(cx, FTPI__POOL_EXPECT, xt->nbuckets * sizeof *xt->open);
+	if (xt->buckets == NULL || xt->open == NULL) { /* ftpi__expect_release needs buckets */
+		ftpi__free(cx, FTPI__POOL_EXPECT, xt->buckets, xt->nbuckets * sizeof *xt->buckets);
+		ftpi__free(cx, FTPI__POOL_EXPECT, xt->open, xt->nbuckets * sizeof *xt->open);
+		xt->buckets = NULL;
+		xt->open = NULL;
+		return FTPI_E_NOMEM;
+	}
+	return FTPI_OK;
 }
 
 /* Tells Redis about a change to an expectation of ours. */
@@ -100,7 +116,7 @@ static void share_update(struct ftpi__expect_tab *xt, const struct ftpi_expect *
 
 static void exp_unlink(struct ftpi__expect_tab *xt, struct ftpi_expect *x)
 {
-	index_del(x);
+	index_del(xt, x);
 	if (x->lprev)
 		x->lprev->lnext = x->lnext;
 	else
@@ -395,6 +411,8 @@ static int claimed_elsewhere(struct ftpi__expect_tab *xt, struct ftpi_expect *x,
 		return 0;
 	ftpi__store_wait_claims(xt->store, xt->me, x->sref, x->target.port, f->first_us);
 	x->claimed_elsewhere = ftpi__store_claims(xt->store, x->sref, &c) > 0;
+	if (x->claimed_elsewhere)
+		ftpi__expect_met(xt, x);
 	return x->claimed_elsewhere;
 }
 
@@ -402,14 +420,22 @@ struct ftpi_dconn *ftpi__expect_match(struct ftpi__expect_tab *xt, struct ftpi_f
 {
 	struct ftpi_expect *best;
 	struct ftpi__fit bc;
+	const uint32_t b = index_bucket(xt, f->srv.port, &f->srv.addr);
 
 again:
 	best = NULL;
 	bc = (struct ftpi__fit){-1, 0, 0, FTPI_NAT_NA};
+	/* the most any expectation of the chain can score (fit(): an exact fit 8, firm 2, not met
+	 * yet 4 while the chain holds one) */
+	const int top = 8 + 2 + (xt->open[b] ? 4 : 0);
 	/* the best fit; of equal ones the latest announced, and of those the first created */
-	for (struct ftpi_expect_link *l = xt->buckets[index_bucket(xt, f->srv.port, &f->srv.addr)];
-	     l; l = l->next) {
+	for (struct ftpi_expect_link *l = xt->buckets[b]; l; l = l->next) {
 		struct ftpi_expect *x = l->x;
+		/* a chain is newest first (linked when created, the clock never goes back): older
+		 * ones cannot beat a best that scores the top (thousands of sessions announcing one
+		 * port made a walk over all of them for every connection to it) */
+		if (best && bc.score >= top && x->created_us < best->created_us)
+			break;
 		if (x->target.port != f->srv.port || x->s == NULL || x->s->ended)
 			continue;
 		struct ftpi__fit c = fit(x, f);
@@ -444,6 +470,7 @@ again:
 			share_update(xt, best, 0, 1, NULL, 0);
 	}
 	best->matched = 1;
+	ftpi__expect_met(xt, best);
 	best->syn_seen = 1;
 	if (bc.nat == FTPI_NAT_REWRITTEN)
 		best->bounce = 0; /* the address was rewritten on the way: no third host */
@@ -492,4 +519,6 @@ void ftpi__expect_release(struct ftpi__expect_tab *xt)
 	xt->waiting = NULL;
 	ftpi__free(xt->cx, FTPI__POOL_EXPECT, xt->buckets, xt->nbuckets * sizeof *xt->buckets);
 	xt->buckets = NULL;
+	ftpi__free(xt->cx, FTPI__POOL_EXPECT, xt->open, xt->nbuckets * sizeof *xt->open);
+	xt->open = NULL;
 }

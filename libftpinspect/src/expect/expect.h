@@ -18,6 +18,7 @@ struct ftpi_expect_link {
 	struct ftpi_expect_link *next;
 	struct ftpi_expect_link **pprev;  /* what points at this one: unlinked in O(1); NULL = none */
 	struct ftpi_expect *x;
+	uint32_t bucket;                  /* its chain */
 };
 
 struct ftpi_expect {
@@ -37,6 +38,7 @@ struct ftpi_expect {
 	uint8_t firm;
 	uint8_t matched;
 	uint8_t claimed_elsewhere;         /* another engine's connection met it (store) */
+	uint8_t open_counted;              /* counted in its chains' open[] (not met yet) */
 	uint8_t claims_read;               /* the store's claims on it were counted */
 	uint8_t claimed;                   /* and there were some */
 	uint8_t syn_seen;                  /* a SYN to the target was seen */
@@ -118,6 +120,7 @@ struct ftpi__expect_tab {
 	struct ftpi__ctx *cx;
 	struct ftpi__ftp *ftp;          /* the sessions below */
 	struct ftpi_expect_link **buckets; /* the index: by port and address prefix */
+	uint32_t *open;                 /* per chain: its expectations not met yet */
 	uint32_t nbuckets;
 	uint64_t next_seq;              /* ftpi_expect.seq */
 	struct ftpi_expect *list;       /* all live expectations, oldest first */
@@ -137,6 +140,17 @@ struct ftpi__expect_tab {
 	struct ftpi_session *waiting;   /* sessions that may hold closed dconns waiting for a reply */
 };
 
+/* x was met (matched, or claimed by another engine): its chains hold one open expectation
+ * fewer. Call it where either flag is set; a call missed only makes matching slower. */
+static inline void ftpi__expect_met(struct ftpi__expect_tab *xt, struct ftpi_expect *x)
+{
+	if (!x->open_counted)
+		return;
+	x->open_counted = 0;
+	for (int k = 0; k < 2; k++)
+		if (x->h[k].pprev)
+			xt->open[x->h[k].bucket]--;
+}
 int ftpi__expect_init(struct ftpi__expect_tab *xt, struct ftpi__ctx *cx, struct ftpi__ftp *ftp);
 /* With a Redis store (share.h): the request slots. */
 int ftpi__expect_share_init(struct ftpi__expect_tab *xt, struct ftpi__share *share);

@@ -206,6 +206,7 @@ static void remote_claimed(struct ftpi__expect_tab *xt, struct ftpi_expect *x,
 	if (x->matched) /* its own table met it first: the claims only add connections */
 		goto count;
 	x->matched = 1;
+	ftpi__expect_met(xt, x);
 	FTPI__COUNT(xt->cx, expectations_matched);
 	if (c->nat == FTPI_NAT_REWRITTEN)
 		x->bounce = 0;
