@@ -50,7 +50,11 @@ class Pcap:
                           5 << 4, flags, 65535, 0, 0)
         ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(tcp) + len(payload), 0, 0x4000, 64,
                          6, 0, src, dst)
-        frame = b"\x02\x00\x00\x00\x00\x02\x02\x00\x00\x00\x00\x01\x08\x00" + ip + tcp + payload
+        self.ip(ts_us, ip + tcp + payload)
+
+    def ip(self, ts_us, packet):
+        """An IP packet as it is (bench/hostile.py writes fragments)."""
+        frame = b"\x02\x00\x00\x00\x00\x02\x02\x00\x00\x00\x00\x01\x08\x00" + packet
         self.f.write(struct.pack("<IIII", ts_us // 1_000_000, ts_us % 1_000_000, len(frame),
                                  len(frame)))
         self.f.write(frame)

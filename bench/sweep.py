@@ -77,21 +77,32 @@ def kv(text):
     return out
 
 
+def bench_args(ap, rounds):
+    """The options sweep.py and hostile.py share."""
+    ap.add_argument("--rounds", type=int, default=int(os.environ.get("ROUNDS", rounds)))
+    ap.add_argument("--build-dir", default=os.environ.get("BUILD_DIR", "build-bench"))
+    ap.add_argument("--base-cli", help="an older ftpinspect binary to time next to this one")
+    ap.add_argument("--no-md", action="store_true", help="do not write bench/results.md")
+
+
+def build(build_dir, targets):
+    """Configures build_dir (RelWithDebInfo, the bench targets) and builds targets there."""
+    b = os.path.join(REPO, build_dir)
+    subprocess.run(["cmake", "-S", REPO, "-B", b, "-DFTPI_BUILD_BENCH=ON",
+                    "-DCMAKE_BUILD_TYPE=RelWithDebInfo"], check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(["cmake", "--build", b, "-j2", "--target"] + targets, check=True,
+                   stdout=subprocess.DEVNULL)
+    return b
+
+
 def main(argv):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--points", nargs="+", default=list(POINTS), choices=list(POINTS))
-    ap.add_argument("--rounds", type=int, default=int(os.environ.get("ROUNDS", "3")))
-    ap.add_argument("--build-dir", default=os.environ.get("BUILD_DIR", "build-bench"))
-    ap.add_argument("--base-cli", help="an older ftpinspect binary to time next to this one")
     ap.add_argument("--keep", action="store_true", help="keep the corpora")
-    ap.add_argument("--no-md", action="store_true", help="do not write bench/results.md")
+    bench_args(ap, "3")
     a = ap.parse_args(argv)
 
-    b = os.path.join(REPO, a.build_dir)
-    subprocess.run(["cmake", "-S", REPO, "-B", b, "-DFTPI_BUILD_BENCH=ON",
-                    "-DCMAKE_BUILD_TYPE=RelWithDebInfo"], check=True, stdout=subprocess.DEVNULL)
-    subprocess.run(["cmake", "--build", b, "-j2", "--target", "pcap_read", "ftpi_bench",
-                    "ftpinspect"], check=True, stdout=subprocess.DEVNULL)
+    b = build(a.build_dir, ["pcap_read", "ftpi_bench", "ftpinspect"])
     # libnids is optional (bench/CMakeLists.txt builds nids_read when it is installed)
     subprocess.run(["cmake", "--build", b, "-j2", "--target", "nids_read"],
                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -249,8 +260,9 @@ def fmt_int(v):
     return "—" if v is None else "{:,}".format(v)
 
 
-def put_section(path, md):
-    begin, end = "<!-- sweep begin -->", "<!-- sweep end -->"
+def put_section(path, md, name="sweep"):
+    """Puts md between the <!-- NAME begin --> and <!-- NAME end --> markers of path."""
+    begin, end = "<!-- %s begin -->" % name, "<!-- %s end -->" % name
     text = open(path).read() if os.path.exists(path) else ""
     block = begin + "\n" + md + end
     if begin in text and end in text:
