@@ -438,6 +438,10 @@ again:
 			break;
 		if (x->target.port != f->srv.port || x->s == NULL || x->s->ended)
 			continue;
+		/* the most x itself can score (fit()): one that cannot pass the best is not ranked */
+		int most = 8 + (x->firm ? 2 : 0) + (x->matched || x->claimed_elsewhere ? 0 : 4);
+		if (best && (most < bc.score || (most == bc.score && x->created_us < best->created_us)))
+			continue;
 		struct ftpi__fit c = fit(x, f);
 		if (c.score < 0)
 			continue;
