@@ -436,11 +436,14 @@ again:
 		 * port made a walk over all of them for every connection to it) */
 		if (best && bc.score >= top && x->created_us < best->created_us)
 			break;
-		if (x->target.port != f->srv.port || x->s == NULL || x->s->ended)
+		if (x->target.port != f->srv.port)
 			continue;
-		/* the most x itself can score (fit()): one that cannot pass the best is not ranked */
+		/* the most x itself can score (fit()): one that cannot pass the best is not ranked
+		 * (and its session, another cache line, not read) */
 		int most = 8 + (x->firm ? 2 : 0) + (x->matched || x->claimed_elsewhere ? 0 : 4);
 		if (best && (most < bc.score || (most == bc.score && x->created_us < best->created_us)))
+			continue;
+		if (x->s == NULL || x->s->ended)
 			continue;
 		struct ftpi__fit c = fit(x, f);
 		if (c.score < 0)
